@@ -1,0 +1,88 @@
+/**
+ * The native backend: node:crypto on OpenSSL ≥ 3.5 (Node ≥ 24.7). The only Node-only file in
+ * `core`; nothing in `core` imports it, Node entry points do (see backend.ts).
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
+import { encodePkcs8Seed, encodeSpki } from './der.js';
+import { useMlDsaBackend } from './backend.js';
+import { checkContext, ML_DSA, type MlDsaAlgorithm, type MlDsaBackend, SEED_LENGTH } from './mldsa.js';
+import { nobleBackend } from './noble.js';
+import { toHex } from '../encoding.js';
+
+const CACHE_LIMIT = 4096;
+const publicKeys = new Map<string, KeyObject>();
+const privateKeys = new Map<string, KeyObject>();
+
+function cached(cache: Map<string, KeyObject>, id: string, make: () => KeyObject): KeyObject {
+  let k = cache.get(id);
+  if (!k) {
+    k = make();
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(id, k);
+  }
+  return k;
+}
+
+function publicKeyObject(alg: MlDsaAlgorithm, publicKey: Uint8Array): KeyObject {
+  // Keyed by the whole key: a hash would cost as much as the lookup saves.
+  return cached(publicKeys, `${alg}:${toHex(publicKey)}`, () =>
+    createPublicKey({ key: Buffer.from(encodeSpki(alg, publicKey)), format: 'der', type: 'spki' }),
+  );
+}
+
+function privateKeyObject(alg: MlDsaAlgorithm, seed: Uint8Array): KeyObject {
+  return cached(privateKeys, `${alg}:${toHex(seed)}`, () =>
+    createPrivateKey({ key: Buffer.from(encodePkcs8Seed(alg, seed)), format: 'der', type: 'pkcs8' }),
+  );
+}
+
+export const nativeBackend: MlDsaBackend = {
+  name: 'native',
+  publicKeyFromSeed(alg, seed) {
+    const spki = createPublicKey(privateKeyObject(alg, seed)).export({ format: 'der', type: 'spki' });
+    return new Uint8Array(spki.subarray(spki.length - ML_DSA[alg].publicKeyLength));
+  },
+  randomSeed() {
+    return new Uint8Array(randomBytes(SEED_LENGTH));
+  },
+  sign(alg, seed, message, context, options) {
+    checkContext(context);
+    // OpenSSL signs hedged (randomised) only; the deterministic variant exists for test vectors.
+    if (options?.deterministic) return nobleBackend.sign(alg, seed, message, context, options);
+    return new Uint8Array(sign(null, message, { key: privateKeyObject(alg, seed), context }));
+  },
+  verify(alg, publicKey, message, signature, context) {
+    if (publicKey.length !== ML_DSA[alg].publicKeyLength) return false;
+    if (signature.length !== ML_DSA[alg].signatureLength) return false;
+    if (context.length > 255) return false;
+    try {
+      return verify(null, message, { key: publicKeyObject(alg, publicKey), context }, signature);
+    } catch {
+      return false;
+    }
+  },
+};
+
+let probed: boolean | undefined;
+/** True when this runtime's node:crypto does ML-DSA with context strings. */
+export function nativeMlDsaAvailable(): boolean {
+  if (probed === undefined) {
+    try {
+      const { privateKey, publicKey } = generateKeyPairSync('ml-dsa-44' as never);
+      const context = Uint8Array.of(1);
+      const msg = Uint8Array.of(2);
+      const sig = sign(null, msg, { key: privateKey, context });
+      probed = verify(null, msg, { key: publicKey, context }, sig) && !verify(null, msg, publicKey, sig);
+    } catch {
+      probed = false;
+    }
+  }
+  return probed;
+}
+
+/** Switches `core` to the native backend when available; returns the backend now in use. */
+export function preferNativeMlDsa(): MlDsaBackend {
+  const backend = nativeMlDsaAvailable() ? nativeBackend : nobleBackend;
+  useMlDsaBackend(backend);
+  return backend;
+}
