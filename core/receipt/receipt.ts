@@ -1,0 +1,169 @@
+/**
+ * Reading, writing, signing and verifying `.mu` receipts: the orchestration of
+ * docs/receipt-format.md (§4.3 reading order, §6 signatures).
+ */
+import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
+import { sha3_256, sha3_512 } from '@noble/hashes/sha3.js';
+import { CoreError } from '../errors.js';
+import { equalBytes, toHex, utf8 } from '../encoding.js';
+import { ML_DSA } from '../crypto/mldsa.js';
+import { type PrivateKey, type PublicKey, signBytes, verifyBytes } from '../crypto/keys.js';
+import { checkCanonical, checkLineLengths, decodeCanonical } from './canonical.js';
+import { parseDocument, type ReceiptDocument, serializeDocument } from './document.js';
+import { checkFields } from './fields.js';
+import { MAX_FILE_BYTES, MAX_RECEIPT_TEXT_BYTES } from './limits.js';
+import { mirror } from './mirror.js';
+import { formatSignatureLine, parseSignatureLines, type ReceiptSignature, SIGNATURE_PREFIX } from './signatures.js';
+
+/** ML-DSA context string of receipt signatures (§6). */
+export const RECEIPT_CONTEXT = utf8('torgo/receipt/v1');
+
+export interface Receipt {
+  /** The whole `.mu` file. */
+  readonly bytes: Uint8Array;
+  /** The receipt text (the mirrored document): exactly the signed bytes, as a string. */
+  readonly text: string;
+  /** The un-mirrored source document text. */
+  readonly sourceText: string;
+  readonly document: ReceiptDocument;
+  readonly signatures: readonly ReceiptSignature[];
+  /** `sha256:<hex>` over `bytes` (§5). */
+  readonly digest: string;
+}
+
+export function receiptDigest(bytes: Uint8Array): string {
+  return `sha256:${toHex(sha256(bytes))}`;
+}
+
+/** Splits a canonical `.mu` text into receipt text and signature lines (§6). */
+function splitSignatureBlock(file: string): { text: string; signatureLines: string[]; firstLine: number } {
+  const lines = file.split('\n');
+  lines.pop();
+  const first = lines.findIndex((l) => l.startsWith(SIGNATURE_PREFIX));
+  if (first < 0) return { text: file, signatureLines: [], firstLine: 0 };
+  if (first < 2 || lines[first - 1] !== '') {
+    throw new CoreError('E_RECEIPT_SYNTAX', `line ${first + 1}: a line starting with "— " must be in the signature block, after one empty line`, {
+      line: first + 1,
+    });
+  }
+  return {
+    text: `${lines.slice(0, first - 1).join('\n')}\n`,
+    signatureLines: lines.slice(first),
+    firstLine: first + 1,
+  };
+}
+
+/** Un-mirrors and self-checks a receipt text; returns the source document text (§4.3 steps 2–3). */
+function readReceiptText(text: string): string {
+  checkLineLengths(text, 'receipt');
+  const source = mirror(text);
+  checkCanonical(source, 'un-mirrored document');
+  if (mirror(source) !== text) {
+    const a = text.split('\n');
+    const b = mirror(source).split('\n');
+    const line = a.findIndex((l, i) => l !== b[i]) + 1;
+    throw new CoreError('E_RECEIPT_MIRROR_MISMATCH', `line ${line}: the mirror of the un-mirrored line differs from the receipt`, {
+      line,
+    });
+  }
+  return source;
+}
+
+/** Parses a `.mu` receipt (attacker-controlled): size, encoding, canonical form, mirror, document, signature syntax. */
+export function parseReceipt(input: Uint8Array | string): Receipt {
+  const bytes = typeof input === 'string' ? utf8(input) : input;
+  if (bytes.length > MAX_FILE_BYTES) {
+    throw new CoreError('E_RECEIPT_TOO_LARGE', `receipt is ${bytes.length} bytes; at most ${MAX_FILE_BYTES}`);
+  }
+  const file = decodeCanonical(bytes, 'receipt');
+  const { text, signatureLines, firstLine } = splitSignatureBlock(file);
+  if (utf8(text).length > MAX_RECEIPT_TEXT_BYTES) {
+    throw new CoreError('E_RECEIPT_TOO_LARGE', `receipt text is larger than ${MAX_RECEIPT_TEXT_BYTES} bytes`);
+  }
+  const signatures = parseSignatureLines(signatureLines, firstLine);
+  const sourceText = readReceiptText(text);
+  const document = parseDocument(sourceText);
+  return { bytes, text, sourceText, document, signatures, digest: receiptDigest(bytes) };
+}
+
+/** Writes the unsigned `.mu` receipt text of a document, refusing documents that are not mirror-stable. */
+export function createReceiptText(doc: ReceiptDocument): string {
+  checkFields(doc.fields);
+  const sourceText = serializeDocument(doc);
+  checkCanonical(sourceText, 'document');
+  parseDocument(sourceText);
+  checkLineLengths(sourceText, 'document');
+  const text = mirror(sourceText);
+  checkCanonical(text, 'mirror');
+  if (mirror(text) !== sourceText) {
+    const a = sourceText.split('\n');
+    const b = mirror(text).split('\n');
+    const line = a.findIndex((l, i) => l !== b[i]) + 1;
+    throw new CoreError(
+      'E_RECEIPT_MIRROR_MISMATCH',
+      `document line ${line} is not mirror-stable ("${a[line - 1]}"): its reversal reads back differently; reword the line end`,
+      { line },
+    );
+  }
+  if (text.split('\n').some((l) => l.startsWith(SIGNATURE_PREFIX))) {
+    throw new CoreError('E_RECEIPT_SYNTAX', 'a mirrored line starts with "— ", which is reserved for signatures; reword the line end');
+  }
+  if (utf8(text).length > MAX_RECEIPT_TEXT_BYTES) {
+    throw new CoreError('E_RECEIPT_TOO_LARGE', `receipt text is larger than ${MAX_RECEIPT_TEXT_BYTES} bytes`);
+  }
+  return text;
+}
+
+/** The `.mu` file for a receipt text and a set of signatures (sorted by key id, §6). */
+export function assembleReceipt(text: string, signatures: readonly ReceiptSignature[]): string {
+  if (signatures.length === 0) return text;
+  const sorted = [...signatures].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
+  return `${text}\n${sorted.map(formatSignatureLine).join('\n')}\n`;
+}
+
+/** Adds (or replaces) the signature of `key` on a receipt; returns the new `.mu` file text. */
+export function signReceipt(receipt: Receipt, key: PrivateKey, options?: { deterministic?: boolean }): string {
+  const signature = signBytes(key, utf8(receipt.text), RECEIPT_CONTEXT, options);
+  const others = receipt.signatures.filter((s) => s.keyId !== key.keyId);
+  return assembleReceipt(receipt.text, [...others, { keyId: key.keyId, signature }]);
+}
+
+export interface VerifiedSignature {
+  readonly keyId: string;
+  readonly alg: PublicKey['alg'];
+}
+
+/**
+ * Verifies every signature of a receipt against keys found by `resolveKey`. All must verify:
+ * a receipt carrying one bad signature is not valid, whoever else signed it.
+ */
+export function verifyReceiptSignatures(
+  receipt: Receipt,
+  resolveKey: (keyId: string) => PublicKey | undefined,
+): VerifiedSignature[] {
+  if (receipt.signatures.length === 0) throw new CoreError('E_SIGNATURE_MISSING', 'receipt is not signed');
+  const message = utf8(receipt.text);
+  return receipt.signatures.map((s) => {
+    const key = resolveKey(s.keyId);
+    if (!key) throw new CoreError('E_KEY_UNKNOWN', `no public key for key id ${s.keyId}`, { keyId: s.keyId });
+    if (key.keyId !== s.keyId) throw new CoreError('E_KEY_UNKNOWN', `resolved key does not have id ${s.keyId}`, { keyId: s.keyId });
+    if (ML_DSA[key.alg].signatureLength !== s.signature.length) {
+      throw new CoreError('E_KEY_ALGORITHM', `signature by ${s.keyId} is not an ${key.alg} signature`, { keyId: s.keyId });
+    }
+    if (!verifyBytes(key, message, s.signature, RECEIPT_CONTEXT)) {
+      throw new CoreError('E_SIGNATURE_INVALID', `signature by ${s.keyId} does not verify`, { keyId: s.keyId });
+    }
+    return { keyId: s.keyId, alg: key.alg };
+  });
+}
+
+const PAYLOAD_HASHES = { sha256, sha384, sha512, 'sha3-256': sha3_256, 'sha3-512': sha3_512 } as const;
+
+/** Checks a payload against the receipt's `payload_digests`: it must match one of them. */
+export function verifyPayload(receipt: Receipt, payload: Uint8Array): string {
+  for (const d of receipt.document.fields.payloadDigests) {
+    const [alg, hex] = d.split(':') as [keyof typeof PAYLOAD_HASHES, string];
+    if (equalBytes(utf8(toHex(PAYLOAD_HASHES[alg](payload))), utf8(hex))) return d;
+  }
+  throw new CoreError('E_RECEIPT_DIGEST_MISMATCH', 'the payload matches none of the receipt\'s payload_digests');
+}
