@@ -90,7 +90,10 @@ function algorithmFromIdentifier(content: Uint8Array): MlDsaAlgorithm {
   for (const alg of ML_DSA_ALGORITHMS) {
     if (equalBytes(tlv(0x30, content), algorithmIdentifier(alg))) return alg;
   }
-  throw new CoreError('E_KEY_ALGORITHM', 'key is not an ML-DSA key (unknown algorithm identifier or parameters present)');
+  throw new CoreError(
+    'E_KEY_ALGORITHM',
+    'key is not an ML-DSA key (unknown algorithm identifier or parameters present)',
+  );
 }
 
 export function decodeSpki(der: Uint8Array): { alg: MlDsaAlgorithm; publicKey: Uint8Array } {
@@ -116,13 +119,18 @@ export function decodeSpki(der: Uint8Array): { alg: MlDsaAlgorithm; publicKey: U
  * OpenSSL 3.5 and Node 24 export by default) and returns the seed. `expandedKey` alone carries no
  * seed and is refused. For `both`, the caller must check the expanded key matches the seed.
  */
-export function decodePkcs8(der: Uint8Array): { alg: MlDsaAlgorithm; seed: Uint8Array; expanded?: Uint8Array } {
+export function decodePkcs8(der: Uint8Array): {
+  alg: MlDsaAlgorithm;
+  seed: Uint8Array;
+  expanded?: Uint8Array;
+} {
   try {
     const outer = new Reader(der);
     const body = new Reader(outer.read(0x30));
     outer.end();
     const version = body.read(0x02);
-    if (version.length !== 1 || (version[0] !== 0 && version[0] !== 1)) throw new Error('unsupported version');
+    if (version.length !== 1 || (version[0] !== 0 && version[0] !== 1))
+      throw new Error('unsupported version');
     const alg = algorithmFromIdentifier(body.read(0x30));
     const inner = body.read(0x04);
     // optional attributes / public key fields of OneAsymmetricKey are ignored by RFC 9881; refuse them to stay strict.
@@ -144,7 +152,10 @@ export function decodePkcs8(der: Uint8Array): { alg: MlDsaAlgorithm; seed: Uint8
       if (seed.length !== SEED_LENGTH) throw new Error('seed must be 32 bytes');
       return { alg, seed: seed.slice(), expanded: expanded.slice() };
     }
-    throw new CoreError('E_KEY_INVALID', 'expanded-only ML-DSA private keys carry no seed; export the key with its seed');
+    throw new CoreError(
+      'E_KEY_INVALID',
+      'expanded-only ML-DSA private keys carry no seed; export the key with its seed',
+    );
   } catch (e) {
     if (e instanceof CoreError) throw e;
     throw new CoreError('E_KEY_INVALID', `not a valid ML-DSA PKCS#8 private key: ${(e as Error).message}`);

@@ -49,7 +49,9 @@ function pem(label: string, der: Uint8Array): string {
 
 /** Parses exactly one PEM block with the given label (RFC 7468 strict-ish: LF or CRLF, no headers). */
 function unpem(text: string, label: string): Uint8Array {
-  const m = /^-----BEGIN ([A-Z ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n-----END \1-----\r?\n?$/.exec(text.trim() + '\n');
+  const m = /^-----BEGIN ([A-Z ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n-----END \1-----\r?\n?$/.exec(
+    `${text.trim()}\n`,
+  );
   if (!m) throw new CoreError('E_KEY_INVALID', `not a PEM document (expected "-----BEGIN ${label}-----")`);
   if (m[1] !== label) throw new CoreError('E_KEY_INVALID', `expected a PEM "${label}", found "${m[1]}"`);
   return fromBase64(m[2]!.replace(/\r?\n/g, ''), 'E_KEY_INVALID', 'PEM body');
@@ -73,7 +75,10 @@ const EXPANDED = { 'ML-DSA-44': ml_dsa44, 'ML-DSA-65': ml_dsa65, 'ML-DSA-87': ml
 export function privateKeyFromPem(text: string): PrivateKey {
   const { alg, seed, expanded } = decodePkcs8(unpem(text, 'PRIVATE KEY'));
   if (expanded && !equalBytes(EXPANDED[alg].keygen(seed).secretKey, expanded)) {
-    throw new CoreError('E_KEY_INVALID', 'private key: the expanded key does not match its seed (corrupted key file)');
+    throw new CoreError(
+      'E_KEY_INVALID',
+      'private key: the expanded key does not match its seed (corrupted key file)',
+    );
   }
   return privateKeyFromSeed(alg, seed);
 }
@@ -106,7 +111,11 @@ export function signBytes(
   return mlDsa().sign(key.alg, key.seed, message, context, options);
 }
 
-export function verifyBytes(key: PublicKey, message: Uint8Array, signature: Uint8Array, context: Uint8Array): boolean {
+export function verifyBytes(
+  key: PublicKey,
+  message: Uint8Array,
+  signature: Uint8Array,
+  context: Uint8Array,
+): boolean {
   return mlDsa().verify(key.alg, key.publicKey, message, signature, context);
 }
-

@@ -32,7 +32,10 @@ export function parseAlgorithm(name: string): MlDsaAlgorithm {
   const upper = name.trim().toUpperCase();
   const found = ML_DSA_ALGORITHMS.find((a) => a === upper);
   if (!found) {
-    throw new CoreError('E_KEY_ALGORITHM', `unsupported algorithm "${name}"; use one of ${ML_DSA_ALGORITHMS.join(', ')}`);
+    throw new CoreError(
+      'E_KEY_ALGORITHM',
+      `unsupported algorithm "${name}"; use one of ${ML_DSA_ALGORITHMS.join(', ')}`,
+    );
   }
   return found;
 }
@@ -68,7 +71,10 @@ export interface MlDsaBackend {
 
 export function checkContext(context: Uint8Array): void {
   if (context.length > MAX_CONTEXT_LENGTH) {
-    throw new CoreError('E_KEY_INVALID', `ML-DSA context is ${context.length} bytes; FIPS 204 allows at most 255`);
+    throw new CoreError(
+      'E_KEY_INVALID',
+      `ML-DSA context is ${context.length} bytes; FIPS 204 allows at most 255`,
+    );
   }
 }
 

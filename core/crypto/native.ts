@@ -2,7 +2,15 @@
  * The native backend: node:crypto on OpenSSL ≥ 3.5 (Node ≥ 24.7). The only Node-only file in
  * `core`; nothing in `core` imports it, Node entry points do (see backend.ts).
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+  verify,
+} from 'node:crypto';
 import { encodePkcs8Seed, encodeSpki } from './der.js';
 import { useMlDsaBackend } from './backend.js';
 import { checkContext, ML_DSA, type MlDsaAlgorithm, type MlDsaBackend, SEED_LENGTH } from './mldsa.js';

@@ -35,11 +35,15 @@ function parseFrontMatter(lines: readonly string[]): { fields: ReceiptFields; en
     const scalar = SCALAR.exec(line);
     const head = scalar ? undefined : LIST_HEAD.exec(line);
     const name = scalar?.[1] ?? head?.[1];
-    if (name === undefined) throw syntax(i + 1, 'expected "name: value" or "name:" followed by "  - item" lines');
+    if (name === undefined)
+      throw syntax(i + 1, 'expected "name: value" or "name:" followed by "  - item" lines');
     const index = FIELD_ORDER.findIndex((f) => f.name === name);
     const spec = FIELD_ORDER[index];
     if (!spec) {
-      throw new CoreError('E_RECEIPT_FIELD_UNKNOWN', `line ${i + 1}: unknown field "${name}"`, { line: i + 1, field: name });
+      throw new CoreError('E_RECEIPT_FIELD_UNKNOWN', `line ${i + 1}: unknown field "${name}"`, {
+        line: i + 1,
+        field: name,
+      });
     }
     if (values.has(spec.name)) {
       throw new CoreError('E_RECEIPT_FIELD_DUPLICATE', `line ${i + 1}: field "${name}" appears twice`, {
@@ -56,7 +60,10 @@ function parseFrontMatter(lines: readonly string[]): { fields: ReceiptFields; en
     }
     lastIndex = index;
     if (spec.list !== Boolean(head)) {
-      throw syntax(i + 1, spec.list ? `"${name}" is a list: "${name}:" then "  - item" lines` : `"${name}" takes one value`);
+      throw syntax(
+        i + 1,
+        spec.list ? `"${name}" is a list: "${name}:" then "  - item" lines` : `"${name}" takes one value`,
+      );
     }
     if (scalar) {
       values.set(spec.name, scalar[2]!);
@@ -74,7 +81,9 @@ function parseFrontMatter(lines: readonly string[]): { fields: ReceiptFields; en
   if (i >= lines.length) throw syntax(1, 'front matter is not closed by a "---" line');
   for (const spec of FIELD_ORDER) {
     if (spec.required && !values.has(spec.name)) {
-      throw new CoreError('E_RECEIPT_FIELD_MISSING', `required field "${spec.name}" is missing`, { field: spec.name });
+      throw new CoreError('E_RECEIPT_FIELD_MISSING', `required field "${spec.name}" is missing`, {
+        field: spec.name,
+      });
     }
   }
   const str = (n: FieldName) => values.get(n) as string;
@@ -110,21 +119,33 @@ function parseBody(lines: readonly string[], start: number): ReceiptSection[] {
       const order = SECTION_ORDER.indexOf(name as SectionName);
       const last = sections.length ? SECTION_ORDER.indexOf(sections.at(-1)!.name) : -1;
       if (order < 0) {
-        throw new CoreError('E_RECEIPT_SECTION', `line ${i + 1}: unknown section "${name}" (sections: ${SECTION_ORDER.join(', ')})`, {
-          line: i + 1,
-        });
+        throw new CoreError(
+          'E_RECEIPT_SECTION',
+          `line ${i + 1}: unknown section "${name}" (sections: ${SECTION_ORDER.join(', ')})`,
+          {
+            line: i + 1,
+          },
+        );
       }
       if (order <= last) {
-        throw new CoreError('E_RECEIPT_SECTION', `line ${i + 1}: section "${name}" is repeated or out of order`, { line: i + 1 });
+        throw new CoreError(
+          'E_RECEIPT_SECTION',
+          `line ${i + 1}: section "${name}" is repeated or out of order`,
+          { line: i + 1 },
+        );
       }
       if (sections.length === 0 && name !== 'Intent') {
-        throw new CoreError('E_RECEIPT_SECTION', `line ${i + 1}: the body starts with "## Intent"`, { line: i + 1 });
+        throw new CoreError('E_RECEIPT_SECTION', `line ${i + 1}: the body starts with "## Intent"`, {
+          line: i + 1,
+        });
       }
       sections.push({ name: name as SectionName, lines: [] });
       continue;
     }
     if (sections.length === 0) {
-      throw new CoreError('E_RECEIPT_SECTION', `line ${i + 1}: the body starts with "## Intent"`, { line: i + 1 });
+      throw new CoreError('E_RECEIPT_SECTION', `line ${i + 1}: the body starts with "## Intent"`, {
+        line: i + 1,
+      });
     }
     if (f) fence = { char: f[1]![0]!, length: f[1]!.length, line: i + 1 };
     sections.at(-1)!.lines.push(line);
@@ -132,7 +153,8 @@ function parseBody(lines: readonly string[], start: number): ReceiptSection[] {
   if (fence) throw syntax(fence.line, 'fenced code block is never closed');
   const intent = sections[0];
   if (!intent) throw new CoreError('E_RECEIPT_SECTION', 'the "## Intent" section is missing');
-  if (!intent.lines.some((l) => l !== '')) throw new CoreError('E_RECEIPT_SECTION', 'the "## Intent" section is empty');
+  if (!intent.lines.some((l) => l !== ''))
+    throw new CoreError('E_RECEIPT_SECTION', 'the "## Intent" section is empty');
   return sections;
 }
 

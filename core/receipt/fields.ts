@@ -72,7 +72,10 @@ export function checkPayloadDigest(value: string): void {
   const hex = value.slice(sep + 1);
   const expected = DIGEST_HEX_LENGTH[alg];
   if (sep < 0 || expected === undefined) {
-    throw invalid('payload_digests', `"${value}" must be ALG:HEX with ALG one of ${Object.keys(DIGEST_HEX_LENGTH).join(', ')}`);
+    throw invalid(
+      'payload_digests',
+      `"${value}" must be ALG:HEX with ALG one of ${Object.keys(DIGEST_HEX_LENGTH).join(', ')}`,
+    );
   }
   if (hex.length !== expected || !/^[0-9a-f]+$/.test(hex)) {
     throw invalid('payload_digests', `${alg} digest must be ${expected} lower-case hex characters`);
@@ -88,15 +91,21 @@ function checkList(field: string, values: readonly string[], max: number, check:
 
 /** Checks every field's value syntax (§3.1). */
 export function checkFields(f: ReceiptFields): void {
-  if (f.format !== FORMAT_V1) throw invalid('format', `unsupported format "${f.format}" (this reader implements ${FORMAT_V1})`);
+  if (f.format !== FORMAT_V1)
+    throw invalid('format', `unsupported format "${f.format}" (this reader implements ${FORMAT_V1})`);
   checkReceiptId('id', f.id);
-  if (!SOURCE_PATTERN.test(f.source)) throw invalid('source', `"${f.source}" does not match ${SOURCE_PATTERN.source}`);
+  if (!SOURCE_PATTERN.test(f.source))
+    throw invalid('source', `"${f.source}" does not match ${SOURCE_PATTERN.source}`);
   if (!OPERATION_PATTERN.test(f.operation)) {
     throw invalid('operation', `"${f.operation}" does not match ${OPERATION_PATTERN.source}`);
   }
-  if (!SUBJECT_PATTERN.test(f.subject)) throw invalid('subject', `"${f.subject}" does not match ${SUBJECT_PATTERN.source}`);
+  if (!SUBJECT_PATTERN.test(f.subject))
+    throw invalid('subject', `"${f.subject}" does not match ${SUBJECT_PATTERN.source}`);
   if (!isTimestamp(f.occurredAt)) {
-    throw invalid('occurred_at', `"${f.occurredAt}" is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SS[.fff]Z)`);
+    throw invalid(
+      'occurred_at',
+      `"${f.occurredAt}" is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SS[.fff]Z)`,
+    );
   }
   checkList('payload_digests', f.payloadDigests, MAX_PAYLOAD_DIGESTS, checkPayloadDigest);
   if (f.refs !== undefined) {

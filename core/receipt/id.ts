@@ -1,7 +1,10 @@
 /** New receipt ids: ULIDs (48-bit millisecond time + 80 random bits, Crockford base32). */
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-export function newUlid(now: number = Date.now(), random: Uint8Array = crypto.getRandomValues(new Uint8Array(10))): string {
+export function newUlid(
+  now: number = Date.now(),
+  random: Uint8Array = crypto.getRandomValues(new Uint8Array(10)),
+): string {
   let time = '';
   let t = now;
   for (let i = 0; i < 10; i++) {

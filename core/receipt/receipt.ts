@@ -13,7 +13,12 @@ import { parseDocument, type ReceiptDocument, serializeDocument } from './docume
 import { checkFields } from './fields.js';
 import { MAX_FILE_BYTES, MAX_RECEIPT_TEXT_BYTES } from './limits.js';
 import { mirror } from './mirror.js';
-import { formatSignatureLine, parseSignatureLines, type ReceiptSignature, SIGNATURE_PREFIX } from './signatures.js';
+import {
+  formatSignatureLine,
+  parseSignatureLines,
+  type ReceiptSignature,
+  SIGNATURE_PREFIX,
+} from './signatures.js';
 
 /** ML-DSA context string of receipt signatures (§6). */
 export const RECEIPT_CONTEXT = utf8('torgo/receipt/v1');
@@ -42,9 +47,13 @@ function splitSignatureBlock(file: string): { text: string; signatureLines: stri
   const first = lines.findIndex((l) => l.startsWith(SIGNATURE_PREFIX));
   if (first < 0) return { text: file, signatureLines: [], firstLine: 0 };
   if (first < 2 || lines[first - 1] !== '') {
-    throw new CoreError('E_RECEIPT_SYNTAX', `line ${first + 1}: a line starting with "— " must be in the signature block, after one empty line`, {
-      line: first + 1,
-    });
+    throw new CoreError(
+      'E_RECEIPT_SYNTAX',
+      `line ${first + 1}: a line starting with "— " must be in the signature block, after one empty line`,
+      {
+        line: first + 1,
+      },
+    );
   }
   return {
     text: `${lines.slice(0, first - 1).join('\n')}\n`,
@@ -62,9 +71,13 @@ function readReceiptText(text: string): string {
     const a = text.split('\n');
     const b = mirror(source).split('\n');
     const line = a.findIndex((l, i) => l !== b[i]) + 1;
-    throw new CoreError('E_RECEIPT_MIRROR_MISMATCH', `line ${line}: the mirror of the un-mirrored line differs from the receipt`, {
-      line,
-    });
+    throw new CoreError(
+      'E_RECEIPT_MIRROR_MISMATCH',
+      `line ${line}: the mirror of the un-mirrored line differs from the receipt`,
+      {
+        line,
+      },
+    );
   }
   return source;
 }
@@ -106,7 +119,10 @@ export function createReceiptText(doc: ReceiptDocument): string {
     );
   }
   if (text.split('\n').some((l) => l.startsWith(SIGNATURE_PREFIX))) {
-    throw new CoreError('E_RECEIPT_SYNTAX', 'a mirrored line starts with "— ", which is reserved for signatures; reword the line end');
+    throw new CoreError(
+      'E_RECEIPT_SYNTAX',
+      'a mirrored line starts with "— ", which is reserved for signatures; reword the line end',
+    );
   }
   if (utf8(text).length > MAX_RECEIPT_TEXT_BYTES) {
     throw new CoreError('E_RECEIPT_TOO_LARGE', `receipt text is larger than ${MAX_RECEIPT_TEXT_BYTES} bytes`);
@@ -122,7 +138,11 @@ export function assembleReceipt(text: string, signatures: readonly ReceiptSignat
 }
 
 /** Adds (or replaces) the signature of `key` on a receipt; returns the new `.mu` file text. */
-export function signReceipt(receipt: Receipt, key: PrivateKey, options?: { deterministic?: boolean }): string {
+export function signReceipt(
+  receipt: Receipt,
+  key: PrivateKey,
+  options?: { deterministic?: boolean },
+): string {
   const signature = signBytes(key, utf8(receipt.text), RECEIPT_CONTEXT, options);
   const others = receipt.signatures.filter((s) => s.keyId !== key.keyId);
   return assembleReceipt(receipt.text, [...others, { keyId: key.keyId, signature }]);
@@ -146,12 +166,17 @@ export function verifyReceiptSignatures(
   return receipt.signatures.map((s) => {
     const key = resolveKey(s.keyId);
     if (!key) throw new CoreError('E_KEY_UNKNOWN', `no public key for key id ${s.keyId}`, { keyId: s.keyId });
-    if (key.keyId !== s.keyId) throw new CoreError('E_KEY_UNKNOWN', `resolved key does not have id ${s.keyId}`, { keyId: s.keyId });
+    if (key.keyId !== s.keyId)
+      throw new CoreError('E_KEY_UNKNOWN', `resolved key does not have id ${s.keyId}`, { keyId: s.keyId });
     if (ML_DSA[key.alg].signatureLength !== s.signature.length) {
-      throw new CoreError('E_KEY_ALGORITHM', `signature by ${s.keyId} is not an ${key.alg} signature`, { keyId: s.keyId });
+      throw new CoreError('E_KEY_ALGORITHM', `signature by ${s.keyId} is not an ${key.alg} signature`, {
+        keyId: s.keyId,
+      });
     }
     if (!verifyBytes(key, message, s.signature, RECEIPT_CONTEXT)) {
-      throw new CoreError('E_SIGNATURE_INVALID', `signature by ${s.keyId} does not verify`, { keyId: s.keyId });
+      throw new CoreError('E_SIGNATURE_INVALID', `signature by ${s.keyId} does not verify`, {
+        keyId: s.keyId,
+      });
     }
     return { keyId: s.keyId, alg: key.alg };
   });
@@ -165,5 +190,17 @@ export function verifyPayload(receipt: Receipt, payload: Uint8Array): string {
     const [alg, hex] = d.split(':') as [keyof typeof PAYLOAD_HASHES, string];
     if (equalBytes(utf8(toHex(PAYLOAD_HASHES[alg](payload))), utf8(hex))) return d;
   }
-  throw new CoreError('E_RECEIPT_DIGEST_MISMATCH', 'the payload matches none of the receipt\'s payload_digests');
+  throw new CoreError(
+    'E_RECEIPT_DIGEST_MISMATCH',
+    "the payload matches none of the receipt's payload_digests",
+  );
+}
+
+/** Parses and verifies a `.mu` receipt in one step (what `torgo receipt verify` does). */
+export function verifyReceipt(
+  input: Uint8Array | string,
+  resolveKey: (keyId: string) => PublicKey | undefined,
+): { receipt: Receipt; signers: VerifiedSignature[] } {
+  const receipt = parseReceipt(input);
+  return { receipt, signers: verifyReceiptSignatures(receipt, resolveKey) };
 }

@@ -26,9 +26,13 @@ export function parseSignatureLines(lines: readonly string[], firstLine: number)
     const lineNo = firstLine + i;
     const parts = line.startsWith(SIGNATURE_PREFIX) ? line.slice(SIGNATURE_PREFIX.length).split(' ') : [];
     if (parts.length !== 2 || !KEY_ID_PATTERN.test(parts[0]!)) {
-      throw new CoreError('E_SIGNATURE_SYNTAX', `line ${lineNo}: expected "— <64 hex key id> <base64 signature>"`, {
-        line: lineNo,
-      });
+      throw new CoreError(
+        'E_SIGNATURE_SYNTAX',
+        `line ${lineNo}: expected "— <64 hex key id> <base64 signature>"`,
+        {
+          line: lineNo,
+        },
+      );
     }
     const signature = fromBase64(parts[1]!, 'E_SIGNATURE_SYNTAX', `line ${lineNo}: signature`);
     if (!algorithmForSignatureLength(signature.length)) {
@@ -40,12 +44,18 @@ export function parseSignatureLines(lines: readonly string[], firstLine: number)
     }
     const prev = out.at(-1);
     if (prev && prev.keyId === parts[0]) {
-      throw new CoreError('E_SIGNATURE_DUPLICATE', `line ${lineNo}: key ${parts[0]} signed twice`, { line: lineNo });
-    }
-    if (prev && prev.keyId > parts[0]!) {
-      throw new CoreError('E_RECEIPT_NOT_CANONICAL', `line ${lineNo}: signature lines must be sorted by key id`, {
+      throw new CoreError('E_SIGNATURE_DUPLICATE', `line ${lineNo}: key ${parts[0]} signed twice`, {
         line: lineNo,
       });
+    }
+    if (prev && prev.keyId > parts[0]!) {
+      throw new CoreError(
+        'E_RECEIPT_NOT_CANONICAL',
+        `line ${lineNo}: signature lines must be sorted by key id`,
+        {
+          line: lineNo,
+        },
+      );
     }
     out.push({ keyId: parts[0]!, signature });
   });

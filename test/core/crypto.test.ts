@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  CoreError,
+  importPublicKey,
+  ML_DSA_ALGORITHMS,
+  nobleBackend,
+  privateKeyFromPem,
+  privateKeyFromSeed,
+  privateKeyToPem,
+  publicKeyFromPem,
+  publicKeyToPem,
+  toBase64,
+  utf8,
+} from '../../core/index.js';
+import { nativeBackend, nativeMlDsaAvailable } from '../../core/crypto/native.js';
+
+const seed = Uint8Array.from({ length: 32 }, (_, i) => 200 - i);
+const ctx = utf8('torgo/receipt/v1');
+const msg = utf8('receipt text\n');
+
+describe('ML-DSA backends', () => {
+  it('native is available on the pinned Node 24 (the project pins it for this)', () => {
+    assert.ok(nativeMlDsaAvailable());
+  });
+
+  for (const alg of ML_DSA_ALGORITHMS) {
+    it(`${alg}: both backends derive the same public key and verify each other's signatures, with context`, () => {
+      const pkNoble = nobleBackend.publicKeyFromSeed(alg, seed);
+      const pkNative = nativeBackend.publicKeyFromSeed(alg, seed);
+      assert.deepEqual(pkNative, pkNoble);
+      const byNative = nativeBackend.sign(alg, seed, msg, ctx);
+      const byNoble = nobleBackend.sign(alg, seed, msg, ctx);
+      assert.ok(nobleBackend.verify(alg, pkNoble, msg, byNative, ctx));
+      assert.ok(nativeBackend.verify(alg, pkNoble, msg, byNoble, ctx));
+      for (const b of [nobleBackend, nativeBackend]) {
+        assert.equal(
+          b.verify(alg, pkNoble, msg, byNative, utf8('torgo/other/v1')),
+          false,
+          `${b.name}: wrong context`,
+        );
+        assert.equal(b.verify(alg, pkNoble, msg, byNative, new Uint8Array()), false, `${b.name}: no context`);
+        assert.equal(
+          b.verify(alg, pkNoble, utf8('other\n'), byNoble, ctx),
+          false,
+          `${b.name}: other message`,
+        );
+        assert.equal(b.verify(alg, pkNoble, msg, byNoble.subarray(1), ctx), false, `${b.name}: truncated`);
+      }
+    });
+  }
+
+  it('deterministic signing is deterministic on both backends (vectors rely on it)', () => {
+    const a = nobleBackend.sign('ML-DSA-65', seed, msg, ctx, { deterministic: true });
+    const b = nativeBackend.sign('ML-DSA-65', seed, msg, ctx, { deterministic: true });
+    assert.deepEqual(a, b);
+  });
+});
+
+describe('keys on disk', () => {
+  const key = privateKeyFromSeed('ML-DSA-65', seed);
+
+  it('PEM round trip; OpenSSL (node:crypto) reads our PKCS#8 seed form and SPKI', () => {
+    assert.equal(privateKeyFromPem(privateKeyToPem(key)).keyId, key.keyId);
+    assert.equal(publicKeyFromPem(publicKeyToPem(key)).keyId, key.keyId);
+    assert.equal(createPrivateKey(privateKeyToPem(key)).asymmetricKeyType, 'ml-dsa-65');
+    assert.equal(createPublicKey(publicKeyToPem(key)).asymmetricKeyType, 'ml-dsa-65');
+  });
+
+  it("reads OpenSSL's default PKCS#8 export (seed and expanded key) and refuses a mismatched one", () => {
+    const exported = createPrivateKey(privateKeyToPem(key)).export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string;
+    assert.equal(privateKeyFromPem(exported).keyId, key.keyId);
+    const der = createPrivateKey(privateKeyToPem(key)).export({ type: 'pkcs8', format: 'der' });
+    der[der.length - 1]! ^= 1;
+    const tampered = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----\n`;
+    assert.throws(() => privateKeyFromPem(tampered), { code: 'E_KEY_INVALID' });
+  });
+
+  it('imports raw base64 public keys, detecting the parameter set by length', () => {
+    const k = importPublicKey(toBase64(key.publicKey));
+    assert.equal(k.alg, 'ML-DSA-65');
+    assert.equal(k.keyId, key.keyId);
+    assert.throws(() => importPublicKey(toBase64(key.publicKey.subarray(1))), { code: 'E_KEY_INVALID' });
+  });
+
+  it('refuses what is not an ML-DSA key with coded errors', () => {
+    const ec = createPublicKey(
+      createPrivateKey({
+        key: {
+          kty: 'OKP',
+          crv: 'Ed25519',
+          d: 'nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A',
+          x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo',
+        },
+        format: 'jwk',
+      }),
+    ).export({ type: 'spki', format: 'pem' }) as string;
+    assert.throws(() => publicKeyFromPem(ec), { code: 'E_KEY_ALGORITHM' });
+    assert.throws(() => publicKeyFromPem('hello'), { code: 'E_KEY_INVALID' });
+    assert.throws(
+      () => privateKeyFromPem(publicKeyToPem(key)),
+      (e) => e instanceof CoreError && e.code === 'E_KEY_INVALID',
+    );
+  });
+
+  it('key ids are derived from the key: different algorithm or key, different id', () => {
+    const k44 = privateKeyFromSeed('ML-DSA-44', seed);
+    assert.notEqual(k44.keyId, key.keyId);
+    assert.match(key.keyId, /^[0-9a-f]{64}$/);
+  });
+});
