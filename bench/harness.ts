@@ -1,0 +1,103 @@
+/**
+ * The benchmark harness: repeated runs, medians, the machine and versions, a Markdown table and
+ * JSON under bench/results/. Figures belong here, never in timed tests.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { arch, cpus, platform, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+
+export interface BenchOptions {
+  /** Tiny runs that only prove the harness works (used by npm test). */
+  readonly smoke: boolean;
+}
+
+export interface Row {
+  readonly suite: string;
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  /** What the figure is compared with, measured in the same run (e.g. the limit it should approach). */
+  readonly limit?: { readonly name: string; readonly value: number };
+  readonly note?: string;
+}
+
+export type Suite = (options: BenchOptions) => Promise<Row[]>;
+
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/** Median operations per second of `fn` over `runs` runs of at least `minMs` each. */
+export function opsPerSecond(fn: () => void, runs: number, minMs: number): number {
+  fn(); // warm-up
+  const rates: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    let n = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    do {
+      fn();
+      n++;
+      elapsed = performance.now() - start;
+    } while (elapsed < minMs);
+    rates.push((n * 1000) / elapsed);
+  }
+  return median(rates);
+}
+
+export function environment(): Record<string, string | number> {
+  const cpu = cpus();
+  return {
+    node: process.version,
+    openssl: process.versions.openssl ?? '',
+    platform: `${platform()} ${release()} ${arch()}`,
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    date: new Date().toISOString(),
+  };
+}
+
+function fmt(n: number): string {
+  if (n >= 100) return Math.round(n).toLocaleString('en-US');
+  if (n >= 1) return n.toFixed(2);
+  return n.toPrecision(3);
+}
+
+export function toMarkdown(env: Record<string, string | number>, rows: readonly Row[]): string {
+  const head = Object.entries(env)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(' · ');
+  const lines = [
+    '# TORGO Ledger benchmarks',
+    '',
+    head,
+    '',
+    '| suite | measurement | value | unit | limit (same run) | ratio | note |',
+    '|---|---|---:|---|---|---:|---|',
+  ];
+  for (const r of rows) {
+    const limit = r.limit ? `${r.limit.name}: ${fmt(r.limit.value)}` : '';
+    const ratio = r.limit ? `${(r.value / r.limit.value).toFixed(2)}×` : '';
+    lines.push(`| ${r.suite} | ${r.name} | ${fmt(r.value)} | ${r.unit} | ${limit} | ${ratio} | ${r.note ?? ''} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function writeResults(dir: string, env: Record<string, string | number>, rows: readonly Row[]): string {
+  mkdirSync(dir, { recursive: true });
+  const stamp = String(env['date']).replace(/[:.]/g, '-');
+  const md = toMarkdown(env, rows);
+  writeFileSync(join(dir, `bench-${stamp}.md`), md);
+  writeFileSync(join(dir, `bench-${stamp}.json`), `${JSON.stringify({ environment: env, rows }, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.md'), md);
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ environment: env, rows }, null, 2)}\n`);
+  return md;
+}

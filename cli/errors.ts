@@ -1,0 +1,30 @@
+/** How the CLI ends: exit 0 success/valid, 1 invalid (a check failed), 2 usage or unreadable input. */
+import { isCoreError } from '../core/index.js';
+
+export const EXIT_OK = 0;
+export const EXIT_INVALID = 1;
+export const EXIT_USAGE = 2;
+
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_USAGE,
+    readonly code: string = 'E_USAGE',
+    /** The command already told the user (e.g. `verify` printed its report); print nothing more. */
+    readonly reported = false,
+  ) {
+    super(message);
+  }
+}
+
+/** The exit status and one-line message for any error reaching the top level. */
+export function describeError(e: unknown): { exitCode: number; code: string; message: string } {
+  if (e instanceof CliError) return { exitCode: e.exitCode, code: e.code, message: e.message };
+  if (isCoreError(e)) return { exitCode: EXIT_INVALID, code: e.code, message: e.message };
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code === 'ENOENT' || err?.code === 'EACCES' || err?.code === 'EISDIR') {
+    return { exitCode: EXIT_USAGE, code: 'E_IO', message: err.message };
+  }
+  return { exitCode: EXIT_USAGE, code: 'E_INTERNAL', message: err?.message ?? String(e) };
+}

@@ -1,0 +1,41 @@
+/** The `torgo` command. `createProgram()` builds a fresh command tree (tests make one each). */
+import { Command, CommanderError } from 'commander';
+import { preferNativeMlDsa } from '../core/crypto/native.js';
+import { addKeyGenerate } from './commands/key.js';
+import { addReceiptCommands } from './commands/receipt.js';
+import { CliError, describeError, EXIT_OK, EXIT_USAGE } from './errors.js';
+import { type Output, processOutput } from './output.js';
+
+export function createProgram(output: Output = processOutput): Command {
+  const program = new Command('torgo')
+    .description('TORGO Ledger: post-quantum signed audit receipts')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: output.out, writeErr: output.err })
+    .exitOverride();
+  const key = program.command('key').description('ML-DSA signing keys');
+  addKeyGenerate(key, output);
+  const receipt = program.command('receipt').description('MARKUP .mu receipts (offline)');
+  addReceiptCommands(receipt, output);
+  for (const c of [program, key, receipt, ...key.commands, ...receipt.commands]) {
+    c.exitOverride().configureOutput({ writeOut: output.out, writeErr: output.err });
+  }
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit status (never calls process.exit, so servers can drain). */
+export async function main(argv: readonly string[], output: Output = processOutput): Promise<number> {
+  preferNativeMlDsa();
+  const program = createProgram(output);
+  try {
+    await program.parseAsync(argv as string[]);
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    const d = describeError(e);
+    if (!(e instanceof CliError && e.reported)) output.err(`torgo: ${d.code}: ${d.message}\n`);
+    return d.exitCode;
+  }
+}

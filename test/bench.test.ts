@@ -1,0 +1,18 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { runBenchmarks } from '../bench/run.js';
+
+it('the benchmark harness runs (smoke: tiny runs, figures not judged)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-'));
+  try {
+    const md = await runBenchmarks({ smoke: true, resultsDir: dir });
+    assert.match(md, /\| ml-dsa \| ML-DSA-65 verify \(native\) \|/);
+    const json = JSON.parse(await readFile(join(dir, 'latest.json'), 'utf8')) as { rows: unknown[] };
+    assert.ok(json.rows.length >= 12);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
