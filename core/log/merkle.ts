@@ -108,7 +108,8 @@ function checkSize(value: number, what: string): void {
 export function rangeNodes(start: number, end: number): NodeId[] {
   checkSize(start, 'range start');
   checkSize(end, 'range end');
-  if (start > end) throw new CoreError('E_PROOF_INVALID', `range [${start}, ${end}) is reversed`, { reason: 'range' });
+  if (start > end)
+    throw new CoreError('E_PROOF_INVALID', `range [${start}, ${end}) is reversed`, { reason: 'range' });
   const out: NodeId[] = [];
   let at = start;
   while (at < end) {
@@ -275,9 +276,13 @@ export class MemoryTree implements NodeReader {
   getNode(level: number, index: number): Uint8Array {
     const hash = this.levels[level]?.[index];
     if (!hash) {
-      throw new CoreError('E_PROOF_INVALID', `node (level ${level}, index ${index}) is not in a tree of size ${this.size}`, {
-        reason: 'range',
-      });
+      throw new CoreError(
+        'E_PROOF_INVALID',
+        `node (level ${level}, index ${index}) is not in a tree of size ${this.size}`,
+        {
+          reason: 'range',
+        },
+      );
     }
     return hash;
   }
