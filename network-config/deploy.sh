@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Deploys the contract as chaincode-as-a-service on the running network:
+# package (metadata.json type ccaas + connection.json) -> install on both peers -> start the contract's
+# server -> approve for Org1 and Org2 -> commit with ENDORSEMENT_POLICY.
+# The contract is run from $CHAINCODE_DIR (default chaincode/dist): a package.json whose main exports
+# `contracts`. Re-running restarts the server with the new code; the definition is only approved and
+# committed again (next sequence) when the package changed.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+need peer node
+CHAINCODE_DIR="$(cd "${CHAINCODE_DIR:-$repo/chaincode/dist}" 2>/dev/null && pwd)" ||
+  die "no chaincode directory ${CHAINCODE_DIR:-$repo/chaincode/dist} (build the contract first)"
+[[ -f "$CHAINCODE_DIR/package.json" ]] || die "no package.json in $CHAINCODE_DIR"
+[[ -f "$net/connection.json" ]] || die "the network is not up: run network-config/up.sh"
+t0=$(date +%s%N)
+
+# The package holds only where the peer finds the server. Fixed mtimes keep its id stable.
+label="${CHAINCODE_NAME}_${CHAINCODE_VERSION}" dir="$net/chaincode"
+mkdir -p "$dir/src"
+printf '{"address":"127.0.0.1:%s","dial_timeout":"10s","tls_required":false}\n' "$CHAINCODE_PORT" > "$dir/src/connection.json"
+printf '{"type":"ccaas","label":"%s"}\n' "$label" > "$dir/src/metadata.json"
+tgz() { local out="$1"; shift; tar -C "$dir/src" --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - "$@" | gzip -n > "$out"; }
+tgz "$dir/src/code.tar.gz" connection.json
+tgz "$dir/$label.tar.gz" metadata.json code.tar.gz
+id="$(peer lifecycle chaincode calculatepackageid "$dir/$label.tar.gz")"
+
+for org in org1 org2; do
+  (as_admin "$org"
+   peer lifecycle chaincode queryinstalled 2>/dev/null | grep -qF "$id" ||
+     peer lifecycle chaincode install "$dir/$label.tar.gz" >>"$net/logs/peer-cli.log" 2>&1) ||
+    die "install on peer0.$org failed; see $net/logs/peer-cli.log"
+done
+log "installed $id"
+
+# The contract's server; the peers dial it at 127.0.0.1:$CHAINCODE_PORT.
+cc_bin="$CHAINCODE_DIR/node_modules/.bin/fabric-chaincode-node"
+[[ -x "$cc_bin" ]] || cc_bin="$repo/node_modules/.bin/fabric-chaincode-node"
+[[ -x "$cc_bin" ]] || die "fabric-chaincode-node not found (npm ci in $repo or in $CHAINCODE_DIR)"
+stop chaincode
+start chaincode "$CHAINCODE_DIR" "$cc_bin" server \
+  --chaincode-address="127.0.0.1:$CHAINCODE_PORT" --chaincode-id="$id"
+wait_port chaincode "$CHAINCODE_PORT"
+log "chaincode server running from $CHAINCODE_DIR (log: $net/logs/chaincode.log)"
+
+# Approve and commit, unless this exact package is already the committed definition.
+committed="$(as_admin org1; peer lifecycle chaincode querycommitted -C "$CHANNEL" -n "$CHAINCODE_NAME" -O json 2>/dev/null || true)"
+approved="$(as_admin org1; peer lifecycle chaincode queryapproved -C "$CHANNEL" -n "$CHAINCODE_NAME" -O json 2>/dev/null || true)"
+sequence="$(node -e 'const s = process.argv[1]; console.log(s ? JSON.parse(s).sequence : 0)' "$committed")"
+if [[ "$sequence" -gt 0 && "$approved" == *"$id"* ]]; then
+  log "definition (sequence $sequence) already uses this package"
+else
+  sequence=$((sequence + 1))
+  definition=(--channelID "$CHANNEL" --name "$CHAINCODE_NAME" --version "$CHAINCODE_VERSION"
+              --sequence "$sequence" --signature-policy "$ENDORSEMENT_POLICY")
+  for org in org1 org2; do
+    (as_admin "$org"
+     peer lifecycle chaincode approveformyorg "${orderer_tls[@]}" "${definition[@]}" --package-id "$id" \
+       --waitForEvent >>"$net/logs/peer-cli.log" 2>&1) || die "approve for $org failed; see $net/logs/peer-cli.log"
+  done
+  (as_admin org1
+   peer lifecycle chaincode commit "${orderer_tls[@]}" "${definition[@]}" \
+     --peerAddresses "127.0.0.1:$PEER_ORG1_PORT" --tlsRootCertFiles "$orgs/org1/msp/tlscacerts/ca.pem" \
+     --peerAddresses "127.0.0.1:$PEER_ORG2_PORT" --tlsRootCertFiles "$orgs/org2/msp/tlscacerts/ca.pem" \
+     >>"$net/logs/peer-cli.log" 2>&1) || die "commit failed; see $net/logs/peer-cli.log"
+  log "committed $CHAINCODE_NAME sequence $sequence, endorsement $ENDORSEMENT_POLICY"
+fi
+log "deployed in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
