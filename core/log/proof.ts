@@ -138,15 +138,18 @@ export function verifyConsistency(
   checkSize(size2, 'size2');
   checkHash(root1, 'root1');
   checkHash(root2, 'root2');
-  if (size2 < size1) throw invalid(`size2 (${size2}) is smaller than size1 (${size1}): a log never shrinks`, 'shrink');
+  if (size2 < size1)
+    throw invalid(`size2 (${size2}) is smaller than size1 (${size1}): a log never shrinks`, 'shrink');
   if (size1 === size2) {
     checkProof(proof, 0, `consistency proof between equal sizes`);
-    if (!equalBytes(root1, root2)) throw invalid(`two different roots for the same tree size ${size1}`, 'root-mismatch');
+    if (!equalBytes(root1, root2))
+      throw invalid(`two different roots for the same tree size ${size1}`, 'root-mismatch');
     return;
   }
   if (size1 === 0) {
     checkProof(proof, 0, 'consistency proof from the empty tree');
-    if (!equalBytes(root1, emptyRoot())) throw invalid('root1 is not the root of the empty tree', 'root-mismatch');
+    if (!equalBytes(root1, emptyRoot()))
+      throw invalid('root1 is not the root of the empty tree', 'root-mismatch');
     return;
   }
 
