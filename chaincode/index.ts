@@ -1,0 +1,13 @@
+/**
+ * The chaincode's entry point, what `fabric-chaincode-node start|server` loads (package.json
+ * `main`): it expects `contracts`, the contract classes to serve.
+ */
+import { preferNativeMlDsa } from '../core/crypto/native.js';
+import { AuditContract } from './contract.js';
+
+// OpenSSL's ML-DSA when the runtime has it (Node ≥ 24.7), else noble: verification answers are
+// the same on both, so peers on different runtimes still endorse identically.
+preferNativeMlDsa();
+
+export { AuditContract };
+export const contracts = [AuditContract];

@@ -1,0 +1,146 @@
+/**
+ * Receipt queries, on world state only (LevelDB: no rich queries): by id, and by source, subject
+ * or operation within a committedAt window, oldest-first or newest-first, in pages.
+ *
+ * Time windows filter on `committedAt`, the transaction timestamp the ledger recorded, never on
+ * `occurredAt`, which is the source's own claim inside the receipt.
+ *
+ * Bookmarks are the contract's own: the next index key to read, base64url-encoded. They are
+ * opaque to callers, checked to lie inside the query's range (a bookmark cannot read another
+ * index), and stable: a page read later starts exactly where the last one stopped, receipts
+ * appended meanwhile included if they fall after it.
+ */
+import type { Context } from 'fabric-contract-api';
+import { ContractError } from './errors.js';
+import { type Caller, requireRole } from './identity.js';
+import { INDEXED_FIELDS, type IndexedField, indexRange, type Order, VALUE_PATTERNS } from './indexes.js';
+import { parseStateJson } from './json.js';
+import {
+  checkReceiptId,
+  type Flags,
+  flagsOf,
+  KeyCache,
+  type ReceiptRecord,
+  receiptStateKey,
+} from './receipts.js';
+import { getJson, readRange } from './state.js';
+import { normalizeTime } from './time.js';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 100;
+/**
+ * A page stops early once its receipts reach this many bytes (at least one receipt is always
+ * returned), so an answer stays far below gRPC's default 4 MiB message limit on the client side.
+ */
+export const MAX_PAGE_BYTES = 2 * 1024 * 1024;
+
+export type ReceiptView = ReceiptRecord & Flags;
+
+export interface ReceiptQuery {
+  readonly by: IndexedField;
+  readonly value: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly order: Order;
+  readonly pageSize: number;
+  readonly bookmark: string;
+}
+
+const QUERY_FIELDS = new Set(['by', 'value', 'from', 'to', 'order', 'pageSize', 'bookmark']);
+
+function bad(message: string): ContractError {
+  return new ContractError('BAD_REQUEST', message);
+}
+
+/** Parses and checks queryReceipts' JSON argument. */
+export function parseQuery(json: string): ReceiptQuery {
+  let q: unknown;
+  try {
+    q = JSON.parse(json);
+  } catch {
+    throw bad('the query must be a JSON object');
+  }
+  if (typeof q !== 'object' || q === null || Array.isArray(q)) throw bad('the query must be a JSON object');
+  const o = q as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!QUERY_FIELDS.has(k)) throw bad(`unknown query field "${k}"`);
+  const by = INDEXED_FIELDS.find((f) => f === o['by']);
+  if (!by) throw bad(`query "by" must be one of ${INDEXED_FIELDS.join(', ')}`);
+  const value = o['value'];
+  if (typeof value !== 'string' || !VALUE_PATTERNS[by].test(value)) {
+    throw bad(`query "value" is not a valid ${by} (${VALUE_PATTERNS[by].source})`);
+  }
+  const time = (name: 'from' | 'to'): string | undefined => {
+    const v = o[name];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') throw bad(`query "${name}" must be an RFC 3339 UTC time`);
+    return normalizeTime(v, `query "${name}"`);
+  };
+  const from = time('from');
+  const to = time('to');
+  if (from && to && from >= to)
+    throw bad('query "from" must be earlier than "to" (the window is [from, to))');
+  const order = o['order'] ?? 'asc';
+  if (order !== 'asc' && order !== 'desc') throw bad('query "order" must be "asc" or "desc"');
+  const pageSize = o['pageSize'] ?? DEFAULT_PAGE_SIZE;
+  if (
+    typeof pageSize !== 'number' ||
+    !Number.isInteger(pageSize) ||
+    pageSize < 1 ||
+    pageSize > MAX_PAGE_SIZE
+  ) {
+    throw bad(`query "pageSize" must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  const bookmark = o['bookmark'] ?? '';
+  if (typeof bookmark !== 'string') throw bad('query "bookmark" must be a string');
+  return { by, value, order, pageSize, bookmark, ...(from ? { from } : {}), ...(to ? { to } : {}) };
+}
+
+export function encodeBookmark(key: string): string {
+  return Buffer.from(key, 'utf8').toString('base64url');
+}
+
+function decodeBookmark(bookmark: string): string {
+  const key = /^[A-Za-z0-9_-]+$/.test(bookmark) ? Buffer.from(bookmark, 'base64url').toString('utf8') : '';
+  if (!key || encodeBookmark(key) !== bookmark) throw bad('the bookmark is not one this contract returned');
+  return key;
+}
+
+export async function queryReceipts(
+  ctx: Context,
+  caller: Caller,
+  q: ReceiptQuery,
+): Promise<{ receipts: ReceiptView[]; bookmark: string }> {
+  requireRole(caller, 'query receipts', 'auditor', 'admin');
+  const range = indexRange(q.by, q.value, q.order, q.from, q.to);
+  let start = range.start;
+  if (q.bookmark) {
+    start = decodeBookmark(q.bookmark);
+    if (start < range.start || start >= range.end) throw bad('the bookmark belongs to another query');
+  }
+  // One entry more than the page: its key is the next page's bookmark.
+  const entries = await readRange(ctx, start, range.end, q.pageSize + 1);
+  const keys = new KeyCache(ctx);
+  const receipts: ReceiptView[] = [];
+  let bytes = 0;
+  for (const [i, entry] of entries.entries()) {
+    if (i === q.pageSize || (receipts.length > 0 && bytes >= MAX_PAGE_BYTES)) {
+      return { receipts, bookmark: encodeBookmark(entry.key) };
+    }
+    const id = new TextDecoder().decode(entry.value);
+    const record = await getJson<ReceiptRecord>(ctx, receiptStateKey(id));
+    if (!record)
+      throw new ContractError('INTERNAL', `index key ${entry.key} points to missing receipt ${id}`);
+    receipts.push({ ...record, ...(await flagsOf(keys, record.signerKeyIds)) });
+    bytes += Buffer.byteLength(record.mu, 'utf8');
+  }
+  return { receipts, bookmark: '' };
+}
+
+export async function getReceipt(ctx: Context, caller: Caller, id: string): Promise<ReceiptView> {
+  requireRole(caller, 'read receipts', 'auditor', 'admin');
+  const bytes = await ctx.stub.getState(receiptStateKey(checkReceiptId(id)));
+  if (!bytes || bytes.length === 0)
+    throw new ContractError('NOT_FOUND', `receipt ${id} is not on the ledger`);
+  const record = parseStateJson<ReceiptRecord>(bytes);
+  return { ...record, ...(await flagsOf(new KeyCache(ctx), record.signerKeyIds)) };
+}

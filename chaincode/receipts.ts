@@ -1,0 +1,229 @@
+/**
+ * Appending receipts: parse strictly with core, check every signer key is registered and active,
+ * verify every signature, store the record and its index keys. Idempotent by receipt id: the same
+ * bytes again return the stored record and write nothing; other bytes under a stored id are a
+ * conflict. A batch is one transaction: any invalid item fails all of it.
+ */
+import type { Context } from 'fabric-contract-api';
+import {
+  importPublicKey,
+  isReceiptId,
+  type PublicKey,
+  parseReceipt,
+  type Receipt,
+  verifyReceiptSignatures,
+} from '../core/index.js';
+import { ContractError, fromCoreError } from './errors.js';
+import { type Party, party, requireRole } from './identity.js';
+import { indexKeys } from './indexes.js';
+import { checkUsable, findKey, type KeyRecord, type TxInfo } from './keys.js';
+import { getJson, putJson } from './state.js';
+
+export const RECEIPT_PREFIX = 'receipt!';
+/** Most receipts in one appendReceipts transaction. */
+export const MAX_BATCH_ITEMS = 100;
+/** Most bytes of receipts (sum of UTF-8 lengths) in one appendReceipts transaction. */
+export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+export const receiptStateKey = (id: string): string => `${RECEIPT_PREFIX}${id}`;
+
+/** What the ledger stores per receipt (state key `receipt!<id>`). */
+export type ReceiptRecord = {
+  readonly id: string;
+  /** The whole `.mu` file as appended: receipt text and signature block. */
+  readonly mu: string;
+  /** `sha256:<hex>` of `mu`'s bytes (docs/receipt-format.md §5). */
+  readonly digest: string;
+  readonly source: string;
+  readonly operation: string;
+  readonly subject: string;
+  /** The source's claim (from the receipt), as written. */
+  readonly occurredAt: string;
+  /** Key ids of every signature, in signature-block order (sorted). */
+  readonly signerKeyIds: readonly string[];
+  /** The Fabric identity that submitted the transaction (may be a relay, not the signer's owner). */
+  readonly submitter: Party;
+  readonly txId: string;
+  /** The transaction's timestamp (fixed-width RFC 3339): ledger time, what queries filter on. */
+  readonly committedAt: string;
+};
+
+/** A record without its `.mu` text: what append answers (the caller has the text). */
+export type ReceiptEntry = Omit<ReceiptRecord, 'mu'>;
+
+export type RevokedSigner = { readonly keyId: string; readonly revokedAt: string; readonly reason: string };
+
+/** Flags added to records in answers: signer keys revoked since the receipt was appended. */
+export type Flags = { readonly revokedSigners: readonly RevokedSigner[] };
+
+export type AppendStatus = 'appended' | 'existing' | 'duplicate';
+export type AppendResult = ReceiptEntry & Flags & { readonly status: AppendStatus };
+
+export function entryOf(record: ReceiptRecord): ReceiptEntry {
+  const { mu: _mu, ...entry } = record;
+  return entry;
+}
+
+/** Per-transaction cache of key records: a batch signed by one key reads it once. */
+export class KeyCache {
+  private readonly records = new Map<string, KeyRecord | null>();
+  constructor(private readonly ctx: Context) {}
+  async get(keyId: string): Promise<KeyRecord | undefined> {
+    let r = this.records.get(keyId);
+    if (r === undefined) {
+      r = (await findKey(this.ctx, keyId)) ?? null;
+      this.records.set(keyId, r);
+    }
+    return r ?? undefined;
+  }
+}
+
+export async function flagsOf(keys: KeyCache, signerKeyIds: readonly string[]): Promise<Flags> {
+  const revokedSigners: RevokedSigner[] = [];
+  for (const keyId of signerKeyIds) {
+    const k = await keys.get(keyId);
+    if (k?.status === 'revoked') {
+      revokedSigners.push({ keyId, revokedAt: k.revokedAt ?? '', reason: k.revocationReason ?? '' });
+    }
+  }
+  return { revokedSigners };
+}
+
+function parse(mu: string): Receipt {
+  try {
+    return parseReceipt(mu);
+  } catch (e) {
+    throw fromCoreError('RECEIPT_INVALID', e);
+  }
+}
+
+/** Every signer key registered and active now (in ledger order), then every signature valid. */
+async function verify(receipt: Receipt, keys: KeyCache): Promise<void> {
+  if (receipt.signatures.length === 0) {
+    throw new ContractError('RECEIPT_INVALID', 'E_SIGNATURE_MISSING: receipt is not signed');
+  }
+  const resolved = new Map<string, PublicKey>();
+  for (const { keyId } of receipt.signatures) {
+    const record = await keys.get(keyId);
+    if (!record) throw new ContractError('KEY_UNKNOWN', `signer key ${keyId} is not registered`);
+    checkUsable(record);
+    resolved.set(keyId, importPublicKey(record.publicKey));
+  }
+  try {
+    verifyReceiptSignatures(receipt, (keyId) => resolved.get(keyId));
+  } catch (e) {
+    throw fromCoreError('RECEIPT_INVALID', e);
+  }
+}
+
+/**
+ * Appends receipts in one transaction; returns one result per input, in input order.
+ * `batch` says whether to name the failing item in error messages.
+ */
+export async function appendReceipts(
+  ctx: Context,
+  tx: TxInfo,
+  texts: readonly string[],
+  batch: boolean,
+): Promise<AppendResult[]> {
+  requireRole(tx.caller, 'append receipts', 'appender');
+  const keys = new KeyCache(ctx);
+  const inThisTx = new Map<string, ReceiptRecord>();
+  const results: AppendResult[] = [];
+  for (let i = 0; i < texts.length; i++) {
+    try {
+      results.push(await appendOne(ctx, tx, texts[i]!, keys, inThisTx));
+    } catch (e) {
+      if (batch && e instanceof ContractError)
+        throw new ContractError(e.code, `${detailOf(e)} (batch item ${i})`);
+      throw e;
+    }
+  }
+  return results;
+}
+
+function detailOf(e: ContractError): string {
+  return e.message.slice(e.code.length + 2);
+}
+
+async function appendOne(
+  ctx: Context,
+  tx: TxInfo,
+  mu: string,
+  keys: KeyCache,
+  inThisTx: Map<string, ReceiptRecord>,
+): Promise<AppendResult> {
+  const receipt = parse(mu);
+  const f = receipt.document.fields;
+  // Fabric reads do not see the transaction's own writes: earlier items of this batch are here.
+  const earlier = inThisTx.get(f.id);
+  const stored = earlier ?? (await getJson<ReceiptRecord>(ctx, receiptStateKey(f.id)));
+  if (stored) {
+    if (stored.digest !== receipt.digest) {
+      throw new ContractError(
+        'RECEIPT_CONFLICT',
+        `receipt ${f.id} is already on the ledger with digest ${stored.digest}; this one has digest ${receipt.digest}`,
+      );
+    }
+    const status: AppendStatus = earlier ? 'duplicate' : 'existing';
+    return { ...entryOf(stored), ...(await flagsOf(keys, stored.signerKeyIds)), status };
+  }
+  await verify(receipt, keys);
+  const record: ReceiptRecord = {
+    id: f.id,
+    mu,
+    digest: receipt.digest,
+    source: f.source,
+    operation: f.operation,
+    subject: f.subject,
+    occurredAt: f.occurredAt,
+    signerKeyIds: receipt.signatures.map((s) => s.keyId),
+    submitter: party(tx.caller),
+    txId: tx.txId,
+    committedAt: tx.time,
+  };
+  await putJson(ctx, receiptStateKey(f.id), record);
+  const idBytes = new TextEncoder().encode(f.id);
+  for (const key of indexKeys(f, tx.time, f.id)) await ctx.stub.putState(key, idBytes);
+  inThisTx.set(f.id, record);
+  return { ...entryOf(record), revokedSigners: [], status: 'appended' };
+}
+
+/** Splits appendReceipts' argument: a JSON array of `.mu` texts, bounded in count and bytes. */
+export function parseBatch(json: string): string[] {
+  if (Buffer.byteLength(json, 'utf8') > MAX_BATCH_BYTES * 2) {
+    throw new ContractError(
+      'BATCH_TOO_LARGE',
+      `the batch argument is larger than ${MAX_BATCH_BYTES * 2} bytes`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new ContractError('BAD_REQUEST', 'the batch must be a JSON array of .mu receipt texts');
+  }
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new ContractError('BAD_REQUEST', 'the batch must be a JSON array of .mu receipt texts');
+  }
+  if (value.length === 0) throw new ContractError('BAD_REQUEST', 'the batch is empty');
+  if (value.length > MAX_BATCH_ITEMS) {
+    throw new ContractError(
+      'BATCH_TOO_LARGE',
+      `${value.length} receipts; at most ${MAX_BATCH_ITEMS} per transaction`,
+    );
+  }
+  const bytes = value.reduce((n: number, v: string) => n + Buffer.byteLength(v, 'utf8'), 0);
+  if (bytes > MAX_BATCH_BYTES) {
+    throw new ContractError(
+      'BATCH_TOO_LARGE',
+      `${bytes} bytes of receipts; at most ${MAX_BATCH_BYTES} per transaction`,
+    );
+  }
+  return value as string[];
+}
+
+export function checkReceiptId(id: string): string {
+  if (!isReceiptId(id)) throw new ContractError('BAD_REQUEST', 'a receipt id is a ULID or a lower-case UUID');
+  return id;
+}
