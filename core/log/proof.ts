@@ -38,9 +38,8 @@ function checkProof(proof: unknown, expected: number, what: string): asserts pro
       got: proof.length,
     });
   }
-  proof.forEach((h, i) => {
-    checkHash(h, `${what} hash ${i}`);
-  });
+  // Indexes, not forEach: a sparse array's holes must be checked too.
+  for (let i = 0; i < proof.length; i++) checkHash(proof[i], `${what} hash ${i}`);
 }
 
 /**

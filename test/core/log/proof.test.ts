@@ -235,6 +235,16 @@ describe('verification edge cases', () => {
     );
   });
 
+  it('a sparse proof array is checked hole by hole', () => {
+    const t = treeOf(8);
+    const sparse = t.inclusionProof(3);
+    delete sparse[1];
+    assert.equal(
+      reasonOf(() => verifyInclusion(3, 8, t.getNode(0, 3), sparse, t.root())),
+      'hash-size',
+    );
+  });
+
   it('a non-empty proof between different sizes is required', () => {
     assert.equal(
       reasonOf(() => verifyConsistency(1, 2, [], h, h)),
