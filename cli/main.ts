@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { preferNativeMlDsa } from '../core/crypto/native.js';
 import { addKeyGenerate } from './commands/key.js';
 import { addReceiptCommands } from './commands/receipt.js';
+import { addVerifyCommand } from './commands/verify.js';
 import { CliError, describeError, EXIT_OK, EXIT_USAGE } from './errors.js';
 import { type Output, processOutput } from './output.js';
 
@@ -17,9 +18,9 @@ export function createProgram(output: Output = processOutput): Command {
   addKeyGenerate(key, output);
   const receipt = program.command('receipt').description('MARKUP .mu receipts (offline)');
   addReceiptCommands(receipt, output);
-  for (const c of [program, key, receipt, ...key.commands, ...receipt.commands]) {
-    c.exitOverride().configureOutput({ writeOut: output.out, writeErr: output.err });
-  }
+  addVerifyCommand(program, output);
+  const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
+  for (const c of everyCommand(program)) c.exitOverride().configureOutput({ writeOut: output.out, writeErr: output.err });
   return program;
 }
 

@@ -1,0 +1,112 @@
+/** `torgo verify BUNDLE --trust OPERATOR.pub.pem …`: offline verification of an export bundle. */
+import { stat } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { type BundleReport, importPublicKey, inThreadChecker, type TrustedKey, verifyBundle } from '../../core/index.js';
+import { CliError, EXIT_INVALID, EXIT_USAGE } from '../errors.js';
+import { readText } from '../io.js';
+import type { Output } from '../output.js';
+import { readLines } from '../verify/lines.js';
+import { WorkerPool } from '../verify/pool.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** `--trust FILE` (named after the bundle's origin) or `--trust NAME=FILE` (a witness or co-operator). */
+async function trustedKeys(specs: readonly string[], origin: string): Promise<TrustedKey[]> {
+  return Promise.all(
+    specs.map(async (spec) => {
+      const eq = spec.indexOf('=');
+      const [name, file] = eq > 0 ? [spec.slice(0, eq), spec.slice(eq + 1)] : [origin, spec];
+      try {
+        return { name, key: importPublicKey(await readText(file, 64 * 1024, 'trusted key')) };
+      } catch (e) {
+        throw new CliError(`--trust ${spec}: ${(e as Error).message}`, EXIT_USAGE, 'E_KEY_INVALID');
+      }
+    }),
+  );
+}
+
+/** Reads just the header's origin, so `--trust FILE` can be named after it. */
+async function bundleOrigin(path: string): Promise<string> {
+  for await (const line of readLines(path)) {
+    try {
+      const o = JSON.parse(line) as { type?: string; origin?: unknown };
+      if (o.type === 'header' && typeof o.origin === 'string') return o.origin;
+    } catch {
+      // reported by the full verification
+    }
+    break;
+  }
+  throw new CliError(`${path} is not a TORGO bundle (no header line)`, EXIT_USAGE, 'E_BUNDLE_SYNTAX');
+}
+
+export function formatReport(r: BundleReport): string {
+  const lines = [
+    r.valid ? 'VALID: every check passed' : 'INVALID: see the failures below',
+    `  log:         ${r.origin ?? '?'}`,
+    r.checkpoint
+      ? `  checkpoint:  size ${r.checkpoint.size}, root ${r.checkpoint.rootHash}, signed by ${r.checkpoint.signedBy.join(', ')}`
+      : '  checkpoint:  not verified',
+    `  key entries: ${r.counts.keys} (inclusion proofs checked)`,
+    `  receipts:    ${r.counts.validReceipts} of ${r.counts.receipts} valid (canonical form, mirror, ${r.counts.signatures} signatures, key validity at commit, inclusion proofs)`,
+    `  manifest:    ${r.manifest}`,
+  ];
+  if (r.flags.length) {
+    lines.push(`  flagged:     ${r.flags.length}`);
+    for (const f of r.flags.slice(0, 20)) lines.push(`    ${f.id}: ${f.note}`);
+  }
+  if (r.failureCount) {
+    lines.push(`  failures:    ${r.failureCount}`);
+    for (const f of r.failures.slice(0, 50)) lines.push(`    line ${f.line}${f.id ? ` (${f.id})` : ''}: ${f.code}: ${f.message}`);
+    if (r.failureCount > 50) lines.push(`    … ${r.failureCount - 50} more (use --json)`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function addVerifyCommand(program: Command, output: Output): void {
+  program
+    .command('verify')
+    .description('verify an export bundle offline: checkpoint, proofs, receipts, signatures, key validity')
+    .argument('<bundle>', 'bundle file (torgo.bundle/1)')
+    .requiredOption('--trust <file>', 'trusted log operator public key: FILE or NAME=FILE (repeatable)', collect, [])
+    .option('--threshold <n>', 'how many trusted checkpoint signatures are required', '1')
+    .option('--workers <n>', 'verification threads (default: all cores; 0 = in this thread)')
+    .option('--json', 'print the report as JSON')
+    .action(async (path: string, o: { trust: string[]; threshold: string; workers?: string; json?: boolean }) => {
+      if (o.trust.length === 0) throw new CliError('give at least one trusted key with --trust');
+      const threshold = Number(o.threshold);
+      if (!Number.isSafeInteger(threshold) || threshold < 1) throw new CliError('--threshold must be a positive integer');
+      const size = (await stat(path).catch((e: Error) => {
+        throw new CliError(`cannot read ${path}: ${e.message}`, EXIT_USAGE, 'E_IO');
+      })).size;
+      const trusted = await trustedKeys(o.trust, await bundleOrigin(path));
+      const workers = o.workers === undefined ? undefined : Number(o.workers);
+      const pool = workers === 0 ? undefined : new WorkerPool(workers);
+      const tty = process.stderr.isTTY && !o.json;
+      let bytes = 0;
+      const started = performance.now();
+      const report = await verifyBundle(
+        readLines(path, (n) => {
+          bytes += n;
+        }),
+        {
+          trusted,
+          threshold,
+          checker: pool ?? inThreadChecker,
+          parallelism: (pool?.size ?? 1) * 2,
+          onProgress: tty
+            ? (n) => {
+                const pct = Math.min(100, Math.round((bytes / Math.max(size, 1)) * 100));
+                const rate = Math.round(n / ((performance.now() - started) / 1000));
+                const bar = '#'.repeat(pct >> 2).padEnd(25, '.');
+                process.stderr.write(`\r[${bar}] ${pct}% ${n} receipts, ${rate}/s `);
+              }
+            : undefined,
+        },
+      );
+      if (tty) process.stderr.write('\n');
+      output.out(o.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+      if (!report.valid) {
+        throw new CliError('bundle is not valid', report.unusable ? EXIT_USAGE : EXIT_INVALID, report.failures[0]?.code ?? 'E_BUNDLE_SYNTAX', true);
+      }
+    });
+}

@@ -1,0 +1,95 @@
+/**
+ * Log entries: what the transparency log commits to (docs/bundle-format.md §2). One leaf per
+ * committed receipt and per key-registry change; leaf = RFC 9162 hashLeaf(canonical JSON).
+ */
+import { CoreError } from '../errors.js';
+import { utf8 } from '../encoding.js';
+import { hashLeaf } from '../log/merkle.js';
+
+export interface Identity {
+  readonly mspId: string;
+  readonly id: string;
+}
+
+export interface ReceiptEntry {
+  readonly kind: 'receipt';
+  readonly id: string;
+  readonly digest: string;
+  readonly signers: readonly string[];
+  readonly submitter: Identity;
+  readonly txId: string;
+  readonly block: number;
+  readonly committedAt: string;
+}
+
+export type KeyEvent = 'registered' | 'retired' | 'revoked';
+
+export interface KeyEntry {
+  readonly kind: 'key';
+  readonly event: KeyEvent;
+  readonly keyId: string;
+  readonly alg: string;
+  /** Base64 of the FIPS 204 public key. */
+  readonly publicKey: string;
+  readonly owner: Identity;
+  readonly validFrom: string;
+  readonly retiredAt: string | null;
+  readonly revokedAt: string | null;
+  readonly revocationReason: string | null;
+  readonly txId: string;
+  readonly block: number;
+  readonly committedAt: string;
+}
+
+export type LogEntry = ReceiptEntry | KeyEntry;
+
+type Json = string | number | boolean | null | readonly Json[] | { readonly [k: string]: Json };
+
+/**
+ * RFC 8785 (JCS) for the values log entries hold: objects with keys sorted by UTF-16 code units,
+ * strings as JSON.stringify writes them (JCS's rules), safe integers only.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value === 'boolean') return JSON.stringify(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new CoreError('E_BUNDLE_SYNTAX', `canonical JSON: ${value} is not a safe integer`);
+    return String(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object') {
+    const obj = value as Record<string, Json>;
+    const keys = Object.keys(obj)
+      .filter((k) => obj[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  }
+  throw new CoreError('E_BUNDLE_SYNTAX', `canonical JSON: unsupported value of type ${typeof value}`);
+}
+
+export function entryLeafHash(entry: LogEntry): Uint8Array {
+  return hashLeaf(utf8(canonicalJson(entry)));
+}
+
+const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
+
+/** Nanoseconds since the epoch of an RFC 3339 UTC time (any fraction length), for exact ordering. */
+export function timeNanos(text: string): bigint {
+  const m = TIME.exec(text);
+  if (!m) throw new CoreError('E_BUNDLE_SYNTAX', `"${text}" is not an RFC 3339 UTC time`);
+  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  return BigInt(ms) * 1_000_000n + BigInt((m[7] ?? '').padEnd(9, '0'));
+}
+
+/** Why a key (as its newest entry states) was not valid at `time`, or undefined if it was. */
+export function keyInvalidAt(entry: KeyEntry, time: string): string | undefined {
+  const t = timeNanos(time);
+  if (t < timeNanos(entry.validFrom)) return `key ${entry.keyId} was not yet valid at ${time} (valid from ${entry.validFrom})`;
+  if (entry.revokedAt !== null && timeNanos(entry.revokedAt) <= t) {
+    return `key ${entry.keyId} was revoked at ${entry.revokedAt}, before ${time}`;
+  }
+  if (entry.retiredAt !== null && timeNanos(entry.retiredAt) <= t) {
+    return `key ${entry.keyId} was retired at ${entry.retiredAt}, before ${time}`;
+  }
+  return undefined;
+}

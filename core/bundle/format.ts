@@ -1,0 +1,200 @@
+/** Bundle lines (docs/bundle-format.md §1): strict shapes for attacker-controlled JSON. */
+import { CoreError } from '../errors.js';
+import { fromBase64 } from '../encoding.js';
+import { HASH_SIZE } from '../log/merkle.js';
+import type { Identity, KeyEntry, ReceiptEntry } from './entries.js';
+
+export const BUNDLE_FORMAT = 'torgo.bundle/1';
+/** Longest bundle line accepted (a receipt is ≤ 96 KiB; its JSON escaping and proof fit well within). */
+export const MAX_BUNDLE_LINE_BYTES = 1024 * 1024;
+
+export interface HeaderLine {
+  readonly type: 'header';
+  readonly format: typeof BUNDLE_FORMAT;
+  readonly createdAt: string;
+  readonly origin: string;
+  readonly filters: Readonly<Record<string, string>>;
+  readonly generator: string;
+}
+export interface CheckpointLine {
+  readonly type: 'checkpoint';
+  readonly note: string;
+}
+export interface KeyLine {
+  readonly type: 'key';
+  readonly leafIndex: number;
+  readonly proof: readonly string[];
+  readonly entry: KeyEntry;
+}
+export interface ReceiptLine {
+  readonly type: 'receipt';
+  readonly leafIndex: number;
+  readonly proof: readonly string[];
+  readonly entry: ReceiptEntry;
+  readonly mu: string;
+}
+export interface ManifestLine {
+  readonly type: 'manifest';
+  readonly counts: { readonly keys: number; readonly receipts: number };
+  readonly digest: string;
+}
+export type BundleLine = HeaderLine | CheckpointLine | KeyLine | ReceiptLine | ManifestLine;
+
+class Shape {
+  constructor(
+    private readonly o: Record<string, unknown>,
+    private readonly where: string,
+  ) {}
+  private fail(field: string, want: string): never {
+    throw new CoreError('E_BUNDLE_SYNTAX', `${this.where}: "${field}" must be ${want}`, { field });
+  }
+  only(...fields: string[]): this {
+    const extra = Object.keys(this.o).filter((k) => !fields.includes(k));
+    if (extra.length) throw new CoreError('E_BUNDLE_SYNTAX', `${this.where}: unexpected field(s) ${extra.join(', ')}`);
+    return this;
+  }
+  str(f: string): string {
+    const v = this.o[f];
+    if (typeof v !== 'string') this.fail(f, 'a string');
+    return v;
+  }
+  strOrNull(f: string): string | null {
+    const v = this.o[f];
+    if (v !== null && typeof v !== 'string') this.fail(f, 'a string or null');
+    return v;
+  }
+  nat(f: string): number {
+    const v = this.o[f];
+    if (!Number.isSafeInteger(v) || (v as number) < 0) this.fail(f, 'a non-negative integer');
+    return v as number;
+  }
+  strings(f: string): string[] {
+    const v = this.o[f];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) this.fail(f, 'an array of strings');
+    return v;
+  }
+  obj(f: string): Record<string, unknown> {
+    const v = this.o[f];
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(f, 'an object');
+    return v as Record<string, unknown>;
+  }
+}
+
+function identity(o: Record<string, unknown>, where: string): Identity {
+  const s = new Shape(o, where).only('mspId', 'id');
+  return { mspId: s.str('mspId'), id: s.str('id') };
+}
+
+function receiptEntry(o: Record<string, unknown>, where: string): ReceiptEntry {
+  const s = new Shape(o, where).only('kind', 'id', 'digest', 'signers', 'submitter', 'txId', 'block', 'committedAt');
+  if (s.str('kind') !== 'receipt') throw new CoreError('E_BUNDLE_SYNTAX', `${where}: kind must be "receipt"`);
+  return {
+    kind: 'receipt',
+    id: s.str('id'),
+    digest: s.str('digest'),
+    signers: s.strings('signers'),
+    submitter: identity(s.obj('submitter'), `${where} submitter`),
+    txId: s.str('txId'),
+    block: s.nat('block'),
+    committedAt: s.str('committedAt'),
+  };
+}
+
+function keyEntry(o: Record<string, unknown>, where: string): KeyEntry {
+  const s = new Shape(o, where).only(
+    'kind', 'event', 'keyId', 'alg', 'publicKey', 'owner', 'validFrom', 'retiredAt', 'revokedAt',
+    'revocationReason', 'txId', 'block', 'committedAt',
+  );
+  const event = s.str('event');
+  if (s.str('kind') !== 'key' || !['registered', 'retired', 'revoked'].includes(event)) {
+    throw new CoreError('E_BUNDLE_SYNTAX', `${where}: kind must be "key" with event registered, retired or revoked`);
+  }
+  return {
+    kind: 'key',
+    event: event as KeyEntry['event'],
+    keyId: s.str('keyId'),
+    alg: s.str('alg'),
+    publicKey: s.str('publicKey'),
+    owner: identity(s.obj('owner'), `${where} owner`),
+    validFrom: s.str('validFrom'),
+    retiredAt: s.strOrNull('retiredAt'),
+    revokedAt: s.strOrNull('revokedAt'),
+    revocationReason: s.strOrNull('revocationReason'),
+    txId: s.str('txId'),
+    block: s.nat('block'),
+    committedAt: s.str('committedAt'),
+  };
+}
+
+/** Parses one bundle line (without its LF). Attacker-controlled: every failure is E_BUNDLE_SYNTAX. */
+export function parseBundleLine(text: string, lineNo: number): BundleLine {
+  const where = `line ${lineNo}`;
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch (e) {
+    throw new CoreError('E_BUNDLE_SYNTAX', `${where}: not JSON (${(e as Error).message})`, { line: lineNo });
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    throw new CoreError('E_BUNDLE_SYNTAX', `${where}: not a JSON object`, { line: lineNo });
+  }
+  const s = new Shape(o as Record<string, unknown>, where);
+  switch (s.str('type')) {
+    case 'header': {
+      s.only('type', 'format', 'createdAt', 'origin', 'filters', 'generator');
+      if (s.str('format') !== BUNDLE_FORMAT) {
+        throw new CoreError('E_BUNDLE_SYNTAX', `${where}: format "${s.str('format')}" is not ${BUNDLE_FORMAT}`);
+      }
+      const filters = s.obj('filters');
+      for (const [k, v] of Object.entries(filters)) {
+        if (typeof v !== 'string') throw new CoreError('E_BUNDLE_SYNTAX', `${where}: filter ${k} must be a string`);
+      }
+      return {
+        type: 'header',
+        format: BUNDLE_FORMAT,
+        createdAt: s.str('createdAt'),
+        origin: s.str('origin'),
+        filters: filters as Record<string, string>,
+        generator: s.str('generator'),
+      };
+    }
+    case 'checkpoint':
+      s.only('type', 'note');
+      return { type: 'checkpoint', note: s.str('note') };
+    case 'key':
+      s.only('type', 'leafIndex', 'proof', 'entry');
+      return { type: 'key', leafIndex: s.nat('leafIndex'), proof: s.strings('proof'), entry: keyEntry(s.obj('entry'), where) };
+    case 'receipt':
+      s.only('type', 'leafIndex', 'proof', 'entry', 'mu');
+      return {
+        type: 'receipt',
+        leafIndex: s.nat('leafIndex'),
+        proof: s.strings('proof'),
+        entry: receiptEntry(s.obj('entry'), where),
+        mu: s.str('mu'),
+      };
+    case 'manifest': {
+      s.only('type', 'counts', 'digest');
+      const c = new Shape(s.obj('counts'), `${where} counts`).only('keys', 'receipts');
+      return { type: 'manifest', counts: { keys: c.nat('keys'), receipts: c.nat('receipts') }, digest: s.str('digest') };
+    }
+    default:
+      throw new CoreError('E_BUNDLE_SYNTAX', `${where}: unknown line type "${s.str('type')}"`, { line: lineNo });
+  }
+}
+
+/** The proof nodes of a line, decoded (each must be a 32-byte hash). */
+export function decodeProof(proof: readonly string[], lineNo: number): Uint8Array[] {
+  return proof.map((p) => {
+    const node = fromBase64(p, 'E_PROOF_INVALID', `line ${lineNo}: proof node`);
+    if (node.length !== HASH_SIZE) throw new CoreError('E_PROOF_INVALID', `line ${lineNo}: proof node is not 32 bytes`);
+    return node;
+  });
+}
+
+/** Validates a log entry object (e.g. from a chaincode event), strictly. */
+export function parseLogEntry(o: unknown, where: string): KeyEntry | ReceiptEntry {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new CoreError('E_BUNDLE_SYNTAX', `${where}: not an object`);
+  const obj = o as Record<string, unknown>;
+  return obj['kind'] === 'key' ? keyEntry(obj, where) : receiptEntry(obj, where);
+}

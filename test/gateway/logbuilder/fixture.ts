@@ -1,0 +1,138 @@
+/** A small real log: keys and signed receipts from core, appended block by block to a LogStore. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createReceiptText,
+  type KeyEntry,
+  type LogEntry,
+  type PrivateKey,
+  parseReceipt,
+  privateKeyFromSeed,
+  type ReceiptEntry,
+  signReceipt,
+  toBase64,
+} from '../../../core/index.js';
+import { Checkpointer } from '../../../gateway/logbuilder/checkpointer.js';
+import { type ExportedReceipt, exportBundle } from '../../../gateway/logbuilder/export.js';
+import { LogStore } from '../../../gateway/logbuilder/store.js';
+
+export const ORIGIN = 'torgo.test/log';
+export const operatorKey = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(7));
+const owner = { mspId: 'Org1MSP', id: 'x509::CN=relay::CN=ca' };
+
+function keyEntry(key: PrivateKey, event: KeyEntry['event'], at: string, extra: Partial<KeyEntry> = {}): KeyEntry {
+  return {
+    kind: 'key',
+    event,
+    keyId: key.keyId,
+    alg: key.alg,
+    publicKey: toBase64(key.publicKey),
+    owner,
+    validFrom: '2026-01-01T00:00:00.000Z',
+    retiredAt: null,
+    revokedAt: null,
+    revocationReason: null,
+    txId: `tx-key-${event}-${key.keyId.slice(0, 6)}`,
+    block: 0,
+    committedAt: at,
+    ...extra,
+  };
+}
+
+export function signedReceipt(n: number, keys: PrivateKey[]): string {
+  let mu = createReceiptText({
+    fields: {
+      format: 'torgo.receipt/1',
+      id: `01JDQ3J7E5V2W8X9Y0Z1A2B${String(n).padStart(3, '0')}`,
+      source: 'icu-relay-3',
+      operation: 'vitals.forward',
+      subject: `urn:torgo:subject:${n}`,
+      occurredAt: '2026-02-01T00:00:00Z',
+      payloadDigests: [`sha256:${n.toString(16).padStart(64, '0')}`],
+    },
+    sections: [{ name: 'Intent', lines: [`Forward batch ${n}.`] }],
+  });
+  for (const k of keys) mu = signReceipt(parseReceipt(mu), k, { deterministic: true });
+  return mu;
+}
+
+export function receiptEntry(mu: string, committedAt: string, n: number): ReceiptEntry {
+  const r = parseReceipt(mu);
+  return {
+    kind: 'receipt',
+    id: r.document.fields.id,
+    digest: r.digest,
+    signers: r.signatures.map((s) => s.keyId),
+    submitter: owner,
+    txId: `tx-receipt-${n}`,
+    block: 0,
+    committedAt,
+  };
+}
+
+export interface LogFixture {
+  dir: string;
+  store: LogStore;
+  checkpointer: Checkpointer;
+  receipts: ExportedReceipt[];
+  relay: PrivateKey;
+  witness: PrivateKey;
+  close(): Promise<void>;
+}
+
+/** Blocks: 0 keys registered; 1 receipts 1–3; 2 relay revoked; 3 receipt 4 by the witness. */
+export async function buildLog(): Promise<LogFixture> {
+  const dir = await mkdtemp(join(tmpdir(), 'torgo-log-'));
+  const store = await LogStore.open(join(dir, 'log'));
+  const relay = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(1));
+  const witness = privateKeyFromSeed('ML-DSA-44', new Uint8Array(32).fill(2));
+  const receipts: ExportedReceipt[] = [];
+  const blocks: LogEntry[][] = [
+    [keyEntry(relay, 'registered', '2026-01-01T00:00:00.000Z'), keyEntry(witness, 'registered', '2026-01-01T00:00:00.000Z')],
+    [],
+    [keyEntry(relay, 'revoked', '2026-03-01T00:00:00.000Z', { revokedAt: '2026-03-01T00:00:00.000Z', revocationReason: 'rotated out' })],
+    [],
+  ];
+  for (let n = 1; n <= 3; n++) {
+    const mu = signedReceipt(n, n === 2 ? [relay, witness] : [relay]);
+    receipts.push({ id: parseReceipt(mu).document.fields.id, mu });
+    blocks[1]!.push(receiptEntry(mu, `2026-02-0${n}T00:00:00.000Z`, n));
+  }
+  const mu4 = signedReceipt(4, [witness]);
+  receipts.push({ id: parseReceipt(mu4).document.fields.id, mu: mu4 });
+  blocks[3]!.push(receiptEntry(mu4, '2026-04-01T00:00:00.000Z', 4));
+  for (const [i, entries] of blocks.entries()) {
+    await store.appendBlock(i, entries.map((e) => ({ ...e, block: i })));
+  }
+  const checkpointer = await Checkpointer.open(store, { origin: ORIGIN, key: operatorKey });
+  return {
+    dir,
+    store,
+    checkpointer,
+    receipts,
+    relay,
+    witness,
+    async close() {
+      await checkpointer.stop();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function bundleText(f: LogFixture): Promise<string> {
+  let text = '';
+  for await (const line of exportBundle({
+    store: f.store,
+    checkpointer: f.checkpointer,
+    receipts: async function* () {
+      yield* f.receipts;
+    },
+    filters: { source: 'icu-relay-3' },
+    origin: ORIGIN,
+  })) {
+    text += line;
+  }
+  return text;
+}
