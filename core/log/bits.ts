@@ -60,3 +60,13 @@ export function bitAt(x: number, i: number): number {
 export function isPowerOfTwo(x: number): boolean {
   return x > 0 && onesCount(x) === 1;
 }
+
+/**
+ * How a value that should be a size or an index reads in an error message. Safe on any input:
+ * `String(x)` throws on objects like `{"toString": 1}`, which JSON.parse happily produces.
+ */
+export function describeInteger(value: unknown): string {
+  return typeof value === 'number' || typeof value === 'bigint'
+    ? String(value)
+    : `a ${value === null ? 'null' : typeof value}`;
+}

@@ -15,6 +15,7 @@ import { CoreError } from '../errors.js';
 import { fromBase64, toBase64, utf8 } from '../encoding.js';
 import type { PrivateKey, PublicKey } from '../crypto/keys.js';
 import type { SignOptions } from '../crypto/mldsa.js';
+import { describeInteger } from './bits.js';
 import { HASH_SIZE } from './merkle.js';
 import { hasForbiddenCharacters, keyLabel, openNote, parseNote, signNote } from './note.js';
 import { mlDsaNoteSigner, mlDsaNoteVerifier } from './note-mldsa.js';
@@ -96,7 +97,7 @@ export function formatCheckpoint(checkpoint: Checkpoint): string {
     );
   }
   if (!Number.isSafeInteger(size) || size < 0)
-    throw syntax(`the size must be an integer in [0, 2^53), got ${size}`);
+    throw syntax(`the size must be an integer in [0, 2^53), got ${describeInteger(size)}`);
   if (!(rootHash instanceof Uint8Array) || rootHash.length !== HASH_SIZE) {
     throw syntax(`the root hash must be ${HASH_SIZE} bytes`);
   }
@@ -183,7 +184,7 @@ function checkPolicy(policy: CheckpointPolicy): void {
   if (!Number.isSafeInteger(threshold) || threshold < 1 || threshold > trusted.length) {
     throw new CoreError(
       'E_KEY_INVALID',
-      `checkpoint policy: the threshold must be between 1 and the ${trusted.length} trusted keys, got ${threshold}`,
+      `checkpoint policy: the threshold must be between 1 and the ${trusted.length} trusted keys, got ${describeInteger(threshold)}`,
     );
   }
   // The same key under two names would count twice towards the threshold.

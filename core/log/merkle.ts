@@ -16,6 +16,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CoreError } from '../errors.js';
+import { describeInteger } from './bits.js';
 
 /** SHA-256 output size; every node, leaf hash and root is this long. */
 export const HASH_SIZE = 32;
@@ -95,9 +96,13 @@ export type ProofPlan = readonly (readonly NodeId[])[];
 
 function checkSize(value: number, what: string): void {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new CoreError('E_PROOF_INVALID', `${what} must be an integer in [0, 2^53), got ${String(value)}`, {
-      reason: 'range',
-    });
+    throw new CoreError(
+      'E_PROOF_INVALID',
+      `${what} must be an integer in [0, 2^53), got ${describeInteger(value)}`,
+      {
+        reason: 'range',
+      },
+    );
   }
 }
 

@@ -10,7 +10,16 @@
  */
 import { CoreError } from '../errors.js';
 import { equalBytes, toHex } from '../encoding.js';
-import { bitAt, bitLength, isPowerOfTwo, onesCount, shiftRight, trailingZeros, xor } from './bits.js';
+import {
+  bitAt,
+  bitLength,
+  describeInteger,
+  isPowerOfTwo,
+  onesCount,
+  shiftRight,
+  trailingZeros,
+  xor,
+} from './bits.js';
 import { emptyRoot, HASH_SIZE, hashChildren } from './merkle.js';
 
 function invalid(message: string, reason: string, details?: Record<string, unknown>): CoreError {
@@ -19,7 +28,7 @@ function invalid(message: string, reason: string, details?: Record<string, unkno
 
 function checkSize(value: unknown, what: string): asserts value is number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw invalid(`${what} must be an integer in [0, 2^53), got ${String(value)}`, 'range');
+    throw invalid(`${what} must be an integer in [0, 2^53), got ${describeInteger(value)}`, 'range');
   }
 }
 

@@ -261,9 +261,39 @@ describe('verification edge cases', () => {
     );
   });
 
+  it('values JSON.parse can produce that break String() are coded errors', () => {
+    for (const bad of [
+      JSON.parse('{"toString": 1}'),
+      Object.create(null),
+      [1, 2],
+      '3',
+      null,
+      undefined,
+      3n,
+    ]) {
+      assert.equal(
+        reasonOf(() => verifyInclusion(bad, 8, h, [], h)),
+        'range',
+      );
+      assert.equal(
+        reasonOf(() => verifyConsistency(1, bad, [], h, h)),
+        'range',
+      );
+      assert.equal(
+        reasonOf(() => verifyInclusion(0, 1, bad, [], h)),
+        'hash-size',
+      );
+    }
+  });
+
   it('hostile argument types are coded errors, never TypeError or RangeError', () => {
     const anyArg = fc.oneof(
-      fc.anything(),
+      fc.anything({
+        withNullPrototype: true,
+        withObjectString: true,
+        withSparseArray: true,
+        withBoxedValues: true,
+      }),
       fc.uint8Array({ maxLength: 40 }),
       fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { maxLength: 4 }),
       fc.double(),
