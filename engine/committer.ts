@@ -1,0 +1,171 @@
+/**
+ * Ordering and commit with group commit. Endorsed transactions wait in one queue; a single committer
+ * takes everything waiting (up to `maxBlockTxs`), validates it in order, and writes the block — state
+ * updates, history entries, tx-id index, the block and the new height — as ONE LevelDB batch with
+ * `sync: true`, i.e. one fsync per block. Transactions that arrive while that fsync runs form the next
+ * block, so block size grows with load and no timer is needed. A transaction is acknowledged only after
+ * the batch holding its block returned.
+ */
+import {
+  type Block,
+  type BlockTransaction,
+  buildBlock,
+  encodeBlock,
+  type ValidationCode,
+} from './blockstore.js';
+import { canonicalJson, sha256Hex } from './canonical.js';
+import { EngineError } from './errors.js';
+import type { Creator } from './identity.js';
+import type { TxSimulation } from './simulation.js';
+import {
+  blockKey,
+  type Db,
+  encodeState,
+  HEIGHT_KEY,
+  type HistoryRecord,
+  historyKey,
+  stateKey,
+  txidKey,
+} from './state.js';
+import { BlockValidator } from './validator.js';
+
+/** An endorsed transaction waiting to be ordered. */
+export interface EndorsedTx {
+  txId: string;
+  timestamp: { seconds: number; nanos: number };
+  creator: Creator;
+  fcn: string;
+  args: readonly string[];
+  sim: TxSimulation;
+}
+
+export interface CommitStatus {
+  blockNumber: number;
+  txNumber: number;
+  validationCode: ValidationCode;
+}
+
+interface Waiting {
+  tx: EndorsedTx;
+  resolve(status: CommitStatus): void;
+  reject(error: unknown): void;
+}
+
+type BatchOp = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
+
+export class Committer {
+  private queue: Waiting[] = [];
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly maxBlockTxs: number,
+    private tip: { height: number; hash: string },
+    private readonly onBlock: (block: Block) => void,
+  ) {}
+
+  get height(): number {
+    return this.tip.height;
+  }
+
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /** Queue an endorsed transaction; resolves once its block is durable. */
+  order(tx: EndorsedTx): Promise<CommitStatus> {
+    return new Promise<CommitStatus>((resolve, reject) => {
+      this.queue.push({ tx, resolve, reject });
+      this.running ??= this.run();
+    });
+  }
+
+  /** Resolves when nothing is queued or being committed. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBlockTxs);
+        await this.commit(batch);
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async commit(batch: Waiting[]): Promise<void> {
+    const number = this.tip.height;
+    let block: Block;
+    let statuses: CommitStatus[];
+    try {
+      const validator = new BlockValidator(this.db, number);
+      const ops: BatchOp[] = [];
+      const transactions: BlockTransaction[] = [];
+      statuses = [];
+      for (const [txNumber, { tx }] of batch.entries()) {
+        const validationCode = await validator.validate(tx.txId, tx.sim);
+        const writeSet = tx.sim.writeSet;
+        if (validationCode === 'VALID') {
+          validator.apply(writeSet, txNumber);
+          for (const w of writeSet) {
+            const record: HistoryRecord = {
+              txId: tx.txId,
+              seconds: tx.timestamp.seconds,
+              nanos: tx.timestamp.nanos,
+              isDelete: w.isDelete,
+              value: w.value.toString('base64'),
+            };
+            ops.push({
+              type: 'put',
+              key: historyKey(w.key, { blockNum: number, txNum: txNumber }),
+              value: Buffer.from(JSON.stringify(record)),
+            });
+          }
+        }
+        if (validationCode !== 'DUPLICATE_TXID') {
+          const location = { blockNumber: number, txNumber, validationCode };
+          ops.push({ type: 'put', key: txidKey(tx.txId), value: Buffer.from(JSON.stringify(location)) });
+        }
+        statuses.push({ blockNumber: number, txNumber, validationCode });
+        transactions.push({
+          txId: tx.txId,
+          timestamp: tx.timestamp,
+          creator: { mspId: tx.creator.mspId, id: tx.creator.id },
+          fcn: tx.fcn,
+          argsHash: sha256Hex(canonicalJson(tx.args)),
+          readSetHash: tx.sim.readSetHash(),
+          writeSet: writeSet.map((w) => ({
+            key: w.key,
+            isDelete: w.isDelete,
+            value: w.value.toString('base64'),
+          })),
+          validationCode,
+          event: tx.sim.event
+            ? { name: tx.sim.event.name, payload: tx.sim.event.payload.toString('base64') }
+            : null,
+        });
+      }
+      for (const [key, u] of validator.updates) {
+        ops.push(
+          u.value.length === 0
+            ? { type: 'del', key: stateKey(key) }
+            : { type: 'put', key: stateKey(key), value: encodeState(u.value, u.version) },
+        );
+      }
+      block = buildBlock(number, this.tip.hash, transactions);
+      ops.push({ type: 'put', key: blockKey(number), value: encodeBlock(block) });
+      ops.push({ type: 'put', key: HEIGHT_KEY, value: Buffer.from(String(number + 1)) });
+      await this.db.batch(ops, { sync: true });
+    } catch (e) {
+      const error = new EngineError('E_STORAGE', `block ${number} could not be written: ${String(e)}`, {}, e);
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    this.tip = { height: number + 1, hash: block.hash };
+    for (const [i, w] of batch.entries()) w.resolve(statuses[i] as CommitStatus);
+    this.onBlock(block);
+  }
+}
