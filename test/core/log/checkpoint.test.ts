@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { CoreError } from '../../../core/errors.js';
 import { toBase64, toHex, utf8 } from '../../../core/encoding.js';
 import { privateKeyFromSeed, publicKeyFromPem } from '../../../core/crypto/keys.js';
@@ -228,6 +229,28 @@ describe('verifyCheckpoint: verify, then parse', () => {
     assert.throws(
       () => verifyCheckpoint(forged, policy1),
       code('E_CHECKPOINT_SIGNATURE', 'invalid-signature'),
+    );
+  });
+
+  it('a signed checkpoint with any byte changed, inserted or removed: a coded error or the same checkpoint', () => {
+    const bytes = utf8(signed12);
+    fc.assert(
+      fc.property(fc.nat(bytes.length - 1), fc.nat(255), fc.integer({ min: 0, max: 2 }), (at, value, op) => {
+        const copy = Array.from(bytes);
+        if (op === 0) copy[at] = value;
+        else if (op === 1) copy.splice(at, 0, value);
+        else copy.splice(at, 1);
+        try {
+          // Only a change inside an ignored part could pass — and then it must say the same thing.
+          assert.deepEqual(verifyCheckpoint(Uint8Array.from(copy), policy1).checkpoint, {
+            ...cp12,
+            extensions: [],
+          });
+        } catch (e) {
+          assert.ok(e instanceof CoreError, `uncoded ${String(e)}`);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 
