@@ -7,16 +7,15 @@
  * checked off-chain by the log builder and by verifiers (core), which hold the operator's keys.
  */
 import type { Context } from 'fabric-contract-api';
-import { ContractError } from './errors.js';
+import { MAX_NOTE_BYTES, parseCheckpointBody, parseNote, toBase64 } from '../core/index.js';
+import { ContractError, fromCoreError } from './errors.js';
 import { type Caller, type Party, party, requireRole } from './identity.js';
 import type { TxInfo } from './keys.js';
 import { getJson, type HistoryEntry, putJson, readHistory } from './state.js';
 
 export const CHECKPOINT_PREFIX = 'checkpoint!';
-/** Largest note accepted (signed-note asks for room for many post-quantum signatures). */
-export const MAX_NOTE_BYTES = 256 * 1024;
+export { MAX_NOTE_BYTES };
 export const MAX_ORIGIN_BYTES = 255;
-const SIGNATURE_PREFIX = '\u2014 ';
 
 export type CheckpointRecord = {
   readonly origin: string;
@@ -32,10 +31,6 @@ export type CheckpointRecord = {
 
 export const checkpointStateKey = (origin: string): string => `${CHECKPOINT_PREFIX}${origin}`;
 
-function invalid(message: string): ContractError {
-  return new ContractError('CHECKPOINT_INVALID', message);
-}
-
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses.
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -49,40 +44,14 @@ export function checkOrigin(origin: string): string {
   return origin;
 }
 
-/** The checkpoint body's first three lines (tlog-checkpoint) from a signed note. */
+/** The checkpoint a signed note carries (core: signed-note syntax, then the tlog-checkpoint body). */
 export function parseCheckpointNote(note: string): { origin: string; size: number; rootHash: string } {
-  if (Buffer.byteLength(note, 'utf8') > MAX_NOTE_BYTES)
-    throw invalid(`the note is larger than ${MAX_NOTE_BYTES} bytes`);
-  const split = note.indexOf('\n\n');
-  if (split < 0 || !note.endsWith('\n')) {
-    throw invalid('a signed note is a text, an empty line and signature lines, each ending in a newline');
+  try {
+    const { origin, size, rootHash } = parseCheckpointBody(parseNote(note).text);
+    return { origin, size, rootHash: toBase64(rootHash) };
+  } catch (e) {
+    throw fromCoreError('CHECKPOINT_INVALID', e);
   }
-  const body = note
-    .slice(0, split + 1)
-    .split('\n')
-    .slice(0, -1);
-  const signatures = note.slice(split + 2, -1).split('\n');
-  for (const line of signatures) {
-    const parts = line.startsWith(SIGNATURE_PREFIX) ? line.slice(SIGNATURE_PREFIX.length).split(' ') : [];
-    if (parts.length !== 2 || parts[0] === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(parts[1]!)) {
-      throw invalid('every signature line is "— <key name> <base64 signature>"');
-    }
-  }
-  const [origin, size, rootHash] = body;
-  if (origin === undefined || size === undefined || rootHash === undefined) {
-    throw invalid('a checkpoint body has an origin, a tree size and a root hash line');
-  }
-  if (body.some((l) => l === '' || CONTROL.test(l)))
-    throw invalid('checkpoint body lines are non-empty text');
-  checkOrigin(origin);
-  if (!/^(0|[1-9][0-9]*)$/.test(size) || !Number.isSafeInteger(Number(size))) {
-    throw invalid('the tree size is a decimal number without leading zeros, at most 2^53 − 1');
-  }
-  const hash = Buffer.from(rootHash, 'base64');
-  if (hash.length !== 32 || hash.toString('base64') !== rootHash) {
-    throw invalid('the root hash is the standard base64 of 32 bytes');
-  }
-  return { origin, size: Number(size), rootHash };
 }
 
 export async function recordCheckpoint(
