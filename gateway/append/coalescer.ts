@@ -1,0 +1,245 @@
+/**
+ * Coalescing appends. Verified receipts wait in one bounded queue per submitting identity; up to
+ * `transactionsInFlight` ledger transactions run at once, each taking as many waiting receipts of
+ * one identity as fit (count and bytes). Under light load every receipt is its own transaction;
+ * under heavy load transactions fill up, which is where throughput comes from (on Fabric above
+ * all: ordering latency is per transaction, not per receipt).
+ *
+ * A transaction is all or nothing. When one carrying several receipts is refused for a reason that
+ * concerns one of them (a conflict, a revoked key…), each receipt is submitted again on its own, so
+ * a bad receipt never takes its neighbours down. Failures that say nothing about the receipts
+ * (MVCC conflicts, an unknown commit status) are retried a few times: appends are idempotent.
+ *
+ * When the queue is full, `enqueue` refuses at once (E_QUEUE_FULL → 503 + Retry-After) instead of
+ * holding unbounded memory.
+ */
+import { MAX_BATCH_BYTES, MAX_BATCH_ITEMS } from '../../chaincode/receipts.js';
+import { GatewayError } from '../errors.js';
+import { type AppendResult, type AuditLedger, ledgerFailure } from '../ledger/audit.js';
+import { LedgerError } from '../ledger/driver.js';
+import type { WalletIdentity } from '../ledger/wallet.js';
+import type { GatewayMetrics } from '../metrics.js';
+
+/** What an append answers, identical for the first append and every identical repeat. */
+export interface AppendAck {
+  readonly id: string;
+  readonly txId: string;
+  readonly block: number;
+  readonly hash: string;
+  readonly committedAt: string;
+}
+
+export type AppendOutcome =
+  | { readonly ok: true; readonly created: boolean; readonly ack: AppendAck; readonly result: AppendResult }
+  | { readonly ok: false; readonly error: GatewayError };
+
+interface Item {
+  readonly mu: string;
+  readonly bytes: number;
+  readonly enqueuedAt: number;
+  resolve(outcome: AppendOutcome): void;
+}
+
+interface Lane {
+  readonly who: WalletIdentity;
+  readonly items: Item[];
+}
+
+export interface CoalescerOptions {
+  readonly queueLimit: number;
+  readonly receiptsPerTransaction: number;
+  readonly transactionsInFlight: number;
+}
+
+const MAX_RETRIES = 3;
+/** Headroom for the JSON array around the texts (quotes, escapes of `"` and `\`). */
+const BATCH_BYTES = Math.floor(MAX_BATCH_BYTES * 0.9);
+/** Codes that concern the receipt itself (counted as verification failures). */
+const ITEM_CODES = /^E_(RECEIPT|SIGNATURE|KEY)_/;
+
+export class Coalescer {
+  private readonly lanes = new Map<string, Lane>();
+  private queued = 0;
+  private inFlightItems = 0;
+  private inFlight = 0;
+  private closed = false;
+  private drained: (() => void) | undefined;
+  private readonly perTx: number;
+
+  constructor(
+    private readonly ledger: AuditLedger,
+    private readonly options: CoalescerOptions,
+    private readonly metrics: GatewayMetrics,
+  ) {
+    this.perTx = Math.min(options.receiptsPerTransaction, MAX_BATCH_ITEMS);
+  }
+
+  /** Receipts queued or inside a transaction. */
+  get depth(): number {
+    return this.queued + this.inFlightItems;
+  }
+
+  /**
+   * Queues receipts (already verified) for `who`; one promise per receipt, never rejecting.
+   * Throws E_QUEUE_FULL (nothing queued) when they do not all fit, E_UNAVAILABLE once closing.
+   */
+  enqueue(who: WalletIdentity, mus: readonly string[]): Promise<AppendOutcome>[] {
+    if (this.closed) throw new GatewayError('E_UNAVAILABLE', 'the gateway is shutting down');
+    if (this.depth + mus.length > this.options.queueLimit) {
+      throw new GatewayError(
+        'E_QUEUE_FULL',
+        `the append queue is full (${this.options.queueLimit} receipts); retry later`,
+        {
+          queueLimit: this.options.queueLimit,
+        },
+      );
+    }
+    const key = `${who.mspId}\n${who.label}`;
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { who, items: [] };
+      this.lanes.set(key, lane);
+    }
+    const now = performance.now();
+    const promises = mus.map(
+      (mu) =>
+        new Promise<AppendOutcome>((resolve) => {
+          lane.items.push({ mu, bytes: Buffer.byteLength(mu, 'utf8'), enqueuedAt: now, resolve });
+        }),
+    );
+    this.queued += mus.length;
+    this.pump();
+    return promises;
+  }
+
+  /** Stops taking receipts and resolves once every queued one has its answer. */
+  drain(): Promise<void> {
+    this.closed = true;
+    if (this.depth === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.drained = resolve;
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.options.transactionsInFlight && this.queued > 0) {
+      // Round robin over lanes: the first lane with work goes, then moves to the back.
+      for (const [key, lane] of this.lanes) {
+        this.lanes.delete(key);
+        if (lane.items.length === 0) continue;
+        const batch = this.take(lane);
+        if (lane.items.length > 0) this.lanes.set(key, lane);
+        this.queued -= batch.length;
+        this.inFlightItems += batch.length;
+        this.inFlight++;
+        void this.run(lane.who, batch).finally(() => {
+          this.inFlight--;
+          this.inFlightItems -= batch.length;
+          if (this.depth === 0) this.drained?.();
+          this.pump();
+        });
+        break;
+      }
+    }
+  }
+
+  private take(lane: Lane): Item[] {
+    const batch: Item[] = [];
+    let bytes = 0;
+    while (batch.length < this.perTx && lane.items.length > 0) {
+      const next = lane.items[0]!;
+      if (batch.length > 0 && bytes + next.bytes > BATCH_BYTES) break;
+      batch.push(lane.items.shift()!);
+      bytes += next.bytes;
+    }
+    return batch;
+  }
+
+  private async run(who: WalletIdentity, batch: Item[]): Promise<void> {
+    try {
+      await this.submit(who, batch);
+    } catch (e) {
+      // Unexpected (a bug): answer every item rather than leave a client hanging.
+      const error = ledgerFailure(e);
+      for (const item of batch) this.finish(item, { ok: false, error });
+    }
+  }
+
+  private async submit(who: WalletIdentity, batch: Item[], attempt = 1): Promise<void> {
+    const fcn = batch.length === 1 ? 'appendReceipt' : 'appendReceipts';
+    this.metrics.receiptsPerTransaction.observe(batch.length);
+    let committed: Awaited<ReturnType<AuditLedger['appendRaw']>>;
+    try {
+      committed = await this.ledger.appendRaw(
+        who,
+        batch.map((i) => i.mu),
+      );
+    } catch (e) {
+      const error = ledgerFailure(e);
+      this.metrics.ledgerTransactions.inc({ fcn, outcome: error.code });
+      const retryable = e instanceof LedgerError && e.retryable && error.code !== 'E_QUEUE_FULL';
+      if (retryable && attempt < MAX_RETRIES) {
+        return this.submit(who, batch, attempt + 1);
+      }
+      // The contract refused the transaction: unless it refused the submitter, one receipt may be to blame.
+      if (batch.length > 1 && error.details?.['stage'] === 'endorse' && error.code !== 'E_FORBIDDEN') {
+        await Promise.all(batch.map((item) => this.submit(who, [item])));
+        return;
+      }
+      for (const item of batch) this.finish(item, { ok: false, error });
+      return;
+    }
+    this.metrics.ledgerTransactions.inc({ fcn, outcome: 'committed' });
+    await Promise.all(
+      batch.map(async (item, i) => {
+        const result = committed.results[i];
+        if (!result) {
+          this.finish(item, {
+            ok: false,
+            error: new GatewayError('E_INTERNAL', 'the ledger returned no result for this receipt'),
+          });
+          return;
+        }
+        const created = result.status === 'appended';
+        // A repeat answers with the original transaction, whose block must be looked up.
+        let block: number | undefined = committed.block;
+        if (result.status === 'existing')
+          block = await this.ledger.blockOf(who, result.txId).catch(() => undefined);
+        if (block === undefined) {
+          this.finish(item, {
+            ok: false,
+            error: new GatewayError(
+              'E_COMMIT_UNKNOWN',
+              `receipt ${result.id} is on the ledger but its block could not be found`,
+            ),
+          });
+          return;
+        }
+        const ack: AppendAck = {
+          id: result.id,
+          txId: result.txId,
+          block,
+          hash: result.digest,
+          committedAt: result.committedAt,
+        };
+        this.finish(item, { ok: true, created, ack, result });
+      }),
+    );
+  }
+
+  private finish(item: Item, outcome: AppendOutcome): void {
+    const seconds = (performance.now() - item.enqueuedAt) / 1000;
+    this.metrics.appendSeconds.observe(
+      { outcome: outcome.ok ? (outcome.created ? 'appended' : 'existing') : outcome.error.code },
+      seconds,
+    );
+    if (outcome.ok) this.metrics.receiptsAppended.inc({ status: outcome.created ? 'appended' : 'existing' });
+    else if (ITEM_CODES.test(outcome.error.code)) {
+      this.metrics.verificationFailures.inc({
+        code: outcome.error.code,
+        stage: String(outcome.error.details?.['stage'] ?? 'endorse'),
+      });
+    }
+    item.resolve(outcome);
+  }
+}

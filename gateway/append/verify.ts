@@ -1,0 +1,82 @@
+/**
+ * Pre-verification: the gateway parses each receipt and checks its signatures (native ML-DSA)
+ * before anything reaches the ledger, so a bad receipt fails fast and costs the ledger nothing.
+ * The contract verifies again and decides (key status included): this is a filter, not the authority.
+ *
+ * Public keys come from the ledger's key registry and are cached by key id. A key id is the hash of
+ * the key, so a cached key can never be wrong; its status can change, which is why status is left
+ * to the contract.
+ */
+import {
+  CoreError,
+  importPublicKey,
+  type PublicKey,
+  parseReceipt,
+  type Receipt,
+  verifyReceiptSignatures,
+} from '../../core/index.js';
+import { fromCoreError, GatewayError } from '../errors.js';
+import type { AuditLedger } from '../ledger/audit.js';
+import type { WalletIdentity } from '../ledger/wallet.js';
+
+const CACHE_LIMIT = 10_000;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export class KeyDirectory {
+  private readonly keys = new Map<string, PublicKey>();
+
+  constructor(private readonly ledger: AuditLedger) {}
+
+  /** The public key of `keyId`, or undefined when the registry has none. */
+  async resolve(who: WalletIdentity, keyId: string): Promise<PublicKey | undefined> {
+    const cached = this.keys.get(keyId);
+    if (cached) return cached;
+    let record: { publicKey: string };
+    try {
+      record = await this.ledger.getKey(who, keyId);
+    } catch (e) {
+      if (e instanceof GatewayError && e.code === 'E_NOT_FOUND') return undefined;
+      throw e;
+    }
+    const key = importPublicKey(record.publicKey);
+    if (key.keyId !== keyId) return undefined;
+    if (this.keys.size >= CACHE_LIMIT) this.keys.clear();
+    this.keys.set(keyId, key);
+    return key;
+  }
+}
+
+export interface Verified {
+  readonly receipt: Receipt;
+  /** The `.mu` text exactly as received (it is canonical UTF-8, or parsing would have failed). */
+  readonly mu: string;
+}
+
+/**
+ * Parses (attacker-controlled input) and verifies one receipt. Throws a GatewayError with core's
+ * code (`E_RECEIPT_*`, `E_SIGNATURE_*`, `E_KEY_UNKNOWN`) and `details.stage = "verify"`.
+ */
+export async function preVerify(
+  keys: KeyDirectory,
+  who: WalletIdentity,
+  input: Uint8Array | string,
+): Promise<Verified> {
+  try {
+    if (typeof input === 'string' && LONE_SURROGATE.test(input)) {
+      throw new CoreError(
+        'E_RECEIPT_ENCODING',
+        'receipt text contains a lone UTF-16 surrogate (not encodable as UTF-8)',
+      );
+    }
+    const receipt = parseReceipt(input);
+    const resolved = new Map<string, PublicKey>();
+    for (const s of receipt.signatures) {
+      const key = await keys.resolve(who, s.keyId);
+      if (key) resolved.set(s.keyId, key);
+    }
+    verifyReceiptSignatures(receipt, (keyId) => resolved.get(keyId));
+    return { receipt, mu: typeof input === 'string' ? input : Buffer.from(input).toString('utf8') };
+  } catch (e) {
+    throw fromCoreError(e) ?? e;
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The gateway's configuration: one typed object, loaded once at start from defaults, then a JSON
+ * file (`--config FILE` / TORGO_CONFIG), then TORGO_* environment variables, then command-line flags,
+ * and validated before anything opens. Nothing else in the gateway reads `process.env`.
+ * docs/operations.md lists every key.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { type Static, Type } from 'typebox';
+import { Value } from 'typebox/value';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Positive = Type.Integer({ minimum: 1 });
+
+const FabricSchema = Type.Object(
+  {
+    /** gRPC endpoint of a peer running the Gateway service, `host:port`. */
+    peerEndpoint: Type.String({ minLength: 1 }),
+    /** PEM file of the CA that signed the peer's TLS certificate. */
+    tlsCaCert: Type.String({ minLength: 1 }),
+    /** TLS server name to expect when it differs from the endpoint host (`grpc.ssl_target_name_override`). */
+    hostAlias: Type.Optional(Type.String({ minLength: 1 })),
+    channel: Type.String({ minLength: 1 }),
+    chaincode: Type.String({ minLength: 1 }),
+    /** Directory of identities in fabric-network's file-system wallet format (`<label>.id`). */
+    wallet: Type.String({ minLength: 1 }),
+    /** How long to wait for endorsement, ordering and commit status, in ms. */
+    timeoutMs: Positive,
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1 }),
+    port: Port,
+    /** Data directory: the embedded ledger, the token store and (embedded mode) the identity wallet. */
+    dataDir: Type.String({ minLength: 1 }),
+    ledger: Type.Union([Type.Literal('embedded'), Type.Literal('fabric')]),
+    embedded: Type.Object(
+      {
+        /** MSP id of the identities the embedded CA issues for tokens. */
+        mspId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
+        /** Most transactions per block (group commit). */
+        maxBlockTxs: Positive,
+      },
+      { additionalProperties: false },
+    ),
+    fabric: Type.Optional(FabricSchema),
+    limits: Type.Object(
+      {
+        /** Largest request body of any route but the batch route, in bytes. */
+        bodyBytes: Type.Integer({ minimum: 1024 }),
+        /** Largest body of POST /v1/receipts/batch, in bytes. */
+        batchBodyBytes: Type.Integer({ minimum: 1024 }),
+        /** Most receipts in one POST /v1/receipts/batch. */
+        batchItems: Type.Integer({ minimum: 1, maximum: 1000 }),
+        /** Receipts waiting to be submitted (all tokens) before appends answer 503 + Retry-After. */
+        queueReceipts: Positive,
+        /** Most receipts the coalescer puts in one ledger transaction (the contract allows 100). */
+        receiptsPerTransaction: Type.Integer({ minimum: 1, maximum: 100 }),
+        /** Append transactions in flight at once. */
+        transactionsInFlight: Type.Integer({ minimum: 1, maximum: 1024 }),
+        /** Most rows one JSON query page returns. */
+        queryPage: Type.Integer({ minimum: 1, maximum: 1000 }),
+        /** Most rows one CSV export streams. */
+        csvRows: Positive,
+      },
+      { additionalProperties: false },
+    ),
+    rateLimit: Type.Object(
+      {
+        /** Requests per token per window; 0 disables the limit. */
+        max: Type.Integer({ minimum: 0 }),
+        windowMs: Positive,
+      },
+      { additionalProperties: false },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union([
+          Type.Literal('fatal'),
+          Type.Literal('error'),
+          Type.Literal('warn'),
+          Type.Literal('info'),
+          Type.Literal('debug'),
+          Type.Literal('trace'),
+          Type.Literal('silent'),
+        ]),
+      },
+      { additionalProperties: false },
+    ),
+    /** How long graceful shutdown waits for in-flight requests before closing anyway, in ms. */
+    shutdownTimeoutMs: Positive,
+    /** Trust X-Forwarded-For from a reverse proxy (rate limits and logs then see the client address). */
+    trustProxy: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+
+export type GatewayConfig = Static<typeof ConfigSchema>;
+export type FabricConfig = Static<typeof FabricSchema>;
+
+export const DEFAULT_CONFIG: GatewayConfig = {
+  host: '127.0.0.1',
+  port: 8080,
+  dataDir: './data',
+  ledger: 'embedded',
+  embedded: { mspId: 'TorgoMSP', maxBlockTxs: 500 },
+  limits: {
+    bodyBytes: 128 * 1024,
+    batchBodyBytes: 8 * 1024 * 1024,
+    batchItems: 100,
+    queueReceipts: 10_000,
+    receiptsPerTransaction: 50,
+    transactionsInFlight: 32,
+    queryPage: 100,
+    csvRows: 1_000_000,
+  },
+  rateLimit: { max: 6000, windowMs: 60_000 },
+  log: { level: 'info' },
+  shutdownTimeoutMs: 10_000,
+  trustProxy: false,
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'E_CONFIG';
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Tree = { [key: string]: Json };
+
+/** Environment variable → config path and value type. */
+export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 'integer' | 'boolean' }>> = {
+  TORGO_HOST: { path: 'host', type: 'string' },
+  TORGO_PORT: { path: 'port', type: 'integer' },
+  TORGO_DATA: { path: 'dataDir', type: 'string' },
+  TORGO_LEDGER: { path: 'ledger', type: 'string' },
+  TORGO_EMBEDDED_MSP_ID: { path: 'embedded.mspId', type: 'string' },
+  TORGO_EMBEDDED_MAX_BLOCK_TXS: { path: 'embedded.maxBlockTxs', type: 'integer' },
+  TORGO_FABRIC_PEER_ENDPOINT: { path: 'fabric.peerEndpoint', type: 'string' },
+  TORGO_FABRIC_TLS_CA_CERT: { path: 'fabric.tlsCaCert', type: 'string' },
+  TORGO_FABRIC_HOST_ALIAS: { path: 'fabric.hostAlias', type: 'string' },
+  TORGO_FABRIC_CHANNEL: { path: 'fabric.channel', type: 'string' },
+  TORGO_FABRIC_CHAINCODE: { path: 'fabric.chaincode', type: 'string' },
+  TORGO_FABRIC_WALLET: { path: 'fabric.wallet', type: 'string' },
+  TORGO_FABRIC_TIMEOUT_MS: { path: 'fabric.timeoutMs', type: 'integer' },
+  TORGO_MAX_BODY_BYTES: { path: 'limits.bodyBytes', type: 'integer' },
+  TORGO_MAX_BATCH_BODY_BYTES: { path: 'limits.batchBodyBytes', type: 'integer' },
+  TORGO_MAX_BATCH_ITEMS: { path: 'limits.batchItems', type: 'integer' },
+  TORGO_QUEUE_RECEIPTS: { path: 'limits.queueReceipts', type: 'integer' },
+  TORGO_RECEIPTS_PER_TRANSACTION: { path: 'limits.receiptsPerTransaction', type: 'integer' },
+  TORGO_TRANSACTIONS_IN_FLIGHT: { path: 'limits.transactionsInFlight', type: 'integer' },
+  TORGO_QUERY_PAGE: { path: 'limits.queryPage', type: 'integer' },
+  TORGO_CSV_ROWS: { path: 'limits.csvRows', type: 'integer' },
+  TORGO_RATE_LIMIT_MAX: { path: 'rateLimit.max', type: 'integer' },
+  TORGO_RATE_LIMIT_WINDOW_MS: { path: 'rateLimit.windowMs', type: 'integer' },
+  TORGO_LOG_LEVEL: { path: 'log.level', type: 'string' },
+  TORGO_SHUTDOWN_TIMEOUT_MS: { path: 'shutdownTimeoutMs', type: 'integer' },
+  TORGO_TRUST_PROXY: { path: 'trustProxy', type: 'boolean' },
+};
+
+/** Fabric settings that have sensible defaults once the section exists at all. */
+const FABRIC_DEFAULTS = { channel: 'torgo', chaincode: 'torgo', timeoutMs: 30_000 };
+
+function setPath(tree: Tree, dotted: string, value: Json): void {
+  const parts = dotted.split('.');
+  let node = tree;
+  for (const p of parts.slice(0, -1)) {
+    const next = node[p];
+    if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next)) node[p] = {};
+    node = node[p] as Tree;
+  }
+  node[parts.at(-1)!] = value;
+}
+
+function merge(base: Tree, over: Tree, where: string): Tree {
+  const out: Tree = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    if (v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)) {
+      out[k] = merge(b as Tree, v as Tree, `${where}${k}.`);
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+function envValue(name: string, raw: string, type: 'string' | 'integer' | 'boolean'): Json {
+  if (type === 'string') return raw;
+  if (type === 'boolean') {
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    throw new ConfigError(`${name}=${raw}: expected true or false`);
+  }
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${name}=${raw}: expected an integer`);
+  return Number(raw);
+}
+
+export interface ConfigSources {
+  /** A JSON config file; relative paths inside it are taken relative to the file's folder. */
+  file?: string | undefined;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Command-line overrides, as dotted paths (`{ port: 9000, dataDir: '/var/lib/torgo' }`). */
+  overrides?: Readonly<Record<string, string | number | boolean | undefined>>;
+}
+
+function readConfigFile(file: string): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`config file ${file} must hold a JSON object`);
+  }
+  const tree = value as Tree;
+  // Paths in a config file are relative to the file, so the file can move with its data.
+  const base = path.dirname(path.resolve(file));
+  const rel = (v: Json | undefined): Json | undefined =>
+    typeof v === 'string' && !path.isAbsolute(v) ? path.join(base, v) : v;
+  if (typeof tree['dataDir'] === 'string') tree['dataDir'] = rel(tree['dataDir'])!;
+  const fabric = tree['fabric'];
+  if (fabric && typeof fabric === 'object' && !Array.isArray(fabric)) {
+    for (const k of ['tlsCaCert', 'wallet']) if (typeof fabric[k] === 'string') fabric[k] = rel(fabric[k])!;
+  }
+  return tree;
+}
+
+/** Builds and validates the configuration; throws a ConfigError listing every problem. */
+export function loadConfig(sources: ConfigSources = {}): GatewayConfig {
+  const env = sources.env ?? {};
+  const file = sources.file ?? env['TORGO_CONFIG'];
+  let tree: Tree = structuredClone(DEFAULT_CONFIG) as unknown as Tree;
+  if (file) tree = merge(tree, readConfigFile(file), '');
+  const layer: Tree = {};
+  for (const [name, spec] of Object.entries(ENV_VARS)) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') setPath(layer, spec.path, envValue(name, raw, spec.type));
+  }
+  for (const [dotted, value] of Object.entries(sources.overrides ?? {})) {
+    if (value !== undefined) setPath(layer, dotted, value);
+  }
+  tree = merge(tree, layer, '');
+  if (tree['fabric'] && typeof tree['fabric'] === 'object') {
+    tree['fabric'] = merge(FABRIC_DEFAULTS, tree['fabric'] as Tree, 'fabric.');
+  }
+  const problems = [...Value.Errors(ConfigSchema, tree)].map(
+    (e) => `${e.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(root)'}: ${e.message}`,
+  );
+  if (tree['ledger'] === 'fabric' && !tree['fabric']) {
+    problems.push('fabric: ledger "fabric" needs a fabric section (peerEndpoint, tlsCaCert, wallet…)');
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`);
+  }
+  const config = tree as unknown as GatewayConfig;
+  return { ...config, dataDir: path.resolve(config.dataDir) };
+}

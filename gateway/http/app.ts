@@ -1,0 +1,222 @@
+/**
+ * The HTTP app: fastify with TypeBox schemas, bearer tokens, per-token rate limits, request ids,
+ * bounded bodies, one error shape `{code, message, details?}` and the v1 routes. Built around a
+ * GatewayService and returned unstarted, so tests can `inject` or listen as they like (server.ts
+ * owns the process: listen, signals, shutdown).
+ */
+import { randomUUID } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifySchema,
+  type FastifyServerOptions,
+} from 'fastify';
+import { Type } from 'typebox';
+import { GatewayError } from '../errors.js';
+import type { GatewayService } from '../service.js';
+import { authenticate } from './auth.js';
+import { keyRoutes } from './keys.js';
+import { OpenApiCollector } from './openapi.js';
+import { receiptRoutes } from './receipts.js';
+import { SHARED_SCHEMAS } from './schemas.js';
+import { tokenRoutes } from './tokens.js';
+
+export const API_VERSION = '1.0.0';
+
+export interface AppOptions {
+  /** A pino logger configuration or instance; false for none (tests). */
+  logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Turns anything thrown in a request into the gateway's error shape. */
+function asGatewayError(e: FastifyError | GatewayError | Error): GatewayError {
+  if (e instanceof GatewayError) return e;
+  const f = e as FastifyError & {
+    validation?: { instancePath?: string; message?: string }[];
+    validationContext?: string;
+  };
+  if (f.validation) {
+    const problems = f.validation.map((v) =>
+      `${f.validationContext ?? 'request'}${v.instancePath ?? ''} ${v.message ?? ''}`.trim(),
+    );
+    return new GatewayError('E_BAD_REQUEST', problems.join('; '), { problems });
+  }
+  switch (f.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GatewayError(
+        'E_BODY_TOO_LARGE',
+        'the request body is larger than this route accepts',
+        undefined,
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new GatewayError(
+        'E_UNSUPPORTED_MEDIA_TYPE',
+        'unsupported Content-Type: send application/json (or text/markdown for one receipt)',
+      );
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new GatewayError('E_BAD_REQUEST', 'the JSON body is empty');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new GatewayError('E_BAD_REQUEST', 'the body is not valid JSON');
+  }
+  if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
+    return new GatewayError('E_BAD_REQUEST', f.message, undefined, {
+      status: f.statusCode === 404 ? 400 : f.statusCode,
+    });
+  }
+  return new GatewayError('E_INTERNAL', 'internal error', undefined, { cause: e });
+}
+
+export async function buildApp(service: GatewayService, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { config } = service;
+  const logger = options.logger ?? false;
+  const app = Fastify({
+    ...(logger && typeof (logger as { info?: unknown }).info === 'function'
+      ? { loggerInstance: logger as FastifyServerOptions['loggerInstance'] }
+      : { logger: logger as FastifyServerOptions['logger'] }),
+    bodyLimit: config.limits.bodyBytes,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  });
+
+  const openapi = new OpenApiCollector();
+  app.addHook('onRoute', (route) => openapi.onRoute(route));
+  for (const s of SHARED_SCHEMAS) app.addSchema(s);
+
+  // One receipt may come as the .mu file itself; kept as bytes so invalid UTF-8 is refused, not repaired.
+  app.addContentTypeParser(['text/markdown', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onRequest', authenticate(service));
+  app.addHook('onResponse', async (request, reply) => {
+    service.metrics.requests.inc({
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: String(reply.statusCode),
+    });
+  });
+
+  await app.register(rateLimit, {
+    global: config.rateLimit.max > 0,
+    max: config.rateLimit.max || 1,
+    timeWindow: config.rateLimit.windowMs,
+    hook: 'onRequest',
+    keyGenerator: (request) => (request.caller ? `token:${request.caller.token.id}` : `ip:${request.ip}`),
+    errorResponseBuilder: (_request, context) =>
+      new GatewayError(
+        'E_RATE_LIMITED',
+        `rate limit of ${context.max} requests per ${context.after} exceeded`,
+        {
+          limit: context.max,
+          retryAfterSeconds: Math.ceil(context.ttl / 1000),
+        },
+      ),
+  });
+
+  app.setErrorHandler((e: FastifyError | GatewayError, request, reply) => {
+    const error = asGatewayError(e);
+    if (error.status >= 500 && error.code !== 'E_QUEUE_FULL') {
+      request.log.error({ err: error.cause ?? e, code: error.code }, 'request failed');
+    } else {
+      request.log.info({ code: error.code, status: error.status }, 'request refused');
+    }
+    if (error.status === 503 && !reply.hasHeader('retry-after'))
+      reply.header('retry-after', error.code === 'E_UNAVAILABLE' ? '5' : '1');
+    return reply
+      .code(error.status)
+      .type('application/json; charset=utf-8')
+      .serializer(JSON.stringify)
+      .send(error.toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new GatewayError(
+      'E_ROUTE_NOT_FOUND',
+      `no route ${request.method} ${request.url.split('?')[0]}`,
+    );
+    return reply.code(404).type('application/json; charset=utf-8').send(error.toBody());
+  });
+
+  const open = { public: true, rateLimit: false } as const;
+  app.get(
+    '/healthz',
+    {
+      config: open,
+      schema: {
+        summary: 'Liveness: the process answers',
+        tags: ['operations'],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+  app.get(
+    '/readyz',
+    {
+      config: open,
+      schema: {
+        summary: 'Readiness: the ledger is open and the gateway is not shutting down (else 503)',
+        tags: ['operations'],
+        response: {
+          200: Type.Object({
+            status: Type.Literal('ready'),
+            ledger: Type.String(),
+            height: Type.Optional(Type.Integer()),
+          }),
+          '5xx': Type.Ref('Error'),
+        },
+      },
+    },
+    async () => {
+      if (service.closing) throw new GatewayError('E_UNAVAILABLE', 'the gateway is shutting down');
+      try {
+        await service.driver.checkReady(undefined);
+      } catch (e) {
+        throw new GatewayError('E_UNAVAILABLE', 'the ledger is not reachable', undefined, { cause: e });
+      }
+      const height = service.driver.height();
+      return {
+        status: 'ready' as const,
+        ledger: service.driver.kind,
+        ...(height === undefined ? {} : { height }),
+      };
+    },
+  );
+  app.get(
+    '/metrics',
+    {
+      config: open,
+      schema: {
+        summary: 'Prometheus metrics (text exposition format)',
+        tags: ['operations'],
+      } as FastifySchema,
+    },
+    async (_request, reply) => {
+      const body = await service.metrics.registry.metrics();
+      return reply.type(service.metrics.registry.contentType).send(body);
+    },
+  );
+  app.get('/openapi.json', { config: open, schema: { hide: true } as never }, async () =>
+    openapi.document({
+      version: API_VERSION,
+      shared: SHARED_SCHEMAS as unknown as Record<string, unknown>[],
+    }),
+  );
+
+  await receiptRoutes(app, service);
+  await keyRoutes(app, service);
+  await tokenRoutes(app, service);
+  return app;
+}

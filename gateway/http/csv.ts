@@ -1,0 +1,49 @@
+/**
+ * CSV export of receipts (RFC 4180: CRLF rows, fields quoted when needed, `"` doubled). Cells that
+ * a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`, TAB, CR) get a leading `'`
+ * (OWASP "CSV injection"); no receipt field written by `core` starts so, but submitter ids and
+ * revocation reasons come from elsewhere.
+ */
+import type { ReceiptResource } from './receipts.js';
+
+export const CSV_COLUMNS = [
+  'id',
+  'committedAt',
+  'occurredAt',
+  'source',
+  'operation',
+  'subject',
+  'hash',
+  'signerKeyIds',
+  'submitterMspId',
+  'submitterId',
+  'txId',
+  'revokedSigners',
+] as const;
+
+function cell(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+export function csvHeader(): string {
+  return `${CSV_COLUMNS.join(',')}\r\n`;
+}
+
+export function csvRow(r: ReceiptResource): string {
+  const values: Record<(typeof CSV_COLUMNS)[number], string> = {
+    id: r.id,
+    committedAt: r.committedAt,
+    occurredAt: r.occurredAt,
+    source: r.source,
+    operation: r.operation,
+    subject: r.subject,
+    hash: r.hash,
+    signerKeyIds: r.signerKeyIds.join(' '),
+    submitterMspId: r.submitter.mspId,
+    submitterId: r.submitter.id,
+    txId: r.txId,
+    revokedSigners: r.revokedSigners.map((s) => s.keyId).join(' '),
+  };
+  return `${CSV_COLUMNS.map((c) => cell(values[c])).join(',')}\r\n`;
+}

@@ -1,0 +1,267 @@
+/** Routes /v1/receipts: append one, append a batch, read one, query (JSON pages or a CSV stream). */
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Static } from 'typebox';
+import { type AppendOutcome } from '../append/coalescer.js';
+import { preVerify } from '../append/verify.js';
+import { GatewayError } from '../errors.js';
+import type { ReceiptView } from '../ledger/audit.js';
+import type { WalletIdentity } from '../ledger/wallet.js';
+import type { GatewayService } from '../service.js';
+import { callerOf } from './auth.js';
+import { csvHeader, csvRow } from './csv.js';
+import { decodeCursor, encodeCursor, type QueryShape } from './cursor.js';
+import {
+  AppendAck,
+  BatchResult,
+  batchBody,
+  Errors,
+  queryString,
+  ReceiptId,
+  ReceiptPage,
+  ReceiptWrapper,
+} from './schemas.js';
+
+/** A receipt as the API shows it: the contract's record with `digest` named `hash`. */
+export interface ReceiptResource extends Omit<ReceiptView, 'digest'> {
+  readonly hash: string;
+  readonly block?: number;
+}
+
+export function resourceOf(v: ReceiptView, block?: number): ReceiptResource {
+  const { digest, ...rest } = v;
+  return block === undefined ? { ...rest, hash: digest } : { ...rest, hash: digest, block };
+}
+
+/** Most contract pages one query request reads when secondary filters drop rows. */
+const MAX_ROUNDS = 20;
+/** The contract's largest page. */
+const CONTRACT_PAGE = 100;
+
+/** Verify then queue each text; one outcome per input, in order. Throws only for E_QUEUE_FULL / E_UNAVAILABLE. */
+async function appendAll(
+  service: GatewayService,
+  who: WalletIdentity,
+  inputs: readonly (Uint8Array | string)[],
+): Promise<AppendOutcome[]> {
+  const outcomes: (AppendOutcome | undefined)[] = new Array(inputs.length);
+  const valid: { index: number; mu: string }[] = [];
+  for (const [index, input] of inputs.entries()) {
+    try {
+      const { mu } = await preVerify(service.keys, who, input);
+      valid.push({ index, mu });
+    } catch (e) {
+      if (!(e instanceof GatewayError)) throw e;
+      if (e.details?.['stage'] === 'verify') {
+        service.metrics.verificationFailures.inc({ code: e.code, stage: 'verify' });
+      }
+      outcomes[index] = { ok: false, error: e };
+    }
+  }
+  if (valid.length > 0) {
+    const pending = service.coalescer.enqueue(
+      who,
+      valid.map((v) => v.mu),
+    );
+    const settled = await Promise.all(pending);
+    settled.forEach((o, i) => {
+      outcomes[valid[i]!.index] = o;
+    });
+  }
+  return outcomes as AppendOutcome[];
+}
+
+function bodyToReceipt(body: unknown): Uint8Array | string {
+  if (Buffer.isBuffer(body)) {
+    if (body.length === 0)
+      throw new GatewayError('E_BAD_REQUEST', 'the request body is empty: send the .mu file');
+    return new Uint8Array(body.buffer, body.byteOffset, body.length);
+  }
+  if (body && typeof body === 'object' && typeof (body as { receipt?: unknown }).receipt === 'string') {
+    return (body as { receipt: string }).receipt;
+  }
+  throw new GatewayError(
+    'E_BAD_REQUEST',
+    'send the .mu file as text/markdown, or JSON {"receipt": "<.mu text>"}',
+  );
+}
+
+type Query = Static<ReturnType<typeof queryString>>;
+
+function wantsCsv(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? '';
+  return /\btext\/csv\b/i.test(accept);
+}
+
+export async function receiptRoutes(app: FastifyInstance, service: GatewayService): Promise<void> {
+  const { limits } = service.config;
+
+  app.post(
+    '/v1/receipts',
+    {
+      config: { roles: ['appender'] },
+      schema: {
+        summary: 'Append one signed .mu receipt',
+        description:
+          'Body: the .mu file as `text/markdown`, or JSON `{"receipt": "<.mu text>"}`. Answers 201 once the receipt is committed, 200 with the same body for an identical repeat, 409 when the id is taken by other bytes.',
+        tags: ['receipts'],
+        body: { content: { 'application/json': { schema: ReceiptWrapper } } },
+        response: { 200: AppendAck, 201: AppendAck, ...Errors },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const [outcome] = await appendAll(service, caller.identity, [bodyToReceipt(request.body)]);
+      if (!outcome!.ok) throw outcome!.error;
+      reply.header('location', `/v1/receipts/${encodeURIComponent(outcome!.ack.id)}`);
+      return reply.code(outcome!.created ? 201 : 200).send(outcome!.ack);
+    },
+  );
+
+  app.post(
+    '/v1/receipts/batch',
+    {
+      bodyLimit: limits.batchBodyBytes,
+      config: { roles: ['appender'] },
+      schema: {
+        summary: `Append up to ${limits.batchItems} receipts; one result per item`,
+        description:
+          'Each item is verified and committed on its own account: an invalid item gets its error, its valid neighbours are still appended. The response is 200 whenever the batch was processed; read each item’s `status`.',
+        tags: ['receipts'],
+        body: batchBody(limits.batchItems),
+        response: { 200: BatchResult, ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const { receipts } = request.body as { receipts: string[] };
+      const outcomes = await appendAll(service, caller.identity, receipts);
+      let appended = 0;
+      let existing = 0;
+      const results = outcomes.map((o, index) => {
+        if (o.ok) {
+          if (o.created) appended++;
+          else existing++;
+          return { index, status: o.created ? 201 : 200, receipt: o.ack };
+        }
+        return { index, status: o.error.status, error: o.error.toBody() };
+      });
+      return { results, appended, existing, failed: outcomes.length - appended - existing };
+    },
+  );
+
+  app.get(
+    '/v1/receipts/:id',
+    {
+      config: { roles: ['auditor', 'admin'] },
+      schema: {
+        summary: 'One receipt: JSON, or the .mu file with Accept: text/markdown',
+        tags: ['receipts'],
+        params: ReceiptId,
+        response: { 200: { $ref: 'Receipt' }, ...Errors },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const { id } = request.params as { id: string };
+      const view = await service.ledger.getReceipt(caller.identity, id);
+      if (/\btext\/markdown\b/i.test(request.headers.accept ?? '')) {
+        return reply
+          .type('text/markdown; charset=utf-8')
+          .serializer((x: unknown) => x as string)
+          .send(view.mu);
+      }
+      const block = await service.ledger.blockOf(caller.identity, view.txId);
+      return resourceOf(view, block);
+    },
+  );
+
+  app.get(
+    '/v1/receipts',
+    {
+      config: { roles: ['auditor', 'admin'] },
+      schema: {
+        summary: 'Query receipts by source, subject and/or operation in a committedAt window',
+        description:
+          'At least one of source, subject, operation. `from` ≤ committedAt < `to`. Pages of `limit` rows; pass `nextCursor` back as `cursor`. With `Accept: text/csv` the whole result (up to `limit` rows if given) streams as CSV.',
+        tags: ['receipts'],
+        querystring: queryString(limits.queryPage),
+        response: { 200: ReceiptPage, ...Errors },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const q = request.query as Query;
+      const shape: QueryShape = {
+        source: q.source,
+        subject: q.subject,
+        operation: q.operation,
+        from: q.from,
+        to: q.to,
+        order: q.order ?? 'asc',
+      };
+      const by = (['source', 'subject', 'operation'] as const).find((f) => q[f] !== undefined);
+      if (!by) throw new GatewayError('E_BAD_REQUEST', 'give at least one of source, subject, operation');
+      const others = (['source', 'subject', 'operation'] as const).filter(
+        (f) => f !== by && q[f] !== undefined,
+      );
+      const matches = (v: ReceiptView): boolean => others.every((f) => v[f] === q[f]);
+      let bookmark = q.cursor ? decodeCursor(shape, q.cursor) : '';
+
+      /** Reads up to `want` matching rows from `bookmark` on; advances `bookmark` ('' at the end). */
+      const readRows = async (want: number): Promise<ReceiptView[]> => {
+        const rows: ReceiptView[] = [];
+        for (let round = 0; rows.length < want && round < MAX_ROUNDS; round++) {
+          // With secondary filters a page may match only partly; asking for no more than still
+          // wanted keeps the cursor exactly after the last row returned.
+          const pageSize = Math.min(CONTRACT_PAGE, want - rows.length);
+          const page = await service.ledger.queryReceipts(caller.identity, {
+            by,
+            value: q[by]!,
+            ...(q.from ? { from: q.from } : {}),
+            ...(q.to ? { to: q.to } : {}),
+            order: shape.order,
+            pageSize,
+            bookmark,
+          });
+          rows.push(...page.receipts.filter(matches));
+          bookmark = page.bookmark;
+          if (!bookmark) break;
+        }
+        return rows;
+      };
+
+      if (!wantsCsv(request)) {
+        const rows = await readRows(q.limit ?? Math.min(50, limits.queryPage));
+        return {
+          receipts: rows.map((r) => resourceOf(r)),
+          nextCursor: bookmark ? encodeCursor(shape, bookmark) : null,
+        };
+      }
+
+      // CSV: the first page is read before the status line, so bad filters still get a JSON error.
+      const max = Math.min(q.limit ?? limits.csvRows, limits.csvRows);
+      const first = await readRows(Math.min(CONTRACT_PAGE, max));
+      async function* rows(): AsyncGenerator<string> {
+        yield csvHeader();
+        let sent = 0;
+        let batch = first;
+        for (;;) {
+          for (const r of batch) {
+            if (sent >= max) return;
+            yield csvRow(resourceOf(r));
+            sent++;
+          }
+          if (!bookmark || sent >= max) return;
+          batch = await readRows(Math.min(CONTRACT_PAGE, max - sent));
+        }
+      }
+      const stream = Readable.from(rows());
+      stream.on('error', (e) => request.log.error({ err: e }, 'CSV export failed mid-stream'));
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="receipts.csv"')
+        .send(stream);
+    },
+  );
+}

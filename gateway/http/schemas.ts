@@ -1,0 +1,232 @@
+/**
+ * JSON schemas (TypeBox) of the HTTP API v1: fastify validates requests with them, serialises
+ * responses with them (fields not listed never leave), and openapi.ts publishes them.
+ */
+import { Type } from 'typebox';
+
+export const ErrorBody = Type.Object(
+  {
+    code: Type.String({ description: 'Stable error code (docs/api.md)', examples: ['E_RECEIPT_CONFLICT'] }),
+    message: Type.String({ description: 'For people; may change' }),
+    details: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { $id: 'Error', title: 'Error' },
+);
+
+export const Errors = {
+  '4xx': Type.Ref('Error'),
+  '5xx': Type.Ref('Error'),
+} as const;
+
+export const AppendAck = Type.Object(
+  {
+    id: Type.String({ description: 'Receipt id (ULID or UUID) from the receipt' }),
+    txId: Type.String({ description: 'Ledger transaction that first appended it' }),
+    block: Type.Integer({ minimum: 0, description: 'Block holding that transaction' }),
+    hash: Type.String({ description: '`sha256:<hex>` of the whole .mu file' }),
+    committedAt: Type.String({
+      description: 'Ledger time of that transaction (RFC 3339, 9 fraction digits)',
+    }),
+  },
+  { $id: 'AppendAck', title: 'AppendAck' },
+);
+
+export const ReceiptWrapper = Type.Object(
+  { receipt: Type.String({ minLength: 1, description: 'The whole .mu file as text' }) },
+  { additionalProperties: false },
+);
+
+export function batchBody(maxItems: number) {
+  return Type.Object(
+    {
+      receipts: Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        maxItems,
+        description: `1–${maxItems} .mu files as text`,
+      }),
+    },
+    { additionalProperties: false },
+  );
+}
+
+export const BatchItem = Type.Object({
+  index: Type.Integer({ minimum: 0 }),
+  status: Type.Integer({
+    description: '201 appended, 200 identical repeat, else the status the item alone would get',
+  }),
+  receipt: Type.Optional(Type.Ref('AppendAck')),
+  error: Type.Optional(Type.Ref('Error')),
+});
+
+export const BatchResult = Type.Object({
+  results: Type.Array(BatchItem),
+  appended: Type.Integer(),
+  existing: Type.Integer(),
+  failed: Type.Integer(),
+});
+
+const Party = Type.Object({ mspId: Type.String(), id: Type.String() }, { $id: 'Party', title: 'Party' });
+export const PartySchema = Party;
+
+export const Receipt = Type.Object(
+  {
+    id: Type.String(),
+    hash: Type.String({ description: '`sha256:<hex>` of `mu`' }),
+    source: Type.String(),
+    operation: Type.String(),
+    subject: Type.String(),
+    occurredAt: Type.String({ description: "The source's claim, from the receipt" }),
+    committedAt: Type.String({ description: 'Ledger time (what time windows filter on)' }),
+    txId: Type.String(),
+    block: Type.Optional(Type.Integer({ description: 'Only on GET /v1/receipts/{id}' })),
+    signerKeyIds: Type.Array(Type.String()),
+    submitter: Type.Ref('Party'),
+    revokedSigners: Type.Array(
+      Type.Object({ keyId: Type.String(), revokedAt: Type.String(), reason: Type.String() }),
+      { description: 'Signer keys revoked since the receipt was appended' },
+    ),
+    mu: Type.String({ description: 'The .mu file' }),
+  },
+  { $id: 'Receipt', title: 'Receipt' },
+);
+
+export const ReceiptPage = Type.Object({
+  receipts: Type.Array(Type.Ref('Receipt')),
+  nextCursor: Type.Union([Type.String(), Type.Null()], {
+    description: 'Pass as `cursor` for the next page; null at the end',
+  }),
+});
+
+export const ReceiptId = Type.Object({ id: Type.String({ pattern: '^[0-9A-Za-z-]{26,36}$' }) });
+
+export function queryString(maxLimit: number) {
+  return Type.Object(
+    {
+      source: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+      subject: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+      operation: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+      from: Type.Optional(Type.String({ description: 'committedAt ≥ from (RFC 3339 UTC)' })),
+      to: Type.Optional(Type.String({ description: 'committedAt < to (RFC 3339 UTC)' })),
+      order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxLimit })),
+      cursor: Type.Optional(Type.String({ maxLength: 2048 })),
+    },
+    { additionalProperties: false },
+  );
+}
+
+export const KeyRecord = Type.Object(
+  {
+    keyId: Type.String(),
+    alg: Type.String(),
+    publicKey: Type.String({ description: 'SubjectPublicKeyInfo PEM' }),
+    label: Type.String(),
+    owner: Type.Ref('Party'),
+    status: Type.Union([Type.Literal('active'), Type.Literal('retired'), Type.Literal('revoked')]),
+    registeredAt: Type.String(),
+    registeredTxId: Type.String(),
+    predecessor: Type.Optional(Type.String()),
+    retiredAt: Type.Optional(Type.String()),
+    successor: Type.Optional(Type.String()),
+    revokedAt: Type.Optional(Type.String()),
+    revocationReason: Type.Optional(Type.String()),
+    revokedBy: Type.Optional(Type.Ref('Party')),
+  },
+  { $id: 'KeyRecord', title: 'KeyRecord' },
+);
+
+export const KeyWrite = Type.Object({
+  key: Type.Ref('KeyRecord'),
+  txId: Type.String(),
+  block: Type.Integer(),
+});
+
+export const KeyRotation = Type.Object({
+  retired: Type.Ref('KeyRecord'),
+  registered: Type.Ref('KeyRecord'),
+  txId: Type.String(),
+  block: Type.Integer(),
+});
+
+export const KeyHistory = Type.Object({
+  keyId: Type.String(),
+  history: Type.Array(
+    Type.Object({
+      txId: Type.String(),
+      timestamp: Type.String(),
+      isDelete: Type.Boolean(),
+      value: Type.Union([Type.Ref('KeyRecord'), Type.Null()]),
+    }),
+  ),
+});
+
+export const KeyIdParams = Type.Object({ keyId: Type.String({ pattern: '^[0-9a-f]{64}$' }) });
+
+export const RegisterKeyBody = Type.Object(
+  {
+    publicKey: Type.String({
+      minLength: 1,
+      maxLength: 16384,
+      description: 'PEM SubjectPublicKeyInfo, or raw base64',
+    }),
+    label: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  { additionalProperties: false },
+);
+
+export const RotateKeyBody = Type.Object(
+  { publicKey: Type.String({ minLength: 1, maxLength: 16384 }) },
+  { additionalProperties: false },
+);
+
+export const RevokeKeyBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 256 }) },
+  { additionalProperties: false },
+);
+
+export const TokenInfo = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    roles: Type.Array(Type.String()),
+    identity: Type.String({ description: 'Wallet label of the identity the ledger sees' }),
+    createdAt: Type.String(),
+    createdBy: Type.String(),
+    revokedAt: Type.Optional(Type.String()),
+    revokedBy: Type.Optional(Type.String()),
+  },
+  { $id: 'TokenInfo', title: 'TokenInfo' },
+);
+
+export const TokenCreated = Type.Object({
+  token: Type.String({ description: 'The bearer token. Shown once: only its hash is kept' }),
+  info: Type.Ref('TokenInfo'),
+});
+
+export const CreateTokenBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    roles: Type.Optional(Type.Array(Type.String(), { maxItems: 4 })),
+    identity: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: 'Use this wallet identity instead of issuing one',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const TokenIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
+
+export const Me = Type.Object({
+  tokenId: Type.String(),
+  name: Type.String(),
+  roles: Type.Array(Type.String()),
+  identity: Type.String(),
+  mspId: Type.String(),
+});
+
+/** Schemas referenced by `$ref` (registered with fastify.addSchema, listed in OpenAPI components). */
+export const SHARED_SCHEMAS = [ErrorBody, AppendAck, Party, Receipt, KeyRecord, TokenInfo];

@@ -1,0 +1,68 @@
+/**
+ * What the gateway needs from a ledger, whichever runs it: the embedded engine in this process, or a
+ * Fabric network reached through `@hyperledger/fabric-gateway`. Transactions are named contract
+ * functions with string arguments returning a string, as on a Fabric peer; `AuditLedger`
+ * (audit.ts) gives them types.
+ */
+import type { WalletIdentity } from './wallet.js';
+
+export interface Committed {
+  /** The contract's return value (sorted-key JSON for AuditContract). */
+  readonly result: string;
+  readonly txId: string;
+  /** Block holding the transaction. */
+  readonly block: number;
+}
+
+/** The request for a new identity when a token is created (embedded mode only). */
+export interface IdentityRequest {
+  /** Certificate common name (enrolment id). */
+  readonly name: string;
+  /** Becomes the certificate's `torgo.role` attribute. */
+  readonly roles: readonly string[];
+}
+
+export interface LedgerDriver {
+  readonly kind: 'embedded' | 'fabric';
+  /** Endorse, order and commit; resolves only once the transaction is committed VALID. */
+  submit(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Committed>;
+  /** Run a read-only transaction on committed state; nothing is ordered. */
+  evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<string>;
+  /** The block a committed transaction is in (for answering repeats of an append); undefined if unknown. */
+  blockOf(identity: WalletIdentity, txId: string): Promise<number | undefined>;
+  /** Committed blocks, or undefined where the driver cannot tell cheaply. */
+  height(): number | undefined;
+  /** Throws (LedgerError stage `connect`) when the ledger cannot serve requests now. */
+  checkReady(identity: WalletIdentity | undefined): Promise<void>;
+  /** Issue a new identity (embedded CA). Fabric identities are enrolled out of band: undefined there. */
+  readonly issueIdentity?: (request: IdentityRequest) => Promise<WalletIdentity>;
+  close(): Promise<void>;
+}
+
+export type LedgerStage = 'endorse' | 'submit' | 'commit' | 'commit-status' | 'connect';
+
+/**
+ * A ledger failure, named after the stage that failed. For `endorse`, `message` is the contract's own
+ * message (`RECEIPT_CONFLICT: …`) so its stable code survives. `retryable` marks failures that say
+ * nothing about the transaction itself (queue full, MVCC conflict, unavailable).
+ */
+export class LedgerError extends Error {
+  override readonly name = 'LedgerError';
+  constructor(
+    readonly stage: LedgerStage,
+    message: string,
+    readonly options: { txId?: string; retryable?: boolean; reason?: string; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  }
+  get txId(): string | undefined {
+    return this.options.txId;
+  }
+  get retryable(): boolean {
+    return this.options.retryable ?? false;
+  }
+  /** A short machine-readable reason (`QUEUE_FULL`, `MVCC_READ_CONFLICT`, `CLOSED`…). */
+  get reason(): string | undefined {
+    return this.options.reason;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The embedded driver: AuditContract running in this process on the embedded engine (LevelDB in
+ * `<dataDir>/ledger`, its CA in `<dataDir>/msp`). Identities issued for tokens are real X.509
+ * certificates from the engine's CA, with the token's roles in the `torgo.role` attribute, written
+ * to the wallet like any Fabric identity.
+ */
+import { contracts } from '../../../chaincode/index.js';
+import { EmbeddedLedger, type EngineErrorCode, isEngineError } from '../../../engine/index.js';
+import {
+  type Committed,
+  type IdentityRequest,
+  LedgerError,
+  type LedgerDriver,
+  type LedgerStage,
+} from '../driver.js';
+import type { WalletIdentity } from '../wallet.js';
+
+export interface EmbeddedDriverOptions {
+  dataDir: string;
+  mspId: string;
+  maxBlockTxs: number;
+  /** Submissions in flight before the engine refuses (the gateway's own queue is in front of it). */
+  maxQueue?: number;
+}
+
+const STAGES: Readonly<Record<EngineErrorCode, { stage: LedgerStage; retryable: boolean }>> = {
+  E_ENDORSE: { stage: 'endorse', retryable: false },
+  E_QUEUE_FULL: { stage: 'submit', retryable: true },
+  E_CLOSED: { stage: 'submit', retryable: true },
+  E_IDENTITY: { stage: 'endorse', retryable: false },
+  E_ARGUMENT: { stage: 'endorse', retryable: false },
+  E_MVCC_READ_CONFLICT: { stage: 'commit', retryable: true },
+  E_PHANTOM_READ_CONFLICT: { stage: 'commit', retryable: true },
+  E_DUPLICATE_TXID: { stage: 'commit', retryable: true },
+  E_STORAGE: { stage: 'commit-status', retryable: false },
+  E_LOCKED: { stage: 'connect', retryable: false },
+  E_CHAIN_CORRUPT: { stage: 'connect', retryable: false },
+  E_BLOCK_NOT_FOUND: { stage: 'connect', retryable: false },
+};
+
+function toLedgerError(e: unknown): unknown {
+  if (!isEngineError(e)) return e;
+  const { stage, retryable } = STAGES[e.code] ?? { stage: 'endorse', retryable: false };
+  const txId = typeof e.details?.['txId'] === 'string' ? (e.details['txId'] as string) : undefined;
+  return new LedgerError(stage, e.message, {
+    retryable,
+    reason: e.code.slice(2),
+    cause: e,
+    ...(txId ? { txId } : {}),
+  });
+}
+
+export class EmbeddedDriver implements LedgerDriver {
+  readonly kind = 'embedded' as const;
+
+  private constructor(
+    readonly ledger: EmbeddedLedger,
+    private readonly mspId: string,
+  ) {}
+
+  static async open(options: EmbeddedDriverOptions): Promise<EmbeddedDriver> {
+    try {
+      const ledger = await EmbeddedLedger.open({
+        dir: options.dataDir,
+        contracts,
+        maxBlockTxs: options.maxBlockTxs,
+        ...(options.maxQueue ? { maxQueue: options.maxQueue } : {}),
+        chaincodeLogLevel: 'ERROR',
+      });
+      return new EmbeddedDriver(ledger, options.mspId);
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
+  readonly issueIdentity = async (request: IdentityRequest): Promise<WalletIdentity> => {
+    const issued = await this.ledger.createIdentity({
+      mspId: this.mspId,
+      name: request.name,
+      attrs: { 'torgo.role': request.roles.join(',') },
+    });
+    return {
+      label: request.name,
+      mspId: issued.mspId,
+      certificate: issued.certificate,
+      privateKey: issued.privateKey,
+    };
+  };
+
+  async submit(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Committed> {
+    try {
+      const r = await this.ledger.submit(
+        { mspId: identity.mspId, certificate: identity.certificate },
+        fcn,
+        args,
+      );
+      return { result: r.result, txId: r.txId, block: r.blockNumber };
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
+  async evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<string> {
+    try {
+      return (
+        await this.ledger.evaluate({ mspId: identity.mspId, certificate: identity.certificate }, fcn, args)
+      ).result;
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
+  async blockOf(_identity: WalletIdentity, txId: string): Promise<number | undefined> {
+    try {
+      return (await this.ledger.getTransactionStatus(txId))?.blockNumber;
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
+  height(): number {
+    return this.ledger.height;
+  }
+
+  async checkReady(): Promise<void> {
+    // The ledger is open or this driver would not exist; closing is reported by submit/evaluate.
+  }
+
+  async close(): Promise<void> {
+    await this.ledger.close();
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The gateway process: open the service, build the app, listen, print the bootstrap admin token
+ * once, and shut down gracefully on SIGTERM/SIGINT — stop accepting, let in-flight requests and
+ * queued appends finish, close the ledger — or give up after `shutdownTimeoutMs`.
+ */
+import { open } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './http/app.js';
+import type { GatewayConfig } from './config.js';
+import { GatewayService } from './service.js';
+
+export interface ServeOptions {
+  /** Where the bootstrap token banner goes (default stderr). */
+  notice?: (text: string) => void;
+  /** Write the bootstrap admin token to this file (mode 0600, must not exist) instead of printing it. */
+  adminTokenFile?: string | undefined;
+  /** Create a new admin token at start even though tokens exist. */
+  bootstrapAdmin?: boolean | undefined;
+  /** Install SIGTERM/SIGINT handlers (the CLI does; tests that own the gateway do not). */
+  handleSignals?: boolean;
+  /** Logs: true = pino JSON to stdout at config.log.level; false = none. Default true. */
+  log?: boolean;
+}
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly port: number;
+  readonly service: GatewayService;
+  readonly app: FastifyInstance;
+  /** The bootstrap admin token when one was created at this start. */
+  readonly adminToken: string | undefined;
+  /** Graceful shutdown; idempotent. */
+  close(): Promise<void>;
+  /** Resolves when the gateway has shut down (by close() or a signal). */
+  readonly closed: Promise<void>;
+}
+
+async function writeTokenFile(file: string, token: string): Promise<void> {
+  const handle = await open(file, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${token}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function banner(token: string): string {
+  return [
+    '',
+    '  ┌──────────────────────────────────────────────────────────────────────────────┐',
+    '  │ First start: an admin token was created. It is shown ONCE and stored hashed.   │',
+    '  │ Keep it somewhere safe; create service tokens with `torgo token create`.      │',
+    '  └──────────────────────────────────────────────────────────────────────────────┘',
+    `  TORGO_TOKEN=${token}`,
+    '',
+    '',
+  ].join('\n');
+}
+
+export async function startGateway(
+  config: GatewayConfig,
+  options: ServeOptions = {},
+): Promise<RunningGateway> {
+  const service = await GatewayService.open(config, { bootstrapAdmin: options.bootstrapAdmin ?? false });
+  let app: FastifyInstance;
+  try {
+    app = await buildApp(service, {
+      logger:
+        options.log === false
+          ? false
+          : {
+              level: config.log.level,
+              redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+            },
+    });
+    app.addHook('onClose', async () => {
+      await service.close();
+    });
+    await app.listen({ host: config.host, port: config.port });
+  } catch (e) {
+    await service.close();
+    throw e;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+
+  const adminToken = service.bootstrapToken;
+  if (adminToken) {
+    if (options.adminTokenFile) {
+      await writeTokenFile(options.adminTokenFile, adminToken);
+      app.log.warn({ file: options.adminTokenFile }, 'bootstrap admin token written to file');
+    } else {
+      (options.notice ?? ((t: string) => process.stderr.write(t)))(banner(adminToken));
+    }
+    service.bootstrapToken = undefined;
+  }
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => {
+    resolveClosed = resolve;
+  });
+  let closing: Promise<void> | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    app.log.info({ signal }, 'shutting down');
+    void close();
+  };
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      service.closing = true;
+      const timer = setTimeout(() => {
+        app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'graceful shutdown timed out; exiting');
+        process.exit(1);
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(timer);
+        if (options.handleSignals) {
+          process.off('SIGTERM', onSignal);
+          process.off('SIGINT', onSignal);
+        }
+        resolveClosed();
+      }
+    })();
+    return closing;
+  };
+  if (options.handleSignals) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+  app.log.info({ url, ledger: config.ledger, dataDir: config.dataDir }, 'gateway listening');
+  return { url, port, service, app, adminToken, close, closed };
+}

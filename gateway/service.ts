@@ -1,0 +1,182 @@
+/**
+ * The gateway's parts wired together: ledger driver, typed contract client, token store, wallet,
+ * key directory, coalescer and metrics. `app.ts` serves it over HTTP; `server.ts` owns the process.
+ */
+import path from 'node:path';
+import { certificateRoles } from './auth/roles.js';
+import { type Role, ROLES, type TokenRecord, TokenStore, TOKEN_NAME } from './auth/tokens.js';
+import { Coalescer } from './append/coalescer.js';
+import { KeyDirectory } from './append/verify.js';
+import type { GatewayConfig } from './config.js';
+import { GatewayError } from './errors.js';
+import { AuditLedger } from './ledger/audit.js';
+import type { LedgerDriver } from './ledger/driver.js';
+import { EmbeddedDriver } from './ledger/embedded/driver.js';
+import { FabricDriver } from './ledger/fabric/driver.js';
+import { FileSystemWallet, LABEL_PATTERN, type WalletIdentity } from './ledger/wallet.js';
+import { createMetrics, type GatewayMetrics } from './metrics.js';
+
+export interface Caller {
+  readonly token: TokenRecord;
+  readonly identity: WalletIdentity;
+}
+
+export interface OpenOptions {
+  /** Create a new admin token even though the token store exists (lost admin token). */
+  bootstrapAdmin?: boolean;
+}
+
+export class GatewayService {
+  closing = false;
+  /** The admin token created at start (fresh data directory or bootstrapAdmin); shown once, never stored. */
+  bootstrapToken: string | undefined;
+
+  private constructor(
+    readonly config: GatewayConfig,
+    readonly driver: LedgerDriver,
+    readonly ledger: AuditLedger,
+    readonly tokens: TokenStore,
+    readonly wallet: FileSystemWallet,
+    readonly keys: KeyDirectory,
+    readonly coalescer: Coalescer,
+    readonly metrics: GatewayMetrics,
+  ) {}
+
+  static async open(config: GatewayConfig, options: OpenOptions = {}): Promise<GatewayService> {
+    const { store, created } = await TokenStore.open(config.dataDir);
+    let driver: LedgerDriver;
+    let walletDir: string;
+    if (config.ledger === 'fabric') {
+      const fabric = config.fabric!;
+      driver = await FabricDriver.open(fabric);
+      walletDir = fabric.wallet;
+    } else {
+      driver = await EmbeddedDriver.open({
+        dataDir: config.dataDir,
+        mspId: config.embedded.mspId,
+        maxBlockTxs: config.embedded.maxBlockTxs,
+        maxQueue: Math.max(10_000, config.limits.transactionsInFlight * 4),
+      });
+      walletDir = path.join(config.dataDir, 'wallet');
+    }
+    try {
+      const ledger = new AuditLedger(driver);
+      let coalescer: Coalescer | undefined;
+      const metrics = createMetrics({
+        queueDepth: () => coalescer?.depth ?? 0,
+        blockHeight: () => driver.height(),
+      });
+      coalescer = new Coalescer(
+        ledger,
+        {
+          queueLimit: config.limits.queueReceipts,
+          receiptsPerTransaction: config.limits.receiptsPerTransaction,
+          transactionsInFlight: config.limits.transactionsInFlight,
+        },
+        metrics,
+      );
+      const service = new GatewayService(
+        config,
+        driver,
+        ledger,
+        store,
+        new FileSystemWallet(walletDir),
+        new KeyDirectory(ledger),
+        coalescer,
+        metrics,
+      );
+      if (created || options.bootstrapAdmin) {
+        const { token } = await service.createToken(
+          { name: 'admin', roles: ['admin'], identity: config.ledger === 'fabric' ? 'admin' : undefined },
+          'bootstrap',
+        );
+        service.bootstrapToken = token;
+      }
+      return service;
+    } catch (e) {
+      await driver.close();
+      throw e;
+    }
+  }
+
+  /** The caller behind a bearer token, or undefined (unknown, malformed or revoked). */
+  async authenticate(token: string): Promise<Caller | undefined> {
+    const record = this.tokens.authenticate(token);
+    if (!record) return undefined;
+    const identity = await this.wallet.get(record.identity);
+    if (!identity)
+      throw new GatewayError(
+        'E_IDENTITY_UNKNOWN',
+        `token ${record.id}: its identity ${record.identity} is not in the wallet`,
+      );
+    return { token: record, identity };
+  }
+
+  /**
+   * Creates a token for a new identity (embedded: issued by the ledger's CA with the roles as its
+   * `torgo.role` attribute) or for an existing wallet identity, whose certificate then decides the roles.
+   */
+  async createToken(
+    request: { name: string; roles?: readonly string[] | undefined; identity?: string | undefined },
+    createdBy: string,
+  ): Promise<{ record: TokenRecord; token: string }> {
+    if (!TOKEN_NAME.test(request.name)) {
+      throw new GatewayError('E_BAD_REQUEST', `token name must match ${TOKEN_NAME.source}`);
+    }
+    const asked = [...new Set(request.roles ?? [])].sort();
+    const unknown = asked.filter((r) => !ROLES.includes(r as Role));
+    if (unknown.length > 0)
+      throw new GatewayError(
+        'E_BAD_REQUEST',
+        `unknown role(s) ${unknown.join(', ')}; roles are ${ROLES.join(', ')}`,
+      );
+    let identity: WalletIdentity;
+    let roles: Role[];
+    if (request.identity !== undefined) {
+      if (!LABEL_PATTERN.test(request.identity))
+        throw new GatewayError('E_BAD_REQUEST', `identity must match ${LABEL_PATTERN.source}`);
+      const found = await this.wallet.get(request.identity);
+      if (!found)
+        throw new GatewayError(
+          'E_IDENTITY_UNKNOWN',
+          `the wallet holds no identity labelled ${request.identity}`,
+          { identity: request.identity },
+        );
+      identity = found;
+      roles = certificateRoles(identity.certificate);
+      if (asked.length > 0 && asked.join(',') !== roles.join(',')) {
+        throw new GatewayError(
+          'E_BAD_REQUEST',
+          `identity ${request.identity} has roles [${roles.join(', ')}] in its certificate, not [${asked.join(', ')}]`,
+        );
+      }
+    } else {
+      if (!this.driver.issueIdentity) {
+        throw new GatewayError(
+          'E_BAD_REQUEST',
+          'this ledger cannot issue identities: give "identity", a label in the wallet',
+        );
+      }
+      if (asked.length === 0)
+        throw new GatewayError('E_BAD_REQUEST', `give at least one role (${ROLES.join(', ')})`);
+      roles = asked as Role[];
+      let label = request.name;
+      for (let n = 2; await this.wallet.get(label); n++) label = `${request.name}-${n}`;
+      identity = await this.driver.issueIdentity({ name: label, roles });
+      await this.wallet.put(identity);
+    }
+    if (roles.length === 0)
+      throw new GatewayError(
+        'E_BAD_REQUEST',
+        'the identity has no torgo.role: a token for it could do nothing',
+      );
+    return this.tokens.create({ name: request.name, roles, identity: identity.label, createdBy });
+  }
+
+  /** Stop taking appends, answer every queued one, close the ledger. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.coalescer.drain();
+    await this.driver.close();
+  }
+}
