@@ -6,13 +6,19 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { preferNativeMlDsa } from '../core/crypto/native.js';
 import { cryptoSuite } from './crypto.js';
+import { engineSuite } from './engine.js';
 import { environment, type Row, type Suite, writeResults } from './harness.js';
 
 export const SUITES: Record<string, Suite> = {
   'ml-dsa': cryptoSuite,
+  embedded: engineSuite,
 };
 
-export async function runBenchmarks(options: { smoke: boolean; only?: string[]; resultsDir: string }): Promise<string> {
+export async function runBenchmarks(options: {
+  smoke: boolean;
+  only?: string[];
+  resultsDir: string;
+}): Promise<string> {
   preferNativeMlDsa();
   const rows: Row[] = [];
   for (const [name, suite] of Object.entries(SUITES)) {

@@ -32,9 +32,12 @@ function cached(cache: Map<string, KeyObject>, id: string, make: () => KeyObject
 }
 
 function publicKeyObject(alg: MlDsaAlgorithm, publicKey: Uint8Array): KeyObject {
-  // Keyed by the whole key: a hash would cost as much as the lookup saves.
-  return cached(publicKeys, `${alg}:${toHex(publicKey)}`, () =>
-    createPublicKey({ key: Buffer.from(encodeSpki(alg, publicKey)), format: 'der', type: 'spki' }),
+  // Keyed by the whole key (never a prefix or short hash an attacker could collide); latin1 is
+  // the cheapest exact byte-to-string mapping Node has.
+  return cached(
+    publicKeys,
+    `${alg}:${Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1')}`,
+    () => createPublicKey({ key: Buffer.from(encodeSpki(alg, publicKey)), format: 'der', type: 'spki' }),
   );
 }
 
