@@ -4,6 +4,7 @@
  */
 import './quiet-logs.js';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import {
   createReceiptText,
   newUlid,
@@ -16,6 +17,7 @@ import {
 } from '../../core/index.js';
 import { preferNativeMlDsa } from '../../core/crypto/native.js';
 import { contracts } from '../../chaincode/index.js';
+import { EngineLedger } from './engine-ledger.js';
 import { MemoryLedger } from './memory-ledger.js';
 
 preferNativeMlDsa();
@@ -25,6 +27,8 @@ export interface LedgerActor {
   readonly mspId: string;
   /** Whatever the ledger needs to act as this identity. */
   readonly creator: unknown;
+  /** The PEM certificate. */
+  readonly certificate: Uint8Array;
 }
 
 export interface ContractEvent {
@@ -58,8 +62,15 @@ export interface Cast {
   multi: LedgerActor; // "auditor, log-operator"
 }
 
-export async function openCast(): Promise<Cast> {
-  const ledger = new MemoryLedger(contracts);
+/**
+ * Every contract test runs on both: the embedded engine (real LevelDB and blocks: what the
+ * gateway runs) and the memory stub (which also checks the contract closes its iterators).
+ */
+export const LEDGERS = ['engine', 'memory'] as const;
+export type LedgerKind = (typeof LEDGERS)[number];
+
+export async function openCast(kind: LedgerKind): Promise<Cast> {
+  const ledger = kind === 'engine' ? await EngineLedger.open(contracts) : new MemoryLedger(contracts);
   return {
     ledger,
     alice: await ledger.identity('alice', 'Org1MSP', 'appender'),
@@ -144,6 +155,20 @@ export async function rejectsWith(
     return message;
   }
   assert.fail(`expected ${code}, but the transaction succeeded`);
+}
+
+const { ClientIdentity } = createRequire(import.meta.url)('fabric-shim') as {
+  ClientIdentity: new (stub: unknown) => { getID(): string };
+};
+
+/** The owner/submitter record of an actor: `{ mspId, id }` as the contract sees the caller. */
+export function partyOf(actor: LedgerActor): { mspId: string; id: string } {
+  const stub = {
+    getChannelID: () => 'torgo',
+    getTxID: () => '',
+    getCreator: () => ({ mspid: actor.mspId, idBytes: actor.certificate }),
+  };
+  return { mspId: actor.mspId, id: new ClientIdentity(stub).getID() };
 }
 
 export function json<T = Record<string, unknown>>(text: string): T {

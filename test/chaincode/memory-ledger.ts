@@ -203,7 +203,7 @@ export class MemoryLedger implements TestLedger {
 
   async identity(name: string, mspId: string, role?: string): Promise<LedgerActor> {
     const cert = makeCertificate(this.certDir, name, role === undefined ? {} : { 'torgo.role': role });
-    return { name, mspId, creator: { mspid: mspId, idBytes: cert } };
+    return { name, mspId, creator: { mspid: mspId, idBytes: cert }, certificate: cert };
   }
 
   private async run(actor: LedgerActor, readOnly: boolean, fcn: string, args: string[]) {
