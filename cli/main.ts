@@ -1,8 +1,14 @@
 /** The `torgo` command. `createProgram()` builds a fresh command tree (tests make one each). */
 import { Command, CommanderError } from 'commander';
 import { preferNativeMlDsa } from '../core/crypto/native.js';
+import { addAppend } from './commands/append.js';
+import { addGet } from './commands/get.js';
 import { addKeyGenerate } from './commands/key.js';
+import { addKeyOnline } from './commands/keyonline.js';
+import { addQuery } from './commands/query.js';
 import { addReceiptCommands } from './commands/receipt.js';
+import { addServe } from './commands/serve.js';
+import { addToken } from './commands/token.js';
 import { addVerifyCommand } from './commands/verify.js';
 import { CliError, describeError, EXIT_OK, EXIT_USAGE } from './errors.js';
 import { type Output, processOutput } from './output.js';
@@ -16,11 +22,19 @@ export function createProgram(output: Output = processOutput): Command {
     .exitOverride();
   const key = program.command('key').description('ML-DSA signing keys');
   addKeyGenerate(key, output);
+  addKeyOnline(key, output);
   const receipt = program.command('receipt').description('MARKUP .mu receipts (offline)');
   addReceiptCommands(receipt, output);
   addVerifyCommand(program, output);
+  // Online commands: through the gateway's HTTP API.
+  addServe(program, output);
+  addAppend(program, output);
+  addGet(program, output);
+  addQuery(program, output);
+  addToken(program, output);
   const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
-  for (const c of everyCommand(program)) c.exitOverride().configureOutput({ writeOut: output.out, writeErr: output.err });
+  for (const c of everyCommand(program))
+    c.exitOverride().configureOutput({ writeOut: output.out, writeErr: output.err });
   return program;
 }
 
@@ -33,7 +47,9 @@ export async function main(argv: readonly string[], output: Output = processOutp
     return EXIT_OK;
   } catch (e) {
     if (e instanceof CommanderError) {
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0
+        ? EXIT_OK
+        : EXIT_USAGE;
     }
     const d = describeError(e);
     if (!(e instanceof CliError && e.reported)) output.err(`torgo: ${d.code}: ${d.message}\n`);

@@ -1,0 +1,65 @@
+/** `torgo serve`: run the gateway in the foreground until SIGTERM/SIGINT (docs/operations.md). */
+import type { Command } from 'commander';
+import { CliError, EXIT_USAGE } from '../errors.js';
+import type { Output } from '../output.js';
+
+interface ServeFlags {
+  config?: string;
+  data?: string;
+  host?: string;
+  port?: string;
+  ledger?: string;
+  logLevel?: string;
+  adminTokenFile?: string;
+  bootstrapAdmin?: boolean;
+}
+
+export function addServe(program: Command, output: Output): void {
+  program
+    .command('serve')
+    .description('run the HTTP gateway (embedded ledger in ./data on 127.0.0.1:8080 by default)')
+    .option('--config <file>', 'JSON config file (env TORGO_CONFIG)')
+    .option('--data <dir>', 'data directory (env TORGO_DATA, default ./data)')
+    .option('--host <host>', 'listen address (env TORGO_HOST, default 127.0.0.1)')
+    .option('--port <port>', 'listen port, 0 for any free port (env TORGO_PORT, default 8080)')
+    .option('--ledger <driver>', 'embedded or fabric (env TORGO_LEDGER)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env TORGO_LOG_LEVEL)')
+    .option(
+      '--admin-token-file <file>',
+      'write a bootstrap admin token to this new file (0600) instead of printing it',
+    )
+    .option('--bootstrap-admin', 'create a new admin token even though tokens exist (lost admin token)')
+    .action(async (flags: ServeFlags) => {
+      if (flags.port !== undefined && !/^\d{1,5}$/.test(flags.port))
+        throw new CliError('--port must be a number', EXIT_USAGE);
+      // fabric-shim reads its log level from the environment when first loaded; the embedded
+      // ledger runs the contract in this process, so keep its start-up chatter out of the logs.
+      process.env['CORE_CHAINCODE_LOGGING_LEVEL'] ??= 'ERROR';
+      const { ConfigError, loadConfig } = await import('../../gateway/config.js');
+      const { startGateway } = await import('../../gateway/server.js');
+      let config: ReturnType<typeof loadConfig>;
+      try {
+        config = loadConfig({
+          file: flags.config,
+          env: process.env,
+          overrides: {
+            dataDir: flags.data,
+            host: flags.host,
+            port: flags.port === undefined ? undefined : Number(flags.port),
+            ledger: flags.ledger,
+            'log.level': flags.logLevel,
+          },
+        });
+      } catch (e) {
+        if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE, e.code);
+        throw e;
+      }
+      const gateway = await startGateway(config, {
+        notice: output.err,
+        adminTokenFile: flags.adminTokenFile,
+        bootstrapAdmin: flags.bootstrapAdmin,
+        handleSignals: true,
+      });
+      await gateway.closed;
+    });
+}
