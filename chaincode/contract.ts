@@ -139,8 +139,7 @@ export class AuditContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async queryReceipts(ctx: Context, queryJson: string): Promise<string> {
-    const caller = callerOf(ctx);
-    return canonicalJson(await queries.queryReceipts(ctx, caller, queries.parseQuery(queryJson)));
+    return canonicalJson(await queries.queryReceipts(ctx, callerOf(ctx), queryJson));
   }
 
   // ── checkpoints ───────────────────────────────────────────────────────────────────────────

@@ -108,9 +108,10 @@ function decodeBookmark(bookmark: string): string {
 export async function queryReceipts(
   ctx: Context,
   caller: Caller,
-  q: ReceiptQuery,
+  queryJson: string,
 ): Promise<{ receipts: ReceiptView[]; bookmark: string }> {
   requireRole(caller, 'query receipts', 'auditor', 'admin');
+  const q = parseQuery(queryJson);
   const range = indexRange(q.by, q.value, q.order, q.from, q.to);
   let start = range.start;
   if (q.bookmark) {

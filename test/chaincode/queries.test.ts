@@ -251,6 +251,8 @@ for (const kind of LEDGERS)
           /may not query receipts/,
         );
       }
+      // The role is checked before the arguments.
+      await rejectsWith(cast.ledger.evaluate(cast.nobody, 'queryReceipts', 'garbage'), 'FORBIDDEN');
     });
 
     it('after the signer key is revoked, every receipt it signed is flagged (and still listed)', async () => {
