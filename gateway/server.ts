@@ -48,10 +48,9 @@ async function writeTokenFile(file: string, token: string): Promise<void> {
 function banner(token: string): string {
   return [
     '',
-    '  ┌──────────────────────────────────────────────────────────────────────────────┐',
-    '  │ First start: an admin token was created. It is shown ONCE and stored hashed.   │',
-    '  │ Keep it somewhere safe; create service tokens with `torgo token create`.      │',
-    '  └──────────────────────────────────────────────────────────────────────────────┘',
+    '  First start: an admin token was created. It is shown ONCE and stored only as a hash.',
+    '  Keep it safe; create service tokens with `torgo token create` (docs/operations.md).',
+    '',
     `  TORGO_TOKEN=${token}`,
     '',
     '',

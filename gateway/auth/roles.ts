@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { ROLES, type Role } from './tokens.js';
 
 /** DER of OBJECT IDENTIFIER 1.2.3.4.5.6.7.8.1. */
-const ATTRS_OID = Buffer.from([0x06, 0x07, 0x2a, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x01]);
+const ATTRS_OID = Buffer.from([0x06, 0x08, 0x2a, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x01]);
 
 function readLength(der: Buffer, at: number): { length: number; start: number } | undefined {
   const first = der[at];

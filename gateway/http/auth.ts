@@ -25,7 +25,8 @@ const BEARER = /^Bearer ([!-~]{1,256})$/;
 export function authenticate(service: GatewayService) {
   return async function onRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const config = request.routeOptions.config;
-    if (config.public) return;
+    // Unknown routes answer 404 to anyone: the route table is public (/openapi.json) anyway.
+    if (config.public || request.routeOptions.url === undefined) return;
     const header = request.headers.authorization;
     const m = typeof header === 'string' ? BEARER.exec(header) : null;
     const caller = m ? await service.authenticate(m[1]!) : undefined;

@@ -47,7 +47,7 @@ export async function startTestGateway(
     env: {},
     overrides: { dataDir, port: 0, host: '127.0.0.1', 'log.level': 'silent', ...overrides },
   });
-  const gw = await startGateway(config, { log: false });
+  const gw = await startGateway(config, { log: false, notice: () => {} });
   t.after(() => gw.close());
   return { gw, url: gw.url, dir: dataDir, admin: gw.adminToken ?? '' };
 }

@@ -65,7 +65,7 @@ export class EmbeddedDriver implements LedgerDriver {
         contracts,
         maxBlockTxs: options.maxBlockTxs,
         ...(options.maxQueue ? { maxQueue: options.maxQueue } : {}),
-        chaincodeLogLevel: 'ERROR',
+        chaincodeLogLevel: 'CRITICAL',
       });
       return new EmbeddedDriver(ledger, options.mspId);
     } catch (e) {
