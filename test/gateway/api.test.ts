@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generatePrivateKey, publicKeyToPem } from '../../core/index.js';
-import { call, createToken, idOf, receipt, registerKey, service, startTestGateway } from './helpers.js';
+import { call, createToken, idOf, receipt, service, startTestGateway } from './helpers.js';
 
 test('POST /v1/receipts: 201 after commit, 200 with the same body on repeat (text/markdown and JSON)', async (t) => {
   const { url, admin } = await startTestGateway(t);
