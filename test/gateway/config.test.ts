@@ -1,0 +1,116 @@
+/** Configuration: defaults, file, environment and flags in that order; every problem reported at once. */
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../../gateway/config.js';
+import { fromContractMessage } from '../../gateway/errors.js';
+import { blockNumberOf, heightOf } from '../../gateway/ledger/fabric/protobuf.js';
+import { tempDir } from './helpers.js';
+
+test('defaults: 127.0.0.1:8080, ./data, embedded', () => {
+  const c = loadConfig({ env: {} });
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.port, 8080);
+  assert.equal(c.dataDir, path.resolve('data'));
+  assert.equal(c.ledger, 'embedded');
+  assert.deepEqual(c.limits, DEFAULT_CONFIG.limits);
+});
+
+test('file < environment < flags; relative paths in a file are relative to it', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'torgo.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      port: 9000,
+      dataDir: 'ledger-data',
+      limits: { batchItems: 20 },
+      log: { level: 'warn' },
+    }),
+  );
+  const fromFile = loadConfig({ file, env: {} });
+  assert.equal(fromFile.port, 9000);
+  assert.equal(fromFile.dataDir, path.join(dir, 'ledger-data'));
+  assert.equal(fromFile.limits.batchItems, 20);
+  assert.equal(fromFile.limits.bodyBytes, DEFAULT_CONFIG.limits.bodyBytes, 'unset keys keep their defaults');
+  const fromEnv = loadConfig({ env: { TORGO_CONFIG: file, TORGO_PORT: '9001', TORGO_TRUST_PROXY: 'true' } });
+  assert.equal(fromEnv.port, 9001);
+  assert.equal(fromEnv.trustProxy, true);
+  assert.equal(fromEnv.log.level, 'warn');
+  const fromFlags = loadConfig({
+    file,
+    env: { TORGO_PORT: '9001' },
+    overrides: { port: 9002, dataDir: undefined },
+  });
+  assert.equal(fromFlags.port, 9002);
+});
+
+test('invalid settings are refused with every problem named', async (t) => {
+  assert.throws(
+    () => loadConfig({ env: { TORGO_PORT: 'eighty', TORGO_LOG_LEVEL: 'loud' } }),
+    (e: unknown) => e instanceof ConfigError && /TORGO_PORT=eighty: expected an integer/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig({ env: { TORGO_PORT: '70000', TORGO_LOG_LEVEL: 'loud', TORGO_MAX_BATCH_ITEMS: '0' } }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /port/.test(e.message) &&
+      /log\.level/.test(e.message) &&
+      /limits\.batchItems/.test(e.message),
+  );
+  assert.throws(() => loadConfig({ env: { TORGO_LEDGER: 'fabric' } }), /fabric section/);
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'bad.json');
+  await writeFile(file, '{"port": 1, "colour": "blue"}');
+  assert.throws(() => loadConfig({ file, env: {} }), /additional properties|colour/);
+  await writeFile(file, '{not json');
+  assert.throws(() => loadConfig({ file, env: {} }), /not valid JSON/);
+  assert.throws(
+    () => loadConfig({ file: path.join(dir, 'missing.json'), env: {} }),
+    /cannot read config file/,
+  );
+});
+
+test('fabric settings from the environment, with defaults for channel, chaincode and timeout', () => {
+  const c = loadConfig({
+    env: {
+      TORGO_LEDGER: 'fabric',
+      TORGO_FABRIC_PEER_ENDPOINT: '127.0.0.1:7051',
+      TORGO_FABRIC_TLS_CA_CERT: '/etc/torgo/tls-ca.pem',
+      TORGO_FABRIC_WALLET: '/etc/torgo/wallet',
+    },
+  });
+  assert.deepEqual(c.fabric, {
+    channel: 'torgo',
+    chaincode: 'torgo',
+    timeoutMs: 30000,
+    peerEndpoint: '127.0.0.1:7051',
+    tlsCaCert: '/etc/torgo/tls-ca.pem',
+    wallet: '/etc/torgo/wallet',
+  });
+});
+
+test('contract messages map by code, never by prose', () => {
+  const conflict = fromContractMessage('RECEIPT_CONFLICT: receipt X is already on the ledger');
+  assert.equal(conflict?.code, 'E_RECEIPT_CONFLICT');
+  assert.equal(conflict?.status, 409);
+  const invalid = fromContractMessage('RECEIPT_INVALID: E_SIGNATURE_INVALID: signature by k does not verify');
+  assert.equal(invalid?.code, 'E_SIGNATURE_INVALID');
+  assert.equal(invalid?.status, 422);
+  assert.equal(invalid?.details?.['contractCode'], 'RECEIPT_INVALID');
+  const internal = fromContractMessage('INTERNAL: TypeError: secret detail');
+  assert.equal(internal?.code, 'E_INTERNAL');
+  assert.ok(!internal?.message.includes('secret'), 'internal detail does not reach clients');
+  assert.equal(fromContractMessage('the receipt conflicts with another'), undefined);
+  assert.equal(fromContractMessage('NOT_A_CODE: whatever'), undefined);
+});
+
+test('qscc answers: block number and height decoded from protobuf', () => {
+  // common.Block { header: { number: 300 } } and common.BlockchainInfo { height: 301 }.
+  const header = Uint8Array.from([0x08, 0xac, 0x02]);
+  const block = Uint8Array.from([0x0a, header.length, ...header, 0x12, 0x00]);
+  assert.equal(blockNumberOf(block), 300);
+  assert.equal(heightOf(Uint8Array.from([0x08, 0xad, 0x02, 0x12, 0x01, 0x00])), 301);
+  assert.equal(blockNumberOf(Uint8Array.from([0x0a, 0x00])), 0);
+});
