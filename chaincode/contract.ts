@@ -10,6 +10,7 @@ import * as checkpoints from './checkpoints.js';
 import { ContractError, toContractError } from './errors.js';
 import { callerOf, requireRole } from './identity.js';
 import { canonicalJson, type Json, jsonBytes } from './json.js';
+import { keyLogEntry, receiptLogEntries } from './logentries.js';
 import * as keys from './keys.js';
 import * as queries from './queries.js';
 import * as receipts from './receipts.js';
@@ -63,7 +64,12 @@ export class AuditContract extends Contract {
   async registerKey(ctx: Context, publicKey: string, label: string): Promise<string> {
     const tx = txInfo(ctx);
     const record = await keys.registerKey(ctx, tx, publicKey, label);
-    emit(ctx, 'KeyRegistered', { keyId: record.keyId, owner: record.owner, txId: tx.txId });
+    emit(ctx, 'KeyRegistered', {
+      keyId: record.keyId,
+      owner: record.owner,
+      txId: tx.txId,
+      entries: [keyLogEntry(record, 'registered', tx)],
+    });
     return canonicalJson(record);
   }
 
@@ -77,6 +83,7 @@ export class AuditContract extends Contract {
       newKeyId: result.registered.keyId,
       owner: result.registered.owner,
       txId: tx.txId,
+      entries: [keyLogEntry(result.retired, 'retired', tx), keyLogEntry(result.registered, 'registered', tx)],
     });
     return canonicalJson(result);
   }
@@ -92,6 +99,7 @@ export class AuditContract extends Contract {
       reason,
       revokedBy: record.revokedBy ?? null,
       txId: tx.txId,
+      entries: [keyLogEntry(record, 'revoked', tx)],
     });
     return canonicalJson(record);
   }
@@ -196,5 +204,6 @@ function emitAppended(ctx: Context, txId: string, results: readonly receipts.App
     ids: appended.map((r) => r.id),
     receipts: appended.map((r) => ({ id: r.id, digest: r.digest })),
     txId,
+    entries: receiptLogEntries(appended),
   });
 }

@@ -1,7 +1,13 @@
 /** `torgo verify BUNDLE --trust OPERATOR.pub.pem …`: offline verification of an export bundle. */
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { type BundleReport, importPublicKey, inThreadChecker, type TrustedKey, verifyBundle } from '../../core/index.js';
+import {
+  type BundleReport,
+  importPublicKey,
+  inThreadChecker,
+  type TrustedKey,
+  verifyBundle,
+} from '../../core/index.js';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from '../errors.js';
 import { readText } from '../io.js';
 import type { Output } from '../output.js';
@@ -56,7 +62,8 @@ export function formatReport(r: BundleReport): string {
   }
   if (r.failureCount) {
     lines.push(`  failures:    ${r.failureCount}`);
-    for (const f of r.failures.slice(0, 50)) lines.push(`    line ${f.line}${f.id ? ` (${f.id})` : ''}: ${f.code}: ${f.message}`);
+    for (const f of r.failures.slice(0, 50))
+      lines.push(`    line ${f.line}${f.id ? ` (${f.id})` : ''}: ${f.code}: ${f.message}`);
     if (r.failureCount > 50) lines.push(`    … ${r.failureCount - 50} more (use --json)`);
   }
   return `${lines.join('\n')}\n`;
@@ -67,46 +74,61 @@ export function addVerifyCommand(program: Command, output: Output): void {
     .command('verify')
     .description('verify an export bundle offline: checkpoint, proofs, receipts, signatures, key validity')
     .argument('<bundle>', 'bundle file (torgo.bundle/1)')
-    .requiredOption('--trust <file>', 'trusted log operator public key: FILE or NAME=FILE (repeatable)', collect, [])
+    .requiredOption(
+      '--trust <file>',
+      'trusted log operator public key: FILE or NAME=FILE (repeatable)',
+      collect,
+      [],
+    )
     .option('--threshold <n>', 'how many trusted checkpoint signatures are required', '1')
     .option('--workers <n>', 'verification threads (default: all cores; 0 = in this thread)')
     .option('--json', 'print the report as JSON')
-    .action(async (path: string, o: { trust: string[]; threshold: string; workers?: string; json?: boolean }) => {
-      if (o.trust.length === 0) throw new CliError('give at least one trusted key with --trust');
-      const threshold = Number(o.threshold);
-      if (!Number.isSafeInteger(threshold) || threshold < 1) throw new CliError('--threshold must be a positive integer');
-      const size = (await stat(path).catch((e: Error) => {
-        throw new CliError(`cannot read ${path}: ${e.message}`, EXIT_USAGE, 'E_IO');
-      })).size;
-      const trusted = await trustedKeys(o.trust, await bundleOrigin(path));
-      const workers = o.workers === undefined ? undefined : Number(o.workers);
-      const pool = workers === 0 ? undefined : new WorkerPool(workers);
-      const tty = process.stderr.isTTY && !o.json;
-      let bytes = 0;
-      const started = performance.now();
-      const report = await verifyBundle(
-        readLines(path, (n) => {
-          bytes += n;
-        }),
-        {
-          trusted,
-          threshold,
-          checker: pool ?? inThreadChecker,
-          parallelism: (pool?.size ?? 1) * 2,
-          onProgress: tty
-            ? (n) => {
-                const pct = Math.min(100, Math.round((bytes / Math.max(size, 1)) * 100));
-                const rate = Math.round(n / ((performance.now() - started) / 1000));
-                const bar = '#'.repeat(pct >> 2).padEnd(25, '.');
-                process.stderr.write(`\r[${bar}] ${pct}% ${n} receipts, ${rate}/s `);
-              }
-            : undefined,
-        },
-      );
-      if (tty) process.stderr.write('\n');
-      output.out(o.json ? `${JSON.stringify(report)}\n` : formatReport(report));
-      if (!report.valid) {
-        throw new CliError('bundle is not valid', report.unusable ? EXIT_USAGE : EXIT_INVALID, report.failures[0]?.code ?? 'E_BUNDLE_SYNTAX', true);
-      }
-    });
+    .action(
+      async (path: string, o: { trust: string[]; threshold: string; workers?: string; json?: boolean }) => {
+        if (o.trust.length === 0) throw new CliError('give at least one trusted key with --trust');
+        const threshold = Number(o.threshold);
+        if (!Number.isSafeInteger(threshold) || threshold < 1)
+          throw new CliError('--threshold must be a positive integer');
+        const size = (
+          await stat(path).catch((e: Error) => {
+            throw new CliError(`cannot read ${path}: ${e.message}`, EXIT_USAGE, 'E_IO');
+          })
+        ).size;
+        const trusted = await trustedKeys(o.trust, await bundleOrigin(path));
+        const workers = o.workers === undefined ? undefined : Number(o.workers);
+        const pool = workers === 0 ? undefined : new WorkerPool(workers);
+        const tty = process.stderr.isTTY && !o.json;
+        let bytes = 0;
+        const started = performance.now();
+        const report = await verifyBundle(
+          readLines(path, (n) => {
+            bytes += n;
+          }),
+          {
+            trusted,
+            threshold,
+            checker: pool ?? inThreadChecker,
+            parallelism: (pool?.size ?? 1) * 2,
+            onProgress: tty
+              ? (n) => {
+                  const pct = Math.min(100, Math.round((bytes / Math.max(size, 1)) * 100));
+                  const rate = Math.round(n / ((performance.now() - started) / 1000));
+                  const bar = '#'.repeat(pct >> 2).padEnd(25, '.');
+                  process.stderr.write(`\r[${bar}] ${pct}% ${n} receipts, ${rate}/s `);
+                }
+              : undefined,
+          },
+        );
+        if (tty) process.stderr.write('\n');
+        output.out(o.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+        if (!report.valid) {
+          throw new CliError(
+            'bundle is not valid',
+            report.unusable ? EXIT_USAGE : EXIT_INVALID,
+            report.failures[0]?.code ?? 'E_BUNDLE_SYNTAX',
+            true,
+          );
+        }
+      },
+    );
 }

@@ -30,9 +30,16 @@ export async function* readLines(path: string, onBytes?: (n: number) => void): A
       pending.push(chunk.subarray(start));
       pendingLength += chunk.length - start;
       if (pendingLength > MAX_BUNDLE_LINE_BYTES) {
-        throw new CoreError('E_BUNDLE_SYNTAX', `line ${lineNo + 1}: longer than ${MAX_BUNDLE_LINE_BYTES} bytes`);
+        throw new CoreError(
+          'E_BUNDLE_SYNTAX',
+          `line ${lineNo + 1}: longer than ${MAX_BUNDLE_LINE_BYTES} bytes`,
+        );
       }
     }
   }
-  if (pendingLength) throw new CoreError('E_BUNDLE_SYNTAX', `line ${lineNo + 1}: the bundle does not end with a line feed (truncated?)`);
+  if (pendingLength)
+    throw new CoreError(
+      'E_BUNDLE_SYNTAX',
+      `line ${lineNo + 1}: the bundle does not end with a line feed (truncated?)`,
+    );
 }

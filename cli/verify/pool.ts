@@ -1,7 +1,12 @@
 /** A ReceiptChecker on worker threads: receipt checks on every core. */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { ReceiptCheckContext, ReceiptChecker, ReceiptCheckResult, ReceiptLine } from '../../core/index.js';
+import type {
+  ReceiptCheckContext,
+  ReceiptChecker,
+  ReceiptCheckResult,
+  ReceiptLine,
+} from '../../core/index.js';
 
 interface Slot {
   worker: Worker;
@@ -11,7 +16,10 @@ interface Slot {
 
 export class WorkerPool implements ReceiptChecker {
   private readonly slots: Slot[];
-  private readonly pending = new Map<number, { resolve: (r: ReceiptCheckResult[]) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: ReceiptCheckResult[]) => void; reject: (e: Error) => void }
+  >();
   private readonly contextIds = new WeakMap<ReceiptCheckContext, number>();
   private nextBatch = 0;
   private nextContext = 0;
@@ -33,7 +41,10 @@ export class WorkerPool implements ReceiptChecker {
     });
   }
 
-  async check(jobs: readonly { line: number; receipt: ReceiptLine }[], context: ReceiptCheckContext): Promise<ReceiptCheckResult[]> {
+  async check(
+    jobs: readonly { line: number; receipt: ReceiptLine }[],
+    context: ReceiptCheckContext,
+  ): Promise<ReceiptCheckResult[]> {
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     let contextId = this.contextIds.get(context);
     if (contextId === undefined) {

@@ -6,12 +6,20 @@ import { preferNativeMlDsa } from '../../core/crypto/native.js';
 preferNativeMlDsa();
 const contexts = new Map<number, ReceiptCheckContext>();
 
-parentPort!.on('message', (m: { context?: { id: number; value: ReceiptCheckContext }; batch?: number; contextId?: number; jobs?: { line: number; receipt: ReceiptLine }[] }) => {
-  if (m.context) {
-    contexts.set(m.context.id, m.context.value);
-    return;
-  }
-  const context = contexts.get(m.contextId!)!;
-  const results = m.jobs!.map((j) => checkReceiptLine(j.line, j.receipt, context));
-  parentPort!.postMessage({ batch: m.batch, results });
-});
+parentPort!.on(
+  'message',
+  (m: {
+    context?: { id: number; value: ReceiptCheckContext };
+    batch?: number;
+    contextId?: number;
+    jobs?: { line: number; receipt: ReceiptLine }[];
+  }) => {
+    if (m.context) {
+      contexts.set(m.context.id, m.context.value);
+      return;
+    }
+    const context = contexts.get(m.contextId!)!;
+    const results = m.jobs!.map((j) => checkReceiptLine(j.line, j.receipt, context));
+    parentPort!.postMessage({ batch: m.batch, results });
+  },
+);

@@ -6,12 +6,12 @@ import { CoreError } from '../errors.js';
 import { utf8 } from '../encoding.js';
 import { hashLeaf } from '../log/merkle.js';
 
-export interface Identity {
+export type Identity = {
   readonly mspId: string;
   readonly id: string;
-}
+};
 
-export interface ReceiptEntry {
+export type ReceiptEntry = {
   readonly kind: 'receipt';
   readonly id: string;
   readonly digest: string;
@@ -20,11 +20,11 @@ export interface ReceiptEntry {
   readonly txId: string;
   readonly block: number;
   readonly committedAt: string;
-}
+};
 
 export type KeyEvent = 'registered' | 'retired' | 'revoked';
 
-export interface KeyEntry {
+export type KeyEntry = {
   readonly kind: 'key';
   readonly event: KeyEvent;
   readonly keyId: string;
@@ -39,7 +39,7 @@ export interface KeyEntry {
   readonly txId: string;
   readonly block: number;
   readonly committedAt: string;
-}
+};
 
 export type LogEntry = ReceiptEntry | KeyEntry;
 
@@ -53,7 +53,8 @@ export function canonicalJson(value: unknown): string {
   if (value === null || typeof value === 'boolean') return JSON.stringify(value);
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new CoreError('E_BUNDLE_SYNTAX', `canonical JSON: ${value} is not a safe integer`);
+    if (!Number.isSafeInteger(value))
+      throw new CoreError('E_BUNDLE_SYNTAX', `canonical JSON: ${value} is not a safe integer`);
     return String(value);
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -84,7 +85,8 @@ export function timeNanos(text: string): bigint {
 /** Why a key (as its newest entry states) was not valid at `time`, or undefined if it was. */
 export function keyInvalidAt(entry: KeyEntry, time: string): string | undefined {
   const t = timeNanos(time);
-  if (t < timeNanos(entry.validFrom)) return `key ${entry.keyId} was not yet valid at ${time} (valid from ${entry.validFrom})`;
+  if (t < timeNanos(entry.validFrom))
+    return `key ${entry.keyId} was not yet valid at ${time} (valid from ${entry.validFrom})`;
   if (entry.revokedAt !== null && timeNanos(entry.revokedAt) <= t) {
     return `key ${entry.keyId} was revoked at ${entry.revokedAt}, before ${time}`;
   }

@@ -50,7 +50,8 @@ class Shape {
   }
   only(...fields: string[]): this {
     const extra = Object.keys(this.o).filter((k) => !fields.includes(k));
-    if (extra.length) throw new CoreError('E_BUNDLE_SYNTAX', `${this.where}: unexpected field(s) ${extra.join(', ')}`);
+    if (extra.length)
+      throw new CoreError('E_BUNDLE_SYNTAX', `${this.where}: unexpected field(s) ${extra.join(', ')}`);
     return this;
   }
   str(f: string): string {
@@ -86,7 +87,16 @@ function identity(o: Record<string, unknown>, where: string): Identity {
 }
 
 function receiptEntry(o: Record<string, unknown>, where: string): ReceiptEntry {
-  const s = new Shape(o, where).only('kind', 'id', 'digest', 'signers', 'submitter', 'txId', 'block', 'committedAt');
+  const s = new Shape(o, where).only(
+    'kind',
+    'id',
+    'digest',
+    'signers',
+    'submitter',
+    'txId',
+    'block',
+    'committedAt',
+  );
   if (s.str('kind') !== 'receipt') throw new CoreError('E_BUNDLE_SYNTAX', `${where}: kind must be "receipt"`);
   return {
     kind: 'receipt',
@@ -102,12 +112,26 @@ function receiptEntry(o: Record<string, unknown>, where: string): ReceiptEntry {
 
 function keyEntry(o: Record<string, unknown>, where: string): KeyEntry {
   const s = new Shape(o, where).only(
-    'kind', 'event', 'keyId', 'alg', 'publicKey', 'owner', 'validFrom', 'retiredAt', 'revokedAt',
-    'revocationReason', 'txId', 'block', 'committedAt',
+    'kind',
+    'event',
+    'keyId',
+    'alg',
+    'publicKey',
+    'owner',
+    'validFrom',
+    'retiredAt',
+    'revokedAt',
+    'revocationReason',
+    'txId',
+    'block',
+    'committedAt',
   );
   const event = s.str('event');
   if (s.str('kind') !== 'key' || !['registered', 'retired', 'revoked'].includes(event)) {
-    throw new CoreError('E_BUNDLE_SYNTAX', `${where}: kind must be "key" with event registered, retired or revoked`);
+    throw new CoreError(
+      'E_BUNDLE_SYNTAX',
+      `${where}: kind must be "key" with event registered, retired or revoked`,
+    );
   }
   return {
     kind: 'key',
@@ -143,11 +167,15 @@ export function parseBundleLine(text: string, lineNo: number): BundleLine {
     case 'header': {
       s.only('type', 'format', 'createdAt', 'origin', 'filters', 'generator');
       if (s.str('format') !== BUNDLE_FORMAT) {
-        throw new CoreError('E_BUNDLE_SYNTAX', `${where}: format "${s.str('format')}" is not ${BUNDLE_FORMAT}`);
+        throw new CoreError(
+          'E_BUNDLE_SYNTAX',
+          `${where}: format "${s.str('format')}" is not ${BUNDLE_FORMAT}`,
+        );
       }
       const filters = s.obj('filters');
       for (const [k, v] of Object.entries(filters)) {
-        if (typeof v !== 'string') throw new CoreError('E_BUNDLE_SYNTAX', `${where}: filter ${k} must be a string`);
+        if (typeof v !== 'string')
+          throw new CoreError('E_BUNDLE_SYNTAX', `${where}: filter ${k} must be a string`);
       }
       return {
         type: 'header',
@@ -163,7 +191,12 @@ export function parseBundleLine(text: string, lineNo: number): BundleLine {
       return { type: 'checkpoint', note: s.str('note') };
     case 'key':
       s.only('type', 'leafIndex', 'proof', 'entry');
-      return { type: 'key', leafIndex: s.nat('leafIndex'), proof: s.strings('proof'), entry: keyEntry(s.obj('entry'), where) };
+      return {
+        type: 'key',
+        leafIndex: s.nat('leafIndex'),
+        proof: s.strings('proof'),
+        entry: keyEntry(s.obj('entry'), where),
+      };
     case 'receipt':
       s.only('type', 'leafIndex', 'proof', 'entry', 'mu');
       return {
@@ -176,10 +209,16 @@ export function parseBundleLine(text: string, lineNo: number): BundleLine {
     case 'manifest': {
       s.only('type', 'counts', 'digest');
       const c = new Shape(s.obj('counts'), `${where} counts`).only('keys', 'receipts');
-      return { type: 'manifest', counts: { keys: c.nat('keys'), receipts: c.nat('receipts') }, digest: s.str('digest') };
+      return {
+        type: 'manifest',
+        counts: { keys: c.nat('keys'), receipts: c.nat('receipts') },
+        digest: s.str('digest'),
+      };
     }
     default:
-      throw new CoreError('E_BUNDLE_SYNTAX', `${where}: unknown line type "${s.str('type')}"`, { line: lineNo });
+      throw new CoreError('E_BUNDLE_SYNTAX', `${where}: unknown line type "${s.str('type')}"`, {
+        line: lineNo,
+      });
   }
 }
 
@@ -187,14 +226,16 @@ export function parseBundleLine(text: string, lineNo: number): BundleLine {
 export function decodeProof(proof: readonly string[], lineNo: number): Uint8Array[] {
   return proof.map((p) => {
     const node = fromBase64(p, 'E_PROOF_INVALID', `line ${lineNo}: proof node`);
-    if (node.length !== HASH_SIZE) throw new CoreError('E_PROOF_INVALID', `line ${lineNo}: proof node is not 32 bytes`);
+    if (node.length !== HASH_SIZE)
+      throw new CoreError('E_PROOF_INVALID', `line ${lineNo}: proof node is not 32 bytes`);
     return node;
   });
 }
 
 /** Validates a log entry object (e.g. from a chaincode event), strictly. */
 export function parseLogEntry(o: unknown, where: string): KeyEntry | ReceiptEntry {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new CoreError('E_BUNDLE_SYNTAX', `${where}: not an object`);
+  if (typeof o !== 'object' || o === null || Array.isArray(o))
+    throw new CoreError('E_BUNDLE_SYNTAX', `${where}: not an object`);
   const obj = o as Record<string, unknown>;
   return obj['kind'] === 'key' ? keyEntry(obj, where) : receiptEntry(obj, where);
 }

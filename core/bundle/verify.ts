@@ -12,7 +12,14 @@ import { type CheckpointPolicy, type TrustedKey, verifyCheckpoint } from '../log
 import { verifyInclusion } from '../log/proof.js';
 import { receiptDigest, verifyReceipt } from '../receipt/receipt.js';
 import { entryLeafHash, type KeyEntry, keyInvalidAt } from './entries.js';
-import { type BundleLine, decodeProof, type KeyLine, MAX_BUNDLE_LINE_BYTES, parseBundleLine, type ReceiptLine } from './format.js';
+import {
+  type BundleLine,
+  decodeProof,
+  type KeyLine,
+  MAX_BUNDLE_LINE_BYTES,
+  parseBundleLine,
+  type ReceiptLine,
+} from './format.js';
 
 export interface Failure {
   readonly line: number;
@@ -44,7 +51,10 @@ export interface ReceiptCheckResult {
 }
 
 export interface ReceiptChecker {
-  check(jobs: readonly { line: number; receipt: ReceiptLine }[], context: ReceiptCheckContext): Promise<ReceiptCheckResult[]>;
+  check(
+    jobs: readonly { line: number; receipt: ReceiptLine }[],
+    context: ReceiptCheckContext,
+  ): Promise<ReceiptCheckResult[]>;
   close?(): Promise<void>;
 }
 
@@ -53,8 +63,18 @@ export interface BundleReport {
   /** Not a bundle at all (no readable header): exit status 2 rather than 1. */
   readonly unusable: boolean;
   readonly origin?: string;
-  readonly checkpoint?: { readonly size: number; readonly rootHash: string; readonly signedBy: readonly string[] };
-  readonly counts: { keys: number; receipts: number; validReceipts: number; signatures: number; proofs: number };
+  readonly checkpoint?: {
+    readonly size: number;
+    readonly rootHash: string;
+    readonly signedBy: readonly string[];
+  };
+  readonly counts: {
+    keys: number;
+    receipts: number;
+    validReceipts: number;
+    signatures: number;
+    proofs: number;
+  };
   readonly manifest: 'ok' | 'mismatch' | 'missing';
   readonly failures: readonly Failure[];
   /** Failures beyond the first `MAX_REPORTED` are counted, not listed. */
@@ -66,7 +86,12 @@ const MAX_REPORTED = 1000;
 
 function asFailure(e: unknown, line: number, id?: string): Failure {
   if (isCoreError(e)) return { line, ...(id ? { id } : {}), code: e.code, message: e.message };
-  return { line, ...(id ? { id } : {}), code: 'E_BUNDLE_SYNTAX', message: String((e as Error)?.message ?? e) };
+  return {
+    line,
+    ...(id ? { id } : {}),
+    code: 'E_BUNDLE_SYNTAX',
+    message: String((e as Error)?.message ?? e),
+  };
 }
 
 /** Keys from proven entries, with a lookup memo (parsing a public key is not free). */
@@ -90,7 +115,11 @@ class KeyTable {
 const tables = new WeakMap<ReceiptCheckContext, KeyTable>();
 
 /** Checks one receipt line (§3 steps 4–6). Pure: same result in any thread. */
-export function checkReceiptLine(line: number, r: ReceiptLine, context: ReceiptCheckContext): ReceiptCheckResult {
+export function checkReceiptLine(
+  line: number,
+  r: ReceiptLine,
+  context: ReceiptCheckContext,
+): ReceiptCheckResult {
   const id = r.entry.id;
   let table = tables.get(context);
   if (!table) {
@@ -107,7 +136,10 @@ export function checkReceiptLine(line: number, r: ReceiptLine, context: ReceiptC
     );
     const bytes = utf8(r.mu);
     if (receiptDigest(bytes) !== r.entry.digest) {
-      throw new CoreError('E_BUNDLE_DIGEST_MISMATCH', `receipt ${id}: its text does not hash to the committed digest`);
+      throw new CoreError(
+        'E_BUNDLE_DIGEST_MISMATCH',
+        `receipt ${id}: its text does not hash to the committed digest`,
+      );
     }
     const t = table;
     const { receipt, signers } = verifyReceipt(bytes, (keyId) => t.publicKey(keyId));
@@ -117,7 +149,10 @@ export function checkReceiptLine(line: number, r: ReceiptLine, context: ReceiptC
     const signed = signers.map((s) => s.keyId).sort();
     const recorded = [...r.entry.signers].sort();
     if (signed.join() !== recorded.join()) {
-      throw new CoreError('E_BUNDLE_SYNTAX', `receipt ${id}: its signers differ from the committed signer list`);
+      throw new CoreError(
+        'E_BUNDLE_SYNTAX',
+        `receipt ${id}: its signers differ from the committed signer list`,
+      );
     }
     const flags: Flag[] = [];
     for (const keyId of signed) {
@@ -125,7 +160,11 @@ export function checkReceiptLine(line: number, r: ReceiptLine, context: ReceiptC
       const why = keyInvalidAt(entry, r.entry.committedAt);
       if (why) throw new CoreError('E_BUNDLE_KEY_NOT_VALID', `receipt ${id}: ${why}`);
       if (entry.revokedAt !== null) {
-        flags.push({ id, keyId, note: `signer key revoked later, at ${entry.revokedAt} (${entry.revocationReason ?? 'no reason given'})` });
+        flags.push({
+          id,
+          keyId,
+          note: `signer key revoked later, at ${entry.revokedAt} (${entry.revocationReason ?? 'no reason given'})`,
+        });
       }
     }
     return { line, id, signatures: signers.length, flags };
@@ -152,7 +191,10 @@ export interface VerifyBundleOptions {
 }
 
 /** Verifies a bundle given as its lines (each without LF; the reader must have decoded UTF-8 strictly). */
-export async function verifyBundle(lines: AsyncIterable<string>, options: VerifyBundleOptions): Promise<BundleReport> {
+export async function verifyBundle(
+  lines: AsyncIterable<string>,
+  options: VerifyBundleOptions,
+): Promise<BundleReport> {
   const checker = options.checker ?? inThreadChecker;
   const batchSize = options.batchSize ?? 64;
   const parallelism = options.parallelism ?? 1;
@@ -202,14 +244,24 @@ export async function verifyBundle(lines: AsyncIterable<string>, options: Verify
 
   const checkKeyLine = (k: KeyLine, n: number) => {
     try {
-      verifyInclusion(k.leafIndex, checkpoint!.size, entryLeafHash(k.entry), decodeProof(k.proof, n), rootHash!);
+      verifyInclusion(
+        k.leafIndex,
+        checkpoint!.size,
+        entryLeafHash(k.entry),
+        decodeProof(k.proof, n),
+        rootHash!,
+      );
       const pk = importPublicKey(k.entry.publicKey);
       if (pk.alg !== parseAlgorithm(k.entry.alg) || pk.keyId !== k.entry.keyId) {
-        throw new CoreError('E_BUNDLE_SYNTAX', `key entry ${k.entry.keyId}: the public key does not have this id or algorithm`);
+        throw new CoreError(
+          'E_BUNDLE_SYNTAX',
+          `key entry ${k.entry.keyId}: the public key does not have this id or algorithm`,
+        );
       }
       counts.proofs++;
       const prev = keyEntries.get(k.entry.keyId);
-      if (!prev || prev.leafIndex < k.leafIndex) keyEntries.set(k.entry.keyId, { entry: k.entry, leafIndex: k.leafIndex });
+      if (!prev || prev.leafIndex < k.leafIndex)
+        keyEntries.set(k.entry.keyId, { entry: k.entry, leafIndex: k.leafIndex });
     } catch (e) {
       fail(asFailure(e, n));
     }
@@ -219,7 +271,8 @@ export async function verifyBundle(lines: AsyncIterable<string>, options: Verify
     for await (const text of lines) {
       lineNo++;
       if (stage === 'done') throw new CoreError('E_BUNDLE_SYNTAX', `line ${lineNo}: data after the manifest`);
-      if (text.length > MAX_BUNDLE_LINE_BYTES) throw new CoreError('E_BUNDLE_SYNTAX', `line ${lineNo}: longer than ${MAX_BUNDLE_LINE_BYTES} bytes`);
+      if (text.length > MAX_BUNDLE_LINE_BYTES)
+        throw new CoreError('E_BUNDLE_SYNTAX', `line ${lineNo}: longer than ${MAX_BUNDLE_LINE_BYTES} bytes`);
       const line: BundleLine = parseBundleLine(text, lineNo);
       if (line.type !== 'manifest') digest.update(utf8(`${text}\n`));
       const expect = (ok: boolean, what: string) => {
@@ -233,7 +286,11 @@ export async function verifyBundle(lines: AsyncIterable<string>, options: Verify
           break;
         case 'checkpoint': {
           expect(stage === 'checkpoint', 'the checkpoint must follow the header, once');
-          const policy: CheckpointPolicy = { origin: origin!, trusted: options.trusted, threshold: options.threshold ?? 1 };
+          const policy: CheckpointPolicy = {
+            origin: origin!,
+            trusted: options.trusted,
+            threshold: options.threshold ?? 1,
+          };
           const v = verifyCheckpoint(line.note, policy);
           rootHash = v.checkpoint.rootHash;
           checkpoint = { size: v.checkpoint.size, rootHash: toHex(rootHash), signedBy: v.signedBy };
@@ -249,7 +306,11 @@ export async function verifyBundle(lines: AsyncIterable<string>, options: Verify
           expect(stage === 'keys' || stage === 'receipts', 'receipts come after the checkpoint and keys');
           if (stage === 'keys') {
             stage = 'receipts';
-            context = { treeSize: checkpoint!.size, rootHash: toBase64(rootHash!), keys: [...keyEntries.values()].map((k) => k.entry) };
+            context = {
+              treeSize: checkpoint!.size,
+              rootHash: toBase64(rootHash!),
+              keys: [...keyEntries.values()].map((k) => k.entry),
+            };
           }
           counts.receipts++;
           batch.push({ line: lineNo, receipt: line });
@@ -265,7 +326,11 @@ export async function verifyBundle(lines: AsyncIterable<string>, options: Verify
             line.counts.receipts === counts.receipts;
           manifest = ok ? 'ok' : 'mismatch';
           if (!ok) {
-            fail({ line: lineNo, code: 'E_BUNDLE_DIGEST_MISMATCH', message: 'the manifest digest or counts do not match the bundle' });
+            fail({
+              line: lineNo,
+              code: 'E_BUNDLE_DIGEST_MISMATCH',
+              message: 'the manifest digest or counts do not match the bundle',
+            });
           }
           stage = 'done';
           break;
@@ -274,7 +339,12 @@ export async function verifyBundle(lines: AsyncIterable<string>, options: Verify
     }
     await flush();
     await Promise.all(inFlight);
-    if (stage !== 'done') fail({ line: lineNo, code: 'E_BUNDLE_SYNTAX', message: 'the bundle ends without a manifest (truncated?)' });
+    if (stage !== 'done')
+      fail({
+        line: lineNo,
+        code: 'E_BUNDLE_SYNTAX',
+        message: 'the bundle ends without a manifest (truncated?)',
+      });
   } catch (e) {
     // A structural failure ends the walk: what follows cannot be interpreted.
     await Promise.allSettled(inFlight);

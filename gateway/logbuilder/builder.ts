@@ -34,7 +34,10 @@ export function entriesOf(block: LogBlock): LogEntry[] {
     }
     if (!Array.isArray(payload.entries)) continue;
     payload.entries.forEach((e, i) => {
-      const entry = parseLogEntry({ ...(e as object), block: block.number }, `block ${block.number} tx ${tx.txId} entry ${i}`);
+      const entry = parseLogEntry(
+        { ...(e as object), block: block.number },
+        `block ${block.number} tx ${tx.txId} entry ${i}`,
+      );
       out.push(entry);
     });
   }

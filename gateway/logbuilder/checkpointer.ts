@@ -60,10 +60,18 @@ export class Checkpointer {
   private async doIssue(): Promise<IssuedCheckpoint> {
     const size = this.store.size;
     if (this.latest && this.latest.checkpoint.size === size) return this.latest;
-    const checkpoint: Checkpoint = { origin: this.options.origin, size, rootHash: await this.store.root(size) };
+    const checkpoint: Checkpoint = {
+      origin: this.options.origin,
+      size,
+      rootHash: await this.store.root(size),
+    };
     if (this.latest) {
       const previous = this.latest.checkpoint;
-      verifyCheckpointConsistency(previous, checkpoint, await this.store.consistencyProof(previous.size, size));
+      verifyCheckpointConsistency(
+        previous,
+        checkpoint,
+        await this.store.consistencyProof(previous.size, size),
+      );
     }
     const note = signCheckpoint(checkpoint, [{ name: this.options.origin, key: this.options.key }]);
     await this.store.saveCheckpoint(note);

@@ -42,7 +42,10 @@ export interface ExportSummary {
 }
 
 /** Yields the bundle's lines, each ending with LF. `summary` is filled in as it goes. */
-export async function* exportBundle(options: ExportOptions, summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 }): AsyncGenerator<string> {
+export async function* exportBundle(
+  options: ExportOptions,
+  summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 },
+): AsyncGenerator<string> {
   const { store } = options;
   const issued = await options.checkpointer.issue();
   const size = issued.checkpoint.size;
@@ -74,7 +77,12 @@ export async function* exportBundle(options: ExportOptions, summary: ExportSumma
     for (const leaf of await store.keyLeaves(keyId)) {
       if (leaf.index >= size) continue;
       const proof = (await store.inclusionProof(leaf.index, size)).map(toBase64);
-      const keyLine: KeyLine = { type: 'key', leafIndex: leaf.index, proof, entry: leaf.entry as KeyLine['entry'] };
+      const keyLine: KeyLine = {
+        type: 'key',
+        leafIndex: leaf.index,
+        proof,
+        entry: leaf.entry as KeyLine['entry'],
+      };
       summary.keys++;
       yield line(keyLine);
     }

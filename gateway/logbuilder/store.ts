@@ -84,7 +84,8 @@ export class LogStore {
       getNode: (level: number, index: number) => {
         const k = nodeKey(level, index);
         const h = written.get(k) ?? this.frontier.get(k);
-        if (!h) throw new CoreError('E_PROOF_INVALID', `log store: frontier node (${level}, ${index}) missing`);
+        if (!h)
+          throw new CoreError('E_PROOF_INVALID', `log store: frontier node (${level}, ${index}) missing`);
         return h;
       },
     };
@@ -106,7 +107,8 @@ export class LogStore {
     // The new frontier: the compact range of [0, size).
     const all = new Map([...this.frontier, ...written]);
     this.frontier.clear();
-    for (const n of rangeNodes(0, size)) this.frontier.set(nodeKey(n.level, n.index), all.get(nodeKey(n.level, n.index))!);
+    for (const n of rangeNodes(0, size))
+      this.frontier.set(nodeKey(n.level, n.index), all.get(nodeKey(n.level, n.index))!);
     this.treeSize = size;
     this.next = blockNumber + 1;
   }
@@ -125,9 +127,13 @@ export class LogStore {
 
   private checkSize(size: number): void {
     if (!Number.isSafeInteger(size) || size < 0 || size > this.treeSize) {
-      throw new CoreError('E_PROOF_INVALID', `tree size ${size} is not within the log's size ${this.treeSize}`, {
-        reason: 'range',
-      });
+      throw new CoreError(
+        'E_PROOF_INVALID',
+        `tree size ${size} is not within the log's size ${this.treeSize}`,
+        {
+          reason: 'range',
+        },
+      );
     }
   }
 

@@ -75,6 +75,18 @@ for (const kind of LEDGERS)
         ids: [entry.id],
         receipts: [{ digest: entry.digest, id: entry.id }],
         txId: entry.txId,
+        // The transparency log's entry, in full (docs/bundle-format.md §2; the builder adds the block).
+        entries: [
+          {
+            committedAt: entry.committedAt,
+            digest: entry.digest,
+            id: entry.id,
+            kind: 'receipt',
+            signers: [device.keyId],
+            submitter: partyOf(cast.relay),
+            txId: entry.txId,
+          },
+        ],
       });
       const stored = json<Entry>(await cast.ledger.evaluate(cast.auditor, 'getReceipt', entry.id));
       assert.equal(stored.mu, mu);

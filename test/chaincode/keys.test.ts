@@ -61,7 +61,27 @@ for (const kind of LEDGERS)
       );
       const ev = eventJson(out);
       assert.equal(ev.name, 'KeyRegistered');
-      assert.deepEqual(ev.payload, { keyId: key.keyId, owner: record.owner, txId: record.registeredTxId });
+      assert.deepEqual(ev.payload, {
+        keyId: key.keyId,
+        owner: record.owner,
+        txId: record.registeredTxId,
+        entries: [
+          {
+            alg: 'ML-DSA-65',
+            committedAt: record.registeredAt,
+            event: 'registered',
+            keyId: key.keyId,
+            kind: 'key',
+            owner: record.owner,
+            publicKey: Buffer.from(key.publicKey).toString('base64'),
+            retiredAt: null,
+            revocationReason: null,
+            revokedAt: null,
+            txId: record.registeredTxId,
+            validFrom: record.registeredAt,
+          },
+        ],
+      });
       assert.deepEqual(out.writes, [`key!${key.keyId}`]);
       assert.equal(await cast.ledger.evaluate(cast.auditor, 'getKey', key.keyId), out.result);
     });
@@ -197,6 +217,22 @@ for (const kind of LEDGERS)
         revokedAt: record.revokedAt,
         revokedBy: record.owner,
         txId: ev.payload['txId'],
+        entries: [
+          {
+            alg: key.alg,
+            committedAt: record.revokedAt,
+            event: 'revoked',
+            keyId: key.keyId,
+            kind: 'key',
+            owner: record.owner,
+            publicKey: Buffer.from(key.publicKey).toString('base64'),
+            retiredAt: null,
+            revocationReason: 'device stolen',
+            revokedAt: record.revokedAt,
+            txId: ev.payload['txId'],
+            validFrom: record.registeredAt,
+          },
+        ],
       });
       await rejectsWith(cast.ledger.submit(cast.alice, 'revokeKey', key.keyId, 'again'), 'KEY_REVOKED');
       await rejectsWith(

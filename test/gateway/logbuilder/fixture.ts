@@ -21,7 +21,12 @@ export const ORIGIN = 'torgo.test/log';
 export const operatorKey = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(7));
 const owner = { mspId: 'Org1MSP', id: 'x509::CN=relay::CN=ca' };
 
-function keyEntry(key: PrivateKey, event: KeyEntry['event'], at: string, extra: Partial<KeyEntry> = {}): KeyEntry {
+function keyEntry(
+  key: PrivateKey,
+  event: KeyEntry['event'],
+  at: string,
+  extra: Partial<KeyEntry> = {},
+): KeyEntry {
   return {
     kind: 'key',
     event,
@@ -89,9 +94,17 @@ export async function buildLog(): Promise<LogFixture> {
   const witness = privateKeyFromSeed('ML-DSA-44', new Uint8Array(32).fill(2));
   const receipts: ExportedReceipt[] = [];
   const blocks: LogEntry[][] = [
-    [keyEntry(relay, 'registered', '2026-01-01T00:00:00.000Z'), keyEntry(witness, 'registered', '2026-01-01T00:00:00.000Z')],
+    [
+      keyEntry(relay, 'registered', '2026-01-01T00:00:00.000Z'),
+      keyEntry(witness, 'registered', '2026-01-01T00:00:00.000Z'),
+    ],
     [],
-    [keyEntry(relay, 'revoked', '2026-03-01T00:00:00.000Z', { revokedAt: '2026-03-01T00:00:00.000Z', revocationReason: 'rotated out' })],
+    [
+      keyEntry(relay, 'revoked', '2026-03-01T00:00:00.000Z', {
+        revokedAt: '2026-03-01T00:00:00.000Z',
+        revocationReason: 'rotated out',
+      }),
+    ],
     [],
   ];
   for (let n = 1; n <= 3; n++) {
@@ -103,7 +116,10 @@ export async function buildLog(): Promise<LogFixture> {
   receipts.push({ id: parseReceipt(mu4).document.fields.id, mu: mu4 });
   blocks[3]!.push(receiptEntry(mu4, '2026-04-01T00:00:00.000Z', 4));
   for (const [i, entries] of blocks.entries()) {
-    await store.appendBlock(i, entries.map((e) => ({ ...e, block: i })));
+    await store.appendBlock(
+      i,
+      entries.map((e) => ({ ...e, block: i })),
+    );
   }
   const checkpointer = await Checkpointer.open(store, { origin: ORIGIN, key: operatorKey });
   return {

@@ -12,7 +12,15 @@ import {
   fromBase64,
   parseReceipt,
 } from '../../../core/index.js';
-import { bundleText, buildLog, type LogFixture, ORIGIN, operatorKey, receiptEntry, signedReceipt } from './fixture.js';
+import {
+  bundleText,
+  buildLog,
+  type LogFixture,
+  ORIGIN,
+  operatorKey,
+  receiptEntry,
+  signedReceipt,
+} from './fixture.js';
 
 const trusted = [{ name: ORIGIN, key: publicKey(operatorKey.alg, operatorKey.publicKey) }];
 
@@ -44,10 +52,22 @@ describe('transparency log store, checkpoints, export and offline verification',
     const root = await f.store.root();
     for (let i = 0; i < f.store.size; i++) {
       const leaf = (await f.store.leaf(i))!;
-      verifyInclusion(i, f.store.size, entryLeafHash(leaf.entry), await f.store.inclusionProof(i, f.store.size), root);
+      verifyInclusion(
+        i,
+        f.store.size,
+        entryLeafHash(leaf.entry),
+        await f.store.inclusionProof(i, f.store.size),
+        root,
+      );
     }
     for (let s = 1; s <= f.store.size; s++) {
-      verifyConsistency(s, f.store.size, await f.store.consistencyProof(s, f.store.size), await f.store.root(s), root);
+      verifyConsistency(
+        s,
+        f.store.size,
+        await f.store.consistencyProof(s, f.store.size),
+        await f.store.root(s),
+        root,
+      );
     }
     await assert.rejects(f.store.appendBlock(9, []), /out of order/);
   });
@@ -80,7 +100,10 @@ describe('transparency log store, checkpoints, export and offline verification',
       const report = await verifyText(await bundleText(g));
       assert.equal(report.valid, false);
       assert.equal(report.counts.validReceipts, 4);
-      assert.deepEqual(report.failures.map((x) => x.code), ['E_BUNDLE_KEY_NOT_VALID']);
+      assert.deepEqual(
+        report.failures.map((x) => x.code),
+        ['E_BUNDLE_KEY_NOT_VALID'],
+      );
       assert.match(report.failures[0]!.message, /revoked at 2026-03-01/);
     } finally {
       await g.close();
@@ -89,22 +112,103 @@ describe('transparency log store, checkpoints, export and offline verification',
 
   describe('tamper matrix: every change is detected, with its code', () => {
     const cases: [string, (lines: string[]) => string[], string][] = [
-      ['receipt byte', (l) => mutate(l, 'receipt', (o) => ({ ...o, mu: (o['mu'] as string).replace('hctab', 'hctaB') })), 'E_BUNDLE_DIGEST_MISMATCH'],
-      ['receipt signature', (l) => mutate(l, 'receipt', (o) => ({ ...o, mu: flipSig(o['mu'] as string) })), 'E_BUNDLE_DIGEST_MISMATCH'],
-      ['receipt entry commit time', (l) => mutate(l, 'receipt', (o) => ({ ...o, entry: { ...(o['entry'] as object), committedAt: '2026-02-01T00:00:00.001Z' } })), 'E_PROOF_INVALID'],
-      ['receipt entry submitter', (l) => mutate(l, 'receipt', (o) => ({ ...o, entry: { ...(o['entry'] as object), submitter: { mspId: 'Org2MSP', id: 'x' } } })), 'E_PROOF_INVALID'],
-      ['key entry revocation hidden', (l) => mutate(l, 'key', (o) => ({ ...o, entry: { ...(o['entry'] as object), revokedAt: null } }), 1), 'E_PROOF_INVALID'],
-      ['key entry public key', (l) => mutate(l, 'key', (o) => ({ ...o, entry: { ...(o['entry'] as object), publicKey: toBase64(new Uint8Array(1952)) } })), 'E_PROOF_INVALID'],
-      ['proof node', (l) => mutate(l, 'receipt', (o) => ({ ...o, proof: flipProof(o['proof'] as string[]) })), 'E_PROOF_INVALID'],
-      ['leaf index', (l) => mutate(l, 'receipt', (o) => ({ ...o, leafIndex: (o['leafIndex'] as number) + 1 })), 'E_PROOF_INVALID'],
-      ['checkpoint size', (l) => mutate(l, 'checkpoint', (o) => ({ ...o, note: (o['note'] as string).replace(/\n7\n/, '\n8\n') })), 'E_CHECKPOINT_SIGNATURE'],
-      ['checkpoint root', (l) => mutate(l, 'checkpoint', (o) => ({ ...o, note: flipRoot(o['note'] as string) })), 'E_CHECKPOINT_SIGNATURE'],
-      ['checkpoint origin', (l) => mutate(l, 'checkpoint', (o) => ({ ...o, note: (o['note'] as string).replace(ORIGIN, 'evil.example/log') })), 'E_CHECKPOINT_SIGNATURE'],
-      ['checkpoint signature', (l) => mutate(l, 'checkpoint', (o) => ({ ...o, note: flipNoteSig(o['note'] as string) })), 'E_CHECKPOINT_SIGNATURE'],
-      ['manifest count', (l) => mutate(l, 'manifest', (o) => ({ ...o, counts: { keys: 3, receipts: 5 } })), 'E_BUNDLE_DIGEST_MISMATCH'],
-      ['manifest digest', (l) => mutate(l, 'manifest', (o) => ({ ...o, digest: `sha256:${'0'.repeat(64)}` })), 'E_BUNDLE_DIGEST_MISMATCH'],
-      ['header filters', (l) => mutate(l, 'header', (o) => ({ ...o, filters: { source: 'other' } })), 'E_BUNDLE_DIGEST_MISMATCH'],
-      ['receipt dropped', (l) => l.filter((x, i) => !(i === l.findIndex((y) => y.includes('"type":"receipt"')) && x)), 'E_BUNDLE_DIGEST_MISMATCH'],
+      [
+        'receipt byte',
+        (l) => mutate(l, 'receipt', (o) => ({ ...o, mu: (o['mu'] as string).replace('hctab', 'hctaB') })),
+        'E_BUNDLE_DIGEST_MISMATCH',
+      ],
+      [
+        'receipt signature',
+        (l) => mutate(l, 'receipt', (o) => ({ ...o, mu: flipSig(o['mu'] as string) })),
+        'E_BUNDLE_DIGEST_MISMATCH',
+      ],
+      [
+        'receipt entry commit time',
+        (l) =>
+          mutate(l, 'receipt', (o) => ({
+            ...o,
+            entry: { ...(o['entry'] as object), committedAt: '2026-02-01T00:00:00.001Z' },
+          })),
+        'E_PROOF_INVALID',
+      ],
+      [
+        'receipt entry submitter',
+        (l) =>
+          mutate(l, 'receipt', (o) => ({
+            ...o,
+            entry: { ...(o['entry'] as object), submitter: { mspId: 'Org2MSP', id: 'x' } },
+          })),
+        'E_PROOF_INVALID',
+      ],
+      [
+        'key entry revocation hidden',
+        (l) => mutate(l, 'key', (o) => ({ ...o, entry: { ...(o['entry'] as object), revokedAt: null } }), 1),
+        'E_PROOF_INVALID',
+      ],
+      [
+        'key entry public key',
+        (l) =>
+          mutate(l, 'key', (o) => ({
+            ...o,
+            entry: { ...(o['entry'] as object), publicKey: toBase64(new Uint8Array(1952)) },
+          })),
+        'E_PROOF_INVALID',
+      ],
+      [
+        'proof node',
+        (l) => mutate(l, 'receipt', (o) => ({ ...o, proof: flipProof(o['proof'] as string[]) })),
+        'E_PROOF_INVALID',
+      ],
+      [
+        'leaf index',
+        (l) => mutate(l, 'receipt', (o) => ({ ...o, leafIndex: (o['leafIndex'] as number) + 1 })),
+        'E_PROOF_INVALID',
+      ],
+      [
+        'checkpoint size',
+        (l) =>
+          mutate(l, 'checkpoint', (o) => ({ ...o, note: (o['note'] as string).replace(/\n7\n/, '\n8\n') })),
+        'E_CHECKPOINT_SIGNATURE',
+      ],
+      [
+        'checkpoint root',
+        (l) => mutate(l, 'checkpoint', (o) => ({ ...o, note: flipRoot(o['note'] as string) })),
+        'E_CHECKPOINT_SIGNATURE',
+      ],
+      [
+        'checkpoint origin',
+        (l) =>
+          mutate(l, 'checkpoint', (o) => ({
+            ...o,
+            note: (o['note'] as string).replace(ORIGIN, 'evil.example/log'),
+          })),
+        'E_CHECKPOINT_SIGNATURE',
+      ],
+      [
+        'checkpoint signature',
+        (l) => mutate(l, 'checkpoint', (o) => ({ ...o, note: flipNoteSig(o['note'] as string) })),
+        'E_CHECKPOINT_SIGNATURE',
+      ],
+      [
+        'manifest count',
+        (l) => mutate(l, 'manifest', (o) => ({ ...o, counts: { keys: 3, receipts: 5 } })),
+        'E_BUNDLE_DIGEST_MISMATCH',
+      ],
+      [
+        'manifest digest',
+        (l) => mutate(l, 'manifest', (o) => ({ ...o, digest: `sha256:${'0'.repeat(64)}` })),
+        'E_BUNDLE_DIGEST_MISMATCH',
+      ],
+      [
+        'header filters',
+        (l) => mutate(l, 'header', (o) => ({ ...o, filters: { source: 'other' } })),
+        'E_BUNDLE_DIGEST_MISMATCH',
+      ],
+      [
+        'receipt dropped',
+        (l) => l.filter((x, i) => !(i === l.findIndex((y) => y.includes('"type":"receipt"')) && x)),
+        'E_BUNDLE_DIGEST_MISMATCH',
+      ],
       ['truncated (no manifest)', (l) => l.slice(0, -1), 'E_BUNDLE_SYNTAX'],
       ['receipt before keys', (l) => swapFirst(l, 'key', 'receipt'), 'E_BUNDLE_SYNTAX'],
       ['data after the manifest', (l) => [...l, l[2]!], 'E_BUNDLE_SYNTAX'],
@@ -135,7 +239,12 @@ describe('transparency log store, checkpoints, export and offline verification',
   });
 });
 
-function mutate(lines: string[], type: string, change: (o: Record<string, unknown>) => object, nth = 0): string[] {
+function mutate(
+  lines: string[],
+  type: string,
+  change: (o: Record<string, unknown>) => object,
+  nth = 0,
+): string[] {
   let seen = 0;
   return lines.map((l) => {
     const o = JSON.parse(l) as Record<string, unknown>;

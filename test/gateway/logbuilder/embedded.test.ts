@@ -1,0 +1,94 @@
+import '../../engine/quiet-logs.js';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { contracts } from '../../../chaincode/index.js';
+import { publicKey, publicKeyToPem, toHex, verifyBundle } from '../../../core/index.js';
+import { EmbeddedLedger } from '../../../engine/index.js';
+import { LogBuilder } from '../../../gateway/logbuilder/builder.js';
+import { Checkpointer } from '../../../gateway/logbuilder/checkpointer.js';
+import { exportBundle } from '../../../gateway/logbuilder/export.js';
+import { embeddedBlockSource } from '../../../gateway/logbuilder/sources.js';
+import { LogStore } from '../../../gateway/logbuilder/store.js';
+import { ORIGIN, operatorKey, signedReceipt } from './fixture.js';
+import { privateKeyFromSeed } from '../../../core/index.js';
+
+describe('log builder over the embedded engine running the real AuditContract', () => {
+  let dir: string;
+  let ledger: EmbeddedLedger;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'torgo-logb-'));
+    ledger = await EmbeddedLedger.open({ dir: join(dir, 'ledger'), contracts });
+  });
+  after(async () => {
+    await ledger.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('follows commits, resumes after a restart, builds identical roots in two builders, exports a bundle that verifies', async () => {
+    const relay = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(1));
+    const appender = await ledger.createIdentity({
+      mspId: 'Org1MSP',
+      name: 'relay',
+      attrs: { 'torgo.role': 'appender' },
+    });
+    await ledger.submit(appender, 'registerKey', [publicKeyToPem(relay), 'relay']);
+    const mus = [1, 2, 3].map((n) => signedReceipt(n, [relay]));
+    await ledger.submit(appender, 'appendReceipts', [JSON.stringify(mus.slice(0, 2))]);
+    await ledger.submit(appender, 'appendReceipt', [mus[0]!]); // idempotent repeat: no new leaf
+
+    // Builder A runs, stops, restarts (resume from its persisted position); builder B runs once.
+    const storeA = await LogStore.open(join(dir, 'logA'));
+    let builderA = new LogBuilder(storeA, embeddedBlockSource(ledger));
+    builderA.start();
+    await builderA.caughtUp(ledger.height - 1);
+    await builderA.stop();
+    assert.equal(storeA.size, 3, 'one key entry and two receipts');
+    await ledger.submit(appender, 'appendReceipt', [mus[2]!]);
+    await ledger.submit(appender, 'revokeKey', [relay.keyId, 'retired device']);
+    builderA = new LogBuilder(storeA, embeddedBlockSource(ledger));
+    builderA.start();
+    await builderA.caughtUp(ledger.height - 1);
+    const storeB = await LogStore.open(join(dir, 'logB'));
+    const builderB = new LogBuilder(storeB, embeddedBlockSource(ledger));
+    builderB.start();
+    await builderB.caughtUp(ledger.height - 1);
+    assert.equal(storeA.size, 5);
+    assert.equal(toHex(await storeA.root()), toHex(await storeB.root()));
+
+    const checkpointer = await Checkpointer.open(storeA, { origin: ORIGIN, key: operatorKey });
+    const lines: string[] = [];
+    for await (const l of exportBundle({
+      store: storeA,
+      checkpointer,
+      origin: ORIGIN,
+      filters: {},
+      receipts: async function* () {
+        for (const mu of mus) {
+          const id = /^di: (.+)$/m.exec(mu)![1]!.split('').reverse().join('');
+          yield { id, mu };
+        }
+      },
+    })) {
+      lines.push(l.trimEnd());
+    }
+    const report = await verifyBundle(
+      (async function* () {
+        yield* lines;
+      })(),
+      { trusted: [{ name: ORIGIN, key: publicKey(operatorKey.alg, operatorKey.publicKey) }] },
+    );
+    assert.deepEqual(report.failures, []);
+    assert.equal(report.valid, true);
+    assert.equal(report.counts.validReceipts, 3);
+    assert.equal(report.counts.keys, 2, 'registered and revoked entries of the relay key');
+    assert.equal(report.flags.length, 3, 'all three were signed by the key revoked later');
+    await builderA.stop();
+    await builderB.stop();
+    await checkpointer.stop();
+    await storeA.close();
+    await storeB.close();
+  });
+});
