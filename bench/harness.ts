@@ -86,12 +86,18 @@ export function toMarkdown(env: Record<string, string | number>, rows: readonly 
   for (const r of rows) {
     const limit = r.limit ? `${r.limit.name}: ${fmt(r.limit.value)}` : '';
     const ratio = r.limit ? `${(r.value / r.limit.value).toFixed(2)}×` : '';
-    lines.push(`| ${r.suite} | ${r.name} | ${fmt(r.value)} | ${r.unit} | ${limit} | ${ratio} | ${r.note ?? ''} |`);
+    lines.push(
+      `| ${r.suite} | ${r.name} | ${fmt(r.value)} | ${r.unit} | ${limit} | ${ratio} | ${r.note ?? ''} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
 
-export function writeResults(dir: string, env: Record<string, string | number>, rows: readonly Row[]): string {
+export function writeResults(
+  dir: string,
+  env: Record<string, string | number>,
+  rows: readonly Row[],
+): string {
   mkdirSync(dir, { recursive: true });
   const stamp = String(env['date']).replace(/[:.]/g, '-');
   const md = toMarkdown(env, rows);
