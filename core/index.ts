@@ -19,4 +19,6 @@ export * from './log/checkpoint.js';
 export * from './bundle/entries.js';
 export * from './bundle/format.js';
 export * from './bundle/verify.js';
+export * from './bundle/report.js';
+export * from './bundle/lines.js';
 export * from './log/note.js';

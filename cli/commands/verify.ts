@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
-  type BundleReport,
+  formatReport,
   importPublicKey,
   inThreadChecker,
   type TrustedKey,
@@ -43,30 +43,6 @@ async function bundleOrigin(path: string): Promise<string> {
     break;
   }
   throw new CliError(`${path} is not a TORGO bundle (no header line)`, EXIT_USAGE, 'E_BUNDLE_SYNTAX');
-}
-
-export function formatReport(r: BundleReport): string {
-  const lines = [
-    r.valid ? 'VALID: every check passed' : 'INVALID: see the failures below',
-    `  log:         ${r.origin ?? '?'}`,
-    r.checkpoint
-      ? `  checkpoint:  size ${r.checkpoint.size}, root ${r.checkpoint.rootHash}, signed by ${r.checkpoint.signedBy.join(', ')}`
-      : '  checkpoint:  not verified',
-    `  key entries: ${r.counts.keys} (inclusion proofs checked)`,
-    `  receipts:    ${r.counts.validReceipts} of ${r.counts.receipts} valid (canonical form, mirror, ${r.counts.signatures} signatures, key validity at commit, inclusion proofs)`,
-    `  manifest:    ${r.manifest}`,
-  ];
-  if (r.flags.length) {
-    lines.push(`  flagged:     ${r.flags.length}`);
-    for (const f of r.flags.slice(0, 20)) lines.push(`    ${f.id}: ${f.note}`);
-  }
-  if (r.failureCount) {
-    lines.push(`  failures:    ${r.failureCount}`);
-    for (const f of r.failures.slice(0, 50))
-      lines.push(`    line ${f.line}${f.id ? ` (${f.id})` : ''}: ${f.code}: ${f.message}`);
-    if (r.failureCount > 50) lines.push(`    … ${r.failureCount - 50} more (use --json)`);
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 export function addVerifyCommand(program: Command, output: Output): void {

@@ -1,0 +1,63 @@
+/**
+ * Splits a byte stream into a bundle's LF-terminated lines, decoding UTF-8 strictly and bounding
+ * line length (docs/bundle-format.md §1). Isomorphic: the CLI feeds it file chunks, the browser
+ * verifier a `File`'s stream, so both read a bundle byte for byte the same way.
+ */
+import { CoreError } from '../errors.js';
+import { MAX_BUNDLE_LINE_BYTES } from './format.js';
+
+function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Yields each line without its LF. `onBytes` hears of every chunk read (for progress). */
+export async function* bundleLines(
+  chunks: AsyncIterable<Uint8Array>,
+  onBytes?: (n: number) => void,
+): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let pending: Uint8Array[] = [];
+  let pendingLength = 0;
+  let lineNo = 0;
+  const decode = (bytes: Uint8Array): string => {
+    lineNo++;
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      throw new CoreError('E_BUNDLE_SYNTAX', `line ${lineNo}: not valid UTF-8`);
+    }
+  };
+  for await (const chunk of chunks) {
+    onBytes?.(chunk.length);
+    let start = 0;
+    for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
+      const part = chunk.subarray(start, nl);
+      const line = pendingLength ? concat([...pending, part], pendingLength + part.length) : part;
+      pending = [];
+      pendingLength = 0;
+      yield decode(line);
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      pending.push(chunk.subarray(start));
+      pendingLength += chunk.length - start;
+      if (pendingLength > MAX_BUNDLE_LINE_BYTES) {
+        throw new CoreError(
+          'E_BUNDLE_SYNTAX',
+          `line ${lineNo + 1}: longer than ${MAX_BUNDLE_LINE_BYTES} bytes`,
+        );
+      }
+    }
+  }
+  if (pendingLength)
+    throw new CoreError(
+      'E_BUNDLE_SYNTAX',
+      `line ${lineNo + 1}: the bundle does not end with a line feed (truncated?)`,
+    );
+}
