@@ -8,10 +8,12 @@ import { preferNativeMlDsa } from '../core/crypto/native.js';
 import { cryptoSuite } from './crypto.js';
 import { engineSuite } from './engine.js';
 import { environment, type Row, type Suite, writeResults } from './harness.js';
+import { httpSuite } from './http.js';
 
 export const SUITES: Record<string, Suite> = {
   'ml-dsa': cryptoSuite,
   embedded: engineSuite,
+  http: httpSuite,
 };
 
 export async function runBenchmarks(options: {

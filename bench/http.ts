@@ -1,0 +1,155 @@
+/**
+ * HTTP append through the gateway: receipts/s and p50/p99 latency at concurrency 1, 16 and 64, each
+ * next to the engine alone (appendReceipt submitted in-process, durable) measured in the same run.
+ *
+ * The gateway runs as `torgo serve` in a child process, as in production, with its rate limit off;
+ * this process is the client (fetch, keep-alive). The gateway's path adds HTTP parsing, auth,
+ * pre-verification (a second ML-DSA verify per receipt) and coalescing in front of the same engine.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { privateKeyFromSeed, publicKeyToPem } from '../core/index.js';
+import { drive, makeReceipts, openBenchLedger } from './engine.js';
+import { median, percentile, type Row, type Suite } from './harness.js';
+
+/** The key engine.ts signs with (same seed), registered through the API. */
+const key = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(9));
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'torgo.js');
+
+async function startChild(dir: string): Promise<{ child: ChildProcess; url: string; admin: string }> {
+  const tokenFile = join(dir, 'admin.token');
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'serve',
+      '--data',
+      join(dir, 'data'),
+      '--port',
+      '0',
+      '--admin-token-file',
+      tokenFile,
+      '--log-level',
+      'info',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, TORGO_RATE_LIMIT_MAX: '0', TORGO_CONFIG: '' },
+    },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+      if (m) {
+        child.stdout!.removeAllListeners('data');
+        child.stdout!.resume();
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`torgo serve exited with ${code}`)));
+  });
+  return { child, url, admin: (await readFile(tokenFile, 'utf8')).trim() };
+}
+
+async function post(
+  url: string,
+  token: string,
+  route: string,
+  body: string,
+  type: string,
+): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${url}${route}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': type },
+    body,
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+export const httpSuite: Suite = async ({ smoke }) => {
+  const rows: Row[] = [];
+  const perRun = smoke ? 20 : 600;
+  const runs = smoke ? 1 : 3;
+  const concurrencies = [1, 16, 64];
+
+  // Engine alone, same receipts shape, same machine, same run.
+  const engineRates = new Map<number, number>();
+  const bench = await openBenchLedger();
+  try {
+    for (const c of concurrencies) {
+      const rates: number[] = [];
+      for (let run = 0; run < runs; run++) {
+        const receipts = makeReceipts(perRun);
+        const { elapsed } = await drive(perRun, c, (i) =>
+          bench.ledger.submit(bench.appender, 'appendReceipt', [receipts[i]!]),
+        );
+        rates.push((perRun * 1000) / elapsed);
+      }
+      engineRates.set(c, median(rates));
+    }
+  } finally {
+    await bench.close();
+  }
+
+  const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-http-'));
+  const { child, url, admin } = await startChild(dir);
+  try {
+    const created = await post(
+      url,
+      admin,
+      '/v1/tokens',
+      JSON.stringify({ name: 'bench', roles: ['appender'] }),
+      'application/json',
+    );
+    if (created.status !== 201) throw new Error(`token: ${created.status} ${created.text}`);
+    const token = (JSON.parse(created.text) as { token: string }).token;
+    const reg = await post(
+      url,
+      token,
+      '/v1/keys',
+      JSON.stringify({ publicKey: publicKeyToPem(key) }),
+      'application/json',
+    );
+    if (reg.status !== 201) throw new Error(`key: ${reg.status} ${reg.text}`);
+    // Warm-up: connections, JIT, the gateway's key cache.
+    await drive(smoke ? 4 : 64, 8, async (i) =>
+      post(url, token, '/v1/receipts', makeReceipts(1)[0]!, 'text/markdown').then(() => i),
+    );
+
+    for (const c of concurrencies) {
+      const rates: number[] = [];
+      const p50s: number[] = [];
+      const p99s: number[] = [];
+      for (let run = 0; run < runs; run++) {
+        const receipts = makeReceipts(perRun);
+        let failures = 0;
+        const { latencies, elapsed } = await drive(perRun, c, async (i) => {
+          const r = await post(url, token, '/v1/receipts', receipts[i]!, 'text/markdown');
+          if (r.status !== 201) failures++;
+        });
+        if (failures > 0) throw new Error(`${failures} HTTP appends failed at c=${c}`);
+        rates.push((perRun * 1000) / elapsed);
+        p50s.push(percentile(latencies, 50));
+        p99s.push(percentile(latencies, 99));
+      }
+      rows.push({
+        suite: 'http',
+        name: `POST /v1/receipts, c=${c}`,
+        value: median(rates),
+        unit: 'receipts/s',
+        limit: { name: `engine alone c=${c}`, value: engineRates.get(c)! },
+        note: `p50 ${median(p50s).toFixed(1)} ms, p99 ${median(p99s).toFixed(1)} ms`,
+      });
+    }
+  } finally {
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  }
+  return rows;
+};
