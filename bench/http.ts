@@ -3,11 +3,12 @@
  * next to the engine alone (appendReceipt submitted in-process, durable) measured in the same run.
  *
  * The gateway runs as `torgo serve` in a child process, as in production, with its rate limit off;
- * this process is the client (fetch, keep-alive). The gateway's path adds HTTP parsing, auth,
+ * this process is the client (node:http, keep-alive). The gateway's path adds HTTP parsing, auth,
  * pre-verification (a second ML-DSA verify per receipt) and coalescing in front of the same engine.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privateKeyFromSeed, publicKeyToPem } from '../core/index.js';
@@ -55,19 +56,42 @@ async function startChild(dir: string): Promise<{ child: ChildProcess; url: stri
   return { child, url, admin: (await readFile(tokenFile, 'utf8')).trim() };
 }
 
-async function post(
+/** Keep-alive connections; node:http costs the client less CPU than fetch, so the client distorts less. */
+function post(
+  agent: http.Agent,
   url: string,
   token: string,
   route: string,
   body: string,
   type: string,
 ): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${url}${route}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': type },
-    body,
+  const u = new URL(route, url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'POST',
+        agent,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': type,
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
   });
-  return { status: res.status, text: await res.text() };
 }
 
 export const httpSuite: Suite = async ({ smoke }) => {
@@ -96,9 +120,11 @@ export const httpSuite: Suite = async ({ smoke }) => {
   }
 
   const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-http-'));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
   const { child, url, admin } = await startChild(dir);
   try {
     const created = await post(
+      agent,
       url,
       admin,
       '/v1/tokens',
@@ -108,6 +134,7 @@ export const httpSuite: Suite = async ({ smoke }) => {
     if (created.status !== 201) throw new Error(`token: ${created.status} ${created.text}`);
     const token = (JSON.parse(created.text) as { token: string }).token;
     const reg = await post(
+      agent,
       url,
       token,
       '/v1/keys',
@@ -117,7 +144,7 @@ export const httpSuite: Suite = async ({ smoke }) => {
     if (reg.status !== 201) throw new Error(`key: ${reg.status} ${reg.text}`);
     // Warm-up: connections, JIT, the gateway's key cache.
     await drive(smoke ? 4 : 64, 8, async (i) =>
-      post(url, token, '/v1/receipts', makeReceipts(1)[0]!, 'text/markdown').then(() => i),
+      post(agent, url, token, '/v1/receipts', makeReceipts(1)[0]!, 'text/markdown').then(() => i),
     );
 
     for (const c of concurrencies) {
@@ -128,7 +155,7 @@ export const httpSuite: Suite = async ({ smoke }) => {
         const receipts = makeReceipts(perRun);
         let failures = 0;
         const { latencies, elapsed } = await drive(perRun, c, async (i) => {
-          const r = await post(url, token, '/v1/receipts', receipts[i]!, 'text/markdown');
+          const r = await post(agent, url, token, '/v1/receipts', receipts[i]!, 'text/markdown');
           if (r.status !== 201) failures++;
         });
         if (failures > 0) throw new Error(`${failures} HTTP appends failed at c=${c}`);
@@ -149,6 +176,7 @@ export const httpSuite: Suite = async ({ smoke }) => {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
     await exited;
+    agent.destroy();
     await rm(dir, { recursive: true, force: true });
   }
   return rows;
