@@ -9,6 +9,7 @@ import { addQuery } from './commands/query.js';
 import { addReceiptCommands } from './commands/receipt.js';
 import { addServe } from './commands/serve.js';
 import { addToken } from './commands/token.js';
+import { addVerifierPage } from './commands/verifier-page.js';
 import { addVerifyCommand } from './commands/verify.js';
 import { CliError, describeError, EXIT_OK, EXIT_USAGE } from './errors.js';
 import { type Output, processOutput } from './output.js';
@@ -26,6 +27,7 @@ export function createProgram(output: Output = processOutput): Command {
   const receipt = program.command('receipt').description('MARKUP .mu receipts (offline)');
   addReceiptCommands(receipt, output);
   addVerifyCommand(program, output);
+  addVerifierPage(program, output);
   // Online commands: through the gateway's HTTP API.
   addServe(program, output);
   addAppend(program, output);
