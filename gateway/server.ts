@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from './http/app.js';
+import { type AppOptions, buildApp } from './http/app.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayService } from './service.js';
 
@@ -20,6 +20,8 @@ export interface ServeOptions {
   handleSignals?: boolean;
   /** Logs: true = pino JSON to stdout at config.log.level; false = none. Default true. */
   log?: boolean;
+  /** Extra routes (e.g. the transparency log's), registered on the same app. */
+  routes?: AppOptions['routes'];
 }
 
 export interface RunningGateway {
@@ -65,6 +67,7 @@ export async function startGateway(
   let app: FastifyInstance;
   try {
     app = await buildApp(service, {
+      ...(options.routes ? { routes: options.routes } : {}),
       logger:
         options.log === false
           ? false

@@ -3,6 +3,7 @@
  * key directory, coalescer and metrics. `app.ts` serves it over HTTP; `server.ts` owns the process.
  */
 import path from 'node:path';
+import { preferNativeMlDsa } from '../core/crypto/native.js';
 import { certificateRoles } from './auth/roles.js';
 import { type Role, ROLES, type TokenRecord, TokenStore, TOKEN_NAME } from './auth/tokens.js';
 import { Coalescer } from './append/coalescer.js';
@@ -43,6 +44,8 @@ export class GatewayService {
   ) {}
 
   static async open(config: GatewayConfig, options: OpenOptions = {}): Promise<GatewayService> {
+    // Pre-verification runs on OpenSSL's ML-DSA where the runtime has it (Node ≥ 24.7).
+    preferNativeMlDsa();
     const { store, created } = await TokenStore.open(config.dataDir);
     let driver: LedgerDriver;
     let walletDir: string;

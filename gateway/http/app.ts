@@ -16,6 +16,7 @@ import { Type } from 'typebox';
 import { GatewayError } from '../errors.js';
 import type { GatewayService } from '../service.js';
 import { authenticate } from './auth.js';
+import { consoleRoutes } from './console.js';
 import { keyRoutes } from './keys.js';
 import { OpenApiCollector } from './openapi.js';
 import { receiptRoutes } from './receipts.js';
@@ -24,9 +25,14 @@ import { tokenRoutes } from './tokens.js';
 
 export const API_VERSION = '1.0.0';
 
+/** More routes on the same app (same auth, errors, limits): e.g. the transparency log's. */
+export type RoutePlugin = (app: FastifyInstance, service: GatewayService) => Promise<void>;
+
 export interface AppOptions {
   /** A pino logger configuration or instance; false for none (tests). */
   logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
+  /** Registered after the v1 routes. */
+  routes?: readonly RoutePlugin[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -218,5 +224,7 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
   await receiptRoutes(app, service);
   await keyRoutes(app, service);
   await tokenRoutes(app, service);
+  await consoleRoutes(app);
+  for (const routes of options.routes ?? []) await routes(app, service);
   return app;
 }

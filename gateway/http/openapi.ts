@@ -51,7 +51,7 @@ export class OpenApiCollector {
   onRoute(route: RouteOptions): void {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
-      if (method === 'HEAD' || route.url === '/openapi.json') continue;
+      if (method === 'HEAD' || (route.schema as { hide?: boolean } | undefined)?.hide) continue;
       this.routes.push({
         method: method.toLowerCase(),
         url: route.url,
