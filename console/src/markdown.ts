@@ -150,7 +150,7 @@ export function parseMarkdown(lines: readonly string[]): Block[] {
     if (ITEM.test(line)) {
       endParagraph();
       const items: Line[] = [];
-      while (i < lines.length && lines[i]!.trim() !== '' && !FENCE.test(lines[i]!)) {
+      while (i < lines.length && lines[i]!.trim() !== '' && !startsOtherBlock(lines[i]!)) {
         const l = lines[i]!;
         const m = ITEM.exec(l);
         if (m) items.push({ indent: m[1]!.length, text: l.trimStart() });
@@ -165,6 +165,11 @@ export function parseMarkdown(lines: readonly string[]): Block[] {
   }
   endParagraph();
   return blocks;
+}
+
+/** A line that ends a list even without a blank line before it. */
+function startsOtherBlock(line: string): boolean {
+  return FENCE.test(line) || (!ITEM.test(line) && (HEADING.test(line) || QUOTE.test(line)));
 }
 
 /** Groups list lines into (nested) lists: deeper indents belong to the item above them. */

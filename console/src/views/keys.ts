@@ -168,7 +168,9 @@ export async function keyView(keyId: string): Promise<Node> {
       "Every committed version of the key's record, from the ledger's own history of the key.",
     ),
   );
-  const rows = history.history
+  // The ledger gives history newest first (Fabric's GetHistoryForKey); a story reads oldest first.
+  const rows = [...history.history]
+    .reverse()
     .map((v, i, all) => ({
       v,
       change: describeChange(i > 0 ? (all[i - 1]!.value ?? null) : null, v.isDelete ? null : v.value),

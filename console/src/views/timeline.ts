@@ -46,7 +46,11 @@ export function chart(b: Binned): SVGSVGElement {
   const ih = H - pad.t - pad.b;
   const n = b.counts.length;
   const bw = iw / Math.max(n, 1);
-  const yMax = Math.max(1, b.max);
+  // A round tick step (1, 2 or 5 × 10^k) and a top that is a whole number of steps.
+  const raw = Math.max(1, b.max) / 4;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const tick = Math.max(1, ([1, 2, 5, 10].find((m) => m * mag >= raw) ?? 10) * mag);
+  const yMax = Math.ceil(Math.max(1, b.max) / tick) * tick;
   const y = (v: number) => pad.t + ih - (v / yMax) * ih;
   const svg = s('svg', {
     viewBox: `0 0 ${W} ${H}`,
@@ -54,9 +58,7 @@ export function chart(b: Binned): SVGSVGElement {
     role: 'img',
     'aria-label': 'receipts per source over time',
   });
-  const ticks = Array.from(
-    new Set([0, Math.round(yMax / 4), Math.round(yMax / 2), Math.round((3 * yMax) / 4), yMax]),
-  );
+  const ticks = Array.from({ length: Math.round(yMax / tick) + 1 }, (_, i) => i * tick);
   for (const t of ticks) {
     svg.append(
       s('line', { x1: pad.l, x2: W - pad.r, y1: y(t), y2: y(t), class: 'gridline' }),
@@ -67,6 +69,8 @@ export function chart(b: Binned): SVGSVGElement {
   b.counts.forEach((counts, i) => {
     let acc = 0;
     const x = pad.l + i * bw;
+    // Few buckets: slim bars centred in their slot rather than slabs.
+    const barW = Math.min(Math.max(bw - 2, 1), 36);
     counts.forEach((c, k) => {
       if (!c) return;
       const top = y(acc + c);
@@ -74,9 +78,9 @@ export function chart(b: Binned): SVGSVGElement {
         s(
           'rect',
           {
-            x: x + 1,
+            x: x + (bw - barW) / 2,
             y: top,
-            width: Math.max(bw - 2, 1),
+            width: barW,
             height: y(acc) - top,
             fill: COLORS[k % COLORS.length]!,
           },
