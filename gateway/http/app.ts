@@ -107,6 +107,12 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     reply.header('x-request-id', request.id);
   });
   app.addHook('onRequest', authenticate(service));
+  // While shutting down, every answer closes its connection, so keep-alive clients cannot hold the
+  // server open (Node closes only the connections idle at the moment close() is called).
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (service.closing) reply.header('connection', 'close');
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
     service.metrics.requests.inc({
       method: request.method,

@@ -89,3 +89,44 @@ test('SIGKILL during a load: every 2xx-acknowledged receipt is there after a res
     201,
   );
 });
+
+test('SIGTERM during a load: in-flight appends are answered, the process exits 0, acknowledged ones are there', async (t) => {
+  const dir = await tempDir(t);
+  const tokenFile = path.join(dir, 'admin.token');
+  const { child, url } = await serveChild(path.join(dir, 'data'), tokenFile);
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const admin = (await readFile(tokenFile, 'utf8')).trim();
+  const s = await service(url, admin);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const acknowledged = new Set<string>();
+  const statuses = new Map<number, number>();
+  let signalled = false;
+  const client = async (): Promise<void> => {
+    for (let i = 0; i < 100; i++) {
+      try {
+        const r = await call(url, 'POST', '/v1/receipts', {
+          token: s.token,
+          raw: receipt([s.key], { source: 'term-test' }),
+        });
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        if (r.status === 201) acknowledged.add(r.json.id);
+        else assert.equal(r.status, 503, `during shutdown only 503 is expected besides 201: ${r.text}`);
+        if (acknowledged.size >= 40 && !signalled) {
+          signalled = true;
+          child.kill('SIGTERM');
+        }
+      } catch {
+        return; // the listener is closed: new connections are refused
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, client));
+  assert.ok(signalled);
+  assert.equal(await exited, 0, 'graceful shutdown exits 0');
+  const again = await startTestGateway(t, {}, path.join(dir, 'data'));
+  for (const id of acknowledged) {
+    assert.equal((await call(again.url, 'GET', `/v1/receipts/${id}`, { token: s.token })).status, 200, id);
+  }
+});
