@@ -110,6 +110,7 @@ test('auditor console: sign in, search and page, receipt, timeline, keys, checkp
 
   const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
   const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
   const errors = watchErrors(page);
   const urls: string[] = [];
   page.on('request', (r) => urls.push(r.url()));
@@ -232,7 +233,7 @@ test('auditor console: sign in, search and page, receipt, timeline, keys, checkp
 
   // Checkpoints: the latest one when the gateway serves them, else said plainly.
   await page.goto(`${url}/console/#/checkpoints`);
-  await page.locator('#latest-checkpoint, .badge.info').first().waitFor();
+  await page.locator('#latest-checkpoint, .badge.info, .error').first().waitFor();
   await screenshot(page, shots, 'console-checkpoints');
 
   // The token never appeared in a URL; signing out forgets it.

@@ -58,6 +58,7 @@ test('verifier page: offline, no request at all, the same report and reasons as 
   const url = pathToFileURL(page).href;
   const context = await browser.newContext({ acceptDownloads: false });
   const tab = await context.newPage();
+  tab.setDefaultTimeout(15_000);
   const errors = watchErrors(tab);
   const requests: string[] = [];
   tab.on('request', (r) => requests.push(r.url()));

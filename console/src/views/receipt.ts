@@ -230,8 +230,9 @@ async function inclusionCard(r: ReceiptResource): Promise<HTMLElement> {
           ' This gateway does not serve checkpoints and inclusion proofs yet.',
         ),
       );
-    } else if (e instanceof ApiError && e.status === 404) {
-      card.append(h('p', null, badge('warn', 'not yet in the log'), ` ${e.message}`));
+    } else if (e instanceof ApiError && e.status < 500) {
+      // Typically a receipt newer than the latest checkpoint: not a failed proof, a proof not yet possible.
+      card.append(h('p', null, badge('warn', 'not proven yet'), ` ${e.code}: ${e.message}`));
     } else {
       card.append(h('p', null, badge('bad', 'proof failed')), errorBox(e));
     }
