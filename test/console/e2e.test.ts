@@ -140,10 +140,12 @@ test('auditor console: sign in, search and page, receipt, timeline, keys, checkp
   assert.deepEqual(await ids(), await api('source=icu-relay-3&limit=10'));
   assert.deepEqual(new Set(await ids()), new Set(relayIds));
   await screenshot(page, shots, 'console-search');
+  const newestFirst = await api('source=icu-relay-3&limit=10&order=desc');
   await page.selectOption('select[name=order]', 'desc');
   await page.click('form.filters button[type=submit]');
-  await page.locator('#results tbody tr').nth(7).waitFor();
-  assert.deepEqual(await ids(), await api('source=icu-relay-3&limit=10&order=desc'));
+  // The old rows stay until the new page replaces them: wait for the new first row.
+  await page.locator('#results tbody tr:first-child td:nth-child(2)', { hasText: newestFirst[0]! }).waitFor();
+  assert.deepEqual(await ids(), newestFirst);
 
   // Paging through cursors: 15 receipts of another source, 10 a page.
   for (let i = 0; i < 15; i++)
