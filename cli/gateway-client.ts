@@ -3,6 +3,10 @@
  * TORGO_TOKEN, resolved once per command, and a small fetch client that turns the gateway's
  * `{code, message}` errors into CliErrors (exit 1: the gateway refused; exit 2: could not ask it).
  */
+import { createWriteStream } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from './errors.js';
 
@@ -90,6 +94,43 @@ export class GatewayClient {
     if (res.status >= 200 && res.status < 300)
       return { status: res.status, headers: res.headers, body: text };
     throw errorOf(res.status, text, res.headers);
+  }
+
+  /**
+   * Streams a 2xx answer's body to `file` (constant memory, for export bundles); the file is
+   * written whole or not at all (a temporary name renamed at the end).
+   */
+  async download(route: string, file: string, onBytes?: (total: number) => void): Promise<number> {
+    if (!this.token)
+      throw new CliError('this command needs a token: --token or TORGO_TOKEN', EXIT_USAGE, 'E_USAGE');
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${route}`, { headers: { authorization: `Bearer ${this.token}` } });
+    } catch (e) {
+      throw new CliError(
+        `cannot reach the gateway at ${this.baseUrl}: ${(e as Error).message}`,
+        EXIT_USAGE,
+        'E_GATEWAY_UNREACHABLE',
+      );
+    }
+    if (res.status < 200 || res.status >= 300 || !res.body)
+      throw errorOf(res.status, await res.text(), res.headers);
+    const partial = `${file}.partial`;
+    let total = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        total += chunk.length;
+        onBytes?.(total);
+        done(null, chunk);
+      },
+    });
+    await pipeline(
+      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+      counter,
+      createWriteStream(partial),
+    );
+    await rename(partial, file);
+    return total;
   }
 
   async json<T>(

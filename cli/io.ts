@@ -10,7 +10,8 @@ export async function readBounded(path: string, limit: number, what: string): Pr
   } catch (e) {
     throw new CliError(`cannot read ${what} ${path}: ${(e as Error).message}`, EXIT_USAGE, 'E_IO');
   }
-  if (size > limit) throw new CliError(`${what} ${path} is ${size} bytes; the limit is ${limit}`, EXIT_USAGE, 'E_IO');
+  if (size > limit)
+    throw new CliError(`${what} ${path} is ${size} bytes; the limit is ${limit}`, EXIT_USAGE, 'E_IO');
   return new Uint8Array(await readFile(path));
 }
 

@@ -94,6 +94,20 @@ export const ConfigSchema = Type.Object(
     shutdownTimeoutMs: Positive,
     /** Trust X-Forwarded-For from a reverse proxy (rate limits and logs then see the client address). */
     trustProxy: Type.Boolean(),
+    /** The transparency log (docs/transparency.md): origin, operator key, checkpoint cadence. */
+    transparency: Type.Object(
+      {
+        /** The log's origin line in checkpoints (unique per log; by convention a host/path name). */
+        origin: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\s+]+$' }),
+        /** PKCS#8 PEM of the log operator's ML-DSA key; default `<data>/log/operator.key.pem`, made on first start. */
+        keyFile: Type.Optional(Type.String({ minLength: 1 })),
+        /** How often a new checkpoint is signed when the log has grown, in ms. */
+        checkpointIntervalMs: Positive,
+        /** Fabric: the wallet label of the log-operator identity that follows blocks and records checkpoints. */
+        identity: Type.Optional(Type.String({ minLength: 1 })),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );
@@ -121,6 +135,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   log: { level: 'info' },
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
+  transparency: { origin: 'torgo-ledger.local/log', checkpointIntervalMs: 10_000 },
 };
 
 export class ConfigError extends Error {
@@ -159,6 +174,10 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_LOG_LEVEL: { path: 'log.level', type: 'string' },
   TORGO_SHUTDOWN_TIMEOUT_MS: { path: 'shutdownTimeoutMs', type: 'integer' },
   TORGO_TRUST_PROXY: { path: 'trustProxy', type: 'boolean' },
+  TORGO_LOG_ORIGIN: { path: 'transparency.origin', type: 'string' },
+  TORGO_LOG_KEY_FILE: { path: 'transparency.keyFile', type: 'string' },
+  TORGO_CHECKPOINT_INTERVAL_MS: { path: 'transparency.checkpointIntervalMs', type: 'integer' },
+  TORGO_LOG_OPERATOR_IDENTITY: { path: 'transparency.identity', type: 'string' },
 };
 
 /** Fabric settings that have sensible defaults once the section exists at all. */
@@ -232,6 +251,10 @@ function readConfigFile(file: string): Tree {
   const fabric = tree['fabric'];
   if (fabric && typeof fabric === 'object' && !Array.isArray(fabric)) {
     for (const k of ['tlsCaCert', 'wallet']) if (typeof fabric[k] === 'string') fabric[k] = rel(fabric[k])!;
+  }
+  const transparency = tree['transparency'];
+  if (transparency && typeof transparency === 'object' && !Array.isArray(transparency)) {
+    if (typeof transparency['keyFile'] === 'string') transparency['keyFile'] = rel(transparency['keyFile'])!;
   }
   return tree;
 }

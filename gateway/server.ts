@@ -76,6 +76,7 @@ export async function startGateway(
               redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
             },
     });
+    service.reportBackground = (e, what) => app.log.error({ err: e }, `${what} failed`);
     app.addHook('onClose', async () => {
       await service.close();
     });

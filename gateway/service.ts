@@ -15,6 +15,7 @@ import type { LedgerDriver } from './ledger/driver.js';
 import { EmbeddedDriver } from './ledger/embedded/driver.js';
 import { FabricDriver } from './ledger/fabric/driver.js';
 import { FileSystemWallet, LABEL_PATTERN, type WalletIdentity } from './ledger/wallet.js';
+import { TransparencyLog } from './logbuilder/log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 
 export interface Caller {
@@ -29,6 +30,10 @@ export interface OpenOptions {
 
 export class GatewayService {
   closing = false;
+  /** The transparency log, or undefined when it cannot run (Fabric without a log-operator identity). */
+  log: TransparencyLog | undefined;
+  /** Where failures of background work (log builder, checkpoints) are reported; server.ts logs them. */
+  reportBackground: (e: Error, what: string) => void = () => {};
   /** The admin token created at start (fresh data directory or bootstrapAdmin); shown once, never stored. */
   bootstrapToken: string | undefined;
 
@@ -88,6 +93,7 @@ export class GatewayService {
         coalescer,
         metrics,
       );
+      await service.openLog();
       if (created || options.bootstrapAdmin) {
         const { token } = await service.createToken(
           { name: 'admin', roles: ['admin'], identity: config.ledger === 'fabric' ? 'admin' : undefined },
@@ -100,6 +106,40 @@ export class GatewayService {
       await driver.close();
       throw e;
     }
+  }
+
+  /**
+   * Starts the transparency log under a log-operator identity: embedded, one issued once and kept
+   * in the wallet as `log-operator`; Fabric, the wallet identity named in the config.
+   */
+  private async openLog(): Promise<void> {
+    const t = this.config.transparency;
+    const label = t.identity ?? 'log-operator';
+    let identity = await this.wallet.get(label);
+    if (!identity && this.driver.issueIdentity) {
+      identity = await this.driver.issueIdentity({ name: label, roles: ['log-operator'] });
+      await this.wallet.put(identity);
+    }
+    if (!identity) {
+      this.reportBackground(
+        new Error(`no wallet identity "${label}": the transparency log is off`),
+        'transparency log',
+      );
+      return;
+    }
+    const operator = identity;
+    const driver = this.driver;
+    this.log = await TransparencyLog.open({
+      dataDir: this.config.dataDir,
+      origin: t.origin,
+      keyFile: t.keyFile,
+      checkpointIntervalMs: t.checkpointIntervalMs,
+      source: (from, signal) => driver.blocks(operator, from, signal),
+      recordOnLedger: async (note) => {
+        await driver.submit(operator, 'recordCheckpoint', [note]);
+      },
+      onError: (e) => this.reportBackground(e, 'transparency log'),
+    });
   }
 
   /** The caller behind a bearer token, or undefined (unknown, malformed or revoked). */
@@ -180,6 +220,7 @@ export class GatewayService {
   async close(): Promise<void> {
     this.closing = true;
     await this.coalescer.drain();
+    await this.log?.close();
     await this.driver.close();
   }
 }

@@ -2,7 +2,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_ALGORITHM, generatePrivateKey, parseAlgorithm, privateKeyToPem, publicKeyToPem } from '../../core/index.js';
+import {
+  DEFAULT_ALGORITHM,
+  generatePrivateKey,
+  parseAlgorithm,
+  privateKeyToPem,
+  publicKeyToPem,
+} from '../../core/index.js';
 import { CliError } from '../errors.js';
 import { writePublic, writeSecret } from '../io.js';
 import type { Output } from '../output.js';

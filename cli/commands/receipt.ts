@@ -66,7 +66,8 @@ interface NewOptions {
 async function documentFromOptions(o: NewOptions): Promise<ReceiptDocument> {
   if (o.from) return parseDocument(await readText(o.from, MAX_FILE_BYTES, 'source document'));
   for (const required of ['source', 'operation', 'subject'] as const) {
-    if (!o[required]) throw new CliError(`--${required} is required (or give a whole source document with --from)`);
+    if (!o[required])
+      throw new CliError(`--${required} is required (or give a whole source document with --from)`);
   }
   const digests = [...o.digest, ...(await Promise.all(o.payload.map(sha256File)))];
   if (digests.length === 0) throw new CliError('give the payload digest: --payload FILE or --digest ALG:HEX');
@@ -75,7 +76,11 @@ async function documentFromOptions(o: NewOptions): Promise<ReceiptDocument> {
     sections = sectionsFromMarkdown(await readText(o.body, MAX_FILE_BYTES, 'body'));
   } else {
     if (!o.intent) throw new CliError('--intent is required (or give the Markdown sections with --body)');
-    const text: Record<string, string | undefined> = { Intent: o.intent, Context: o.context, History: o.history };
+    const text: Record<string, string | undefined> = {
+      Intent: o.intent,
+      Context: o.context,
+      History: o.history,
+    };
     sections = SECTION_ORDER.filter((n) => text[n] !== undefined).map((name) => ({
       name,
       lines: text[name]!.split('\n'),
@@ -154,7 +159,7 @@ export function addReceiptCommands(receipt: Command, output: Output): void {
     .description('verify a .mu receipt offline: canonical form, mirror self-check, every signature')
     .argument('<file>', '.mu receipt')
     .requiredOption('--pub <file>', 'a trusted public key, PEM or raw base64 (repeatable)', collect, [])
-    .option('--payload <file>', 'also check this payload against the receipt\'s payload_digests')
+    .option('--payload <file>', "also check this payload against the receipt's payload_digests")
     .option('--json', 'machine-readable result')
     .action(async (file: string, o: { pub: string[]; payload?: string; json?: boolean }) => {
       if (o.pub.length === 0) throw new CliError('give at least one trusted public key with --pub');
@@ -163,9 +168,17 @@ export function addReceiptCommands(receipt: Command, output: Output): void {
       try {
         const receipt = parseReceipt(bytes);
         const signers = verifyReceiptSignatures(receipt, (id) => keys.get(id));
-        const payload = o.payload ? verifyPayload(receipt, await readBounded(o.payload, PAYLOAD_LIMIT, 'payload')) : undefined;
+        const payload = o.payload
+          ? verifyPayload(receipt, await readBounded(o.payload, PAYLOAD_LIMIT, 'payload'))
+          : undefined;
         const f = receipt.document.fields;
-        const result = { valid: true, id: f.id, digest: receipt.digest, signers, ...(payload ? { payloadDigest: payload } : {}) };
+        const result = {
+          valid: true,
+          id: f.id,
+          digest: receipt.digest,
+          signers,
+          ...(payload ? { payloadDigest: payload } : {}),
+        };
         output.out(
           o.json
             ? `${JSON.stringify(result)}\n`
@@ -176,7 +189,11 @@ export function addReceiptCommands(receipt: Command, output: Output): void {
       } catch (e) {
         if (!(e instanceof CoreError)) throw e;
         const d = describeError(e);
-        output.out(o.json ? `${JSON.stringify({ valid: false, code: d.code, message: d.message })}\n` : `invalid: ${d.code}: ${d.message}\n`);
+        output.out(
+          o.json
+            ? `${JSON.stringify({ valid: false, code: d.code, message: d.message })}\n`
+            : `invalid: ${d.code}: ${d.message}\n`,
+        );
         throw new CliError(d.message, EXIT_INVALID, d.code, true);
       }
     });

@@ -18,6 +18,7 @@ import type { GatewayService } from '../service.js';
 import { authenticate } from './auth.js';
 import { consoleRoutes } from './console.js';
 import { keyRoutes } from './keys.js';
+import { logRoutes } from './log.js';
 import { OpenApiCollector } from './openapi.js';
 import { receiptRoutes } from './receipts.js';
 import { SHARED_SCHEMAS } from './schemas.js';
@@ -230,6 +231,7 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
   await receiptRoutes(app, service);
   await keyRoutes(app, service);
   await tokenRoutes(app, service);
+  await logRoutes(app, service);
   await consoleRoutes(app);
   for (const routes of options.routes ?? []) await routes(app, service);
   return app;

@@ -4,16 +4,11 @@
  * row returned — and bound to its query, so it cannot be replayed against other filters.
  */
 import { createHash } from 'node:crypto';
+import type { Selection } from '../ledger/selection.js';
 import { GatewayError } from '../errors.js';
 
-export interface QueryShape {
-  readonly source?: string | undefined;
-  readonly subject?: string | undefined;
-  readonly operation?: string | undefined;
-  readonly from?: string | undefined;
-  readonly to?: string | undefined;
-  readonly order: 'asc' | 'desc';
-}
+/** What a cursor is bound to: the selection it pages through. */
+export type QueryShape = Selection;
 
 function fingerprint(q: QueryShape): string {
   const parts = [q.source, q.subject, q.operation, q.from, q.to, q.order].map((v) => v ?? '');

@@ -6,6 +6,7 @@ import { type AppendOutcome } from '../append/coalescer.js';
 import { preVerify } from '../append/verify.js';
 import { GatewayError } from '../errors.js';
 import type { ReceiptView } from '../ledger/audit.js';
+import { CONTRACT_PAGE, indexedField, readSelection } from '../ledger/selection.js';
 import type { WalletIdentity } from '../ledger/wallet.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
@@ -32,11 +33,6 @@ export function resourceOf(v: ReceiptView, block?: number): ReceiptResource {
   const { digest, ...rest } = v;
   return block === undefined ? { ...rest, hash: digest } : { ...rest, hash: digest, block };
 }
-
-/** Most contract pages one query request reads when secondary filters drop rows. */
-const MAX_ROUNDS = 20;
-/** The contract's largest page. */
-const CONTRACT_PAGE = 100;
 
 /** Verify then queue each text; one outcome per input, in order. Throws only for E_QUEUE_FULL / E_UNAVAILABLE. */
 async function appendAll(
@@ -200,35 +196,14 @@ export async function receiptRoutes(app: FastifyInstance, service: GatewayServic
         to: q.to,
         order: q.order ?? 'asc',
       };
-      const by = (['source', 'subject', 'operation'] as const).find((f) => q[f] !== undefined);
-      if (!by) throw new GatewayError('E_BAD_REQUEST', 'give at least one of source, subject, operation');
-      const others = (['source', 'subject', 'operation'] as const).filter(
-        (f) => f !== by && q[f] !== undefined,
-      );
-      const matches = (v: ReceiptView): boolean => others.every((f) => v[f] === q[f]);
+      indexedField(shape);
       let bookmark = q.cursor ? decodeCursor(shape, q.cursor) : '';
 
       /** Reads up to `want` matching rows from `bookmark` on; advances `bookmark` ('' at the end). */
       const readRows = async (want: number): Promise<ReceiptView[]> => {
-        const rows: ReceiptView[] = [];
-        for (let round = 0; rows.length < want && round < MAX_ROUNDS; round++) {
-          // With secondary filters a page may match only partly; asking for no more than still
-          // wanted keeps the cursor exactly after the last row returned.
-          const pageSize = Math.min(CONTRACT_PAGE, want - rows.length);
-          const page = await service.ledger.queryReceipts(caller.identity, {
-            by,
-            value: q[by]!,
-            ...(q.from ? { from: q.from } : {}),
-            ...(q.to ? { to: q.to } : {}),
-            order: shape.order,
-            pageSize,
-            bookmark,
-          });
-          rows.push(...page.receipts.filter(matches));
-          bookmark = page.bookmark;
-          if (!bookmark) break;
-        }
-        return rows;
+        const page = await readSelection(service.ledger, caller.identity, shape, bookmark, want);
+        bookmark = page.bookmark;
+        return page.rows;
       };
 
       if (!wantsCsv(request)) {

@@ -4,6 +4,7 @@
  * functions with string arguments returning a string, as on a Fabric peer; `AuditLedger`
  * (audit.ts) gives them types.
  */
+import type { LogBlock } from '../logbuilder/builder.js';
 import type { WalletIdentity } from './wallet.js';
 
 export interface Committed {
@@ -34,6 +35,11 @@ export interface LedgerDriver {
   height(): number | undefined;
   /** Throws (LedgerError stage `connect`) when the ledger cannot serve requests now. */
   checkReady(identity: WalletIdentity | undefined): Promise<void>;
+  /**
+   * Committed blocks from `fromBlock` on, then live, in commit order — what the transparency log
+   * builder follows. `identity` reads them (Fabric delivers events only to members).
+   */
+  blocks(identity: WalletIdentity, fromBlock: number, signal: AbortSignal): AsyncIterable<LogBlock>;
   /** Issue a new identity (embedded CA). Fabric identities are enrolled out of band: undefined there. */
   readonly issueIdentity?: (request: IdentityRequest) => Promise<WalletIdentity>;
   close(): Promise<void>;

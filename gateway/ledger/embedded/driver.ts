@@ -14,6 +14,8 @@ import {
   type LedgerStage,
 } from '../driver.js';
 import type { WalletIdentity } from '../wallet.js';
+import type { LogBlock } from '../../logbuilder/builder.js';
+import { logBlockOf } from '../../logbuilder/sources.js';
 
 export interface EmbeddedDriverOptions {
   dataDir: string;
@@ -120,6 +122,10 @@ export class EmbeddedDriver implements LedgerDriver {
 
   height(): number {
     return this.ledger.height;
+  }
+
+  async *blocks(_identity: WalletIdentity, fromBlock: number, signal: AbortSignal): AsyncIterable<LogBlock> {
+    for await (const block of this.ledger.blocks(fromBlock, { signal })) yield logBlockOf(block);
   }
 
   async checkReady(): Promise<void> {

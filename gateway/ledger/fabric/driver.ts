@@ -28,6 +28,8 @@ import { CONTRACT_CODES } from '../../errors.js';
 import { type Committed, LedgerError, type LedgerDriver } from '../driver.js';
 import type { WalletIdentity } from '../wallet.js';
 import { blockNumberOf, heightOf } from './protobuf.js';
+import type { LogBlock } from '../../logbuilder/builder.js';
+import { logBlockOfFabric } from './blocks.js';
 
 const CONTRACT_MESSAGE = new RegExp(`\\b((?:${Object.keys(CONTRACT_CODES).join('|')}): [\\s\\S]*)$`);
 
@@ -125,6 +127,19 @@ export class FabricDriver implements LedgerDriver {
 
   private contract(identity: WalletIdentity, chaincode = this.config.chaincode): Contract {
     return this.gateway(identity).getNetwork(this.config.channel).getContract(chaincode);
+  }
+
+  async *blocks(identity: WalletIdentity, fromBlock: number, signal: AbortSignal): AsyncIterable<LogBlock> {
+    const network = this.gateway(identity).getNetwork(this.config.channel);
+    const events = await network.getBlockEvents({ startBlock: BigInt(fromBlock) });
+    const stop = () => events.close();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const block of events) yield logBlockOfFabric(block, this.config.chaincode);
+    } finally {
+      signal.removeEventListener('abort', stop);
+      events.close();
+    }
   }
 
   async submit(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Committed> {

@@ -7,10 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { contracts } from '../../../chaincode/index.js';
 import { publicKey, publicKeyToPem, toHex, verifyBundle } from '../../../core/index.js';
 import { EmbeddedLedger } from '../../../engine/index.js';
-import { LogBuilder } from '../../../gateway/logbuilder/builder.js';
+import { type BlockSource, LogBuilder } from '../../../gateway/logbuilder/builder.js';
 import { Checkpointer } from '../../../gateway/logbuilder/checkpointer.js';
 import { exportBundle } from '../../../gateway/logbuilder/export.js';
-import { embeddedBlockSource } from '../../../gateway/logbuilder/sources.js';
+import { logBlockOf } from '../../../gateway/logbuilder/sources.js';
 import { LogStore } from '../../../gateway/logbuilder/store.js';
 import { ORIGIN, operatorKey, signedReceipt } from './fixture.js';
 import { privateKeyFromSeed } from '../../../core/index.js';
@@ -27,6 +27,10 @@ describe('log builder over the embedded engine running the real AuditContract', 
     await rm(dir, { recursive: true, force: true });
   });
 
+  const source: BlockSource = async function* (fromBlock, signal) {
+    for await (const block of ledger.blocks(fromBlock, { signal })) yield logBlockOf(block);
+  };
+
   it('follows commits, resumes after a restart, builds identical roots in two builders, exports a bundle that verifies', async () => {
     const relay = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(1));
     const appender = await ledger.createIdentity({
@@ -41,18 +45,18 @@ describe('log builder over the embedded engine running the real AuditContract', 
 
     // Builder A runs, stops, restarts (resume from its persisted position); builder B runs once.
     const storeA = await LogStore.open(join(dir, 'logA'));
-    let builderA = new LogBuilder(storeA, embeddedBlockSource(ledger));
+    let builderA = new LogBuilder(storeA, source);
     builderA.start();
     await builderA.caughtUp(ledger.height - 1);
     await builderA.stop();
     assert.equal(storeA.size, 3, 'one key entry and two receipts');
     await ledger.submit(appender, 'appendReceipt', [mus[2]!]);
     await ledger.submit(appender, 'revokeKey', [relay.keyId, 'retired device']);
-    builderA = new LogBuilder(storeA, embeddedBlockSource(ledger));
+    builderA = new LogBuilder(storeA, source);
     builderA.start();
     await builderA.caughtUp(ledger.height - 1);
     const storeB = await LogStore.open(join(dir, 'logB'));
-    const builderB = new LogBuilder(storeB, embeddedBlockSource(ledger));
+    const builderB = new LogBuilder(storeB, source);
     builderB.start();
     await builderB.caughtUp(ledger.height - 1);
     assert.equal(storeA.size, 5);

@@ -1,0 +1,54 @@
+/** `torgo export [filters] -o FILE` and `torgo checkpoint`: the transparency log over the gateway. */
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+import { GatewayClient, type OnlineOptions, online } from '../gateway-client.js';
+import type { Output } from '../output.js';
+
+interface ExportOptions extends OnlineOptions {
+  source?: string;
+  subject?: string;
+  operation?: string;
+  from?: string;
+  to?: string;
+  out: string;
+}
+
+export function addExport(program: Command, output: Output): void {
+  online(program.command('export'))
+    .description('download an export bundle (torgo.bundle/1) of a selection, for `torgo verify`')
+    .option('--source <name>', 'receipts of this source')
+    .option('--subject <ref>', 'receipts about this subject')
+    .option('--operation <name>', 'receipts of this operation')
+    .option('--from <time>', 'committed at or after (RFC 3339 UTC)')
+    .option('--to <time>', 'committed before (RFC 3339 UTC)')
+    .requiredOption('-o, --out <file>', 'bundle file to write')
+    .action(async (o: ExportOptions) => {
+      const params = new URLSearchParams();
+      for (const k of ['source', 'subject', 'operation', 'from', 'to'] as const)
+        if (o[k]) params.set(k, o[k]!);
+      if (!o.source && !o.subject && !o.operation)
+        throw new CliError('give at least one of --source, --subject, --operation');
+      const tty = process.stderr.isTTY;
+      const started = performance.now();
+      const bytes = await GatewayClient.from(o).download(`/v1/export?${params}`, o.out, (n) => {
+        if (tty) {
+          const mib = (n / 2 ** 20).toFixed(1);
+          const rate = (n / 2 ** 20 / ((performance.now() - started) / 1000)).toFixed(1);
+          process.stderr.write(`\rexporting… ${mib} MiB (${rate} MiB/s) `);
+        }
+      });
+      if (tty) process.stderr.write('\n');
+      output.out(
+        `wrote ${o.out} (${bytes} bytes); verify it with: torgo verify ${o.out} --trust OPERATOR.pub.pem\n`,
+      );
+    });
+
+  online(program.command('checkpoint'))
+    .description("print the log's latest signed checkpoint (C2SP signed note)")
+    .option('--now', 'issue a fresh one first (log-operator or admin)')
+    .option('--json', 'the JSON answer (origin, size, rootHash, note, operatorKeyId)')
+    .action(async (o: OnlineOptions & { now?: boolean; json?: boolean }) => {
+      const r = await GatewayClient.from(o).request(o.now ? 'POST' : 'GET', '/v1/checkpoint');
+      output.out(o.json ? `${r.body}\n` : (JSON.parse(r.body) as { note: string }).note);
+    });
+}

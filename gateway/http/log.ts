@@ -1,0 +1,235 @@
+/**
+ * Routes of the transparency log (docs/transparency.md, docs/bundle-format.md): the latest signed
+ * checkpoint and its history, inclusion and consistency proofs, the operator's public key, and
+ * export bundles streamed as JSON lines.
+ */
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifySchema } from 'fastify';
+import { Type } from 'typebox';
+import { isCoreError, toBase64 } from '../../core/index.js';
+import { GatewayError } from '../errors.js';
+import type { TransparencyLog } from '../logbuilder/log.js';
+import { selectAll, type Selection } from '../ledger/selection.js';
+import type { GatewayService } from '../service.js';
+import { callerOf } from './auth.js';
+import { Errors, ReceiptId } from './schemas.js';
+
+const Size = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
+const Checkpoint = Type.Object({
+  origin: Type.String(),
+  size: Type.Integer(),
+  rootHash: Type.String({ description: 'base64 RFC 9162 root hash' }),
+  note: Type.String({
+    description: 'the signed checkpoint (C2SP signed note), verify with the operator key',
+  }),
+  operatorKeyId: Type.String(),
+});
+
+const Inclusion = Type.Object({
+  id: Type.String(),
+  leafIndex: Type.Integer(),
+  treeSize: Type.Integer(),
+  proof: Type.Array(Type.String(), { description: 'base64 nodes, RFC 9162 §2.1.3' }),
+  entry: Type.Unknown({ description: 'the log entry whose leaf hash the proof is for' }),
+  checkpoint: Type.Optional(
+    Type.String({ description: 'the signed checkpoint of size treeSize (when size was not given)' }),
+  ),
+});
+
+const ExportQuery = Type.Object(
+  {
+    source: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    subject: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    operation: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    from: Type.Optional(Type.String()),
+    to: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+function logOf(service: GatewayService): TransparencyLog {
+  if (!service.log)
+    throw new GatewayError('E_UNAVAILABLE', 'the transparency log is not running (no log-operator identity)');
+  return service.log;
+}
+
+/** Proof-range problems are the client's (a size beyond the log, from > to), not the server's. */
+function asBadRequest(e: unknown): never {
+  if (isCoreError(e) && e.code === 'E_PROOF_INVALID') throw new GatewayError('E_BAD_REQUEST', e.message);
+  throw e;
+}
+
+export async function logRoutes(app: FastifyInstance, service: GatewayService): Promise<void> {
+  const checkpointBody = async (fresh: boolean) => {
+    const log = logOf(service);
+    const issued =
+      fresh || !log.checkpointer.current
+        ? await log.checkpointAt(service.driver.height())
+        : log.checkpointer.current;
+    const c = issued.checkpoint;
+    return {
+      origin: c.origin,
+      size: c.size,
+      rootHash: toBase64(c.rootHash),
+      note: issued.note,
+      operatorKeyId: log.operatorKeyId,
+    };
+  };
+
+  app.get(
+    '/v1/checkpoint',
+    {
+      schema: {
+        summary: "The log's latest signed checkpoint (issued periodically; a first one on demand)",
+        tags: ['transparency'],
+        response: { 200: Checkpoint, ...Errors },
+      },
+    },
+    async () => checkpointBody(false),
+  );
+
+  app.post(
+    '/v1/checkpoint',
+    {
+      config: { roles: ['log-operator', 'admin'] },
+      schema: {
+        summary: 'Issue a checkpoint now, covering every committed block (also recorded on the ledger)',
+        tags: ['transparency'],
+        response: { 200: Checkpoint, ...Errors },
+      },
+    },
+    async () => checkpointBody(true),
+  );
+
+  app.get(
+    '/v1/checkpoints',
+    {
+      schema: {
+        summary: 'The checkpoints recorded on the ledger for this log, from the contract (newest first)',
+        tags: ['transparency'],
+        response: { 200: Type.Unknown(), ...Errors },
+      },
+    },
+    async (request) => {
+      const { identity } = callerOf(request);
+      return JSON.parse(
+        await service.driver.evaluate(identity, 'getCheckpointHistory', [logOf(service).origin]),
+      );
+    },
+  );
+
+  app.get(
+    '/v1/log/operator-key',
+    {
+      config: { public: true },
+      schema: {
+        summary:
+          "The log operator's ML-DSA public key (SPKI PEM), for `torgo verify --trust`; check it out of band",
+        tags: ['transparency'],
+      } as FastifySchema,
+    },
+    async (_request, reply) => reply.type('application/x-pem-file').send(logOf(service).operatorPublicKeyPem),
+  );
+
+  app.get(
+    '/v1/receipts/:id/proof',
+    {
+      config: { roles: ['auditor', 'admin'] },
+      schema: {
+        summary:
+          "Inclusion proof of a receipt's log entry, in the tree of `size` leaves (default: a checkpoint covering it)",
+        tags: ['transparency'],
+        params: ReceiptId,
+        querystring: Type.Object({ size: Type.Optional(Size) }, { additionalProperties: false }),
+        response: { 200: Inclusion, ...Errors },
+      },
+    },
+    async (request) => {
+      const log = logOf(service);
+      const { id } = request.params as { id: string };
+      const { size } = request.query as { size?: number };
+      let checkpoint: string | undefined;
+      let treeSize = size;
+      if (treeSize === undefined) {
+        let issued = log.checkpointer.current;
+        const leaf = await log.store.receiptLeaf(id);
+        if (!issued || (leaf && leaf.index >= issued.checkpoint.size))
+          issued = await log.checkpointAt(service.driver.height());
+        treeSize = issued.checkpoint.size;
+        checkpoint = issued.note;
+      }
+      if (treeSize > log.store.size) {
+        throw new GatewayError(
+          'E_BAD_REQUEST',
+          `size ${treeSize} is beyond the log's ${log.store.size} leaves`,
+        );
+      }
+      const found = await log.inclusion(id, treeSize).catch(asBadRequest);
+      if (!found)
+        throw new GatewayError('E_NOT_FOUND', `receipt ${id} is not in the log's first ${treeSize} leaves`);
+      return { id, treeSize, ...found, ...(checkpoint ? { checkpoint } : {}) };
+    },
+  );
+
+  app.get(
+    '/v1/log/consistency',
+    {
+      schema: {
+        summary: 'Consistency proof between two tree sizes (RFC 9162 §2.1.4)',
+        tags: ['transparency'],
+        querystring: Type.Object({ from: Size, to: Size }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ from: Type.Integer(), to: Type.Integer(), proof: Type.Array(Type.String()) }),
+          ...Errors,
+        },
+      },
+    },
+    async (request) => {
+      const { from, to } = request.query as { from: number; to: number };
+      const proof = await logOf(service).consistency(from, to).catch(asBadRequest);
+      return { from, to, proof };
+    },
+  );
+
+  app.get(
+    '/v1/export',
+    {
+      config: { roles: ['auditor', 'admin'] },
+      schema: {
+        summary: 'Export bundle (torgo.bundle/1, JSON lines) of a selection, for offline verification',
+        description:
+          'Same filters as GET /v1/receipts. Streams: header, a fresh signed checkpoint, key entries, receipts with inclusion proofs, manifest.',
+        tags: ['transparency'],
+        querystring: ExportQuery,
+      } as FastifySchema,
+    },
+    async (request, reply) => {
+      const log = logOf(service);
+      const { identity } = callerOf(request);
+      const q = request.query as Omit<Selection, 'order'>;
+      const selection: Selection = { ...q, order: 'asc' };
+      // Fail on bad filters before the status line goes out.
+      const first = selectAll(service.ledger, identity, selection);
+      await first.next();
+      await first.return(undefined);
+      const filters = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) as Record<
+        string,
+        string
+      >;
+      const lines = log.exportLines(
+        service.driver.height(),
+        async function* () {
+          for await (const r of selectAll(service.ledger, identity, selection)) yield { id: r.id, mu: r.mu };
+        },
+        filters,
+      );
+      const stream = Readable.from(lines);
+      stream.on('error', (e) => request.log.error({ err: e }, 'export failed mid-stream'));
+      return reply
+        .type('application/x-ndjson; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="torgo-bundle.jsonl"')
+        .send(stream);
+    },
+  );
+}

@@ -1,0 +1,130 @@
+/**
+ * The gateway's transparency log: a LevelDB log store (`<data>/log`), a builder following the
+ * ledger's commits, and a checkpointer signing with the log operator's ML-DSA key (generated on
+ * first start into `<data>/log/operator.key.pem`, mode 0600, unless a key file is configured).
+ */
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  generatePrivateKey,
+  type PrivateKey,
+  privateKeyFromPem,
+  privateKeyToPem,
+  publicKeyToPem,
+  toBase64,
+} from '../../core/index.js';
+import { type BlockSource, LogBuilder } from './builder.js';
+import { Checkpointer, type IssuedCheckpoint } from './checkpointer.js';
+import { type ExportedReceipt, type ExportSummary, exportBundle } from './export.js';
+import { LogStore } from './store.js';
+
+export interface TransparencyOptions {
+  readonly dataDir: string;
+  readonly origin: string;
+  /** PKCS#8 PEM of the operator key; default `<data>/log/operator.key.pem`, created if missing. */
+  readonly keyFile?: string | undefined;
+  readonly checkpointIntervalMs: number;
+  readonly source: BlockSource;
+  readonly recordOnLedger?: (note: string) => Promise<void>;
+  readonly onError?: (e: Error) => void;
+}
+
+async function loadOrCreateKey(file: string, create: boolean): Promise<PrivateKey> {
+  try {
+    return privateKeyFromPem(await readFile(file, 'utf8'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw e;
+  }
+  const key = generatePrivateKey('ML-DSA-65');
+  const handle = await open(file, 'wx', 0o600);
+  try {
+    await handle.writeFile(privateKeyToPem(key));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await writeFile(file.replace(/\.key\.pem$/, '.pub.pem'), publicKeyToPem(key));
+  return key;
+}
+
+export class TransparencyLog {
+  private constructor(
+    readonly origin: string,
+    readonly store: LogStore,
+    readonly builder: LogBuilder,
+    readonly checkpointer: Checkpointer,
+    private readonly key: PrivateKey,
+  ) {}
+
+  static async open(o: TransparencyOptions): Promise<TransparencyLog> {
+    const dir = path.join(o.dataDir, 'log');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const key = await loadOrCreateKey(
+      o.keyFile ?? path.join(dir, 'operator.key.pem'),
+      o.keyFile === undefined,
+    );
+    const store = await LogStore.open(path.join(dir, 'tree'));
+    const builder = new LogBuilder(store, o.source, o.onError);
+    const checkpointer = await Checkpointer.open(store, {
+      origin: o.origin,
+      key,
+      ...(o.recordOnLedger ? { recordOnLedger: o.recordOnLedger } : {}),
+      ...(o.onError ? { onError: o.onError } : {}),
+    });
+    builder.start();
+    checkpointer.startPeriodic(o.checkpointIntervalMs);
+    return new TransparencyLog(o.origin, store, builder, checkpointer, key);
+  }
+
+  /** The operator's public key, PEM: what a regulator passes to `torgo verify --trust`. */
+  get operatorPublicKeyPem(): string {
+    return publicKeyToPem(this.key);
+  }
+
+  get operatorKeyId(): string {
+    return this.key.keyId;
+  }
+
+  /** A checkpoint covering every block committed up to `height` (waits for the builder). */
+  async checkpointAt(height: number | undefined): Promise<IssuedCheckpoint> {
+    if (height !== undefined && height > 0) await this.builder.caughtUp(height - 1);
+    return this.checkpointer.issue();
+  }
+
+  async inclusion(
+    id: string,
+    size: number,
+  ): Promise<{ leafIndex: number; proof: string[]; entry: unknown } | undefined> {
+    const leaf = await this.store.receiptLeaf(id);
+    if (!leaf || leaf.index >= size) return undefined;
+    return {
+      leafIndex: leaf.index,
+      proof: (await this.store.inclusionProof(leaf.index, size)).map(toBase64),
+      entry: leaf.entry,
+    };
+  }
+
+  async consistency(from: number, to: number): Promise<string[]> {
+    return (await this.store.consistencyProof(from, to)).map(toBase64);
+  }
+
+  /** A bundle's lines for a selection; waits until the log covers `height` first. */
+  async *exportLines(
+    height: number | undefined,
+    receipts: () => AsyncIterable<ExportedReceipt>,
+    filters: Record<string, string>,
+    summary?: ExportSummary,
+  ): AsyncGenerator<string> {
+    if (height !== undefined && height > 0) await this.builder.caughtUp(height - 1);
+    yield* exportBundle(
+      { store: this.store, checkpointer: this.checkpointer, receipts, filters, origin: this.origin },
+      summary,
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.builder.stop();
+    await this.checkpointer.stop();
+    await this.store.close();
+  }
+}
