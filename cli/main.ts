@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { preferNativeMlDsa } from '../core/crypto/native.js';
 import { addAppend } from './commands/append.js';
 import { addExport } from './commands/export.js';
+import { addLedger } from './commands/ledger.js';
 import { addGet } from './commands/get.js';
 import { addKeyGenerate } from './commands/key.js';
 import { addKeyOnline } from './commands/keyonline.js';
@@ -36,6 +37,7 @@ export function createProgram(output: Output = processOutput): Command {
   addQuery(program, output);
   addToken(program, output);
   addExport(program, output);
+  addLedger(program, output);
   const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
   for (const c of everyCommand(program))
     c.exitOverride().configureOutput({ writeOut: output.out, writeErr: output.err });

@@ -1,0 +1,55 @@
+import '../engine/quiet-logs.js';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { Level } from 'level';
+import { contracts } from '../../chaincode/index.js';
+import { publicKeyToPem, privateKeyFromSeed } from '../../core/index.js';
+import { EmbeddedLedger } from '../../engine/index.js';
+import { torgo } from './run.js';
+
+it('torgo ledger check: 0 on a sound ledger, 1 once a block is altered, 2 while it is open elsewhere', async (t) => {
+  const data = await mkdtemp(path.join(tmpdir(), 'torgo-ledger-check-'));
+  t.after(() => rm(data, { recursive: true, force: true }));
+  const ledger = await EmbeddedLedger.open({ dir: data, contracts });
+  const who = await ledger.createIdentity({
+    mspId: 'Org1MSP',
+    name: 'relay',
+    attrs: { 'torgo.role': 'appender' },
+  });
+  await ledger.submit(who, 'registerKey', [
+    publicKeyToPem(privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(4))),
+    'k',
+  ]);
+  const busy = await torgo('ledger', 'check', '--data', data);
+  assert.equal(busy.code, 2, 'LevelDB is locked by the open ledger');
+  await ledger.close();
+
+  const ok = await torgo('ledger', 'check', '--data', data, '--json');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(JSON.parse(ok.stdout).height, 1);
+
+  // Flip one byte of the stored block: the hash chain no longer verifies.
+  const db = new Level<string, Buffer>(path.join(data, 'ledger'), {
+    keyEncoding: 'utf8',
+    valueEncoding: 'buffer',
+  });
+  let blockKey: string | undefined;
+  for await (const [k, v] of db.iterator()) {
+    if (v.includes(Buffer.from('"previousHash"'))) {
+      blockKey = k;
+      const altered = Buffer.from(v);
+      const at = altered.indexOf(Buffer.from('registerKey'));
+      altered[at] = 'R'.charCodeAt(0);
+      await db.put(k, altered);
+      break;
+    }
+  }
+  await db.close();
+  assert.ok(blockKey, 'found the stored block');
+  const bad = await torgo('ledger', 'check', '--data', data);
+  assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+  assert.match(bad.stderr, /E_CHAIN_CORRUPT/);
+});
