@@ -7,6 +7,7 @@
  * with `previousHash` of block 0 all zeros. Every transaction ordered into a block is in it, valid or
  * not (as on Fabric); only VALID ones changed state. Hashes are lowercase hex; bytes are base64.
  */
+import { createHash } from 'node:crypto';
 import { canonicalJson, sha256Hex } from './canonical.js';
 
 /** Fabric's TxValidationCode names, for the codes the embedded engine can produce. */
@@ -71,6 +72,36 @@ export function buildBlock(number: number, previousHash: string, transactions: B
 
 export function encodeBlock(block: Block): Buffer {
   return Buffer.from(canonicalJson(block), 'utf8');
+}
+
+/**
+ * `buildBlock` and `encodeBlock` in one pass: each transaction is serialised and UTF-8 encoded once,
+ * and those bytes are both hashed into `dataHash` and stored. `bytes` is exactly `encodeBlock(block)`:
+ * canonical JSON lists a block's keys sorted, dataHash < hash < number < previousHash < transactions.
+ */
+export function sealBlock(
+  number: number,
+  previousHash: string,
+  transactions: BlockTransaction[],
+): { block: Block; bytes: Buffer } {
+  const digest = createHash('sha256');
+  const parts: Buffer[] = [];
+  for (const [i, tx] of transactions.entries()) {
+    const json = Buffer.from(`${i === 0 ? '[' : ','}${canonicalJson(tx)}`, 'utf8');
+    digest.update(json);
+    parts.push(json);
+  }
+  const close = Buffer.from(transactions.length === 0 ? '[]' : ']', 'utf8');
+  digest.update(close);
+  const dataHash = digest.digest('hex');
+  const hash = headerHashOf(number, previousHash, dataHash);
+  const head =
+    `{"dataHash":${JSON.stringify(dataHash)},"hash":${JSON.stringify(hash)},"number":${canonicalJson(number)},` +
+    `"previousHash":${JSON.stringify(previousHash)},"transactions":`;
+  return {
+    block: { number, previousHash, dataHash, hash, transactions },
+    bytes: Buffer.concat([Buffer.from(head, 'utf8'), ...parts, close, Buffer.from('}', 'utf8')]),
+  };
 }
 
 export function decodeBlock(bytes: Buffer): Block {

@@ -6,13 +6,7 @@
  * block, so block size grows with load and no timer is needed. A transaction is acknowledged only after
  * the batch holding its block returned.
  */
-import {
-  type Block,
-  type BlockTransaction,
-  buildBlock,
-  encodeBlock,
-  type ValidationCode,
-} from './blockstore.js';
+import { type Block, type BlockTransaction, sealBlock, type ValidationCode } from './blockstore.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
 import { EngineError } from './errors.js';
 import type { Creator } from './identity.js';
@@ -108,15 +102,17 @@ export class Committer {
       for (const [txNumber, { tx }] of batch.entries()) {
         const validationCode = await validator.validate(tx.txId, tx.sim);
         const writeSet = tx.sim.writeSet;
+        // Each value goes into the block and into its history entry as base64: encode it once.
+        const values = writeSet.map((w) => w.value.toString('base64'));
         if (validationCode === 'VALID') {
           validator.apply(writeSet, txNumber);
-          for (const w of writeSet) {
+          for (const [i, w] of writeSet.entries()) {
             const record: HistoryRecord = {
               txId: tx.txId,
               seconds: tx.timestamp.seconds,
               nanos: tx.timestamp.nanos,
               isDelete: w.isDelete,
-              value: w.value.toString('base64'),
+              value: values[i]!,
             };
             ops.push({
               type: 'put',
@@ -137,11 +133,7 @@ export class Committer {
           fcn: tx.fcn,
           argsHash: sha256Hex(canonicalJson(tx.args)),
           readSetHash: tx.sim.readSetHash(),
-          writeSet: writeSet.map((w) => ({
-            key: w.key,
-            isDelete: w.isDelete,
-            value: w.value.toString('base64'),
-          })),
+          writeSet: writeSet.map((w, i) => ({ key: w.key, isDelete: w.isDelete, value: values[i]! })),
           validationCode,
           event: tx.sim.event
             ? { name: tx.sim.event.name, payload: tx.sim.event.payload.toString('base64') }
@@ -155,8 +147,9 @@ export class Committer {
             : { type: 'put', key: stateKey(key), value: encodeState(u.value, u.version) },
         );
       }
-      block = buildBlock(number, this.tip.hash, transactions);
-      ops.push({ type: 'put', key: blockKey(number), value: encodeBlock(block) });
+      const sealed = sealBlock(number, this.tip.hash, transactions);
+      block = sealed.block;
+      ops.push({ type: 'put', key: blockKey(number), value: sealed.bytes });
       ops.push({ type: 'put', key: HEIGHT_KEY, value: Buffer.from(String(number + 1)) });
       await this.db.batch(ops, { sync: true });
     } catch (e) {

@@ -29,7 +29,7 @@ export class BlockValidator {
   }
 
   async validate(txId: string, sim: TxSimulation): Promise<ValidationCode> {
-    if (this.txIds.has(txId) || (await this.db.get(txidKey(txId))) !== undefined) return 'DUPLICATE_TXID';
+    if (this.txIds.has(txId) || this.db.getSync(txidKey(txId)) !== undefined) return 'DUPLICATE_TXID';
     this.txIds.add(txId);
     const { reads, rangeQueries } = sim.readSet;
     const unchanged = reads.filter((r) => !this.updates.has(r.key));

@@ -1,0 +1,172 @@
+/**
+ * The engine's fast paths against their plain definitions: canonical JSON, key order, block sealing,
+ * and the two dispatcher costs trimmed in shim.ts (certificate parse memo, level check before
+ * formatting). Each must give exactly what the plain version gives.
+ */
+import './quiet-logs.js';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { type BlockTransaction, buildBlock, encodeBlock, sealBlock } from '../../engine/blockstore.js';
+import { canonicalJson } from '../../engine/canonical.js';
+import { chaincodeFromContracts, ShimClientIdentity } from '../../engine/shim.js';
+import { compareKeys } from '../../engine/state.js';
+import { openKvLedger } from './helpers.js';
+import { KvContract } from './fixtures/kv-contract.js';
+
+/** The definition canonical.ts started from (RFC 8785 key order, safe integers only). */
+function referenceCanonicalJson(value: unknown): string {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value))
+      throw new TypeError(`canonical JSON allows only safe integers, got ${value}`);
+    return String(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(referenceCanonicalJson).join(',')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${referenceCanonicalJson(v)}`).join(',')}}`;
+  }
+  throw new TypeError(`canonical JSON cannot encode a ${typeof value}`);
+}
+
+const anyString = fc.string({ unit: 'binary', maxLength: 12 });
+const jsonValue = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    fc.maxSafeInteger(),
+    anyString,
+    fc.array(tie('value')),
+    fc.dictionary(anyString, fc.option(tie('value'), { nil: undefined })),
+  ),
+})).value;
+
+test('canonicalJson is the plain definition, errors included', () => {
+  fc.assert(
+    fc.property(jsonValue, (v) => {
+      assert.equal(canonicalJson(v), referenceCanonicalJson(v));
+    }),
+    { numRuns: 2000 },
+  );
+  for (const bad of [1.5, Number.NaN, 2 ** 53, () => 1, 1n, [undefined], { a: [Symbol()] }]) {
+    assert.throws(
+      () => canonicalJson(bad),
+      (e: Error) => {
+        assert.throws(() => referenceCanonicalJson(bad), { name: e.name, message: e.message });
+        return true;
+      },
+    );
+  }
+});
+
+test('compareKeys is UTF-8 byte order, surrogates (paired or lone) included', () => {
+  const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const key = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 8 }),
+    fc.string({
+      unit: fc.constantFrom('a', 'b', '\uffff', '\ue000', '\ud800', '\udc00', '\ud83d', '\ude00', '\u0000'),
+      maxLength: 6,
+    }),
+  );
+  fc.assert(
+    fc.property(key, key, (a, b) => {
+      assert.equal(Math.sign(compareKeys(a, b)), Math.sign(byteOrder(a, b)), JSON.stringify([a, b]));
+    }),
+    { numRuns: 20000 },
+  );
+  for (const [a, b] of [
+    ['\ud800', '\ud800\udc00'],
+    ['a\ud83d', 'a\ud83d\ude00'],
+    ['\uffff', '\ud800\udc00'],
+    ['\ud800x', '\ud800\udc00'],
+    ['', ''],
+  ] as const) {
+    assert.equal(Math.sign(compareKeys(a, b)), Math.sign(byteOrder(a, b)), JSON.stringify([a, b]));
+  }
+});
+
+test('sealBlock stores exactly encodeBlock(buildBlock(…))', () => {
+  const tx = (n: number): BlockTransaction => ({
+    txId: `tx${n}`,
+    timestamp: { seconds: 1_700_000_000 + n, nanos: n * 1000 },
+    creator: { mspId: 'Org1MSP', id: 'x509::/OU=client/CN=a\\/b::/CN=ca' },
+    fcn: 'appendReceipt',
+    argsHash: 'ab'.repeat(32),
+    readSetHash: 'cd'.repeat(32),
+    writeSet: [
+      { key: `receipt!${n}`, isDelete: false, value: Buffer.from(`value ${n} é`).toString('base64') },
+      { key: `gone${n}`, isDelete: true, value: '' },
+    ],
+    validationCode: n % 3 === 0 ? 'MVCC_READ_CONFLICT' : 'VALID',
+    event: n % 2 ? { name: 'E', payload: 'AAEC' } : null,
+  });
+  for (const count of [0, 1, 7]) {
+    const transactions = Array.from({ length: count }, (_, i) => tx(i));
+    const sealed = sealBlock(count, 'ef'.repeat(32), transactions);
+    const plain = buildBlock(count, 'ef'.repeat(32), transactions);
+    assert.deepEqual(sealed.block, plain);
+    assert.ok(sealed.bytes.equals(encodeBlock(plain)));
+  }
+});
+
+test('the certificate parse memo: same identity from the same certificate, distinct ones stay distinct', async (t) => {
+  const ledger = await openKvLedger(t);
+  const a = await ledger.createIdentity({ mspId: 'Org1MSP', name: 'a', attrs: { 'torgo.role': 'appender' } });
+  const b = await ledger.createIdentity({ mspId: 'Org1MSP', name: 'b', attrs: { 'torgo.role': 'auditor' } });
+  const identityOf = (certificate: string) => {
+    const creator = { mspid: 'Org1MSP', idBytes: Buffer.from(certificate) };
+    return new ShimClientIdentity({ getChannelID: () => 'c', getTxID: () => 't', getCreator: () => creator });
+  };
+  const [a1, a2, b1] = [identityOf(a.certificate), identityOf(a.certificate), identityOf(b.certificate)];
+  assert.equal(a1.getID(), a2.getID());
+  assert.equal(a1.getAttributeValue('torgo.role'), 'appender');
+  assert.equal(a2.getAttributeValue('torgo.role'), 'appender');
+  assert.equal(b1.getAttributeValue('torgo.role'), 'auditor');
+  assert.notEqual(a1.getID(), b1.getID());
+  assert.match(b1.getID(), /CN=b/);
+  assert.throws(() => identityOf('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'));
+});
+
+test('winston drops below-level messages before formatting, and still writes the rest', () => {
+  chaincodeFromContracts([KvContract], 'kv', '0.0.0'); // installs the trimmed paths
+  const requireFromShim = createRequire(createRequire(import.meta.url).resolve('fabric-shim'));
+  const winston = requireFromShim('winston') as {
+    createLogger(o: object): {
+      level: string;
+      debug(m: string): void;
+      info(m: string): void;
+      error(m: string, ...a: unknown[]): void;
+    };
+    format: { printf(f: (i: { message: string }) => string): unknown };
+  };
+  const Transport = requireFromShim('winston-transport') as new (o?: object) => object;
+  const seen: string[] = [];
+  let formatted = 0;
+  class Recorder extends Transport {
+    log(info: { message: string; level: string }, done: () => void): void {
+      seen.push(`${info.level}:${info.message}`);
+      done();
+    }
+  }
+  const logger = winston.createLogger({
+    level: 'info',
+    format: winston.format.printf((i) => {
+      formatted++;
+      return i.message;
+    }),
+    transports: [new Recorder()],
+  });
+  logger.debug('hidden');
+  logger.info('shown');
+  logger.error('also shown', { x: 1 });
+  assert.deepEqual(seen, ['info:shown', 'error:also shown']);
+  assert.equal(formatted, 2);
+  logger.level = 'debug';
+  logger.debug('now shown');
+  assert.deepEqual(seen.at(-1), 'debug:now shown');
+});
