@@ -2,10 +2,10 @@
  * ML-DSA keys as people handle them: PEM files (SPKI / PKCS#8 seed form, as OpenSSL 3.5 and
  * Node 24 read them), raw base64 public keys, and key ids derived from the public key.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { CoreError } from '../errors.js';
 import { equalBytes, fromBase64, toBase64, toHex } from '../encoding.js';
 import { mlDsa } from './backend.js';
+import { sha256 } from './hash.js';
 import { decodePkcs8, decodeSpki, encodePkcs8Seed, encodeSpki } from './der.js';
 import { DEFAULT_ALGORITHM, ML_DSA, ML_DSA_ALGORITHMS, type MlDsaAlgorithm } from './mldsa.js';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';

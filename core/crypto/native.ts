@@ -3,6 +3,7 @@
  * `core`; nothing in `core` imports it, Node entry points do (see backend.ts).
  */
 import {
+  createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
@@ -13,6 +14,7 @@ import {
 } from 'node:crypto';
 import { encodePkcs8Seed, encodeSpki } from './der.js';
 import { useMlDsaBackend } from './backend.js';
+import { useSha256 } from './hash.js';
 import { checkContext, ML_DSA, type MlDsaAlgorithm, type MlDsaBackend, SEED_LENGTH } from './mldsa.js';
 import { nobleBackend } from './noble.js';
 import { toHex } from '../encoding.js';
@@ -91,9 +93,19 @@ export function nativeMlDsaAvailable(): boolean {
   return probed;
 }
 
-/** Switches `core` to the native backend when available; returns the backend now in use. */
+/** OpenSSL's SHA-256, as a plain Uint8Array like noble's. */
+export function nativeSha256(data: Uint8Array): Uint8Array {
+  const digest = createHash('sha256').update(data).digest();
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+}
+
+/**
+ * Switches `core` to the native backend when available (and to OpenSSL's SHA-256, which every
+ * Node has); returns the ML-DSA backend now in use.
+ */
 export function preferNativeMlDsa(): MlDsaBackend {
   const backend = nativeMlDsaAvailable() ? nativeBackend : nobleBackend;
   useMlDsaBackend(backend);
+  useSha256(nativeSha256);
   return backend;
 }

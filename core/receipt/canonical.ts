@@ -22,12 +22,20 @@ function notCanonical(what: string, text: string, index: number, role: string): 
   return new CoreError('E_RECEIPT_NOT_CANONICAL', `${role}: ${what} (line ${line})`, { line });
 }
 
-/** Decodes and checks canonical form. `role` names the text in messages ("receipt", "mirror"…). */
-export function decodeCanonical(bytes: Uint8Array, role: string): string {
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * Decodes and checks canonical form. `role` names the text in messages ("receipt", "mirror"…).
+ * `source`, when given, is the string `bytes` was encoded from: without surrogates it is exactly
+ * what strict decoding would return (a UTF-8 round trip only alters lone surrogates), so decoding
+ * is skipped.
+ */
+export function decodeCanonical(bytes: Uint8Array, role: string, source?: string): string {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     throw new CoreError('E_RECEIPT_NOT_CANONICAL', `${role}: starts with a byte order mark`, { line: 1 });
   }
-  const text = fromUtf8(bytes, 'E_RECEIPT_ENCODING', role);
+  const text =
+    source !== undefined && !SURROGATE.test(source) ? source : fromUtf8(bytes, 'E_RECEIPT_ENCODING', role);
   checkCanonical(text, role);
   return text;
 }
@@ -59,7 +67,8 @@ export function checkLineLengths(text: string, role: string): void {
   let line = 1;
   while (start < text.length) {
     const end = text.indexOf('\n', start);
-    if (utf8(text.slice(start, end)).length > MAX_LINE_BYTES) {
+    // At most 3 UTF-8 bytes per UTF-16 unit: only long lines need encoding to be measured.
+    if ((end - start) * 3 > MAX_LINE_BYTES && utf8(text.slice(start, end)).length > MAX_LINE_BYTES) {
       throw new CoreError(
         'E_RECEIPT_TOO_LARGE',
         `${role}: line ${line} is longer than ${MAX_LINE_BYTES} bytes`,

@@ -6,7 +6,14 @@
 
 /** Reverses code points (not UTF-16 units, not grapheme clusters: §4.1). */
 export function rev(s: string): string {
-  return Array.from(s).reverse().join('');
+  let out = '';
+  for (let i = s.length - 1; i >= 0; i--) {
+    const unit = s.charCodeAt(i);
+    // Surrogates: keep the code point path (pairs stay in order, lone ones as they are).
+    if (unit >= 0xd800 && unit <= 0xdfff) return Array.from(s).reverse().join('');
+    out += s[i];
+  }
+  return out;
 }
 
 const FENCE = /^( *)(`{3,}|~{3,})(.*)$/s;

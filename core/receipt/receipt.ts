@@ -2,10 +2,11 @@
  * Reading, writing, signing and verifying `.mu` receipts: the orchestration of
  * docs/receipt-format.md (§4.3 reading order, §6 signatures).
  */
-import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
+import { sha384, sha512 } from '@noble/hashes/sha2.js';
 import { sha3_256, sha3_512 } from '@noble/hashes/sha3.js';
 import { CoreError } from '../errors.js';
 import { equalBytes, toHex, utf8 } from '../encoding.js';
+import { sha256 } from '../crypto/hash.js';
 import { ML_DSA } from '../crypto/mldsa.js';
 import { type PrivateKey, type PublicKey, signBytes, verifyBytes } from '../crypto/keys.js';
 import { checkCanonical, checkLineLengths, decodeCanonical } from './canonical.js';
@@ -88,9 +89,9 @@ export function parseReceipt(input: Uint8Array | string): Receipt {
   if (bytes.length > MAX_FILE_BYTES) {
     throw new CoreError('E_RECEIPT_TOO_LARGE', `receipt is ${bytes.length} bytes; at most ${MAX_FILE_BYTES}`);
   }
-  const file = decodeCanonical(bytes, 'receipt');
+  const file = decodeCanonical(bytes, 'receipt', typeof input === 'string' ? input : undefined);
   const { text, signatureLines, firstLine } = splitSignatureBlock(file);
-  if (utf8(text).length > MAX_RECEIPT_TEXT_BYTES) {
+  if (text.length * 3 > MAX_RECEIPT_TEXT_BYTES && utf8(text).length > MAX_RECEIPT_TEXT_BYTES) {
     throw new CoreError('E_RECEIPT_TOO_LARGE', `receipt text is larger than ${MAX_RECEIPT_TEXT_BYTES} bytes`);
   }
   const signatures = parseSignatureLines(signatureLines, firstLine);
@@ -164,22 +165,28 @@ export function verifyReceiptSignatures(
   if (receipt.signatures.length === 0) throw new CoreError('E_SIGNATURE_MISSING', 'receipt is not signed');
   const message = utf8(receipt.text);
   return receipt.signatures.map((s) => {
-    const key = resolveKey(s.keyId);
-    if (!key) throw new CoreError('E_KEY_UNKNOWN', `no public key for key id ${s.keyId}`, { keyId: s.keyId });
-    if (key.keyId !== s.keyId)
-      throw new CoreError('E_KEY_UNKNOWN', `resolved key does not have id ${s.keyId}`, { keyId: s.keyId });
-    if (ML_DSA[key.alg].signatureLength !== s.signature.length) {
-      throw new CoreError('E_KEY_ALGORITHM', `signature by ${s.keyId} is not an ${key.alg} signature`, {
-        keyId: s.keyId,
-      });
-    }
-    if (!verifyBytes(key, message, s.signature, RECEIPT_CONTEXT)) {
-      throw new CoreError('E_SIGNATURE_INVALID', `signature by ${s.keyId} does not verify`, {
-        keyId: s.keyId,
-      });
-    }
+    const key = signerKey(s, resolveKey);
+    if (!verifyBytes(key, message, s.signature, RECEIPT_CONTEXT)) throw signatureInvalid(s);
     return { keyId: s.keyId, alg: key.alg };
   });
+}
+
+/** The key a signature claims, checked to be that key and of the signature's parameter set. */
+function signerKey(s: ReceiptSignature, resolveKey: (keyId: string) => PublicKey | undefined): PublicKey {
+  const key = resolveKey(s.keyId);
+  if (!key) throw new CoreError('E_KEY_UNKNOWN', `no public key for key id ${s.keyId}`, { keyId: s.keyId });
+  if (key.keyId !== s.keyId)
+    throw new CoreError('E_KEY_UNKNOWN', `resolved key does not have id ${s.keyId}`, { keyId: s.keyId });
+  if (ML_DSA[key.alg].signatureLength !== s.signature.length) {
+    throw new CoreError('E_KEY_ALGORITHM', `signature by ${s.keyId} is not an ${key.alg} signature`, {
+      keyId: s.keyId,
+    });
+  }
+  return key;
+}
+
+function signatureInvalid(s: ReceiptSignature): CoreError {
+  return new CoreError('E_SIGNATURE_INVALID', `signature by ${s.keyId} does not verify`, { keyId: s.keyId });
 }
 
 const PAYLOAD_HASHES = { sha256, sha384, sha512, 'sha3-256': sha3_256, 'sha3-512': sha3_512 } as const;

@@ -1,0 +1,63 @@
+/** The fast canonical base64 decoder against @scure/base, the reference it must never disagree with. */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { base64 } from '@scure/base';
+import fc from 'fast-check';
+import { CoreError, decodeCanonicalBase64, fromBase64 } from '../../core/index.js';
+
+function reference(text: string): Uint8Array | Error {
+  try {
+    return base64.decode(text);
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+it('decodeCanonicalBase64 accepts only what @scure/base accepts, with the same bytes', () => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const nearBase64 = fc.oneof(
+    fc.uint8Array({ maxLength: 40 }).map((b) => base64.encode(b)),
+    fc
+      .tuple(
+        fc.uint8Array({ minLength: 1, maxLength: 40 }),
+        fc.nat(),
+        fc.constantFrom(...`${alphabet}=-_ \n\u00e9\u0100\ud800`),
+      )
+      .map(([b, at, c]) => {
+        const s = base64.encode(b);
+        const i = at % s.length;
+        return s.slice(0, i) + c + s.slice(i + 1);
+      }),
+    fc.string({ unit: fc.constantFrom(...`${alphabet}=`), maxLength: 12 }),
+    fc.uint8Array({ maxLength: 40 }).map((b) => base64.encode(b).replace(/=+$/, '')),
+  );
+  fc.assert(
+    fc.property(nearBase64, (text) => {
+      const fast = decodeCanonicalBase64(text);
+      const ref = reference(text);
+      if (fast) assert.deepEqual(fast, ref, JSON.stringify(text));
+      const viaCore = (() => {
+        try {
+          return fromBase64(text, 'E_SIGNATURE_SYNTAX', 'x');
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      if (ref instanceof Error) {
+        assert.ok(viaCore instanceof CoreError, JSON.stringify(text));
+        assert.equal(viaCore.message, `x is not canonical base64 (${ref.message})`);
+      } else assert.deepEqual(viaCore, ref);
+    }),
+    { numRuns: 20000 },
+  );
+  // Every pad-bit pattern of the last quantum.
+  for (let v = 0; v < 64; v++) {
+    const c = alphabet[v]!;
+    for (const text of [`QU${c}=`, `Q${c}==`]) {
+      const fast = decodeCanonicalBase64(text);
+      const ref = reference(text);
+      assert.equal(fast !== undefined, !(ref instanceof Error), text);
+      if (fast) assert.deepEqual(fast, ref);
+    }
+  }
+});
