@@ -21,6 +21,9 @@ await build({
   // Fabric 2.5's stock Node chaincode image runs Node 18.
   target: 'node18',
   external: ['fabric-contract-api', 'fabric-shim'],
+  // One file, so no verification worker file beside it: core's verify pool sees no URL and
+  // verifies in-thread (core/crypto/verify-pool.ts).
+  define: { 'import.meta.url': 'undefined' },
   // Function and parameter names stay as written: fabric-contract-api reads them.
   minify: false,
   keepNames: true,

@@ -11,7 +11,7 @@ import {
   type PublicKey,
   parseReceipt,
   type Receipt,
-  verifyReceiptSignatures,
+  verifyReceiptSignaturesAsync,
 } from '../core/index.js';
 import { ContractError, fromCoreError } from './errors.js';
 import { type Party, party, requireRole } from './identity.js';
@@ -97,8 +97,33 @@ function parse(mu: string): Receipt {
   }
 }
 
-/** Every signer key registered and active now (in ledger order), then every signature valid. */
-async function verify(receipt: Receipt, keys: KeyCache): Promise<void> {
+/** Public keys as stored in the registry, imported once per process (a pure function of the text). */
+const importedKeys = new Map<string, PublicKey>();
+const IMPORTED_KEYS_LIMIT = 1024;
+
+function importStoredKey(text: string): PublicKey {
+  let key = importedKeys.get(text);
+  if (!key) {
+    key = importPublicKey(text);
+    if (importedKeys.size >= IMPORTED_KEYS_LIMIT) importedKeys.clear();
+    importedKeys.set(text, key);
+  }
+  return key;
+}
+
+/**
+ * A receipt's signature check in flight: settles with undefined when every signature verifies, or
+ * with what the check threw. It never rejects, so a check nobody waits for (an earlier item already
+ * failed the batch) cannot become an unhandled rejection.
+ */
+type SignatureCheck = Promise<{ readonly failure: unknown } | undefined>;
+
+/**
+ * Every signer key registered and active now (in ledger order) — checked before this returns —
+ * then every signature valid: started here, settled later (`SignatureCheck`). The signature
+ * arithmetic runs off the main thread when core's backend can (`verifyReceiptSignaturesAsync`).
+ */
+async function checkSigners(receipt: Receipt, keys: KeyCache): Promise<{ signatures: SignatureCheck }> {
   if (receipt.signatures.length === 0) {
     throw new ContractError('RECEIPT_INVALID', 'E_SIGNATURE_MISSING: receipt is not signed');
   }
@@ -107,18 +132,30 @@ async function verify(receipt: Receipt, keys: KeyCache): Promise<void> {
     const record = await keys.get(keyId);
     if (!record) throw new ContractError('KEY_UNKNOWN', `signer key ${keyId} is not registered`);
     checkUsable(record);
-    resolved.set(keyId, importPublicKey(record.publicKey));
+    resolved.set(keyId, importStoredKey(record.publicKey));
   }
-  try {
-    verifyReceiptSignatures(receipt, (keyId) => resolved.get(keyId));
-  } catch (e) {
-    throw fromCoreError('RECEIPT_INVALID', e);
-  }
+  // Wrapped in an object: an async function returning a promise would wait for it.
+  const signatures = verifyReceiptSignaturesAsync(receipt, (keyId) => resolved.get(keyId)).then(
+    () => undefined,
+    (e: unknown) => {
+      try {
+        return { failure: fromCoreError('RECEIPT_INVALID', e) };
+      } catch (bug) {
+        return { failure: bug };
+      }
+    },
+  );
+  return { signatures };
 }
 
 /**
  * Appends receipts in one transaction; returns one result per input, in input order.
  * `batch` says whether to name the failing item in error messages.
+ *
+ * The result is that of checking the items one by one, in order, and stopping at the first that
+ * fails; only the signature arithmetic is overlapped: each item's check starts as the item is
+ * reached and is collected at the end — or, when a later item fails first, the earlier items'
+ * checks are collected before that failure is reported, so an earlier bad signature still wins.
  */
 export async function appendReceipts(
   ctx: Context,
@@ -130,15 +167,27 @@ export async function appendReceipts(
   const keys = new KeyCache(ctx);
   const inThisTx = new Map<string, ReceiptRecord>();
   const results: AppendResult[] = [];
+  const checks: SignatureCheck[] = [];
+  const name = (e: unknown, i: number): unknown =>
+    batch && e instanceof ContractError ? new ContractError(e.code, `${detailOf(e)} (batch item ${i})`) : e;
+  const firstFailure = async (): Promise<unknown> => {
+    for (const [i, check] of checks.entries()) {
+      const settled = await check;
+      if (settled) return name(settled.failure, i);
+    }
+    return undefined;
+  };
   for (let i = 0; i < texts.length; i++) {
     try {
-      results.push(await appendOne(ctx, tx, texts[i]!, keys, inThisTx));
+      const { result, signatures } = await appendOne(ctx, tx, texts[i]!, keys, inThisTx);
+      results.push(result);
+      checks.push(signatures);
     } catch (e) {
-      if (batch && e instanceof ContractError)
-        throw new ContractError(e.code, `${detailOf(e)} (batch item ${i})`);
-      throw e;
+      throw (await firstFailure()) ?? name(e, i);
     }
   }
+  const failure = await firstFailure();
+  if (failure) throw failure;
   return results;
 }
 
@@ -146,13 +195,15 @@ function detailOf(e: ContractError): string {
   return e.message.slice(e.code.length + 2);
 }
 
+const NO_CHECK: SignatureCheck = Promise.resolve(undefined);
+
 async function appendOne(
   ctx: Context,
   tx: TxInfo,
   mu: string,
   keys: KeyCache,
   inThisTx: Map<string, ReceiptRecord>,
-): Promise<AppendResult> {
+): Promise<{ result: AppendResult; signatures: SignatureCheck }> {
   const receipt = parse(mu);
   const f = receipt.document.fields;
   // Fabric reads do not see the transaction's own writes: earlier items of this batch are here.
@@ -166,9 +217,12 @@ async function appendOne(
       );
     }
     const status: AppendStatus = earlier ? 'duplicate' : 'existing';
-    return { ...entryOf(stored), ...(await flagsOf(keys, stored.signerKeyIds)), status };
+    return {
+      result: { ...entryOf(stored), ...(await flagsOf(keys, stored.signerKeyIds)), status },
+      signatures: NO_CHECK,
+    };
   }
-  await verify(receipt, keys);
+  const { signatures } = await checkSigners(receipt, keys);
   const record: ReceiptRecord = {
     id: f.id,
     mu,
@@ -186,7 +240,7 @@ async function appendOne(
   const idBytes = new TextEncoder().encode(f.id);
   for (const key of indexKeys(f, tx.time, f.id)) await ctx.stub.putState(key, idBytes);
   inThisTx.set(f.id, record);
-  return { ...entryOf(record), revokedSigners: [], status: 'appended' };
+  return { result: { ...entryOf(record), revokedSigners: [], status: 'appended' }, signatures };
 }
 
 /** Splits appendReceipts' argument: a JSON array of `.mu` texts, bounded in count and bytes. */

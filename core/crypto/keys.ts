@@ -119,3 +119,15 @@ export function verifyBytes(
 ): boolean {
   return mlDsa().verify(key.alg, key.publicKey, message, signature, context);
 }
+
+/** `verifyBytes`, on another thread when the backend can (`verifyAsync`); the same answer either way. */
+export function verifyBytesAsync(
+  key: PublicKey,
+  message: Uint8Array,
+  signature: Uint8Array,
+  context: Uint8Array,
+): Promise<boolean> {
+  const backend = mlDsa();
+  if (backend.verifyAsync) return backend.verifyAsync(key.alg, key.publicKey, message, signature, context);
+  return Promise.resolve(backend.verify(key.alg, key.publicKey, message, signature, context));
+}

@@ -59,6 +59,17 @@ export interface MlDsaBackend {
     context: Uint8Array,
     options?: SignOptions,
   ): Uint8Array;
+  /**
+   * Optional: the same answer as `verify`, computed off the calling thread (Node's worker pool,
+   * verify-pool.ts). Callers that can wait use `verifyBytesAsync`, which falls back to `verify`.
+   */
+  verifyAsync?(
+    alg: MlDsaAlgorithm,
+    publicKey: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+    context: Uint8Array,
+  ): Promise<boolean>;
   /** false for a wrong signature; never throws on malformed input (callers turn false into a coded error). */
   verify(
     alg: MlDsaAlgorithm,

@@ -1,6 +1,7 @@
 /**
- * The native backend: node:crypto on OpenSSL ≥ 3.5 (Node ≥ 24.7). The only Node-only file in
- * `core`; nothing in `core` imports it, Node entry points do (see backend.ts).
+ * The native backend: node:crypto on OpenSSL ≥ 3.5 (Node ≥ 24.7). Node only, with verify-pool.ts
+ * and verify-worker.ts that it installs: nothing in `core` imports them, Node entry points do
+ * (see backend.ts).
  */
 import {
   createHash,
@@ -12,9 +13,11 @@ import {
   sign,
   verify,
 } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { encodePkcs8Seed, encodeSpki } from './der.js';
 import { useMlDsaBackend } from './backend.js';
 import { useSha256 } from './hash.js';
+import { withVerificationPool } from './verify-pool.js';
 import { checkContext, ML_DSA, type MlDsaAlgorithm, type MlDsaBackend, SEED_LENGTH } from './mldsa.js';
 import { nobleBackend } from './noble.js';
 import { toHex } from '../encoding.js';
@@ -99,13 +102,37 @@ export function nativeSha256(data: Uint8Array): Uint8Array {
   return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
 }
 
+export interface PreferNativeOptions {
+  /**
+   * Worker threads for `verifyAsync` (verify-pool.ts): default one per core; 0 verifies on the
+   * calling thread. Started on first use only.
+   */
+  readonly verifyWorkers?: number;
+}
+
+let installed: { backend: ReturnType<typeof withVerificationPool>; workers: number } | undefined;
+
 /**
- * Switches `core` to the native backend when available (and to OpenSSL's SHA-256, which every
- * Node has); returns the ML-DSA backend now in use.
+ * Switches `core` to the native backend when available, else noble (and to OpenSSL's SHA-256,
+ * which every Node has), wrapped with verify-pool.ts: one process-wide memo of successful
+ * verifications and a worker pool for `verifyAsync`. Calling it again keeps that memo (the gateway
+ * and the contract it embeds must share it). Returns the ML-DSA backend now in use.
  */
-export function preferNativeMlDsa(): MlDsaBackend {
+export function preferNativeMlDsa(options: PreferNativeOptions = {}): MlDsaBackend {
   const backend = nativeMlDsaAvailable() ? nativeBackend : nobleBackend;
-  useMlDsaBackend(backend);
+  const workers = options.verifyWorkers ?? installed?.workers ?? availableParallelism();
+  if (!installed || installed.workers !== workers) {
+    const previous = installed;
+    installed = {
+      backend: withVerificationPool(backend, {
+        workers,
+        ...(previous ? { memo: previous.backend.memo } : {}),
+      }),
+      workers,
+    };
+    void previous?.backend.pool?.close();
+  }
+  useMlDsaBackend(installed.backend);
   useSha256(nativeSha256);
-  return backend;
+  return installed.backend;
 }

@@ -8,7 +8,7 @@ import { CoreError } from '../errors.js';
 import { equalBytes, toHex, utf8 } from '../encoding.js';
 import { sha256 } from '../crypto/hash.js';
 import { ML_DSA } from '../crypto/mldsa.js';
-import { type PrivateKey, type PublicKey, signBytes, verifyBytes } from '../crypto/keys.js';
+import { type PrivateKey, type PublicKey, signBytes, verifyBytes, verifyBytesAsync } from '../crypto/keys.js';
 import { checkCanonical, checkLineLengths, decodeCanonical } from './canonical.js';
 import { parseDocument, type ReceiptDocument, serializeDocument } from './document.js';
 import { checkFields } from './fields.js';
@@ -169,6 +169,25 @@ export function verifyReceiptSignatures(
     if (!verifyBytes(key, message, s.signature, RECEIPT_CONTEXT)) throw signatureInvalid(s);
     return { keyId: s.keyId, alg: key.alg };
   });
+}
+
+/**
+ * `verifyReceiptSignatures` with the signature arithmetic on another thread when the backend can
+ * (`verifyBytesAsync`): the same checks in the same order, so the same result and the same error.
+ */
+export async function verifyReceiptSignaturesAsync(
+  receipt: Receipt,
+  resolveKey: (keyId: string) => PublicKey | undefined,
+): Promise<VerifiedSignature[]> {
+  if (receipt.signatures.length === 0) throw new CoreError('E_SIGNATURE_MISSING', 'receipt is not signed');
+  const message = utf8(receipt.text);
+  const verified: VerifiedSignature[] = [];
+  for (const s of receipt.signatures) {
+    const key = signerKey(s, resolveKey);
+    if (!(await verifyBytesAsync(key, message, s.signature, RECEIPT_CONTEXT))) throw signatureInvalid(s);
+    verified.push({ keyId: s.keyId, alg: key.alg });
+  }
+  return verified;
 }
 
 /** The key a signature claims, checked to be that key and of the signature's parameter set. */

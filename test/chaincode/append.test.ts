@@ -180,6 +180,51 @@ for (const kind of LEDGERS)
       );
     });
 
+    it('a batch reports the first bad item in order, its signatures included (checks overlap, verdicts do not)', async () => {
+      // Text of one receipt under the signature of another: parses, verifies false.
+      const forged = (): string => {
+        const [a, b] = [signedReceipt([device]), signedReceipt([device])];
+        return `${a.slice(0, a.indexOf('\n— '))}${b.slice(b.indexOf('\n— '))}`;
+      };
+      const good = signedReceipt([device]);
+      const notCanonical = `${signedReceipt([device])}x`;
+      const unknownSigner = signedReceipt([testKey(198)]);
+      const cases: [string[], string, RegExp][] = [
+        [
+          [good, forged(), notCanonical],
+          'RECEIPT_INVALID',
+          /^RECEIPT_INVALID: E_SIGNATURE_INVALID: .*\(batch item 1\)$/,
+        ],
+        [
+          [good, notCanonical, forged()],
+          'RECEIPT_INVALID',
+          /^RECEIPT_INVALID: E_RECEIPT_NOT_CANONICAL: .*\(batch item 1\)$/,
+        ],
+        [[forged(), unknownSigner], 'RECEIPT_INVALID', /E_SIGNATURE_INVALID: .*\(batch item 0\)$/],
+        [[good, unknownSigner, forged()], 'KEY_UNKNOWN', /\(batch item 1\)$/],
+        [[good, good, forged(), forged()], 'RECEIPT_INVALID', /E_SIGNATURE_INVALID: .*\(batch item 2\)$/],
+      ];
+      const id = nextId();
+      // A forged receipt whose id a later, validly signed item reuses: the forgery still fails first.
+      const bad = forged().replace(/^di: .*$/m, `di: ${[...id].reverse().join('')}`);
+      assert.equal(parseReceipt(bad).document.fields.id, id);
+      const conflicting = signedReceipt([device], { id, intent: 'Other.' });
+      cases.push([[good, bad, conflicting], 'RECEIPT_INVALID', /E_SIGNATURE_INVALID: .*\(batch item 1\)$/]);
+      for (const [batch, code, message] of cases) {
+        await rejectsWith(
+          cast.ledger.submit(cast.relay, 'appendReceipts', JSON.stringify(batch)),
+          code,
+          message,
+        );
+      }
+      await rejectsWith(
+        cast.ledger.submit(cast.relay, 'appendReceipt', forged()),
+        'RECEIPT_INVALID',
+        /E_SIGNATURE_INVALID/,
+      );
+      await rejectsWith(cast.ledger.evaluate(cast.auditor, 'getReceipt', idOf(good)), 'NOT_FOUND');
+    });
+
     it('bounds batches: BATCH_TOO_LARGE past 100 receipts, BAD_REQUEST for what is not a list of texts', async () => {
       const mu = signedReceipt([device]);
       await rejectsWith(

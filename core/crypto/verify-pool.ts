@@ -1,0 +1,241 @@
+/**
+ * Node only, like native.ts (nothing in core's index imports it). Two things that make signature
+ * verification cheaper for a process that appends receipts, without changing one answer:
+ *
+ * 1. A worker-thread pool behind `verifyAsync`: the contract awaits its verifications, so they run
+ *    on other cores while the main thread goes on with the transaction (docs/performance.md).
+ * 2. A memo of successful verifications. The gateway pre-verifies every receipt and the contract,
+ *    the authority, verifies it again in the same process; the second check then finds the first.
+ *
+ * Why the memo cannot change a result: ML-DSA verification (FIPS 204 Algorithm 3) is a
+ * deterministic function of (parameter set, public key, message, signature, context). The memo is
+ * keyed by SHA-256 over exactly those five inputs, each length-prefixed so no two tuples share an
+ * encoding, and is filled only with tuples the real verifier just accepted — never with failures,
+ * never from outside this process. A hit is therefore what the verifier would answer again (up to a
+ * SHA-256 collision); a miss runs the verifier. Key status (revoked, retired) is not part of it:
+ * the contract checks that itself, every time. Bounded: the oldest entries go first.
+ */
+import { createHash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import type { MlDsaAlgorithm, MlDsaBackend } from './mldsa.js';
+
+export interface VerifyJob {
+  readonly alg: MlDsaAlgorithm;
+  readonly publicKey: Uint8Array;
+  readonly message: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly context: Uint8Array;
+}
+
+/** Entries kept: ~100 bytes each; a few seconds of appends at full speed. */
+const MEMO_LIMIT = 32_768;
+
+export class VerificationMemo {
+  private readonly entries = new Set<string>();
+
+  constructor(private readonly limit = MEMO_LIMIT) {}
+
+  static key(job: VerifyJob): string {
+    const h = createHash('sha256');
+    const length = Buffer.alloc(4);
+    for (const part of [
+      Buffer.from(job.alg, 'utf8'),
+      job.publicKey,
+      job.context,
+      job.signature,
+      job.message,
+    ]) {
+      length.writeUInt32BE(part.length);
+      h.update(length).update(part);
+    }
+    return h.digest().toString('latin1');
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  /** Call only with the key of a tuple the verifier accepted. */
+  add(key: string): void {
+    if (this.entries.has(key)) return;
+    if (this.entries.size >= this.limit) this.entries.delete(this.entries.values().next().value!);
+    this.entries.add(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+interface Pending {
+  readonly job: VerifyJob;
+  resolve(ok: boolean): void;
+}
+
+interface Slot {
+  worker: Worker | undefined;
+  /** Jobs posted and not answered, by message id. */
+  readonly posted: Map<number, Pending[]>;
+  load: number;
+}
+
+/**
+ * Verification on worker threads. Jobs queued during one turn of the event loop (a batch
+ * transaction queues all of its signatures in one turn) are split across the workers in one
+ * message each. Workers start on first use and never keep the process alive when idle. If a
+ * worker dies, its jobs are verified here, on this thread: a crash costs time, never an answer.
+ */
+export class VerifyPool {
+  private readonly slots: Slot[];
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private nextId = 0;
+
+  constructor(
+    size: number,
+    private readonly backendName: MlDsaBackend['name'],
+    private readonly fallback: MlDsaBackend,
+    private readonly workerUrl: URL,
+  ) {
+    this.slots = Array.from({ length: Math.max(1, size) }, () => ({
+      worker: undefined,
+      posted: new Map(),
+      load: 0,
+    }));
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  verify(job: VerifyJob): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      this.queue.push({ job, resolve });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Stop the workers (their pending jobs are verified on this thread). */
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker?.terminate()));
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const jobs = this.queue;
+    this.queue = [];
+    const per = Math.ceil(jobs.length / this.slots.length);
+    for (let i = 0; i < jobs.length; i += per) {
+      const slot = this.slots.reduce((a, b) => (b.load < a.load ? b : a));
+      this.post(slot, jobs.slice(i, i + per));
+    }
+  }
+
+  private post(slot: Slot, chunk: Pending[]): void {
+    let worker: Worker;
+    try {
+      worker = slot.worker ?? this.start(slot);
+    } catch {
+      this.verifyHere(chunk);
+      return;
+    }
+    const id = this.nextId++;
+    slot.posted.set(id, chunk);
+    slot.load += chunk.length;
+    worker.ref();
+    worker.postMessage({ id, jobs: chunk.map((p) => compactJob(p.job)) });
+  }
+
+  private start(slot: Slot): Worker {
+    const worker = new Worker(this.workerUrl, { workerData: { backend: this.backendName } });
+    worker.unref();
+    worker.on('message', (m: { id: number; results: boolean[] }) => {
+      const chunk = slot.posted.get(m.id);
+      if (!chunk) return;
+      slot.posted.delete(m.id);
+      slot.load -= chunk.length;
+      for (const [i, p] of chunk.entries()) p.resolve(m.results[i] === true);
+      if (slot.posted.size === 0) worker.unref();
+    });
+    const fail = (): void => {
+      if (slot.worker !== worker) return;
+      slot.worker = undefined;
+      const orphans = [...slot.posted.values()].flat();
+      slot.posted.clear();
+      slot.load = 0;
+      this.verifyHere(orphans);
+    };
+    worker.on('error', fail);
+    worker.on('exit', fail);
+    slot.worker = worker;
+    return worker;
+  }
+
+  private verifyHere(chunk: readonly Pending[]): void {
+    for (const { job, resolve } of chunk) {
+      resolve(this.fallback.verify(job.alg, job.publicKey, job.message, job.signature, job.context));
+    }
+  }
+}
+
+/** The worker file next to this one; none when bundled into one CommonJS file (the Fabric chaincode bundle). */
+function defaultWorkerUrl(): URL | undefined {
+  const here: unknown = import.meta.url;
+  return typeof here === 'string' ? new URL('./verify-worker.js', here) : undefined;
+}
+
+/** Structured cloning copies a view's whole ArrayBuffer: post only the bytes that matter. */
+function compactJob(job: VerifyJob): VerifyJob {
+  const compact = (u: Uint8Array): Uint8Array =>
+    u.byteOffset === 0 && u.byteLength === u.buffer.byteLength ? u : u.slice();
+  return {
+    alg: job.alg,
+    publicKey: compact(job.publicKey),
+    message: compact(job.message),
+    signature: compact(job.signature),
+    context: compact(job.context),
+  };
+}
+
+/**
+ * `backend` with the memo on both paths and, when `workers` > 0, `verifyAsync` on a pool of that
+ * many threads (each running the backend named like `backend`).
+ */
+export function withVerificationPool(
+  backend: MlDsaBackend,
+  options: { workers: number; memo?: VerificationMemo; workerUrl?: URL },
+): MlDsaBackend & { readonly pool: VerifyPool | undefined; readonly memo: VerificationMemo } {
+  const memo = options.memo ?? new VerificationMemo();
+  const workerUrl = options.workerUrl ?? defaultWorkerUrl();
+  const pool =
+    options.workers > 0 && workerUrl
+      ? new VerifyPool(options.workers, backend.name, backend, workerUrl)
+      : undefined;
+  return {
+    name: backend.name,
+    pool,
+    memo,
+    publicKeyFromSeed: (alg, seed) => backend.publicKeyFromSeed(alg, seed),
+    randomSeed: () => backend.randomSeed(),
+    sign: (alg, seed, message, context, signOptions) =>
+      backend.sign(alg, seed, message, context, signOptions),
+    verify(alg, publicKey, message, signature, context) {
+      const key = VerificationMemo.key({ alg, publicKey, message, signature, context });
+      if (memo.has(key)) return true;
+      const ok = backend.verify(alg, publicKey, message, signature, context);
+      if (ok) memo.add(key);
+      return ok;
+    },
+    async verifyAsync(alg, publicKey, message, signature, context) {
+      const job = { alg, publicKey, message, signature, context };
+      const key = VerificationMemo.key(job);
+      if (memo.has(key)) return true;
+      const ok = pool ? await pool.verify(job) : backend.verify(alg, publicKey, message, signature, context);
+      if (ok) memo.add(key);
+      return ok;
+    },
+  };
+}

@@ -1,0 +1,209 @@
+/**
+ * verify-pool.ts: the worker pool answers exactly what the backend answers, job by job; the memo
+ * only ever holds tuples the verifier accepted and never turns a rejection into an acceptance;
+ * the async receipt check is the sync one.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import {
+  CoreError,
+  createReceiptText,
+  type MlDsaBackend,
+  nobleBackend,
+  parseReceipt,
+  privateKeyFromSeed,
+  RECEIPT_CONTEXT,
+  signReceipt,
+  useMlDsaBackend,
+  mlDsa,
+  utf8,
+  verifyReceiptSignatures,
+  verifyReceiptSignaturesAsync,
+} from '../../core/index.js';
+import { nativeBackend, preferNativeMlDsa } from '../../core/crypto/native.js';
+import { VerificationMemo, withVerificationPool } from '../../core/crypto/verify-pool.js';
+
+const key = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(3));
+const other = privateKeyFromSeed('ML-DSA-44', new Uint8Array(32).fill(4));
+const third = privateKeyFromSeed('ML-DSA-44', new Uint8Array(32).fill(5));
+const ctx = RECEIPT_CONTEXT;
+
+function jobs(n: number) {
+  return Array.from({ length: n }, (_, i) => {
+    const k = i % 3 === 0 ? other : key;
+    const message = utf8(`message ${i}\n`);
+    const signature = nativeBackend.sign(k.alg, k.seed, message, ctx);
+    // Every fourth job is wrong in a different way: message, signature byte, context, key.
+    const wrong = i % 4 === 1;
+    const kind = i % 16;
+    return {
+      alg: k.alg,
+      publicKey: wrong && kind === 5 ? (k === key ? other : key).publicKey : k.publicKey,
+      message: wrong && kind === 1 ? utf8(`message ${i}!\n`) : message,
+      signature: wrong && kind === 9 ? signature.map((b, j) => (j === 7 ? b ^ 1 : b)) : signature,
+      context: wrong && kind === 13 ? utf8('torgo/other/v1') : ctx,
+      expected: !wrong,
+    };
+  });
+}
+
+/** The native backend counting its verify calls. */
+function counting(): MlDsaBackend & { calls: number } {
+  const b: MlDsaBackend & { calls: number } = {
+    ...nativeBackend,
+    calls: 0,
+    verify(...args: Parameters<MlDsaBackend['verify']>) {
+      b.calls++;
+      return nativeBackend.verify(...args);
+    },
+  };
+  return b;
+}
+
+describe('verification pool', () => {
+  const pooled = withVerificationPool(nativeBackend, { workers: 2 });
+  after(() => pooled.pool?.close());
+
+  it('answers every job of a mixed batch as the backend does, in order', async () => {
+    const all = jobs(64);
+    const answers = await Promise.all(
+      all.map((j) => pooled.verifyAsync!(j.alg, j.publicKey, j.message, j.signature, j.context)),
+    );
+    assert.deepEqual(
+      answers,
+      all.map((j) => j.expected),
+    );
+    assert.deepEqual(
+      answers,
+      all.map((j) => nativeBackend.verify(j.alg, j.publicKey, j.message, j.signature, j.context)),
+    );
+    assert.ok(all.some((j) => !j.expected) && all.some((j) => j.expected));
+  });
+
+  it('verifies on this thread when a worker dies, still with the right answers', async () => {
+    const fragile = withVerificationPool(nativeBackend, {
+      workers: 1,
+      workerUrl: new URL('data:text/javascript,process.exit(3)'),
+    });
+    const all = jobs(8);
+    const answers = await Promise.all(
+      all.map((j) => fragile.verifyAsync!(j.alg, j.publicKey, j.message, j.signature, j.context)),
+    );
+    assert.deepEqual(
+      answers,
+      all.map((j) => j.expected),
+    );
+  });
+});
+
+describe('verification memo', () => {
+  it('holds only accepted tuples; a hit skips the verifier, a changed input never hits', async () => {
+    const backend = counting();
+    const memo = new VerificationMemo();
+    const b = withVerificationPool(backend, { workers: 0, memo });
+    const [good, bad] = [jobs(1)[0]!, jobs(2)[1]!];
+    assert.equal(b.verify(bad.alg, bad.publicKey, bad.message, bad.signature, bad.context), false);
+    assert.equal(b.verify(bad.alg, bad.publicKey, bad.message, bad.signature, bad.context), false);
+    assert.equal(backend.calls, 2, 'rejections are never remembered');
+    assert.equal(memo.size, 0);
+    assert.equal(b.verify(good.alg, good.publicKey, good.message, good.signature, good.context), true);
+    assert.equal(
+      await b.verifyAsync!(good.alg, good.publicKey, good.message, good.signature, good.context),
+      true,
+    );
+    assert.equal(b.verify(good.alg, good.publicKey, good.message, good.signature, good.context), true);
+    assert.equal(backend.calls, 3, 'the acceptance was remembered');
+    // Each input changed on its own: a miss, and the verifier's own answer.
+    const changed = [
+      { ...good, message: utf8('message 0!\n') },
+      { ...good, signature: good.signature.map((x, j) => (j === 0 ? x ^ 1 : x)) },
+      { ...good, context: utf8('torgo/other/v1') },
+      { ...good, publicKey: third.publicKey },
+      { ...good, alg: 'ML-DSA-65' as const, publicKey: key.publicKey },
+    ].filter((c) => VerificationMemo.key(c) !== VerificationMemo.key(good));
+    assert.equal(changed.length, 5);
+    for (const c of changed) {
+      const callsBefore: number = backend.calls;
+      assert.equal(b.verify(c.alg, c.publicKey, c.message, c.signature, c.context), false);
+      assert.equal(backend.calls, callsBefore + 1);
+    }
+  });
+
+  it('keys are unambiguous: moving bytes between fields changes the key', () => {
+    const a = {
+      alg: 'ML-DSA-44' as const,
+      publicKey: utf8('ab'),
+      message: utf8('c'),
+      signature: utf8(''),
+      context: utf8(''),
+    };
+    const b = { ...a, publicKey: utf8('a'), message: utf8('bc') };
+    const c = { ...a, publicKey: utf8('a'), context: utf8('b') };
+    assert.equal(new Set([a, b, c].map((j) => VerificationMemo.key(j))).size, 3);
+  });
+
+  it('evicts the oldest entries past its bound', () => {
+    const memo = new VerificationMemo(2);
+    for (const k of ['a', 'b', 'c']) memo.add(k);
+    assert.deepEqual(
+      ['a', 'b', 'c'].map((k) => memo.has(k)),
+      [false, true, true],
+    );
+  });
+});
+
+describe('verifyReceiptSignaturesAsync', () => {
+  const previous = mlDsa();
+  after(() => useMlDsaBackend(previous));
+  const text = createReceiptText({
+    fields: {
+      format: 'torgo.receipt/1',
+      id: '01JDQ3J7E5V2W8X9Y0Z1A2B3C4',
+      source: 'pump-7',
+      operation: 'vitals.forward',
+      subject: 'urn:torgo:subject:1',
+      occurredAt: '2026-02-01T00:00:00Z',
+      payloadDigests: [`sha256:${'a'.repeat(64)}`],
+    },
+    sections: [{ name: 'Intent', lines: ['Forward.'] }],
+  });
+  const signed = parseReceipt(signReceipt(parseReceipt(signReceipt(parseReceipt(text), key)), other));
+  const keys = new Map([
+    [key.keyId, key],
+    [other.keyId, other],
+  ]);
+  // Another text, validly signed by `key` alone; and `signed`'s signatures over that text.
+  const forged = parseReceipt(signReceipt(parseReceipt(text.replace('.drawroF', '.dedrawroF')), key));
+  const swapped = { ...signed, text: forged.text };
+  const resolvers: [string, (id: string) => ReturnType<typeof keys.get>][] = [
+    ['all keys', (id) => keys.get(id)],
+    ['one key missing', (id) => (id === other.keyId ? undefined : keys.get(id))],
+    ['a key under the wrong id', (id) => (id === other.keyId ? key : keys.get(id))],
+  ];
+  for (const backend of [nobleBackend, preferNativeMlDsa()]) {
+    it(`gives the sync result or error, every case (${backend.name}${backend.verifyAsync ? ', pooled' : ''})`, async () => {
+      useMlDsaBackend(backend);
+      for (const receipt of [signed, forged, swapped, { ...signed, signatures: [] }]) {
+        for (const [, resolve] of resolvers) {
+          let expected: unknown;
+          try {
+            expected = verifyReceiptSignatures(receipt, resolve);
+          } catch (e) {
+            expected = e;
+          }
+          let actual: unknown;
+          try {
+            actual = await verifyReceiptSignaturesAsync(receipt, resolve);
+          } catch (e) {
+            actual = e;
+          }
+          if (expected instanceof CoreError) {
+            assert.ok(actual instanceof CoreError);
+            assert.equal(actual.code, expected.code);
+            assert.equal(actual.message, expected.message);
+          } else assert.deepEqual(actual, expected);
+        }
+      }
+    });
+  }
+});
