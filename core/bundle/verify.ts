@@ -3,9 +3,9 @@
  * apart from the key entries. Receipt checks are pure (`checkReceiptLine`) so a Node caller can
  * fan them out to worker threads through a `ReceiptChecker`; the default runs them in-thread.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { CoreError, isCoreError } from '../errors.js';
 import { equalBytes, fromBase64, toBase64, toHex, utf8 } from '../encoding.js';
+import { createSha256 } from '../crypto/hash.js';
 import { importPublicKey, type PublicKey } from '../crypto/keys.js';
 import { parseAlgorithm } from '../crypto/mldsa.js';
 import { type CheckpointPolicy, type TrustedKey, verifyCheckpoint } from '../log/checkpoint.js';
@@ -206,7 +206,7 @@ export async function verifyBundle(
     if (failures.length < MAX_REPORTED) failures.push(f);
   };
   const counts = { keys: 0, receipts: 0, validReceipts: 0, signatures: 0, proofs: 0 };
-  const digest = sha256.create();
+  const digest = createSha256();
   let lineNo = 0;
   let stage: 'header' | 'checkpoint' | 'keys' | 'receipts' | 'done' = 'header';
   let origin: string | undefined;
@@ -274,7 +274,7 @@ export async function verifyBundle(
       if (text.length > MAX_BUNDLE_LINE_BYTES)
         throw new CoreError('E_BUNDLE_SYNTAX', `line ${lineNo}: longer than ${MAX_BUNDLE_LINE_BYTES} bytes`);
       const line: BundleLine = parseBundleLine(text, lineNo);
-      if (line.type !== 'manifest') digest.update(utf8(`${text}\n`));
+      if (line.type !== 'manifest') digest.update(text).update('\n');
       const expect = (ok: boolean, what: string) => {
         if (!ok) throw new CoreError('E_BUNDLE_SYNTAX', `line ${lineNo}: ${what}`);
       };

@@ -16,7 +16,7 @@ import {
 import { availableParallelism } from 'node:os';
 import { encodePkcs8Seed, encodeSpki } from './der.js';
 import { useMlDsaBackend } from './backend.js';
-import { useSha256 } from './hash.js';
+import { type Sha256Hasher, useSha256 } from './hash.js';
 import { withVerificationPool } from './verify-pool.js';
 import { checkContext, ML_DSA, type MlDsaAlgorithm, type MlDsaBackend, SEED_LENGTH } from './mldsa.js';
 import { nobleBackend } from './noble.js';
@@ -112,6 +112,23 @@ export interface PreferNativeOptions {
 
 let installed: { backend: ReturnType<typeof withVerificationPool>; workers: number } | undefined;
 
+/** OpenSSL's incremental SHA-256. */
+export function nativeSha256Hasher(): Sha256Hasher {
+  const h = createHash('sha256');
+  const hasher: Sha256Hasher = {
+    update(data) {
+      if (typeof data === 'string') h.update(data, 'utf8');
+      else h.update(data);
+      return hasher;
+    },
+    digest() {
+      const d = h.digest();
+      return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    },
+  };
+  return hasher;
+}
+
 /**
  * Switches `core` to the native backend when available, else noble (and to OpenSSL's SHA-256,
  * which every Node has), wrapped with verify-pool.ts: one process-wide memo of successful
@@ -133,6 +150,6 @@ export function preferNativeMlDsa(options: PreferNativeOptions = {}): MlDsaBacke
     void previous?.backend.pool?.close();
   }
   useMlDsaBackend(installed.backend);
-  useSha256(nativeSha256);
+  useSha256(nativeSha256, nativeSha256Hasher);
   return installed.backend;
 }
