@@ -2,13 +2,19 @@
  * The benchmark harness: repeated runs, medians, the machine and versions, a Markdown table and
  * JSON under bench/results/. Figures belong here, never in timed tests.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { arch, cpus, platform, release, totalmem } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 export interface BenchOptions {
   /** Tiny runs that only prove the harness works (used by npm test). */
   readonly smoke: boolean;
+  /** Receipts in the query suite's ledger (`--ledger-receipts`); its default is in queries.ts. */
+  readonly ledgerReceipts?: number;
+  /** Receipts in the bundle suite's bundle (`--bundle-receipts`); its default is in bundle.ts. */
+  readonly bundleReceipts?: number;
+  /** Directory for scratch data (ledgers, bundles): `--scratch`, default the OS temp dir. */
+  readonly scratch?: string;
 }
 
 export interface Row {
@@ -52,15 +58,45 @@ export function opsPerSecond(fn: () => void, runs: number, minMs: number): numbe
   return median(rates);
 }
 
+/** Runs `op` and reports its wall time, the process's CPU time (all threads) and the main thread's busy time. */
+export async function timed<T>(
+  op: () => Promise<T>,
+): Promise<{ value: T; ms: number; cpuMs: number; mainMs: number }> {
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  const value = await op();
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
+  return { value, ms, cpuMs: (cpu.user + cpu.system) / 1000, mainMs: elu.active };
+}
+
+function versionOf(pkg: string): string {
+  try {
+    const file = join(import.meta.dirname, '..', '..', 'node_modules', pkg, 'package.json');
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
 export function environment(): Record<string, string | number> {
   const cpu = cpus();
   return {
     node: process.version,
+    v8: process.versions.v8,
     openssl: process.versions.openssl ?? '',
     platform: `${platform()} ${release()} ${arch()}`,
     cpu: cpu[0]?.model ?? 'unknown',
     cores: cpu.length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
+    load: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
+    packages: ['classic-level', 'fabric-shim', '@noble/post-quantum', 'fastify']
+      .map((p) => `${p} ${versionOf(p)}`)
+      .join(', '),
     date: new Date().toISOString(),
   };
 }

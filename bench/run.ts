@@ -1,41 +1,73 @@
 /**
- * npm run bench [-- --smoke] [-- --only SUITE,…]: runs the suites, prints the table and writes
- * bench/results/latest.{md,json} (and a dated copy).
+ * npm run bench [-- --smoke] [-- --only SUITE,…] [-- --ledger-receipts N] [-- --bundle-receipts N]
+ * [-- --scratch DIR]: runs the suites, prints the table and writes bench/results/latest.{md,json}
+ * (and a dated copy). Method and figures: docs/performance.md.
  */
+import './quiet-logs.js';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { preferNativeMlDsa } from '../core/crypto/native.js';
+import { bundleSuite } from './bundle.js';
 import { cryptoSuite } from './crypto.js';
 import { engineSuite } from './engine.js';
-import { environment, type Row, type Suite, writeResults } from './harness.js';
+import { type BenchOptions, environment, type Row, type Suite, writeResults } from './harness.js';
 import { httpSuite } from './http.js';
+import { querySuite } from './queries.js';
 
 export const SUITES: Record<string, Suite> = {
   'ml-dsa': cryptoSuite,
   embedded: engineSuite,
   http: httpSuite,
+  queries: querySuite,
+  bundle: bundleSuite,
 };
 
-export async function runBenchmarks(options: {
-  smoke: boolean;
-  only?: string[];
-  resultsDir: string;
-}): Promise<string> {
+export async function runBenchmarks(
+  options: BenchOptions & { only?: string[]; resultsDir: string },
+): Promise<string> {
   preferNativeMlDsa();
+  const env = environment();
+  if (Number(process.versions.node.split('.')[0]) < 24) {
+    process.stderr.write(
+      `bench: Node ${process.version}: run it with \`npm run bench\` (the pinned Node 24)\n`,
+    );
+  }
   const rows: Row[] = [];
   for (const [name, suite] of Object.entries(SUITES)) {
     if (options.only && !options.only.includes(name)) continue;
     process.stderr.write(`bench: ${name}…\n`);
-    rows.push(...(await suite({ smoke: options.smoke })));
+    const started = performance.now();
+    rows.push(...(await suite(options)));
+    process.stderr.write(`bench: ${name} took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   }
-  return writeResults(options.resultsDir, { ...environment(), mode: options.smoke ? 'smoke' : 'full' }, rows);
+  return writeResults(options.resultsDir, { ...env, mode: options.smoke ? 'smoke' : 'full' }, rows);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, only: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      smoke: { type: 'boolean' },
+      only: { type: 'string' },
+      'ledger-receipts': { type: 'string' },
+      'bundle-receipts': { type: 'string' },
+      scratch: { type: 'string' },
+    },
+  });
+  const count = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v.replace(/_/g, ''));
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+    return n;
+  };
+  const ledgerReceipts = count('ledger-receipts', values['ledger-receipts']);
+  const bundleReceipts = count('bundle-receipts', values['bundle-receipts']);
   const md = await runBenchmarks({
     smoke: Boolean(values.smoke),
     ...(values.only ? { only: values.only.split(',') } : {}),
+    ...(ledgerReceipts ? { ledgerReceipts } : {}),
+    ...(bundleReceipts ? { bundleReceipts } : {}),
+    scratch: values.scratch ?? tmpdir(),
     resultsDir: join(import.meta.dirname, '..', '..', 'bench', 'results'),
   });
   process.stdout.write(md);

@@ -1,0 +1,304 @@
+/**
+ * Queries on a large ledger (default 1,000,000 receipts; `--ledger-receipts N`): by id, by source
+ * and time window (first page and a deep page), by subject; p50/p99 of `evaluate` through the
+ * contract (fabric-shim's dispatcher, the embedded engine, LevelDB), one query at a time.
+ * Target: p99 < 20 ms.
+ *
+ * Population, honestly: signing a million ML-DSA receipts takes ~20 minutes of CPU here, and
+ * appending them through the contract as long again, so
+ * 1. the first receipts (`VIA_CONTRACT`) are appended through the real contract, in batches of 100;
+ * 2. the rest are written by `loadReceipts` straight into the engine's state, in the contract's
+ *    exact layout (record `receipt!<id>` as sorted-key JSON, six `idx!…` keys), and before a byte
+ *    of it is trusted the loader re-derives the state of the contract-written receipts and must
+ *    match what the contract wrote, key for key and byte for byte;
+ * 3. bulk receipts are real `.mu` files of the usual size whose signature line is borrowed from a
+ *    signed receipt — it does not verify, and queries never verify.
+ * The bulk part has no blocks or history behind it (queries read neither), so `verifyChain` would
+ * rightly reject this ledger: it exists for this benchmark and is deleted after it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { indexKeys } from '../chaincode/indexes.js';
+import { jsonBytes } from '../chaincode/json.js';
+import { encodeBookmark } from '../chaincode/queries.js';
+import { type ReceiptRecord, receiptStateKey } from '../chaincode/receipts.js';
+import { formatTime } from '../chaincode/time.js';
+import { newUlid, parseReceipt, receiptDigest, utf8 } from '../core/index.js';
+import { encodeState, openDb, StateView, stateKey } from '../engine/state.js';
+import { drive, openBenchLedger } from './engine.js';
+import { median, percentile, type Row, type Suite, timed } from './harness.js';
+import { receiptText, signedReceipts } from './receipts.js';
+
+const SOURCES = 100;
+const SUBJECTS = 10_000;
+const SPAN_DAYS = 30;
+const DAY = 86_400;
+const VIA_CONTRACT = 10_000;
+
+const sourceOf = (i: number) => `icu-relay-${String(i % SOURCES).padStart(3, '0')}`;
+const subjectOf = (i: number) => `urn:torgo:subject:${(i * 7) % SUBJECTS}`;
+
+interface Party {
+  mspId: string;
+  id: string;
+}
+
+/** The state a contract append of `mu` writes (receipts.ts appendOne), as [state key, value]. */
+export function receiptState(
+  mu: string,
+  submitter: Party,
+  txId: string,
+  committedAt: string,
+): [string, Uint8Array][] {
+  const r = parseReceipt(mu);
+  const f = r.document.fields;
+  const record: ReceiptRecord = {
+    id: f.id,
+    mu,
+    digest: r.digest,
+    source: f.source,
+    operation: f.operation,
+    subject: f.subject,
+    occurredAt: f.occurredAt,
+    signerKeyIds: r.signatures.map((s) => s.keyId),
+    submitter,
+    txId,
+    committedAt,
+  };
+  const idBytes = utf8(f.id);
+  return [
+    [receiptStateKey(f.id), jsonBytes(record)],
+    ...indexKeys(f, committedAt, f.id).map((k): [string, Uint8Array] => [k, idBytes]),
+  ];
+}
+
+/** A faster `receiptState` for texts built here: the digest without a full parse. */
+function bulkState(
+  fields: { id: string; source: string; operation: string; subject: string; occurredAt: string },
+  mu: string,
+  signerKeyIds: string[],
+  submitter: Party,
+  txId: string,
+  committedAt: string,
+): [string, Uint8Array][] {
+  const record: ReceiptRecord = {
+    ...fields,
+    mu,
+    digest: receiptDigest(utf8(mu)),
+    signerKeyIds,
+    submitter,
+    txId,
+    committedAt,
+  };
+  const idBytes = utf8(fields.id);
+  return [
+    [receiptStateKey(fields.id), jsonBytes(record)],
+    ...indexKeys(fields, committedAt, fields.id).map((k): [string, Uint8Array] => [k, idBytes]),
+  ];
+}
+
+interface Probe {
+  id: string;
+  source: string;
+  subject: string;
+  committedAt: string;
+}
+
+export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdir() }) => {
+  const total = ledgerReceipts ?? (smoke ? 400 : 1_000_000);
+  const viaContract = Math.min(total, smoke ? 100 : VIA_CONTRACT);
+  const bulk = total - viaContract;
+  const rows: Row[] = [];
+  const dir = await mkdtemp(join(scratch, 'torgo-bench-queries-'));
+  try {
+    // 1. Through the contract.
+    let bench = await openBenchLedger({ dir });
+    const signed = await signedReceipts(viaContract, (i) => ({ source: sourceOf(i), subject: subjectOf(i) }));
+    const batches = Array.from({ length: Math.ceil(signed.length / 100) }, (_, b) =>
+      JSON.stringify(signed.slice(b * 100, (b + 1) * 100)),
+    );
+    const appended = await timed(() =>
+      drive(batches.length, 4, (b) => bench.ledger.submit(bench.appender, 'appendReceipts', [batches[b]!])),
+    );
+    const height = bench.ledger.height;
+    const probeIds = signed
+      .filter((_, i) => i % Math.max(1, Math.floor(viaContract / 50)) === 0)
+      .map((mu) => parseReceipt(mu).document.fields.id);
+    await bench.close(true);
+
+    const t0 = Math.floor(Date.now() / 1000) - SPAN_DAYS * DAY - 3600;
+    // 2. The loader must reproduce the contract's state for those receipts, byte for byte.
+    const db = await openDb(join(dir, 'ledger'));
+    let submitter: Party = { mspId: '', id: '' };
+    const loadStarted = performance.now();
+    try {
+      const state = new StateView(db);
+      for (const id of probeIds) {
+        const stored = await state.get(receiptStateKey(id));
+        if (!stored) throw new Error(`contract state for ${id} is missing`);
+        const record = JSON.parse(Buffer.from(stored.value).toString('utf8')) as ReceiptRecord;
+        submitter = record.submitter;
+        for (const [key, value] of receiptState(
+          record.mu,
+          record.submitter,
+          record.txId,
+          record.committedAt,
+        )) {
+          const written = await state.get(key);
+          if (!written || !Buffer.from(value).equals(written.value)) {
+            throw new Error(`bulk loader disagrees with the contract on ${JSON.stringify(key)}`);
+          }
+        }
+      }
+
+      // 3. The bulk receipts, committed over the last SPAN_DAYS, in source/subject rotation.
+      const signature = parseReceipt(signed[0]!).signatures;
+      const signatureBlock = signed[0]!.slice(signed[0]!.indexOf('\n— '));
+      const version = { blockNum: Math.max(0, height - 1), txNum: 0 };
+      const CHUNK = 1000;
+      for (let start = 0; start < bulk; start += CHUNK) {
+        const ops: { type: 'put'; key: string; value: Buffer }[] = [];
+        for (let i = start; i < Math.min(bulk, start + CHUNK); i++) {
+          const seconds = t0 + Math.floor((i * SPAN_DAYS * DAY) / Math.max(1, bulk));
+          const committedAt = formatTime(seconds, (i % 1000) * 1000);
+          const fields = {
+            id: newUlid(seconds * 1000),
+            source: sourceOf(i),
+            operation: 'vitals.forward',
+            subject: subjectOf(i),
+            occurredAt: new Date((seconds - 5) * 1000).toISOString(),
+          };
+          const mu = `${receiptText(i, fields)}${signatureBlock}`;
+          for (const [key, value] of bulkState(
+            fields,
+            mu,
+            signature.map((s) => s.keyId),
+            submitter,
+            `bulk-${i}`,
+            committedAt,
+          )) {
+            ops.push({ type: 'put', key: stateKey(key), value: encodeState(value, version) });
+          }
+        }
+        await db.batch(ops, { sync: start + CHUNK >= bulk });
+      }
+    } finally {
+      await db.close();
+    }
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
+
+    // 4. Queries, one at a time, on the reopened ledger.
+    bench = await openBenchLedger({ dir });
+    try {
+      const { ledger, auditor } = bench;
+      const evaluate = (fcn: string, arg: string) => ledger.evaluate(auditor, fcn, [arg]);
+      // Probes: receipts spread over the ledger, read back through the contract's own index.
+      const probes: Probe[] = [];
+      const n = smoke ? 10 : 1000;
+      const probeRuns = smoke ? 4 : 40;
+      for (let p = 0; p < probeRuns; p++) {
+        const source = sourceOf(p * 7);
+        const from = new Date((t0 + Math.floor((p * SPAN_DAYS * DAY) / probeRuns)) * 1000).toISOString();
+        const page = JSON.parse(
+          (
+            await evaluate(
+              'queryReceipts',
+              JSON.stringify({ by: 'source', value: source, from, pageSize: 100 }),
+            )
+          ).result,
+        ) as { receipts: ReceiptRecord[] };
+        for (const r of page.receipts)
+          probes.push({ id: r.id, source: r.source, subject: r.subject, committedAt: r.committedAt });
+      }
+      if (probes.length === 0) throw new Error('the query suite found no receipts');
+      const pick = (k: number) => probes[(k * 7919) % probes.length]!;
+      const windowOf = (p: Probe) => {
+        const at = Date.parse(p.committedAt);
+        return {
+          from: new Date(at - 5 * DAY * 1000).toISOString(),
+          to: new Date(at + 5 * DAY * 1000).toISOString(),
+        };
+      };
+      const kinds: { name: string; arg: (k: number) => Promise<[string, string]> }[] = [
+        { name: 'by id (getReceipt)', arg: async (k) => ['getReceipt', pick(k).id] },
+        {
+          name: 'by source + 10-day window, first page of 50',
+          arg: async (k) => [
+            'queryReceipts',
+            JSON.stringify({ by: 'source', value: pick(k).source, ...windowOf(pick(k)), pageSize: 50 }),
+          ],
+        },
+        {
+          name: 'by source + 10-day window, deep page of 50',
+          // The bookmark the contract hands out for the page that starts at a receipt near the
+          // window's end: ~90% of the window's receipts lie before it.
+          arg: async (k) => {
+            const p = pick(k);
+            const w = windowOf(p);
+            const deepAt = new Date(Date.parse(w.from) + 9 * DAY * 1000).toISOString();
+            const q = { by: 'source', value: p.source, from: deepAt, to: w.to, pageSize: 1 };
+            const first = JSON.parse((await evaluate('queryReceipts', JSON.stringify(q))).result) as {
+              receipts: ReceiptRecord[];
+            };
+            const r = first.receipts[0] ?? p;
+            const key = indexKeys(
+              { source: r.source, subject: r.subject, operation: 'vitals.forward' },
+              r.committedAt,
+              r.id,
+            )[0]!;
+            return [
+              'queryReceipts',
+              JSON.stringify({
+                by: 'source',
+                value: p.source,
+                ...w,
+                pageSize: 50,
+                bookmark: encodeBookmark(key),
+              }),
+            ];
+          },
+        },
+        {
+          name: 'by subject, first page of 50 (newest first)',
+          arg: async (k) => [
+            'queryReceipts',
+            JSON.stringify({ by: 'subject', value: pick(k).subject, order: 'desc', pageSize: 50 }),
+          ],
+        },
+      ];
+      for (const kind of kinds) {
+        const latencies: number[] = [];
+        let returned = 0;
+        for (let k = 0; k < n; k++) {
+          const [fcn, arg] = await kind.arg(k);
+          const t = performance.now();
+          const out = await evaluate(fcn, arg);
+          latencies.push(performance.now() - t);
+          returned +=
+            fcn === 'getReceipt' ? 1 : (JSON.parse(out.result) as { receipts: unknown[] }).receipts.length;
+        }
+        rows.push({
+          suite: 'queries',
+          name: `${kind.name}, p99`,
+          value: percentile(latencies, 99),
+          unit: 'ms',
+          limit: { name: 'target', value: 20 },
+          note: `p50 ${median(latencies).toFixed(2)} ms; ${(returned / n).toFixed(1)} receipts per answer; ${n} queries on ${total.toLocaleString('en-US')} receipts`,
+        });
+      }
+    } finally {
+      await bench.close(true);
+    }
+    rows.push({
+      suite: 'queries',
+      name: `ledger: ${viaContract.toLocaleString('en-US')} via the contract + ${bulk.toLocaleString('en-US')} bulk-loaded`,
+      value: loadSeconds + appended.ms / 1000,
+      unit: 's to populate',
+      note: `contract appends ${((viaContract * 1000) / appended.ms).toFixed(0)} receipts/s; loader checked against ${probeIds.length} contract-written receipts`,
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return rows;
+};
