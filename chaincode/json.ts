@@ -18,6 +18,8 @@ export function canonicalJson(value: Json): string {
   return write(value);
 }
 
+// One pass appending to a string, no intermediate arrays: records carry the whole `.mu` text, so
+// this runs over every byte appended (test/chaincode/units.test.ts holds it to the plain definition).
 function write(value: Json | undefined): string {
   if (value === null) return 'null';
   switch (typeof value) {
@@ -30,12 +32,20 @@ function write(value: Json | undefined): string {
       if (!Number.isSafeInteger(value)) throw new TypeError(`canonicalJson: ${value} is not a safe integer`);
       return JSON.stringify(value);
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map((v) => write(v)).join(',')}]`;
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + write(value[i]);
+        return `${out}]`;
+      }
       const obj = value as { readonly [key: string]: Json | undefined };
-      const keys = Object.keys(obj)
-        .filter((k) => obj[k] !== undefined)
-        .sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${write(obj[k])}`).join(',')}}`;
+      const keys = Object.keys(obj).sort();
+      let out = '{';
+      for (const k of keys) {
+        const v = obj[k];
+        if (v === undefined) continue;
+        out += `${out.length === 1 ? '' : ','}${JSON.stringify(k)}:${write(v)}`;
+      }
+      return `${out}}`;
     }
     default:
       throw new TypeError(`canonicalJson: cannot serialise ${typeof value}`);

@@ -40,6 +40,32 @@ describe('canonicalJson', () => {
       ),
     );
   });
+  it('is the plain definition (sorted keys, undefined dropped) on any JSON value', () => {
+    const plain = (v: unknown): string => {
+      if (v === null || typeof v !== 'object') return JSON.stringify(v);
+      if (Array.isArray(v)) return `[${v.map(plain).join(',')}]`;
+      const o = v as Record<string, unknown>;
+      const keys = Object.keys(o)
+        .filter((k) => o[k] !== undefined)
+        .sort();
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${plain(o[k])}`).join(',')}}`;
+    };
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(null),
+        fc.boolean(),
+        fc.maxSafeInteger(),
+        fc.string({ unit: 'binary' }),
+        fc.array(tie('v')),
+        fc.dictionary(fc.string({ unit: 'binary' }), fc.option(tie('v'), { nil: undefined })),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(value, (v) => assert.equal(canonicalJson(v as never), plain(v))),
+      { numRuns: 2000 },
+    );
+  });
   it('refuses numbers that are not safe integers', () => {
     for (const n of [0.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53])
       assert.throws(() => canonicalJson({ n }), TypeError);
