@@ -5,6 +5,9 @@
 import { CoreError } from '../errors.js';
 import { utf8 } from '../encoding.js';
 import { hashLeaf } from '../log/merkle.js';
+import { canonicalJson } from '../json.js';
+
+export { canonicalJson };
 
 export type Identity = {
   readonly mspId: string;
@@ -42,31 +45,6 @@ export type KeyEntry = {
 };
 
 export type LogEntry = ReceiptEntry | KeyEntry;
-
-type Json = string | number | boolean | null | readonly Json[] | { readonly [k: string]: Json };
-
-/**
- * RFC 8785 (JCS) for the values log entries hold: objects with keys sorted by UTF-16 code units,
- * strings as JSON.stringify writes them (JCS's rules), safe integers only.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value === 'boolean') return JSON.stringify(value);
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value))
-      throw new CoreError('E_BUNDLE_SYNTAX', `canonical JSON: ${value} is not a safe integer`);
-    return String(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object') {
-    const obj = value as Record<string, Json>;
-    const keys = Object.keys(obj)
-      .filter((k) => obj[k] !== undefined)
-      .sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-  }
-  throw new CoreError('E_BUNDLE_SYNTAX', `canonical JSON: unsupported value of type ${typeof value}`);
-}
 
 export function entryLeafHash(entry: LogEntry): Uint8Array {
   return hashLeaf(utf8(canonicalJson(entry)));
