@@ -63,15 +63,22 @@ function splitSignatureBlock(file: string): { text: string; signatureLines: stri
   };
 }
 
+/** The self-check (§4.3): 0 when mirror(mirrored) gives `original` back, else the first line (1-based) that differs. */
+function unstableLine(original: string, mirrored: string): number {
+  const back = mirror(mirrored);
+  if (back === original) return 0;
+  const a = original.split('\n');
+  const b = back.split('\n');
+  return a.findIndex((l, i) => l !== b[i]) + 1;
+}
+
 /** Un-mirrors and self-checks a receipt text; returns the source document text (§4.3 steps 2–3). */
 function readReceiptText(text: string): string {
   checkLineLengths(text, 'receipt');
   const source = mirror(text);
   checkCanonical(source, 'un-mirrored document');
-  if (mirror(source) !== text) {
-    const a = text.split('\n');
-    const b = mirror(source).split('\n');
-    const line = a.findIndex((l, i) => l !== b[i]) + 1;
+  const line = unstableLine(text, source);
+  if (line) {
     throw new CoreError(
       'E_RECEIPT_MIRROR_MISMATCH',
       `line ${line}: the mirror of the un-mirrored line differs from the receipt`,
@@ -109,13 +116,11 @@ export function createReceiptText(doc: ReceiptDocument): string {
   checkLineLengths(sourceText, 'document');
   const text = mirror(sourceText);
   checkCanonical(text, 'mirror');
-  if (mirror(text) !== sourceText) {
-    const a = sourceText.split('\n');
-    const b = mirror(text).split('\n');
-    const line = a.findIndex((l, i) => l !== b[i]) + 1;
+  const line = unstableLine(sourceText, text);
+  if (line) {
     throw new CoreError(
       'E_RECEIPT_MIRROR_MISMATCH',
-      `document line ${line} is not mirror-stable ("${a[line - 1]}"): its reversal reads back differently; reword the line end`,
+      `document line ${line} is not mirror-stable ("${sourceText.split('\n')[line - 1]}"): its reversal reads back differently; reword the line end`,
       { line },
     );
   }
