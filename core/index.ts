@@ -22,3 +22,4 @@ export * from './bundle/verify.js';
 export * from './bundle/report.js';
 export * from './bundle/lines.js';
 export * from './log/note.js';
+export * from './bundle/pool.js';

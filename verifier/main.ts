@@ -4,11 +4,11 @@
  * that check receipt batches in parallel. Nothing here touches the network; the page's
  * Content-Security-Policy forbids it anyway.
  */
-import { serveChecks } from './pool.js';
+import { serveWorker } from './pool.js';
 import { startPage } from './page.js';
 
 if (typeof document === 'undefined') {
-  serveChecks(self as unknown as Parameters<typeof serveChecks>[0]);
+  serveWorker(self as unknown as Parameters<typeof serveWorker>[0]);
 } else {
   startPage();
 }

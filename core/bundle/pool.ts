@@ -1,0 +1,123 @@
+/**
+ * Fanning receipt checks out to workers, whatever the runtime calls them: Node worker threads
+ * (cli/verify/pool.ts) and browser Web Workers (verifier/pool.ts) adapt to `CheckWorker`, the
+ * worker side runs `serveChecks`. A context (the proven keys) is sent once per worker; batches go
+ * to the least busy worker. Plain data crosses the boundary, so results are the in-thread ones.
+ */
+import type { ReceiptLine } from './format.js';
+import {
+  checkReceiptLine,
+  type ReceiptCheckContext,
+  type ReceiptChecker,
+  type ReceiptCheckResult,
+} from './verify.js';
+
+interface Job {
+  line: number;
+  receipt: ReceiptLine;
+}
+
+export type CheckRequest =
+  | { context: { id: number; value: ReceiptCheckContext } }
+  | { batch: number; contextId: number; jobs: Job[] };
+
+export interface CheckAnswer {
+  batch: number;
+  results?: ReceiptCheckResult[];
+  error?: string;
+}
+
+/** One worker as the pool drives it. */
+export interface CheckWorker {
+  post(request: CheckRequest): void;
+  /** Registers the handlers for the worker's answers and for its failure. */
+  listen(onAnswer: (answer: CheckAnswer) => void, onError: (e: Error) => void): void;
+  terminate(): Promise<unknown> | undefined;
+}
+
+/** The worker side: answers requests arriving through `listen` with `answer`. */
+export function serveChecks(
+  listen: (handler: (request: CheckRequest) => void) => void,
+  answer: (a: CheckAnswer) => void,
+): void {
+  const contexts = new Map<number, ReceiptCheckContext>();
+  listen((m) => {
+    if ('context' in m) {
+      contexts.set(m.context.id, m.context.value);
+      return;
+    }
+    try {
+      const context = contexts.get(m.contextId);
+      if (!context) throw new Error(`unknown context ${m.contextId}`);
+      answer({ batch: m.batch, results: m.jobs.map((j) => checkReceiptLine(j.line, j.receipt, context)) });
+    } catch (err) {
+      answer({ batch: m.batch, error: String((err as Error)?.message ?? err) });
+    }
+  });
+}
+
+interface Slot {
+  worker: CheckWorker;
+  busy: number;
+  contexts: Set<number>;
+}
+
+export class CheckerPool implements ReceiptChecker {
+  private readonly slots: Slot[];
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: ReceiptCheckResult[]) => void; reject: (e: Error) => void }
+  >();
+  private readonly contextIds = new WeakMap<ReceiptCheckContext, number>();
+  private nextBatch = 0;
+  private nextContext = 0;
+
+  constructor(workers: readonly CheckWorker[]) {
+    this.slots = workers.map((worker) => {
+      worker.listen(
+        (a) => {
+          const p = this.pending.get(a.batch);
+          this.pending.delete(a.batch);
+          if (a.error !== undefined) p?.reject(new Error(a.error));
+          else p?.resolve(a.results ?? []);
+        },
+        (e) => {
+          for (const p of this.pending.values()) p.reject(e);
+          this.pending.clear();
+        },
+      );
+      return { worker, busy: 0, contexts: new Set<number>() };
+    });
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  async check(jobs: readonly Job[], context: ReceiptCheckContext): Promise<ReceiptCheckResult[]> {
+    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    let contextId = this.contextIds.get(context);
+    if (contextId === undefined) {
+      contextId = this.nextContext++;
+      this.contextIds.set(context, contextId);
+    }
+    if (!slot.contexts.has(contextId)) {
+      slot.worker.post({ context: { id: contextId, value: context } });
+      slot.contexts.add(contextId);
+    }
+    const batch = this.nextBatch++;
+    slot.busy++;
+    try {
+      return await new Promise<ReceiptCheckResult[]>((resolve, reject) => {
+        this.pending.set(batch, { resolve, reject });
+        slot.worker.post({ batch, contextId, jobs: [...jobs] });
+      });
+    } finally {
+      slot.busy--;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
