@@ -25,7 +25,9 @@ import { benchKey, makeReceipts, signedReceipts } from './receipts.js';
 
 export { makeReceipts } from './receipts.js';
 
-export async function openBenchLedger(options: { scratch?: string; dir?: string } = {}): Promise<{
+export async function openBenchLedger(
+  options: { scratch?: string; dir?: string; keyRegistered?: boolean } = {},
+): Promise<{
   ledger: EmbeddedLedger;
   appender: Awaited<ReturnType<EmbeddedLedger['createIdentity']>>;
   auditor: Awaited<ReturnType<EmbeddedLedger['createIdentity']>>;
@@ -44,12 +46,10 @@ export async function openBenchLedger(options: { scratch?: string; dir?: string 
     name: 'bench-auditor',
     attrs: { 'torgo.role': 'auditor' },
   });
-  const registered = await ledger.evaluate(auditor, 'getKey', [benchKey.keyId]).then(
-    () => true,
-    () => false,
-  );
   // A ledger reopened by the query suite has it already.
-  if (!registered) await ledger.submit(appender, 'registerKey', [publicKeyToPem(benchKey), 'bench']);
+  if (!options.keyRegistered) {
+    await ledger.submit(appender, 'registerKey', [publicKeyToPem(benchKey), 'bench']);
+  }
   return {
     ledger,
     appender,

@@ -112,25 +112,34 @@ export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdi
   const rows: Row[] = [];
   const dir = await mkdtemp(join(scratch, 'torgo-bench-queries-'));
   try {
-    // 1. Through the contract.
+    // 1. Through the contract. Only what later steps need is kept: the receipts themselves stay
+    // out of the heap the queries run in (a large live heap means long mark-compact pauses, which
+    // would be this harness's latency, not the ledger's).
     let bench = await openBenchLedger({ dir });
-    const signed = await signedReceipts(viaContract, (i) => ({ source: sourceOf(i), subject: subjectOf(i) }));
-    const batches = Array.from({ length: Math.ceil(signed.length / 100) }, (_, b) =>
-      JSON.stringify(signed.slice(b * 100, (b + 1) * 100)),
-    );
-    const appended = await timed(() =>
-      drive(batches.length, 4, (b) => bench.ledger.submit(bench.appender, 'appendReceipts', [batches[b]!])),
-    );
+    const { appended, probeIds, sample } = await (async () => {
+      const signed = await signedReceipts(viaContract, (i) => ({
+        source: sourceOf(i),
+        subject: subjectOf(i),
+      }));
+      const batches = Array.from({ length: Math.ceil(signed.length / 100) }, (_, b) =>
+        JSON.stringify(signed.slice(b * 100, (b + 1) * 100)),
+      );
+      const appended = await timed(() =>
+        drive(batches.length, 4, (b) => bench.ledger.submit(bench.appender, 'appendReceipts', [batches[b]!])),
+      );
+      const probeIds = signed
+        .filter((_, i) => i % Math.max(1, Math.floor(viaContract / 50)) === 0)
+        .map((mu) => parseReceipt(mu).document.fields.id);
+      return { appended: { ms: appended.ms }, probeIds, sample: signed[0]! };
+    })();
     const height = bench.ledger.height;
-    const probeIds = signed
-      .filter((_, i) => i % Math.max(1, Math.floor(viaContract / 50)) === 0)
-      .map((mu) => parseReceipt(mu).document.fields.id);
     await bench.close(true);
 
     const t0 = Math.floor(Date.now() / 1000) - SPAN_DAYS * DAY - 3600;
     // 2. The loader must reproduce the contract's state for those receipts, byte for byte.
     const db = await openDb(join(dir, 'ledger'));
     let submitter: Party = { mspId: '', id: '' };
+    let compacted = { ms: 0 };
     const loadStarted = performance.now();
     try {
       const state = new StateView(db);
@@ -153,8 +162,8 @@ export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdi
       }
 
       // 3. The bulk receipts, committed over the last SPAN_DAYS, in source/subject rotation.
-      const signature = parseReceipt(signed[0]!).signatures;
-      const signatureBlock = signed[0]!.slice(signed[0]!.indexOf('\n— '));
+      const signature = parseReceipt(sample).signatures;
+      const signatureBlock = sample.slice(sample.indexOf('\n— '));
       const version = { blockNum: Math.max(0, height - 1), txNum: 0 };
       const CHUNK = 1000;
       for (let start = 0; start < bulk; start += CHUNK) {
@@ -183,13 +192,17 @@ export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdi
         }
         await db.batch(ops, { sync: start + CHUNK >= bulk });
       }
+      // A ledger that grew over months is compacted; one written in two minutes is still
+      // compacting, and those background compactions would be measured as query latency.
+      const level = db as unknown as { compactRange(start: string, end: string): Promise<void> };
+      compacted = await timed(() => level.compactRange(stateKey(''), stateKey('\uffff')));
     } finally {
       await db.close();
     }
-    const loadSeconds = (performance.now() - loadStarted) / 1000;
+    const loadSeconds = (performance.now() - loadStarted - compacted.ms) / 1000;
 
     // 4. Queries, one at a time, on the reopened ledger.
-    bench = await openBenchLedger({ dir });
+    bench = await openBenchLedger({ dir, keyRegistered: true });
     try {
       const { ledger, auditor } = bench;
       const evaluate = (fcn: string, arg: string) => ledger.evaluate(auditor, fcn, [arg]);
@@ -295,7 +308,7 @@ export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdi
       name: `ledger: ${viaContract.toLocaleString('en-US')} via the contract + ${bulk.toLocaleString('en-US')} bulk-loaded`,
       value: loadSeconds + appended.ms / 1000,
       unit: 's to populate',
-      note: `contract appends ${((viaContract * 1000) / appended.ms).toFixed(0)} receipts/s; loader checked against ${probeIds.length} contract-written receipts`,
+      note: `contract appends ${((viaContract * 1000) / appended.ms).toFixed(0)} receipts/s; loader checked against ${probeIds.length} contract-written receipts; then compacted in ${(compacted.ms / 1000).toFixed(0)} s`,
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
