@@ -36,9 +36,16 @@ const owner = { mspId: 'Org1MSP', id: 'x509::/OU=client/CN=bench::/CN=ca.org1' }
 const BLOCK_ENTRIES = 500;
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'torgo.js');
 const CAPPED_HEAP = ['--max-old-space-size=32', '--max-semi-space-size=1'];
-/** Loaded before the CLI in the child: reports the process's peak RSS (all threads) on exit. */
-const RSS_PROBE =
-  'data:text/javascript,process.on("exit",()=>process.stderr.write("\\nmaxRSS="+process.resourceUsage().maxRSS+"\\n"))';
+/**
+ * Loaded before the CLI in the child: reports the process's peak RSS (all threads) on exit, in KiB.
+ * Linux's VmHWM, which execve resets; getrusage's ru_maxrss is not reset by execve, so a child
+ * spawned from this (large) process would report at least this process's RSS at fork time.
+ */
+const RSS_PROBE = `data:text/javascript,${encodeURIComponent(
+  'import{readFileSync}from"node:fs";process.on("exit",()=>{let k=process.resourceUsage().maxRSS;' +
+    'try{k=Number(/VmHWM:\\s*(\\d+)/.exec(readFileSync("/proc/self/status","utf8"))[1])}catch{}' +
+    'process.stderr.write("\\nmaxRSS="+k+"\\n")})',
+)}`;
 
 async function* readReceipts(file: string, limit: number): AsyncGenerator<ExportedReceipt> {
   let n = 0;
