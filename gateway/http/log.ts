@@ -154,8 +154,11 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
       if (treeSize === undefined) {
         let issued = log.checkpointer.current;
         const leaf = await log.store.receiptLeaf(id);
-        if (!issued || (leaf && leaf.index >= issued.checkpoint.size))
+        // Not (yet) covered: wait until the log has every committed block, then take a checkpoint of it
+        // (the same one again when nothing new was logged).
+        if (!issued || !leaf || leaf.index >= issued.checkpoint.size) {
           issued = await log.checkpointAt(service.driver.height());
+        }
         treeSize = issued.checkpoint.size;
         checkpoint = issued.note;
       }

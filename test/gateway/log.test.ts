@@ -88,7 +88,7 @@ describe('transparency routes on a real gateway', () => {
 
     // Checkpoints are recorded on the ledger by the log-operator identity.
     let history: { history?: unknown[] } = {};
-    for (let i = 0; i < 50 && (history.history?.length ?? 0) < 2; i++) {
+    for (let i = 0; i < 250 && (history.history?.length ?? 0) < 2; i++) {
       history = (await call(url, 'GET', '/v1/checkpoints', { token: auditor })).json;
       await new Promise((r) => setTimeout(r, 20));
     }
