@@ -4,7 +4,7 @@
  * (and a dated copy). Method and figures: docs/performance.md.
  */
 import './quiet-logs.js';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { preferNativeMlDsa } from '../core/crypto/native.js';
@@ -23,6 +23,11 @@ export const SUITES: Record<string, Suite> = {
   bundle: bundleSuite,
 };
 
+/** CPU time all cores spent outside idle since boot, in ms. */
+function systemBusyMs(): number {
+  return cpus().reduce((sum, c) => sum + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
+}
+
 export async function runBenchmarks(
   options: BenchOptions & { only?: string[]; resultsDir: string },
 ): Promise<string> {
@@ -38,8 +43,23 @@ export async function runBenchmarks(
     if (options.only && !options.only.includes(name)) continue;
     process.stderr.write(`bench: ${name}…\n`);
     const started = performance.now();
+    const busy0 = systemBusyMs();
+    const self0 = process.cpuUsage();
     rows.push(...(await suite(options)));
-    process.stderr.write(`bench: ${name} took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+    const wall = performance.now() - started;
+    const self = process.cpuUsage(self0);
+    const outside = systemBusyMs() - busy0 - (self.user + self.system) / 1000;
+    rows.push({
+      suite: name,
+      name: 'CPU used outside this process while the suite ran',
+      value: (100 * Math.max(0, outside)) / (wall * cpus().length),
+      unit: '% of the machine',
+      note:
+        name === 'http' || name === 'bundle'
+          ? "includes the suite's own child processes (torgo serve / torgo verify)"
+          : 'other processes competing with the figures above; rerun when high',
+    });
+    process.stderr.write(`bench: ${name} took ${(wall / 1000).toFixed(0)} s\n`);
   }
   return writeResults(options.resultsDir, { ...env, mode: options.smoke ? 'smoke' : 'full' }, rows);
 }
