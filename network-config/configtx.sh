@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Writes the network's Fabric configuration into .fabric/network/config/:
-#   configtx.yaml  the channel: Org1, Org2, one etcdraft orderer org; anchor peers in the genesis block
+#   configtx.yaml  the channel: the application orgs ($ORGS), one etcdraft orderer org; anchor peers in
+#                  the genesis block
 #   core.yaml      Fabric's sample peer config with the Docker endpoint removed (the rest is set per
 #                  peer through CORE_* variables in up.sh)
 #   orderer.yaml   Fabric's sample orderer config (set through ORDERER_* variables in up.sh)
@@ -39,8 +40,7 @@ tls="$orgs/orderer/nodes/orderer/tls/server.crt"
 {
   echo "Organizations:"
   org Orderer OrdererMSP
-  org Org1 Org1MSP "$PEER_ORG1_PORT"
-  org Org2 Org2MSP "$PEER_ORG2_PORT"
+  for o in $ORGS; do org "${o^}" "$(msp_id "$o")" "$(port "PEER_${o^^}")"; done
   cat <<YAML
 Capabilities:
   Channel: &ChannelCapabilities { V2_0: true }
@@ -60,7 +60,7 @@ Application: &ApplicationDefaults
 Orderer: &OrdererDefaults
   OrdererType: etcdraft
   BatchTimeout: $BATCH_TIMEOUT
-  BatchSize: { MaxMessageCount: 500, AbsoluteMaxBytes: 99 MB, PreferredMaxBytes: 2 MB }
+  BatchSize: { MaxMessageCount: $BATCH_MAX_MESSAGES, AbsoluteMaxBytes: 99 MB, PreferredMaxBytes: 2 MB }
   EtcdRaft:
     Consenters:
       - { Host: 127.0.0.1, Port: $ORDERER_PORT, ClientTLSCert: $tls, ServerTLSCert: $tls }
@@ -88,7 +88,7 @@ Profiles:
       Organizations: [ *Orderer ]
     Application:
       <<: *ApplicationDefaults
-      Organizations: [ *Org1, *Org2 ]
+      Organizations: [ $(for o in $ORGS; do printf '*%s, ' "${o^}"; done | sed 's/, $//') ]
 YAML
 } > "$net/config/configtx.yaml"
 log "config written to $net/config"

@@ -4,7 +4,8 @@
 #   organizations/<org>/msp                 the org's channel MSP (cacerts, tlscacerts, NodeOUs)
 #   organizations/<org>/nodes/<host>/       a node's msp/ and tls/ (server.crt, server.key, ca.crt)
 #   organizations/<org>/users/<name>/       a user's msp/ (and tls/ for the orderer admin)
-#   wallet/<org>-<role>.id                  service identities with torgo.role, fabric-network wallet format
+#   wallets/<org>/<org>-<role>.id           each org's service identities with torgo.role (admin,
+#                                           appender, auditor, log-operator), fabric-network wallet format
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 need fabric-ca-server fabric-ca-client node
@@ -68,23 +69,23 @@ identity() {
   enroll "$org" "$name" "$orgs/$org/$kind/$name"
 }
 
-# wallet_entry <org> <user> <label>: a fabric-network file-system wallet entry.
+# wallet_entry <org> <user> <label>: a fabric-network file-system wallet entry in the org's wallet.
 wallet_entry() {
   local dir="$orgs/$1/users/$2/msp"
-  mkdir -p "$net/wallet"
+  mkdir -p "$net/wallets/$1" && chmod 700 "$net/wallets" "$net/wallets/$1"
   node -e '
     const fs = require("fs"); const [cert, key, mspId, out] = process.argv.slice(1);
     const id = { credentials: { certificate: fs.readFileSync(cert, "utf8"), privateKey: fs.readFileSync(key, "utf8") },
                  mspId, type: "X.509", version: 1 };
     fs.writeFileSync(out, JSON.stringify(id), { mode: 0o600 });
-  ' "$dir/signcerts/cert.pem" "$(ls "$dir"/keystore/*_sk)" "$(msp_id "$1")" "$net/wallet/$3.id"
+  ' "$dir/signcerts/cert.pem" "$(ls "$dir"/keystore/*_sk)" "$(msp_id "$1")" "$net/wallets/$1/$3.id"
 }
 
 log "starting CAs"
-for org in orderer org1 org2; do start_ca "$org"; done
-for org in orderer org1 org2; do wait_port "ca-$org" "$(port "CA_${org^^}")" 30; done
+for org in orderer $ORGS; do start_ca "$org"; done
+for org in orderer $ORGS; do wait_port "ca-$org" "$(port "CA_${org^^}")" 30; done
 
-for org in orderer org1 org2; do
+for org in orderer $ORGS; do
   enroll "$org" registrar "$net/ca/$org/registrar"
   # The org's channel MSP: its CA is the root of trust, for signing and for TLS.
   mkdir -p "$orgs/$org/msp/cacerts" "$orgs/$org/msp/tlscacerts"
@@ -97,15 +98,18 @@ log "issuing node and user identities"
 identity orderer nodes orderer orderer
 enroll orderer orderer "$orgs/orderer/nodes/orderer" "orderer.$DOMAIN"
 enroll orderer admin "$orgs/orderer/users/admin" "admin.orderer.$DOMAIN"   # osnadmin's client TLS
-for org in org1 org2; do
+for org in $ORGS; do
   identity "$org" nodes peer0 peer
   enroll "$org" peer0 "$orgs/$org/nodes/peer0" "peer0.$org.$DOMAIN"
 done
 
-# Service identities for TORGO: the contract reads torgo.role from the certificate.
-for entry in org1:appender org1:auditor org1:admin org1:log-operator org2:appender; do
-  org="${entry%%:*}" role="${entry#*:}"
-  identity "$org" users "torgo-$role" client "torgo.role=$role:ecert"
-  wallet_entry "$org" "torgo-$role" "$org-$role"
+# Service identities for TORGO: the contract reads torgo.role from the certificate. Every org's gateway
+# gets an admin (bootstrap token), a log operator (follows blocks, records checkpoints), an appender
+# and an auditor; more are issued through the gateway (`torgo token create`, Fabric CA).
+for org in $ORGS; do
+  for role in admin log-operator appender auditor; do
+    identity "$org" users "torgo-$role" client "torgo.role=$role:ecert"
+    wallet_entry "$org" "torgo-$role" "$org-$role"
+  done
 done
-log "identities issued; wallet: $net/wallet"
+log "identities issued; wallets: $net/wallets/<org>"

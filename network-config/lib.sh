@@ -4,7 +4,7 @@ repo="$(dirname "$here")"
 source "$here/versions.env"
 source "$here/network.env"
 fabric="$repo/.fabric"
-net="$fabric/network"          # all runtime data: certificates, ledgers, logs, pid files
+net="${FABRIC_NETWORK_DIR:-$fabric/network}"   # all runtime data: certificates, ledgers, logs, pid files
 orgs="$net/organizations"
 export PATH="$fabric/bin:$PATH"
 export FABRIC_CFG_PATH="$net/config"
@@ -64,4 +64,88 @@ as_admin() {
 }
 
 msp_id() { case "$1" in orderer) echo OrdererMSP ;; *) echo "${1^}MSP" ;; esac; }
+
+# The chaincode endorsement policy: ENDORSEMENT_POLICY, else a majority of the organisations' peers.
+endorsement_policy() {
+  if [[ -n "$ENDORSEMENT_POLICY" ]]; then echo "$ENDORSEMENT_POLICY"; return; fi
+  local org n=0 peers=()
+  for org in $ORGS; do peers+=("'$(msp_id "$org").peer'"); n=$((n + 1)); done
+  local IFS=,; echo "OutOf($((n / 2 + 1)),${peers[*]})"
+}
+
+# The network's nodes by name: orderer, peer0.<org>, chaincode (for node.sh and status.sh).
+nodes() { echo orderer; local org; for org in $ORGS; do echo "peer0.$org"; done; echo chaincode; }
+
+# start_node <name>: starts one node with its settings (the same way up.sh and deploy.sh do), so a
+# stopped or killed node can be started again with `node.sh start <name>`.
+start_node() {
+  case "$1" in
+    orderer) start_orderer ;;
+    peer0.*) start_peer "${1#peer0.}" ;;
+    chaincode) start_chaincode ;;
+    *) die "unknown node $1 (nodes: $(nodes | tr '\n' ' '))" ;;
+  esac
+}
+
+start_orderer() {
+  local o="$orgs/orderer/nodes/orderer"
+  mkdir -p "$net/data/orderer"
+  ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 ORDERER_GENERAL_LISTENPORT="$ORDERER_PORT" \
+  ORDERER_GENERAL_LOCALMSPID=OrdererMSP ORDERER_GENERAL_LOCALMSPDIR="$o/msp" \
+  ORDERER_GENERAL_BOOTSTRAPMETHOD=none ORDERER_CHANNELPARTICIPATION_ENABLED=true \
+  ORDERER_GENERAL_TLS_ENABLED=true ORDERER_GENERAL_TLS_CERTIFICATE="$o/tls/server.crt" \
+  ORDERER_GENERAL_TLS_PRIVATEKEY="$o/tls/server.key" ORDERER_GENERAL_TLS_ROOTCAS="[$o/tls/ca.crt]" \
+  ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE="$o/tls/server.crt" \
+  ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY="$o/tls/server.key" ORDERER_GENERAL_CLUSTER_ROOTCAS="[$o/tls/ca.crt]" \
+  ORDERER_ADMIN_LISTENADDRESS="127.0.0.1:$ORDERER_ADMIN_PORT" ORDERER_ADMIN_TLS_ENABLED=true \
+  ORDERER_ADMIN_TLS_CERTIFICATE="$o/tls/server.crt" ORDERER_ADMIN_TLS_PRIVATEKEY="$o/tls/server.key" \
+  ORDERER_ADMIN_TLS_ROOTCAS="[$o/tls/ca.crt]" ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true \
+  ORDERER_ADMIN_TLS_CLIENTROOTCAS="[$o/tls/ca.crt]" \
+  ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:$ORDERER_OPS_PORT" \
+  ORDERER_FILELEDGER_LOCATION="$net/data/orderer/ledger" \
+  ORDERER_CONSENSUS_WALDIR="$net/data/orderer/etcdraft/wal" ORDERER_CONSENSUS_SNAPDIR="$net/data/orderer/etcdraft/snapshot" \
+    start orderer "$net/data/orderer" orderer
+}
+
+start_peer() {
+  local org="$1" up="PEER_${1^^}" p="$orgs/$1/nodes/peer0" addr
+  addr="127.0.0.1:$(port "$up")"
+  mkdir -p "$net/data/peer0.$org"
+  CORE_PEER_ID="peer0.$org.$DOMAIN" CORE_PEER_LOCALMSPID="$(msp_id "$org")" CORE_PEER_MSPCONFIGPATH="$p/msp" \
+  CORE_PEER_LISTENADDRESS="$addr" CORE_PEER_ADDRESS="$addr" \
+  CORE_PEER_CHAINCODELISTENADDRESS="127.0.0.1:$(port "${up}_CC")" CORE_PEER_CHAINCODEADDRESS="127.0.0.1:$(port "${up}_CC")" \
+  CORE_PEER_GOSSIP_BOOTSTRAP="$addr" CORE_PEER_GOSSIP_ENDPOINT="$addr" CORE_PEER_GOSSIP_EXTERNALENDPOINT="$addr" \
+  CORE_PEER_GOSSIP_USELEADERELECTION=false CORE_PEER_GOSSIP_ORGLEADER=true \
+  CORE_PEER_GOSSIP_RECONNECTINTERVAL=1s CORE_PEER_GOSSIP_DIALTIMEOUT=1s CORE_PEER_GOSSIP_CONNTIMEOUT=1s \
+  CORE_PEER_GOSSIP_ALIVETIMEINTERVAL=1s CORE_PEER_GOSSIP_ALIVEEXPIRATIONTIMEOUT=5s \
+  CORE_PEER_GOSSIP_MEMBERSHIPTRACKERINTERVAL=1s CORE_PEER_GOSSIP_PULLINTERVAL=1s \
+  CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL=1s CORE_PEER_GOSSIP_REQUESTSTATEINFOINTERVAL=1s \
+  CORE_PEER_TLS_ENABLED=true CORE_PEER_TLS_CERT_FILE="$p/tls/server.crt" CORE_PEER_TLS_KEY_FILE="$p/tls/server.key" \
+  CORE_PEER_TLS_ROOTCERT_FILE="$p/tls/ca.crt" CORE_PEER_FILESYSTEMPATH="$net/data/peer0.$org" \
+  CORE_PEER_GATEWAY_ENABLED=true CORE_OPERATIONS_LISTENADDRESS="127.0.0.1:$(port "${up}_OPS")" \
+  CORE_LEDGER_STATE_STATEDATABASE=goleveldb CORE_LEDGER_HISTORY_ENABLEHISTORYDATABASE=true \
+  CORE_CHAINCODE_STARTUPTIMEOUT=30s \
+  CORE_CHAINCODE_EXTERNALBUILDERS="[{name: ccaas, path: $fabric/builders/ccaas}]" \
+    start "peer0.$org" "$net/data/peer0.$org" peer node start
+}
+
+# The contract's CCaaS server, from what deploy.sh recorded (package id, contract directory).
+start_chaincode() {
+  local id dir cc_bin
+  id="$(cat "$net/chaincode/package-id" 2>/dev/null)" || die "the contract is not deployed: run deploy.sh"
+  dir="$(cat "$net/chaincode/contract-dir")"
+  cc_bin="$dir/node_modules/.bin/fabric-chaincode-node"
+  [[ -x "$cc_bin" ]] || cc_bin="$repo/node_modules/.bin/fabric-chaincode-node"
+  [[ -x "$cc_bin" ]] || die "fabric-chaincode-node not found (npm ci in $repo or in $dir)"
+  start chaincode "$dir" "$cc_bin" server --chaincode-address="127.0.0.1:$CHAINCODE_PORT" --chaincode-id="$id"
+}
+
+# The listening port of a node (to wait for after starting it).
+node_port() {
+  case "$1" in
+    orderer) echo "$ORDERER_PORT" ;;
+    peer0.*) local org="${1#peer0.}"; port "PEER_${org^^}" ;;
+    chaincode) echo "$CHAINCODE_PORT" ;;
+  esac
+}
 orderer_tls=(--orderer "127.0.0.1:$ORDERER_PORT" --tls --cafile "$net/organizations/orderer/msp/tlscacerts/ca.pem")

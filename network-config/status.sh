@@ -4,18 +4,19 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 [[ -d "$net" ]] || { echo "network is down"; exit 1; }
 down=0
-for name in ca-orderer ca-org1 ca-org2 orderer peer0.org1 peer0.org2 chaincode; do
+for name in ca-orderer $(for org in $ORGS; do echo "ca-$org"; done) $(nodes); do
   if running "$name"; then printf '%-12s running (pid %s)\n' "$name" "$(cat "$net/pids/$name.pid")"
   elif [[ -f "$net/pids/$name.pid" ]]; then printf '%-12s STOPPED (see logs/%s.log)\n' "$name" "$name"; down=1
   else printf '%-12s not started\n' "$name"; fi
 done
 if command -v peer >/dev/null; then
-  for org in org1 org2; do
+  for org in $ORGS; do
     running "peer0.$org" || continue
     printf 'peer0.%s on %s: %s\n' "$org" "$CHANNEL" \
       "$(as_admin "$org"; peer channel getinfo -c "$CHANNEL" 2>/dev/null | sed -n 's/.*"height":\([0-9]*\).*/height \1/p')"
   done
-  running peer0.org1 && (as_admin org1; peer lifecycle chaincode querycommitted -C "$CHANNEL" 2>/dev/null | tail -n +2) || true
+  first="${ORGS%% *}"
+  running "peer0.$first" && (as_admin "$first"; peer lifecycle chaincode querycommitted -C "$CHANNEL" 2>/dev/null | tail -n +2) || true
 fi
 echo "logs: $net/logs"
 exit "$down"
