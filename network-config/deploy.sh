@@ -21,7 +21,7 @@ CHAINCODE_DIR="$(cd "$CHAINCODE_DIR" 2>/dev/null && pwd)" || die "no chaincode d
 t0=$(date +%s%N)
 
 # The package holds only where the peer finds the server. Fixed mtimes keep its id stable.
-label="${CHAINCODE_NAME}_${CHAINCODE_VERSION}" dir="$net/chaincode"
+label="${CHAINCODE_NAME}_${CHAINCODE_VERSION}" dir="$net/chaincode/$CHAINCODE_NAME" node="$(cc_node "$CHAINCODE_NAME")"
 mkdir -p "$dir/src"
 printf '{"address":"127.0.0.1:%s","dial_timeout":"10s","tls_required":false}\n' "$CHAINCODE_PORT" > "$dir/src/connection.json"
 printf '{"type":"ccaas","label":"%s"}\n' "$label" > "$dir/src/metadata.json"
@@ -42,10 +42,11 @@ log "installed $id"
 # what is recorded here.
 echo "$id" > "$dir/package-id"
 echo "$CHAINCODE_DIR" > "$dir/contract-dir"
-stop chaincode
-start_chaincode
-wait_port chaincode "$CHAINCODE_PORT"
-log "chaincode server running from $CHAINCODE_DIR (log: $net/logs/chaincode.log)"
+echo "$CHAINCODE_PORT" > "$dir/port"
+stop "$node"
+start_chaincode "$CHAINCODE_NAME"
+wait_port "$node" "$CHAINCODE_PORT"
+log "$node server running from $CHAINCODE_DIR (log: $net/logs/$node.log)"
 
 # Approve and commit, unless this exact package is already the committed definition.
 first="${ORGS%% *}"

@@ -73,8 +73,17 @@ endorsement_policy() {
   local IFS=,; echo "OutOf($((n / 2 + 1)),${peers[*]})"
 }
 
-# The network's nodes by name: orderer, peer0.<org>, chaincode (for node.sh and status.sh).
-nodes() { echo orderer; local org; for org in $ORGS; do echo "peer0.$org"; done; echo chaincode; }
+# The network's nodes by name: orderer, peer0.<org>, and one contract server per deployed chaincode:
+# `chaincode` for TORGO's contract (chaincode name torgo), `chaincode-<name>` for any other (e.g. the
+# no-op contract of the throughput benchmark). For node.sh and status.sh.
+nodes() {
+  echo orderer; local org cc
+  for org in $ORGS; do echo "peer0.$org"; done
+  for cc in "$net"/chaincode/*/package-id; do [[ -e "$cc" ]] && cc_node "$(basename "$(dirname "$cc")")"; done
+  return 0
+}
+cc_node() { [[ "$1" == torgo ]] && echo chaincode || echo "chaincode-$1"; }
+cc_name() { [[ "$1" == chaincode ]] && echo torgo || echo "${1#chaincode-}"; }
 
 # start_node <name>: starts one node with its settings (the same way up.sh and deploy.sh do), so a
 # stopped or killed node can be started again with `node.sh start <name>`.
@@ -82,7 +91,7 @@ start_node() {
   case "$1" in
     orderer) start_orderer ;;
     peer0.*) start_peer "${1#peer0.}" ;;
-    chaincode) start_chaincode ;;
+    chaincode|chaincode-*) start_chaincode "$(cc_name "$1")" ;;
     *) die "unknown node $1 (nodes: $(nodes | tr '\n' ' '))" ;;
   esac
 }
@@ -129,15 +138,16 @@ start_peer() {
     start "peer0.$org" "$net/data/peer0.$org" peer node start
 }
 
-# The contract's CCaaS server, from what deploy.sh recorded (package id, contract directory).
+# start_chaincode <chaincode name>: its CCaaS server, from what deploy.sh recorded (package id,
+# contract directory, port).
 start_chaincode() {
-  local id dir cc_bin
-  id="$(cat "$net/chaincode/package-id" 2>/dev/null)" || die "the contract is not deployed: run deploy.sh"
-  dir="$(cat "$net/chaincode/contract-dir")"
+  local rec="$net/chaincode/$1" id dir cc_bin
+  id="$(cat "$rec/package-id" 2>/dev/null)" || die "chaincode $1 is not deployed: run deploy.sh"
+  dir="$(cat "$rec/contract-dir")"
   cc_bin="$dir/node_modules/.bin/fabric-chaincode-node"
   [[ -x "$cc_bin" ]] || cc_bin="$repo/node_modules/.bin/fabric-chaincode-node"
   [[ -x "$cc_bin" ]] || die "fabric-chaincode-node not found (npm ci in $repo or in $dir)"
-  start chaincode "$dir" "$cc_bin" server --chaincode-address="127.0.0.1:$CHAINCODE_PORT" --chaincode-id="$id"
+  start "$(cc_node "$1")" "$dir" "$cc_bin" server --chaincode-address="127.0.0.1:$(cat "$rec/port")" --chaincode-id="$id"
 }
 
 # The listening port of a node (to wait for after starting it).
@@ -145,7 +155,7 @@ node_port() {
   case "$1" in
     orderer) echo "$ORDERER_PORT" ;;
     peer0.*) local org="${1#peer0.}"; port "PEER_${org^^}" ;;
-    chaincode) echo "$CHAINCODE_PORT" ;;
+    chaincode|chaincode-*) cat "$net/chaincode/$(cc_name "$1")/port" ;;
   esac
 }
 orderer_tls=(--orderer "127.0.0.1:$ORDERER_PORT" --tls --cafile "$net/organizations/orderer/msp/tlscacerts/ca.pem")
