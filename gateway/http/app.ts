@@ -23,6 +23,7 @@ import { OpenApiCollector } from './openapi.js';
 import { receiptRoutes } from './receipts.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { tokenRoutes } from './tokens.js';
+import { witnessRoutes } from './witness.js';
 
 export const API_VERSION = '1.0.0';
 
@@ -232,6 +233,7 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
   await keyRoutes(app, service);
   await tokenRoutes(app, service);
   await logRoutes(app, service);
+  await witnessRoutes(app, service);
   await consoleRoutes(app);
   for (const routes of options.routes ?? []) await routes(app, service);
   return app;

@@ -13,10 +13,12 @@ import {
   publicKeyToPem,
   toBase64,
 } from '../../core/index.js';
+import { GatewayError } from '../errors.js';
 import { type BlockSource, LogBuilder } from './builder.js';
 import { Checkpointer, type IssuedCheckpoint } from './checkpointer.js';
 import { type ExportedReceipt, type ExportSummary, exportBundle } from './export.js';
 import { LogStore } from './store.js';
+import { witnessCheckpoint } from './witness.js';
 
 export interface TransparencyOptions {
   readonly dataDir: string;
@@ -102,6 +104,30 @@ export class TransparencyLog {
       proof: (await this.store.inclusionProof(leaf.index, size)).map(toBase64),
       entry: leaf.entry,
     };
+  }
+
+  /**
+   * Cosigns another organisation's checkpoint of this same log if this gateway's own log has the
+   * same root at its size (witness.ts); waits up to `waitMs` for the log to reach that size.
+   */
+  async witness(note: string, waitMs = 10_000): ReturnType<typeof witnessCheckpoint> {
+    return witnessCheckpoint(note, {
+      origin: this.origin,
+      key: this.key,
+      store: this.store,
+      reach: async (size) => {
+        const deadline = Date.now() + waitMs;
+        while (this.store.size < size) {
+          if (Date.now() > deadline)
+            throw new GatewayError(
+              'E_UNAVAILABLE',
+              `this gateway's log holds ${this.store.size} entries, not yet ${size}; retry`,
+              { logSize: this.store.size, size },
+            );
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      },
+    });
   }
 
   async consistency(from: number, to: number): Promise<string[]> {

@@ -1,0 +1,59 @@
+/**
+ * Witnessing another gateway's checkpoint. Every organisation's gateway builds the same log from the
+ * same blocks (same origin, same leaves, so the same roots). Shown a signed checkpoint of that log —
+ * by another organisation's operator, whose key this gateway need not know — it cosigns only what it
+ * computed itself: the origin is its own, its log has reached that size, and its own root at that
+ * size is the checkpoint's root. Then it adds its signature line (C2SP tlog-cosignature style: more
+ * lines over the same body, the existing ones kept byte for byte). A different root at the same size
+ * is a fork between organisations: refused with E_CHECKPOINT_CONFLICT and never signed.
+ */
+import {
+  type Checkpoint,
+  cosignCheckpoint,
+  equalBytes,
+  isCoreError,
+  parseCheckpointBody,
+  parseNote,
+  type PrivateKey,
+  toBase64,
+} from '../../core/index.js';
+import { GatewayError } from '../errors.js';
+import type { LogStore } from './store.js';
+
+export interface WitnessOptions {
+  readonly origin: string;
+  readonly key: PrivateKey;
+  readonly store: LogStore;
+  /** Resolves once the log holds at least `size` leaves, or throws (E_UNAVAILABLE) after a bounded wait. */
+  readonly reach: (size: number) => Promise<void>;
+}
+
+/** The checkpoint in `note` (attacker-controlled), cosigned with this gateway's operator key. */
+export async function witnessCheckpoint(
+  note: string,
+  o: WitnessOptions,
+): Promise<{ note: string; checkpoint: Checkpoint }> {
+  let body: Checkpoint;
+  try {
+    body = parseCheckpointBody(parseNote(note).text);
+  } catch (e) {
+    if (isCoreError(e)) throw new GatewayError('E_CHECKPOINT_INVALID', e.message, { coreCode: e.code });
+    throw e;
+  }
+  if (body.origin !== o.origin) {
+    throw new GatewayError(
+      'E_CHECKPOINT_INVALID',
+      `the checkpoint is for the log "${body.origin}"; this gateway witnesses "${o.origin}"`,
+    );
+  }
+  if (o.store.size < body.size) await o.reach(body.size);
+  const ours = await o.store.root(body.size);
+  if (!equalBytes(ours, body.rootHash)) {
+    throw new GatewayError(
+      'E_CHECKPOINT_CONFLICT',
+      `this gateway's log has root ${toBase64(ours)} at size ${body.size}, the checkpoint says ${toBase64(body.rootHash)}: the logs have forked`,
+      { size: body.size, ourRoot: toBase64(ours), theirRoot: toBase64(body.rootHash) },
+    );
+  }
+  return { note: cosignCheckpoint(note, [{ name: o.origin, key: o.key }]), checkpoint: body };
+}
