@@ -12,14 +12,31 @@ import { Value } from 'typebox/value';
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Positive = Type.Integer({ minimum: 1 });
 
-const FabricSchema = Type.Object(
+const PeerSchema = Type.Object(
   {
     /** gRPC endpoint of a peer running the Gateway service, `host:port`. */
-    peerEndpoint: Type.String({ minLength: 1 }),
+    endpoint: Type.String({ minLength: 1 }),
     /** PEM file of the CA that signed the peer's TLS certificate. */
     tlsCaCert: Type.String({ minLength: 1 }),
     /** TLS server name to expect when it differs from the endpoint host (`grpc.ssl_target_name_override`). */
     hostAlias: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+const FabricSchema = Type.Object(
+  {
+    /** Shorthand for one peer: `peers: [{ endpoint: peerEndpoint, tlsCaCert, hostAlias }]`. */
+    peerEndpoint: Type.Optional(Type.String({ minLength: 1 })),
+    tlsCaCert: Type.Optional(Type.String({ minLength: 1 })),
+    hostAlias: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * Peers running the Gateway service, own organisation's first: the driver uses the first
+     * reachable one, moves on when it becomes unreachable, and tries to move back to the first.
+     */
+    peers: Type.Optional(Type.Array(PeerSchema, { minItems: 1 })),
+    /** How often the driver tries to move back to the first peer while it uses another, in ms. */
+    failbackMs: Positive,
     channel: Type.String({ minLength: 1 }),
     chaincode: Type.String({ minLength: 1 }),
     /** Directory of identities in fabric-network's file-system wallet format (`<label>.id`). */
@@ -65,6 +82,11 @@ export const ConfigSchema = Type.Object(
         queryPage: Type.Integer({ minimum: 1, maximum: 1000 }),
         /** Most rows one CSV export streams. */
         csvRows: Positive,
+        /**
+         * How long an append keeps retrying transient ledger failures (an endorser or the peer
+         * unreachable, MVCC conflicts…) before answering 503 + Retry-After, in ms (0: no retry).
+         */
+        retryBudgetMs: Type.Integer({ minimum: 0, maximum: 600_000 }),
       },
       { additionalProperties: false },
     ),
@@ -105,6 +127,12 @@ export const ConfigSchema = Type.Object(
         checkpointIntervalMs: Positive,
         /** Fabric: the wallet label of the log-operator identity that follows blocks and records checkpoints. */
         identity: Type.Optional(Type.String({ minLength: 1 })),
+        /** The log is stalled (readiness 503) when behind the ledger without progress this long, in ms. */
+        stallAfterMs: Positive,
+        /** How long checkpoint, proof and export requests wait for the log to catch up before 503, in ms. */
+        catchUpTimeoutMs: Positive,
+        /** Longest wait between reconnects of the block stream (backoff from 100 ms, doubling), in ms. */
+        reconnectMaxBackoffMs: Type.Integer({ minimum: 100 }),
       },
       { additionalProperties: false },
     ),
@@ -114,6 +142,22 @@ export const ConfigSchema = Type.Object(
 
 export type GatewayConfig = Static<typeof ConfigSchema>;
 export type FabricConfig = Static<typeof FabricSchema>;
+export type PeerConfig = Static<typeof PeerSchema>;
+
+/** The peers to use, in order of preference: `fabric.peers`, or the one-peer shorthand. */
+export function peersOf(fabric: FabricConfig): PeerConfig[] {
+  if (fabric.peers) return fabric.peers;
+  if (fabric.peerEndpoint && fabric.tlsCaCert) {
+    return [
+      {
+        endpoint: fabric.peerEndpoint,
+        tlsCaCert: fabric.tlsCaCert,
+        ...(fabric.hostAlias ? { hostAlias: fabric.hostAlias } : {}),
+      },
+    ];
+  }
+  return [];
+}
 
 export const DEFAULT_CONFIG: GatewayConfig = {
   host: '127.0.0.1',
@@ -130,12 +174,19 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     transactionsInFlight: 32,
     queryPage: 100,
     csvRows: 1_000_000,
+    retryBudgetMs: 5000,
   },
   rateLimit: { max: 6000, windowMs: 60_000 },
   log: { level: 'info' },
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
-  transparency: { origin: 'torgo-ledger.local/log', checkpointIntervalMs: 10_000 },
+  transparency: {
+    origin: 'torgo-ledger.local/log',
+    checkpointIntervalMs: 10_000,
+    stallAfterMs: 15_000,
+    catchUpTimeoutMs: 10_000,
+    reconnectMaxBackoffMs: 5000,
+  },
 };
 
 export class ConfigError extends Error {
@@ -161,6 +212,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_FABRIC_CHAINCODE: { path: 'fabric.chaincode', type: 'string' },
   TORGO_FABRIC_WALLET: { path: 'fabric.wallet', type: 'string' },
   TORGO_FABRIC_TIMEOUT_MS: { path: 'fabric.timeoutMs', type: 'integer' },
+  TORGO_FABRIC_FAILBACK_MS: { path: 'fabric.failbackMs', type: 'integer' },
   TORGO_MAX_BODY_BYTES: { path: 'limits.bodyBytes', type: 'integer' },
   TORGO_MAX_BATCH_BODY_BYTES: { path: 'limits.batchBodyBytes', type: 'integer' },
   TORGO_MAX_BATCH_ITEMS: { path: 'limits.batchItems', type: 'integer' },
@@ -169,6 +221,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_TRANSACTIONS_IN_FLIGHT: { path: 'limits.transactionsInFlight', type: 'integer' },
   TORGO_QUERY_PAGE: { path: 'limits.queryPage', type: 'integer' },
   TORGO_CSV_ROWS: { path: 'limits.csvRows', type: 'integer' },
+  TORGO_RETRY_BUDGET_MS: { path: 'limits.retryBudgetMs', type: 'integer' },
   TORGO_RATE_LIMIT_MAX: { path: 'rateLimit.max', type: 'integer' },
   TORGO_RATE_LIMIT_WINDOW_MS: { path: 'rateLimit.windowMs', type: 'integer' },
   TORGO_LOG_LEVEL: { path: 'log.level', type: 'string' },
@@ -178,10 +231,13 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_LOG_KEY_FILE: { path: 'transparency.keyFile', type: 'string' },
   TORGO_CHECKPOINT_INTERVAL_MS: { path: 'transparency.checkpointIntervalMs', type: 'integer' },
   TORGO_LOG_OPERATOR_IDENTITY: { path: 'transparency.identity', type: 'string' },
+  TORGO_LOG_STALL_AFTER_MS: { path: 'transparency.stallAfterMs', type: 'integer' },
+  TORGO_LOG_CATCH_UP_TIMEOUT_MS: { path: 'transparency.catchUpTimeoutMs', type: 'integer' },
+  TORGO_LOG_RECONNECT_MAX_BACKOFF_MS: { path: 'transparency.reconnectMaxBackoffMs', type: 'integer' },
 };
 
 /** Fabric settings that have sensible defaults once the section exists at all. */
-const FABRIC_DEFAULTS = { channel: 'torgo', chaincode: 'torgo', timeoutMs: 30_000 };
+const FABRIC_DEFAULTS = { channel: 'torgo', chaincode: 'torgo', timeoutMs: 30_000, failbackMs: 30_000 };
 
 function setPath(tree: Tree, dotted: string, value: Json): void {
   const parts = dotted.split('.');
@@ -251,6 +307,12 @@ function readConfigFile(file: string): Tree {
   const fabric = tree['fabric'];
   if (fabric && typeof fabric === 'object' && !Array.isArray(fabric)) {
     for (const k of ['tlsCaCert', 'wallet']) if (typeof fabric[k] === 'string') fabric[k] = rel(fabric[k])!;
+    if (Array.isArray(fabric['peers'])) {
+      for (const peer of fabric['peers']) {
+        if (peer && typeof peer === 'object' && !Array.isArray(peer) && typeof peer['tlsCaCert'] === 'string')
+          peer['tlsCaCert'] = rel(peer['tlsCaCert'])!;
+      }
+    }
   }
   const transparency = tree['transparency'];
   if (transparency && typeof transparency === 'object' && !Array.isArray(transparency)) {
@@ -282,6 +344,15 @@ export function loadConfig(sources: ConfigSources = {}): GatewayConfig {
   );
   if (tree['ledger'] === 'fabric' && !tree['fabric']) {
     problems.push('fabric: ledger "fabric" needs a fabric section (peerEndpoint, tlsCaCert, wallet…)');
+  }
+  const fabric = tree['fabric'];
+  if (fabric && typeof fabric === 'object' && !Array.isArray(fabric)) {
+    const shorthand = fabric['peerEndpoint'] !== undefined || fabric['tlsCaCert'] !== undefined;
+    if (fabric['peers'] !== undefined && shorthand) {
+      problems.push('fabric: give either fabric.peers or fabric.peerEndpoint + fabric.tlsCaCert, not both');
+    } else if (fabric['peers'] === undefined && !(fabric['peerEndpoint'] && fabric['tlsCaCert'])) {
+      problems.push('fabric: give fabric.peers, or fabric.peerEndpoint and fabric.tlsCaCert (one peer)');
+    }
   }
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`);

@@ -12,11 +12,23 @@ export interface GatewayMetrics {
   readonly verificationFailures: Counter<'code' | 'stage'>;
   readonly ledgerTransactions: Counter<'fcn' | 'outcome'>;
   readonly receiptsPerTransaction: Histogram;
+  readonly ledgerCommitSeconds: Histogram<'fcn'>;
+  readonly ledgerErrors: Counter<'stage' | 'reason'>;
+}
+
+/** What the log metrics read: the builder's status (logbuilder/log.ts `health`). */
+export interface LogGaugeSource {
+  readonly nextBlock: number;
+  readonly lagBlocks: number;
+  readonly stalled: boolean;
+  readonly reconnects: number;
 }
 
 export function createMetrics(sources: {
   queueDepth: () => number;
   blockHeight: () => number | undefined;
+  /** Undefined while the transparency log is off. */
+  log?: () => LogGaugeSource | undefined;
 }): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'torgo_' });
@@ -74,8 +86,62 @@ export function createMetrics(sources: {
       if (h !== undefined) this.set(h);
     },
   });
+  const ledgerCommitSeconds = new Histogram({
+    name: 'torgo_ledger_commit_duration_seconds',
+    help: 'Time from submitting a ledger transaction to its commit (VALID), by contract function',
+    labelNames: ['fcn'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const ledgerErrors = new Counter({
+    name: 'torgo_ledger_errors_total',
+    help: 'Ledger failures that are not contract refusals, by stage and reason (NO_ENDORSERS, PEER_UNAVAILABLE…)',
+    labelNames: ['stage', 'reason'] as const,
+    registers: [registry],
+  });
+  const log = () => sources.log?.();
+  new Gauge({
+    name: 'torgo_log_next_block',
+    help: 'The first ledger block not yet in the transparency log',
+    registers: [registry],
+    collect() {
+      const l = log();
+      if (l) this.set(l.nextBlock);
+    },
+  });
+  new Gauge({
+    name: 'torgo_log_lag_blocks',
+    help: 'Ledger blocks committed but not yet in the transparency log',
+    registers: [registry],
+    collect() {
+      const l = log();
+      if (l) this.set(l.lagBlocks);
+    },
+  });
+  new Gauge({
+    name: 'torgo_log_stalled',
+    help: '1 while the transparency log is stalled (reconnecting, or behind without progress), else 0',
+    registers: [registry],
+    collect() {
+      const l = log();
+      if (l) this.set(l.stalled ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'torgo_log_reconnects_total',
+    help: "Reconnects of the transparency log builder's block stream",
+    registers: [registry],
+    collect() {
+      // The builder owns the count; expose it as the counter's value.
+      const l = log();
+      this.reset();
+      if (l && l.reconnects > 0) this.inc(l.reconnects);
+    },
+  });
   return {
     registry,
+    ledgerCommitSeconds,
+    ledgerErrors,
     requests,
     appendSeconds,
     receiptsAppended,

@@ -10,17 +10,40 @@ import { Coalescer } from './append/coalescer.js';
 import { KeyDirectory } from './append/verify.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayError } from './errors.js';
-import { AuditLedger } from './ledger/audit.js';
-import type { LedgerDriver } from './ledger/driver.js';
+import { AuditLedger, ledgerFailure } from './ledger/audit.js';
+import { type LedgerDriver, LedgerError } from './ledger/driver.js';
 import { EmbeddedDriver } from './ledger/embedded/driver.js';
 import { FabricDriver } from './ledger/fabric/driver.js';
 import { FileSystemWallet, LABEL_PATTERN, type WalletIdentity } from './ledger/wallet.js';
-import { TransparencyLog } from './logbuilder/log.js';
+import { type LogHealth, TransparencyLog } from './logbuilder/log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 
 export interface Caller {
   readonly token: TokenRecord;
   readonly identity: WalletIdentity;
+}
+
+/** What `/readyz` answers (http/app.ts). */
+export interface Readiness {
+  readonly ready: boolean;
+  /** Why not, for people. */
+  readonly message: string;
+  readonly height: number | undefined;
+  readonly ledger: { readonly ok: boolean; readonly reason?: string };
+  readonly log:
+    | {
+        readonly state: LogHealth['state'];
+        readonly nextBlock: number;
+        readonly height?: number;
+        readonly lagBlocks: number;
+        readonly stalled: boolean;
+        readonly stalledForSeconds: number;
+        readonly reconnects: number;
+        readonly consecutiveFailures: number;
+        readonly lastError?: string;
+        readonly lastBlockAt?: string;
+      }
+    | { readonly state: 'off' };
 }
 
 export interface OpenOptions {
@@ -36,6 +59,8 @@ export class GatewayService {
   reportBackground: (e: Error, what: string) => void = () => {};
   /** The admin token created at start (fresh data directory or bootstrapAdmin); shown once, never stored. */
   bootstrapToken: string | undefined;
+  /** The identity that reads blocks and chain info (the log operator's), once the log is open. */
+  private reader: WalletIdentity | undefined;
 
   private constructor(
     readonly config: GatewayConfig,
@@ -68,11 +93,16 @@ export class GatewayService {
       walletDir = path.join(config.dataDir, 'wallet');
     }
     try {
-      const ledger = new AuditLedger(driver);
       let coalescer: Coalescer | undefined;
+      let service: GatewayService | undefined;
       const metrics = createMetrics({
         queueDepth: () => coalescer?.depth ?? 0,
         blockHeight: () => driver.height(),
+        log: () => service?.logHealth(),
+      });
+      const ledger = new AuditLedger(driver, {
+        committed: (fcn, seconds) => metrics.ledgerCommitSeconds.observe({ fcn }, seconds),
+        failed: (stage, reason) => metrics.ledgerErrors.inc({ stage, reason }),
       });
       coalescer = new Coalescer(
         ledger,
@@ -80,10 +110,11 @@ export class GatewayService {
           queueLimit: config.limits.queueReceipts,
           receiptsPerTransaction: config.limits.receiptsPerTransaction,
           transactionsInFlight: config.limits.transactionsInFlight,
+          retryBudgetMs: config.limits.retryBudgetMs,
         },
         metrics,
       );
-      const service = new GatewayService(
+      service = new GatewayService(
         config,
         driver,
         ledger,
@@ -129,17 +160,95 @@ export class GatewayService {
     }
     const operator = identity;
     const driver = this.driver;
+    this.reader = operator;
     this.log = await TransparencyLog.open({
       dataDir: this.config.dataDir,
       origin: t.origin,
       keyFile: t.keyFile,
       checkpointIntervalMs: t.checkpointIntervalMs,
       source: (from, signal) => driver.blocks(operator, from, signal),
-      recordOnLedger: async (note) => {
-        await driver.submit(operator, 'recordCheckpoint', [note]);
-      },
+      recordOnLedger: (note) => this.ledger.recordCheckpoint(operator, note),
       onError: (e) => this.reportBackground(e, 'transparency log'),
+      stallAfterMs: t.stallAfterMs,
+      builder: { maxBackoffMs: t.reconnectMaxBackoffMs, caughtUpTimeoutMs: t.catchUpTimeoutMs },
     });
+  }
+
+  /** The log's health against the ledger height the driver knows; undefined while the log is off. */
+  logHealth(): LogHealth | undefined {
+    if (!this.log) return undefined;
+    const height = this.driver.height();
+    if (height !== undefined) this.log.builder.observeHeight(height);
+    return this.log.health();
+  }
+
+  /**
+   * The ledger's height now — embedded: exact; Fabric: qscc GetChainInfo as the log operator. What
+   * checkpoints, proofs and exports must cover. E_UNAVAILABLE when the ledger cannot say.
+   */
+  async currentHeight(): Promise<number> {
+    try {
+      await this.driver.checkReady(this.reader);
+    } catch (e) {
+      throw ledgerFailure(e);
+    }
+    const height = this.driver.height();
+    if (height === undefined) {
+      throw new GatewayError('E_UNAVAILABLE', 'the ledger height is not known yet; retry later', {
+        stage: 'connect',
+        reason: 'HEIGHT_UNKNOWN',
+      });
+    }
+    this.log?.builder.observeHeight(height);
+    return height;
+  }
+
+  /**
+   * Ready: not shutting down, the ledger answers (Fabric: a peer connects and answers GetChainInfo)
+   * and the transparency log is not stalled.
+   */
+  async readiness(): Promise<Readiness> {
+    let ledger: Readiness['ledger'] = { ok: true };
+    try {
+      await this.driver.checkReady(this.reader);
+    } catch (e) {
+      const reason =
+        e instanceof LedgerError ? `${e.reason ? `${e.reason}: ` : ''}${e.message}` : (e as Error).message;
+      ledger = { ok: false, reason };
+    }
+    const height = this.driver.height();
+    const h = this.logHealth();
+    const log: Readiness['log'] = h
+      ? {
+          state: h.state,
+          nextBlock: h.nextBlock,
+          ...(h.height === undefined ? {} : { height: h.height }),
+          lagBlocks: h.lagBlocks,
+          stalled: h.stalled,
+          stalledForSeconds: h.stalledForSeconds,
+          reconnects: h.reconnects,
+          consecutiveFailures: h.consecutiveFailures,
+          ...(h.lastError ? { lastError: h.lastError } : {}),
+          ...(h.lastBlockAt ? { lastBlockAt: h.lastBlockAt.toISOString() } : {}),
+        }
+      : { state: 'off' };
+    const problems: string[] = [];
+    if (this.closing) problems.push('the gateway is shutting down');
+    if (!ledger.ok) problems.push('the ledger is not reachable');
+    if (h?.stalled) {
+      problems.push(
+        h.state === 'reconnecting'
+          ? 'the transparency log is reconnecting to the ledger'
+          : `the transparency log is ${h.lagBlocks} block(s) behind the ledger`,
+      );
+    }
+    return {
+      ready: problems.length === 0,
+      message: problems.length === 0 ? 'ready' : problems.join('; '),
+      height,
+      ledger,
+      log,
+    };
   }
 
   /** The caller behind a bearer token, or undefined (unknown, malformed or revoked). */

@@ -8,7 +8,10 @@
  * A transaction is all or nothing. When one carrying several receipts is refused for a reason that
  * concerns one of them (a conflict, a revoked key…), each receipt is submitted again on its own, so
  * a bad receipt never takes its neighbours down. Failures that say nothing about the receipts
- * (MVCC conflicts, an unknown commit status) are retried a few times: appends are idempotent.
+ * (MVCC conflicts, an unknown commit status, an endorser, the peer, the chaincode server or the
+ * orderer unreachable) are retried with exponential backoff and jitter for at most `retryBudgetMs`
+ * (appends are idempotent), then answered 503 E_UNAVAILABLE + Retry-After with `details.stage`
+ * and `details.reason`.
  *
  * When the queue is full, `enqueue` refuses at once (E_QUEUE_FULL → 503 + Retry-After) instead of
  * holding unbounded memory.
@@ -49,9 +52,15 @@ export interface CoalescerOptions {
   readonly queueLimit: number;
   readonly receiptsPerTransaction: number;
   readonly transactionsInFlight: number;
+  /** How long retries of one transaction may take in all, in ms (0: no retry). */
+  readonly retryBudgetMs: number;
+  /** In [0, 1); the jitter source (tests pin it). */
+  readonly random?: () => number;
 }
 
-const MAX_RETRIES = 3;
+/** First retry delay; doubles per attempt up to RETRY_MAX_MS, with full jitter in [d/2, d). */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 1000;
 /** Headroom for the JSON array around the texts (quotes, escapes of `"` and `\`). */
 const BATCH_BYTES = Math.floor(MAX_BATCH_BYTES * 0.9);
 /** Codes that concern the receipt itself (counted as verification failures). */
@@ -165,7 +174,19 @@ export class Coalescer {
     }
   }
 
-  private async submit(who: WalletIdentity, batch: Item[], attempt = 1): Promise<void> {
+  /** The wait before attempt `attempt + 1`, or undefined when it would not fit in the budget. */
+  private retryDelay(attempt: number, startedAt: number): number | undefined {
+    const d = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(attempt - 1, 20));
+    const wait = Math.round(d / 2 + ((this.options.random ?? Math.random)() * d) / 2);
+    return performance.now() - startedAt + wait <= this.options.retryBudgetMs ? wait : undefined;
+  }
+
+  private async submit(
+    who: WalletIdentity,
+    batch: Item[],
+    attempt = 1,
+    startedAt = performance.now(),
+  ): Promise<void> {
     const fcn = batch.length === 1 ? 'appendReceipt' : 'appendReceipts';
     this.metrics.receiptsPerTransaction.observe(batch.length);
     let committed: Awaited<ReturnType<AuditLedger['appendRaw']>>;
@@ -178,15 +199,33 @@ export class Coalescer {
       const error = ledgerFailure(e);
       this.metrics.ledgerTransactions.inc({ fcn, outcome: error.code });
       const retryable = e instanceof LedgerError && e.retryable && error.code !== 'E_QUEUE_FULL';
-      if (retryable && attempt < MAX_RETRIES) {
-        return this.submit(who, batch, attempt + 1);
+      if (retryable) {
+        const wait = this.retryDelay(attempt, startedAt);
+        if (wait !== undefined) {
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          return this.submit(who, batch, attempt + 1, startedAt);
+        }
       }
       // The contract refused the transaction: unless it refused the submitter, one receipt may be to blame.
-      if (batch.length > 1 && error.details?.['stage'] === 'endorse' && error.code !== 'E_FORBIDDEN') {
+      if (
+        !retryable &&
+        batch.length > 1 &&
+        error.details?.['stage'] === 'endorse' &&
+        error.code !== 'E_FORBIDDEN'
+      ) {
         await Promise.all(batch.map((item) => this.submit(who, [item])));
         return;
       }
-      for (const item of batch) this.finish(item, { ok: false, error });
+      const answer =
+        retryable && attempt > 1
+          ? new GatewayError(
+              error.code,
+              `${error.message} (${attempt} attempts in ${Math.round(performance.now() - startedAt)} ms)`,
+              { ...error.details, attempts: attempt },
+              { cause: error.cause ?? e },
+            )
+          : error;
+      for (const item of batch) this.finish(item, { ok: false, error: answer });
       return;
     }
     this.metrics.ledgerTransactions.inc({ fcn, outcome: 'committed' });

@@ -147,8 +147,17 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     } else {
       request.log.info({ code: error.code, status: error.status }, 'request refused');
     }
-    if (error.status === 503 && !reply.hasHeader('retry-after'))
-      reply.header('retry-after', error.code === 'E_UNAVAILABLE' ? '5' : '1');
+    if (error.status === 503 && !reply.hasHeader('retry-after')) {
+      const asked = error.details?.['retryAfterSeconds'];
+      reply.header(
+        'retry-after',
+        typeof asked === 'number' && asked > 0
+          ? String(Math.ceil(asked))
+          : error.code === 'E_UNAVAILABLE'
+            ? '5'
+            : '1',
+      );
+    }
     return reply
       .code(error.status)
       .type('application/json; charset=utf-8')
@@ -176,18 +185,43 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     },
     async () => ({ status: 'ok' as const }),
   );
+  const LogReadiness = Type.Object(
+    {
+      state: Type.Union([
+        Type.Literal('following'),
+        Type.Literal('reconnecting'),
+        Type.Literal('stopped'),
+        Type.Literal('off'),
+      ]),
+      nextBlock: Type.Optional(Type.Integer({ description: 'first ledger block not yet in the log' })),
+      height: Type.Optional(Type.Integer({ description: 'ledger height the log compares itself with' })),
+      lagBlocks: Type.Optional(Type.Integer()),
+      stalled: Type.Optional(Type.Boolean()),
+      stalledForSeconds: Type.Optional(Type.Integer()),
+      reconnects: Type.Optional(Type.Integer()),
+      consecutiveFailures: Type.Optional(Type.Integer()),
+      lastError: Type.Optional(Type.String()),
+      lastBlockAt: Type.Optional(Type.String()),
+    },
+    { additionalProperties: false },
+  );
   app.get(
     '/readyz',
     {
       config: open,
       schema: {
-        summary: 'Readiness: the ledger is open and the gateway is not shutting down (else 503)',
+        summary:
+          'Readiness: the ledger answers and the transparency log is not stalled (else 503 E_UNAVAILABLE with the same details)',
         tags: ['operations'],
         response: {
           200: Type.Object({
             status: Type.Literal('ready'),
             ledger: Type.String(),
             height: Type.Optional(Type.Integer()),
+            details: Type.Object({
+              ledger: Type.Object({ ok: Type.Boolean(), reason: Type.Optional(Type.String()) }),
+              log: LogReadiness,
+            }),
           }),
           '5xx': Type.Ref('Error'),
         },
@@ -195,16 +229,19 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     },
     async () => {
       if (service.closing) throw new GatewayError('E_UNAVAILABLE', 'the gateway is shutting down');
-      try {
-        await service.driver.checkReady(undefined);
-      } catch (e) {
-        throw new GatewayError('E_UNAVAILABLE', 'the ledger is not reachable', undefined, { cause: e });
+      const r = await service.readiness();
+      const details = { ledger: r.ledger, log: r.log };
+      if (!r.ready) {
+        throw new GatewayError('E_UNAVAILABLE', r.message, {
+          ...details,
+          ...(r.height === undefined ? {} : { height: r.height }),
+        });
       }
-      const height = service.driver.height();
       return {
         status: 'ready' as const,
         ledger: service.driver.kind,
-        ...(height === undefined ? {} : { height }),
+        ...(r.height === undefined ? {} : { height: r.height }),
+        details,
       };
     },
   );

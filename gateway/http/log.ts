@@ -65,7 +65,7 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
     const log = logOf(service);
     const issued =
       fresh || !log.checkpointer.current
-        ? await log.checkpointAt(service.driver.height())
+        ? await log.checkpointAt(await service.currentHeight())
         : log.checkpointer.current;
     const c = issued.checkpoint;
     return {
@@ -157,7 +157,7 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
         // Not (yet) covered: wait until the log has every committed block, then take a checkpoint of it
         // (the same one again when nothing new was logged).
         if (!issued || !leaf || leaf.index >= issued.checkpoint.size) {
-          issued = await log.checkpointAt(service.driver.height());
+          issued = await log.checkpointAt(await service.currentHeight());
         }
         treeSize = issued.checkpoint.size;
         checkpoint = issued.note;
@@ -216,12 +216,16 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
       const first = selectAll(service.ledger, identity, selection);
       await first.next();
       await first.return(undefined);
+      // Every block committed now must be in the log before the bundle's checkpoint is taken: refuse
+      // (503) here, before the status line, rather than stream a bundle missing acknowledged receipts.
+      const height = await service.currentHeight();
+      await log.coverHeight(height);
       const filters = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) as Record<
         string,
         string
       >;
       const lines = log.exportLines(
-        service.driver.height(),
+        height,
         async function* () {
           for await (const r of selectAll(service.ledger, identity, selection)) yield { id: r.id, mu: r.mu };
         },

@@ -6,7 +6,7 @@ import type { AppendResult } from '../../chaincode/receipts.js';
 import type { KeyRecord } from '../../chaincode/keys.js';
 import type { ReceiptView } from '../../chaincode/queries.js';
 import { fromContractMessage, GatewayError } from '../errors.js';
-import { type LedgerDriver, LedgerError } from './driver.js';
+import { type Committed, type LedgerDriver, LedgerError } from './driver.js';
 import type { WalletIdentity } from './wallet.js';
 
 export type { AppendResult, KeyRecord, ReceiptView };
@@ -41,6 +41,8 @@ export function ledgerFailure(e: unknown): GatewayError {
       const mapped = fromContractMessage(e.message);
       if (mapped)
         return new GatewayError(mapped.code, mapped.message, { ...mapped.details, ...details }, { cause: e });
+      // No contract code: the network could not run it now (no endorsers, chaincode server down…).
+      if (e.retryable) return unavailable(e, details);
       return new GatewayError('E_INTERNAL', 'the ledger refused the transaction', details, { cause: e });
     }
     if (e.stage === 'commit') {
@@ -51,6 +53,8 @@ export function ledgerFailure(e: unknown): GatewayError {
         { cause: e },
       );
     }
+    // 504, not 503: the transaction may well have committed, so the client must not take this for a
+    // refusal; it may retry (an append is idempotent: a repeat answers 200 with the original ack).
     if (e.stage === 'commit-status') {
       return new GatewayError(
         'E_COMMIT_UNKNOWN',
@@ -63,9 +67,37 @@ export function ledgerFailure(e: unknown): GatewayError {
     }
     if (e.reason === 'QUEUE_FULL')
       return new GatewayError('E_QUEUE_FULL', 'the ledger is busy; retry later', details, { cause: e });
-    return new GatewayError('E_UNAVAILABLE', 'the ledger is not available', details, { cause: e });
+    return unavailable(e, details);
   }
   return new GatewayError('E_INTERNAL', 'internal error', undefined, { cause: e });
+}
+
+const UNAVAILABLE_MESSAGES: Readonly<Record<string, string>> = {
+  NO_ENDORSERS: 'not enough endorsing peers are reachable to satisfy the endorsement policy',
+  ENDORSER_UNAVAILABLE: 'an endorsing peer is not reachable',
+  PEER_UNAVAILABLE: 'the ledger peer is not reachable',
+  PEER_BUSY: 'the ledger peer is overloaded',
+  CHAINCODE_UNAVAILABLE: 'the contract server is not reachable',
+  ORDERER_UNAVAILABLE: 'the ordering service is not reachable',
+  TIMEOUT: 'the ledger did not answer in time',
+};
+
+function unavailable(e: LedgerError, details: Record<string, unknown>): GatewayError {
+  const what = (e.reason && UNAVAILABLE_MESSAGES[e.reason]) ?? 'the ledger is not available';
+  return new GatewayError('E_UNAVAILABLE', `${what}; retry later`, details, { cause: e });
+}
+
+/** What AuditLedger reports about its transactions (metrics.ts). */
+export interface LedgerObserver {
+  /** A transaction committed VALID, `seconds` after it was submitted. */
+  committed(fcn: string, seconds: number): void;
+  /** A ledger failure that is not the contract's refusal (unreachable, no endorsers, invalidated…). */
+  failed(stage: string, reason: string): void;
+}
+
+/** The contract's own refusals are answers, not ledger failures. */
+function isContractRefusal(e: LedgerError): boolean {
+  return e.stage === 'endorse' && fromContractMessage(e.message) !== undefined;
 }
 
 function parse<T>(text: string): T {
@@ -73,13 +105,36 @@ function parse<T>(text: string): T {
 }
 
 export class AuditLedger {
-  constructor(readonly driver: LedgerDriver) {}
+  constructor(
+    readonly driver: LedgerDriver,
+    private readonly observer?: LedgerObserver,
+  ) {}
+
+  private observeFailure(e: unknown): void {
+    if (e instanceof LedgerError && !isContractRefusal(e)) {
+      this.observer?.failed(e.stage, e.reason ?? 'UNKNOWN');
+    }
+  }
 
   private async evaluate<T>(who: WalletIdentity, fcn: string, args: readonly string[]): Promise<T> {
     try {
       return parse<T>(await this.driver.evaluate(who, fcn, args));
     } catch (e) {
+      this.observeFailure(e);
       throw ledgerFailure(e);
+    }
+  }
+
+  /** driver.submit, timed and observed; raw driver errors propagate. */
+  async submitRaw(who: WalletIdentity, fcn: string, args: readonly string[]): Promise<Committed> {
+    const start = performance.now();
+    try {
+      const c = await this.driver.submit(who, fcn, args);
+      this.observer?.committed(fcn, (performance.now() - start) / 1000);
+      return c;
+    } catch (e) {
+      this.observeFailure(e);
+      throw e;
     }
   }
 
@@ -89,7 +144,7 @@ export class AuditLedger {
     args: readonly string[],
   ): Promise<{ value: T; txId: string; block: number }> {
     try {
-      const c = await this.driver.submit(who, fcn, args);
+      const c = await this.submitRaw(who, fcn, args);
       return { value: parse<T>(c.result), txId: c.txId, block: c.block };
     } catch (e) {
       throw ledgerFailure(e);
@@ -105,11 +160,16 @@ export class AuditLedger {
     mus: readonly string[],
   ): Promise<{ results: AppendResult[]; txId: string; block: number }> {
     if (mus.length === 1) {
-      const c = await this.driver.submit(who, 'appendReceipt', [mus[0]!]);
+      const c = await this.submitRaw(who, 'appendReceipt', [mus[0]!]);
       return { results: [parse<AppendResult>(c.result)], txId: c.txId, block: c.block };
     }
-    const c = await this.driver.submit(who, 'appendReceipts', [JSON.stringify(mus)]);
+    const c = await this.submitRaw(who, 'appendReceipts', [JSON.stringify(mus)]);
     return { results: parse<{ receipts: AppendResult[] }>(c.result).receipts, txId: c.txId, block: c.block };
+  }
+
+  /** Records a signed checkpoint note on the ledger (contract recordCheckpoint). */
+  async recordCheckpoint(who: WalletIdentity, note: string): Promise<void> {
+    await this.submitRaw(who, 'recordCheckpoint', [note]);
   }
 
   async blockOf(who: WalletIdentity, txId: string): Promise<number | undefined> {

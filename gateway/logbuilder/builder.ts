@@ -2,9 +2,13 @@
  * The log builder: follows committed transactions in commit order and appends one leaf per log
  * entry (docs/bundle-format.md §2). Entries come from the contract's chaincode events, which carry
  * them in full, so every organisation's builder computes the same roots from the same blocks.
- * Resumes from the block after the last one it stored.
+ * Resumes from the block after the last one it stored — after a restart, and after every failure of
+ * the block stream (a peer going away ends a Fabric block stream with `14 UNAVAILABLE`): it reopens
+ * the stream with exponential backoff and jitter for as long as the gateway runs, and says so in
+ * `status` rather than dying silently (issue 11, item 1).
  */
 import { type LogEntry, parseLogEntry } from '../../core/index.js';
+import { GatewayError } from '../errors.js';
 import type { LogStore } from './store.js';
 
 export interface LogTransaction {
@@ -44,62 +48,281 @@ export function entriesOf(block: LogBlock): LogEntry[] {
   return out;
 }
 
+export type LogBuilderState = 'following' | 'reconnecting' | 'stopped';
+
+export interface LogBuilderStatus {
+  readonly state: LogBuilderState;
+  /** The first ledger block not yet in the log. */
+  readonly nextBlock: number;
+  /** The highest ledger height seen (`observeHeight`, or nextBlock when none is known). */
+  readonly height: number | undefined;
+  /** Blocks committed on the ledger but not yet in the log (0 when the height is unknown). */
+  readonly lagBlocks: number;
+  /** Block streams that failed since the last block arrived (or the stream settled). */
+  readonly consecutiveFailures: number;
+  /** Block streams reopened since start. */
+  readonly reconnects: number;
+  readonly lastError: string | undefined;
+  readonly lastErrorAt: Date | undefined;
+  readonly lastBlockAt: Date | undefined;
+  /**
+   * Since when the log has been stalled — reconnecting, or behind the ledger without progress —
+   * or undefined while it follows (see `stalledSince`).
+   */
+  readonly stalledSince: Date | undefined;
+}
+
+export interface LogBuilderOptions {
+  /** Every failure of the block stream (each one is followed by a reconnect). */
+  readonly onError?: (e: Error) => void;
+  /** First reconnect delay; doubles per consecutive failure up to `maxBackoffMs`. Default 100 ms. */
+  readonly initialBackoffMs?: number;
+  /** Default 5000 ms. */
+  readonly maxBackoffMs?: number;
+  /** A reopened stream that stays up this long without failing counts as following again. Default 1000 ms. */
+  readonly settleMs?: number;
+  /** How long `caughtUp` waits by default before refusing with E_UNAVAILABLE. Default 10 000 ms. */
+  readonly caughtUpTimeoutMs?: number;
+  /** Called after each block is stored (metrics). */
+  readonly onBlock?: (blockNumber: number) => void;
+  /** In [0, 1); the jitter source (tests pin it). */
+  readonly random?: () => number;
+}
+
+/** Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): uniform in [d/2, d). */
+export function backoffDelay(
+  failures: number,
+  initialMs: number,
+  maxMs: number,
+  random: () => number,
+): number {
+  const d = Math.min(maxMs, initialMs * 2 ** Math.max(0, Math.min(failures - 1, 30)));
+  return Math.round(d / 2 + (random() * d) / 2);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+interface Waiter {
+  readonly block: number;
+  resolve(): void;
+  reject(e: Error): void;
+}
+
 export class LogBuilder {
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
-  private readonly waiters: { block: number; resolve: () => void }[] = [];
-  private failure: Error | undefined;
+  private readonly waiters = new Set<Waiter>();
+  private readonly options: Required<Omit<LogBuilderOptions, 'onError' | 'onBlock'>> &
+    Pick<LogBuilderOptions, 'onError' | 'onBlock'>;
+  private state: LogBuilderState = 'following';
+  private failures = 0;
+  private reconnectCount = 0;
+  private lastFailure: Error | undefined;
+  private lastFailureAt: Date | undefined;
+  private lastBlockAt: Date | undefined;
+  private knownHeight: number | undefined;
+  /** When the log last fell behind a known height, or last made progress while behind. */
+  private behindSince: number | undefined;
+  private reconnectingSince: number | undefined;
 
   constructor(
     private readonly store: LogStore,
     private readonly source: BlockSource,
-    private readonly onError: (e: Error) => void = () => {},
-  ) {}
+    options: LogBuilderOptions | ((e: Error) => void) = {},
+  ) {
+    const o = typeof options === 'function' ? { onError: options } : options;
+    this.options = {
+      initialBackoffMs: o.initialBackoffMs ?? 100,
+      maxBackoffMs: o.maxBackoffMs ?? 5000,
+      settleMs: o.settleMs ?? 1000,
+      caughtUpTimeoutMs: o.caughtUpTimeoutMs ?? 10_000,
+      random: o.random ?? Math.random,
+      ...(o.onError ? { onError: o.onError } : {}),
+      ...(o.onBlock ? { onBlock: o.onBlock } : {}),
+    };
+  }
 
   start(): void {
-    this.running ??= (async () => {
-      try {
-        for await (const block of this.source(this.store.nextBlock, this.abort.signal)) {
-          if (block.number < this.store.nextBlock) continue;
-          await this.store.appendBlock(block.number, entriesOf(block));
-          this.wake();
-        }
-      } catch (e) {
-        if (!this.abort.signal.aborted) {
-          this.failure = e as Error;
-          this.onError(e as Error);
-          this.wake();
-        }
+    this.running ??= this.follow();
+  }
+
+  /** Follows the source until stopped; every failure is reported, waited out and followed by a reconnect. */
+  private async follow(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      let settle: NodeJS.Timeout | undefined;
+      if (this.state === 'reconnecting') {
+        // A reopened stream that does not fail promptly is live even when no block arrives (at the tip).
+        settle = setTimeout(() => this.settled(), this.options.settleMs);
+        settle.unref();
       }
-    })();
+      try {
+        for await (const block of this.source(this.store.nextBlock, signal)) {
+          if (block.number < this.store.nextBlock) continue;
+          // A gap (block.number > nextBlock) throws here and the stream is reopened at nextBlock.
+          await this.store.appendBlock(block.number, entriesOf(block));
+          this.progressed();
+          this.options.onBlock?.(block.number);
+        }
+        if (signal.aborted) break;
+        throw new Error(`the block stream ended at block ${this.store.nextBlock}`);
+      } catch (e) {
+        if (signal.aborted) break;
+        this.failed(e instanceof Error ? e : new Error(String(e)));
+      } finally {
+        clearTimeout(settle);
+      }
+      await sleep(
+        backoffDelay(
+          this.failures,
+          this.options.initialBackoffMs,
+          this.options.maxBackoffMs,
+          this.options.random,
+        ),
+        signal,
+      );
+      if (!signal.aborted) this.reconnectCount++;
+    }
+    this.state = 'stopped';
+  }
+
+  private progressed(): void {
+    const now = Date.now();
+    this.lastBlockAt = new Date(now);
+    this.failures = 0;
+    this.state = 'following';
+    this.reconnectingSince = undefined;
+    if (this.knownHeight === undefined || this.store.nextBlock >= this.knownHeight) {
+      this.behindSince = undefined;
+      this.knownHeight = Math.max(this.knownHeight ?? 0, this.store.nextBlock);
+    } else {
+      this.behindSince = now;
+    }
+    this.wake();
+  }
+
+  private settled(): void {
+    if (this.state !== 'reconnecting') return;
+    this.state = 'following';
+    this.failures = 0;
+    this.reconnectingSince = undefined;
+  }
+
+  private failed(e: Error): void {
+    this.failures++;
+    this.lastFailure = e;
+    this.lastFailureAt = new Date();
+    if (this.state !== 'reconnecting') this.reconnectingSince = Date.now();
+    this.state = 'reconnecting';
+    this.options.onError?.(e);
+  }
+
+  /**
+   * Tells the builder the ledger's height (from a committed transaction, qscc GetChainInfo…), so it
+   * can say how far behind it is.
+   */
+  observeHeight(height: number): void {
+    if (!Number.isSafeInteger(height) || height < 0) return;
+    if (this.knownHeight !== undefined && height <= this.knownHeight) return;
+    this.knownHeight = height;
+    if (this.store.nextBlock < height) this.behindSince ??= Date.now();
   }
 
   private wake(): void {
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      const w = this.waiters[i]!;
-      if (this.failure || this.store.nextBlock > w.block) {
-        this.waiters.splice(i, 1);
+    for (const w of this.waiters) {
+      if (this.store.nextBlock > w.block) {
+        this.waiters.delete(w);
         w.resolve();
       }
     }
   }
 
-  /** Resolves once the log holds every entry of blocks up to and including `block`. */
-  async caughtUp(block: number): Promise<void> {
+  /**
+   * Resolves once the log holds every entry of blocks up to and including `block`. Waits at most
+   * `timeoutMs` (default `caughtUpTimeoutMs`), then refuses with E_UNAVAILABLE (503 + Retry-After):
+   * the log is behind and an answer now would silently leave out committed entries.
+   */
+  async caughtUp(block: number, timeoutMs: number = this.options.caughtUpTimeoutMs): Promise<void> {
     if (this.store.nextBlock > block) return;
-    await new Promise<void>((resolve) => {
-      this.waiters.push({ block, resolve });
-      this.wake();
+    this.observeHeight(block + 1);
+    if (this.abort.signal.aborted) throw this.behind(block, 'the transparency log is stopped');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(
+          this.behind(block, `the transparency log did not reach block ${block} within ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      const waiter: Waiter = {
+        block,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.waiters.add(waiter);
     });
-    if (this.failure) throw this.failure;
   }
 
+  private behind(block: number, message: string): GatewayError {
+    const s = this.status();
+    return new GatewayError('E_UNAVAILABLE', `${message}; retry later`, {
+      stage: 'log',
+      reason: s.state === 'reconnecting' ? 'LOG_RECONNECTING' : 'LOG_BEHIND',
+      nextBlock: s.nextBlock,
+      wantedBlock: block,
+      ...(s.lastError ? { lastError: s.lastError } : {}),
+    });
+  }
+
+  status(now: number = Date.now()): LogBuilderStatus {
+    const nextBlock = this.store.nextBlock;
+    const height = this.knownHeight === undefined ? undefined : Math.max(this.knownHeight, nextBlock);
+    const lagBlocks = height === undefined ? 0 : height - nextBlock;
+    let stalledSince: number | undefined;
+    if (this.state === 'reconnecting') stalledSince = this.reconnectingSince ?? now;
+    else if (lagBlocks > 0 && this.behindSince !== undefined) {
+      stalledSince = Math.max(this.behindSince, this.lastBlockAt?.getTime() ?? 0);
+    }
+    return {
+      state: this.state,
+      nextBlock,
+      height,
+      lagBlocks,
+      consecutiveFailures: this.failures,
+      reconnects: this.reconnectCount,
+      lastError: this.lastFailure?.message,
+      lastErrorAt: this.lastFailureAt,
+      lastBlockAt: this.lastBlockAt,
+      stalledSince: stalledSince === undefined ? undefined : new Date(Math.min(stalledSince, now)),
+    };
+  }
+
+  /** The last failure of the block stream (kept after recovery; see `status` for the state). */
   get error(): Error | undefined {
-    return this.failure;
+    return this.lastFailure;
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
+    for (const w of this.waiters) w.reject(this.behind(w.block, 'the transparency log is stopping'));
+    this.waiters.clear();
     await this.running;
+    this.state = 'stopped';
   }
 }

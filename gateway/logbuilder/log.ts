@@ -14,7 +14,7 @@ import {
   toBase64,
 } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
-import { type BlockSource, LogBuilder } from './builder.js';
+import { type BlockSource, LogBuilder, type LogBuilderOptions, type LogBuilderStatus } from './builder.js';
 import { Checkpointer, type IssuedCheckpoint } from './checkpointer.js';
 import { type ExportedReceipt, type ExportSummary, exportBundle } from './export.js';
 import { LogStore } from './store.js';
@@ -29,6 +29,16 @@ export interface TransparencyOptions {
   readonly source: BlockSource;
   readonly recordOnLedger?: (note: string) => Promise<void>;
   readonly onError?: (e: Error) => void;
+  /** Reconnect backoff, `caughtUp` timeout, per-block callback (builder.ts). */
+  readonly builder?: Omit<LogBuilderOptions, 'onError'>;
+  /** A log behind the ledger without progress for this long is stalled (readiness fails). */
+  readonly stallAfterMs?: number;
+}
+
+/** What `/readyz` and the metrics say about the log. */
+export interface LogHealth extends LogBuilderStatus {
+  readonly stalled: boolean;
+  readonly stalledForSeconds: number;
 }
 
 async function loadOrCreateKey(file: string, create: boolean): Promise<PrivateKey> {
@@ -56,6 +66,7 @@ export class TransparencyLog {
     readonly builder: LogBuilder,
     readonly checkpointer: Checkpointer,
     private readonly key: PrivateKey,
+    private readonly stallAfterMs: number,
   ) {}
 
   static async open(o: TransparencyOptions): Promise<TransparencyLog> {
@@ -66,7 +77,10 @@ export class TransparencyLog {
       o.keyFile === undefined,
     );
     const store = await LogStore.open(path.join(dir, 'tree'));
-    const builder = new LogBuilder(store, o.source, o.onError);
+    const builder = new LogBuilder(store, o.source, {
+      ...o.builder,
+      ...(o.onError ? { onError: o.onError } : {}),
+    });
     const checkpointer = await Checkpointer.open(store, {
       origin: o.origin,
       key,
@@ -75,7 +89,7 @@ export class TransparencyLog {
     });
     builder.start();
     checkpointer.startPeriodic(o.checkpointIntervalMs);
-    return new TransparencyLog(o.origin, store, builder, checkpointer, key);
+    return new TransparencyLog(o.origin, store, builder, checkpointer, key, o.stallAfterMs ?? 15_000);
   }
 
   /** The operator's public key, PEM: what a regulator passes to `torgo verify --trust`. */
@@ -87,10 +101,31 @@ export class TransparencyLog {
     return this.key.keyId;
   }
 
-  /** A checkpoint covering every block committed up to `height` (waits for the builder). */
-  async checkpointAt(height: number | undefined): Promise<IssuedCheckpoint> {
-    if (height !== undefined && height > 0) await this.builder.caughtUp(height - 1);
+  /**
+   * Stalled: reconnecting its block stream, or behind the ledger with no progress for
+   * `stallAfterMs` (a log that follows a busy ledger a block or two behind is not stalled).
+   */
+  health(now: number = Date.now()): LogHealth {
+    const s = this.builder.status(now);
+    const stalledForMs = s.stalledSince ? now - s.stalledSince.getTime() : 0;
+    const stalled =
+      s.state !== 'following' || (s.stalledSince !== undefined && stalledForMs > this.stallAfterMs);
+    return { ...s, stalled, stalledForSeconds: Math.floor(stalledForMs / 1000) };
+  }
+
+  /**
+   * A checkpoint covering every block committed up to `height`, the ledger's current height. Waits
+   * (bounded) for the builder; when the log cannot get there it refuses with E_UNAVAILABLE rather than
+   * sign a checkpoint that silently leaves out committed entries.
+   */
+  async checkpointAt(height: number): Promise<IssuedCheckpoint> {
+    await this.coverHeight(height);
     return this.checkpointer.issue();
+  }
+
+  /** Resolves once the log holds every block below `height`; E_UNAVAILABLE when it cannot get there in time. */
+  async coverHeight(height: number): Promise<void> {
+    if (height > 0) await this.builder.caughtUp(height - 1);
   }
 
   async inclusion(
@@ -134,14 +169,14 @@ export class TransparencyLog {
     return (await this.store.consistencyProof(from, to)).map(toBase64);
   }
 
-  /** A bundle's lines for a selection; waits until the log covers `height` first. */
+  /** A bundle's lines for a selection; waits until the log covers `height` first (else E_UNAVAILABLE). */
   async *exportLines(
-    height: number | undefined,
+    height: number,
     receipts: () => AsyncIterable<ExportedReceipt>,
     filters: Record<string, string>,
     summary?: ExportSummary,
   ): AsyncGenerator<string> {
-    if (height !== undefined && height > 0) await this.builder.caughtUp(height - 1);
+    await this.coverHeight(height);
     yield* exportBundle(
       { store: this.store, checkpointer: this.checkpointer, receipts, filters, origin: this.origin },
       summary,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../../gateway/config.js';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, peersOf } from '../../gateway/config.js';
 import { fromContractMessage } from '../../gateway/errors.js';
 import { blockNumberOf, heightOf } from '../../gateway/ledger/fabric/protobuf.js';
 import { tempDir } from './helpers.js';
@@ -85,10 +85,59 @@ test('fabric settings from the environment, with defaults for channel, chaincode
     channel: 'torgo',
     chaincode: 'torgo',
     timeoutMs: 30000,
+    failbackMs: 30000,
     peerEndpoint: '127.0.0.1:7051',
     tlsCaCert: '/etc/torgo/tls-ca.pem',
     wallet: '/etc/torgo/wallet',
   });
+  assert.deepEqual(peersOf(c.fabric!), [{ endpoint: '127.0.0.1:7051', tlsCaCert: '/etc/torgo/tls-ca.pem' }]);
+});
+
+test('fabric.peers: several peers from a file (paths relative to it); neither or both forms refused', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'torgo.json');
+  const peers = [
+    { endpoint: '127.0.0.1:7051', tlsCaCert: 'org1/tls-ca.pem', hostAlias: 'peer0.org1.example.com' },
+    { endpoint: '127.0.0.1:9051', tlsCaCert: '/abs/org2/tls-ca.pem' },
+  ];
+  await writeFile(
+    file,
+    JSON.stringify({ ledger: 'fabric', fabric: { peers, wallet: 'wallet', failbackMs: 5000 } }),
+  );
+  const c = loadConfig({ file, env: {} });
+  assert.deepEqual(peersOf(c.fabric!), [
+    { ...peers[0], tlsCaCert: path.join(dir, 'org1/tls-ca.pem') },
+    peers[1],
+  ]);
+  assert.equal(c.fabric!.failbackMs, 5000);
+  assert.throws(
+    () => loadConfig({ env: { TORGO_LEDGER: 'fabric', TORGO_FABRIC_WALLET: '/w' } }),
+    (e: unknown) => e instanceof ConfigError && /fabric\.peers, or fabric\.peerEndpoint/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig({ file, env: { TORGO_FABRIC_PEER_ENDPOINT: '127.0.0.1:1' } }),
+    (e: unknown) => e instanceof ConfigError && /not both/.test(e.message),
+  );
+});
+
+test('resilience settings: defaults and environment', () => {
+  const d = loadConfig({ env: {} });
+  assert.equal(d.limits.retryBudgetMs, 5000);
+  assert.equal(d.transparency.stallAfterMs, 15000);
+  assert.equal(d.transparency.catchUpTimeoutMs, 10000);
+  assert.equal(d.transparency.reconnectMaxBackoffMs, 5000);
+  const c = loadConfig({
+    env: {
+      TORGO_RETRY_BUDGET_MS: '0',
+      TORGO_LOG_STALL_AFTER_MS: '2000',
+      TORGO_LOG_CATCH_UP_TIMEOUT_MS: '300',
+      TORGO_LOG_RECONNECT_MAX_BACKOFF_MS: '1000',
+    },
+  });
+  assert.equal(c.limits.retryBudgetMs, 0);
+  assert.equal(c.transparency.stallAfterMs, 2000);
+  assert.equal(c.transparency.catchUpTimeoutMs, 300);
+  assert.equal(c.transparency.reconnectMaxBackoffMs, 1000);
 });
 
 test('contract messages map by code, never by prose', () => {

@@ -1,117 +1,185 @@
 /**
- * The Fabric driver: the contract on a real Fabric network through the peer's Gateway service
- * (`@hyperledger/fabric-gateway` over one `@grpc/grpc-js` connection). Each token's identity is a
- * wallet entry (certificate + key, fabric-network's file-system wallet format), so the ledger
- * records the real submitter; one `Gateway` per identity shares the gRPC connection.
+ * The Fabric driver: the contract on a real Fabric network through a peer's Gateway service
+ * (`@hyperledger/fabric-gateway` over one `@grpc/grpc-js` connection at a time). Each token's
+ * identity is a wallet entry (certificate + key, fabric-network's file-system wallet format), so the
+ * ledger records the real submitter; one `Gateway` per identity shares the gRPC connection.
  *
- * Errors keep fabric-gateway's stages: EndorseError → `endorse` (the contract's `CODE: …` message is
- * dug out of the peer's wrapping), SubmitError → `submit`, an invalid commit status → `commit`,
- * CommitStatusError → `commit-status` (the outcome is unknown: the client may retry, appends are
- * idempotent).
+ * Several peers may be configured (`fabric.peers`, own organisation's first): the driver uses one,
+ * and when it becomes unreachable (gRPC UNAVAILABLE with the channel not ready, or a failed
+ * readiness probe) moves to the next with a new connection; while away from the first it tries every
+ * `failbackMs` to move back. Any channel member's peer accepts any channel member's client identity.
+ *
+ * Errors keep fabric-gateway's stages (errors.ts): the contract's refusal → `endorse` with its
+ * `CODE: …` message; transient failures (no endorsers, a peer, the chaincode server or the orderer
+ * unreachable) → retryable with a reason; CommitStatusError → `commit-status` (the outcome is unknown:
+ * the client may retry, appends are idempotent).
+ *
+ * The ledger height (`height()`) is the highest seen: the block of every committed transaction + 1,
+ * every block streamed to the log builder + 1, and qscc GetChainInfo at each readiness check.
  */
 import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
-import {
-  CommitStatusError,
-  type Contract,
-  connect,
-  EndorseError,
-  type Gateway,
-  GatewayError as FabricGatewayError,
-  hash,
-  signers,
-  StatusCode,
-} from '@hyperledger/fabric-gateway';
-import type { FabricConfig } from '../../config.js';
-import { CONTRACT_CODES } from '../../errors.js';
+import { type Contract, connect, type Gateway, hash, signers, StatusCode } from '@hyperledger/fabric-gateway';
+import { type FabricConfig, peersOf } from '../../config.js';
+import type { LogBlock } from '../../logbuilder/builder.js';
 import { type Committed, LedgerError, type LedgerDriver } from '../driver.js';
 import type { WalletIdentity } from '../wallet.js';
-import { blockNumberOf, heightOf } from './protobuf.js';
-import type { LogBlock } from '../../logbuilder/builder.js';
 import { logBlockOfFabric } from './blocks.js';
+import { isPeerUnreachable, toLedgerError } from './errors.js';
+import { blockNumberOf, heightOf } from './protobuf.js';
 
-const CONTRACT_MESSAGE = new RegExp(`\\b((?:${Object.keys(CONTRACT_CODES).join('|')}): [\\s\\S]*)$`);
-
-/** The contract's own message inside a peer's error text (`chaincode response 500, RECEIPT_CONFLICT: …`). */
-function contractMessage(e: FabricGatewayError): string | undefined {
-  for (const text of [...e.details.map((d) => d.message), e.message]) {
-    const m = CONTRACT_MESSAGE.exec(text);
-    if (m) return m[1]!;
-  }
-  return undefined;
+interface Peer {
+  readonly endpoint: string;
+  readonly credentials: grpc.ChannelCredentials;
+  readonly options: grpc.ClientOptions;
 }
 
-const RETRYABLE_GRPC = new Set([
-  grpc.status.UNAVAILABLE,
-  grpc.status.DEADLINE_EXCEEDED,
-  grpc.status.RESOURCE_EXHAUSTED,
-]);
+/** One gRPC connection to one peer and the Gateways (one per identity) sharing it. */
+class Connection {
+  readonly gateways = new Map<string, Gateway>();
+  constructor(
+    readonly index: number,
+    readonly client: grpc.Client,
+  ) {}
 
-function toLedgerError(e: unknown, stage: 'endorse' | 'evaluate'): unknown {
-  if (e instanceof LedgerError) return e;
-  if (
-    e instanceof EndorseError ||
-    (stage === 'evaluate' && e instanceof FabricGatewayError && !RETRYABLE_GRPC.has(e.code))
-  ) {
-    const message = contractMessage(e as FabricGatewayError);
-    if (message)
-      return new LedgerError('endorse', message, { txId: (e as EndorseError).transactionId, cause: e });
+  close(): void {
+    for (const gw of this.gateways.values()) gw.close();
+    this.gateways.clear();
+    this.client.close();
   }
-  if (e instanceof CommitStatusError) {
-    return new LedgerError(
-      'commit-status',
-      `the commit status of ${e.transactionId} is unknown: ${e.message}`,
-      {
-        txId: e.transactionId,
-        retryable: true,
-        reason: 'COMMIT_STATUS_UNKNOWN',
-        cause: e,
-      },
-    );
-  }
-  if (e instanceof FabricGatewayError) {
-    const txId = (e as { transactionId?: string }).transactionId;
-    const submit = e.name === 'SubmitError';
-    return new LedgerError(
-      submit ? 'submit' : RETRYABLE_GRPC.has(e.code) ? 'connect' : 'endorse',
-      e.message,
-      {
-        ...(txId ? { txId } : {}),
-        retryable: RETRYABLE_GRPC.has(e.code) || submit,
-        reason: grpc.status[e.code],
-        cause: e,
-      },
-    );
-  }
-  return e;
+}
+
+function waitForReady(client: grpc.Client, ms: number): Promise<void> {
+  return new Promise((resolve, reject) =>
+    client.waitForReady(Date.now() + ms, (e) => (e ? reject(e) : resolve())),
+  );
 }
 
 export class FabricDriver implements LedgerDriver {
   readonly kind = 'fabric' as const;
-  private readonly gateways = new Map<string, Gateway>();
+  private conn: Connection;
+  private observedHeight: number | undefined;
+  private readonly failbackTimer: NodeJS.Timeout;
+  private probing = false;
+  private closed = false;
+  /** Peer changes, oldest first (endpoint and why), for logs and tests. */
+  readonly peerChanges: { from: string; to: string; why: string }[] = [];
 
   private constructor(
     private readonly config: FabricConfig,
-    private readonly client: grpc.Client,
-  ) {}
-
-  static async open(config: FabricConfig): Promise<FabricDriver> {
-    const tlsRootCert = await readFile(config.tlsCaCert);
-    const credentials = grpc.credentials.createSsl(tlsRootCert);
-    const options: grpc.ClientOptions = config.hostAlias
-      ? { 'grpc.ssl_target_name_override': config.hostAlias }
-      : {};
-    return new FabricDriver(config, new grpc.Client(config.peerEndpoint, credentials, options));
+    private readonly peers: readonly Peer[],
+  ) {
+    this.conn = new Connection(0, this.newClient(0));
+    this.failbackTimer = setInterval(() => void this.failback(), config.failbackMs);
+    this.failbackTimer.unref();
   }
 
-  private gateway(identity: WalletIdentity): Gateway {
+  static async open(config: FabricConfig): Promise<FabricDriver> {
+    const list = peersOf(config);
+    if (list.length === 0) {
+      throw new LedgerError('connect', 'no Fabric peer is configured (fabric.peers or fabric.peerEndpoint)');
+    }
+    const peers = await Promise.all(
+      list.map(async (p) => ({
+        endpoint: p.endpoint,
+        credentials: grpc.credentials.createSsl(await readFile(p.tlsCaCert)),
+        options: p.hostAlias ? { 'grpc.ssl_target_name_override': p.hostAlias } : {},
+      })),
+    );
+    return new FabricDriver(config, peers);
+  }
+
+  /** The endpoint of the peer in use. */
+  get currentPeer(): string {
+    return this.peers[this.conn.index]!.endpoint;
+  }
+
+  private newClient(index: number): grpc.Client {
+    const p = this.peers[index]!;
+    return new grpc.Client(p.endpoint, p.credentials, p.options);
+  }
+
+  private probeMs(): number {
+    return Math.min(this.config.timeoutMs, 5000);
+  }
+
+  /** Moves from `from` to `to` (default: the next peer) unless another call already moved. */
+  private use(
+    from: Connection,
+    why: string,
+    to = (from.index + 1) % this.peers.length,
+    client?: grpc.Client,
+  ): void {
+    if (this.closed || from !== this.conn || to === from.index) {
+      client?.close();
+      return;
+    }
+    this.conn = new Connection(to, client ?? this.newClient(to));
+    this.peerChanges.push({ from: this.peers[from.index]!.endpoint, to: this.peers[to]!.endpoint, why });
+    from.close();
+  }
+
+  /**
+   * A call through `conn` failed as if the peer were gone. Move at once when the channel says it is
+   * down; probe first when it is connecting (an UNAVAILABLE can also come from the orderer).
+   */
+  private suspect(conn: Connection, why: string): void {
+    if (this.peers.length < 2 || conn !== this.conn) return;
+    const state = conn.client.getChannel().getConnectivityState(false);
+    if (state === grpc.connectivityState.READY) return;
+    if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
+      this.use(conn, why);
+      return;
+    }
+    if (this.probing) return;
+    this.probing = true;
+    waitForReady(conn.client, Math.min(this.probeMs(), 1000))
+      .catch((e: Error) => this.use(conn, `${why}; probe: ${e.message}`))
+      .finally(() => {
+        this.probing = false;
+      });
+  }
+
+  /** While away from the first (own-organisation) peer: move back once it answers again. */
+  private async failback(): Promise<void> {
+    if (this.closed || this.conn.index === 0 || this.probing) return;
+    const from = this.conn;
+    const client = this.newClient(0);
+    this.probing = true;
+    try {
+      await waitForReady(client, this.probeMs());
+      this.use(from, 'failback: the first peer is reachable again', 0, client);
+    } catch {
+      client.close();
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  /** Maps a failure of a call through `conn`; a gone peer makes the driver look for another. */
+  private failure(conn: Connection, e: unknown): unknown {
+    const mapped = toLedgerError(e);
+    if (
+      isPeerUnreachable(mapped) ||
+      (mapped instanceof LedgerError && mapped.reason === 'COMMIT_STATUS_UNKNOWN')
+    ) {
+      this.suspect(conn, (mapped as LedgerError).message);
+    }
+    return mapped;
+  }
+
+  private noteHeight(height: number): void {
+    if (Number.isSafeInteger(height) && height > (this.observedHeight ?? -1)) this.observedHeight = height;
+  }
+
+  private gateway(conn: Connection, identity: WalletIdentity): Gateway {
     const key = `${identity.mspId}\n${identity.label}`;
-    let gw = this.gateways.get(key);
+    let gw = conn.gateways.get(key);
     if (!gw) {
       const deadline = () => ({ deadline: Date.now() + this.config.timeoutMs });
       gw = connect({
-        client: this.client,
+        client: conn.client,
         identity: { mspId: identity.mspId, credentials: Buffer.from(identity.certificate) },
         signer: signers.newPrivateKeySigner(createPrivateKey(identity.privateKey)),
         hash: hash.sha256,
@@ -120,22 +188,37 @@ export class FabricDriver implements LedgerDriver {
         submitOptions: deadline,
         commitStatusOptions: deadline,
       });
-      this.gateways.set(key, gw);
+      conn.gateways.set(key, gw);
     }
     return gw;
   }
 
-  private contract(identity: WalletIdentity, chaincode = this.config.chaincode): Contract {
-    return this.gateway(identity).getNetwork(this.config.channel).getContract(chaincode);
+  private contract(conn: Connection, identity: WalletIdentity, chaincode = this.config.chaincode): Contract {
+    return this.gateway(conn, identity).getNetwork(this.config.channel).getContract(chaincode);
   }
 
+  /** Through the peer in use when called; the log builder reopens it after a failure (maybe on another peer). */
   async *blocks(identity: WalletIdentity, fromBlock: number, signal: AbortSignal): AsyncIterable<LogBlock> {
-    const network = this.gateway(identity).getNetwork(this.config.channel);
-    const events = await network.getBlockEvents({ startBlock: BigInt(fromBlock) });
+    const conn = this.conn;
+    let events: Awaited<ReturnType<ReturnType<Gateway['getNetwork']>['getBlockEvents']>>;
+    try {
+      events = await this.gateway(conn, identity)
+        .getNetwork(this.config.channel)
+        .getBlockEvents({ startBlock: BigInt(fromBlock) });
+    } catch (e) {
+      throw this.failure(conn, e);
+    }
     const stop = () => events.close();
     signal.addEventListener('abort', stop, { once: true });
     try {
-      for await (const block of events) yield logBlockOfFabric(block, this.config.chaincode);
+      for await (const block of events) {
+        const logBlock = logBlockOfFabric(block, this.config.chaincode);
+        this.noteHeight(logBlock.number + 1);
+        yield logBlock;
+      }
+    } catch (e) {
+      if (signal.aborted) return;
+      throw this.failure(conn, e);
     } finally {
       signal.removeEventListener('abort', stop);
       events.close();
@@ -143,17 +226,14 @@ export class FabricDriver implements LedgerDriver {
   }
 
   async submit(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Committed> {
+    const conn = this.conn;
     let submitted: Awaited<ReturnType<Contract['submitAsync']>>;
-    try {
-      submitted = await this.contract(identity).submitAsync(fcn, { arguments: [...args] });
-    } catch (e) {
-      throw toLedgerError(e, 'endorse');
-    }
     let status: Awaited<ReturnType<typeof submitted.getStatus>>;
     try {
+      submitted = await this.contract(conn, identity).submitAsync(fcn, { arguments: [...args] });
       status = await submitted.getStatus();
     } catch (e) {
-      throw toLedgerError(e, 'endorse');
+      throw this.failure(conn, e);
     }
     if (!status.successful) {
       const reason =
@@ -164,68 +244,82 @@ export class FabricDriver implements LedgerDriver {
         retryable: reason === 'MVCC_READ_CONFLICT' || reason === 'PHANTOM_READ_CONFLICT',
       });
     }
-    return {
-      result: Buffer.from(submitted.getResult()).toString('utf8'),
-      txId: status.transactionId,
-      block: Number(status.blockNumber),
-    };
+    const block = Number(status.blockNumber);
+    this.noteHeight(block + 1);
+    return { result: Buffer.from(submitted.getResult()).toString('utf8'), txId: status.transactionId, block };
   }
 
   async evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<string> {
+    const conn = this.conn;
     try {
-      return Buffer.from(await this.contract(identity).evaluate(fcn, { arguments: [...args] })).toString(
-        'utf8',
-      );
+      return Buffer.from(
+        await this.contract(conn, identity).evaluate(fcn, { arguments: [...args] }),
+      ).toString('utf8');
     } catch (e) {
-      throw toLedgerError(e, 'evaluate');
+      throw this.failure(conn, e);
     }
   }
 
   /** qscc `GetBlockByTxID`: the block holding a transaction. */
   async blockOf(identity: WalletIdentity, txId: string): Promise<number | undefined> {
+    const conn = this.conn;
     try {
-      const block = await this.contract(identity, 'qscc').evaluate('GetBlockByTxID', {
+      const block = await this.contract(conn, identity, 'qscc').evaluate('GetBlockByTxID', {
         arguments: [this.config.channel, txId],
       });
       return blockNumberOf(block);
-    } catch {
+    } catch (e) {
+      this.failure(conn, e);
       return undefined;
     }
   }
 
   height(): number | undefined {
-    return this.lastHeight;
+    return this.observedHeight;
   }
 
-  private lastHeight: number | undefined;
-
-  /** Ready when the peer answers qscc `GetChainInfo` for the channel as this identity. */
+  /**
+   * Ready when a peer accepts a connection (trying each configured peer in turn, moving to the first
+   * that does) and, given an identity, answers qscc `GetChainInfo` for the channel — which also
+   * refreshes `height()`.
+   */
   async checkReady(identity: WalletIdentity | undefined): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.client.waitForReady(Date.now() + Math.min(this.config.timeoutMs, 5000), (e) =>
-        e
-          ? reject(
-              new LedgerError('connect', `peer ${this.config.peerEndpoint} is not reachable: ${e.message}`, {
-                retryable: true,
-              }),
-            )
-          : resolve(),
-      );
-    });
+    const tried: string[] = [];
+    for (let i = 0; ; i++) {
+      const conn = this.conn;
+      try {
+        await waitForReady(conn.client, this.probeMs());
+        break;
+      } catch (e) {
+        tried.push(`${this.peers[conn.index]!.endpoint} (${(e as Error).message})`);
+        if (i + 1 >= this.peers.length || this.closed) {
+          throw new LedgerError('connect', `no peer is reachable: ${tried.join('; ')}`, {
+            retryable: true,
+            reason: 'PEER_UNAVAILABLE',
+          });
+        }
+        this.use(conn, `not reachable: ${(e as Error).message}`);
+      }
+    }
     if (!identity) return;
+    const conn = this.conn;
     try {
-      const info = await this.contract(identity, 'qscc').evaluate('GetChainInfo', {
+      const info = await this.contract(conn, identity, 'qscc').evaluate('GetChainInfo', {
         arguments: [this.config.channel],
       });
-      this.lastHeight = heightOf(info);
+      this.noteHeight(heightOf(info));
     } catch (e) {
-      throw toLedgerError(e, 'evaluate');
+      const mapped = this.failure(conn, e);
+      if (mapped instanceof LedgerError) {
+        throw new LedgerError(mapped.stage, `peer ${this.currentPeer}: ${mapped.message}`, mapped.options);
+      }
+      throw mapped;
     }
   }
 
   async close(): Promise<void> {
-    for (const gw of this.gateways.values()) gw.close();
-    this.gateways.clear();
-    this.client.close();
+    this.closed = true;
+    clearInterval(this.failbackTimer);
+    this.conn.close();
   }
 }
