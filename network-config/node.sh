@@ -13,7 +13,7 @@ case "$verb" in
   start|stop|kill|restart) [[ -n "$name" ]] || die "usage: node.sh $verb <$(nodes | paste -sd '|')>" ;;
   *) die "usage: node.sh start|stop|kill|restart <name> | list" ;;
 esac
-nodes | grep -qx "$name" || die "unknown node $name (nodes: $(nodes | paste -sd ' '))"
+[[ " $(nodes | paste -sd ' ') " == *" $name "* ]] || die "unknown node $name (nodes: $(nodes | paste -sd ' '))"
 case "$verb" in
   kill)
     f="$net/pids/$name.pid"
