@@ -7,6 +7,7 @@
  * The enrolment secret is random, used once (`maxEnrollments: 1`) and never kept or logged; the
  * private key never touches disk here (the caller's wallet stores it, mode 0600).
  */
+import './sdk-logging.js';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';

@@ -12,9 +12,13 @@
  * fabric-network 2.2 brings its own fabric-protos and an older @grpc/grpc-js (a second copy beside
  * fabric-gateway's); they never meet, as this driver exchanges only strings and bytes with the rest.
  */
+import './sdk-logging.js';
 import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
-import fabricNetwork, {
+import {
+  DefaultEventHandlerStrategies,
+  Gateway,
+  TimeoutError,
   type BlockEvent,
   type BlockListener,
   type CommitListener,
@@ -24,14 +28,15 @@ import fabricNetwork, {
   type TxEventHandler,
   type TxEventHandlerFactory,
 } from 'fabric-network';
+// Not among fabric-network's runtime exports (only its typings'): from their own modules.
+import { FabricError } from 'fabric-network/lib/errors/fabricerror.js';
+import { TransactionError } from 'fabric-network/lib/errors/transactionerror.js';
 import type { FabricConfig } from '../../config.js';
 import { CONTRACT_CODES } from '../../errors.js';
 import type { LogBlock, LogTransaction } from '../../logbuilder/builder.js';
 import { type Committed, LedgerError, type LedgerDriver } from '../driver.js';
 import type { WalletIdentity } from '../wallet.js';
 import { blockNumberOf, heightOf } from './protobuf.js';
-
-const { DefaultEventHandlerStrategies, FabricError, Gateway, TimeoutError, TransactionError } = fabricNetwork;
 
 const CONTRACT_MESSAGE = new RegExp(`\\b((?:${Object.keys(CONTRACT_CODES).join('|')}): [\\s\\S]*)$`);
 
@@ -163,7 +168,7 @@ export function connectionProfileOf(
 
 export class FabricNetworkDriver implements LedgerDriver {
   readonly kind = 'fabric' as const;
-  private readonly gateways = new Map<string, Promise<InstanceType<typeof Gateway>>>();
+  private readonly gateways = new Map<string, Promise<Gateway>>();
   /** Block of each transaction this driver committed, from its commit event (kept until read). */
   private readonly committedIn = new Map<string, number>();
   private lastHeight: number | undefined;
@@ -235,7 +240,7 @@ export class FabricNetworkDriver implements LedgerDriver {
     };
   }
 
-  private gateway(identity: WalletIdentity): Promise<InstanceType<typeof Gateway>> {
+  private gateway(identity: WalletIdentity): Promise<Gateway> {
     const key = `${identity.mspId}\n${identity.label}`;
     let gw = this.gateways.get(key);
     if (!gw) {
