@@ -57,6 +57,26 @@ export function caFailure(e: unknown, url: string, what: string): GatewayError {
   );
 }
 
+interface RequestModule {
+  request(options: object, callback: (response: unknown) => void): unknown;
+}
+
+/**
+ * fabric-ca-client 2.2.20 adds a `timeout` listener (3 s) to each request's socket; with Node's
+ * keep-alive agent (the default since Node 19) sockets are reused, the listeners pile up
+ * (MaxListenersExceededWarning) and fire on idle sockets. The client was written for one
+ * connection per request: give it that (`agent: false`). Private field, hence the exact pin.
+ */
+function oneConnectionPerRequest(services: FabricCAServices): void {
+  const client = (services as unknown as { _fabricCAClient?: { _httpClient?: RequestModule } })
+    ._fabricCAClient;
+  const original = client?._httpClient;
+  if (!client || !original) return;
+  client._httpClient = {
+    request: (options, callback) => original.request({ ...options, agent: false }, callback),
+  };
+}
+
 export class FabricCA {
   private registrar: Promise<User> | undefined;
 
@@ -82,6 +102,7 @@ export class FabricCA {
       ? [await readFile(config.tlsCaCert, 'utf8')]
       : [...rootCertificates];
     const services = new FabricCAServices(config.url, { trustedRoots, verify: true }, config.caName);
+    oneConnectionPerRequest(services);
     let mspId = config.mspId;
     if (!mspId && 'identity' in config.registrar)
       mspId = (await wallet.get(config.registrar.identity))?.mspId;
