@@ -136,6 +136,14 @@ export function toLedgerError(e: unknown, stage: 'endorse' | 'evaluate'): unknow
 /** A fabric-network full block event as the log builder reads it (cf. blocks.ts for fabric-gateway's). */
 export function logBlockOfBlockEvent(event: BlockEvent, chaincode: string): LogBlock {
   const transactions: LogTransaction[] = event.getTransactionEvents().map((tx) => {
+    // fabric-common's BlockDecoder logs and drops what it cannot decode, leaving no actions; a valid
+    // endorser transaction always has one, so a missing one must not pass as "no log entry".
+    const actions = (tx.transactionData as { actions?: unknown[] } | undefined)?.actions ?? [];
+    if (tx.isValid && actions.length === 0) {
+      throw new Error(
+        `block ${event.blockNumber.toString()}: valid transaction ${tx.transactionId} has no actions (not decodable)`,
+      );
+    }
     // Only our contract's events are log entries; other chaincodes on the channel are ignored.
     const ours = tx.getContractEvents().find((ev) => ev.chaincodeId === chaincode);
     return {
