@@ -12,6 +12,34 @@ import { Value } from 'typebox/value';
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Positive = Type.Integer({ minimum: 1 });
 
+/**
+ * The organisation's Fabric CA, which issues the identities of new tokens (`torgo token create --role`):
+ * a registrar registers each with `torgo.role` as an `ecert` attribute, then it is enrolled.
+ */
+const FabricCASchema = Type.Object(
+  {
+    /** `https://host:port` of the CA (use `127.0.0.1`, not `localhost`). */
+    url: Type.String({ pattern: '^https?://' }),
+    /** The CA's name (`--ca.name`), for servers hosting several CAs. */
+    caName: Type.Optional(Type.String({ minLength: 1 })),
+    /** PEM the CA's TLS certificate chains to (fabric-ca-server's `ca-cert.pem`). */
+    tlsCaCert: Type.Optional(Type.String({ minLength: 1 })),
+    /** MSP id of the identities it issues; default: the registrar's, else the admin identity's. */
+    mspId: Type.Optional(Type.String({ minLength: 1 })),
+    /** Affiliation of new identities; default `''` (the registrar's own, the root for the bootstrap registrar). */
+    affiliation: Type.String(),
+    /** Who registers: an identity allowed to (`hf.Registrar.Roles` includes client), by enrolment or wallet label. */
+    registrar: Type.Union([
+      Type.Object(
+        { enrollmentId: Type.String({ minLength: 1 }), enrollmentSecret: Type.String({ minLength: 1 }) },
+        { additionalProperties: false },
+      ),
+      Type.Object({ identity: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+    ]),
+  },
+  { additionalProperties: false },
+);
+
 const PeerSchema = Type.Object(
   {
     /** gRPC endpoint of a peer running the Gateway service, `host:port`. */
@@ -26,6 +54,13 @@ const PeerSchema = Type.Object(
 
 const FabricSchema = Type.Object(
   {
+    /**
+     * Client library: `gateway` (@hyperledger/fabric-gateway, peers with the Gateway service, Fabric ≥ 2.4)
+     * or `network` (fabric-network 2.2 with service discovery, for peers without it).
+     */
+    client: Type.Union([Type.Literal('gateway'), Type.Literal('network')]),
+    /** `network` client: a common connection profile (JSON) to use instead of one built from these settings. */
+    connectionProfile: Type.Optional(Type.String({ minLength: 1 })),
     /** Shorthand for one peer: `peers: [{ endpoint: peerEndpoint, tlsCaCert, hostAlias }]`. */
     peerEndpoint: Type.Optional(Type.String({ minLength: 1 })),
     tlsCaCert: Type.Optional(Type.String({ minLength: 1 })),
@@ -41,6 +76,9 @@ const FabricSchema = Type.Object(
     chaincode: Type.String({ minLength: 1 }),
     /** Directory of identities in fabric-network's file-system wallet format (`<label>.id`). */
     wallet: Type.String({ minLength: 1 }),
+    /** Wallet label of the identity (with `torgo.role=admin`) behind the bootstrap admin token. */
+    adminIdentity: Type.String({ minLength: 1 }),
+    ca: Type.Optional(FabricCASchema),
     /** How long to wait for endorsement, ordering and commit status, in ms. */
     timeoutMs: Positive,
   },
@@ -143,6 +181,7 @@ export const ConfigSchema = Type.Object(
 export type GatewayConfig = Static<typeof ConfigSchema>;
 export type FabricConfig = Static<typeof FabricSchema>;
 export type PeerConfig = Static<typeof PeerSchema>;
+export type FabricCAConfig = Static<typeof FabricCASchema>;
 
 /** The peers to use, in order of preference: `fabric.peers`, or the one-peer shorthand. */
 export function peersOf(fabric: FabricConfig): PeerConfig[] {
@@ -213,6 +252,17 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_FABRIC_WALLET: { path: 'fabric.wallet', type: 'string' },
   TORGO_FABRIC_TIMEOUT_MS: { path: 'fabric.timeoutMs', type: 'integer' },
   TORGO_FABRIC_FAILBACK_MS: { path: 'fabric.failbackMs', type: 'integer' },
+  TORGO_FABRIC_CLIENT: { path: 'fabric.client', type: 'string' },
+  TORGO_FABRIC_CONNECTION_PROFILE: { path: 'fabric.connectionProfile', type: 'string' },
+  TORGO_FABRIC_ADMIN_IDENTITY: { path: 'fabric.adminIdentity', type: 'string' },
+  TORGO_FABRIC_CA_URL: { path: 'fabric.ca.url', type: 'string' },
+  TORGO_FABRIC_CA_NAME: { path: 'fabric.ca.caName', type: 'string' },
+  TORGO_FABRIC_CA_TLS_CA_CERT: { path: 'fabric.ca.tlsCaCert', type: 'string' },
+  TORGO_FABRIC_CA_MSP_ID: { path: 'fabric.ca.mspId', type: 'string' },
+  TORGO_FABRIC_CA_AFFILIATION: { path: 'fabric.ca.affiliation', type: 'string' },
+  TORGO_FABRIC_CA_REGISTRAR_ID: { path: 'fabric.ca.registrar.enrollmentId', type: 'string' },
+  TORGO_FABRIC_CA_REGISTRAR_SECRET: { path: 'fabric.ca.registrar.enrollmentSecret', type: 'string' },
+  TORGO_FABRIC_CA_REGISTRAR_IDENTITY: { path: 'fabric.ca.registrar.identity', type: 'string' },
   TORGO_MAX_BODY_BYTES: { path: 'limits.bodyBytes', type: 'integer' },
   TORGO_MAX_BATCH_BODY_BYTES: { path: 'limits.batchBodyBytes', type: 'integer' },
   TORGO_MAX_BATCH_ITEMS: { path: 'limits.batchItems', type: 'integer' },
@@ -237,7 +287,15 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
 };
 
 /** Fabric settings that have sensible defaults once the section exists at all. */
-const FABRIC_DEFAULTS = { channel: 'torgo', chaincode: 'torgo', timeoutMs: 30_000, failbackMs: 30_000 };
+const FABRIC_DEFAULTS = {
+  client: 'gateway',
+  channel: 'torgo',
+  chaincode: 'torgo',
+  timeoutMs: 30_000,
+  failbackMs: 30_000,
+  adminIdentity: 'admin',
+};
+const FABRIC_CA_DEFAULTS = { affiliation: '' };
 
 function setPath(tree: Tree, dotted: string, value: Json): void {
   const parts = dotted.split('.');
@@ -306,7 +364,11 @@ function readConfigFile(file: string): Tree {
   if (typeof tree['dataDir'] === 'string') tree['dataDir'] = rel(tree['dataDir'])!;
   const fabric = tree['fabric'];
   if (fabric && typeof fabric === 'object' && !Array.isArray(fabric)) {
-    for (const k of ['tlsCaCert', 'wallet']) if (typeof fabric[k] === 'string') fabric[k] = rel(fabric[k])!;
+    for (const k of ['tlsCaCert', 'wallet', 'connectionProfile'])
+      if (typeof fabric[k] === 'string') fabric[k] = rel(fabric[k])!;
+    const ca = fabric['ca'];
+    if (ca && typeof ca === 'object' && !Array.isArray(ca) && typeof ca['tlsCaCert'] === 'string')
+      ca['tlsCaCert'] = rel(ca['tlsCaCert'])!;
     if (Array.isArray(fabric['peers'])) {
       for (const peer of fabric['peers']) {
         if (peer && typeof peer === 'object' && !Array.isArray(peer) && typeof peer['tlsCaCert'] === 'string')
@@ -337,11 +399,26 @@ export function loadConfig(sources: ConfigSources = {}): GatewayConfig {
   }
   tree = merge(tree, layer, '');
   if (tree['fabric'] && typeof tree['fabric'] === 'object') {
-    tree['fabric'] = merge(FABRIC_DEFAULTS, tree['fabric'] as Tree, 'fabric.');
+    const fabric = merge(FABRIC_DEFAULTS, tree['fabric'] as Tree, 'fabric.');
+    if (fabric['ca'] && typeof fabric['ca'] === 'object')
+      fabric['ca'] = merge(FABRIC_CA_DEFAULTS, fabric['ca'] as Tree, 'fabric.ca.');
+    tree['fabric'] = fabric;
   }
-  const problems = [...Value.Errors(ConfigSchema, tree)].map(
-    (e) => `${e.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(root)'}: ${e.message}`,
-  );
+  const problems = [...Value.Errors(ConfigSchema, tree)]
+    // A union reports its own mismatch and each branch's; the registrar's shape is explained once below.
+    .filter((e) => !e.instancePath.startsWith('/fabric/ca/registrar'))
+    .map((e) => `${e.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(root)'}: ${e.message}`);
+  const ca = (tree['fabric'] as Tree | undefined)?.['ca'];
+  if (
+    ca &&
+    typeof ca === 'object' &&
+    !Array.isArray(ca) &&
+    !Value.Check(FabricCASchema.properties.registrar, ca['registrar'])
+  ) {
+    problems.push(
+      'fabric.ca.registrar: give either { enrollmentId, enrollmentSecret } or { identity: <wallet label> }, not both',
+    );
+  }
   if (tree['ledger'] === 'fabric' && !tree['fabric']) {
     problems.push('fabric: ledger "fabric" needs a fabric section (peerEndpoint, tlsCaCert, wallet…)');
   }

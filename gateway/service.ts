@@ -11,9 +11,11 @@ import { KeyDirectory } from './append/verify.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayError } from './errors.js';
 import { AuditLedger, ledgerFailure } from './ledger/audit.js';
-import { type LedgerDriver, LedgerError } from './ledger/driver.js';
+import { type IdentityRequest, type LedgerDriver, LedgerError } from './ledger/driver.js';
 import { EmbeddedDriver } from './ledger/embedded/driver.js';
+import { FabricCA } from './ledger/fabric/ca.js';
 import { FabricDriver } from './ledger/fabric/driver.js';
+import { FabricNetworkDriver } from './ledger/fabric/network-driver.js';
 import { FileSystemWallet, LABEL_PATTERN, type WalletIdentity } from './ledger/wallet.js';
 import { type LogHealth, TransparencyLog } from './logbuilder/log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
@@ -46,6 +48,9 @@ export interface Readiness {
     | { readonly state: 'off' };
 }
 
+/** Issues a new identity for a token: the embedded ledger's CA, or on Fabric the org's CA (fabric.ca). */
+export type IdentityIssuer = (request: IdentityRequest) => Promise<WalletIdentity>;
+
 export interface OpenOptions {
   /** Create a new admin token even though the token store exists (lost admin token). */
   bootstrapAdmin?: boolean;
@@ -71,6 +76,7 @@ export class GatewayService {
     readonly keys: KeyDirectory,
     readonly coalescer: Coalescer,
     readonly metrics: GatewayMetrics,
+    readonly issueIdentity: IdentityIssuer | undefined,
   ) {}
 
   static async open(config: GatewayConfig, options: OpenOptions = {}): Promise<GatewayService> {
@@ -81,7 +87,10 @@ export class GatewayService {
     let walletDir: string;
     if (config.ledger === 'fabric') {
       const fabric = config.fabric!;
-      driver = await FabricDriver.open(fabric);
+      driver =
+        fabric.client === 'network'
+          ? await FabricNetworkDriver.open(fabric)
+          : await FabricDriver.open(fabric);
       walletDir = fabric.wallet;
     } else {
       driver = await EmbeddedDriver.open({
@@ -93,6 +102,13 @@ export class GatewayService {
       walletDir = path.join(config.dataDir, 'wallet');
     }
     try {
+      const wallet = new FileSystemWallet(walletDir);
+      let issueIdentity: IdentityIssuer | undefined = driver.issueIdentity;
+      const ca = config.ledger === 'fabric' ? config.fabric!.ca : undefined;
+      if (ca) {
+        const admin = await wallet.get(config.fabric!.adminIdentity);
+        issueIdentity = (await FabricCA.open(ca, wallet, admin?.mspId)).issue;
+      }
       let coalescer: Coalescer | undefined;
       let service: GatewayService | undefined;
       const metrics = createMetrics({
@@ -119,15 +135,20 @@ export class GatewayService {
         driver,
         ledger,
         store,
-        new FileSystemWallet(walletDir),
+        wallet,
         new KeyDirectory(ledger),
         coalescer,
         metrics,
+        issueIdentity,
       );
       await service.openLog();
       if (created || options.bootstrapAdmin) {
+        // Fabric: the wallet's admin identity, issued by the CA first if there is none yet.
+        const adminLabel = config.ledger === 'fabric' ? config.fabric!.adminIdentity : undefined;
+        if (adminLabel && issueIdentity && !(await wallet.get(adminLabel)))
+          await wallet.put(await issueIdentity({ name: adminLabel, roles: ['admin'] }));
         const { token } = await service.createToken(
-          { name: 'admin', roles: ['admin'], identity: config.ledger === 'fabric' ? 'admin' : undefined },
+          { name: 'admin', roles: ['admin'], identity: adminLabel },
           'bootstrap',
         );
         service.bootstrapToken = token;
@@ -140,15 +161,16 @@ export class GatewayService {
   }
 
   /**
-   * Starts the transparency log under a log-operator identity: embedded, one issued once and kept
-   * in the wallet as `log-operator`; Fabric, the wallet identity named in the config.
+   * Starts the transparency log under a log-operator identity: the wallet identity named in the
+   * config (default `log-operator`), issued once and kept in the wallet where the gateway can issue
+   * identities (embedded; Fabric with fabric.ca).
    */
   private async openLog(): Promise<void> {
     const t = this.config.transparency;
     const label = t.identity ?? 'log-operator';
     let identity = await this.wallet.get(label);
-    if (!identity && this.driver.issueIdentity) {
-      identity = await this.driver.issueIdentity({ name: label, roles: ['log-operator'] });
+    if (!identity && this.issueIdentity) {
+      identity = await this.issueIdentity({ name: label, roles: ['log-operator'] });
       await this.wallet.put(identity);
     }
     if (!identity) {
@@ -303,10 +325,10 @@ export class GatewayService {
         );
       }
     } else {
-      if (!this.driver.issueIdentity) {
+      if (!this.issueIdentity) {
         throw new GatewayError(
           'E_BAD_REQUEST',
-          'this ledger cannot issue identities: give "identity", a label in the wallet',
+          'this gateway cannot issue identities (on Fabric, configure fabric.ca): give "identity", a label in the wallet',
         );
       }
       if (asked.length === 0)
@@ -314,7 +336,7 @@ export class GatewayService {
       roles = asked as Role[];
       let label = request.name;
       for (let n = 2; await this.wallet.get(label); n++) label = `${request.name}-${n}`;
-      identity = await this.driver.issueIdentity({ name: label, roles });
+      identity = await this.issueIdentity({ name: label, roles });
       await this.wallet.put(identity);
     }
     if (roles.length === 0)

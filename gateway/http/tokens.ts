@@ -29,9 +29,9 @@ export async function tokenRoutes(app: FastifyInstance, service: GatewayService)
     {
       config: { roles: ['admin'] },
       schema: {
-        summary: 'Create a token (and, on the embedded ledger, an identity with its roles)',
+        summary: 'Create a token (and, unless `identity` is given, a new identity with its roles)',
         description:
-          'Without `identity`, the embedded ledger issues a new X.509 identity whose `torgo.role` attribute holds `roles`. With `identity` (a wallet label; required on Fabric), the token uses that identity and its certificate decides the roles. The token string is in this answer only.',
+          "Without `identity`, a new X.509 identity whose `torgo.role` attribute holds `roles` is issued (embedded: by the ledger's CA; Fabric: by the organisation's Fabric CA, `fabric.ca`, else 400) and stored in the wallet. With `identity` (a wallet label), the token uses that identity and its certificate decides the roles. The token string is in this answer only.",
         tags: ['tokens'],
         body: CreateTokenBody,
         response: { 201: TokenCreated, ...Errors },

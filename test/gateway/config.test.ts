@@ -82,10 +82,12 @@ test('fabric settings from the environment, with defaults for channel, chaincode
     },
   });
   assert.deepEqual(c.fabric, {
+    client: 'gateway',
     channel: 'torgo',
     chaincode: 'torgo',
     timeoutMs: 30000,
     failbackMs: 30000,
+    adminIdentity: 'admin',
     peerEndpoint: '127.0.0.1:7051',
     tlsCaCert: '/etc/torgo/tls-ca.pem',
     wallet: '/etc/torgo/wallet',
