@@ -11,6 +11,7 @@ import { KeyDirectory } from './append/verify.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayError } from './errors.js';
 import { AuditLedger, ledgerFailure } from './ledger/audit.js';
+import { CommitHealth, type CommitStatus } from './ledger/commit-health.js';
 import { type IdentityRequest, type LedgerDriver, LedgerError } from './ledger/driver.js';
 import { EmbeddedDriver } from './ledger/embedded/driver.js';
 import { FabricCA } from './ledger/fabric/ca.js';
@@ -32,6 +33,8 @@ export interface Readiness {
   readonly message: string;
   readonly height: number | undefined;
   readonly ledger: { readonly ok: boolean; readonly reason?: string };
+  /** Whether the latest append transactions committed (ledger/commit-health.ts). */
+  readonly commits: CommitStatus;
   readonly log:
     | {
         readonly state: LogHealth['state'];
@@ -77,6 +80,8 @@ export class GatewayService {
     readonly coalescer: Coalescer,
     readonly metrics: GatewayMetrics,
     readonly issueIdentity: IdentityIssuer | undefined,
+    /** Whether the latest submits committed (what readiness cannot probe: chaincode, endorsers, orderer). */
+    readonly commits: CommitHealth,
   ) {}
 
   static async open(config: GatewayConfig, options: OpenOptions = {}): Promise<GatewayService> {
@@ -116,9 +121,16 @@ export class GatewayService {
         blockHeight: () => driver.height(),
         log: () => service?.logHealth(),
       });
+      const commits = new CommitHealth();
       const ledger = new AuditLedger(driver, {
-        committed: (fcn, seconds) => metrics.ledgerCommitSeconds.observe({ fcn }, seconds),
-        failed: (stage, reason) => metrics.ledgerErrors.inc({ stage, reason }),
+        committed: (fcn, seconds) => {
+          metrics.ledgerCommitSeconds.observe({ fcn }, seconds);
+          commits.committed();
+        },
+        failed: (stage, reason, during, retryable) => {
+          metrics.ledgerErrors.inc({ stage, reason });
+          if (during === 'submit') commits.failed(stage, reason, retryable);
+        },
       });
       coalescer = new Coalescer(
         ledger,
@@ -140,6 +152,7 @@ export class GatewayService {
         coalescer,
         metrics,
         issueIdentity,
+        commits,
       );
       await service.openLog();
       if (created || options.bootstrapAdmin) {
@@ -254,9 +267,12 @@ export class GatewayService {
           ...(h.lastBlockAt ? { lastBlockAt: h.lastBlockAt.toISOString() } : {}),
         }
       : { state: 'off' };
+    const commits = this.commits.status();
     const problems: string[] = [];
     if (this.closing) problems.push('the gateway is shutting down');
     if (!ledger.ok) problems.push('the ledger is not reachable');
+    else if (!commits.ok)
+      problems.push(`appends cannot commit: ${commits.reason} at stage ${commits.stage} since ${commits.since}`);
     if (h?.stalled) {
       problems.push(
         h.state === 'reconnecting'
@@ -269,6 +285,7 @@ export class GatewayService {
       message: problems.length === 0 ? 'ready' : problems.join('; '),
       height,
       ledger,
+      commits,
       log,
     };
   }

@@ -211,7 +211,7 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
       config: open,
       schema: {
         summary:
-          'Readiness: the ledger answers and the transparency log is not stalled (else 503 E_UNAVAILABLE with the same details)',
+          'Readiness: the ledger answers, the latest appends committed and the transparency log is not stalled (else 503 E_UNAVAILABLE with the same details)',
         tags: ['operations'],
         response: {
           200: Type.Object({
@@ -220,6 +220,16 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
             height: Type.Optional(Type.Integer()),
             details: Type.Object({
               ledger: Type.Object({ ok: Type.Boolean(), reason: Type.Optional(Type.String()) }),
+              commits: Type.Object(
+                {
+                  ok: Type.Boolean(),
+                  stage: Type.Optional(Type.String()),
+                  reason: Type.Optional(Type.String()),
+                  since: Type.Optional(Type.String()),
+                  failures: Type.Optional(Type.Integer()),
+                },
+                { description: 'whether the latest append transactions committed (contract server, endorsers, orderer)' },
+              ),
               log: LogReadiness,
             }),
           }),
@@ -230,7 +240,7 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     async () => {
       if (service.closing) throw new GatewayError('E_UNAVAILABLE', 'the gateway is shutting down');
       const r = await service.readiness();
-      const details = { ledger: r.ledger, log: r.log };
+      const details = { ledger: r.ledger, commits: r.commits, log: r.log };
       if (!r.ready) {
         throw new GatewayError('E_UNAVAILABLE', r.message, {
           ...details,

@@ -91,8 +91,11 @@ function unavailable(e: LedgerError, details: Record<string, unknown>): GatewayE
 export interface LedgerObserver {
   /** A transaction committed VALID, `seconds` after it was submitted. */
   committed(fcn: string, seconds: number): void;
-  /** A ledger failure that is not the contract's refusal (unreachable, no endorsers, invalidated…). */
-  failed(stage: string, reason: string): void;
+  /**
+   * A ledger failure that is not the contract's refusal (unreachable, no endorsers, invalidated…),
+   * during a submit or an evaluate, and whether it is transient (worth a retry).
+   */
+  failed(stage: string, reason: string, during: 'submit' | 'evaluate', retryable: boolean): void;
 }
 
 /** The contract's own refusals are answers, not ledger failures. */
@@ -110,9 +113,9 @@ export class AuditLedger {
     private readonly observer?: LedgerObserver,
   ) {}
 
-  private observeFailure(e: unknown): void {
+  private observeFailure(e: unknown, during: 'submit' | 'evaluate'): void {
     if (e instanceof LedgerError && !isContractRefusal(e)) {
-      this.observer?.failed(e.stage, e.reason ?? 'UNKNOWN');
+      this.observer?.failed(e.stage, e.reason ?? 'UNKNOWN', during, e.retryable);
     }
   }
 
@@ -120,7 +123,7 @@ export class AuditLedger {
     try {
       return parse<T>(await this.driver.evaluate(who, fcn, args));
     } catch (e) {
-      this.observeFailure(e);
+      this.observeFailure(e, 'evaluate');
       throw ledgerFailure(e);
     }
   }
@@ -133,7 +136,7 @@ export class AuditLedger {
       this.observer?.committed(fcn, (performance.now() - start) / 1000);
       return c;
     } catch (e) {
-      this.observeFailure(e);
+      this.observeFailure(e, 'submit');
       throw e;
     }
   }

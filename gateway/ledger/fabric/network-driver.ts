@@ -31,7 +31,7 @@ import {
 // Not among fabric-network's runtime exports (only its typings'): from their own modules.
 import { FabricError } from 'fabric-network/lib/errors/fabricerror.js';
 import { TransactionError } from 'fabric-network/lib/errors/transactionerror.js';
-import type { FabricConfig } from '../../config.js';
+import { type FabricConfig, type PeerConfig, peersOf } from '../../config.js';
 import { CONTRACT_CODES } from '../../errors.js';
 import type { LogBlock, LogTransaction } from '../../logbuilder/builder.js';
 import { type Committed, LedgerError, type LedgerDriver } from '../driver.js';
@@ -161,17 +161,29 @@ export function connectionProfileOf(
   mspId: string,
   tlsCaPem: string,
 ): Record<string, unknown> {
-  const name = config.hostAlias ?? config.peerEndpoint.replace(/:\d+$/, '');
-  const grpcOptions: Record<string, unknown> = config.hostAlias
-    ? { 'ssl-target-name-override': config.hostAlias, hostnameOverride: config.hostAlias }
+  const peer = firstPeer(config);
+  const name = peer.hostAlias ?? peer.endpoint.replace(/:\d+$/, '');
+  const grpcOptions: Record<string, unknown> = peer.hostAlias
+    ? { 'ssl-target-name-override': peer.hostAlias, hostnameOverride: peer.hostAlias }
     : {};
   return {
     name: 'torgo',
     version: '1.0.0',
     client: { organization: mspId },
     organizations: { [mspId]: { mspid: mspId, peers: [name] } },
-    peers: { [name]: { url: `grpcs://${config.peerEndpoint}`, tlsCACerts: { pem: tlsCaPem }, grpcOptions } },
+    peers: { [name]: { url: `grpcs://${peer.endpoint}`, tlsCACerts: { pem: tlsCaPem }, grpcOptions } },
   };
+}
+
+/**
+ * The peer this client bootstraps from: the first of `fabric.peers` (or the one-peer shorthand).
+ * Discovery then finds the endorsers and orderers; fabric-network does not fail over between
+ * bootstrap peers the way the gateway client does (gateway/ledger/fabric/driver.ts).
+ */
+function firstPeer(config: FabricConfig): PeerConfig {
+  const peer = peersOf(config)[0];
+  if (!peer) throw new LedgerError('connect', 'no Fabric peer configured (fabric.peers or fabric.peerEndpoint)');
+  return peer;
 }
 
 export class FabricNetworkDriver implements LedgerDriver {
@@ -190,7 +202,8 @@ export class FabricNetworkDriver implements LedgerDriver {
   ) {}
 
   static async open(config: FabricConfig): Promise<FabricNetworkDriver> {
-    const tlsCaPem = await readFile(config.tlsCaCert, 'utf8');
+    const peer = firstPeer(config);
+    const tlsCaPem = await readFile(peer.tlsCaCert, 'utf8');
     let profile: Record<string, unknown> | undefined;
     if (config.connectionProfile) {
       try {
@@ -206,9 +219,9 @@ export class FabricNetworkDriver implements LedgerDriver {
       }
     }
     const probe = new grpc.Client(
-      config.peerEndpoint,
+      peer.endpoint,
       grpc.credentials.createSsl(Buffer.from(tlsCaPem)),
-      config.hostAlias ? { 'grpc.ssl_target_name_override': config.hostAlias } : {},
+      peer.hostAlias ? { 'grpc.ssl_target_name_override': peer.hostAlias } : {},
     );
     return new FabricNetworkDriver(config, tlsCaPem, profile, probe);
   }
@@ -368,7 +381,7 @@ export class FabricNetworkDriver implements LedgerDriver {
       this.probe.waitForReady(Date.now() + Math.min(this.config.timeoutMs, 5000), (e) =>
         e
           ? reject(
-              new LedgerError('connect', `peer ${this.config.peerEndpoint} is not reachable: ${e.message}`, {
+              new LedgerError('connect', `peer ${firstPeer(this.config).endpoint} is not reachable: ${e.message}`, {
                 retryable: true,
               }),
             )
