@@ -1,0 +1,209 @@
+/**
+ * Fault drills on the live network, each under append load: kill -9 and restart of (a) the gateway's
+ * own peer, (b) another organisation's endorsing peer, (c) the contract server, (d) the orderer,
+ * (e) the gateway itself. What must hold every time:
+ * - clients are never told 500: while the ledger cannot commit they get 503 with Retry-After;
+ * - /readyz says why while appends cannot commit;
+ * - appends resume within seconds of the restart;
+ * - every acknowledged receipt is on the ledger, in the transparency log, and in an export that
+ *   `torgo verify` accepts.
+ * The topology (network-config): three organisations, one peer each, endorsement by a majority, and
+ * each gateway configured with every peer (its own first) — so losing any one peer does not stop appends.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { promisify } from 'node:util';
+import { generatePrivateKey, type PrivateKey, publicKeyToPem } from '../../core/index.js';
+import { call } from '../gateway/helpers.js';
+import { AppendLoad, type LoadStats } from './load.js';
+import { GatewayProcess, node, REPO, sleep, until } from './network.js';
+
+const exec = promisify(execFile);
+
+describe('fault drills under append load', { timeout: 1_200_000 }, () => {
+  let gw: GatewayProcess;
+  let token: string;
+  let auditor: string;
+  let key: PrivateKey;
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'torgo-fabric-faults-'));
+    gw = await GatewayProcess.create('org1');
+    await gw.start();
+    await gw.ready();
+    const made = await call(gw.url, 'POST', '/v1/tokens', {
+      token: gw.admin,
+      body: { name: 'drill-relay', roles: ['appender'] },
+    });
+    assert.equal(made.status, 201, made.text);
+    token = made.json.token;
+    const aud = await call(gw.url, 'POST', '/v1/tokens', {
+      token: gw.admin,
+      body: { name: 'drill-auditor', roles: ['auditor'] },
+    });
+    assert.equal(aud.status, 201, aud.text);
+    auditor = aud.json.token;
+    key = generatePrivateKey('ML-DSA-65');
+    const reg = await call(gw.url, 'POST', '/v1/keys', { token, body: { publicKey: publicKeyToPem(key) } });
+    assert.equal(reg.status, 201, reg.text);
+  });
+  after(async () => {
+    await gw?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** What a drill measured, printed as test diagnostics. */
+  interface Figures {
+    acked: number;
+    during: number;
+    unavailable: number;
+    resumeSeconds: number;
+    readyzDuringOutage: string;
+  }
+
+  /**
+   * kill -9 `target` under load, keep it down `downMs`, start it again; then check every promise.
+   * `blocking`: appends cannot commit while it is down (expect 503s and /readyz 503).
+   */
+  async function drill(
+    t: TestContext,
+    target: string,
+    options: { blocking: boolean; downMs?: number },
+  ): Promise<Figures> {
+    const source = `drill-${target.replace(/\W/g, '-')}-${Date.now().toString(36)}`;
+    const load = new AppendLoad(() => gw.url, token, key, source, 8);
+    load.start();
+    await load.more(20);
+
+    const killedAt = Date.now();
+    if (target === 'gateway') await gw.kill();
+    else await node('kill', target);
+    const ackedAtKill = load.stats().acked.size;
+
+    // While it is down: what does /readyz say?
+    let readyz = 'not asked';
+    const downMs = options.downMs ?? 10_000;
+    const downUntil = killedAt + downMs;
+    while (Date.now() < downUntil) {
+      if (target === 'gateway') break;
+      const r = await call(gw.url, 'GET', '/readyz').catch(() => undefined);
+      if (r) {
+        readyz = `${r.status} ${r.text.slice(0, 400)}`;
+        if (!options.blocking || r.status === 503) break;
+      }
+      await sleep(500);
+    }
+    await sleep(Math.max(0, downUntil - Date.now()));
+    const during = load.stats().acked.size - ackedAtKill;
+
+    const restartedAt = Date.now();
+    if (target === 'gateway') await gw.start();
+    else await node('start', target);
+    await load.more(20, 90_000);
+    const firstAckAfter = load.stats().ackTimes.find((time) => time >= restartedAt) ?? Date.now();
+    const stats = await load.stop();
+    const figures: Figures = {
+      acked: stats.acked.size,
+      during,
+      unavailable: stats.statuses.get(503) ?? 0,
+      resumeSeconds: (firstAckAfter - restartedAt) / 1000,
+      readyzDuringOutage: readyz,
+    };
+    t.diagnostic(
+      `${target}: ${JSON.stringify({ ...figures, statuses: Object.fromEntries(stats.statuses), networkErrors: stats.networkErrors })}`,
+    );
+
+    assertAnswers(stats);
+    if (options.blocking && target !== 'gateway') {
+      assert.match(readyz, /^503 /, `/readyz while ${target} is down: ${readyz}`);
+    }
+    if (!options.blocking) {
+      assert.ok(during > 0, `appends continued while ${target} was down (${during} acknowledged)`);
+    }
+    assert.ok(figures.resumeSeconds < 30, `appends resumed ${figures.resumeSeconds} s after the restart`);
+    await gw.ready(60_000);
+    await assertAccounted(source, stats);
+    return figures;
+  }
+
+  /** Never a 500 or another surprise; every 503 carried Retry-After. */
+  function assertAnswers(stats: LoadStats): void {
+    assert.deepEqual(stats.unexpected, [], 'no answer other than 200, 201 or 503');
+    assert.equal(stats.statuses.get(500) ?? 0, 0);
+    assert.equal(stats.unavailableWithoutRetryAfter, 0, 'every 503 carries Retry-After');
+  }
+
+  /** Every acknowledged receipt: on the ledger (query), in the log (proof), in a verified export. */
+  async function assertAccounted(source: string, stats: LoadStats): Promise<void> {
+    const onLedger = new Set<string>();
+    let cursor: string | null = null;
+    do {
+      const page: Awaited<ReturnType<typeof call>> = await call(
+        gw.url,
+        'GET',
+        `/v1/receipts?source=${source}&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        { token: auditor },
+      );
+      assert.equal(page.status, 200, page.text);
+      for (const r of page.json.receipts as { id: string }[]) onLedger.add(r.id);
+      cursor = page.json.nextCursor;
+    } while (cursor);
+    const missing = [...stats.acked].filter((id) => !onLedger.has(id));
+    assert.deepEqual(missing, [], 'every acknowledged receipt is on the ledger');
+
+    // In the log: an inclusion proof for the last one acknowledged (the log is append-only and in
+    // commit order, so the rest are checked by the export below).
+    const last = [...stats.acked].at(-1)!;
+    const proof = await until('an inclusion proof', 60_000, async () => {
+      const r = await call(gw.url, 'GET', `/v1/receipts/${last}/proof`, { token: auditor });
+      return r.status === 200 ? r : undefined;
+    });
+    assert.equal(proof.json.id, last);
+
+    const trust = path.join(dir, 'operator.pub.pem');
+    await writeFile(trust, (await call(gw.url, 'GET', '/v1/log/operator-key')).text);
+    const bundle = path.join(dir, `${source}.jsonl`);
+    const cli = path.join(REPO, 'bin', 'torgo.js');
+    const env = { ...process.env, TORGO_GATEWAY: gw.url, TORGO_TOKEN: auditor };
+    await exec(process.execPath, [cli, 'export', '--source', source, '-o', bundle], {
+      env,
+      timeout: 120_000,
+    });
+    const { stdout } = await exec(process.execPath, [cli, 'verify', bundle, '--trust', trust, '--json'], {
+      env,
+      timeout: 120_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const report = JSON.parse(stdout) as {
+      valid: boolean;
+      counts: { receipts: number; validReceipts: number };
+    };
+    assert.equal(report.valid, true);
+    assert.equal(report.counts.receipts, stats.acked.size, 'the export holds every acknowledged receipt');
+  }
+
+  it('(b) another organisation’s endorsing peer: appends continue (majority endorsement)', async (t) => {
+    await drill(t, 'peer0.org2', { blocking: false });
+  });
+
+  it('(a) the gateway’s own peer: the gateway fails over to another organisation’s peer', async (t) => {
+    await drill(t, 'peer0.org1', { blocking: false });
+  });
+
+  it('(c) the contract server: 503 + Retry-After while it is down, then appends resume', async (t) => {
+    await drill(t, 'chaincode', { blocking: true });
+  });
+
+  it('(d) the orderer: 503 + Retry-After while it is down, then appends resume', async (t) => {
+    await drill(t, 'orderer', { blocking: true });
+  });
+
+  it('(e) the gateway itself: nothing acknowledged is lost, the log resumes from its persisted block', async (t) => {
+    await drill(t, 'gateway', { blocking: true, downMs: 3_000 });
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * The live Fabric network of `npm run test:fabric` (brought up by run.ts through network-config) and
+ * what the suites do with it: start, stop and kill its nodes (network-config/node.sh), run TORGO
+ * gateways as real processes on the written gateway-<org>.json configs, and drive them over HTTP.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { call } from '../gateway/helpers.js';
+
+const exec = promisify(execFile);
+
+/** The repository (this file runs from dist/test/fabric/). */
+export const REPO = path.resolve(import.meta.dirname, '..', '..', '..');
+
+export function networkDir(): string {
+  const dir = process.env['FABRIC_NETWORK_DIR'];
+  if (!dir)
+    throw new Error('FABRIC_NETWORK_DIR is not set: run the Fabric suites with `npm run test:fabric`');
+  return dir;
+}
+
+export interface OrgConnection {
+  readonly name: string;
+  readonly mspId: string;
+  readonly peer: { endpoint: string; tlsCaCert: string; hostAlias: string };
+  readonly wallet: string;
+  readonly gatewayConfig: string;
+}
+
+export interface Connection {
+  readonly channel: string;
+  readonly chaincode: string;
+  readonly organizations: readonly OrgConnection[];
+}
+
+export async function connection(): Promise<Connection> {
+  return JSON.parse(await readFile(path.join(networkDir(), 'connection.json'), 'utf8')) as Connection;
+}
+
+/** `network-config/node.sh <verb> <name>`: start, stop, kill (-9) or restart one node. */
+export async function node(verb: 'start' | 'stop' | 'kill' | 'restart', name: string): Promise<void> {
+  await exec('bash', [path.join(REPO, 'network-config', 'node.sh'), verb, name], {
+    env: process.env,
+    timeout: 60_000,
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns a value other than undefined, or throws after `ms`. */
+export async function until<T>(what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(250);
+  }
+}
+
+/**
+ * One organisation's TORGO gateway as a real process (`torgo serve --config gateway-<org>.json`),
+ * so tests can kill -9 it. Its data directory survives restarts; the first start's admin token is
+ * written to a file (0600) and kept.
+ */
+export class GatewayProcess {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  admin = '';
+
+  private constructor(
+    readonly org: string,
+    readonly configFile: string,
+    readonly url: string,
+    readonly dataDir: string,
+  ) {}
+
+  static async create(org: string): Promise<GatewayProcess> {
+    const configFile = path.join(networkDir(), `gateway-${org}.json`);
+    const config = JSON.parse(await readFile(configFile, 'utf8')) as { port: number; dataDir: string };
+    await rm(config.dataDir, { recursive: true, force: true });
+    return new GatewayProcess(org, configFile, `http://127.0.0.1:${config.port}`, config.dataDir);
+  }
+
+  private get tokenFile(): string {
+    return `${this.dataDir}.admin-token`;
+  }
+
+  /** Starts the process and waits until it answers /healthz. */
+  async start(): Promise<void> {
+    if (this.child) throw new Error(`gateway ${this.org} is already running`);
+    const first = this.admin === '';
+    if (first) await rm(this.tokenFile, { force: true });
+    const args = [path.join(REPO, 'bin', 'torgo.js'), 'serve', '--config', this.configFile];
+    if (first) args.push('--admin-token-file', this.tokenFile);
+    const logFile = createWriteStream(path.join(networkDir(), 'logs', `gateway-${this.org}.log`), {
+      flags: 'a',
+    });
+    const child = spawn(process.execPath, args, {
+      cwd: REPO,
+      env: { ...process.env, TORGO_LOG_LEVEL: process.env['TORGO_LOG_LEVEL'] ?? 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.pipe(logFile);
+    child.stderr.pipe(logFile);
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    child.once('exit', () => {
+      if (this.child === child) this.child = undefined;
+    });
+    await until(`gateway ${this.org} to answer /healthz`, 60_000, async () => {
+      if (!this.child) throw new Error(`gateway ${this.org} exited; see logs/gateway-${this.org}.log`);
+      return (await call(this.url, 'GET', '/healthz')).status === 200 ? true : undefined;
+    });
+    if (first) this.admin = (await readFile(this.tokenFile, 'utf8')).trim();
+  }
+
+  /** SIGTERM: graceful shutdown. */
+  async stop(): Promise<void> {
+    this.child?.kill('SIGTERM');
+    await this.exited;
+  }
+
+  /** kill -9. */
+  async kill(): Promise<void> {
+    this.child?.kill('SIGKILL');
+    await this.exited;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** Waits until /readyz answers 200 (ledger reachable, log following). */
+  async ready(ms = 60_000): Promise<void> {
+    await until(`gateway ${this.org} to be ready`, ms, async () =>
+      (await call(this.url, 'GET', '/readyz')).status === 200 ? true : undefined,
+    );
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * `npm run test:fabric`: the integration suites on a live Fabric network of their own.
+ *
+ * 1. network-config's install → down (leftovers) → up → deploy, into `.fabric/test-network` on ports
+ *    moved by PORT_OFFSET (default 100), so a developer's network on the default ports is untouched;
+ * 2. `node --test` over dist/test/fabric/*.fabric.js, one file at a time (they share the network);
+ * 3. down, always (TORGO_FABRIC_KEEP=1 keeps the network for a look afterwards).
+ *
+ * Exits with the test runner's status. Without Fabric's binaries on PATH it prints one SKIPPED line
+ * and exits 0 (the `.ci/run` contract); TORGO_FABRIC_REQUIRED=1 makes that a failure instead.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { REPO } from './network.js';
+
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  FABRIC_NETWORK_DIR: process.env['FABRIC_NETWORK_DIR'] ?? path.join(REPO, '.fabric', 'test-network'),
+  PORT_OFFSET: process.env['PORT_OFFSET'] ?? '100',
+};
+
+function onPath(command: string): boolean {
+  return spawnSync('bash', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+function script(name: string): void {
+  const started = Date.now();
+  const r = spawnSync('bash', [path.join(REPO, 'network-config', `${name}.sh`)], {
+    env,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) throw new Error(`network-config/${name}.sh failed (exit ${r.status})`);
+  console.log(`# fabric: ${name} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function runTests(files: string[]): Promise<number> {
+  const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], {
+    env,
+    stdio: 'inherit',
+    cwd: REPO,
+  });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+}
+
+async function main(): Promise<number> {
+  if (!onPath('peer')) {
+    console.log(
+      'SKIPPED: no Fabric binaries on PATH (peer, orderer, configtxgen, osnadmin; see docs/fabric.md)',
+    );
+    return process.env['TORGO_FABRIC_REQUIRED'] === '1' ? 1 : 0;
+  }
+  const dir = path.join(REPO, 'dist', 'test', 'fabric');
+  const only = process.argv.slice(2);
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.fabric.js'))
+    .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+    .sort()
+    .map((f) => path.join(dir, f));
+  if (files.length === 0) throw new Error(`no *.fabric.js suites in ${dir} matching ${only.join(' ')}`);
+  script('install-fabric');
+  script('down');
+  let status = 1;
+  try {
+    script('up');
+    script('deploy');
+    status = await runTests(files);
+  } finally {
+    if (process.env['TORGO_FABRIC_KEEP'] === '1')
+      console.log(`# fabric: network kept in ${env['FABRIC_NETWORK_DIR']}`);
+    else script('down');
+  }
+  return status;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
