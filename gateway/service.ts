@@ -272,7 +272,9 @@ export class GatewayService {
     if (this.closing) problems.push('the gateway is shutting down');
     if (!ledger.ok) problems.push('the ledger is not reachable');
     else if (!commits.ok)
-      problems.push(`appends cannot commit: ${commits.reason} at stage ${commits.stage} since ${commits.since}`);
+      problems.push(
+        `appends cannot commit: ${commits.reason} at stage ${commits.stage} since ${commits.since}`,
+      );
     if (h?.stalled) {
       problems.push(
         h.state === 'reconnecting'

@@ -228,7 +228,10 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
                   since: Type.Optional(Type.String()),
                   failures: Type.Optional(Type.Integer()),
                 },
-                { description: 'whether the latest append transactions committed (contract server, endorsers, orderer)' },
+                {
+                  description:
+                    'whether the latest append transactions committed (contract server, endorsers, orderer)',
+                },
               ),
               log: LogReadiness,
             }),

@@ -11,9 +11,10 @@ import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { EndorseError } from '@hyperledger/fabric-gateway';
 import { EmbeddedDriver } from '../../gateway/ledger/embedded/driver.js';
+import { LedgerError } from '../../gateway/ledger/driver.js';
 import { toLedgerError } from '../../gateway/ledger/fabric/errors.js';
 import type { LogBlock } from '../../gateway/logbuilder/builder.js';
-import { call, idOf, receipt, service, startTestGateway } from './helpers.js';
+import { call, createToken, idOf, receipt, service, startTestGateway } from './helpers.js';
 
 function unavailable(): Error {
   return Object.assign(new Error('14 UNAVAILABLE: Connection dropped'), { code: 14 });
@@ -200,5 +201,42 @@ describe('gateway resilience on a real gateway', () => {
 
     const m = (await call(url, 'GET', '/metrics')).text;
     assert.ok((metric(m, 'torgo_ledger_errors_total{stage="endorse",reason="NO_ENDORSERS"}') ?? 0) >= 3);
+  });
+  it('an append whose commit status stays unknown is resent (idempotent), then answered 503 + Retry-After, never 504', async (t) => {
+    const { url, admin, gw } = await startTestGateway(t, { 'limits.retryBudgetMs': 400 });
+    const { token, key } = await service(url, admin);
+    const auditor = await createToken(url, admin, 'aud', ['auditor']);
+    const driver = gw.service.driver as EmbeddedDriver;
+    const submit = driver.submit.bind(driver);
+    let lose = 0;
+    driver.submit = async (who, fcn, args) => {
+      const committed = await submit(who, fcn, args);
+      // The transaction committed, but its status never reached the gateway (the orderer went away).
+      if (fcn.startsWith('append') && lose-- > 0)
+        throw new LedgerError('commit-status', `the commit status of ${committed.txId} is unknown`, {
+          txId: committed.txId,
+          retryable: true,
+          reason: 'COMMIT_STATUS_UNKNOWN',
+        });
+      return committed;
+    };
+
+    lose = 1;
+    const mu = receipt([key]);
+    const once = await call(url, 'POST', '/v1/receipts', { token, raw: mu });
+    assert.equal(once.status, 200, `the resend finds it committed: ${once.text}`);
+    assert.equal(once.json.id, idOf(mu));
+
+    lose = Number.POSITIVE_INFINITY;
+    const lost = receipt([key]);
+    const r = await call(url, 'POST', '/v1/receipts', { token, raw: lost });
+    assert.equal(r.status, 503, r.text);
+    assert.equal(r.json.code, 'E_UNAVAILABLE');
+    assert.equal(r.json.details.reason, 'COMMIT_STATUS_UNKNOWN');
+    assert.ok(r.headers.get('retry-after'));
+    lose = 0;
+    assert.equal((await call(url, 'GET', `/v1/receipts/${idOf(lost)}`, { token: auditor })).status, 200);
+    const again = await call(url, 'POST', '/v1/receipts', { token, raw: lost });
+    assert.equal(again.status, 200, 'the client resends and is told it is there');
   });
 });

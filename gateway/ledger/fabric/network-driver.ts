@@ -182,7 +182,8 @@ export function connectionProfileOf(
  */
 function firstPeer(config: FabricConfig): PeerConfig {
   const peer = peersOf(config)[0];
-  if (!peer) throw new LedgerError('connect', 'no Fabric peer configured (fabric.peers or fabric.peerEndpoint)');
+  if (!peer)
+    throw new LedgerError('connect', 'no Fabric peer configured (fabric.peers or fabric.peerEndpoint)');
   return peer;
 }
 
@@ -381,9 +382,13 @@ export class FabricNetworkDriver implements LedgerDriver {
       this.probe.waitForReady(Date.now() + Math.min(this.config.timeoutMs, 5000), (e) =>
         e
           ? reject(
-              new LedgerError('connect', `peer ${firstPeer(this.config).endpoint} is not reachable: ${e.message}`, {
-                retryable: true,
-              }),
+              new LedgerError(
+                'connect',
+                `peer ${firstPeer(this.config).endpoint} is not reachable: ${e.message}`,
+                {
+                  retryable: true,
+                },
+              ),
             )
           : resolve(),
       );
