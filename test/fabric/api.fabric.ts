@@ -46,7 +46,9 @@ async function torgo(
   }
 }
 
-describe('the product on a live Fabric network', { timeout: 600_000 }, () => {
+describe(`the product on a live Fabric network (fabric.client ${process.env['TORGO_FABRIC_CLIENT'] ?? 'gateway'})`, {
+  timeout: 600_000,
+}, () => {
   let org1: GatewayProcess;
   let org2: GatewayProcess;
   let dir: string;
@@ -257,6 +259,18 @@ describe('the product on a live Fabric network', { timeout: 600_000 }, () => {
     });
     assert.equal(viaOrg2.status, 200, viaOrg2.text);
     assert.deepEqual(viaOrg2.json, one.json);
+  });
+
+  it('metrics on Fabric: block height, commit latency, endorsement errors', async () => {
+    const m = (await call(org1.url, 'GET', '/metrics')).text;
+    const value = (name: string) => {
+      const line = m.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+      return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    assert.ok((value('torgo_ledger_block_height') ?? 0) > 1, 'the block height is known on Fabric');
+    assert.ok((value('torgo_ledger_commit_duration_seconds_count') ?? 0) > 0, 'commit latency is observed');
+    assert.equal(value('torgo_log_stalled'), 0);
+    assert.match(m, /# TYPE torgo_ledger_errors_total counter/);
   });
 
   it('roles: the contract and the gateway refuse what a role may not do', async () => {

@@ -3,7 +3,11 @@
  *
  * 1. network-config's install → down (leftovers) → up → deploy, into `.fabric/test-network` on ports
  *    moved by PORT_OFFSET (default 100), so a developer's network on the default ports is untouched;
- * 2. `node --test` over dist/test/fabric/*.fabric.js, one file at a time (they share the network);
+ * 2. `node --test` over dist/test/fabric/*.fabric.js, one file at a time (they share the network), with
+ *    the gateway's default Fabric client (`@hyperledger/fabric-gateway`); then the API suite again with
+ *    `fabric.client: "network"` (fabric-network 2.2, for networks without the peer Gateway service). The
+ *    fault drills run with the gateway client only: the network client does not fail over between peers;
+ *    TORGO_FABRIC_CLIENTS=gateway skips the second pass;
  * 3. down, always (TORGO_FABRIC_KEEP=1 keeps the network for a look afterwards).
  *
  * Exits with the test runner's status. Without Fabric's binaries on PATH it prints one SKIPPED line
@@ -34,9 +38,10 @@ function script(name: string): void {
   console.log(`# fabric: ${name} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-async function runTests(files: string[]): Promise<number> {
+async function runTests(files: string[], extra: NodeJS.ProcessEnv = {}): Promise<number> {
+  console.log(`# fabric: ${files.map((f) => path.basename(f)).join(', ')} ${JSON.stringify(extra)}`);
   const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], {
-    env,
+    env: { ...env, ...extra },
     stdio: 'inherit',
     cwd: REPO,
   });
@@ -64,7 +69,13 @@ async function main(): Promise<number> {
   try {
     script('up');
     script('deploy');
-    status = await runTests(files);
+    status = await runTests(files, { TORGO_FABRIC_CLIENT: 'gateway' });
+    const api = files.filter((f) => f.endsWith('api.fabric.js'));
+    const clients = (process.env['TORGO_FABRIC_CLIENTS'] ?? 'gateway,network').split(',');
+    if (clients.includes('network') && api.length > 0) {
+      const second = await runTests(api, { TORGO_FABRIC_CLIENT: 'network' });
+      status ||= second;
+    }
   } finally {
     if (process.env['TORGO_FABRIC_KEEP'] === '1')
       console.log(`# fabric: network kept in ${env['FABRIC_NETWORK_DIR']}`);
