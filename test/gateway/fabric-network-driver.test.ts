@@ -358,3 +358,26 @@ test('connection profile built from the config: one peer, its TLS CA and host al
   assert.equal(p.tlsCACerts.pem, 'PEM');
   assert.equal(p.grpcOptions['ssl-target-name-override'], 'peer0.org1.torgo.local');
 });
+
+test('contract server down: the peers’ answers map to a retryable CHAINCODE_UNAVAILABLE (503), not a refusal', () => {
+  const e = endorsementError([
+    {
+      peer: '127.0.0.1:7351',
+      status: 500,
+      message:
+        'failed to execute transaction: could not launch chaincode torgo_1: connection error: dial tcp 127.0.0.1:9999: connect: connection refused',
+    },
+  ]);
+  const l = mapped(e);
+  assert.equal(l.retryable, true);
+  assert.equal(l.reason, 'CHAINCODE_UNAVAILABLE');
+  const answer = ledgerFailure(l);
+  assert.equal(answer.status, 503);
+});
+
+test('every commit event service failing after ordering: the outcome is unknown (retryable commit-status)', () => {
+  const l = mapped(Object.assign(new Error('No successful events received'), { transactionId: 'tx9' }));
+  assert.equal(l.stage, 'commit-status');
+  assert.equal(l.reason, 'COMMIT_STATUS_UNKNOWN');
+  assert.equal(l.retryable, true);
+});

@@ -32,7 +32,7 @@ export type TransientReason =
   | 'TIMEOUT';
 
 /** The peer's words when the chaincode server cannot be reached or launched (Fabric 2.5 peer messages). */
-const CHAINCODE_DOWN =
+export const CHAINCODE_DOWN =
   /failed to execute transaction|could not launch chaincode|connection refused|chaincode .*(?:not (?:available|running)|unavailable)|error (?:sending|starting)|timeout expired while (?:starting|executing)|container .* exited|stream terminated|context deadline exceeded/i;
 /** The Gateway service could not find a set of peers satisfying the endorsement policy. */
 const NO_LAYOUT =

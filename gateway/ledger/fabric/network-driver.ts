@@ -20,22 +20,26 @@ import {
   Gateway,
   TimeoutError,
   type BlockEvent,
-  type BlockListener,
   type CommitListener,
   type Contract,
   type GatewayOptions,
   type Network,
+  type QueryHandlerFactory,
   type TxEventHandler,
   type TxEventHandlerFactory,
 } from 'fabric-network';
+import type { Endorser, IdentityContext } from 'fabric-common';
 // Not among fabric-network's runtime exports (only its typings'): from their own modules.
 import { FabricError } from 'fabric-network/lib/errors/fabricerror.js';
 import { TransactionError } from 'fabric-network/lib/errors/transactionerror.js';
+import { newFullBlockEvent } from 'fabric-network/lib/impl/event/fullblockeventfactory.js';
+import { SingleQueryHandler } from 'fabric-network/lib/impl/query/singlequeryhandler.js';
 import { type FabricConfig, type PeerConfig, peersOf } from '../../config.js';
 import { CONTRACT_CODES } from '../../errors.js';
 import type { LogBlock, LogTransaction } from '../../logbuilder/builder.js';
 import { type Committed, LedgerError, type LedgerDriver } from '../driver.js';
 import type { WalletIdentity } from '../wallet.js';
+import { CHAINCODE_DOWN } from './errors.js';
 import { blockNumberOf, heightOf } from './protobuf.js';
 
 const CONTRACT_MESSAGE = new RegExp(`\\b((?:${Object.keys(CONTRACT_CODES).join('|')}): [\\s\\S]*)$`);
@@ -117,10 +121,30 @@ export function toLedgerError(e: unknown, stage: 'endorse' | 'evaluate'): unknow
       cause: e,
     });
   }
+  // transactioneventhandler.js: the commit strategy failed — every event service it listened to
+  // errored (peers gone, connection reset) after the transaction went to the orderer. It may well
+  // have committed: unknown, like a time-out.
+  if (/^No successful events received/.test(e.message)) {
+    return new LedgerError(
+      'commit-status',
+      `the commit status of ${txId ?? 'the transaction'} is unknown: ${e.message}`,
+      { ...tx, retryable: true, reason: 'COMMIT_STATUS_UNKNOWN', cause: e },
+    );
+  }
   const failure = e as EndorsementFailure;
   const answers = peerAnswers(failure);
   const message = contractMessage(failure, answers);
   if (message) return new LedgerError('endorse', message, { ...tx, cause: e });
+  // Peers that answered only that the contract server cannot be reached or launched (the same peer
+  // messages errors.ts reads from the Gateway service): transient, like the gateway client's.
+  if (answers.length > 0 && answers.every((a) => CHAINCODE_DOWN.test(a.message))) {
+    return new LedgerError('endorse', `CHAINCODE_UNAVAILABLE: ${e.message}`, {
+      ...tx,
+      retryable: true,
+      reason: 'CHAINCODE_UNAVAILABLE',
+      cause: e,
+    });
+  }
   // A peer that ran the proposal and said no (status ≥ 400) refused it; no answer at all (peers down,
   // discovery empty, time-outs) says nothing about the transaction: retry.
   const refused = answers.some((a) => typeof a.status === 'number' && a.status >= 400);
@@ -155,13 +179,18 @@ export function logBlockOfBlockEvent(event: BlockEvent, chaincode: string): LogB
   return { number: event.blockNumber.toNumber(), transactions };
 }
 
-/** A common connection profile for one peer; discovery finds the other peers and the orderers. */
+/**
+ * A common connection profile for one peer (`peerIndex` of `fabric.peers`, default the first);
+ * discovery finds the other peers and the orderers. The peer is listed under the identity's own
+ * organisation, as fabric-network takes its discovery targets from there.
+ */
 export function connectionProfileOf(
   config: FabricConfig,
   mspId: string,
   tlsCaPem: string,
+  peerIndex = 0,
 ): Record<string, unknown> {
-  const peer = firstPeer(config);
+  const peer = peerAt(config, peerIndex);
   const name = peer.hostAlias ?? peer.endpoint.replace(/:\d+$/, '');
   const grpcOptions: Record<string, unknown> = peer.hostAlias
     ? { 'ssl-target-name-override': peer.hostAlias, hostnameOverride: peer.hostAlias }
@@ -175,66 +204,249 @@ export function connectionProfileOf(
   };
 }
 
-/**
- * The peer this client bootstraps from: the first of `fabric.peers` (or the one-peer shorthand).
- * Discovery then finds the endorsers and orderers; fabric-network does not fail over between
- * bootstrap peers the way the gateway client does (gateway/ledger/fabric/driver.ts).
- */
-function firstPeer(config: FabricConfig): PeerConfig {
-  const peer = peersOf(config)[0];
+function peerAt(config: FabricConfig, index: number): PeerConfig {
+  const peer = peersOf(config)[index];
   if (!peer)
     throw new LedgerError('connect', 'no Fabric peer configured (fabric.peers or fabric.peerEndpoint)');
   return peer;
 }
 
+/** The port of an endpoint (`127.0.0.1:7051`, `grpcs://localhost:7051`): asLocalhost rewrites hosts, not ports. */
+function portOf(endpoint: string): string | undefined {
+  return /:(\d+)\/?$/.exec(endpoint)?.[1];
+}
+
+/**
+ * Queries go to the bootstrap peer, then the identity's organisation's peers, then every other
+ * peer discovery found, moving on when one does not answer (fabric-network's SingleQueryHandler
+ * over that list). fabric-network's own PREFER_MSPID_SCOPE_SINGLE never leaves the organisation's
+ * peers while the organisation has any, so with its only peer down every query would fail.
+ */
+const queryAnyPeer: QueryHandlerFactory = (network) => {
+  const channel = network.getChannel();
+  const own = channel.getEndorsers(network.getGateway().getIdentity().mspId);
+  const seen = new Set<string>();
+  const peers = [...own, ...channel.getEndorsers()].filter((p) => {
+    if (seen.has(p.name)) return false;
+    seen.add(p.name);
+    return true;
+  });
+  return new SingleQueryHandler(peers);
+};
+
+/** The Gateways (one per identity) built on one bootstrap peer; replaced whole on failover or reset. */
+class Connection {
+  readonly gateways = new Map<string, Promise<Gateway>>();
+  private readonly resetController = new AbortController();
+  constructor(
+    readonly index: number,
+    readonly endpoint: string,
+  ) {}
+
+  /** Aborted (with the reason as a string) when the driver stops using this connection. */
+  get signal(): AbortSignal {
+    return this.resetController.signal;
+  }
+
+  /** Ends its block streams now and disconnects its Gateways after `graceMs` (in-flight commits finish). */
+  close(why: string, graceMs = 0): void {
+    if (!this.resetController.signal.aborted) this.resetController.abort(why);
+    const gateways = [...this.gateways.values()];
+    this.gateways.clear();
+    const disconnect = () => {
+      for (const gw of gateways)
+        void gw.then(
+          (g) => g.disconnect(),
+          () => {},
+        );
+    };
+    if (graceMs > 0) setTimeout(disconnect, graceMs).unref();
+    else disconnect();
+  }
+}
+
+interface Peer {
+  readonly endpoint: string;
+  readonly tlsCaPem: string;
+  /** Only for probing: is the peer accepting TLS connections (reconnects at most 1 s apart). */
+  readonly probe: grpc.Client;
+}
+
+export interface NetworkDriverOptions {
+  /**
+   * The least time between two rebuilds of the fabric-network objects for transient failures
+   * (default 5 s): enough for a rebuilt connection to be tried before the next, so a network that
+   * stays down does not make the driver reconnect in a loop. Failovers to another peer found
+   * unreachable and failbacks are not held back by it.
+   */
+  readonly minResetMs?: number;
+}
+
 export class FabricNetworkDriver implements LedgerDriver {
   readonly kind = 'fabric' as const;
-  private readonly gateways = new Map<string, Promise<Gateway>>();
+  private conn: Connection;
   /** Block of each transaction this driver committed, from its commit event (kept until read). */
   private readonly committedIn = new Map<string, number>();
   private lastHeight: number | undefined;
+  private lastResetAt = Number.NEGATIVE_INFINITY;
+  private checking = false;
+  private closed = false;
+  private readonly failbackTimer: NodeJS.Timeout;
+  private readonly minResetMs: number;
+  /** Every change of connection, oldest first: another peer (failover, failback) or the same one rebuilt. */
+  readonly connectionChanges: { from: string; to: string; why: string }[] = [];
 
   private constructor(
     private readonly config: FabricConfig,
-    private readonly tlsCaPem: string,
+    private readonly peers: readonly Peer[],
     private readonly profile: Record<string, unknown> | undefined,
-    /** Only for readiness without an identity: is the peer reachable at all. */
-    private readonly probe: grpc.Client,
-  ) {}
+    options: NetworkDriverOptions,
+  ) {
+    this.minResetMs = options.minResetMs ?? 5_000;
+    this.conn = new Connection(0, peers[0]!.endpoint);
+    this.failbackTimer = setInterval(() => void this.failback(), config.failbackMs);
+    this.failbackTimer.unref();
+  }
 
-  static async open(config: FabricConfig): Promise<FabricNetworkDriver> {
-    const peer = firstPeer(config);
-    const tlsCaPem = await readFile(peer.tlsCaCert, 'utf8');
+  static async open(config: FabricConfig, options: NetworkDriverOptions = {}): Promise<FabricNetworkDriver> {
+    const list = peersOf(config);
+    if (list.length === 0)
+      throw new LedgerError('connect', 'no Fabric peer configured (fabric.peers or fabric.peerEndpoint)');
+    const peers = await Promise.all(
+      list.map(async (p): Promise<Peer> => {
+        const tlsCaPem = await readFile(p.tlsCaCert, 'utf8');
+        const probe = new grpc.Client(p.endpoint, grpc.credentials.createSsl(Buffer.from(tlsCaPem)), {
+          ...(p.hostAlias ? { 'grpc.ssl_target_name_override': p.hostAlias } : {}),
+          'grpc.initial_reconnect_backoff_ms': 250,
+          'grpc.max_reconnect_backoff_ms': 1000,
+        });
+        return { endpoint: p.endpoint, tlsCaPem, probe };
+      }),
+    );
     let profile: Record<string, unknown> | undefined;
     if (config.connectionProfile) {
       try {
         profile = JSON.parse(await readFile(config.connectionProfile, 'utf8')) as Record<string, unknown>;
       } catch (e) {
+        for (const p of peers) p.probe.close();
         throw new LedgerError(
           'connect',
           `fabric.connectionProfile ${config.connectionProfile}: ${(e as Error).message}`,
-          {
-            cause: e,
-          },
+          { cause: e },
         );
       }
     }
-    const probe = new grpc.Client(
-      peer.endpoint,
-      grpc.credentials.createSsl(Buffer.from(tlsCaPem)),
-      peer.hostAlias ? { 'grpc.ssl_target_name_override': peer.hostAlias } : {},
+    return new FabricNetworkDriver(config, peers, profile, options);
+  }
+
+  /** The endpoint of the bootstrap peer in use. */
+  get currentPeer(): string {
+    return this.conn.endpoint;
+  }
+
+  private probeMs(): number {
+    return Math.min(this.config.timeoutMs, 5000);
+  }
+
+  private probe(index: number, ms: number): Promise<void> {
+    const client = this.peers[index]!.probe;
+    return new Promise((resolve, reject) =>
+      client.waitForReady(Date.now() + ms, (e) => (e ? reject(e) : resolve())),
     );
-    return new FabricNetworkDriver(config, tlsCaPem, profile, probe);
   }
 
   /**
-   * The default commit strategy (all of the identity's org peers, else all peers), plus a commit
-   * listener of our own on the same transaction to learn its block: fabric-network's submit returns
-   * only the payload. Our listener is added first, so it has run when the strategy resolves.
+   * Replaces `from` by a new connection to peer `to` (the same peer: a reset — fresh discovery,
+   * fresh event services), unless another call already replaced it. The old one's block streams
+   * end at once (the log builder reopens them on the new one); its Gateways are disconnected after
+   * `graceMs`.
+   */
+  private replace(from: Connection, to: number, why: string, graceMs = 0): void {
+    if (this.closed || from !== this.conn) return;
+    // A fixed connection profile names its own peers: there is nothing to fail over to, only a reset.
+    const index = this.profile ? from.index : to;
+    this.conn = new Connection(index, this.peers[index]!.endpoint);
+    this.lastResetAt = Date.now();
+    this.connectionChanges.push({ from: from.endpoint, to: this.conn.endpoint, why });
+    from.close(
+      index === from.index
+        ? `the Fabric connection through ${from.endpoint} was reset: ${why}`
+        : `the Fabric connection moved from ${from.endpoint} to ${this.conn.endpoint}: ${why}`,
+      graceMs,
+    );
+  }
+
+  /**
+   * A transient failure through `conn` that stale connection state explains (connect failures,
+   * commit events that never came, endorsements nobody answered): probe its peer; unreachable →
+   * the next peer; reachable → rebuild on the same peer. At most one rebuild per `minResetMs` (a
+   * move to the next peer: one a second), one probe at a time.
+   */
+  private stale(conn: Connection, why: string): void {
+    if (this.closed || conn !== this.conn || this.checking) return;
+    const since = Date.now() - this.lastResetAt;
+    // Moving on from a peer that does not answer may come sooner than a rebuild, not in a loop.
+    if (since < Math.min(this.minResetMs, 1000)) return;
+    this.checking = true;
+    this.probe(conn.index, Math.min(this.probeMs(), 1000))
+      .then(
+        () => {
+          if (since >= this.minResetMs) this.replace(conn, conn.index, why);
+        },
+        (e: Error) => this.replace(conn, (conn.index + 1) % this.peers.length, `${why}; probe: ${e.message}`),
+      )
+      .finally(() => {
+        this.checking = false;
+      });
+  }
+
+  /** While away from the first (own-organisation) peer: move back once it answers again. */
+  private async failback(): Promise<void> {
+    if (this.closed || this.conn.index === 0 || this.checking) return;
+    const from = this.conn;
+    this.checking = true;
+    try {
+      await this.probe(0, this.probeMs());
+      // The connection left behind is healthy: let its in-flight commits finish before disconnecting.
+      this.replace(from, 0, 'failback: the first peer is reachable again', this.config.timeoutMs);
+    } catch {
+      // still away
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Maps a failure through `conn`; the transient kinds that stale state explains trigger a check. */
+  private failure(conn: Connection, e: unknown, stage: 'endorse' | 'evaluate'): unknown {
+    const mapped = toLedgerError(e, stage);
+    if (
+      mapped instanceof LedgerError &&
+      (mapped.stage === 'connect' || mapped.reason === 'COMMIT_STATUS_UNKNOWN')
+    ) {
+      this.stale(conn, mapped.message);
+    }
+    return mapped;
+  }
+
+  /**
+   * Commits wait for the first valid commit event from any peer of the channel (fabric-network's
+   * NETWORK_SCOPE_ANYFORTX), plus a commit listener of our own on the same transaction to learn its
+   * block (fabric-network's submit returns only the payload; ours is added first, so it has run when
+   * the strategy resolves).
+   *
+   * Why any peer: once the orderer has cut the block, its validation is deterministic — every peer
+   * marks the transaction the same way — so one peer's event is as final as all of them; waiting for
+   * a particular peer adds nothing but its outage. The former PREFER_MSPID_SCOPE_ALLFORTX waited
+   * for every peer of our own organisation — here its only one: while that peer was down, and after
+   * it came back on an event service that never restarted, every commit waited out the timeout
+   * (504/503 COMMIT_STATUS_UNKNOWN for transactions that had committed). ANY (not ALL) of the
+   * network also survives another organisation's peer down. The cost: the peer we read from next
+   * may be a block behind the one that answered — reads are not promised to see a write at once
+   * (the gateway client has the same property after failing over to another organisation's peer).
    */
   private commitStrategy(): TxEventHandlerFactory {
     return (transactionId: string, network: Network): TxEventHandler => {
-      const inner = DefaultEventHandlerStrategies.PREFER_MSPID_SCOPE_ALLFORTX(transactionId, network);
+      const inner = DefaultEventHandlerStrategies.NETWORK_SCOPE_ANYFORTX(transactionId, network);
       const listener: CommitListener = (error, event) => {
         if (!error && event?.isValid)
           this.committedIn.set(transactionId, event.getBlockEvent().blockNumber.toNumber());
@@ -262,9 +474,9 @@ export class FabricNetworkDriver implements LedgerDriver {
     };
   }
 
-  private gateway(identity: WalletIdentity): Promise<Gateway> {
+  private gateway(conn: Connection, identity: WalletIdentity): Promise<Gateway> {
     const key = `${identity.mspId}\n${identity.label}`;
-    let gw = this.gateways.get(key);
+    let gw = conn.gateways.get(key);
     if (!gw) {
       const seconds = Math.max(1, Math.ceil(this.config.timeoutMs / 1000));
       const options: GatewayOptions = {
@@ -281,53 +493,59 @@ export class FabricNetworkDriver implements LedgerDriver {
           endorseTimeout: seconds,
           strategy: this.commitStrategy(),
         },
-        queryHandlerOptions: { timeout: seconds },
+        queryHandlerOptions: { timeout: seconds, strategy: queryAnyPeer },
       };
-      const profile = this.profile ?? connectionProfileOf(this.config, identity.mspId, this.tlsCaPem);
+      const profile =
+        this.profile ??
+        connectionProfileOf(this.config, identity.mspId, this.peers[conn.index]!.tlsCaPem, conn.index);
       const opening = (async () => {
         const g = new Gateway();
         await g.connect(structuredClone(profile), options);
         return g;
       })();
       gw = opening;
-      this.gateways.set(key, gw);
+      conn.gateways.set(key, gw);
       // A failed connect is not kept: the next call tries again.
       opening.catch(() => {
-        if (this.gateways.get(key) === opening) this.gateways.delete(key);
+        if (conn.gateways.get(key) === opening) conn.gateways.delete(key);
       });
     }
     return gw;
   }
 
-  private async network(identity: WalletIdentity): Promise<Network> {
+  private async network(conn: Connection, identity: WalletIdentity): Promise<Network> {
     try {
-      return await (await this.gateway(identity)).getNetwork(this.config.channel);
+      return await (await this.gateway(conn, identity)).getNetwork(this.config.channel);
     } catch (e) {
+      // A Gateway whose channel could not be initialised (discovery failed) is dropped whole.
       const key = `${identity.mspId}\n${identity.label}`;
-      const gw = this.gateways.get(key);
-      this.gateways.delete(key);
+      const gw = conn.gateways.get(key);
+      conn.gateways.delete(key);
       void gw?.then(
         (g) => g.disconnect(),
         () => {},
       );
-      throw new LedgerError(
+      const error = new LedgerError(
         'connect',
-        `channel ${this.config.channel} is not reachable: ${(e as Error).message}`,
-        {
-          retryable: true,
-          reason: 'UNAVAILABLE',
-          cause: e,
-        },
+        `channel ${this.config.channel} is not reachable through ${conn.endpoint}: ${(e as Error).message}`,
+        { retryable: true, reason: 'UNAVAILABLE', cause: e },
       );
+      this.stale(conn, error.message);
+      throw error;
     }
   }
 
-  private async contract(identity: WalletIdentity, chaincode = this.config.chaincode): Promise<Contract> {
-    return (await this.network(identity)).getContract(chaincode);
+  private async contract(
+    conn: Connection,
+    identity: WalletIdentity,
+    chaincode = this.config.chaincode,
+  ): Promise<Contract> {
+    return (await this.network(conn, identity)).getContract(chaincode);
   }
 
   async submit(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Committed> {
-    const contract = await this.contract(identity);
+    const conn = this.conn;
+    const contract = await this.contract(conn, identity);
     const transaction = contract.createTransaction(fcn);
     let result: Buffer;
     try {
@@ -335,7 +553,7 @@ export class FabricNetworkDriver implements LedgerDriver {
     } catch (e) {
       const txId = safeTransactionId(transaction);
       if (txId) this.committedIn.delete(txId);
-      const mapped = toLedgerError(e, 'endorse');
+      const mapped = this.failure(conn, e, 'endorse');
       if (mapped instanceof LedgerError && !mapped.txId && txId)
         throw new LedgerError(mapped.stage, mapped.message, { ...mapped.options, txId });
       throw mapped;
@@ -350,119 +568,218 @@ export class FabricNetworkDriver implements LedgerDriver {
         retryable: true,
         reason: 'COMMIT_STATUS_UNKNOWN',
       });
+    this.noteHeight(block + 1);
     return { result: result.toString('utf8'), txId, block };
   }
 
   async evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<string> {
-    const contract = await this.contract(identity);
+    const conn = this.conn;
+    const contract = await this.contract(conn, identity);
     try {
       return (await contract.evaluateTransaction(fcn, ...args)).toString('utf8');
     } catch (e) {
-      throw toLedgerError(e, 'evaluate');
+      throw this.failure(conn, e, 'evaluate');
     }
   }
 
   /** qscc `GetBlockByTxID`: the block holding a transaction. */
   async blockOf(identity: WalletIdentity, txId: string): Promise<number | undefined> {
+    const conn = this.conn;
     try {
-      const qscc = await this.contract(identity, 'qscc');
+      const qscc = await this.contract(conn, identity, 'qscc');
       return blockNumberOf(await qscc.evaluateTransaction('GetBlockByTxID', this.config.channel, txId));
-    } catch {
+    } catch (e) {
+      this.failure(conn, e, 'evaluate');
       return undefined;
     }
+  }
+
+  private noteHeight(height: number): void {
+    if (Number.isSafeInteger(height) && height > (this.lastHeight ?? -1)) this.lastHeight = height;
   }
 
   height(): number | undefined {
     return this.lastHeight;
   }
 
-  /** Ready when the peer accepts a TLS connection and (with an identity) answers qscc `GetChainInfo`. */
+  /**
+   * Ready when a peer accepts a TLS connection (trying each configured peer in turn and moving to the
+   * first that does) and, with an identity, answers qscc `GetChainInfo` — which refreshes `height()`.
+   */
   async checkReady(identity: WalletIdentity | undefined): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.probe.waitForReady(Date.now() + Math.min(this.config.timeoutMs, 5000), (e) =>
-        e
-          ? reject(
-              new LedgerError(
-                'connect',
-                `peer ${firstPeer(this.config).endpoint} is not reachable: ${e.message}`,
-                {
-                  retryable: true,
-                },
-              ),
-            )
-          : resolve(),
-      );
-    });
+    const tried: string[] = [];
+    for (let i = 0; ; i++) {
+      const conn = this.conn;
+      try {
+        await this.probe(conn.index, this.probeMs());
+        break;
+      } catch (e) {
+        tried.push(`${conn.endpoint} (${(e as Error).message})`);
+        if (i + 1 >= this.peers.length || this.closed || this.profile) {
+          throw new LedgerError('connect', `no peer is reachable: ${tried.join('; ')}`, {
+            retryable: true,
+            reason: 'PEER_UNAVAILABLE',
+          });
+        }
+        this.replace(conn, (conn.index + 1) % this.peers.length, `not reachable: ${(e as Error).message}`);
+      }
+    }
     if (!identity) return;
-    const qscc = await this.contract(identity, 'qscc');
+    const conn = this.conn;
     try {
-      this.lastHeight = heightOf(await qscc.evaluateTransaction('GetChainInfo', this.config.channel));
+      const qscc = await this.contract(conn, identity, 'qscc');
+      this.noteHeight(heightOf(await qscc.evaluateTransaction('GetChainInfo', this.config.channel)));
     } catch (e) {
-      throw toLedgerError(e, 'evaluate');
+      const mapped = this.failure(conn, e, 'evaluate');
+      if (mapped instanceof LedgerError)
+        throw new LedgerError(mapped.stage, `peer ${conn.endpoint}: ${mapped.message}`, mapped.options);
+      throw mapped;
     }
   }
 
   /**
-   * Full blocks from `fromBlock` through fabric-network's block listener (it reconnects and resumes
-   * by itself). The listener waits until the consumer has taken each block, so a slow log builder
-   * holds the stream back instead of buffering blocks in memory.
+   * Full blocks from `fromBlock`, through an event service of our own (fabric-common's, not
+   * fabric-network's block listener: that one retries in a loop on the organisation's peers only and
+   * never tells its listener, so a dead own peer left the log silently stalled). It streams from the
+   * bootstrap peer if it can, else the organisation's other peers, else any peer of the channel; it
+   * ends with a retryable LedgerError when that stream fails or this connection is replaced, and the
+   * log builder reopens it from its persisted block — on the new connection. At most `BUFFERED_BLOCKS`
+   * wait for the consumer; beyond that the gRPC stream is paused.
    */
   async *blocks(identity: WalletIdentity, fromBlock: number, signal: AbortSignal): AsyncIterable<LogBlock> {
-    const network = await this.network(identity);
-    const chaincode = this.config.chaincode;
-    let offered: { block: LogBlock; taken: () => void } | undefined;
-    let wake: (() => void) | undefined;
-    let failure: unknown;
-    const listener: BlockListener = async (event) => {
-      let block: LogBlock;
-      try {
-        block = logBlockOfBlockEvent(event, chaincode);
-      } catch (e) {
-        failure = e;
-        wake?.();
-        return;
-      }
-      await new Promise<void>((taken) => {
-        offered = { block, taken };
-        wake?.();
+    const conn = this.conn;
+    const network = await this.network(conn, identity);
+    const gateway = network.getGateway() as Gateway & { identityContext?: IdentityContext };
+    const channel = network.getChannel();
+    const mspId = gateway.getIdentity().mspId;
+    const bootstrapPort = portOf(conn.endpoint);
+    // fabric-common's Endpoint has a `url` its typings leave out.
+    const urlOf = (p: Endorser) => (p.endpoint as { url?: string } | undefined)?.url ?? '';
+    const rank = (p: Endorser) => (portOf(urlOf(p)) === bootstrapPort ? 0 : p.mspid === mspId ? 1 : 2);
+    const peers = [...channel.getEndorsers()].sort((a, b) => rank(a) - rank(b));
+    const seen = new Set<string>();
+    const eventers = peers
+      .filter((p) => p.endpoint && !seen.has(urlOf(p)) && seen.add(urlOf(p)))
+      .map((p) => {
+        const eventer = channel.client.newEventer(p.name);
+        eventer.setEndpoint(p.endpoint);
+        return eventer;
       });
+    if (eventers.length === 0 || !gateway.identityContext) {
+      throw new LedgerError('connect', `no peer to stream blocks from through ${conn.endpoint}`, {
+        retryable: true,
+        reason: 'UNAVAILABLE',
+      });
+    }
+    const service = channel.newEventService(`torgo-blocks-${fromBlock}`);
+    service.setTargets(eventers);
+
+    const queue: LogBlock[] = [];
+    let failure: unknown;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
     };
-    const stop = () => wake?.();
-    signal.addEventListener('abort', stop, { once: true });
-    await network.addBlockListener(listener, { startBlock: fromBlock, type: 'full' });
+    const stream = () =>
+      (service as unknown as { _currentEventer?: { stream?: { pause(): void; resume(): void } } })
+        ._currentEventer?.stream;
+    let paused = false;
+    const fail = (e: unknown) => {
+      failure ??= e;
+      notify();
+    };
+    service.registerBlockListener(
+      (error, event) => {
+        if (error) {
+          fail(
+            new LedgerError('connect', `the block stream through ${conn.endpoint} ended: ${error.message}`, {
+              retryable: true,
+              reason: 'UNAVAILABLE',
+              cause: error,
+            }),
+          );
+          return;
+        }
+        if (!event?.block) return;
+        try {
+          queue.push(logBlockOfBlockEvent(newFullBlockEvent(event), this.config.chaincode));
+        } catch (e) {
+          fail(e);
+          return;
+        }
+        if (queue.length >= BUFFERED_BLOCKS && !paused) {
+          stream()?.pause();
+          paused = true;
+        }
+        notify();
+      },
+      { startBlock: String(fromBlock), unregister: false },
+    );
+    const onReset = () =>
+      fail(
+        new LedgerError('connect', String(conn.signal.reason ?? 'the Fabric connection was reset'), {
+          retryable: true,
+          reason: 'RECONNECTING',
+        }),
+      );
+    const onAbort = () => notify();
+    conn.signal.addEventListener('abort', onReset, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
     try {
+      if (conn.signal.aborted) onReset();
+      service.build(gateway.identityContext, { blockType: 'full', startBlock: String(fromBlock) });
+      service.sign(gateway.identityContext);
+      try {
+        await service.send({ requestTimeout: this.probeMs() });
+      } catch (e) {
+        const error = new LedgerError(
+          'connect',
+          `no peer would stream blocks through ${conn.endpoint}: ${(e as Error).message}`,
+          { retryable: true, reason: 'UNAVAILABLE', cause: e },
+        );
+        this.stale(conn, error.message);
+        throw error;
+      }
       while (!signal.aborted) {
-        if (failure) throw failure;
-        if (offered) {
-          const { block, taken } = offered;
-          offered = undefined;
-          taken();
+        const block = queue.shift();
+        if (block) {
+          if (paused && queue.length < BUFFERED_BLOCKS / 2) {
+            stream()?.resume();
+            paused = false;
+          }
+          this.noteHeight(block.number + 1);
           yield block;
           continue;
+        }
+        if (failure) {
+          if (failure instanceof LedgerError && failure.reason === 'UNAVAILABLE')
+            this.stale(conn, failure.message);
+          throw failure;
         }
         await new Promise<void>((resolve) => {
           wake = resolve;
         });
-        wake = undefined;
       }
     } finally {
-      signal.removeEventListener('abort', stop);
-      network.removeBlockListener(listener);
-      offered?.taken();
+      conn.signal.removeEventListener('abort', onReset);
+      signal.removeEventListener('abort', onAbort);
+      service.close();
+      for (const eventer of eventers) eventer.disconnect();
     }
   }
 
   async close(): Promise<void> {
-    const gateways = [...this.gateways.values()];
-    this.gateways.clear();
-    for (const gw of gateways)
-      await gw.then(
-        (g) => g.disconnect(),
-        () => {},
-      );
-    this.probe.close();
+    this.closed = true;
+    clearInterval(this.failbackTimer);
+    this.conn.close('the driver was closed');
+    for (const p of this.peers) p.probe.close();
   }
 }
+
+/** Blocks held for a slow consumer before the block stream is paused. */
+const BUFFERED_BLOCKS = 64;
 
 /** fabric-network throws from getTransactionId() before the proposal was built. */
 function safeTransactionId(transaction: { getTransactionId(): string }): string | undefined {
