@@ -217,6 +217,19 @@ async function txMetrics(url: string, token: string): Promise<{ sum: number; cou
   return { sum: num('torgo_receipts_per_transaction_sum'), count: num('torgo_receipts_per_transaction_count') };
 }
 
+/** CPU ms each of our processes spent per receipt appended (cores × 1000 ÷ receipts/s). */
+function cpuPerReceipt(cores: Record<string, number>, rate: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let ours = 0;
+  for (const [k, v] of Object.entries(cores)) {
+    if (k === 'others' || k === 'machine') continue;
+    out[k] = (v * 1000) / rate;
+    ours += out[k];
+  }
+  out['all of ours'] = ours;
+  return out;
+}
+
 async function drive(total: number, c: number, op: (i: number) => Promise<void>) {
   const latencies: number[] = [];
   let next = 0;
@@ -308,10 +321,13 @@ try {
       `  round ${r + 1}: ${last.rate.toFixed(0)} receipts/s, p50 ${last.p50.toFixed(0)} ms, p99 ${last.p99.toFixed(0)} ms, ` +
         `${perTx.toFixed(1)} receipts/tx; cores: ${Object.entries(cores)
           .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+          .join(', ')}\n    CPU ms per receipt: ${Object.entries(cpuPerReceipt(cores, last.rate))
+          .map(([k, v]) => `${k} ${v.toFixed(2)}`)
           .join(', ')}\n`,
     );
   }
   const med = (f: (x: (typeof results)[number]) => number) => median(results.map(f));
+  const perReceipt = (n: string) => med((x) => (x.cores[n]! * 1000) / x.rate);
   const names = Object.keys(results[0]!.cores);
   const summary = {
     date: new Date().toISOString(),
@@ -328,12 +344,16 @@ try {
     p99Ms: med((x) => x.p99),
     receiptsPerTransaction: med((x) => x.perTx),
     cores: Object.fromEntries(names.map((n) => [n, Number(med((x) => x.cores[n]!).toFixed(2))])),
+    cpuMsPerReceipt: Object.fromEntries(
+      names.filter((n) => n !== 'others' && n !== 'machine').map((n) => [n, Number(perReceipt(n).toFixed(2))]),
+    ),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), load: loadavg() },
   };
   process.stdout.write(
     `median: ${summary.receiptsPerSecond.toFixed(0)} receipts/s, p50 ${summary.p50Ms.toFixed(0)} ms, ` +
       `p99 ${summary.p99Ms.toFixed(0)} ms, ${summary.receiptsPerTransaction.toFixed(1)} receipts/tx\n` +
-      `  cores (median): ${JSON.stringify(summary.cores)}\n`,
+      `  cores (median): ${JSON.stringify(summary.cores)}\n` +
+      `  CPU ms per receipt (median): ${JSON.stringify(summary.cpuMsPerReceipt)}\n`,
   );
   const out = join('bench', 'results');
   if (!existsSync(out)) mkdirSync(out, { recursive: true });
