@@ -119,7 +119,10 @@ async function gatewayConfig(): Promise<string> {
     const wallet = join(dataDir, 'wallet');
     mkdirSync(wallet, { recursive: true });
     for (const f of readdirSync(fabric.wallet)) copyFileSync(join(fabric.wallet, f), join(wallet, f));
-    copyFileSync(join(fabric.wallet, `${src.fabric.adminIdentity ?? `${org}-admin`}.id`), join(wallet, 'admin.id'));
+    copyFileSync(
+      join(fabric.wallet, `${src.fabric.adminIdentity ?? `${org}-admin`}.id`),
+      join(wallet, 'admin.id'),
+    );
     fabric.wallet = wallet;
     delete fabric.adminIdentity;
   }
@@ -147,8 +150,19 @@ async function startGateway(): Promise<{ child: ChildProcess; url: string; admin
   const tokenFile = join(net, 'gateways', `bench-${org}`, 'admin.token');
   const child = spawn(
     process.execPath,
-    [...(process.env['BENCH_GATEWAY_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_GATEWAY_PROF']] : []),
-      BIN, 'serve', '--config', config, '--admin-token-file', tokenFile, '--log-level', 'warn'],
+    [
+      ...(process.env['BENCH_GATEWAY_PROF']
+        ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_GATEWAY_PROF']]
+        : []),
+      BIN,
+      'serve',
+      '--config',
+      config,
+      '--admin-token-file',
+      tokenFile,
+      '--log-level',
+      'warn',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TORGO_CONFIG: '' } },
   );
   // The URL is logged at info level only; the bench runs at warn (request logs cost CPU): poll instead.
@@ -160,7 +174,10 @@ async function startGateway(): Promise<{ child: ChildProcess; url: string; admin
   for (let i = 0; ; i++) {
     if (exited) throw new Error('torgo serve exited while starting');
     if (i > 600) throw new Error('torgo serve did not start in 60 s');
-    const ok = await request(url, 'GET', '/healthz', '').then((r) => r.status === 200, () => false);
+    const ok = await request(url, 'GET', '/healthz', '').then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok && existsSync(tokenFile)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -214,7 +231,10 @@ async function txMetrics(url: string, token: string): Promise<{ sum: number; cou
     const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(r.text);
     return m ? Number(m[1]) : Number.NaN;
   };
-  return { sum: num('torgo_receipts_per_transaction_sum'), count: num('torgo_receipts_per_transaction_count') };
+  return {
+    sum: num('torgo_receipts_per_transaction_sum'),
+    count: num('torgo_receipts_per_transaction_count'),
+  };
 }
 
 /** CPU ms each of our processes spent per receipt appended (cores × 1000 ÷ receipts/s). */
@@ -268,7 +288,13 @@ try {
   );
   if (created.status !== 201) throw new Error(`token: ${created.status} ${created.text}`);
   const token = (JSON.parse(created.text) as { token: string }).token;
-  const reg = await request(gw.url, 'POST', '/v1/keys', token, JSON.stringify({ publicKey: publicKeyToPem(benchKey) }));
+  const reg = await request(
+    gw.url,
+    'POST',
+    '/v1/keys',
+    token,
+    JSON.stringify({ publicKey: publicKeyToPem(benchKey) }),
+  );
   if (reg.status !== 201 && reg.status !== 409) throw new Error(`key: ${reg.status} ${reg.text}`);
   const source = 'bench-fabric';
 
@@ -285,7 +311,13 @@ try {
     for (let i = 0; i < receipts.length; i += batch) chunks.push(receipts.slice(i, i + batch));
     let failed = 0;
     const { latencies, elapsed } = await drive(chunks.length, concurrency, async (i) => {
-      const r = await request(gw.url, 'POST', '/v1/receipts/batch', token, JSON.stringify({ receipts: chunks[i] }));
+      const r = await request(
+        gw.url,
+        'POST',
+        '/v1/receipts/batch',
+        token,
+        JSON.stringify({ receipts: chunks[i] }),
+      );
       if (r.status !== 200) failed += chunks[i]!.length;
       else failed += (JSON.parse(r.text) as { failed: number }).failed;
     });
@@ -294,14 +326,21 @@ try {
   let last = { rate: 0, p50: 0, p99: 0 };
   const report = (n: number, failed: number, latencies: number[], elapsed: number): number => {
     if (failed > 0) process.stderr.write(`  ${failed} of ${n} receipts failed\n`);
-    last = { rate: ((n - failed) * 1000) / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+    last = {
+      rate: ((n - failed) * 1000) / elapsed,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+    };
     return last.rate;
   };
 
   // Warm-up: connections, JIT, the key cache, the chaincode's imported key.
-  await send(await signRound(Math.min(perRound, mode === 'single' ? concurrency * 4 : batch * concurrency), source));
+  await send(
+    await signRound(Math.min(perRound, mode === 'single' ? concurrency * 4 : batch * concurrency), source),
+  );
 
-  const results: { rate: number; p50: number; p99: number; perTx: number; cores: Record<string, number> }[] = [];
+  const results: { rate: number; p50: number; p99: number; perTx: number; cores: Record<string, number> }[] =
+    [];
   process.stdout.write(
     `fabric bench: ${mode}${mode === 'batch' ? ` of ${batch}` : ''}, concurrency ${concurrency}, ` +
       `${perRound} receipts × ${rounds} rounds, receiptsPerTransaction ${opt['per-tx']}, ` +
@@ -345,9 +384,16 @@ try {
     receiptsPerTransaction: med((x) => x.perTx),
     cores: Object.fromEntries(names.map((n) => [n, Number(med((x) => x.cores[n]!).toFixed(2))])),
     cpuMsPerReceipt: Object.fromEntries(
-      names.filter((n) => n !== 'others' && n !== 'machine').map((n) => [n, Number(perReceipt(n).toFixed(2))]),
+      names
+        .filter((n) => n !== 'others' && n !== 'machine')
+        .map((n) => [n, Number(perReceipt(n).toFixed(2))]),
     ),
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), load: loadavg() },
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      load: loadavg(),
+    },
   };
   process.stdout.write(
     `median: ${summary.receiptsPerSecond.toFixed(0)} receipts/s, p50 ${summary.p50Ms.toFixed(0)} ms, ` +

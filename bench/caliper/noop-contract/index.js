@@ -1,4 +1,3 @@
-'use strict';
 // The no-op baseline of bench/caliper: `noop` reads and writes nothing, so a submitted `noop` costs
 // exactly what the network charges any transaction (proposal, endorsement by the policy's peers,
 // ordering, validation, commit) and nothing of its own. Deployed beside TORGO's contract as chaincode

@@ -33,7 +33,10 @@ class Append extends WorkloadModuleBase {
   }
 
   async submitTransaction() {
-    const receipts = Array.from({ length: this.perTx }, () => this.signed.pop() ?? receipt(this.ctx, this.n++));
+    const receipts = Array.from(
+      { length: this.perTx },
+      () => this.signed.pop() ?? receipt(this.ctx, this.n++),
+    );
     await this.sutAdapter.sendRequests({
       contractId: 'torgo',
       contractFunction: this.perTx === 1 ? 'appendReceipt' : 'appendReceipts',
