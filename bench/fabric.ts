@@ -22,7 +22,9 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { publicKeyToPem } from '../core/index.js';
+import { drive } from './engine.js';
 import { median, percentile } from './harness.js';
+import { request as httpRequest } from './http.js';
 import { benchKey, receiptText, signTexts } from './receipts.js';
 
 const { values: opt } = parseArgs({
@@ -188,40 +190,8 @@ async function startGateway(): Promise<{ child: ChildProcess; url: string; admin
 // ── HTTP client ──────────────────────────────────────────────────────────────────────────────
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
-function request(
-  url: string,
-  method: string,
-  route: string,
-  token: string,
-  body?: string,
-  type = 'application/json',
-): Promise<{ status: number; text: string }> {
-  const u = new URL(route, url);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path: u.pathname,
-        method,
-        agent,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': type, 'content-length': Buffer.byteLength(body) }),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          text += d;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+function request(url: string, method: string, route: string, token: string, body?: string, type?: string) {
+  return httpRequest(agent, url, method, route, token, body, type);
 }
 
 /** Sum and count of the receipts-per-transaction histogram, and committed ledger transactions. */
@@ -250,22 +220,6 @@ function cpuPerReceipt(cores: Record<string, number>, rate: number): Record<stri
   return out;
 }
 
-async function drive(total: number, c: number, op: (i: number) => Promise<void>) {
-  const latencies: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: c }, async () => {
-      while (next < total) {
-        const i = next++;
-        const t = performance.now();
-        await op(i);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  return { latencies, elapsed: performance.now() - start };
-}
 
 async function signRound(n: number, source: string): Promise<string[]> {
   return signTexts(Array.from({ length: n }, (_, i) => receiptText(i, { source })));
