@@ -220,7 +220,6 @@ function cpuPerReceipt(cores: Record<string, number>, rate: number): Record<stri
   return out;
 }
 
-
 async function signRound(n: number, source: string): Promise<string[]> {
   return signTexts(Array.from({ length: n }, (_, i) => receiptText(i, { source })));
 }
