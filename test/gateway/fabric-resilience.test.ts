@@ -123,6 +123,11 @@ test('fabric errors: transient failures are 503 with a reason; contract refusals
       }),
       { code: 'E_COMMIT_UNKNOWN', status: 504, stage: 'commit-status', reason: 'COMMIT_STATUS_UNKNOWN' },
     ],
+    [
+      'a call on a connection the driver just closed (grpc-js, not a fabric-gateway error)',
+      new Error('Channel has been shut down'),
+      { code: 'E_UNAVAILABLE', status: 503, stage: 'connect', reason: 'PEER_UNAVAILABLE' },
+    ],
   ];
   for (const [name, error, want] of cases) {
     const mapped = toLedgerError(error);
