@@ -6,7 +6,7 @@
  *     [--per-tx 100] [--in-flight 32] [--label TEXT]
  *
  * Starts `torgo serve` on the network's gateway config ($FABRIC_NETWORK_DIR/gateway-<org>.json,
- * turned into the running gateway's schema when it predates the `fabric.peers` form), with the limits
+ * used as written), with the limits
  * given here and the rate limit off. Receipts (ML-DSA-65, ~4.8 KB, fresh ids) are signed on worker
  * threads before each round, so the client's signing is not measured. Each round then sends them as
  * `POST /v1/receipts/batch` of `--batch` items (`--mode batch`) or one `POST /v1/receipts` each
@@ -16,7 +16,7 @@
  * the gateway, of this client, and of everything else on the machine (other users).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -100,34 +100,13 @@ function coresBetween(a: Sample, b: Sample): Record<string, number> {
 
 // ── the gateway under test ───────────────────────────────────────────────────────────────────
 
-/** The network's gateway config in the form the built gateway understands, with bench limits. */
+/** The network's gateway config (network-config's gateway-<org>.json) with the bench's limits. */
 async function gatewayConfig(): Promise<string> {
   const src = JSON.parse(readFileSync(join(net, `gateway-${org}.json`), 'utf8'));
   port = Number(src.port);
-  const { ConfigSchema } = await import('../gateway/config.js');
-  const fabricSchema = (ConfigSchema.properties.fabric as unknown as { properties: Record<string, unknown> })
-    .properties;
   const fabric = { ...src.fabric };
-  if (!('peers' in fabricSchema) && Array.isArray(fabric.peers)) {
-    // This gateway predates `fabric.peers`: it talks to one peer (its own org's, the first).
-    const [own] = fabric.peers;
-    Object.assign(fabric, { peerEndpoint: own.endpoint, tlsCaCert: own.tlsCaCert, hostAlias: own.hostAlias });
-    for (const k of ['peers', 'adminIdentity', 'ca']) delete fabric[k];
-  }
   const dataDir = join(net, 'gateways', `bench-${org}`);
   mkdirSync(dataDir, { recursive: true });
-  if (!('adminIdentity' in fabricSchema)) {
-    // …and bootstraps its admin token on the wallet label `admin`: a wallet copy that has one.
-    const wallet = join(dataDir, 'wallet');
-    mkdirSync(wallet, { recursive: true });
-    for (const f of readdirSync(fabric.wallet)) copyFileSync(join(fabric.wallet, f), join(wallet, f));
-    copyFileSync(
-      join(fabric.wallet, `${src.fabric.adminIdentity ?? `${org}-admin`}.id`),
-      join(wallet, 'admin.id'),
-    );
-    fabric.wallet = wallet;
-    delete fabric.adminIdentity;
-  }
   const config = {
     ...src,
     port,
