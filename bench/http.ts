@@ -57,13 +57,15 @@ async function startChild(dir: string): Promise<{ child: ChildProcess; url: stri
 }
 
 /** Keep-alive connections; node:http costs the client less CPU than fetch, so the client distorts less. */
-function post(
+/** One HTTP request with a bearer token over `agent`; the body as text. Shared by the HTTP and Fabric benches. */
+export function request(
   agent: http.Agent,
   url: string,
-  token: string,
+  method: string,
   route: string,
-  body: string,
-  type: string,
+  token: string,
+  body?: string,
+  type = 'application/json',
 ): Promise<{ status: number; text: string }> {
   const u = new URL(route, url);
   return new Promise((resolve, reject) => {
@@ -71,13 +73,12 @@ function post(
       {
         host: u.hostname,
         port: u.port,
-        path: u.pathname,
-        method: 'POST',
+        path: u.pathname + u.search,
+        method,
         agent,
         headers: {
           authorization: `Bearer ${token}`,
-          'content-type': type,
-          'content-length': Buffer.byteLength(body),
+          ...(body === undefined ? {} : { 'content-type': type, 'content-length': Buffer.byteLength(body) }),
         },
       },
       (res) => {
@@ -92,6 +93,17 @@ function post(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+function post(
+  agent: http.Agent,
+  url: string,
+  token: string,
+  route: string,
+  body: string,
+  type: string,
+): Promise<{ status: number; text: string }> {
+  return request(agent, url, 'POST', route, token, body, type);
 }
 
 export const httpSuite: Suite = async ({ smoke }) => {

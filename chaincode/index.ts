@@ -4,10 +4,13 @@
  */
 import { preferNativeMlDsa } from '../core/crypto/native.js';
 import { AuditContract } from './contract.js';
+import { trimDispatchCosts } from './dispatch-costs.js';
 
 // OpenSSL's ML-DSA when the runtime has it (Node ≥ 24.7), else noble: verification answers are
 // the same on both, so peers on different runtimes still endorse identically.
 preferNativeMlDsa();
+// The shim's per-message debug logging and per-transaction certificate parse (dispatch-costs.ts).
+trimDispatchCosts();
 
 export { AuditContract };
 export const contracts = [AuditContract];

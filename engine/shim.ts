@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type { Contract } from 'fabric-contract-api';
 import type { ChaincodeResponse, ChaincodeStub, ClientIdentity } from 'fabric-shim-api';
 import type Long from 'long';
+import { trimDispatchCosts } from '../chaincode/dispatch-costs.js';
 
 const require = createRequire(import.meta.url);
 /** Resolve from fabric-shim's own location so we get exactly the copies it uses. */
@@ -55,55 +56,6 @@ const contractLogger = requireFromShim('fabric-contract-api/lib/logger.js') as L
 
 export const ShimClientIdentity: ClientIdentityCtor = shim.ClientIdentity;
 export const LongCtor = requireFromShim('long') as typeof Long;
-
-/*
- * Two per-transaction costs of the dispatcher that buy nothing in one long-lived process, removed
- * without changing what the dispatcher does or what anyone sees (both measured in docs/performance.md):
- *
- * 1. Every invoke builds a ClientIdentity, which parses the creator's certificate with @fidm/x509 —
- *    the same few certificates over and over. The parse is memoised by the exact PEM text; the parsed
- *    Certificate is only read (subject, issuer, extensions), so sharing it changes nothing.
- * 2. winston runs every message through its formatters (timestamp, metadata, colours, printf) before
- *    its transports drop those below the level, and the dispatcher logs several debug messages per
- *    transaction. A message is now dropped before formatting when `isLevelEnabled` — the same level
- *    test the transports apply — says no transport would write it.
- */
-const CERTIFICATE_MEMO_LIMIT = 1024;
-let dispatchCostsTrimmed = false;
-
-function trimDispatchCosts(): void {
-  if (dispatchCostsTrimmed) return;
-  dispatchCostsTrimmed = true;
-
-  type Parse = (pem: string | Buffer) => unknown;
-  const { Certificate } = requireFromShim('@fidm/x509') as { Certificate: { fromPEM: Parse } };
-  const parse = Certificate.fromPEM.bind(Certificate);
-  const parsed = new Map<string, unknown>();
-  Certificate.fromPEM = (pem) => {
-    const key = typeof pem === 'string' ? pem : pem.toString('latin1');
-    let certificate = parsed.get(key);
-    if (certificate === undefined) {
-      certificate = parse(pem);
-      if (parsed.size >= CERTIFICATE_MEMO_LIMIT) parsed.clear();
-      parsed.set(key, certificate);
-    }
-    return certificate;
-  };
-
-  const LEVEL = Symbol.for('level'); // triple-beam's LEVEL, which winston and its transports read
-  type WinstonLogger = {
-    write(info: unknown, ...rest: unknown[]): boolean;
-    isLevelEnabled(level: string): boolean;
-  };
-  const winston = requireFromShim('winston') as { Logger: { prototype: WinstonLogger } };
-  const proto = winston.Logger.prototype;
-  const write = proto.write;
-  proto.write = function (this: WinstonLogger, info: unknown, ...rest: unknown[]): boolean {
-    const level = (info as Record<symbol, unknown> | null)?.[LEVEL];
-    if (typeof level === 'string' && !this.isLevelEnabled(level)) return true;
-    return write.call(this, info, ...rest);
-  };
-}
 
 /**
  * Build the chaincode exactly as `fabric-shim/lib/contract-spi/bootstrap.js` does for a package whose

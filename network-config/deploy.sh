@@ -31,9 +31,11 @@ tgz "$dir/$label.tar.gz" metadata.json code.tar.gz
 id="$(peer lifecycle chaincode calculatepackageid "$dir/$label.tar.gz")"
 
 for org in $ORGS; do
+  # Checked again after a failed install: a busy peer may have answered the first query late.
   (as_admin "$org"
-   peer lifecycle chaincode queryinstalled 2>/dev/null | grep -qF "$id" ||
-     peer lifecycle chaincode install "$dir/$label.tar.gz" >>"$net/logs/peer-cli.log" 2>&1) ||
+   installed() { peer lifecycle chaincode queryinstalled 2>/dev/null | grep -qF "$id"; }
+   installed || peer lifecycle chaincode install "$dir/$label.tar.gz" >>"$net/logs/peer-cli.log" 2>&1 ||
+     installed) ||
     die "install on peer0.$org failed; see $net/logs/peer-cli.log"
 done
 log "installed $id"

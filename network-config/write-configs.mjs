@@ -8,7 +8,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const env = process.env;
-const net = path.resolve(env.FABRIC_NETWORK_DIR ?? path.join(import.meta.dirname, '..', '.fabric', 'network'));
+const net = path.resolve(
+  env.FABRIC_NETWORK_DIR ?? path.join(import.meta.dirname, '..', '.fabric', 'network'),
+);
 const orgs = (env.ORGS ?? 'org1 org2 org3').split(/\s+/).filter(Boolean);
 const domain = env.DOMAIN ?? 'torgo.local';
 const portOf = (name) => {

@@ -61,5 +61,8 @@ export function addServe(program: Command, output: Output): void {
         handleSignals: true,
       });
       await gateway.closed;
+      // Shut down cleanly; if a client library still holds a handle (fabric-network 2.2's gRPC
+      // channels can outlive Gateway.disconnect()), it must not keep the stopped process alive.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
     });
 }

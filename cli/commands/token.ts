@@ -35,7 +35,10 @@ export function addToken(program: Command, output: Output): Command {
       collect,
       [],
     )
-    .option('--identity <label>', 'use this wallet identity instead of issuing one (required on Fabric without fabric.ca)')
+    .option(
+      '--identity <label>',
+      'use this wallet identity instead of issuing one (required on Fabric without fabric.ca)',
+    )
     .option('--json', 'print {token, info} as JSON')
     .action(
       async (opts: OnlineOptions & { name: string; role: string[]; identity?: string; json?: boolean }) => {

@@ -142,7 +142,11 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
 
   app.setErrorHandler((e: FastifyError | GatewayError, request, reply) => {
     const error = asGatewayError(e);
-    if (error.status >= 500 && error.code !== 'E_QUEUE_FULL') {
+    if (error.status === 503) {
+      // Unavailable (a node down, the queue full, shutting down): expected under faults, and
+      // readiness probes would flood the error log; the reason is in the answer and the metrics.
+      request.log.warn({ code: error.code, reason: error.details?.['reason'] }, 'request unavailable');
+    } else if (error.status >= 500) {
       request.log.error({ err: error.cause ?? e, code: error.code }, 'request failed');
     } else {
       request.log.info({ code: error.code, status: error.status }, 'request refused');

@@ -36,16 +36,45 @@ describe('torgo key / receipt (offline)', () => {
   it('new → sign → sign (witness) → verify, end to end; payload digest checked', async () => {
     await writeFile(p('payload.bin'), 'vitals batch 42');
     const made = await torgo(
-      'receipt', 'new', '--source', 'icu-relay-3', '--operation', 'vitals.forward', '--subject', 'urn:torgo:s:1',
-      '--payload', p('payload.bin'), '--intent', 'Forward vitals batch 42.', '--context', 'Firmware 3.1.4',
-      '-o', p('r.mu'),
+      'receipt',
+      'new',
+      '--source',
+      'icu-relay-3',
+      '--operation',
+      'vitals.forward',
+      '--subject',
+      'urn:torgo:s:1',
+      '--payload',
+      p('payload.bin'),
+      '--intent',
+      'Forward vitals batch 42.',
+      '--context',
+      'Firmware 3.1.4',
+      '-o',
+      p('r.mu'),
     );
     assert.equal(made.code, 0, made.stderr);
-    assert.equal((await torgo('receipt', 'sign', p('r.mu'), '--key', p('relay.key.pem'), '-o', p('r.mu'))).code, 0);
-    assert.equal((await torgo('receipt', 'sign', p('r.mu'), '--key', p('witness.key.pem'), '-o', p('r.mu'))).code, 0);
+    assert.equal(
+      (await torgo('receipt', 'sign', p('r.mu'), '--key', p('relay.key.pem'), '-o', p('r.mu'))).code,
+      0,
+    );
+    assert.equal(
+      (await torgo('receipt', 'sign', p('r.mu'), '--key', p('witness.key.pem'), '-o', p('r.mu'))).code,
+      0,
+    );
     assert.equal(parseReceipt(await readFile(p('r.mu'))).signatures.length, 2);
-    const ok = await torgo('receipt', 'verify', p('r.mu'), '--pub', p('relay.pub.pem'), '--pub', p('witness.pub.pem'),
-      '--payload', p('payload.bin'), '--json');
+    const ok = await torgo(
+      'receipt',
+      'verify',
+      p('r.mu'),
+      '--pub',
+      p('relay.pub.pem'),
+      '--pub',
+      p('witness.pub.pem'),
+      '--payload',
+      p('payload.bin'),
+      '--json',
+    );
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.equal(JSON.parse(ok.stdout).valid, true);
     assert.equal(JSON.parse(ok.stdout).signers.length, 2);
@@ -56,14 +85,31 @@ describe('torgo key / receipt (offline)', () => {
     assert.equal(missingKey.code, 1);
     assert.match(missingKey.stdout, /E_KEY_UNKNOWN/);
     await writeFile(p('other.bin'), 'something else');
-    const wrongPayload = await torgo('receipt', 'verify', p('r.mu'), '--pub', p('relay.pub.pem'), '--pub',
-      p('witness.pub.pem'), '--payload', p('other.bin'));
+    const wrongPayload = await torgo(
+      'receipt',
+      'verify',
+      p('r.mu'),
+      '--pub',
+      p('relay.pub.pem'),
+      '--pub',
+      p('witness.pub.pem'),
+      '--payload',
+      p('other.bin'),
+    );
     assert.equal(wrongPayload.code, 1);
     assert.match(wrongPayload.stdout, /E_RECEIPT_DIGEST_MISMATCH/);
     const text = await readFile(p('r.mu'), 'utf8');
     await writeFile(p('tampered.mu'), text.replace('24 hctab', '25 hctab'));
-    const tampered = await torgo('receipt', 'verify', p('tampered.mu'), '--pub', p('relay.pub.pem'), '--pub',
-      p('witness.pub.pem'), '--json');
+    const tampered = await torgo(
+      'receipt',
+      'verify',
+      p('tampered.mu'),
+      '--pub',
+      p('relay.pub.pem'),
+      '--pub',
+      p('witness.pub.pem'),
+      '--json',
+    );
     assert.equal(tampered.code, 1);
     assert.equal(JSON.parse(tampered.stdout).code, 'E_SIGNATURE_INVALID');
     await writeFile(p('crlf.mu'), text.replace(/\n/g, '\r\n'));
@@ -85,12 +131,36 @@ describe('torgo key / receipt (offline)', () => {
   });
 
   it('receipt new refuses bad fields and unstable lines with coded errors', async () => {
-    const bad = await torgo('receipt', 'new', '--source', 'x', '--operation', 'Bad Op', '--subject', 's',
-      '--digest', `sha256:${'0'.repeat(64)}`, '--intent', 'x');
+    const bad = await torgo(
+      'receipt',
+      'new',
+      '--source',
+      'x',
+      '--operation',
+      'Bad Op',
+      '--subject',
+      's',
+      '--digest',
+      `sha256:${'0'.repeat(64)}`,
+      '--intent',
+      'x',
+    );
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /E_RECEIPT_FIELD_INVALID: operation/);
-    const unstable = await torgo('receipt', 'new', '--source', 'x', '--operation', 'op', '--subject', 's',
-      '--digest', `sha256:${'0'.repeat(64)}`, '--intent', 'ends with a dash -');
+    const unstable = await torgo(
+      'receipt',
+      'new',
+      '--source',
+      'x',
+      '--operation',
+      'op',
+      '--subject',
+      's',
+      '--digest',
+      `sha256:${'0'.repeat(64)}`,
+      '--intent',
+      'ends with a dash -',
+    );
     assert.equal(unstable.code, 1);
     assert.match(unstable.stderr, /E_RECEIPT_MIRROR_MISMATCH/);
     const missing = await torgo('receipt', 'new', '--source', 'x');

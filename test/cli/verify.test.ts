@@ -28,7 +28,14 @@ describe('torgo verify (offline bundle verification)', () => {
 
   for (const workers of ['0', '2']) {
     it(`a clean bundle verifies with exit 0 (workers ${workers})`, async () => {
-      const r = await torgo('verify', p('bundle.jsonl'), '--trust', p('operator.pub.pem'), '--workers', workers);
+      const r = await torgo(
+        'verify',
+        p('bundle.jsonl'),
+        '--trust',
+        p('operator.pub.pem'),
+        '--workers',
+        workers,
+      );
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /^VALID/);
       assert.match(r.stdout, /receipts: {4}4 of 4 valid/);
@@ -46,7 +53,14 @@ describe('torgo verify (offline bundle verification)', () => {
 
   it('the wrong operator key exits 1; an unmeetable 2-of-1 policy exits 1; unusable input exits 2', async () => {
     assert.equal((await torgo('verify', p('bundle.jsonl'), '--trust', p('other.pub.pem'))).code, 1);
-    const named = await torgo('verify', p('bundle.jsonl'), '--trust', `${ORIGIN}=${p('operator.pub.pem')}`, '--threshold', '2');
+    const named = await torgo(
+      'verify',
+      p('bundle.jsonl'),
+      '--trust',
+      `${ORIGIN}=${p('operator.pub.pem')}`,
+      '--threshold',
+      '2',
+    );
     assert.equal(named.code, 1);
     assert.equal((await torgo('verify', p('garbage'), '--trust', p('operator.pub.pem'))).code, 2);
     assert.equal((await torgo('verify', p('missing'), '--trust', p('operator.pub.pem'))).code, 2);

@@ -19,7 +19,7 @@ import {
   verifyCheckpoint,
 } from '../../core/index.js';
 import { call, idOf, receipt } from '../gateway/helpers.js';
-import { GatewayProcess, REPO } from './network.js';
+import { GatewayProcess, idsOfSource, REPO } from './network.js';
 
 const exec = promisify(execFile);
 
@@ -211,19 +211,7 @@ describe(`the product on a live Fabric network (fabric.client ${process.env['TOR
     assert.equal(raw.status, 200);
     assert.equal(idOf(raw.text), appended[0]);
 
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: Awaited<ReturnType<typeof call>> = await call(
-        org1.url,
-        'GET',
-        `/v1/receipts?source=${source}&limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-        { token: auditor },
-      );
-      assert.equal(page.status, 200, page.text);
-      seen.push(...page.json.receipts.map((r: { id: string }) => r.id));
-      cursor = page.json.nextCursor;
-    } while (cursor);
+    const seen = await idsOfSource(org1.url, auditor, source, 7);
     assert.deepEqual([...seen].sort(), [...appended].sort(), 'every page, each receipt once');
 
     const bySubject = await call(org1.url, 'GET', `/v1/receipts?subject=urn:torgo:subject:${source}`, {

@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { generatePrivateKey, type PrivateKey, publicKeyToPem } from '../../core/index.js';
 import { call } from '../gateway/helpers.js';
 import { AppendLoad, type LoadStats } from './load.js';
-import { GatewayProcess, node, REPO, sleep, until } from './network.js';
+import { GatewayProcess, idsOfSource, node, REPO, sleep, until } from './network.js';
 
 const exec = promisify(execFile);
 
@@ -140,19 +140,7 @@ describe('fault drills under append load', { timeout: 1_200_000 }, () => {
 
   /** Every acknowledged receipt: on the ledger (query), in the log (proof), in a verified export. */
   async function assertAccounted(source: string, stats: LoadStats): Promise<void> {
-    const onLedger = new Set<string>();
-    let cursor: string | null = null;
-    do {
-      const page: Awaited<ReturnType<typeof call>> = await call(
-        gw.url,
-        'GET',
-        `/v1/receipts?source=${source}&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-        { token: auditor },
-      );
-      assert.equal(page.status, 200, page.text);
-      for (const r of page.json.receipts as { id: string }[]) onLedger.add(r.id);
-      cursor = page.json.nextCursor;
-    } while (cursor);
+    const onLedger = new Set(await idsOfSource(gw.url, auditor, source));
     const missing = [...stats.acked].filter((id) => !onLedger.has(id));
     assert.deepEqual(missing, [], 'every acknowledged receipt is on the ledger');
 

@@ -48,6 +48,29 @@ export async function node(verb: 'start' | 'stop' | 'kill' | 'restart', name: st
   });
 }
 
+/** Every receipt id of a source, following the query's cursors page by page (each page must be 200). */
+export async function idsOfSource(
+  url: string,
+  token: string,
+  source: string,
+  limit = 100,
+): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Awaited<ReturnType<typeof call>> = await call(
+      url,
+      'GET',
+      `/v1/receipts?source=${encodeURIComponent(source)}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      { token },
+    );
+    if (page.status !== 200) throw new Error(`query of ${source}: ${page.status} ${page.text}`);
+    ids.push(...(page.json.receipts as { id: string }[]).map((r) => r.id));
+    cursor = page.json.nextCursor;
+  } while (cursor);
+  return ids;
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it returns a value other than undefined, or throws after `ms`. */

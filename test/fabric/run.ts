@@ -14,7 +14,7 @@
  * and exits 0 (the `.ci/run` contract); TORGO_FABRIC_REQUIRED=1 makes that a failure instead.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from './network.js';
 
@@ -48,6 +48,24 @@ async function runTests(files: string[], extra: NodeJS.ProcessEnv = {}): Promise
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 }
 
+/** On failure, the gateways' error log lines (the network directory is deleted afterwards; CI shows only output). */
+function printGatewayErrors(): void {
+  const logs = path.join(env['FABRIC_NETWORK_DIR']!, 'logs');
+  let files: string[] = [];
+  try {
+    files = readdirSync(logs).filter((f) => f.startsWith('gateway-'));
+  } catch {
+    return;
+  }
+  for (const f of files) {
+    const lines = readFileSync(path.join(logs, f), 'utf8')
+      .split('\n')
+      .filter((l) => /"level":(50|60)/.test(l));
+    console.log(`# fabric: ${f}: ${lines.length} error line(s)${lines.length > 20 ? ', the last 20' : ''}`);
+    for (const l of lines.slice(-20)) console.log(`#   ${l.slice(0, 2000)}`);
+  }
+}
+
 async function main(): Promise<number> {
   if (!onPath('peer')) {
     console.log(
@@ -77,6 +95,7 @@ async function main(): Promise<number> {
       status ||= second;
     }
   } finally {
+    if (status !== 0) printGatewayErrors();
     if (process.env['TORGO_FABRIC_KEEP'] === '1')
       console.log(`# fabric: network kept in ${env['FABRIC_NETWORK_DIR']}`);
     else script('down');

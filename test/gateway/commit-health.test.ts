@@ -7,7 +7,11 @@ it('commit health: transient submit failures make it not ok until a commit, or u
   const h = new CommitHealth(30_000, () => now);
   assert.deepEqual(h.status(), { ok: true });
   h.failed('endorse', 'NOT_TRANSIENT', false);
-  assert.deepEqual(h.status(), { ok: true }, 'a refusal that is not transient says nothing about availability');
+  assert.deepEqual(
+    h.status(),
+    { ok: true },
+    'a refusal that is not transient says nothing about availability',
+  );
   h.failed('endorse', 'CHAINCODE_UNAVAILABLE', true);
   now += 1000;
   h.failed('submit', 'ORDERER_UNAVAILABLE', true);

@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import FabricCAServices from 'fabric-ca-client';
@@ -19,20 +19,12 @@ import { GatewayError } from '../../gateway/errors.js';
 import { FabricCA } from '../../gateway/ledger/fabric/ca.js';
 import { FileSystemWallet } from '../../gateway/ledger/wallet.js';
 import type { FabricCAConfig } from '../../gateway/config.js';
-import { call, startTestGateway, tempDir } from './helpers.js';
+import { call, freePort, startTestGateway, tempDir } from './helpers.js';
 import { EmbeddedCA } from '../../engine/index.js';
 
 function findServer(): string | undefined {
   const dirs = [...(process.env['PATH'] ?? '').split(path.delimiter), path.resolve('.fabric/bin')];
   return dirs.map((d) => path.join(d, 'fabric-ca-server')).find((f) => existsSync(f));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function listening(port: number, ms: number): Promise<boolean> {

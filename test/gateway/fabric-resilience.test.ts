@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -24,7 +23,7 @@ import { ledgerFailure } from '../../gateway/ledger/audit.js';
 import { LedgerError } from '../../gateway/ledger/driver.js';
 import { FabricDriver } from '../../gateway/ledger/fabric/driver.js';
 import { toLedgerError } from '../../gateway/ledger/fabric/errors.js';
-import { tempDir } from './helpers.js';
+import { freePort, tempDir } from './helpers.js';
 
 function grpcError(code: grpc.status, message: string): grpc.ServiceError {
   return Object.assign(new Error(`${code} ${grpc.status[code]}: ${message}`), {
@@ -124,6 +123,11 @@ test('fabric errors: transient failures are 503 with a reason; contract refusals
       }),
       { code: 'E_COMMIT_UNKNOWN', status: 504, stage: 'commit-status', reason: 'COMMIT_STATUS_UNKNOWN' },
     ],
+    [
+      'a call on a connection the driver just closed (grpc-js, not a fabric-gateway error)',
+      new Error('Channel has been shut down'),
+      { code: 'E_UNAVAILABLE', status: 503, stage: 'connect', reason: 'PEER_UNAVAILABLE' },
+    ],
   ];
   for (const [name, error, want] of cases) {
     const mapped = toLedgerError(error);
@@ -136,15 +140,6 @@ test('fabric errors: transient failures are 503 with a reason; contract refusals
     assert.equal(mapped.retryable, want.status === 503 || want.status === 504, `${name}: retryable`);
   }
 });
-
-/** A port nothing listens on. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A real gRPC server with TLS and no services (so every Fabric call answers UNIMPLEMENTED). */
 async function startTlsServer(
@@ -193,7 +188,7 @@ test('fabric driver: first peer dead → moves to the next; moves back when the 
   );
   const key = await readFile(keyFile);
   const cert = await readFile(certFile);
-  const deadAt = await deadPort();
+  const deadAt = await freePort();
   const { server: second, port: secondPort } = await startTlsServer(0, key, cert);
   t.after(() => second.forceShutdown());
 

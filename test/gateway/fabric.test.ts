@@ -4,23 +4,13 @@
  * (Against a real network: the Fabric integration tests of network-config.)
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { writeFile } from 'node:fs/promises';
 import { EmbeddedCA } from '../../engine/index.js';
 import { FileSystemWallet } from '../../gateway/ledger/wallet.js';
-import { call, receipt, startTestGateway, tempDir } from './helpers.js';
+import { call, freePort, receipt, startTestGateway, tempDir } from './helpers.js';
 import { generatePrivateKey } from '../../core/index.js';
-
-/** A port nothing listens on. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 test('fabric driver: unreachable peer → /readyz 503, appends 503, identities only from the wallet', async (t) => {
   const dir = await tempDir(t);
@@ -43,7 +33,7 @@ test('fabric driver: unreachable peer → /readyz 503, appends 503, identities o
   const { url, admin } = await startTestGateway(t, {
     dataDir: path.join(dir, 'data'),
     ledger: 'fabric',
-    'fabric.peerEndpoint': `127.0.0.1:${await deadPort()}`,
+    'fabric.peerEndpoint': `127.0.0.1:${await freePort()}`,
     'fabric.tlsCaCert': tlsCa,
     'fabric.wallet': path.join(dir, 'wallet'),
     'fabric.channel': 'torgo',

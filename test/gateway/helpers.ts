@@ -4,6 +4,7 @@
  */
 import '../engine/quiet-logs.js';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
@@ -22,6 +23,15 @@ import { loadConfig } from '../../gateway/config.js';
 import { type RunningGateway, startGateway } from '../../gateway/server.js';
 
 preferNativeMlDsa();
+
+/** A 127.0.0.1 port that was free a moment ago (nothing listens on it now). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 export async function tempDir(t: TestContext, prefix = 'torgo-gateway-'): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));

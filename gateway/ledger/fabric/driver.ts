@@ -117,8 +117,23 @@ export class FabricDriver implements LedgerDriver {
     }
     this.conn = new Connection(to, client ?? this.newClient(to));
     this.peerChanges.push({ from: this.peers[from.index]!.endpoint, to: this.peers[to]!.endpoint, why });
-    from.close();
+    this.retire(from);
   }
+
+  /**
+   * Closes a connection the driver moved away from once calls already under way on it had their
+   * time (a commit-status wait may take `timeoutMs`): closing at once failed them with gRPC's
+   * "Channel has been shut down" (a failback in the middle of an append load answered 500s).
+   */
+  private retire(conn: Connection): void {
+    this.retiring.add(conn);
+    setTimeout(() => {
+      this.retiring.delete(conn);
+      conn.close();
+    }, this.config.timeoutMs).unref();
+  }
+
+  private readonly retiring = new Set<Connection>();
 
   /**
    * A call through `conn` failed as if the peer were gone. Move at once when the channel says it is
@@ -321,5 +336,7 @@ export class FabricDriver implements LedgerDriver {
     this.closed = true;
     clearInterval(this.failbackTimer);
     this.conn.close();
+    for (const conn of this.retiring) conn.close();
+    this.retiring.clear();
   }
 }

@@ -101,7 +101,18 @@ export function toLedgerError(e: unknown): unknown {
       { txId: e.transactionId, retryable: true, reason: 'COMMIT_STATUS_UNKNOWN', cause: e },
     );
   }
-  if (!(e instanceof FabricGatewayError)) return e;
+  if (!(e instanceof FabricGatewayError)) {
+    // grpc-js refuses a call on a closed client this way (not a fabric-gateway error): the driver
+    // closed a connection it moved away from while this call was being made. Try again on the new one.
+    if (e instanceof Error && /Channel has been shut down/.test(e.message)) {
+      return new LedgerError('connect', `the peer connection was closed: ${e.message}`, {
+        retryable: true,
+        reason: 'PEER_UNAVAILABLE',
+        cause: e,
+      });
+    }
+    return e;
+  }
   const txId = (e as { transactionId?: string }).transactionId;
   const message = contractMessage(e);
   if (message) return new LedgerError('endorse', message, { ...(txId ? { txId } : {}), cause: e });
