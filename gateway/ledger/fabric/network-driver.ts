@@ -543,13 +543,25 @@ export class FabricNetworkDriver implements LedgerDriver {
     return (await this.network(conn, identity)).getContract(chaincode);
   }
 
+  /** The longest any one call may take: fabric-network's own timeouts plus a margin. */
+  private hardDeadlineMs(): number {
+    return this.config.timeoutMs + 5000;
+  }
+
   async submit(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Committed> {
     const conn = this.conn;
     const contract = await this.contract(conn, identity);
     const transaction = contract.createTransaction(fcn);
     let result: Buffer;
     try {
-      result = await transaction.submit(...args);
+      result = await withDeadline(transaction.submit(...args), this.hardDeadlineMs(), () => {
+        const txId = safeTransactionId(transaction);
+        return new LedgerError(
+          'commit-status',
+          `no answer for ${txId ?? 'the transaction'} within ${this.hardDeadlineMs()} ms (fabric-network's own timeouts did not fire)`,
+          { ...(txId ? { txId } : {}), retryable: true, reason: 'COMMIT_STATUS_UNKNOWN' },
+        );
+      });
     } catch (e) {
       const txId = safeTransactionId(transaction);
       if (txId) this.committedIn.delete(txId);
@@ -576,7 +588,17 @@ export class FabricNetworkDriver implements LedgerDriver {
     const conn = this.conn;
     const contract = await this.contract(conn, identity);
     try {
-      return (await contract.evaluateTransaction(fcn, ...args)).toString('utf8');
+      return (
+        await withDeadline(
+          contract.evaluateTransaction(fcn, ...args),
+          this.hardDeadlineMs(),
+          () =>
+            new LedgerError('connect', `no answer to ${fcn} within ${this.hardDeadlineMs()} ms`, {
+              retryable: true,
+              reason: 'PEER_UNAVAILABLE',
+            }),
+        )
+      ).toString('utf8');
     } catch (e) {
       throw this.failure(conn, e, 'evaluate');
     }
@@ -780,6 +802,21 @@ export class FabricNetworkDriver implements LedgerDriver {
 
 /** Blocks held for a slow consumer before the block stream is paused. */
 const BUFFERED_BLOCKS = 64;
+
+/**
+ * `promise`, or the error of `onTimeout` after `ms`. fabric-network 2.2 can leave a submit waiting
+ * past its own commit timeout when its event services went stale (a peer restarted); a caller must
+ * never wait forever, and an abandoned append is safe to resend (appends are idempotent).
+ */
+function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+    timer.unref();
+  });
+  promise.catch(() => {}); // a late failure of an abandoned call is not unhandled
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
 
 /** fabric-network throws from getTransactionId() before the proposal was built. */
 function safeTransactionId(transaction: { getTransactionId(): string }): string | undefined {
