@@ -3,11 +3,10 @@
  *
  * 1. network-config's install → down (leftovers) → up → deploy, into `.fabric/test-network` on ports
  *    moved by PORT_OFFSET (default 100), so a developer's network on the default ports is untouched;
- * 2. `node --test` over dist/test/fabric/*.fabric.js, one file at a time (they share the network), with
- *    the gateway's default Fabric client (`@hyperledger/fabric-gateway`); then the API suite again with
- *    `fabric.client: "network"` (fabric-network 2.2, for networks without the peer Gateway service). The
- *    fault drills run with the gateway client only: the network client does not fail over between peers;
- *    TORGO_FABRIC_CLIENTS=gateway skips the second pass;
+ * 2. `node --test` over dist/test/fabric/*.fabric.js, one file at a time (they share the network),
+ *    once with each Fabric client of the gateway: `gateway` (`@hyperledger/fabric-gateway`) and
+ *    `network` (fabric-network 2.2, for networks without the peer Gateway service);
+ *    TORGO_FABRIC_CLIENTS=gateway runs the first pass only;
  * 3. down, always (TORGO_FABRIC_KEEP=1 keeps the network for a look afterwards).
  *
  * Exits with the test runner's status. Without Fabric's binaries on PATH it prints one SKIPPED line
@@ -87,12 +86,11 @@ async function main(): Promise<number> {
   try {
     script('up');
     script('deploy');
-    status = await runTests(files, { TORGO_FABRIC_CLIENT: 'gateway' });
-    const api = files.filter((f) => f.endsWith('api.fabric.js'));
     const clients = (process.env['TORGO_FABRIC_CLIENTS'] ?? 'gateway,network').split(',');
-    if (clients.includes('network') && api.length > 0) {
-      const second = await runTests(api, { TORGO_FABRIC_CLIENT: 'network' });
-      status ||= second;
+    status = 0;
+    for (const client of clients) {
+      const code = await runTests(files, { TORGO_FABRIC_CLIENT: client });
+      status ||= code;
     }
   } finally {
     if (status !== 0) printGatewayErrors();
