@@ -7,39 +7,16 @@
  * instead of hanging.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
-import * as grpc from '@grpc/grpc-js';
 import { EmbeddedCA } from '../../engine/index.js';
 import { loadConfig } from '../../gateway/config.js';
 import { LedgerError } from '../../gateway/ledger/driver.js';
 import { FabricNetworkDriver } from '../../gateway/ledger/fabric/network-driver.js';
 import type { WalletIdentity } from '../../gateway/ledger/wallet.js';
-import { tempDir } from './helpers.js';
-
-/** A port nothing listens on. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function startTlsServer(port: number, key: Buffer, cert: Buffer): Promise<grpc.Server> {
-  const server = new grpc.Server();
-  await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      `127.0.0.1:${port}`,
-      grpc.ServerCredentials.createSsl(null, [{ private_key: key, cert_chain: cert }], false),
-      (e, p) => (e ? reject(e) : resolve(p)),
-    ),
-  );
-  return server;
-}
+import { selfSignedTls, startTlsServer } from './grpc-fixtures.js';
+import { freePort, tempDir } from './helpers.js';
 
 interface Setup {
   key: Buffer;
@@ -51,36 +28,12 @@ interface Setup {
 
 async function setup(t: TestContext): Promise<Setup> {
   const dir = await tempDir(t);
-  const keyFile = path.join(dir, 'tls.key');
-  const certFile = path.join(dir, 'tls.crt');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=peer0.test',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:peer0.test',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { certFile, key, cert } = await selfSignedTls(dir);
   const ca = new EmbeddedCA(path.join(dir, 'msp'));
   const issued = await ca.createIdentity({ mspId: 'Org1MSP', name: 'log-operator' });
   return {
-    key: await readFile(keyFile),
-    cert: await readFile(certFile),
+    key,
+    cert,
     certFile,
     identity: { label: 'log-operator', ...issued },
     async open(ports, minResetMs) {
@@ -121,9 +74,9 @@ async function eventually(what: string, ms: number, check: () => boolean): Promi
 
 test('network driver: first peer dead → readiness moves to the next; back to the first when it answers', async (t) => {
   const s = await setup(t);
-  const deadAt = await deadPort();
-  const secondAt = await deadPort();
-  const second = await startTlsServer(secondAt, s.key, s.cert);
+  const deadAt = await freePort();
+  const secondAt = await freePort();
+  const { server: second } = await startTlsServer(secondAt, s.key, s.cert);
   t.after(() => second.forceShutdown());
   const driver = await s.open([deadAt, secondAt]);
   assert.equal(driver.currentPeer, `127.0.0.1:${deadAt}`);
@@ -142,7 +95,7 @@ test('network driver: first peer dead → readiness moves to the next; back to t
   });
 
   // The first (own-organisation) peer comes back: failback within a few rounds of failbackMs.
-  const first = await startTlsServer(deadAt, s.key, s.cert);
+  const { server: first } = await startTlsServer(deadAt, s.key, s.cert);
   t.after(() => first.forceShutdown());
   await eventually('failback to the first peer', 5000, () => driver.currentPeer === `127.0.0.1:${deadAt}`);
   assert.match(driver.connectionChanges.at(-1)?.why ?? '', /failback/);
@@ -160,8 +113,8 @@ test('network driver: first peer dead → readiness moves to the next; back to t
 
 test('network driver: a connect failure on a live peer rebuilds the connection, at most once per minResetMs', async (t) => {
   const s = await setup(t);
-  const port = await deadPort();
-  const server = await startTlsServer(port, s.key, s.cert);
+  const port = await freePort();
+  const { server } = await startTlsServer(port, s.key, s.cert);
   t.after(() => server.forceShutdown());
   const driver = await s.open([port], 1500);
 
@@ -192,9 +145,9 @@ test('network driver: a connect failure on a live peer rebuilds the connection, 
 
 test('network driver: a call failing on a dead peer moves to the next; the block stream ends, retryable', async (t) => {
   const s = await setup(t);
-  const deadAt = await deadPort();
-  const nextAt = await deadPort();
-  const next = await startTlsServer(nextAt, s.key, s.cert);
+  const deadAt = await freePort();
+  const nextAt = await freePort();
+  const { server: next } = await startTlsServer(nextAt, s.key, s.cert);
   t.after(() => next.forceShutdown());
   const driver = await s.open([deadAt, nextAt], 60_000);
 

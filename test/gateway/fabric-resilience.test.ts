@@ -6,8 +6,7 @@
  * Fabric, then the first peer coming back (failback).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -23,6 +22,7 @@ import { ledgerFailure } from '../../gateway/ledger/audit.js';
 import { LedgerError } from '../../gateway/ledger/driver.js';
 import { FabricDriver } from '../../gateway/ledger/fabric/driver.js';
 import { toLedgerError } from '../../gateway/ledger/fabric/errors.js';
+import { selfSignedTls, startTlsServer } from './grpc-fixtures.js';
 import { freePort, tempDir } from './helpers.js';
 
 function grpcError(code: grpc.status, message: string): grpc.ServiceError {
@@ -141,53 +141,10 @@ test('fabric errors: transient failures are 503 with a reason; contract refusals
   }
 });
 
-/** A real gRPC server with TLS and no services (so every Fabric call answers UNIMPLEMENTED). */
-async function startTlsServer(
-  port: number,
-  key: Buffer,
-  cert: Buffer,
-): Promise<{ server: grpc.Server; port: number }> {
-  const server = new grpc.Server();
-  const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      `127.0.0.1:${port}`,
-      grpc.ServerCredentials.createSsl(null, [{ private_key: key, cert_chain: cert }], false),
-      (e, p) => (e ? reject(e) : resolve(p)),
-    ),
-  );
-  return { server, port: bound };
-}
-
 test('fabric driver: first peer dead → moves to the next; moves back when the first answers again', async (t) => {
   const dir = await tempDir(t);
   // A self-signed TLS certificate for 127.0.0.1: both the server's certificate and the trusted CA.
-  const keyFile = path.join(dir, 'tls.key');
-  const certFile = path.join(dir, 'tls.crt');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=peer0.test',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:peer0.test',
-    ],
-    { stdio: 'ignore' },
-  );
-  const key = await readFile(keyFile);
-  const cert = await readFile(certFile);
+  const { certFile, key, cert } = await selfSignedTls(dir);
   const deadAt = await freePort();
   const { server: second, port: secondPort } = await startTlsServer(0, key, cert);
   t.after(() => second.forceShutdown());
