@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { common, peer } from '@hyperledger/fabric-protos';
+import { common } from '@hyperledger/fabric-protos';
 import fabricCommon from 'fabric-common';
 import { TimeoutError } from 'fabric-network';
 import { newFullBlockEvent } from 'fabric-network/lib/impl/event/fullblockeventfactory.js';
@@ -24,6 +24,7 @@ import {
   logBlockOfBlockEvent,
   toLedgerError,
 } from '../../gateway/ledger/fabric/network-driver.js';
+import { sampleBlock } from './fabric-block-fixture.js';
 import { tempDir } from './helpers.js';
 
 const CONFLICT =
@@ -162,73 +163,8 @@ test('no peer answered, ordering refused, commit invalid or unknown: stages and 
   assert.equal(t.status, 504);
 });
 
-/** An endorser transaction envelope with one chaincode event (as in fabric-blocks.test.ts). */
-function envelope(txId: string, chaincodeId: string, eventName: string, payload: string): Uint8Array {
-  const event = new peer.ChaincodeEvent();
-  event.setChaincodeId(chaincodeId);
-  event.setTxId(txId);
-  event.setEventName(eventName);
-  event.setPayload(new TextEncoder().encode(payload));
-  const action = new peer.ChaincodeAction();
-  action.setEvents(event.serializeBinary());
-  const prp = new peer.ProposalResponsePayload();
-  prp.setExtension$(action.serializeBinary());
-  const endorsed = new peer.ChaincodeEndorsedAction();
-  endorsed.setProposalResponsePayload(prp.serializeBinary());
-  const cap = new peer.ChaincodeActionPayload();
-  cap.setAction(endorsed);
-  // fabric-common's BlockDecoder also decodes the proposal's input (as every real block has it).
-  const spec = new peer.ChaincodeSpec();
-  spec.setType(peer.ChaincodeSpec.Type.NODE);
-  const id = new peer.ChaincodeID();
-  id.setName(chaincodeId);
-  spec.setChaincodeId(id);
-  const input = new peer.ChaincodeInput();
-  input.setArgsList([new TextEncoder().encode('appendReceipt')]);
-  spec.setInput(input);
-  const invocation = new peer.ChaincodeInvocationSpec();
-  invocation.setChaincodeSpec(spec);
-  const proposalPayload = new peer.ChaincodeProposalPayload();
-  proposalPayload.setInput(invocation.serializeBinary());
-  cap.setChaincodeProposalPayload(proposalPayload.serializeBinary());
-  const txAction = new peer.TransactionAction();
-  txAction.setPayload(cap.serializeBinary());
-  const tx = new peer.Transaction();
-  tx.setActionsList([txAction]);
-  const channelHeader = new common.ChannelHeader();
-  channelHeader.setType(common.HeaderType.ENDORSER_TRANSACTION);
-  channelHeader.setTxId(txId);
-  const header = new common.Header();
-  header.setChannelHeader(channelHeader.serializeBinary());
-  header.setSignatureHeader(new common.SignatureHeader().serializeBinary());
-  const p = new common.Payload();
-  p.setHeader(header);
-  p.setData(tx.serializeBinary());
-  const env = new common.Envelope();
-  env.setPayload(p.serializeBinary());
-  return env.serializeBinary();
-}
-
 test('a full block through fabric-network reads as the same LogBlock as through fabric-gateway', () => {
-  const block = new common.Block();
-  const header = new common.BlockHeader();
-  header.setNumber(7);
-  block.setHeader(header);
-  const data = new common.BlockData();
-  data.setDataList([
-    envelope('tx-a', 'torgo', 'ReceiptsAppended', '{"entries":[]}'),
-    envelope('tx-b', 'torgo', 'ReceiptsAppended', '{"entries":[1]}'),
-    envelope('tx-c', 'other-cc', 'Whatever', '{}'),
-  ]);
-  block.setData(data);
-  const metadata = new common.BlockMetadata();
-  metadata.setMetadataList([
-    new Uint8Array(),
-    new Uint8Array(),
-    Uint8Array.of(peer.TxValidationCode.VALID, peer.TxValidationCode.MVCC_READ_CONFLICT, 0),
-  ]);
-  block.setMetadata(metadata);
-  const bytes = block.serializeBinary();
+  const bytes = sampleBlock();
 
   const viaGateway = logBlockOfFabric(common.Block.deserializeBinary(bytes), 'torgo');
   // What fabric-common's EventService hands fabric-network for a 'full' block listener.
