@@ -93,7 +93,13 @@ export async function call(
     body = JSON.stringify(options.body);
     headers['content-type'] = options.contentType ?? 'application/json';
   }
-  const res = await fetch(`${url}${route}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  // Bounded: a test must never wait forever on a server that stopped answering.
+  const res = await fetch(`${url}${route}`, {
+    method,
+    headers,
+    signal: AbortSignal.timeout(120_000),
+    ...(body === undefined ? {} : { body }),
+  });
   const text = await res.text();
   let json: unknown;
   try {
