@@ -49,7 +49,7 @@ export async function witnessRoutes(app: FastifyInstance, service: GatewayServic
           'the transparency log is not running (no log-operator identity)',
         );
       const { note } = request.body as { note: string };
-      const { note: cosigned, checkpoint } = await log.witness(note);
+      const { note: cosigned, checkpoint } = await log.witness(note, () => service.currentHeight());
       return {
         origin: checkpoint.origin,
         size: checkpoint.size,

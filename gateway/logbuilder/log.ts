@@ -143,24 +143,22 @@ export class TransparencyLog {
 
   /**
    * Cosigns another organisation's checkpoint of this same log if this gateway's own log has the
-   * same root at its size (witness.ts); waits up to `waitMs` for the log to reach that size.
+   * same root at its size (witness.ts). A checkpoint larger than the log first waits for the log to
+   * cover the ledger's current height (`ledgerHeight`, bounded like checkpoints and exports).
    */
-  async witness(note: string, waitMs = 10_000): ReturnType<typeof witnessCheckpoint> {
+  async witness(note: string, ledgerHeight: () => Promise<number>): ReturnType<typeof witnessCheckpoint> {
     return witnessCheckpoint(note, {
       origin: this.origin,
       key: this.key,
       store: this.store,
       reach: async (size) => {
-        const deadline = Date.now() + waitMs;
-        while (this.store.size < size) {
-          if (Date.now() > deadline)
-            throw new GatewayError(
-              'E_UNAVAILABLE',
-              `this gateway's log holds ${this.store.size} entries, not yet ${size}; retry`,
-              { logSize: this.store.size, size },
-            );
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
+        await this.coverHeight(await ledgerHeight());
+        if (this.store.size < size)
+          throw new GatewayError(
+            'E_UNAVAILABLE',
+            `this gateway's log holds ${this.store.size} entries, not yet ${size}; retry`,
+            { logSize: this.store.size, size },
+          );
       },
     });
   }
