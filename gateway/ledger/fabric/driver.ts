@@ -27,7 +27,6 @@ import { type Committed, LedgerError, type LedgerDriver } from '../driver.js';
 import type { WalletIdentity } from '../wallet.js';
 import { logBlockOfFabric } from './blocks.js';
 import { isPeerUnreachable, toLedgerError } from './errors.js';
-import { type PeerChange, PeerRotation } from './peers.js';
 import { blockNumberOf, heightOf } from './protobuf.js';
 
 interface Peer {
@@ -59,24 +58,21 @@ function waitForReady(client: grpc.Client, ms: number): Promise<void> {
 
 export class FabricDriver implements LedgerDriver {
   readonly kind = 'fabric' as const;
+  private conn: Connection;
   private observedHeight: number | undefined;
-  private readonly peers: PeerRotation<Connection>;
-  /** Connections moved away from, closed once calls under way on them had `timeoutMs`. */
-  private readonly retiring = new Set<Connection>();
+  private readonly failbackTimer: NodeJS.Timeout;
+  private probing = false;
+  private closed = false;
+  /** Peer changes, oldest first (endpoint and why), for logs and tests. */
+  readonly peerChanges: { from: string; to: string; why: string }[] = [];
 
   private constructor(
     private readonly config: FabricConfig,
-    private readonly endpoints: readonly Peer[],
+    private readonly peers: readonly Peer[],
   ) {
-    this.peers = new PeerRotation<Connection>({
-      endpoints: endpoints.map((p) => p.endpoint),
-      connect: (index) => new Connection(index, this.newClient(index)),
-      release: (conn, _why, graceMs) => this.retire(conn, graceMs),
-      probe: (index, ms) => this.probe(index, ms),
-      probeMs: Math.min(config.timeoutMs, 5000),
-      failbackMs: config.failbackMs,
-      failbackGraceMs: config.timeoutMs,
-    });
+    this.conn = new Connection(0, this.newClient(0));
+    this.failbackTimer = setInterval(() => void this.failback(), config.failbackMs);
+    this.failbackTimer.unref();
   }
 
   static async open(config: FabricConfig): Promise<FabricDriver> {
@@ -96,32 +92,32 @@ export class FabricDriver implements LedgerDriver {
 
   /** The endpoint of the peer in use. */
   get currentPeer(): string {
-    return this.peers.endpointOf(this.conn);
-  }
-
-  /** Peer changes, oldest first (endpoint and why), for logs and tests. */
-  get peerChanges(): readonly PeerChange[] {
-    return this.peers.changes;
-  }
-
-  private get conn(): Connection {
-    return this.peers.current;
+    return this.peers[this.conn.index]!.endpoint;
   }
 
   private newClient(index: number): grpc.Client {
-    const p = this.endpoints[index]!;
+    const p = this.peers[index]!;
     return new grpc.Client(p.endpoint, p.credentials, p.options);
   }
 
-  /** Peer `index` accepts a connection: through the connection in use, else a client of its own. */
-  private async probe(index: number, ms: number): Promise<void> {
-    if (index === this.conn.index) return waitForReady(this.conn.client, ms);
-    const client = this.newClient(index);
-    try {
-      await waitForReady(client, ms);
-    } finally {
-      client.close();
+  private probeMs(): number {
+    return Math.min(this.config.timeoutMs, 5000);
+  }
+
+  /** Moves from `from` to `to` (default: the next peer) unless another call already moved. */
+  private use(
+    from: Connection,
+    why: string,
+    to = (from.index + 1) % this.peers.length,
+    client?: grpc.Client,
+  ): void {
+    if (this.closed || from !== this.conn || to === from.index) {
+      client?.close();
+      return;
     }
+    this.conn = new Connection(to, client ?? this.newClient(to));
+    this.peerChanges.push({ from: this.peers[from.index]!.endpoint, to: this.peers[to]!.endpoint, why });
+    this.retire(from);
   }
 
   /**
@@ -129,31 +125,51 @@ export class FabricDriver implements LedgerDriver {
    * time (a commit-status wait may take `timeoutMs`): closing at once failed them with gRPC's
    * "Channel has been shut down" (a failback in the middle of an append load answered 500s).
    */
-  private retire(conn: Connection, graceMs: number): void {
-    if (graceMs <= 0) {
-      conn.close();
-      return;
-    }
+  private retire(conn: Connection): void {
     this.retiring.add(conn);
     setTimeout(() => {
       this.retiring.delete(conn);
       conn.close();
-    }, graceMs).unref();
+    }, this.config.timeoutMs).unref();
   }
+
+  private readonly retiring = new Set<Connection>();
 
   /**
    * A call through `conn` failed as if the peer were gone. Move at once when the channel says it is
    * down; probe first when it is connecting (an UNAVAILABLE can also come from the orderer).
    */
   private suspect(conn: Connection, why: string): void {
-    if (this.endpoints.length < 2 || conn !== this.conn) return;
+    if (this.peers.length < 2 || conn !== this.conn) return;
     const state = conn.client.getChannel().getConnectivityState(false);
     if (state === grpc.connectivityState.READY) return;
     if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
-      this.peers.replace(conn, this.peers.next(conn), why, this.config.timeoutMs);
+      this.use(conn, why);
       return;
     }
-    this.peers.check(conn, why, Math.min(this.config.timeoutMs, 1000), this.config.timeoutMs);
+    if (this.probing) return;
+    this.probing = true;
+    waitForReady(conn.client, Math.min(this.probeMs(), 1000))
+      .catch((e: Error) => this.use(conn, `${why}; probe: ${e.message}`))
+      .finally(() => {
+        this.probing = false;
+      });
+  }
+
+  /** While away from the first (own-organisation) peer: move back once it answers again. */
+  private async failback(): Promise<void> {
+    if (this.closed || this.conn.index === 0 || this.probing) return;
+    const from = this.conn;
+    const client = this.newClient(0);
+    this.probing = true;
+    try {
+      await waitForReady(client, this.probeMs());
+      this.use(from, 'failback: the first peer is reachable again', 0, client);
+    } catch {
+      client.close();
+    } finally {
+      this.probing = false;
+    }
   }
 
   /** Maps a failure of a call through `conn`; a gone peer makes the driver look for another. */
@@ -283,7 +299,23 @@ export class FabricDriver implements LedgerDriver {
    * refreshes `height()`.
    */
   async checkReady(identity: WalletIdentity | undefined): Promise<void> {
-    await this.peers.reachable(this.config.timeoutMs);
+    const tried: string[] = [];
+    for (let i = 0; ; i++) {
+      const conn = this.conn;
+      try {
+        await waitForReady(conn.client, this.probeMs());
+        break;
+      } catch (e) {
+        tried.push(`${this.peers[conn.index]!.endpoint} (${(e as Error).message})`);
+        if (i + 1 >= this.peers.length || this.closed) {
+          throw new LedgerError('connect', `no peer is reachable: ${tried.join('; ')}`, {
+            retryable: true,
+            reason: 'PEER_UNAVAILABLE',
+          });
+        }
+        this.use(conn, `not reachable: ${(e as Error).message}`);
+      }
+    }
     if (!identity) return;
     const conn = this.conn;
     try {
@@ -301,7 +333,9 @@ export class FabricDriver implements LedgerDriver {
   }
 
   async close(): Promise<void> {
-    this.peers.close('the driver was closed');
+    this.closed = true;
+    clearInterval(this.failbackTimer);
+    this.conn.close();
     for (const conn of this.retiring) conn.close();
     this.retiring.clear();
   }

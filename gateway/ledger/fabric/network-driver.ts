@@ -41,7 +41,6 @@ import { type Committed, LedgerError, type LedgerDriver } from '../driver.js';
 import type { WalletIdentity } from '../wallet.js';
 import { CHAINCODE_DOWN } from './errors.js';
 import { blockNumberOf, heightOf } from './protobuf.js';
-import { type PeerChange, PeerRotation } from './peers.js';
 
 const CONTRACT_MESSAGE = new RegExp(`\\b((?:${Object.keys(CONTRACT_CODES).join('|')}): [\\s\\S]*)$`);
 
@@ -285,11 +284,17 @@ export interface NetworkDriverOptions {
 
 export class FabricNetworkDriver implements LedgerDriver {
   readonly kind = 'fabric' as const;
+  private conn: Connection;
   /** Block of each transaction this driver committed, from its commit event (kept until read). */
   private readonly committedIn = new Map<string, number>();
   private lastHeight: number | undefined;
+  private lastResetAt = Number.NEGATIVE_INFINITY;
+  private checking = false;
+  private closed = false;
+  private readonly failbackTimer: NodeJS.Timeout;
   private readonly minResetMs: number;
-  private readonly rotation: PeerRotation<Connection>;
+  /** Every change of connection, oldest first: another peer (failover, failback) or the same one rebuilt. */
+  readonly connectionChanges: { from: string; to: string; why: string }[] = [];
 
   private constructor(
     private readonly config: FabricConfig,
@@ -298,19 +303,9 @@ export class FabricNetworkDriver implements LedgerDriver {
     options: NetworkDriverOptions,
   ) {
     this.minResetMs = options.minResetMs ?? 5_000;
-    this.rotation = new PeerRotation<Connection>({
-      endpoints: peers.map((p) => p.endpoint),
-      connect: (index) => new Connection(index, peers[index]!.endpoint),
-      // A failover ends the old connection's block streams at once (the log builder reopens them on
-      // the new one); a failback leaves a healthy connection its in-flight commits.
-      release: (conn, why, graceMs) => conn.close(why, graceMs),
-      probe: (index, ms) => this.probe(index, ms),
-      probeMs: Math.min(config.timeoutMs, 5000),
-      failbackMs: config.failbackMs,
-      failbackGraceMs: config.timeoutMs,
-      // A fixed connection profile names its own peers: there is nothing to fail over to, only a reset.
-      pinned: profile !== undefined,
-    });
+    this.conn = new Connection(0, peers[0]!.endpoint);
+    this.failbackTimer = setInterval(() => void this.failback(), config.failbackMs);
+    this.failbackTimer.unref();
   }
 
   static async open(config: FabricConfig, options: NetworkDriverOptions = {}): Promise<FabricNetworkDriver> {
@@ -349,15 +344,6 @@ export class FabricNetworkDriver implements LedgerDriver {
     return this.conn.endpoint;
   }
 
-  /** Every change of connection, oldest first: another peer (failover, failback) or the same one rebuilt. */
-  get connectionChanges(): readonly PeerChange[] {
-    return this.rotation.changes;
-  }
-
-  private get conn(): Connection {
-    return this.rotation.current;
-  }
-
   private probeMs(): number {
     return Math.min(this.config.timeoutMs, 5000);
   }
@@ -370,18 +356,64 @@ export class FabricNetworkDriver implements LedgerDriver {
   }
 
   /**
+   * Replaces `from` by a new connection to peer `to` (the same peer: a reset — fresh discovery,
+   * fresh event services), unless another call already replaced it. The old one's block streams
+   * end at once (the log builder reopens them on the new one); its Gateways are disconnected after
+   * `graceMs`.
+   */
+  private replace(from: Connection, to: number, why: string, graceMs = 0): void {
+    if (this.closed || from !== this.conn) return;
+    // A fixed connection profile names its own peers: there is nothing to fail over to, only a reset.
+    const index = this.profile ? from.index : to;
+    this.conn = new Connection(index, this.peers[index]!.endpoint);
+    this.lastResetAt = Date.now();
+    this.connectionChanges.push({ from: from.endpoint, to: this.conn.endpoint, why });
+    from.close(
+      index === from.index
+        ? `the Fabric connection through ${from.endpoint} was reset: ${why}`
+        : `the Fabric connection moved from ${from.endpoint} to ${this.conn.endpoint}: ${why}`,
+      graceMs,
+    );
+  }
+
+  /**
    * A transient failure through `conn` that stale connection state explains (connect failures,
    * commit events that never came, endorsements nobody answered): probe its peer; unreachable →
    * the next peer; reachable → rebuild on the same peer. At most one rebuild per `minResetMs` (a
    * move to the next peer: one a second), one probe at a time.
    */
   private stale(conn: Connection, why: string): void {
-    const since = this.rotation.sinceChangeMs;
+    if (this.closed || conn !== this.conn || this.checking) return;
+    const since = Date.now() - this.lastResetAt;
     // Moving on from a peer that does not answer may come sooner than a rebuild, not in a loop.
     if (since < Math.min(this.minResetMs, 1000)) return;
-    this.rotation.check(conn, why, Math.min(this.probeMs(), 1000), 0, () => {
-      if (since >= this.minResetMs) this.rotation.replace(conn, conn.index, why, 0);
-    });
+    this.checking = true;
+    this.probe(conn.index, Math.min(this.probeMs(), 1000))
+      .then(
+        () => {
+          if (since >= this.minResetMs) this.replace(conn, conn.index, why);
+        },
+        (e: Error) => this.replace(conn, (conn.index + 1) % this.peers.length, `${why}; probe: ${e.message}`),
+      )
+      .finally(() => {
+        this.checking = false;
+      });
+  }
+
+  /** While away from the first (own-organisation) peer: move back once it answers again. */
+  private async failback(): Promise<void> {
+    if (this.closed || this.conn.index === 0 || this.checking) return;
+    const from = this.conn;
+    this.checking = true;
+    try {
+      await this.probe(0, this.probeMs());
+      // The connection left behind is healthy: let its in-flight commits finish before disconnecting.
+      this.replace(from, 0, 'failback: the first peer is reachable again', this.config.timeoutMs);
+    } catch {
+      // still away
+    } finally {
+      this.checking = false;
+    }
   }
 
   /** Maps a failure through `conn`; the transient kinds that stale state explains trigger a check. */
@@ -597,7 +629,23 @@ export class FabricNetworkDriver implements LedgerDriver {
    * first that does) and, with an identity, answers qscc `GetChainInfo` — which refreshes `height()`.
    */
   async checkReady(identity: WalletIdentity | undefined): Promise<void> {
-    await this.rotation.reachable(0);
+    const tried: string[] = [];
+    for (let i = 0; ; i++) {
+      const conn = this.conn;
+      try {
+        await this.probe(conn.index, this.probeMs());
+        break;
+      } catch (e) {
+        tried.push(`${conn.endpoint} (${(e as Error).message})`);
+        if (i + 1 >= this.peers.length || this.closed || this.profile) {
+          throw new LedgerError('connect', `no peer is reachable: ${tried.join('; ')}`, {
+            retryable: true,
+            reason: 'PEER_UNAVAILABLE',
+          });
+        }
+        this.replace(conn, (conn.index + 1) % this.peers.length, `not reachable: ${(e as Error).message}`);
+      }
+    }
     if (!identity) return;
     const conn = this.conn;
     try {
@@ -745,7 +793,9 @@ export class FabricNetworkDriver implements LedgerDriver {
   }
 
   async close(): Promise<void> {
-    this.rotation.close('the driver was closed');
+    this.closed = true;
+    clearInterval(this.failbackTimer);
+    this.conn.close('the driver was closed');
     for (const p of this.peers) p.probe.close();
   }
 }
