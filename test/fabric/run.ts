@@ -4,9 +4,11 @@
  * 1. network-config's install → down (leftovers) → up → deploy, into `.fabric/test-network` on ports
  *    moved by PORT_OFFSET (default 100), so a developer's network on the default ports is untouched;
  * 2. `node --test` over dist/test/fabric/*.fabric.js, one file at a time (they share the network),
- *    once with each Fabric client of the gateway: `gateway` (`@hyperledger/fabric-gateway`) and
- *    `network` (fabric-network 2.2, for networks without the peer Gateway service);
- *    TORGO_FABRIC_CLIENTS=gateway runs the first pass only;
+ *    with the gateway's default Fabric client (`@hyperledger/fabric-gateway`); then the API suite
+ *    again with `network` (fabric-network 2.2, for networks without the peer Gateway service). The
+ *    fault drills run with the network client only on request (TORGO_FABRIC_NETWORK_FAULTS=1): it
+ *    passes them in most runs, not every run (docs/fabric.md), and CI must not depend on luck.
+ *    TORGO_FABRIC_CLIENTS=gateway skips the network client altogether;
  * 3. down, always (TORGO_FABRIC_KEEP=1 keeps the network for a look afterwards).
  *
  * Exits with the test runner's status. Without Fabric's binaries on PATH it prints one SKIPPED line
@@ -89,7 +91,12 @@ async function main(): Promise<number> {
     const clients = (process.env['TORGO_FABRIC_CLIENTS'] ?? 'gateway,network').split(',');
     status = 0;
     for (const client of clients) {
-      const code = await runTests(files, { TORGO_FABRIC_CLIENT: client });
+      const suites =
+        client === 'gateway' || process.env['TORGO_FABRIC_NETWORK_FAULTS'] === '1'
+          ? files
+          : files.filter((f) => !f.endsWith('faults.fabric.js'));
+      if (suites.length === 0) continue;
+      const code = await runTests(suites, { TORGO_FABRIC_CLIENT: client });
       status ||= code;
     }
   } finally {
