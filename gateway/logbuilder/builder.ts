@@ -90,6 +90,7 @@ export interface LogBuilderOptions {
   readonly random?: () => number;
 }
 
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
