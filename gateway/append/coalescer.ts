@@ -17,7 +17,6 @@
  * holding unbounded memory.
  */
 import { MAX_BATCH_BYTES, MAX_BATCH_ITEMS } from '../../chaincode/receipts.js';
-import { backoffDelay } from '../backoff.js';
 import { GatewayError } from '../errors.js';
 import { type AppendResult, type AuditLedger, ledgerFailure } from '../ledger/audit.js';
 import { LedgerError } from '../ledger/driver.js';
@@ -59,7 +58,7 @@ export interface CoalescerOptions {
   readonly random?: () => number;
 }
 
-/** First retry delay; doubles per attempt up to RETRY_MAX_MS, with jitter (backoff.ts). */
+/** First retry delay; doubles per attempt up to RETRY_MAX_MS, with full jitter in [d/2, d). */
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 1000;
 /** Headroom for the JSON array around the texts (quotes, escapes of `"` and `\`). */
@@ -177,7 +176,8 @@ export class Coalescer {
 
   /** The wait before attempt `attempt + 1`, or undefined when it would not fit in the budget. */
   private retryDelay(attempt: number, startedAt: number): number | undefined {
-    const wait = backoffDelay(attempt, RETRY_FIRST_MS, RETRY_MAX_MS, this.options.random ?? Math.random);
+    const d = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(attempt - 1, 20));
+    const wait = Math.round(d / 2 + ((this.options.random ?? Math.random)() * d) / 2);
     return performance.now() - startedAt + wait <= this.options.retryBudgetMs ? wait : undefined;
   }
 

@@ -8,7 +8,6 @@
  * `status` rather than dying silently (issue 11, item 1).
  */
 import { type LogEntry, parseLogEntry } from '../../core/index.js';
-import { backoffDelay } from '../backoff.js';
 import { GatewayError } from '../errors.js';
 import type { LogStore } from './store.js';
 
@@ -90,6 +89,16 @@ export interface LogBuilderOptions {
   readonly random?: () => number;
 }
 
+/** Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): uniform in [d/2, d). */
+export function backoffDelay(
+  failures: number,
+  initialMs: number,
+  maxMs: number,
+  random: () => number,
+): number {
+  const d = Math.min(maxMs, initialMs * 2 ** Math.max(0, Math.min(failures - 1, 30)));
+  return Math.round(d / 2 + (random() * d) / 2);
+}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -8,9 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { backoffDelay } from '../../../gateway/backoff.js';
 import { GatewayError } from '../../../gateway/errors.js';
-import { type BlockSource, type LogBlock, LogBuilder } from '../../../gateway/logbuilder/builder.js';
+import {
+  type BlockSource,
+  backoffDelay,
+  type LogBlock,
+  LogBuilder,
+} from '../../../gateway/logbuilder/builder.js';
 import { LogStore } from '../../../gateway/logbuilder/store.js';
 
 const block = (number: number): LogBlock => ({ number, transactions: [] });
