@@ -66,6 +66,22 @@ const BATCH_BYTES = Math.floor(MAX_BATCH_BYTES * 0.9);
 /** Codes that concern the receipt itself (counted as verification failures). */
 const ITEM_CODES = /^E_(RECEIPT|SIGNATURE|KEY)_/;
 
+/**
+ * An append whose commit status stayed unknown (the orderer went away with the transaction, say) is
+ * answered 503 + Retry-After, not 504: what the client should do is exactly what 503 says — send the
+ * same receipt again later — and that is safe, because appending is idempotent (a receipt that did
+ * commit answers 200 with its original transaction). Other transactions (keys, checkpoints) keep 504.
+ */
+function unknownAsUnavailable(error: GatewayError): GatewayError {
+  if (error.code !== 'E_COMMIT_UNKNOWN') return error;
+  return new GatewayError(
+    'E_UNAVAILABLE',
+    `the ledger did not confirm the commit in time (${error.message}); send the same receipt again: a receipt already committed answers 200`,
+    { ...error.details, reason: 'COMMIT_STATUS_UNKNOWN' },
+    { cause: error.cause ?? error },
+  );
+}
+
 export class Coalescer {
   private readonly lanes = new Map<string, Lane>();
   private queued = 0;
@@ -196,7 +212,7 @@ export class Coalescer {
         batch.map((i) => i.mu),
       );
     } catch (e) {
-      const error = ledgerFailure(e, { resendable: true });
+      const error = ledgerFailure(e);
       this.metrics.ledgerTransactions.inc({ fcn, outcome: error.code });
       const retryable = e instanceof LedgerError && e.retryable && error.code !== 'E_QUEUE_FULL';
       if (retryable) {
@@ -216,7 +232,7 @@ export class Coalescer {
         await Promise.all(batch.map((item) => this.submit(who, [item])));
         return;
       }
-      const answer =
+      const answer = unknownAsUnavailable(
         retryable && attempt > 1
           ? new GatewayError(
               error.code,
@@ -224,7 +240,8 @@ export class Coalescer {
               { ...error.details, attempts: attempt },
               { cause: error.cause ?? e },
             )
-          : error;
+          : error,
+      );
       for (const item of batch) this.finish(item, { ok: false, error: answer });
       return;
     }

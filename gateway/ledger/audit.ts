@@ -28,12 +28,8 @@ export interface ReceiptQuery {
   readonly bookmark: string;
 }
 
-/**
- * Why a ledger call failed, as the gateway answers it. `resendable`: the transaction is idempotent
- * (appends), so an unknown commit status is answered like any transient failure — 503, send it again
- * (a receipt that did commit then answers 200) — rather than 504.
- */
-export function ledgerFailure(e: unknown, options: { resendable?: boolean } = {}): GatewayError {
+/** Why a ledger call failed, as the gateway answers it. */
+export function ledgerFailure(e: unknown): GatewayError {
   if (e instanceof GatewayError) return e;
   if (e instanceof LedgerError) {
     const details = {
@@ -58,15 +54,8 @@ export function ledgerFailure(e: unknown, options: { resendable?: boolean } = {}
       );
     }
     // 504, not 503: the transaction may well have committed, so the client must not take this for a
-    // refusal, and must look before sending a non-idempotent transaction again.
+    // refusal; it may retry (an append is idempotent: a repeat answers 200 with the original ack).
     if (e.stage === 'commit-status') {
-      if (options.resendable)
-        return new GatewayError(
-          'E_UNAVAILABLE',
-          `the ledger did not confirm the commit in time (${e.message}); send the same receipt again: a receipt already committed answers 200`,
-          details,
-          { cause: e },
-        );
       return new GatewayError(
         'E_COMMIT_UNKNOWN',
         'whether the transaction committed is unknown; retry (appends are idempotent)',
