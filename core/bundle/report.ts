@@ -4,6 +4,7 @@
  */
 import { describeFilters } from './filters.js';
 import type { BundleReport } from './findings.js';
+import { BUNDLE_FORMAT_V1 } from './format.js';
 
 /** Failures listed in the text; the rest are counted (the JSON report lists up to 1000). */
 export const REPORT_FAILURES_LISTED = 50;
@@ -27,7 +28,7 @@ function statementLine(r: BundleReport): string {
     case 'unsigned':
       return 'none (v1 manifest: digest and counts match, but anyone can recompute them)';
     case 'failed':
-      return r.format === 'torgo.bundle/1' ? 'manifest does not match' : 'FAILED (see the failures)';
+      return r.format === BUNDLE_FORMAT_V1 ? 'manifest does not match' : 'FAILED (see the failures)';
     case 'not-checked':
       return 'not checked';
   }

@@ -200,9 +200,9 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
     {
       config: { roles: ['auditor', 'admin'] },
       schema: {
-        summary: 'Export bundle (torgo.bundle/1, JSON lines) of a selection, for offline verification',
+        summary: 'Export bundle (torgo.bundle/2, JSON lines) of a selection, for offline verification',
         description:
-          'Same filters as GET /v1/receipts. Streams: header, a fresh signed checkpoint, key entries, receipts with inclusion proofs, manifest.',
+          "Same filters as GET /v1/receipts. Streams: header, a fresh signed checkpoint, key entries, receipts with inclusion proofs, and an export statement signed with the log operator's key over all of it.",
         tags: ['transparency'],
         querystring: ExportQuery,
       } as FastifySchema,
