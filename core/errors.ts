@@ -35,7 +35,7 @@ export type CoreErrorCode =
   | 'E_BUNDLE_TRUNCATED'
   | 'E_BUNDLE_DIGEST_MISMATCH'
   | 'E_BUNDLE_KEY_NOT_VALID'
-  // what a bundle claims as a whole (docs/bundle-format.md §5)
+  // what a bundle claims as a whole (docs/bundle-format.md §5, §7)
   | 'E_BUNDLE_STATEMENT_SIGNATURE'
   | 'E_BUNDLE_STATEMENT_MISMATCH'
   | 'E_BUNDLE_UNSIGNED'

@@ -1,5 +1,5 @@
 /**
- * A bundle's filters (docs/bundle-format.md §4.1): the selection the header claims, with the
+ * A bundle's filters (docs/bundle-format.md §4): the selection the header claims, with the
  * meaning GET /v1/receipts gives it — `source`, `subject`, `operation` equal to the receipt's own
  * fields (read from its signed `.mu` text), and `from` ≤ `committedAt` < `to` on ledger time (the
  * proven log entry's `committedAt`, never the source's `occurredAt` claim).

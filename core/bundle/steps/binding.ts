@@ -1,5 +1,5 @@
 /**
- * Step 5, contents bound to the claim (docs/bundle-format.md §6.5), as `BundleCheck`s: checks of
+ * Step 5, contents bound to the claim (docs/bundle-format.md §6 step 5), as `BundleCheck`s: checks of
  * the bundle as a whole that see every key and receipt line as it streams past. The filters are
  * checked per receipt in step 4 (they need the parsed receipt); here: no log entry twice, and no
  * key line that no receipt depends on. A further whole-bundle check (completeness) is one more

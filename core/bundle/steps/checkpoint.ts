@@ -1,5 +1,5 @@
 /**
- * Step 2, the checkpoint (docs/bundle-format.md §6.2): signed by enough trusted keys (the
+ * Step 2, the checkpoint (docs/bundle-format.md §6 step 2): signed by enough trusted keys (the
  * threshold policy) for the header's log. Every proof in the bundle is checked against it.
  */
 import { toHex } from '../../encoding.js';
