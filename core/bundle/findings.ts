@@ -66,6 +66,8 @@ export interface BundleReport {
     signatures: number;
     proofs: number;
   };
+  /** What each further whole-bundle check (VerifyBundleOptions.checks) says it proved. */
+  readonly checks: readonly { readonly name: string; readonly summary: string }[];
   /** A structural failure that ended the walk: nothing after `line` was read. */
   readonly stopped?: { readonly line: number; readonly code: string; readonly message: string };
   /** What could not be checked, in words (empty when everything was). */

@@ -31,6 +31,8 @@ import { checkManifest, checkStatement } from './steps/statement.js';
 
 export type { BundleOutcome, BundleReport, Failure, Flag, StatementStatus } from './findings.js';
 export type { BundleCheck } from './steps/binding.js';
+export type { ProvenCheckpoint } from './steps/checkpoint.js';
+export type { BundleHeader } from './steps/header.js';
 export {
   checkReceiptLine,
   inThreadChecker,
@@ -344,6 +346,10 @@ class BundleVerification {
         ...(this.statementSigners ? { signedBy: this.statementSigners } : {}),
       },
       counts: { ...this.counts },
+      checks: this.checks.flatMap((c) => {
+        const summary = c.summary?.();
+        return summary === undefined ? [] : [{ name: c.name, summary }];
+      }),
       ...(this.stopped ? { stopped: this.stopped } : {}),
       notChecked: this.notChecked(),
       warnings,

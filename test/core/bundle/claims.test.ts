@@ -9,8 +9,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  type BundleCheck,
   type BundleReport,
   bundleLines,
+  CoreError,
+  formatReport,
   canonicalJson,
   type ExportStatement,
   formatStatement,
@@ -257,6 +260,42 @@ describe('a bundle says exactly what it proves', () => {
       assert.equal(allowed.outcome, 'nothing-to-verify');
       assert.equal(allowed.valid, true);
       assert.equal(allowed.statement.status, 'verified');
+    });
+
+    it('a further whole-bundle check plugs in: its hooks see every line, its failures and summary reach the report', async () => {
+      const seen: string[] = [];
+      const check: BundleCheck = {
+        name: 'subjects',
+        start: (header, checkpoint) => seen.push(`start ${header.origin} ${checkpoint.size}`),
+        key: (_line, n) => seen.push(`key ${n}`),
+        receipt: (line, n) => {
+          seen.push(`receipt ${n}`);
+          if (line.entry.id.endsWith('003')) throw new CoreError('E_BUNDLE_SYNTAX', 'refused by the check');
+        },
+        finish: () => [{ line: 1, code: 'E_BUNDLE_SYNTAX', message: 'the whole fails' }],
+        summary: () => `${seen.filter((s) => s.startsWith('receipt')).length} receipts seen`,
+      };
+      const r = await verifyBytes(join(a), { checks: [check] });
+      assert.deepEqual(seen, [
+        'start torgo.test/log 9',
+        'key 3',
+        'key 4',
+        'key 5',
+        'receipt 6',
+        'receipt 7',
+        'receipt 8',
+        'receipt 9',
+      ]);
+      assert.deepEqual(
+        r.failures.map((x) => [x.line, x.message]),
+        [
+          [8, 'refused by the check'],
+          [1, 'the whole fails'],
+        ],
+      );
+      assert.deepEqual([r.counts.validReceipts, r.counts.invalidReceipts], [3, 1]);
+      assert.deepEqual(r.checks, [{ name: 'subjects', summary: '4 receipts seen' }]);
+      assert.match(formatReport(r), /\n {2}subjects: {4}4 receipts seen\n/);
     });
 
     it('a byte-order mark added to a line is refused, not silently dropped from the hashed bytes', async () => {
