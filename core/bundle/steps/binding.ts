@@ -5,7 +5,7 @@
  * key line that no receipt depends on. A further whole-bundle check (completeness) is one more
  * `BundleCheck` passed in `VerifyBundleOptions.checks`.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../../crypto/hash.js';
 import { CoreError } from '../../errors.js';
 import { utf8 } from '../../encoding.js';
 import type { Failure } from '../findings.js';
