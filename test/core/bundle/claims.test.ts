@@ -240,6 +240,35 @@ describe('a bundle says exactly what it proves', () => {
       assert.equal(r.statement.status, 'failed');
     });
 
+    it("another export's genuine statement under these lines: every difference named", async () => {
+      const r = await verifyBytes(join([...a.slice(0, -1), b.at(-1)!]));
+      assert.deepEqual(codes(r), ['E_BUNDLE_DIGEST_MISMATCH', 'E_BUNDLE_STATEMENT_MISMATCH']);
+      const said = r.failures.filter((x) => x.code === 'E_BUNDLE_STATEMENT_MISMATCH').map((x) => x.message);
+      assert.ok(
+        said.some((m) => /says filters \{"source":"adv-b"\}/.test(m)),
+        JSON.stringify(said),
+      );
+      assert.ok(
+        said.some((m) => /says receipt lines: 2, the bundle has 4/.test(m)),
+        JSON.stringify(said),
+      );
+      assert.ok(r.failures.every((x) => x.line === a.length));
+    });
+
+    it('a statement signed by the operator for another checkpoint: E_BUNDLE_STATEMENT_MISMATCH', async () => {
+      const note = (JSON.parse(a.at(-1)!) as { note: string }).note;
+      const s = parseStatementBody(note.slice(0, note.lastIndexOf('\n\n') + 1));
+      const other = signStatement(
+        { ...s, checkpoint: { ...s.checkpoint, size: s.checkpoint.size - 1 } },
+        operatorKey,
+      );
+      const r = await verifyBytes(
+        join([...a.slice(0, -1), JSON.stringify({ type: 'statement', note: other })]),
+      );
+      assert.deepEqual(codes(r), ['E_BUNDLE_STATEMENT_MISMATCH']);
+      assert.match(r.failures[0]!.message, /says checkpoint size 8, the bundle has 9/);
+    });
+
     it('an unsigned (v1) export is read with a warning and a distinct outcome; --require-signed refuses it', async () => {
       const v1 = await verifyBytes(join(asV1(a)));
       assert.equal(v1.outcome, 'valid-unsigned');
