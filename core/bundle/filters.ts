@@ -21,23 +21,27 @@ export interface BundleFilters {
 const PATTERNS = { source: SOURCE_PATTERN, subject: SUBJECT_PATTERN, operation: OPERATION_PATTERN } as const;
 const FIELDS = ['source', 'subject', 'operation'] as const;
 
-/** Checks a header's filters: known names only, each value well-formed, `from` before `to`. */
-export function parseFilters(filters: Readonly<Record<string, string>>, line: number): BundleFilters {
-  const bad = (message: string): never => {
-    throw new CoreError('E_BUNDLE_SYNTAX', `line ${line}: filters: ${message}`, { line });
-  };
+/** What is wrong with a set of filters (unknown name, malformed value, from not before to), if anything. */
+export function filtersProblem(filters: Readonly<Record<string, string>>): string | undefined {
   for (const [name, value] of Object.entries(filters)) {
     if (name === 'from' || name === 'to') {
-      if (!isTimestamp(value)) bad(`${name} "${value}" is not an RFC 3339 UTC time`);
+      if (!isTimestamp(value)) return `${name} "${value}" is not an RFC 3339 UTC time`;
     } else if (name === 'source' || name === 'subject' || name === 'operation') {
-      if (!PATTERNS[name].test(value)) bad(`${name} "${value}" is not a valid ${name}`);
+      if (!PATTERNS[name].test(value)) return `${name} "${value}" is not a valid ${name}`;
     } else {
-      bad(`unknown filter "${name}" (known: source, subject, operation, from, to)`);
+      return `unknown filter "${name}" (known: source, subject, operation, from, to)`;
     }
   }
-  if (filters['from'] !== undefined && filters['to'] !== undefined) {
-    if (timeNanos(filters['from']) >= timeNanos(filters['to'])) bad('from must be earlier than to');
-  }
+  const { from, to } = filters;
+  if (from !== undefined && to !== undefined && timeNanos(from) >= timeNanos(to))
+    return 'from must be earlier than to';
+  return undefined;
+}
+
+/** Checks a header's filters (at bundle line `line`): E_BUNDLE_SYNTAX when `filtersProblem` finds one. */
+export function parseFilters(filters: Readonly<Record<string, string>>, line: number): BundleFilters {
+  const problem = filtersProblem(filters);
+  if (problem) throw new CoreError('E_BUNDLE_SYNTAX', `line ${line}: filters: ${problem}`, { line });
   return { ...filters };
 }
 

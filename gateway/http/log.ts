@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { Type } from 'typebox';
-import { isCoreError, toBase64 } from '../../core/index.js';
+import { filtersProblem, isCoreError, toBase64 } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
 import type { TransparencyLog } from '../logbuilder/log.js';
 import { selectAll, type Selection } from '../ledger/selection.js';
@@ -212,7 +212,15 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
       const { identity } = callerOf(request);
       const q = request.query as Omit<Selection, 'order'>;
       const selection: Selection = { ...q, order: 'asc' };
-      // Fail on bad filters before the status line goes out.
+      const filters = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) as Record<
+        string,
+        string
+      >;
+      // The bundle claims these filters and `torgo verify` holds every receipt to them: refuse what it
+      // would refuse (e.g. a malformed secondary filter the ledger index never looks at).
+      const problem = filtersProblem(filters);
+      if (problem) throw new GatewayError('E_BAD_REQUEST', `export filters: ${problem}`);
+      // The ledger refuses a selection it cannot make (no indexed field) before the status line goes out.
       const first = selectAll(service.ledger, identity, selection);
       await first.next();
       await first.return(undefined);
@@ -220,10 +228,6 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
       // (503) here, before the status line, rather than stream a bundle missing acknowledged receipts.
       const height = await service.currentHeight();
       await log.coverHeight(height);
-      const filters = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) as Record<
-        string,
-        string
-      >;
       const lines = log.exportLines(
         height,
         async function* () {
