@@ -1,7 +1,16 @@
-/** The export statement golden vector (test/vectors/log/statement-mldsa65.json, README.md there). */
+/** The export statement: its golden vector (test/vectors/log/statement-mldsa65.json, README.md there) and its text. */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { openStatement, publicKeyFromPem, STATEMENT_CONTEXT, toHex } from '../../../core/index.js';
+import fc from 'fast-check';
+import {
+  type ExportStatement,
+  formatStatement,
+  openStatement,
+  parseStatementBody,
+  publicKeyFromPem,
+  STATEMENT_CONTEXT,
+  toHex,
+} from '../../../core/index.js';
 import { mlDsa, useMlDsaBackend } from '../../../core/crypto/backend.js';
 import { mlDsaNoteKeyHash } from '../../../core/log/note-mldsa.js';
 import { nobleBackend } from '../../../core/crypto/noble.js';
@@ -43,4 +52,39 @@ describe('export statement golden vector (test/vectors/log/statement-mldsa65.jso
       );
     });
   }
+});
+
+describe('export statement text', () => {
+  const statement = fc.record({
+    origin: fc.stringMatching(/^[a-z0-9.\/-]{1,40}$/),
+    checkpoint: fc.record({
+      size: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+      rootHash: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    }),
+    filters: fc
+      .dictionary(
+        fc.constantFrom('source', 'subject', 'operation', 'from', 'to'),
+        // Any text without a newline: JSON escapes what a note may not contain.
+        fc.string({ maxLength: 40 }).filter((v) => !v.includes('\n')),
+      )
+      .map((d) => ({ ...d })),
+    createdAt: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    counts: fc.record({ keys: fc.nat(), receipts: fc.nat() }),
+    digest: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((d) => `sha256:${toHex(d)}`),
+  });
+
+  it('parseStatementBody inverts formatStatement', () => {
+    fc.assert(
+      fc.property(statement, (s) => {
+        const back = parseStatementBody(formatStatement(s));
+        // Plain data on both sides (fast-check's records have no prototype).
+        const plain = (x: ExportStatement) =>
+          JSON.parse(
+            JSON.stringify({ ...x, checkpoint: { ...x.checkpoint, rootHash: toHex(x.checkpoint.rootHash) } }),
+          );
+        assert.deepEqual(plain(back), plain(s));
+        assert.equal(formatStatement(back), formatStatement(s));
+      }),
+    );
+  });
 });
