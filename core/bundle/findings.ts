@@ -27,6 +27,16 @@ export interface Flag {
  */
 export type BundleOutcome = 'valid' | 'valid-unsigned' | 'nothing-to-verify' | 'invalid' | 'unusable';
 
+/**
+ * What a bundle cannot prove by itself (docs/bundle-format.md §8), each stated in every report
+ * unless a check (VerifyBundleOptions.checks) declares it proves it (`BundleCheck.proves`).
+ */
+export const BUNDLE_LIMITS = {
+  completeness:
+    'that nothing matching the filters was left out: no receipt, no later key entry (docs/bundle-format.md §8)',
+} as const;
+export type BundleLimit = keyof typeof BUNDLE_LIMITS;
+
 /** The last line: v2's signed statement, v1's manifest. */
 export type StatementStatus =
   /** v2: signed by a trusted key that signed the checkpoint, and it matches the bundle. */
@@ -72,6 +82,8 @@ export interface BundleReport {
   readonly stopped?: { readonly line: number; readonly code: string; readonly message: string };
   /** What could not be checked, in words (empty when everything was). */
   readonly notChecked: readonly string[];
+  /** What even a valid bundle does not prove (BUNDLE_LIMITS not lifted by a check). */
+  readonly notProven: readonly string[];
   /** Not failures, but a reader must see them (an unsigned export). */
   readonly warnings: readonly string[];
   readonly failures: readonly Failure[];

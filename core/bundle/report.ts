@@ -58,6 +58,8 @@ export function formatReport(r: BundleReport): string {
     lines.push('  not checked:');
     for (const n of r.notChecked) lines.push(`    ${n}`);
   }
+  for (const [i, n] of r.notProven.entries())
+    lines.push(`  ${i === 0 ? 'not proven:' : ''.padEnd(11)}  ${n}`);
   if (r.flags.length) {
     lines.push(`  flagged:     ${r.flags.length}`);
     for (const f of r.flags.slice(0, REPORT_FLAGS_LISTED)) lines.push(`    ${f.id}: ${f.note}`);

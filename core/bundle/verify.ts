@@ -11,6 +11,8 @@ import { toBase64 } from '../encoding.js';
 import type { TrustedKey } from '../log/checkpoint.js';
 import {
   asFailure,
+  BUNDLE_LIMITS,
+  type BundleLimit,
   type BundleOutcome,
   type BundleReport,
   Findings,
@@ -29,7 +31,15 @@ import {
 } from './steps/receipts.js';
 import { checkManifest, checkStatement } from './steps/statement.js';
 
-export type { BundleOutcome, BundleReport, Failure, Flag, StatementStatus } from './findings.js';
+export {
+  BUNDLE_LIMITS,
+  type BundleLimit,
+  type BundleOutcome,
+  type BundleReport,
+  type Failure,
+  type Flag,
+  type StatementStatus,
+} from './findings.js';
 export type { BundleCheck } from './steps/binding.js';
 export type { ProvenCheckpoint } from './steps/checkpoint.js';
 export type { BundleHeader } from './steps/header.js';
@@ -352,6 +362,9 @@ class BundleVerification {
       }),
       ...(this.stopped ? { stopped: this.stopped } : {}),
       notChecked: this.notChecked(),
+      notProven: (Object.keys(BUNDLE_LIMITS) as BundleLimit[])
+        .filter((limit) => !this.checks.some((c) => c.proves?.includes(limit)))
+        .map((limit) => BUNDLE_LIMITS[limit]),
       warnings,
       failures: f.failures,
       failureCount: f.failureCount,

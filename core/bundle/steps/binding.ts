@@ -8,7 +8,7 @@
 import { sha256 } from '../../crypto/hash.js';
 import { CoreError } from '../../errors.js';
 import { utf8 } from '../../encoding.js';
-import type { Failure } from '../findings.js';
+import type { BundleLimit, Failure } from '../findings.js';
 import type { KeyLine, ReceiptLine } from '../format.js';
 import type { BundleHeader } from './header.js';
 import type { ProvenCheckpoint } from './checkpoint.js';
@@ -23,6 +23,8 @@ import type { ProvenCheckpoint } from './checkpoint.js';
  */
 export interface BundleCheck {
   readonly name: string;
+  /** Limits of a bundle (BUNDLE_LIMITS) this check lifts when it passes: the report stops listing them. */
+  readonly proves?: readonly BundleLimit[];
   start?(header: BundleHeader, checkpoint: ProvenCheckpoint): void;
   key?(line: KeyLine, n: number): void;
   receipt?(line: ReceiptLine, n: number): void;

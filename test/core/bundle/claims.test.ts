@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  BUNDLE_LIMITS,
   type BundleCheck,
   type BundleReport,
   bundleLines,
@@ -100,6 +101,8 @@ describe('a bundle says exactly what it proves', () => {
     assert.equal(r.statement.status, 'verified');
     assert.equal(r.statement.signedBy?.length, 1);
     assert.deepEqual(r.filters, { source: 'icu-relay-3' });
+    assert.deepEqual(r.notProven, [BUNDLE_LIMITS.completeness], 'and what it did not');
+    assert.match(formatReport(r), /\n {2}not proven: {2}that nothing matching the filters was left out/);
     const rb = await verifyBytes(join(b));
     assert.equal(rb.outcome, 'valid', JSON.stringify(rb.failures));
     assert.equal(rb.counts.keys, 1, 'only the key the adv-b receipts were signed with');
@@ -295,6 +298,7 @@ describe('a bundle says exactly what it proves', () => {
       const seen: string[] = [];
       const check: BundleCheck = {
         name: 'subjects',
+        proves: ['completeness'],
         start: (header, checkpoint) => seen.push(`start ${header.origin} ${checkpoint.size}`),
         key: (_line, n) => seen.push(`key ${n}`),
         receipt: (line, n) => {
@@ -324,6 +328,7 @@ describe('a bundle says exactly what it proves', () => {
       );
       assert.deepEqual([r.counts.validReceipts, r.counts.invalidReceipts], [3, 1]);
       assert.deepEqual(r.checks, [{ name: 'subjects', summary: '4 receipts seen' }]);
+      assert.deepEqual(r.notProven, [], 'a check that proves completeness lifts that limit');
       assert.match(formatReport(r), /\n {2}subjects: {4}4 receipts seen\n/);
     });
 
