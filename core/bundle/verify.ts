@@ -77,7 +77,12 @@ class Stop extends Error {
   }
 }
 
-/** One verification run over one bundle. */
+/**
+ * One verification run over one bundle. `run` reads the lines and `line` routes each to its step,
+ * in the order of docs/bundle-format.md §1: verifyCheckpoint (after the header), verifyKey,
+ * verifyReceipt (batched to the checker), then at the last line the whole-bundle checks
+ * (finishChecks) and the statement or manifest (verifyLastLine); `report` says what it all found.
+ */
 class BundleVerification {
   private readonly findings = new Findings();
   private readonly counts = {
@@ -237,7 +242,10 @@ class BundleVerification {
     this.receipts = new ReceiptBatches(
       checker,
       context,
-      (r) => this.absorb(r),
+      (results) => {
+        for (const r of results) this.absorb(r);
+        this.options.onProgress?.(this.counts.validReceipts + this.counts.invalidReceipts);
+      },
       this.options.batchSize ?? 64,
       this.options.parallelism ?? 1,
     );
@@ -270,7 +278,6 @@ class BundleVerification {
       this.counts.proofs++;
       for (const f of r.flags) this.findings.flag(f);
     }
-    this.options.onProgress?.(this.counts.validReceipts + this.counts.invalidReceipts);
   }
 
   /** Whole-bundle checks, once every key and receipt line was read and checked. */

@@ -142,7 +142,8 @@ export class ReceiptBatches {
   constructor(
     private readonly checker: ReceiptChecker,
     private readonly context: ReceiptCheckContext,
-    private readonly absorb: (r: ReceiptCheckResult) => void,
+    /** Hears each batch's results as they come back (in the order of its jobs). */
+    private readonly absorb: (results: readonly ReceiptCheckResult[]) => void,
     private readonly batchSize: number,
     private readonly parallelism: number,
   ) {}
@@ -157,20 +158,18 @@ export class ReceiptBatches {
     const jobs = this.batch;
     this.batch = [];
     const p: Promise<void> = this.checker.check(jobs, this.context).then(
-      (results) => {
-        for (const r of results) this.absorb(r);
-      },
+      (results) => this.absorb(results),
       // A checker that fails (a worker died) fails each of its receipts, by line: none is lost.
-      (e) => {
-        for (const j of jobs)
-          this.absorb({
+      (e) =>
+        this.absorb(
+          jobs.map((j) => ({
             line: j.line,
             id: j.receipt.entry.id,
             failure: asFailure(e, j.line, j.receipt.entry.id),
             signatures: 0,
             flags: [],
-          });
-      },
+          })),
+        ),
     );
     const tracked = p.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);

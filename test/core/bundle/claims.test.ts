@@ -103,6 +103,9 @@ describe('a bundle says exactly what it proves', () => {
     assert.deepEqual(r.filters, { source: 'icu-relay-3' });
     assert.deepEqual(r.notProven, [BUNDLE_LIMITS.completeness], 'and what it did not');
     assert.match(formatReport(r), /\n {2}not proven: {2}that nothing matching the filters was left out/);
+    const progress: number[] = [];
+    await verifyBytes(join(a), { batchSize: 3, onProgress: (n) => progress.push(n) });
+    assert.deepEqual(progress, [3, 4], 'progress once per batch of receipts checked');
     const rb = await verifyBytes(join(b));
     assert.equal(rb.outcome, 'valid', JSON.stringify(rb.failures));
     assert.equal(rb.counts.keys, 1, 'only the key the adv-b receipts were signed with');
