@@ -128,7 +128,7 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     max: config.rateLimit.max || 1,
     timeWindow: config.rateLimit.windowMs,
     hook: 'onRequest',
-    keyGenerator: (request) => (request.caller ? `token:${request.caller.token.id}` : `ip:${request.ip}`),
+    keyGenerator: (request) => request.caller?.principal ?? `ip:${request.ip}`,
     errorResponseBuilder: (_request, context) =>
       new GatewayError(
         'E_RATE_LIMITED',
