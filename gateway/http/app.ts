@@ -323,7 +323,7 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
       .serializer(JSON.stringify)
       .send(error.toBody());
   });
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler((_request, reply) => {
     // The path is not repeated: an error never echoes the request.
     const error = new GatewayError('E_ROUTE_NOT_FOUND', 'no such route (the routes are in /openapi.json)');
     return reply.code(404).type('application/json; charset=utf-8').send(error.toBody());
