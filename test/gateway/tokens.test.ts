@@ -391,3 +391,23 @@ test('torgo token rotate and torgo audit tokens (chain checked, pinned head)', a
   assert.match(bad.stderr, /E_AUDIT_CHAIN_BROKEN/);
   assert.equal((await torgo('audit', 'tokens', ...as(relay))).code, 1, 'a revoked token: 401');
 });
+
+test('a revocation on the audit log that did not reach the token store (a crash) is completed at start', async (t) => {
+  const dir = await tempDir(t);
+  let gw = await startTestGateway(t, {}, dir);
+  const relay = await createToken(gw.url, gw.admin, 'relay', ['appender']);
+  const id = await tokenId(gw.url, relay);
+  await gw.gw.close();
+  // The state a crash after the audit write and before the store write leaves behind.
+  const { TokenAuditLog } = await import('../../gateway/auth/audit.js');
+  const { log } = await TokenAuditLog.open(dir);
+  await log.append({
+    event: 'token.revoked',
+    actor: { kind: 'operator', procedure: 'bootstrap-admin' },
+    token: { id, name: 'relay', identity: 'relay', roles: ['appender'] },
+  });
+  const store = JSON.parse(await readFile(path.join(dir, 'gateway', 'tokens.json'), 'utf8'));
+  assert.equal(store.tokens.find((x: { id: string }) => x.id === id).revokedAt, undefined);
+  gw = await startTestGateway(t, {}, dir);
+  assert.equal((await call(gw.url, 'GET', '/v1/me', { token: relay })).status, 401);
+});
