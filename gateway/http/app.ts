@@ -103,6 +103,28 @@ function clientErrorHandler(limits: { headersTimeoutMs: number; requestTimeoutMs
   };
 }
 
+/**
+ * Node server options that drop slow and half-open connections. `connectionsCheckingInterval` can
+ * only be given when the server is created, so an HTTPS server must get these in its options too.
+ */
+export function serverTimeouts(limits: {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}): {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  connectionsCheckingInterval: number;
+} {
+  return {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  };
+}
+
 /** `charset=` of a Content-Type, lower-cased; undefined when absent. */
 function charsetOf(contentType: string): string | undefined {
   return /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType)?.[1]?.toLowerCase();
@@ -185,13 +207,7 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     // every second; Node's default is every 30 s, which let such connections sit for tens of seconds).
     requestTimeout: config.limits.requestTimeoutMs,
     keepAliveTimeout: config.limits.keepAliveTimeoutMs,
-    http: {
-      headersTimeout: config.limits.headersTimeoutMs,
-      connectionsCheckingInterval: Math.max(
-        50,
-        Math.min(1000, Math.floor(config.limits.headersTimeoutMs / 4)),
-      ),
-    },
+    http: serverTimeouts(config.limits),
     clientErrorHandler: clientErrorHandler(config.limits),
     frameworkErrors: (e, request, anyReply) => {
       const reply = anyReply as unknown as FastifyReply;
