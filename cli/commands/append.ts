@@ -14,6 +14,7 @@ import type { Output } from '../output.js';
 const BATCH = 100;
 /** Under the gateway's default batch body limit (8 MiB, limits.batchBodyBytes), JSON escaping included. */
 const BATCH_BYTES = 7 * 1024 * 1024;
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** E_RECEIPT_TOO_LARGE for a file over the format's limit (docs/receipt-format.md §2), else undefined. */
 async function oversize(file: string): Promise<ItemResult | undefined> {
@@ -80,14 +81,29 @@ export function addAppend(program: Command, output: Output): void {
           const texts: string[] = [];
           let bytes = 0;
           while (i < sendable.length && chunk.length < BATCH) {
-            const text = new TextDecoder().decode(await readBounded(sendable[i]!, MAX_FILE_BYTES, 'receipt'));
+            const file = sendable[i]!;
+            let text: string;
+            try {
+              // JSON carries text: a file that is not UTF-8 is reported, never repaired into other bytes.
+              text = UTF8.decode(await readBounded(file, MAX_FILE_BYTES, 'receipt'));
+            } catch (e) {
+              if (e instanceof CliError) throw e;
+              results.push({
+                file,
+                status: 0,
+                error: { code: 'E_RECEIPT_ENCODING', message: `${file} is not valid UTF-8: not sent` },
+              });
+              i++;
+              continue;
+            }
             const size = Buffer.byteLength(JSON.stringify(text));
             if (chunk.length > 0 && bytes + size > BATCH_BYTES) break;
-            chunk.push(sendable[i]!);
+            chunk.push(file);
             texts.push(text);
             bytes += size + 1;
             i++;
           }
+          if (chunk.length === 0) continue;
           const r = await client.json<{
             results: {
               index: number;

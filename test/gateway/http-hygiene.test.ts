@@ -278,8 +278,11 @@ test('torgo append refuses a receipt file over the real size limit before sendin
     one.stderr,
     new RegExp(`${MAX_FILE_BYTES + 1} bytes; a receipt file is at most ${MAX_FILE_BYTES} bytes`),
   );
-  // With a good file: the good one is appended, the oversize one reported, exit 1.
-  const both = await torgo('append', good, huge, '--json', ...as);
+  // With a good file (and one that is not UTF-8, which a JSON batch cannot carry unchanged): the good
+  // one is appended, the others reported in order, exit 1.
+  const notUtf8 = path.join(dir, 'latin1.mu');
+  await writeFile(notUtf8, Buffer.from([0x74, 0x69, 0x74, 0x6c, 0x65, 0xe9, 0x0a]));
+  const both = await torgo('append', good, huge, notUtf8, '--json', ...as);
   assert.equal(both.code, 1);
   const lines = both.stdout
     .trim()
@@ -287,6 +290,7 @@ test('torgo append refuses a receipt file over the real size limit before sendin
     .map((l) => JSON.parse(l));
   assert.equal(lines[0].status, 201);
   assert.equal(lines[1].error.code, 'E_RECEIPT_TOO_LARGE');
+  assert.equal(lines[2].error.code, 'E_RECEIPT_ENCODING');
   // At the limit exactly it is sent (and refused by the gateway for what it is, not its size).
   await writeFile(huge, 'x'.repeat(MAX_FILE_BYTES));
   const atLimit = await torgo('append', huge, '--json', ...as);
