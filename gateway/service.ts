@@ -78,6 +78,8 @@ export class GatewayService {
   reportBackground: (e: Error, what: string) => void = () => {};
   /** The admin token created at start (fresh data directory or bootstrapAdmin); shown once, never stored. */
   bootstrapToken: string | undefined;
+  /** Token changes run one at a time: a check ("is this identity bound?") holds until its write. */
+  private tokenChanges: Promise<unknown> = Promise.resolve();
   /** The identity that reads blocks and chain info (the log operator's), once the log is open. */
   private reader: WalletIdentity | undefined;
 
@@ -395,7 +397,14 @@ export class GatewayService {
    * The operator's own procedure (at start, with the data directory in hand): mint the token of a
    * wallet identity — rotating its current one if it has one. The only way to a log-operator token.
    */
-  async operatorToken(
+  operatorToken(
+    label: string,
+    procedure: 'first-start' | 'bootstrap-admin' | 'log-operator-token',
+  ): Promise<NewToken> {
+    return this.oneTokenChange(() => this.operatorTokenNow(label, procedure));
+  }
+
+  private async operatorTokenNow(
     label: string,
     procedure: 'first-start' | 'bootstrap-admin' | 'log-operator-token',
   ): Promise<NewToken> {
@@ -433,7 +442,14 @@ export class GatewayService {
    * never had a token, whose certificate then decides the roles. Never for the log operator's
    * identity, never a role an admin may not grant, never a second token for a bound identity.
    */
-  async createToken(
+  createToken(
+    request: { name: string; roles?: readonly string[] | undefined; identity?: string | undefined },
+    actor: AuditActor,
+  ): Promise<NewToken> {
+    return this.oneTokenChange(() => this.createTokenNow(request, actor));
+  }
+
+  private async createTokenNow(
     request: { name: string; roles?: readonly string[] | undefined; identity?: string | undefined },
     actor: AuditActor,
   ): Promise<NewToken> {
@@ -518,7 +534,11 @@ export class GatewayService {
    * itself (`self`: any role, its own identity) or by an admin (within what an admin may grant;
    * never the log operator's identity).
    */
-  async rotateToken(id: string, actor: AuditActor, self: boolean): Promise<NewToken> {
+  rotateToken(id: string, actor: AuditActor, self: boolean): Promise<NewToken> {
+    return this.oneTokenChange(() => this.rotateTokenNow(id, actor, self));
+  }
+
+  private async rotateTokenNow(id: string, actor: AuditActor, self: boolean): Promise<NewToken> {
     const old = this.tokens.get(id);
     if (!old) throw new GatewayError('E_TOKEN_UNKNOWN', `no token ${id}`);
     const latest = this.tokens.latestFor(old.identity);
@@ -561,7 +581,11 @@ export class GatewayService {
   }
 
   /** Revokes a token (audited first); revoking a revoked token changes nothing and records nothing. */
-  async revokeToken(id: string, actor: AuditActor): Promise<TokenRecord> {
+  revokeToken(id: string, actor: AuditActor): Promise<TokenRecord> {
+    return this.oneTokenChange(() => this.revokeTokenNow(id, actor));
+  }
+
+  private async revokeTokenNow(id: string, actor: AuditActor): Promise<TokenRecord> {
     const record = this.tokens.get(id);
     if (!record) throw new GatewayError('E_TOKEN_UNKNOWN', `no token ${id}`);
     if (record.revokedAt) return record;
@@ -572,6 +596,12 @@ export class GatewayService {
     });
     const revoked = await this.tokens.revoke(id, actor.kind === 'token' ? actor.tokenId : 'operator');
     return revoked!;
+  }
+
+  private oneTokenChange<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.tokenChanges.then(change);
+    this.tokenChanges = run.catch(() => undefined);
+    return run;
   }
 
   /** Stop taking appends, answer every queued one, close the ledger. */

@@ -179,6 +179,24 @@ test('an identity in the wallet that never had a token can be bound once', async
   });
   assert.equal(twice.status, 403);
   assert.equal(twice.json.code, 'E_IDENTITY_BOUND');
+  // Concurrent binds of one identity: exactly one wins (the check holds until the write).
+  await gw.service.wallet.put(await issue({ name: 'ext-race', roles: ['auditor'] }));
+  const race = await Promise.all(
+    Array.from({ length: 6 }, (_, i) =>
+      call(url, 'POST', '/v1/tokens', { token: admin, body: { name: `race-${i}`, identity: 'ext-race' } }),
+    ),
+  );
+  assert.deepEqual(race.map((r) => r.status).sort(), [201, 403, 403, 403, 403, 403]);
+  // Concurrent rotations of one token: one new token, the others are told it was superseded.
+  const raceId = race.find((r) => r.status === 201)!.json.info.id as string;
+  const rotations = await Promise.all(
+    Array.from({ length: 4 }, () => call(url, 'POST', `/v1/tokens/${raceId}/rotate`, { token: admin })),
+  );
+  assert.deepEqual(rotations.map((r) => r.status).sort(), [201, 409, 409, 409]);
+  const live = (await call(url, 'GET', '/v1/tokens', { token: admin })).json.tokens.filter(
+    (x: { identity: string; revokedAt?: string }) => x.identity === 'ext-race' && !x.revokedAt,
+  );
+  assert.equal(live.length, 1);
   // Any identity holding log-operator, whatever its label.
   const op = await call(url, 'POST', '/v1/tokens', {
     token: admin,
