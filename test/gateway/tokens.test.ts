@@ -298,6 +298,7 @@ test('the audit route pages the hash-chained log; every event is on disk before 
     assert.equal(r.status, 400, bad);
     assert.equal(r.json.code, 'E_BAD_REQUEST');
   }
+  assert.equal((await stat(path.join(dir, 'gateway', 'audit.jsonl'))).mode & 0o777, 0o600);
   // Never a secret or a hash on the audit log.
   const text = await readFile(path.join(dir, 'gateway', 'audit.jsonl'), 'utf8');
   assert.ok(!text.includes(relay.slice(23)) && !text.includes(admin.slice(23)));
