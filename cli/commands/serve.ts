@@ -12,6 +12,7 @@ interface ServeFlags {
   logLevel?: string;
   adminTokenFile?: string;
   bootstrapAdmin?: boolean;
+  logOperatorTokenFile?: string;
 }
 
 export function addServe(program: Command, output: Output): void {
@@ -28,7 +29,14 @@ export function addServe(program: Command, output: Output): void {
       '--admin-token-file <file>',
       'write a bootstrap admin token to this new file (0600) instead of printing it',
     )
-    .option('--bootstrap-admin', 'create a new admin token even though tokens exist (lost admin token)')
+    .option(
+      '--bootstrap-admin',
+      'rotate the bootstrap admin token even though tokens exist (lost admin token; the old one is revoked)',
+    )
+    .option(
+      '--log-operator-token-file <file>',
+      "mint (or rotate) the log operator identity's token into this new file (0600): the only way to one",
+    )
     .action(async (flags: ServeFlags) => {
       if (flags.port !== undefined && !/^\d{1,5}$/.test(flags.port))
         throw new CliError('--port must be a number', EXIT_USAGE);
@@ -58,6 +66,7 @@ export function addServe(program: Command, output: Output): void {
         notice: output.err,
         adminTokenFile: flags.adminTokenFile,
         bootstrapAdmin: flags.bootstrapAdmin,
+        logOperatorTokenFile: flags.logOperatorTokenFile,
         handleSignals: true,
       });
       await gateway.closed;
