@@ -4,7 +4,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 [[ -d "$net" ]] || { echo "network is down"; exit 1; }
 down=0
-for name in ca-orderer $(for org in $ORGS; do echo "ca-$org"; done) $(nodes); do
+for name in $(for org in $orderer_orgs $ORGS; do echo "ca-$org"; done) $(nodes); do
   if running "$name"; then printf '%-12s running (pid %s)\n' "$name" "$(cat "$net/pids/$name.pid")"
   elif [[ -f "$net/pids/$name.pid" ]]; then printf '%-12s STOPPED (see logs/%s.log)\n' "$name" "$name"; down=1
   else printf '%-12s not started\n' "$name"; fi
