@@ -74,6 +74,7 @@ YAML
   cat <<YAML
   SmartBFT:
     RequestBatchMaxCount: $BATCH_MAX_MESSAGES
+    RequestBatchMaxBytes: $BFT_BATCH_MAX_BYTES
     RequestBatchMaxInterval: $BFT_BATCH_MAX_INTERVAL
     RequestForwardTimeout: $BFT_REQUEST_FORWARD_TIMEOUT
     RequestComplainTimeout: $BFT_REQUEST_COMPLAIN_TIMEOUT

@@ -29,6 +29,7 @@ const ordererPort = (name, kind = '') => {
 };
 const orderer = (name) => ({
   name,
+  org: ordererOrg(name),
   mspId: mspId(ordererOrg(name)),
   endpoint: `127.0.0.1:${ordererPort(name)}`,
   adminEndpoint: `127.0.0.1:${ordererPort(name, 'ADMIN')}`,
