@@ -71,10 +71,10 @@ YAML
       ServerTLSCert: $o/tls/server.crt
 YAML
   done
+  # A SmartBFT block's most requests and bytes come from BatchSize (MaxMessageCount, AbsoluteMaxBytes):
+  # Fabric 3 overrides SmartBFT's RequestBatchMaxCount/RequestBatchMaxBytes with them.
   cat <<YAML
   SmartBFT:
-    RequestBatchMaxCount: $BATCH_MAX_MESSAGES
-    RequestBatchMaxBytes: $BFT_BATCH_MAX_BYTES
     RequestBatchMaxInterval: $BFT_BATCH_MAX_INTERVAL
     RequestForwardTimeout: $BFT_REQUEST_FORWARD_TIMEOUT
     RequestComplainTimeout: $BFT_REQUEST_COMPLAIN_TIMEOUT

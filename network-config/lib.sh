@@ -6,10 +6,10 @@ source "$here/network.env"
 log() { printf '%s %s\n' "$(date +%T)" "$*"; }
 die() { echo "error: $*" >&2; exit 1; }
 
-# $fabric: Fabric's bin/, config/ and builders/ccaas/ (network.env: FABRIC_VERSION, FABRIC_HOME).
+# $fabric: Fabric's bin/, config/ and builders/ccaas/ (network.env: FABRIC_VERSION, FABRIC31_HOME).
 case "$FABRIC_VERSION" in
-  2.5) fabric="${FABRIC_HOME:-$repo/.fabric}" ;;
-  3.1) fabric="${FABRIC_HOME:-/opt/fabric-3.1}" ;;
+  2.5) fabric="$repo/.fabric" ;;
+  3.1) fabric="${FABRIC31_HOME:-/opt/fabric-3.1}" ;;
   *) die "FABRIC_VERSION=$FABRIC_VERSION: use 2.5 or 3.1" ;;
 esac
 case "$CONSENSUS" in
@@ -81,7 +81,7 @@ wait_port() {
 
 need() {
   local c hint="run network-config/install-fabric.sh"
-  [[ "$FABRIC_VERSION" == 3.1 ]] && hint="build Fabric 3.1 into $fabric (docs/fabric.md) or set FABRIC_HOME"
+  [[ "$FABRIC_VERSION" == 3.1 ]] && hint="build Fabric 3.1 into $fabric (docs/fabric.md) or set FABRIC31_HOME"
   for c in "$@"; do command -v "$c" >/dev/null || die "$c not found: $hint"; done
 }
 
@@ -93,7 +93,7 @@ check_release() {
   for c in peer orderer; do
     v="$("$c" version 2>/dev/null | sed -n 's/^ Version: \(.*\)$/\1/p')"
     [[ "${v%.*}" == "${want%.*}" ]] ||
-      die "$(command -v "$c") is Fabric ${v:-?}, FABRIC_VERSION=$FABRIC_VERSION wants $want (FABRIC_HOME=$fabric)"
+      die "$(command -v "$c") is Fabric ${v:-?}, FABRIC_VERSION=$FABRIC_VERSION wants $want (binaries from $fabric)"
   done
 }
 

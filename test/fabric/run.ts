@@ -3,7 +3,7 @@
  * network of their own.
  *
  * `--network raft` (the default): Fabric 2.5, one etcdraft orderer. `--network bft`: Fabric 3.1
- * (FABRIC_VERSION=3.1, binaries from FABRIC_HOME, default /opt/fabric-3.1), four SmartBFT orderers
+ * (FABRIC_VERSION=3.1, binaries from FABRIC31_HOME, default /opt/fabric-3.1), four SmartBFT orderers
  * of two organisations; the BFT drills (bft-faults.fabric.ts) run only there.
  *
  * 1. network-config's install (raft) → down (leftovers) → up → deploy, into `.fabric/test-network`
@@ -17,7 +17,7 @@
  *    TORGO_FABRIC_CLIENTS=gateway skips the network client altogether;
  * 3. down, always (TORGO_FABRIC_KEEP=1 keeps the network for a look afterwards).
  *
- * Exits with the test runner's status. Without Fabric's binaries (raft: on PATH; bft: in FABRIC_HOME)
+ * Exits with the test runner's status. Without Fabric's binaries (raft: on PATH; bft: in FABRIC31_HOME)
  * it prints one SKIPPED line and exits 0 (the `.ci/run` contract); TORGO_FABRIC_REQUIRED=1 makes that
  * a failure instead.
  */
@@ -41,9 +41,16 @@ function parseArgs(argv: readonly string[]): { network: 'raft' | 'bft'; only: st
   return { network, only };
 }
 
-const args = parseArgs(process.argv.slice(2));
+const args = (() => {
+  try {
+    return parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`test:fabric: ${(e as Error).message}`);
+    return process.exit(2);
+  }
+})();
 const bft = args.network === 'bft';
-const fabricHome = process.env['FABRIC_HOME'] ?? (bft ? '/opt/fabric-3.1' : undefined);
+const fabric31Home = process.env['FABRIC31_HOME'] ?? '/opt/fabric-3.1';
 
 const env: NodeJS.ProcessEnv = {
   ...process.env,
@@ -53,7 +60,7 @@ const env: NodeJS.ProcessEnv = {
   PORT_OFFSET: process.env['PORT_OFFSET'] ?? (bft ? '200' : '100'),
   FABRIC_VERSION: bft ? '3.1' : '2.5',
   CONSENSUS: bft ? 'bft' : 'raft',
-  ...(fabricHome ? { FABRIC_HOME: fabricHome } : {}),
+  FABRIC31_HOME: fabric31Home,
 };
 
 function onPath(command: string): boolean {
@@ -100,8 +107,8 @@ function printGatewayErrors(): void {
 
 async function main(): Promise<number> {
   const missing = bft
-    ? !existsSync(path.join(fabricHome!, 'bin', 'peer')) &&
-      `no Fabric 3.1 binaries in ${fabricHome}/bin (set FABRIC_HOME; docs/fabric.md, "Fabric 3.1")`
+    ? !existsSync(path.join(fabric31Home, 'bin', 'peer')) &&
+      `no Fabric 3.1 binaries in ${fabric31Home}/bin (set FABRIC31_HOME; docs/fabric.md, "Fabric 3.1")`
     : !onPath('peer') &&
       'no Fabric binaries on PATH (peer, orderer, configtxgen, osnadmin; see docs/fabric.md)';
   if (missing) {
