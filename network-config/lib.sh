@@ -88,7 +88,7 @@ need() {
 # The Fabric binaries on PATH must be the release FABRIC_VERSION asks for: a 2.5 orderer cannot
 # run a BFT channel, and a mix of releases fails in ways that are hard to read.
 check_release() {
-  local want v
+  local want v c
   want="$([[ "$FABRIC_VERSION" == 3.1 ]] && echo "$FABRIC_31_RELEASE" || echo "$FABRIC_25_RELEASE")"
   for c in peer orderer; do
     v="$("$c" version 2>/dev/null | sed -n 's/^ Version: \(.*\)$/\1/p')"
@@ -117,8 +117,8 @@ endorsement_policy() {
   local IFS=,; echo "OutOf($((n / 2 + 1)),${peers[*]})"
 }
 
-# The network's nodes by name: the orderers ($orderer_nodes), peer0.<org>, and one contract server per deployed chaincode:
-# `chaincode` for TORGO's contract (chaincode name torgo), `chaincode-<name>` for any other (e.g. the
+# The network's nodes by name: the orderers ($orderer_nodes), peer0.<org>, and one contract server per
+# deployed chaincode: `chaincode` for TORGO's contract (chaincode name torgo), `chaincode-<name>` for any other (e.g. the
 # no-op contract of the throughput benchmark). For node.sh and status.sh.
 nodes() {
   local org cc n
