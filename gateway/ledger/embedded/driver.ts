@@ -4,7 +4,7 @@
  * certificates from the engine's CA, with the token's roles in the `torgo.role` attribute, written
  * to the wallet like any Fabric identity.
  */
-import { contracts } from '../../../chaincode/index.js';
+import { contracts } from '../../../chaincode/contract.js';
 import { EmbeddedLedger, type EngineErrorCode, isEngineError } from '../../../engine/index.js';
 import {
   type Committed,
