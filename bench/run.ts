@@ -14,6 +14,7 @@ import { engineSuite } from './engine.js';
 import { type BenchOptions, environment, type Row, type Suite, writeResults } from './harness.js';
 import { httpSuite } from './http.js';
 import { querySuite } from './queries.js';
+import { startSuite } from './start.js';
 
 export const SUITES: Record<string, Suite> = {
   'ml-dsa': cryptoSuite,
@@ -21,6 +22,7 @@ export const SUITES: Record<string, Suite> = {
   http: httpSuite,
   queries: querySuite,
   bundle: bundleSuite,
+  start: startSuite,
 };
 
 /** CPU time all cores spent outside idle since boot, in ms. */
