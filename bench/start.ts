@@ -8,7 +8,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { median, type Row, type Suite } from './harness.js';
+import { median, type Suite } from './harness.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
