@@ -32,12 +32,6 @@ export function addServe(program: Command, output: Output): void {
     .action(async (flags: ServeFlags) => {
       if (flags.port !== undefined && !/^\d{1,5}$/.test(flags.port))
         throw new CliError('--port must be a number', EXIT_USAGE);
-      // The embedded ledger runs the contract in this process: fabric-contract-api logs every
-      // decorator it applies (at import) and fabric-shim every failed transaction, in their own
-      // format. The gateway maps and logs failures itself, so their loggers are silenced before the
-      // contract is imported — loggers already created included (chaincode/fabric-internals.ts).
-      const { setChaincodeLogLevel } = await import('../../chaincode/fabric-internals.js');
-      setChaincodeLogLevel('CRITICAL');
       const { ConfigError, loadConfig } = await import('../../gateway/config.js');
       const { startGateway } = await import('../../gateway/server.js');
       let config: ReturnType<typeof loadConfig>;
