@@ -10,6 +10,8 @@
  *   change the level of loggers already created (a peer sets CORE_CHAINCODE_LOGGING_LEVEL before start).
  * - `long`, `@fidm/x509`, `winston` as fabric-shim resolves them: the exact copies it uses.
  * - fabric-common's `global.hfc.logger` (its `Utils.setLogger` mechanism), read at import time.
+ * - fabric-network 2.2's `FabricError`, `TransactionError`, `newFullBlockEvent` and `SingleQueryHandler`,
+ *   in its typings but not among its runtime exports: the gateway's Fabric 2.2 driver needs them.
  *
  * Patches, and how far they reach (docs/performance.md measures what they save):
  * - `Certificate.fromPEM` of the @fidm/x509 copy fabric-shim resolves is memoised by PEM text. Only
@@ -25,6 +27,11 @@
  * dispatcher, and by the chaincode's own entry point on a peer — never by merely importing the contract.
  */
 import { createRequire } from 'node:module';
+// Types only (erased): the chaincode bundle never loads fabric-network; networkInternals() requires lazily.
+import type { FabricError } from 'fabric-network/lib/errors/fabricerror.js';
+import type { TransactionError } from 'fabric-network/lib/errors/transactionerror.js';
+import type { newFullBlockEvent } from 'fabric-network/lib/impl/event/fullblockeventfactory.js';
+import type { SingleQueryHandler } from 'fabric-network/lib/impl/query/singlequeryhandler.js';
 
 /** The pinned versions the paths and shapes below were read from (checked by the test). */
 export const FABRIC_PINS = {
@@ -34,6 +41,7 @@ export const FABRIC_PINS = {
   '@fidm/x509': '1.2.1',
   winston: '3.19.0',
   'fabric-common': '2.2.20',
+  'fabric-network': '2.2.20',
 } as const;
 
 /** The internal module paths reached, relative to the package that owns them. */
@@ -41,6 +49,14 @@ export const SHIM_INTERNAL_PATHS = {
   dispatcher: 'fabric-shim/lib/contract-spi/chaincodefromcontract.js',
   shimLogger: 'fabric-shim/lib/logger.js',
   contractLogger: 'fabric-contract-api/lib/logger.js',
+} as const;
+
+/** fabric-network's modules the gateway's Fabric 2.2 driver reaches. */
+export const NETWORK_INTERNAL_PATHS = {
+  FabricError: 'fabric-network/lib/errors/fabricerror.js',
+  TransactionError: 'fabric-network/lib/errors/transactionerror.js',
+  newFullBlockEvent: 'fabric-network/lib/impl/event/fullblockeventfactory.js',
+  SingleQueryHandler: 'fabric-network/lib/impl/query/singlequeryhandler.js',
 } as const;
 
 export interface LoggerModule {
@@ -164,6 +180,30 @@ export function trimDispatchCosts(): void {
     if (typeof level === 'string' && !this.isLevelEnabled(level)) return true;
     return write.call(this, info, ...rest);
   };
+}
+
+export interface NetworkInternals {
+  FabricError: typeof FabricError;
+  TransactionError: typeof TransactionError;
+  newFullBlockEvent: typeof newFullBlockEvent;
+  SingleQueryHandler: typeof SingleQueryHandler;
+}
+
+let network: NetworkInternals | undefined;
+
+/** fabric-network's error classes, block-event factory and query handler (loaded once, on first use). */
+export function networkInternals(): NetworkInternals {
+  if (network) return network;
+  const own = ownRequire();
+  const load = <K extends keyof NetworkInternals>(name: K): NetworkInternals[K] =>
+    (own(NETWORK_INTERNAL_PATHS[name]) as Record<K, NetworkInternals[K]>)[name];
+  network = {
+    FabricError: load('FabricError'),
+    TransactionError: load('TransactionError'),
+    newFullBlockEvent: load('newFullBlockEvent'),
+    SingleQueryHandler: load('SingleQueryHandler'),
+  };
+  return network;
 }
 
 type Log = (...args: unknown[]) => void;

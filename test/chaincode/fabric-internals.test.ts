@@ -13,6 +13,8 @@ import './quiet-logs.js';
 import {
   FABRIC_PINS,
   type FabricSdkLoggerHolder,
+  NETWORK_INTERNAL_PATHS,
+  networkInternals,
   quietFabricSdk,
   dispatchCostsTrimmed,
   SHIM_INTERNAL_PATHS,
@@ -76,6 +78,7 @@ describe('Fabric internals (chaincode/fabric-internals.ts)', () => {
     assert.equal(installed(rootRequire, 'fabric-contract-api').version, FABRIC_PINS['fabric-contract-api']);
     assert.equal(installed(rootRequire, 'fabric-shim-api').version, FABRIC_PINS['fabric-shim-api']);
     assert.equal(installed(rootRequire, 'fabric-common').version, FABRIC_PINS['fabric-common']);
+    assert.equal(installed(rootRequire, 'fabric-network').version, FABRIC_PINS['fabric-network']);
     assert.equal(installed(fromShim, '@fidm/x509').version, FABRIC_PINS['@fidm/x509']);
     assert.equal(installed(fromShim, 'winston').version, FABRIC_PINS.winston);
     // One fabric-contract-api: the decorators' metadata the contract writes is the one the dispatcher reads.
@@ -83,7 +86,7 @@ describe('Fabric internals (chaincode/fabric-internals.ts)', () => {
   });
 
   it('every internal path resolves', () => {
-    for (const [what, internal] of Object.entries(SHIM_INTERNAL_PATHS))
+    for (const [what, internal] of Object.entries({ ...SHIM_INTERNAL_PATHS, ...NETWORK_INTERNAL_PATHS }))
       assert.doesNotThrow(() => rootRequire.resolve(internal), `${what}: ${internal}`);
     assert.doesNotThrow(() => rootRequire.resolve('fabric-common/lib/Utils.js'));
   });
@@ -107,6 +110,22 @@ describe('Fabric internals (chaincode/fabric-internals.ts)', () => {
     assert.equal(typeof i.x509.Certificate.fromPEM, 'function');
     assert.equal(typeof i.winston.Logger.prototype.write, 'function');
     assert.equal(typeof i.winston.Logger.prototype.isLevelEnabled, 'function');
+  });
+
+  it("fabric-network's error classes, block-event factory and query handler have the shapes the driver uses", () => {
+    const n = networkInternals();
+    const fabricError = new n.FabricError('probe');
+    assert.ok(fabricError instanceof Error);
+    assert.equal(fabricError.message, 'probe');
+    const transactionError = new n.TransactionError({
+      message: 'probe',
+      transactionId: 'tx',
+      transactionCode: 'MVCC_READ_CONFLICT',
+    });
+    assert.ok(transactionError instanceof n.FabricError, 'TransactionError extends FabricError');
+    assert.equal(transactionError.transactionCode, 'MVCC_READ_CONFLICT');
+    assert.equal(typeof n.newFullBlockEvent, 'function');
+    assert.equal(typeof n.SingleQueryHandler.prototype.evaluate, 'function');
   });
 
   it('setChaincodeLogLevel reaches loggers created before it (the contract decorators log at import)', () => {
