@@ -82,7 +82,8 @@ function createLogger(level: string, format: 'json' | 'pretty'): Logger {
   if (format === 'json') return pino(options);
   return pino(
     options,
-    pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }),
+    // Colours where the terminal supports them (NO_COLOR and FORCE_COLOR are honoured).
+    pretty({ translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }),
   );
 }
 
