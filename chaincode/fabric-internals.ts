@@ -49,6 +49,8 @@ export const SHIM_INTERNAL_PATHS = {
   dispatcher: 'fabric-shim/lib/contract-spi/chaincodefromcontract.js',
   shimLogger: 'fabric-shim/lib/logger.js',
   contractLogger: 'fabric-contract-api/lib/logger.js',
+  /** fabric-shim's own stub: the engine's stub is tested against its pure methods. */
+  stub: 'fabric-shim/lib/stub.js',
 } as const;
 
 /** fabric-network's modules the gateway's Fabric 2.2 driver reaches. */
@@ -77,6 +79,7 @@ export interface WinstonModule {
 /** The values reached, untyped here; engine/shim.ts gives them their types. */
 export interface ShimInternals {
   ChaincodeFromContract: unknown;
+  ChaincodeStub: unknown;
   JSONSerializer: unknown;
   ClientIdentity: unknown;
   Long: unknown;
@@ -105,6 +108,7 @@ export function shimInternals(): ShimInternals {
   const fromShim = shimRequire();
   loaded = {
     ChaincodeFromContract: own(SHIM_INTERNAL_PATHS.dispatcher),
+    ChaincodeStub: own(SHIM_INTERNAL_PATHS.stub),
     JSONSerializer: (own('fabric-contract-api') as { JSONSerializer: unknown }).JSONSerializer,
     ClientIdentity: (own('fabric-shim') as { ClientIdentity: unknown }).ClientIdentity,
     Long: fromShim('long'),

@@ -97,6 +97,9 @@ describe('Fabric internals (chaincode/fabric-internals.ts)', () => {
     assert.equal(typeof i.ChaincodeFromContract, 'function');
     assert.equal(typeof proto['Init'], 'function');
     assert.equal(typeof proto['Invoke'], 'function');
+    const stub = (i.ChaincodeStub as { prototype: Record<string, unknown> }).prototype;
+    for (const method of ['createCompositeKey', 'splitCompositeKey', 'getTxTimestamp', 'getState'])
+      assert.equal(typeof stub[method], 'function', `ChaincodeStub.${method}`);
     assert.equal((i.ChaincodeFromContract as () => void).length >= 2, true, '(contracts, serializers, …)');
     const serializer = i.JSONSerializer as { prototype: Record<string, unknown> };
     assert.equal(typeof serializer.prototype['toBuffer'], 'function');
