@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { contracts } from '../chaincode/index.js';
+import { contracts } from '../chaincode/contract.js';
 import { parseReceipt, publicKeyToPem, RECEIPT_CONTEXT, utf8 } from '../core/index.js';
 import { nativeBackend } from '../core/crypto/native.js';
 import { EmbeddedLedger } from '../engine/index.js';

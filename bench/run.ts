@@ -14,6 +14,7 @@ import { engineSuite } from './engine.js';
 import { type BenchOptions, environment, type Row, type Suite, writeResults } from './harness.js';
 import { httpSuite } from './http.js';
 import { querySuite } from './queries.js';
+import { startSuite } from './start.js';
 
 export const SUITES: Record<string, Suite> = {
   'ml-dsa': cryptoSuite,
@@ -21,6 +22,7 @@ export const SUITES: Record<string, Suite> = {
   http: httpSuite,
   queries: querySuite,
   bundle: bundleSuite,
+  start: startSuite,
 };
 
 /** CPU time all cores spent outside idle since boot, in ms. */
@@ -55,8 +57,8 @@ export async function runBenchmarks(
       value: (100 * Math.max(0, outside)) / (wall * cpus().length),
       unit: '% of the machine',
       note:
-        name === 'http' || name === 'bundle'
-          ? "includes the suite's own child processes (torgo serve / torgo verify)"
+        name === 'http' || name === 'bundle' || name === 'start'
+          ? "includes the suite's own child processes (torgo serve, torgo verify, npm start)"
           : 'other processes competing with the figures above; rerun when high',
     });
     process.stderr.write(`bench: ${name} took ${(wall / 1000).toFixed(0)} s\n`);

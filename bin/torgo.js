@@ -1,5 +1,14 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled TypeScript under dist/ (npm run build).
-import { main } from '../dist/cli/main.js';
+// Thin launcher: the CLI is compiled TypeScript under dist/ (npm run build). `npx torgo` and npm
+// scripts run it on the project's pinned Node 24 (the `node` devDependency); a bare `node` may be older.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
+  process.stderr.write(
+    `torgo: E_NODE_VERSION: Node ${process.version} is too old (needs ≥ 22.12): run \`npx torgo\`, ` +
+      "which uses the project's pinned Node 24\n",
+  );
+  process.exit(2);
+}
+const { main } = await import('../dist/cli/main.js');
 
 process.exitCode = await main(process.argv);

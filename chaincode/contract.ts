@@ -207,3 +207,6 @@ function emitAppended(ctx: Context, txId: string, results: readonly receipts.App
     entries: receiptLogEntries(appended),
   });
 }
+
+/** The contract classes this chaincode serves (what `fabric-chaincode-node` reads from index.ts). */
+export const contracts = [AuditContract];

@@ -3,14 +3,14 @@
  * `main`): it expects `contracts`, the contract classes to serve.
  */
 import { preferNativeMlDsa } from '../core/crypto/native.js';
-import { AuditContract } from './contract.js';
-import { trimDispatchCosts } from './dispatch-costs.js';
+import { AuditContract, contracts } from './contract.js';
+import { trimDispatchCosts } from './fabric-internals.js';
 
 // OpenSSL's ML-DSA when the runtime has it (Node ≥ 24.7), else noble: verification answers are
 // the same on both, so peers on different runtimes still endorse identically.
 preferNativeMlDsa();
-// The shim's per-message debug logging and per-transaction certificate parse (dispatch-costs.ts).
+// The shim's per-message debug logging and per-transaction certificate parse (fabric-internals.ts):
+// applied here, in the contract's own process on a peer, not where the contract is merely imported.
 trimDispatchCosts();
 
-export { AuditContract };
-export const contracts = [AuditContract];
+export { AuditContract, contracts };

@@ -24,6 +24,6 @@ export {
   type Subscription,
   type TransactionStatus,
 } from './ledger.js';
-export type { ChaincodeLogLevel, ContractClass } from './shim.js';
+export { type ChaincodeLogLevel, type ContractClass, setChaincodeLogLevel } from './shim.js';
 export type { ChaincodeEvent } from './simulation.js';
 export { type ChainReport, verifyLedgerAt } from './verify.js';

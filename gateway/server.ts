@@ -4,7 +4,10 @@
  * queued appends finish, close the ledger — or give up after `shutdownTimeoutMs`.
  */
 import { open } from 'node:fs/promises';
+import { styleText } from 'node:util';
 import type { FastifyInstance } from 'fastify';
+import { type Logger, pino } from 'pino';
+import pretty from 'pino-pretty';
 import { type AppOptions, buildApp } from './http/app.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayService } from './service.js';
@@ -20,8 +23,10 @@ export interface ServeOptions {
   logOperatorTokenFile?: string | undefined;
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests that own the gateway do not). */
   handleSignals?: boolean;
-  /** Logs: true = pino JSON to stdout at config.log.level; false = none. Default true. */
+  /** Logs: true = pino to stdout at config.log.level; false = none. Default true. */
   log?: boolean;
+  /** How logs are written: JSON lines, or pino-pretty's coloured lines. Default: pretty on a TTY. */
+  logFormat?: 'json' | 'pretty';
   /** Extra routes (e.g. the transparency log's), registered on the same app. */
   routes?: AppOptions['routes'];
 }
@@ -49,16 +54,39 @@ async function writeTokenFile(file: string, token: string): Promise<void> {
   }
 }
 
+/** The one-time admin token, set apart from the log lines (coloured where stderr is a colour terminal). */
 function banner(token: string): string {
+  const rule = '─'.repeat(72);
+  const style = (format: Parameters<typeof styleText>[0], text: string): string =>
+    styleText(format, text, { stream: process.stderr });
   return [
     '',
-    '  First start: an admin token was created. It is shown ONCE and stored only as a hash.',
+    style('yellow', rule),
+    style('bold', '  First start: an admin token was created. It is shown ONCE and stored only as a hash.'),
     '  Keep it safe; create service tokens with `torgo token create` (docs/operations.md).',
     '',
-    `  TORGO_TOKEN=${token}`,
+    `  ${style(['bold', 'yellow'], `TORGO_TOKEN=${token}`)}`,
+    style('yellow', rule),
     '',
     '',
   ].join('\n');
+}
+
+/**
+ * The gateway's own structured log: pino, JSON lines when stdout is not a terminal (for collectors),
+ * pino-pretty's readable lines when it is. Authorization headers and cookies are redacted.
+ */
+function createLogger(level: string, format: 'json' | 'pretty'): Logger {
+  const options = {
+    level,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+  };
+  if (format === 'json') return pino(options);
+  return pino(
+    options,
+    // Colours where the terminal supports them (NO_COLOR and FORCE_COLOR are honoured).
+    pretty({ translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }),
+  );
 }
 
 export async function startGateway(
@@ -76,10 +104,7 @@ export async function startGateway(
       logger:
         options.log === false
           ? false
-          : {
-              level: config.log.level,
-              redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-            },
+          : createLogger(config.log.level, options.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')),
     });
     service.reportBackground = (e, what) => app.log.error({ err: e }, `${what} failed`);
     app.addHook('onClose', async () => {

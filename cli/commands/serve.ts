@@ -40,9 +40,6 @@ export function addServe(program: Command, output: Output): void {
     .action(async (flags: ServeFlags) => {
       if (flags.port !== undefined && !/^\d{1,5}$/.test(flags.port))
         throw new CliError('--port must be a number', EXIT_USAGE);
-      // fabric-shim reads its log level from the environment when first loaded; the embedded
-      // ledger runs the contract in this process, so keep its start-up chatter out of the logs.
-      process.env['CORE_CHAINCODE_LOGGING_LEVEL'] ??= 'CRITICAL';
       const { ConfigError, loadConfig } = await import('../../gateway/config.js');
       const { startGateway } = await import('../../gateway/server.js');
       let config: ReturnType<typeof loadConfig>;

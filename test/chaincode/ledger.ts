@@ -16,7 +16,7 @@ import {
   signReceipt,
 } from '../../core/index.js';
 import { preferNativeMlDsa } from '../../core/crypto/native.js';
-import { contracts } from '../../chaincode/index.js';
+import { contracts } from '../../chaincode/contract.js';
 import { EngineLedger } from './engine-ledger.js';
 import { MemoryLedger } from './memory-ledger.js';
 

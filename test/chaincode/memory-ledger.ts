@@ -10,24 +10,22 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChaincodeResponse, Iterators } from 'fabric-shim-api';
+import { shimInternals } from '../../chaincode/fabric-internals.js';
 import type { ContractEvent, LedgerActor, TestLedger } from './ledger.js';
 
-const require = createRequire(import.meta.url);
-const ChaincodeFromContract = require('fabric-shim/lib/contract-spi/chaincodefromcontract.js') as new (
+const shim = shimInternals();
+const ChaincodeFromContract = shim.ChaincodeFromContract as new (
   contracts: unknown[],
   serializers: unknown,
   metadata: object,
   title: string,
   version: string,
 ) => { Invoke(stub: unknown): Promise<ChaincodeResponse> };
-const { JSONSerializer } = require('fabric-contract-api') as { JSONSerializer: unknown };
-const Long = createRequire(require.resolve('fabric-shim'))('long') as {
-  fromNumber(n: number, unsigned?: boolean): unknown;
-};
+const { JSONSerializer } = shim;
+const Long = shim.Long as { fromNumber(n: number, unsigned?: boolean): unknown };
 
 interface Version {
   value: Buffer;

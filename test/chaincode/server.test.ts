@@ -12,6 +12,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import './quiet-logs.js';
+import { shimInternals } from '../../chaincode/fabric-internals.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const bundleDir = path.join(root, 'chaincode', 'dist');
@@ -64,14 +65,16 @@ describe('chaincode package', () => {
     const require = createRequire(path.join(bundleDir, 'index.cjs'));
     const mod = require('./index.cjs') as { contracts: unknown[] };
     assert.equal(mod.contracts.length, 1);
-    const ChaincodeFromContract = require('fabric-shim/lib/contract-spi/chaincodefromcontract.js') as new (
+    // The dispatcher and serializer of the fabric-shim the bundle resolves (this checkout's, pinned).
+    assert.equal(require.resolve('fabric-shim'), createRequire(import.meta.url).resolve('fabric-shim'));
+    const ChaincodeFromContract = shimInternals().ChaincodeFromContract as new (
       ...args: unknown[]
     ) => {
       metadata: {
         contracts: Record<string, { transactions: { name: string; parameters: { name: string }[] }[] }>;
       };
     };
-    const { JSONSerializer } = require('fabric-contract-api') as { JSONSerializer: unknown };
+    const { JSONSerializer } = shimInternals();
     const cc = new ChaincodeFromContract(
       [...mod.contracts],
       { transaction: 'jsonSerializer', serializers: { jsonSerializer: JSONSerializer } },

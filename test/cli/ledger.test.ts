@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
 import { Level } from 'level';
-import { contracts } from '../../chaincode/index.js';
+import { contracts } from '../../chaincode/contract.js';
 import { publicKeyToPem, privateKeyFromSeed } from '../../core/index.js';
 import { EmbeddedLedger } from '../../engine/index.js';
 import { torgo } from './run.js';

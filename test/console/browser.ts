@@ -1,7 +1,7 @@
 /**
  * Headless Chromium for the browser tests: Debian's `chromium` driven by playwright-core (no
- * browser download). Missing Chromium skips the test on a developer machine and fails it in CI
- * (.ci/run installs it).
+ * browser download). Missing Chromium skips the test loudly on a developer machine and fails it
+ * where CI is set (.ci/run sets CI=true and installs it).
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -11,10 +11,34 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
+/** CI as the CI systems (and .ci/run) set it: `CI=true` (any value but empty, 0 or false). */
+export function inCI(env: NodeJS.ProcessEnv = process.env): boolean {
+  const ci = env['CI']?.trim().toLowerCase();
+  return ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false';
+}
+
+/**
+ * Whether the browser tests can run: undefined when `executable` exists, else the reason they are
+ * skipped — announced on stderr, not only in the test report. In CI a missing browser is an error:
+ * a green run that drove no browser must not pass for one that did.
+ */
+export function chromiumMissing(
+  executable: string = CHROMIUM,
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (text: string) => void = (text) => process.stderr.write(text),
+): string | undefined {
+  if (existsSync(executable)) return undefined;
+  if (inCI(env))
+    throw new Error(`${executable} is missing and CI is set: .ci/run installs Debian's chromium`);
+  const reason = `no ${executable}: browser tests SKIPPED (apt-get install chromium to run them; CI fails instead)`;
+  warn(`\n!!! ${reason}\n\n`);
+  return reason;
+}
+
 export async function launchBrowser(t: TestContext): Promise<Browser | undefined> {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env['CI']) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium`);
-    t.skip(`no ${CHROMIUM}: apt-get install chromium to run the browser tests`);
+  const missing = chromiumMissing();
+  if (missing !== undefined) {
+    t.skip(missing);
     return undefined;
   }
   const browser = await chromium.launch({

@@ -1,14 +1,13 @@
 /** The stub's client-side logic against fabric-shim 2.5.8's own ChaincodeStub, on random input. */
 import './quiet-logs.js';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { ChaincodeStub } from 'fabric-shim-api';
+import { shimInternals } from '../../chaincode/fabric-internals.js';
 import { EmbeddedStub } from '../../engine/stub.js';
 
-const require = createRequire(import.meta.url);
-const RealStub = require('fabric-shim/lib/stub.js') as { prototype: ChaincodeStub };
+const RealStub = shimInternals().ChaincodeStub as { prototype: ChaincodeStub };
 const real = RealStub.prototype;
 // Only the pure methods are exercised: they use neither the stub's state nor its constructor arguments.
 const ours = Object.create(EmbeddedStub.prototype) as EmbeddedStub;

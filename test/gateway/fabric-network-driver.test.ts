@@ -12,9 +12,7 @@ import { test } from 'node:test';
 import { common } from '@hyperledger/fabric-protos';
 import fabricCommon from 'fabric-common';
 import { TimeoutError } from 'fabric-network';
-import { newFullBlockEvent } from 'fabric-network/lib/impl/event/fullblockeventfactory.js';
-import { TransactionError } from 'fabric-network/lib/errors/transactionerror.js';
-import { FabricError } from 'fabric-network/lib/errors/fabricerror.js';
+import { networkInternals } from '../../chaincode/fabric-internals.js';
 import { ConfigError, loadConfig } from '../../gateway/config.js';
 import { ledgerFailure } from '../../gateway/ledger/audit.js';
 import { LedgerError } from '../../gateway/ledger/driver.js';
@@ -26,6 +24,8 @@ import {
 } from '../../gateway/ledger/fabric/network-driver.js';
 import { sampleBlock } from './fabric-block-fixture.js';
 import { tempDir } from './helpers.js';
+
+const { newFullBlockEvent, TransactionError, FabricError } = networkInternals();
 
 const CONFLICT =
   'RECEIPT_CONFLICT: receipt 01M8S0Q1AENNPMJ97HVQV102CY is already on the ledger with digest sha256:aa; this one has digest sha256:bb';

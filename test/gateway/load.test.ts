@@ -1,6 +1,7 @@
 /**
- * Appends under concurrency: every one acknowledged exactly once, every acknowledged one durable
- * (the gateway is closed, the data reopened, the receipts counted), identical racers agree.
+ * Appends under concurrency: every one acknowledged exactly once, coalesced into fewer ledger
+ * transactions than receipts (counted on the ledger's own chain and in the metrics), every acknowledged
+ * one durable (the gateway is closed, the data reopened, the receipts counted), identical racers agree.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -8,6 +9,7 @@ import type { EmbeddedDriver } from '../../gateway/ledger/embedded/driver.js';
 import { call, idOf, receipt, service, startTestGateway } from './helpers.js';
 
 const N = 200;
+const IN_FLIGHT = 2;
 
 async function countBySource(url: string, token: string, source: string): Promise<string[]> {
   const ids: string[] = [];
@@ -22,9 +24,19 @@ async function countBySource(url: string, token: string, source: string): Promis
   return ids;
 }
 
-test(`${N} concurrent appends: all acknowledged exactly once, all durable after reopening`, async (t) => {
-  const first = await startTestGateway(t);
+/** The value of one metric sample in a Prometheus text exposition (0 when absent). */
+function sample(metrics: string, name: string): number {
+  const line = metrics.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.slice(name.length + 1));
+}
+
+test(`${N} concurrent appends, ${IN_FLIGHT} transactions in flight: all acknowledged exactly once, coalesced into fewer transactions, all durable after reopening`, async (t) => {
+  // Two transactions in flight, so receipts that arrive while both run must wait and share the next.
+  // With the default 32 the embedded ledger keeps up and gives every receipt its own transaction.
+  const first = await startTestGateway(t, { 'limits.transactionsInFlight': IN_FLIGHT });
   const s = await service(first.url, first.admin);
+  const ledger = (first.gw.service.driver as EmbeddedDriver).ledger;
+  const before = await ledger.verifyChain();
   const receipts = Array.from({ length: N }, () => receipt([s.key], { source: 'load-test' }));
   const answers = await Promise.all(
     receipts.map((raw) => call(first.url, 'POST', '/v1/receipts', { token: s.token, raw })),
@@ -36,9 +48,19 @@ test(`${N} concurrent appends: all acknowledged exactly once, all durable after 
   const acked = answers.map((a) => a.json.id as string);
   assert.deepEqual(acked, receipts.map(idOf), 'each answer names its own receipt');
   assert.equal(new Set(answers.map((a) => a.json.id)).size, N);
-  // Coalescing happened (fewer transactions than receipts) — not a timing claim, a count.
+  // Coalescing happened — not a timing claim, a count: the ledger's chain holds fewer new valid
+  // transactions than receipts, and the metrics count the same transactions carrying all N receipts.
+  const after = await ledger.verifyChain();
+  const transactions = after.validTransactions - before.validTransactions;
+  assert.ok(transactions >= 1 && transactions < N, `${N} receipts in ${transactions} transactions`);
   const metrics = (await call(first.url, 'GET', '/metrics')).text;
-  assert.match(metrics, new RegExp(`torgo_receipts_appended_total\\{status="appended"\\} ${N}`));
+  assert.equal(sample(metrics, 'torgo_receipts_appended_total{status="appended"}'), N);
+  const committed =
+    sample(metrics, 'torgo_ledger_transactions_total{fcn="appendReceipt",outcome="committed"}') +
+    sample(metrics, 'torgo_ledger_transactions_total{fcn="appendReceipts",outcome="committed"}');
+  assert.equal(committed, transactions, 'the metrics count the transactions on the chain');
+  assert.equal(sample(metrics, 'torgo_receipts_per_transaction_count'), transactions);
+  assert.equal(sample(metrics, 'torgo_receipts_per_transaction_sum'), N);
   await first.gw.close();
 
   const again = await startTestGateway(t, {}, first.dir);
@@ -46,7 +68,11 @@ test(`${N} concurrent appends: all acknowledged exactly once, all durable after 
   assert.equal(stored.length, N);
   assert.deepEqual(new Set(stored), new Set(acked));
   const report = await (again.gw.service.driver as EmbeddedDriver).ledger.verifyChain();
-  assert.ok(report);
+  assert.equal(
+    report.validTransactions,
+    after.validTransactions,
+    'the chain verifies, nothing lost or added',
+  );
 });
 
 test('the same receipt raced 20 times: one 201, nineteen 200, one body', async (t) => {

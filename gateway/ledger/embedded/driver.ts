@@ -4,8 +4,12 @@
  * certificates from the engine's CA, with the token's roles in the `torgo.role` attribute, written
  * to the wallet like any Fabric identity.
  */
-import { contracts } from '../../../chaincode/index.js';
-import { EmbeddedLedger, type EngineErrorCode, isEngineError } from '../../../engine/index.js';
+import {
+  EmbeddedLedger,
+  type EngineErrorCode,
+  isEngineError,
+  setChaincodeLogLevel,
+} from '../../../engine/index.js';
 import {
   type Committed,
   type IdentityRequest,
@@ -61,6 +65,12 @@ export class EmbeddedDriver implements LedgerDriver {
   ) {}
 
   static async open(options: EmbeddedDriverOptions): Promise<EmbeddedDriver> {
+    // The contract runs in this process: fabric-contract-api logs every decorator as the contract
+    // module loads, and fabric-shim every rejected transaction, in their own console format. The
+    // gateway maps and logs failures itself, so their loggers write nothing — set before the contract
+    // is loaded, whatever loaded fabric-contract-api first (chaincode/fabric-internals.ts).
+    setChaincodeLogLevel('CRITICAL');
+    const { contracts } = await import('../../../chaincode/contract.js');
     try {
       const ledger = await EmbeddedLedger.open({
         dir: options.dataDir,

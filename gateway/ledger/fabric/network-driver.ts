@@ -29,11 +29,7 @@ import {
   type TxEventHandlerFactory,
 } from 'fabric-network';
 import type { Endorser, IdentityContext } from 'fabric-common';
-// Not among fabric-network's runtime exports (only its typings'): from their own modules.
-import { FabricError } from 'fabric-network/lib/errors/fabricerror.js';
-import { TransactionError } from 'fabric-network/lib/errors/transactionerror.js';
-import { newFullBlockEvent } from 'fabric-network/lib/impl/event/fullblockeventfactory.js';
-import { SingleQueryHandler } from 'fabric-network/lib/impl/query/singlequeryhandler.js';
+import { networkInternals } from '../../../chaincode/fabric-internals.js';
 import { type FabricConfig, type PeerConfig, peersOf } from '../../config.js';
 import { CONTRACT_CODES } from '../../errors.js';
 import type { LogBlock, LogTransaction } from '../../logbuilder/builder.js';
@@ -41,6 +37,9 @@ import { type Committed, LedgerError, type LedgerDriver } from '../driver.js';
 import type { WalletIdentity } from '../wallet.js';
 import { CHAINCODE_DOWN } from './errors.js';
 import { blockNumberOf, heightOf } from './protobuf.js';
+
+// Not among fabric-network's runtime exports (only its typings'): reached in chaincode/fabric-internals.ts.
+const { FabricError, TransactionError, newFullBlockEvent, SingleQueryHandler } = networkInternals();
 
 const CONTRACT_MESSAGE = new RegExp(`\\b((?:${Object.keys(CONTRACT_CODES).join('|')}): [\\s\\S]*)$`);
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { contracts } from '../../../chaincode/index.js';
+import { contracts } from '../../../chaincode/contract.js';
 import { publicKey, publicKeyToPem, toHex, verifyBundle } from '../../../core/index.js';
 import { EmbeddedLedger } from '../../../engine/index.js';
 import { type BlockSource, LogBuilder } from '../../../gateway/logbuilder/builder.js';

@@ -1,0 +1,103 @@
+/**
+ * Time from `npm start` to a listening gateway (the "gateway listening" log line), in a fresh clone of
+ * this repository's HEAD: cold (no dist/: tsc, the console and the verifier page all built) and warm
+ * (a second start: every build step finds its output up to date), and `torgo serve` alone (no npm, no
+ * build step) for what the server itself takes. The clone shares this checkout's node_modules (a
+ * symlink), so `npm ci` is not counted. Smoke mode (npm test) measures only `torgo serve` here.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { median, type Suite } from './harness.js';
+
+const REPO = join(import.meta.dirname, '..', '..');
+
+/** Runs `command` in `cwd` until it logs that the gateway listens; returns the ms that took. */
+async function untilListening(command: string, args: string[], cwd: string): Promise<number> {
+  const started = performance.now();
+  const child: ChildProcess = spawn(command, args, {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group: npm's children are stopped with it
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('"msg":"gateway listening"')) resolve(performance.now() - started);
+      });
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      void exited.then(() =>
+        reject(new Error(`${command} ${args.join(' ')} exited before listening:\n${err}`)),
+      );
+    });
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
+    await exited;
+  }
+}
+
+export const startSuite: Suite = async ({ smoke, scratch }) => {
+  const dir = await mkdtemp(join(scratch ?? REPO, 'torgo-bench-start-'));
+  try {
+    const serveArgs = (n: number): string[] => ['--data', join(dir, `data-${n}`), '--port', '0'];
+    const serveAlone = async (cwd: string, runs: number): Promise<number> => {
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++)
+        times.push(
+          await untilListening(process.execPath, ['bin/torgo.js', 'serve', ...serveArgs(100 + i)], cwd),
+        );
+      return median(times);
+    };
+    if (smoke) {
+      return [
+        {
+          suite: 'start',
+          name: '`torgo serve` to listening (no build step)',
+          value: await serveAlone(REPO, 1),
+          unit: 'ms',
+        },
+      ];
+    }
+    const clone = join(dir, 'clone');
+    execFileSync('git', ['clone', '--quiet', '--shared', REPO, clone]);
+    await symlink(join(REPO, 'node_modules'), join(clone, 'node_modules'), 'dir');
+    const npmStart = (n: number): Promise<number> =>
+      untilListening('npm', ['start', '--', ...serveArgs(n)], clone);
+    const cold = await npmStart(0);
+    const warm: number[] = [];
+    for (let i = 1; i <= 3; i++) warm.push(await npmStart(i));
+    const alone = await serveAlone(clone, 3);
+    return [
+      {
+        suite: 'start',
+        name: '`npm start` to listening, fresh clone (cold: everything built)',
+        value: cold,
+        unit: 'ms',
+      },
+      {
+        suite: 'start',
+        name: '`npm start` to listening, second start (warm: builds up to date)',
+        value: median(warm),
+        unit: 'ms',
+        limit: { name: '`torgo serve` alone', value: alone },
+        note: 'median of 3; the difference from `torgo serve` alone is npm plus the up-to-date checks',
+      },
+      {
+        suite: 'start',
+        name: '`torgo serve` to listening (no build step)',
+        value: alone,
+        unit: 'ms',
+        note: 'median of 3',
+      },
+    ];
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+};
