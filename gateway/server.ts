@@ -8,6 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { type AppOptions, buildApp } from './http/app.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayService } from './service.js';
+import { ListenerObserver, listenerOptions } from './tls/listener.js';
+import { OutboundObserver } from './tls/outbound.js';
 
 export interface ServeOptions {
   /** Where the bootstrap token banner goes (default stderr). */
@@ -63,11 +65,18 @@ export async function startGateway(
   config: GatewayConfig,
   options: ServeOptions = {},
 ): Promise<RunningGateway> {
+  // TLS files are read before anything opens, so a wrong path fails the start cleanly.
+  const tls = config.tls.cert ? config.tls : undefined;
+  const https = tls ? await listenerOptions(tls) : undefined;
   const service = await GatewayService.open(config, { bootstrapAdmin: options.bootstrapAdmin ?? false });
+  const outbound = new OutboundObserver(service.metrics.registry).start();
+  let listener: ListenerObserver | undefined;
   let app: FastifyInstance;
   try {
     app = await buildApp(service, {
       ...(options.routes ? { routes: options.routes } : {}),
+      ...(https ? { https } : {}),
+      tlsStatus: () => listener?.status(outbound.list()) ?? { enabled: false, outbound: outbound.list() },
       logger:
         options.log === false
           ? false
@@ -77,18 +86,24 @@ export async function startGateway(
             },
     });
     service.reportBackground = (e, what) => app.log.error({ err: e }, `${what} failed`);
+    if (tls) {
+      listener = new ListenerObserver(tls, service.metrics.registry, app.log);
+      listener.attach(app.server);
+    }
     app.addHook('onClose', async () => {
+      outbound.stop();
       await service.close();
     });
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
+    outbound.stop();
     await service.close();
     throw e;
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
 
   const adminToken = service.bootstrapToken;
   if (adminToken) {
@@ -135,6 +150,20 @@ export async function startGateway(
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   }
-  app.log.info({ url, ledger: config.ledger, dataDir: config.dataDir }, 'gateway listening');
+  app.log.info(
+    {
+      url,
+      ledger: config.ledger,
+      dataDir: config.dataDir,
+      ...(tls
+        ? {
+            tlsGroups: listener?.status([]).groups,
+            requirePostQuantum: tls.requirePostQuantum,
+            clientAuth: tls.clientAuth,
+          }
+        : {}),
+    },
+    'gateway listening',
+  );
   return { url, port, service, app, adminToken, close, closed };
 }
