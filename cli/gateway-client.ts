@@ -52,7 +52,7 @@ function unreachable(baseUrl: string, e: unknown): CliError {
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/.test(code)) {
     hint =
       ": the gateway's certificate is not trusted (give its CA with --ca-file or TORGO_CA_FILE; `torgo tls dev-cert` wrote ca.pem)";
-  } else if (/HANDSHAKE_FAILURE|ALERT/.test(code)) {
+  } else if (/HANDSHAKE_FAILURE|ALERT/.test(code) || /alert handshake failure/.test(cause?.message ?? '')) {
     hint =
       ': the TLS handshake was refused (the gateway may require post-quantum key exchange X25519MLKEM768, which needs Node ≥ 24 with OpenSSL ≥ 3.5, or a client certificate: --cert and --key)';
   }

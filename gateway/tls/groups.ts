@@ -95,12 +95,18 @@ export function kexGroupOfSession(der: Uint8Array): number | undefined {
   while (at < end) {
     const tag = der[at]!;
     const len = readLength(der, at + 1);
-    if (!len) return undefined;
+    if (!len || len.start + len.length > end) return undefined;
     if (tag === KEX_GROUP_TAG) {
       // INTEGER inside the explicit tag
       if (der[len.start] !== 0x02) return undefined;
       const inner = readLength(der, len.start + 1);
-      if (!inner || inner.length < 1 || inner.length > 5) return undefined;
+      if (
+        !inner ||
+        inner.length < 1 ||
+        inner.length > 4 ||
+        inner.start + inner.length > len.start + len.length
+      )
+        return undefined;
       let value = 0;
       for (let i = 0; i < inner.length; i++) value = value * 256 + (der[inner.start + i] ?? 0);
       return value;

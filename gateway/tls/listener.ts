@@ -130,7 +130,8 @@ export class ListenerObserver {
 
   onHandshake(socket: TLSSocket): void {
     const group = negotiatedGroup(socket);
-    const protocol = typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : 'none';
+    // No ALPN from the client: the listener falls back to HTTP/1.1 (allowHTTP1).
+    const protocol = typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : 'http/1.1';
     this.lastGroup = group;
     this.handshakes.set(group, (this.handshakes.get(group) ?? 0) + 1);
     this.handshakeCounter.inc({ group, protocol });
