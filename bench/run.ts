@@ -14,11 +14,13 @@ import { engineSuite } from './engine.js';
 import { type BenchOptions, environment, type Row, type Suite, writeResults } from './harness.js';
 import { httpSuite } from './http.js';
 import { querySuite } from './queries.js';
+import { tlsSuite } from './tls.js';
 
 export const SUITES: Record<string, Suite> = {
   'ml-dsa': cryptoSuite,
   embedded: engineSuite,
   http: httpSuite,
+  tls: tlsSuite,
   queries: querySuite,
   bundle: bundleSuite,
 };
@@ -55,7 +57,7 @@ export async function runBenchmarks(
       value: (100 * Math.max(0, outside)) / (wall * cpus().length),
       unit: '% of the machine',
       note:
-        name === 'http' || name === 'bundle'
+        name === 'http' || name === 'tls' || name === 'bundle'
           ? "includes the suite's own child processes (torgo serve / torgo verify)"
           : 'other processes competing with the figures above; rerun when high',
     });

@@ -1,8 +1,10 @@
 /**
  * The key-exchange group of every TLS connection this process opens (gRPC to Fabric peers, the
- * Fabric CA…), observed on the real connections: Node publishes each client socket on the
- * `net.client.socket` diagnostics channel, and a TLS socket reports its group once connected
- * (groups.ts). The latest handshake per endpoint is kept (at most 64 endpoints) and counted.
+ * Fabric CA…), observed on the real connections through Node's diagnostics channels:
+ * `net.client.socket` publishes sockets made by `tls.connect` (HTTPS clients such as the CA's), and
+ * `http2.client.stream.created` the streams of HTTP/2 sessions, whose TLS socket gRPC made by
+ * wrapping a TCP socket (which no channel publishes as TLS). A TLS socket reports its group once
+ * connected (groups.ts). The latest handshake per endpoint is kept (at most 64) and counted.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
@@ -11,7 +13,8 @@ import { Counter, type Registry } from 'prom-client';
 import { negotiatedGroup } from './groups.js';
 import type { OutboundHandshake } from './listener.js';
 
-const CHANNEL = 'net.client.socket';
+const SOCKETS = 'net.client.socket';
+const HTTP2_STREAMS = 'http2.client.stream.created';
 const MAX_ENDPOINTS = 64;
 
 export class OutboundObserver {
@@ -22,6 +25,21 @@ export class OutboundObserver {
     if (socket?.encrypted !== true) return;
     const tlsSocket = socket as TLSSocket;
     tlsSocket.once('secureConnect', () => this.record(tlsSocket));
+  };
+  /** HTTP/2 sessions already recorded: one handshake each, however many streams. */
+  private readonly sessions = new WeakSet<object>();
+  private readonly onStream = (message: unknown): void => {
+    const stream = (message as { stream?: import('node:http2').ClientHttp2Stream }).stream;
+    const session = stream?.session;
+    if (!stream || !session || this.sessions.has(session)) return;
+    // The handshake is done once the first response arrives; the session's socket is a proxy that
+    // forwards these reads to the TLS socket.
+    stream.once('response', () => {
+      if (this.sessions.has(session)) return;
+      this.sessions.add(session);
+      const socket = session.socket as TLSSocket | undefined;
+      if (socket?.encrypted === true) this.record(socket);
+    });
   };
 
   constructor(registry: Registry) {
@@ -34,12 +52,14 @@ export class OutboundObserver {
   }
 
   start(): this {
-    subscribe(CHANNEL, this.onSocket);
+    subscribe(SOCKETS, this.onSocket);
+    subscribe(HTTP2_STREAMS, this.onStream);
     return this;
   }
 
   stop(): void {
-    unsubscribe(CHANNEL, this.onSocket);
+    unsubscribe(SOCKETS, this.onSocket);
+    unsubscribe(HTTP2_STREAMS, this.onStream);
   }
 
   private record(socket: TLSSocket): void {

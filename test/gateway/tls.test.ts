@@ -16,6 +16,7 @@ import { ConfigError, loadConfig } from '../../gateway/config.js';
 import { createClientCertificate, createDevCertificates } from '../../gateway/tls/devcert.js';
 import { groupNames, kexGroupOfSession, negotiatedGroup, postQuantumOnly } from '../../gateway/tls/groups.js';
 import { ListenerObserver } from '../../gateway/tls/listener.js';
+import { OutboundObserver } from '../../gateway/tls/outbound.js';
 import { torgo } from '../cli/run.js';
 import { startTestGateway, tempDir } from './helpers.js';
 import { Registry } from 'prom-client';
@@ -426,4 +427,67 @@ test('group lists and session parsing', () => {
   for (const bad of ['', '30', '3006b3040202', '04020000', '3003b30100', '3084ffffffff']) {
     assert.equal(kexGroupOfSession(Buffer.from(bad, 'hex')), undefined, bad);
   }
+});
+
+test("outbound: the group of the gateway's own gRPC and HTTPS connections is observed per endpoint", async (t) => {
+  const certs = await devCerts(t);
+  const [cert, key] = await Promise.all([
+    readFile(path.join(certs.dir, 'server.pem')),
+    readFile(path.join(certs.dir, 'server.key.pem')),
+  ]);
+  // An HTTP/2 server standing in for a peer: it answers every gRPC call with UNIMPLEMENTED.
+  const server = http2.createSecureServer({ cert, key, allowHTTP1: true }, (req, res) => {
+    if (req.httpVersionMajor === 2) {
+      res.writeHead(200, { 'content-type': 'application/grpc', 'grpc-status': '12' });
+    }
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const registry = new Registry();
+  const observer = new OutboundObserver(registry).start();
+  t.after(() => observer.stop());
+
+  const grpc = await import('@grpc/grpc-js');
+  const call = (groups: string) =>
+    new Promise<void>((resolve) => {
+      const client = new grpc.Client(
+        `127.0.0.1:${port}`,
+        grpc.credentials.createFromSecureContext(
+          tls.createSecureContext({ ca: certs.ca, ecdhCurve: groups }),
+        ),
+        { 'grpc.ssl_target_name_override': 'localhost' },
+      );
+      client.makeUnaryRequest(
+        '/protos.Gateway/Evaluate',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.alloc(0),
+        () => {
+          client.close();
+          resolve();
+        },
+      );
+    });
+  await call('X25519MLKEM768');
+  const endpoint = `127.0.0.1:${port}`;
+  assert.deepEqual(
+    observer.list().map((o) => [o.endpoint, o.group]),
+    [[endpoint, 'X25519MLKEM768']],
+  );
+  await call('X25519');
+  assert.equal(observer.list().find((o) => o.endpoint === endpoint)?.group, 'X25519');
+  // HTTPS by tls.connect (the Fabric CA client's way).
+  await get(`https://127.0.0.1:${port}`, '/', { ca: certs.ca, servername: 'localhost', ecdhCurve: 'P-256' });
+  assert.equal(observer.list().find((o) => o.endpoint === endpoint)?.group, 'P-256');
+  const metrics = await registry.metrics();
+  assert.match(
+    metrics,
+    new RegExp(`torgo_tls_outbound_handshakes_total\\{endpoint="${endpoint}",group="X25519MLKEM768"\\} 1`),
+  );
+  assert.match(
+    metrics,
+    new RegExp(`torgo_tls_outbound_handshakes_total\\{endpoint="${endpoint}",group="X25519"\\} 1`),
+  );
 });
