@@ -244,6 +244,26 @@ test('mutual TLS: a client certificate acts as its token; untrusted or revoked o
   assert.equal(me.status, 200, me.body);
   assert.equal(JSON.parse(me.body).tokenId, id);
   assert.equal(me.group, 'X25519MLKEM768');
+  // Over HTTP/2 the same certificate authenticates the same way.
+  const session = http2.connect(url, client);
+  t.after(() => session.close());
+  const h2me = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const stream = session.request({ ':path': '/v1/me' });
+    let body = '';
+    let status = 0;
+    stream.setEncoding('utf8');
+    stream.on('response', (h) => {
+      status = Number(h[':status']);
+    });
+    stream.on('data', (c: string) => {
+      body += c;
+    });
+    stream.on('end', () => resolve({ status, body }));
+    stream.on('error', reject);
+  });
+  assert.equal(h2me.status, 200, h2me.body);
+  assert.equal(JSON.parse(h2me.body).tokenId, id);
+  session.close();
   // Roles are the token's: an appender cannot list tokens.
   assert.equal((await get(url, '/v1/tokens', client)).status, 403);
   // The same certificate with another token's bearer is ambiguous: refused.
