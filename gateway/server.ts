@@ -68,8 +68,16 @@ export async function startGateway(
   // TLS files are read before anything opens, so a wrong path fails the start cleanly.
   const tls = config.tls.cert ? config.tls : undefined;
   const https = tls ? await listenerOptions(tls) : undefined;
-  const service = await GatewayService.open(config, { bootstrapAdmin: options.bootstrapAdmin ?? false });
-  const outbound = new OutboundObserver(service.metrics.registry).start();
+  // Observing from before the ledger opens: the first peer connection may be made while it does.
+  const outbound = new OutboundObserver().start();
+  let service: GatewayService;
+  try {
+    service = await GatewayService.open(config, { bootstrapAdmin: options.bootstrapAdmin ?? false });
+  } catch (e) {
+    outbound.stop();
+    throw e;
+  }
+  outbound.register(service.metrics.registry);
   let listener: ListenerObserver | undefined;
   let app: FastifyInstance;
   try {

@@ -78,12 +78,19 @@ export function addServe(program: Command, output: Output): void {
         if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE, e.code);
         throw e;
       }
-      const gateway = await startGateway(config, {
-        notice: output.err,
-        adminTokenFile: flags.adminTokenFile,
-        bootstrapAdmin: flags.bootstrapAdmin,
-        handleSignals: true,
-      });
+      let gateway: Awaited<ReturnType<typeof startGateway>>;
+      try {
+        gateway = await startGateway(config, {
+          notice: output.err,
+          adminTokenFile: flags.adminTokenFile,
+          bootstrapAdmin: flags.bootstrapAdmin,
+          handleSignals: true,
+        });
+      } catch (e) {
+        // Settings that can only be checked by reading files (TLS certificates) fail here.
+        if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE, e.code);
+        throw e;
+      }
       await gateway.closed;
       // Shut down cleanly; if a client library still holds a handle (fabric-network 2.2's gRPC
       // channels can outlive Gateway.disconnect()), it must not keep the stopped process alive.

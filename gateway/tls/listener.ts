@@ -7,10 +7,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { SecureServerOptions } from 'node:http2';
-import type { TLSSocket } from 'node:tls';
+import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { Counter, Registry } from 'prom-client';
 import { Counter as PromCounter } from 'prom-client';
-import type { TlsConfig } from '../config.js';
+import { ConfigError, type TlsConfig } from '../config.js';
 import { groupNames, negotiatedGroup, postQuantumOnly } from './groups.js';
 
 /** The groups the listener really offers: all of `tls.groups`, or only its PQ ones. */
@@ -20,12 +20,12 @@ export function effectiveGroups(tls: TlsConfig): string {
 
 /** Options for `http2.createSecureServer` (fastify `https`), files read now. */
 export async function listenerOptions(tls: TlsConfig): Promise<SecureServerOptions> {
-  if (!tls.cert || !tls.key) throw new Error('TLS needs tls.cert and tls.key');
+  if (!tls.cert || !tls.key) throw new ConfigError('TLS needs tls.cert and tls.key');
   const read = async (file: string, what: string): Promise<Buffer> => {
     try {
       return await readFile(file);
     } catch (e) {
-      throw new Error(`cannot read ${what} ${file}: ${(e as Error).message}`);
+      throw new ConfigError(`cannot read ${what} ${file}: ${(e as Error).message}`);
     }
   };
   const [cert, key, ca] = await Promise.all([
@@ -33,6 +33,13 @@ export async function listenerOptions(tls: TlsConfig): Promise<SecureServerOptio
     read(tls.key, 'tls.key'),
     tls.clientAuth !== 'off' && tls.clientCa ? read(tls.clientCa, 'tls.clientCa') : undefined,
   ]);
+  try {
+    createSecureContext({ cert, key, ...(ca ? { ca } : {}) });
+  } catch (e) {
+    throw new ConfigError(
+      `tls.cert ${tls.cert} and tls.key ${tls.key}${ca ? ` (and tls.clientCa ${tls.clientCa})` : ''} are not a usable PEM certificate chain and its key: ${(e as Error).message}`,
+    );
+  }
   return {
     allowHTTP1: true,
     cert,
@@ -57,6 +64,9 @@ export function failureReason(e: Error & { code?: string }): string {
   if (/NO_SUITABLE_KEY_SHARE|NO_SHARED_GROUP|NO_SUITABLE_GROUPS/.test(code)) return 'no_shared_group';
   if (/UNSUPPORTED_PROTOCOL|VERSION_TOO_LOW|WRONG_VERSION_NUMBER/.test(code)) return 'protocol_version';
   if (/NO_SHARED_CIPHER/.test(code)) return 'no_shared_cipher';
+  // An alert the client sent about our certificate (e.g. a browser that does not trust the CA).
+  if (/ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_|UNSUPPORTED_CERTIFICATE)/.test(code))
+    return 'server_certificate_refused';
   if (/CERTIFICATE|PEER_DID_NOT_RETURN/.test(code)) return 'client_certificate';
   if (code === 'ECONNRESET' || /TIMEOUT/.test(code)) return 'aborted';
   if (/HTTP_REQUEST|UNEXPECTED_MESSAGE|PACKET_LENGTH|RECORD/.test(code)) return 'not_tls';

@@ -19,7 +19,8 @@ const MAX_ENDPOINTS = 64;
 
 export class OutboundObserver {
   private readonly latest = new Map<string, OutboundHandshake>();
-  private readonly counter: Counter<'endpoint' | 'group'>;
+  /** Handshakes by `endpoint\u0000group`, counted from start() (before the metrics registry exists). */
+  private readonly counts = new Map<string, number>();
   private readonly onSocket = (message: unknown): void => {
     const socket = (message as { socket?: Socket }).socket as (Socket & Partial<TLSSocket>) | undefined;
     if (socket?.encrypted !== true) return;
@@ -42,13 +43,23 @@ export class OutboundObserver {
     });
   };
 
-  constructor(registry: Registry) {
-    this.counter = new Counter({
+  /** Exposes the counts as `torgo_tls_outbound_handshakes_total` in `registry`. */
+  register(registry: Registry): this {
+    const counts = this.counts;
+    new Counter({
       name: 'torgo_tls_outbound_handshakes_total',
       help: "TLS handshakes of the gateway's own connections (Fabric peers, CA), by endpoint and key-exchange group",
       labelNames: ['endpoint', 'group'] as const,
       registers: [registry],
+      collect() {
+        this.reset();
+        for (const [k, n] of counts) {
+          const [endpoint = '', group = ''] = k.split('\u0000');
+          this.inc({ endpoint, group }, n);
+        }
+      },
     });
+    return this;
   }
 
   start(): this {
@@ -77,7 +88,8 @@ export class OutboundObserver {
       group,
       at: new Date().toISOString(),
     });
-    this.counter.inc({ endpoint, group });
+    const k = `${endpoint}\u0000${group}`;
+    this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
   }
 
   list(): OutboundHandshake[] {

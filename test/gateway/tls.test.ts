@@ -466,7 +466,7 @@ test("outbound: the group of the gateway's own gRPC and HTTPS connections is obs
   t.after(() => server.close());
   const port = (server.address() as { port: number }).port;
   const registry = new Registry();
-  const observer = new OutboundObserver(registry).start();
+  const observer = new OutboundObserver().start().register(registry);
   t.after(() => observer.stop());
 
   const grpc = await import('@grpc/grpc-js');
@@ -510,4 +510,50 @@ test("outbound: the group of the gateway's own gRPC and HTTPS connections is obs
     metrics,
     new RegExp(`torgo_tls_outbound_handshakes_total\\{endpoint="${endpoint}",group="X25519"\\} 1`),
   );
+});
+
+test('serve refuses unreadable or mismatched certificate files with E_CONFIG, before opening anything', async (t) => {
+  const certs = await devCerts(t);
+  const other = await tempDir(t, 'torgo-tls-other-');
+  await createDevCertificates({ dir: other });
+  const data = await tempDir(t);
+  const missing = await torgo(
+    'serve',
+    '--data',
+    data,
+    '--port',
+    '0',
+    '--tls-cert',
+    path.join(certs.dir, 'nope.pem'),
+    '--tls-key',
+    path.join(certs.dir, 'server.key.pem'),
+  );
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /E_CONFIG: cannot read tls.cert .*nope\.pem/);
+  const mismatched = await torgo(
+    'serve',
+    '--data',
+    data,
+    '--port',
+    '0',
+    '--tls-cert',
+    path.join(certs.dir, 'server.pem'),
+    '--tls-key',
+    path.join(other, 'server.key.pem'),
+  );
+  assert.equal(mismatched.code, 2);
+  assert.match(mismatched.stderr, /E_CONFIG: tls.cert .* are not a usable PEM certificate chain and its key/);
+  const groups = await torgo(
+    'serve',
+    '--data',
+    data,
+    '--port',
+    '0',
+    ...Object.values(certs.tls).flatMap((f, i) => [i === 0 ? '--tls-cert' : '--tls-key', f]),
+    '--tls-groups',
+    'X25519',
+    '--require-post-quantum',
+  );
+  assert.equal(groups.code, 2);
+  assert.match(groups.stderr, /holds no post-quantum group/);
 });
