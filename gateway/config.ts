@@ -476,6 +476,11 @@ export function loadConfig(sources: ConfigSources = {}): GatewayConfig {
     } else if (fabric['peers'] === undefined && !(fabric['peerEndpoint'] && fabric['tlsCaCert'])) {
       problems.push('fabric: give fabric.peers, or fabric.peerEndpoint and fabric.tlsCaCert (one peer)');
     }
+    if (fabric['tlsGroups'] !== undefined && fabric['client'] === 'network') {
+      problems.push(
+        'fabric.tlsGroups applies to fabric.client "gateway" only (fabric-network opens its own connections, with Node\'s default groups)',
+      );
+    }
   }
   problems.push(...tlsProblems(tree['tls'], (tree['fabric'] as Tree | undefined)?.['tlsGroups']));
   if (problems.length > 0) {

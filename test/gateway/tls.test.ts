@@ -423,6 +423,18 @@ test('TLS settings are checked at start', () => {
     /needs tls.clientCa/,
   );
   assert.throws(() => load({ 'fabric.tlsGroups': 'Nope' }), /fabric.tlsGroups: OpenSSL does not accept/);
+  assert.throws(
+    () =>
+      load({
+        ledger: 'fabric',
+        'fabric.client': 'network',
+        'fabric.peerEndpoint': '127.0.0.1:7051',
+        'fabric.tlsCaCert': 'ca.pem',
+        'fabric.wallet': 'w',
+        'fabric.tlsGroups': 'X25519MLKEM768',
+      }),
+    /fabric.tlsGroups applies to fabric.client "gateway" only/,
+  );
   const env = loadConfig({
     env: { TORGO_TLS_CERT: '/c.pem', TORGO_TLS_KEY: '/k.pem', TORGO_TLS_REQUIRE_POST_QUANTUM: 'true' },
   });
