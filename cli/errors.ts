@@ -26,5 +26,9 @@ export function describeError(e: unknown): { exitCode: number; code: string; mes
   if (err?.code === 'ENOENT' || err?.code === 'EACCES' || err?.code === 'EISDIR') {
     return { exitCode: EXIT_USAGE, code: 'E_IO', message: err.message };
   }
+  if (err?.code === 'EEXIST') return { exitCode: EXIT_USAGE, code: 'E_EXISTS', message: err.message };
+  // A coded failure from a layer below (e.g. the gateway's E_AUDIT_CHAIN_BROKEN at start).
+  if (typeof err?.code === 'string' && /^E_[A-Z_]+$/.test(err.code))
+    return { exitCode: EXIT_USAGE, code: err.code, message: err.message };
   return { exitCode: EXIT_USAGE, code: 'E_INTERNAL', message: err?.message ?? String(e) };
 }

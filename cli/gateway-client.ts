@@ -196,7 +196,7 @@ export class GatewayClient {
   async json<T>(
     method: string,
     route: string,
-    options: { json?: unknown; auth?: boolean } = {},
+    options: { json?: unknown; text?: Uint8Array; auth?: boolean } = {},
   ): Promise<{ status: number; value: T }> {
     const r = await this.request(method, route, options);
     return { status: r.status, value: JSON.parse(r.body) as T };

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { preferNativeMlDsa } from '../core/crypto/native.js';
 import { addAppend } from './commands/append.js';
+import { addAudit } from './commands/audit.js';
 import { addExport } from './commands/export.js';
 import { addLedger } from './commands/ledger.js';
 import { addGet } from './commands/get.js';
@@ -37,6 +38,7 @@ export function createProgram(output: Output = processOutput): Command {
   addGet(program, output);
   addQuery(program, output);
   addToken(program, output);
+  addAudit(program, output);
   addExport(program, output);
   addLedger(program, output);
   addTls(program, output);

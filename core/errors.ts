@@ -32,8 +32,17 @@ export type CoreErrorCode =
   | 'E_CHECKPOINT_INCONSISTENT'
   | 'E_PROOF_INVALID'
   | 'E_BUNDLE_SYNTAX'
+  | 'E_BUNDLE_TRUNCATED'
   | 'E_BUNDLE_DIGEST_MISMATCH'
-  | 'E_BUNDLE_KEY_NOT_VALID';
+  | 'E_BUNDLE_KEY_NOT_VALID'
+  // what a bundle claims as a whole (docs/bundle-format.md §5, §7)
+  | 'E_BUNDLE_STATEMENT_SIGNATURE'
+  | 'E_BUNDLE_STATEMENT_MISMATCH'
+  | 'E_BUNDLE_UNSIGNED'
+  | 'E_BUNDLE_OUTSIDE_FILTER'
+  | 'E_BUNDLE_DUPLICATE_ENTRY'
+  | 'E_BUNDLE_KEY_UNUSED'
+  | 'E_BUNDLE_EMPTY';
 
 export class CoreError extends Error {
   override readonly name = 'CoreError';

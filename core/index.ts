@@ -18,6 +18,8 @@ export * from './log/proof.js';
 export * from './log/checkpoint.js';
 export * from './bundle/entries.js';
 export * from './bundle/format.js';
+export * from './bundle/filters.js';
+export * from './bundle/statement.js';
 export * from './bundle/verify.js';
 export * from './bundle/report.js';
 export * from './bundle/lines.js';

@@ -154,6 +154,16 @@ export const ConfigSchema = Type.Object(
          * unreachable, MVCC conflicts…) before answering 503 + Retry-After, in ms (0: no retry).
          */
         retryBudgetMs: Type.Integer({ minimum: 0, maximum: 600_000 }),
+        /**
+         * A connection must deliver a request's complete headers within this long of opening (or of
+         * the request starting), else 408 and the connection closes: slow-loris and half-open
+         * connections cannot pile up. In ms.
+         */
+        headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
+        /** …and the whole request, body included, within this long (≥ headersTimeoutMs). In ms. */
+        requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
+        /** An idle keep-alive connection is closed after this long. In ms. */
+        keepAliveTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
       },
       { additionalProperties: false },
     ),
@@ -249,6 +259,9 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     queryPage: 100,
     csvRows: 1_000_000,
     retryBudgetMs: 5000,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 5000,
   },
   rateLimit: { max: 6000, windowMs: 60_000 },
   log: { level: 'info' },
@@ -314,6 +327,9 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_QUERY_PAGE: { path: 'limits.queryPage', type: 'integer' },
   TORGO_CSV_ROWS: { path: 'limits.csvRows', type: 'integer' },
   TORGO_RETRY_BUDGET_MS: { path: 'limits.retryBudgetMs', type: 'integer' },
+  TORGO_HEADERS_TIMEOUT_MS: { path: 'limits.headersTimeoutMs', type: 'integer' },
+  TORGO_REQUEST_TIMEOUT_MS: { path: 'limits.requestTimeoutMs', type: 'integer' },
+  TORGO_KEEP_ALIVE_TIMEOUT_MS: { path: 'limits.keepAliveTimeoutMs', type: 'integer' },
   TORGO_RATE_LIMIT_MAX: { path: 'rateLimit.max', type: 'integer' },
   TORGO_RATE_LIMIT_WINDOW_MS: { path: 'rateLimit.windowMs', type: 'integer' },
   TORGO_LOG_LEVEL: { path: 'log.level', type: 'string' },
@@ -464,6 +480,15 @@ export function loadConfig(sources: ConfigSources = {}): GatewayConfig {
     problems.push(
       'fabric.ca.registrar: give either { enrollmentId, enrollmentSecret } or { identity: <wallet label> }, not both',
     );
+  }
+  const limits = tree['limits'] as Tree | undefined;
+  if (
+    limits &&
+    typeof limits['headersTimeoutMs'] === 'number' &&
+    typeof limits['requestTimeoutMs'] === 'number' &&
+    limits['headersTimeoutMs'] > limits['requestTimeoutMs']
+  ) {
+    problems.push('limits.headersTimeoutMs: must not exceed limits.requestTimeoutMs');
   }
   if (tree['ledger'] === 'fabric' && !tree['fabric']) {
     problems.push('fabric: ledger "fabric" needs a fabric section (peerEndpoint, tlsCaCert, wallet…)');

@@ -16,8 +16,10 @@ export interface ServeOptions {
   notice?: (text: string) => void;
   /** Write the bootstrap admin token to this file (mode 0600, must not exist) instead of printing it. */
   adminTokenFile?: string | undefined;
-  /** Create a new admin token at start even though tokens exist. */
+  /** Rotate the bootstrap admin token at start even though tokens exist. */
   bootstrapAdmin?: boolean | undefined;
+  /** Mint (or rotate) the log operator's token into this new file (0600): the operator's procedure. */
+  logOperatorTokenFile?: string | undefined;
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests that own the gateway do not). */
   handleSignals?: boolean;
   /** Logs: true = pino JSON to stdout at config.log.level; false = none. Default true. */
@@ -72,7 +74,10 @@ export async function startGateway(
   const outbound = new OutboundObserver().start();
   let service: GatewayService;
   try {
-    service = await GatewayService.open(config, { bootstrapAdmin: options.bootstrapAdmin ?? false });
+    service = await GatewayService.open(config, {
+      bootstrapAdmin: options.bootstrapAdmin ?? false,
+      logOperatorTokenFile: options.logOperatorTokenFile,
+    });
   } catch (e) {
     outbound.stop();
     throw e;

@@ -2,9 +2,12 @@
  * The gateway's parts wired together: ledger driver, typed contract client, token store, wallet,
  * key directory, coalescer and metrics. `app.ts` serves it over HTTP; `server.ts` owns the process.
  */
+import { type FileHandle, open as openFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { preferNativeMlDsa } from '../core/crypto/native.js';
-import { certificateRoles } from './auth/roles.js';
+import { type AuditActor, type AuditEventInput, TokenAuditLog } from './auth/audit.js';
+import { type Caller, callerFor, identityRoles } from './auth/caller.js';
+import { assertGrantable, assertNotReserved } from './auth/policy.js';
 import { type Role, ROLES, type TokenRecord, TokenStore, TOKEN_NAME } from './auth/tokens.js';
 import { Coalescer } from './append/coalescer.js';
 import { KeyDirectory } from './append/verify.js';
@@ -21,10 +24,7 @@ import { FileSystemWallet, LABEL_PATTERN, type WalletIdentity } from './ledger/w
 import { type LogHealth, TransparencyLog } from './logbuilder/log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 
-export interface Caller {
-  readonly token: TokenRecord;
-  readonly identity: WalletIdentity;
-}
+export type { Caller } from './auth/caller.js';
 
 /** What `/readyz` answers (http/app.ts). */
 export interface Readiness {
@@ -55,8 +55,19 @@ export interface Readiness {
 export type IdentityIssuer = (request: IdentityRequest) => Promise<WalletIdentity>;
 
 export interface OpenOptions {
-  /** Create a new admin token even though the token store exists (lost admin token). */
+  /** Rotate the bootstrap admin identity's token even though the token store exists (lost admin token). */
   bootstrapAdmin?: boolean;
+  /**
+   * The operator's procedure for a log-operator token: mint (or rotate) the token of the log
+   * operator's identity and write it to this new file (mode 0600). The only way such a token exists.
+   */
+  logOperatorTokenFile?: string | undefined;
+}
+
+/** A token just created: its record and the token string (which exists nowhere else). */
+export interface NewToken {
+  readonly record: TokenRecord;
+  readonly token: string;
 }
 
 export class GatewayService {
@@ -67,6 +78,8 @@ export class GatewayService {
   reportBackground: (e: Error, what: string) => void = () => {};
   /** The admin token created at start (fresh data directory or bootstrapAdmin); shown once, never stored. */
   bootstrapToken: string | undefined;
+  /** Token changes run one at a time: a check ("is this identity bound?") holds until its write. */
+  private tokenChanges: Promise<unknown> = Promise.resolve();
   /** The identity that reads blocks and chain info (the log operator's), once the log is open. */
   private reader: WalletIdentity | undefined;
 
@@ -75,6 +88,7 @@ export class GatewayService {
     readonly driver: LedgerDriver,
     readonly ledger: AuditLedger,
     readonly tokens: TokenStore,
+    readonly audit: TokenAuditLog,
     readonly wallet: FileSystemWallet,
     readonly keys: KeyDirectory,
     readonly coalescer: Coalescer,
@@ -87,7 +101,29 @@ export class GatewayService {
   static async open(config: GatewayConfig, options: OpenOptions = {}): Promise<GatewayService> {
     // Pre-verification runs on OpenSSL's ML-DSA where the runtime has it (Node ≥ 24.7).
     preferNativeMlDsa();
+    // Claimed before anything opens, so an existing file fails the start at once.
+    const operatorFile = options.logOperatorTokenFile
+      ? await openFile(options.logOperatorTokenFile, 'wx', 0o600)
+      : undefined;
+    try {
+      return await GatewayService.openClaimed(config, options, operatorFile);
+    } catch (e) {
+      if (operatorFile) {
+        await operatorFile.close();
+        await rm(options.logOperatorTokenFile!, { force: true });
+      }
+      throw e;
+    }
+  }
+
+  private static async openClaimed(
+    config: GatewayConfig,
+    options: OpenOptions,
+    operatorFile: FileHandle | undefined,
+  ): Promise<GatewayService> {
     const { store, created } = await TokenStore.open(config.dataDir);
+    const { log: audit, created: auditCreated } = await TokenAuditLog.open(config.dataDir);
+    await reconcileTokens(store, audit, auditCreated);
     let driver: LedgerDriver;
     let walletDir: string;
     if (config.ledger === 'fabric') {
@@ -106,6 +142,7 @@ export class GatewayService {
       });
       walletDir = path.join(config.dataDir, 'wallet');
     }
+    let service: GatewayService | undefined;
     try {
       const wallet = new FileSystemWallet(walletDir);
       let issueIdentity: IdentityIssuer | undefined = driver.issueIdentity;
@@ -115,7 +152,6 @@ export class GatewayService {
         issueIdentity = (await FabricCA.open(ca, wallet, admin?.mspId)).issue;
       }
       let coalescer: Coalescer | undefined;
-      let service: GatewayService | undefined;
       const metrics = createMetrics({
         queueDepth: () => coalescer?.depth ?? 0,
         blockHeight: () => driver.height(),
@@ -147,6 +183,7 @@ export class GatewayService {
         driver,
         ledger,
         store,
+        audit,
         wallet,
         new KeyDirectory(ledger),
         coalescer,
@@ -156,18 +193,21 @@ export class GatewayService {
       );
       await service.openLog();
       if (created || options.bootstrapAdmin) {
-        // Fabric: the wallet's admin identity, issued by the CA first if there is none yet.
-        const adminLabel = config.ledger === 'fabric' ? config.fabric!.adminIdentity : undefined;
-        if (adminLabel && issueIdentity && !(await wallet.get(adminLabel)))
+        // The bootstrap admin identity (embedded: `admin`; Fabric: fabric.adminIdentity), issued
+        // first if the wallet lacks it and the gateway can issue identities.
+        const adminLabel = config.ledger === 'fabric' ? config.fabric!.adminIdentity : 'admin';
+        if (issueIdentity && !(await wallet.get(adminLabel)))
           await wallet.put(await issueIdentity({ name: adminLabel, roles: ['admin'] }));
-        const { token } = await service.createToken(
-          { name: 'admin', roles: ['admin'], identity: adminLabel },
-          'bootstrap',
+        const { token } = await service.operatorToken(
+          adminLabel,
+          created ? 'first-start' : 'bootstrap-admin',
         );
         service.bootstrapToken = token;
       }
+      if (operatorFile) await service.writeLogOperatorToken(operatorFile);
       return service;
     } catch (e) {
+      await service?.log?.close();
       await driver.close();
       throw e;
     }
@@ -302,17 +342,117 @@ export class GatewayService {
         'E_IDENTITY_UNKNOWN',
         `token ${record.id}: its identity ${record.identity} is not in the wallet`,
       );
-    return { token: record, identity };
+    return callerFor(record, identity);
+  }
+
+  /** The wallet label of the log operator's identity (reserved: no admin mints a token for it). */
+  get logOperatorLabel(): string {
+    return this.config.transparency.identity ?? 'log-operator';
   }
 
   /**
-   * Creates a token for a new identity (embedded: issued by the ledger's CA with the roles as its
-   * `torgo.role` attribute) or for an existing wallet identity, whose certificate then decides the roles.
+   * Refusals of the token policy (403) by an authenticated caller are audited too: an auditor sees
+   * who tried to borrow which identity or role.
    */
-  async createToken(
+  private async policy<T>(actor: AuditActor, request: Record<string, unknown>, check: () => T): Promise<T> {
+    try {
+      return check();
+    } catch (e) {
+      if (e instanceof GatewayError && e.status === 403 && actor.kind === 'token') {
+        await this.audit.append({
+          event: 'token.refused',
+          actor,
+          refused: { code: e.code, message: e.message, request },
+        });
+      }
+      throw e;
+    }
+  }
+
+  /** Write-ahead: the event is on disk before the token store changes. */
+  private async issue(
+    event: AuditEventInput['event'],
+    actor: AuditActor,
+    fields: { name: string; roles: readonly Role[]; identity: string; createdBy: string },
+    replaces?: TokenRecord,
+  ): Promise<NewToken> {
+    const id = this.tokens.newId();
+    await this.audit.append({
+      event,
+      actor,
+      token: { id, name: fields.name, identity: fields.identity, roles: [...fields.roles].sort() },
+      ...(replaces ? { replaces: replaces.id } : {}),
+    });
+    return replaces
+      ? this.tokens.rotate(replaces, {
+          id,
+          name: fields.name,
+          roles: fields.roles,
+          createdBy: fields.createdBy,
+        })
+      : this.tokens.create({ id, ...fields });
+  }
+
+  /**
+   * The operator's own procedure (at start, with the data directory in hand): mint the token of a
+   * wallet identity — rotating its current one if it has one. The only way to a log-operator token.
+   */
+  operatorToken(
+    label: string,
+    procedure: 'first-start' | 'bootstrap-admin' | 'log-operator-token',
+  ): Promise<NewToken> {
+    return this.oneTokenChange(() => this.operatorTokenNow(label, procedure));
+  }
+
+  private async operatorTokenNow(
+    label: string,
+    procedure: 'first-start' | 'bootstrap-admin' | 'log-operator-token',
+  ): Promise<NewToken> {
+    const identity = await this.wallet.get(label);
+    if (!identity)
+      throw new GatewayError('E_IDENTITY_UNKNOWN', `the wallet holds no identity labelled ${label}`, {
+        identity: label,
+      });
+    const roles = [...identityRoles(identity)];
+    if (roles.length === 0)
+      throw new GatewayError('E_BAD_REQUEST', `identity ${label} has no torgo.role in its certificate`);
+    const latest = this.tokens.latestFor(label);
+    const createdBy = procedure === 'first-start' ? 'bootstrap' : 'operator';
+    return this.issue(
+      latest ? 'token.rotated' : 'token.issued',
+      { kind: 'operator', procedure },
+      { name: latest?.name ?? label, roles, identity: label, createdBy },
+      latest,
+    );
+  }
+
+  /** `--log-operator-token-file`: the token minted into the file claimed at open. */
+  private async writeLogOperatorToken(file: FileHandle): Promise<void> {
+    if (!this.log)
+      throw new Error(`no log-operator identity "${this.logOperatorLabel}": the transparency log is off`);
+    const { token } = await this.operatorToken(this.logOperatorLabel, 'log-operator-token');
+    await file.writeFile(`${token}\n`);
+    await file.sync();
+    await file.close();
+  }
+
+  /**
+   * Creates a token (an admin's request): for a new identity with `roles` (embedded: issued by the
+   * ledger's CA with the roles as its `torgo.role`), or bound to an existing wallet identity that has
+   * never had a token, whose certificate then decides the roles. Never for the log operator's
+   * identity, never a role an admin may not grant, never a second token for a bound identity.
+   */
+  createToken(
     request: { name: string; roles?: readonly string[] | undefined; identity?: string | undefined },
-    createdBy: string,
-  ): Promise<{ record: TokenRecord; token: string }> {
+    actor: AuditActor,
+  ): Promise<NewToken> {
+    return this.oneTokenChange(() => this.createTokenNow(request, actor));
+  }
+
+  private async createTokenNow(
+    request: { name: string; roles?: readonly string[] | undefined; identity?: string | undefined },
+    actor: AuditActor,
+  ): Promise<NewToken> {
     if (!TOKEN_NAME.test(request.name)) {
       throw new GatewayError('E_BAD_REQUEST', `token name must match ${TOKEN_NAME.source}`);
     }
@@ -323,38 +463,56 @@ export class GatewayService {
         'E_BAD_REQUEST',
         `unknown role(s) ${unknown.join(', ')}; roles are ${ROLES.join(', ')}`,
       );
+    const audited = {
+      name: request.name,
+      roles: asked,
+      ...(request.identity === undefined ? {} : { identity: request.identity }),
+    };
     let identity: WalletIdentity;
     let roles: Role[];
     if (request.identity !== undefined) {
-      if (!LABEL_PATTERN.test(request.identity))
+      const label = request.identity;
+      if (!LABEL_PATTERN.test(label))
         throw new GatewayError('E_BAD_REQUEST', `identity must match ${LABEL_PATTERN.source}`);
-      const found = await this.wallet.get(request.identity);
+      await this.policy(actor, audited, () => assertNotReserved(label, [this.logOperatorLabel]));
+      const found = await this.wallet.get(label);
       if (!found)
-        throw new GatewayError(
-          'E_IDENTITY_UNKNOWN',
-          `the wallet holds no identity labelled ${request.identity}`,
-          { identity: request.identity },
-        );
+        throw new GatewayError('E_IDENTITY_UNKNOWN', `the wallet holds no identity labelled ${label}`, {
+          identity: label,
+        });
       identity = found;
-      roles = certificateRoles(identity.certificate);
+      roles = [...identityRoles(identity)];
       if (asked.length > 0 && asked.join(',') !== roles.join(',')) {
         throw new GatewayError(
           'E_BAD_REQUEST',
-          `identity ${request.identity} has roles [${roles.join(', ')}] in its certificate, not [${asked.join(', ')}]`,
+          `identity ${label} has roles [${roles.join(', ')}] in its certificate, not [${asked.join(', ')}]`,
         );
       }
+      await this.policy(actor, audited, () => {
+        assertGrantable(roles, label);
+        const bound = this.tokens.latestFor(label);
+        if (bound) {
+          throw new GatewayError(
+            'E_IDENTITY_BOUND',
+            `identity ${label} is bound to token ${bound.id}: a new token for it only by rotation (POST /v1/tokens/${bound.id}/rotate), which revokes the old one`,
+            { identity: label, tokenId: bound.id },
+          );
+        }
+      });
     } else {
+      if (asked.length === 0)
+        throw new GatewayError('E_BAD_REQUEST', `give at least one role (${ROLES.join(', ')})`);
+      roles = asked as Role[];
+      await this.policy(actor, audited, () => assertGrantable(roles));
       if (!this.issueIdentity) {
         throw new GatewayError(
           'E_BAD_REQUEST',
           'this gateway cannot issue identities (on Fabric, configure fabric.ca): give "identity", a label in the wallet',
         );
       }
-      if (asked.length === 0)
-        throw new GatewayError('E_BAD_REQUEST', `give at least one role (${ROLES.join(', ')})`);
-      roles = asked as Role[];
       let label = request.name;
-      for (let n = 2; await this.wallet.get(label); n++) label = `${request.name}-${n}`;
+      for (let n = 2; (await this.wallet.get(label)) || label === this.logOperatorLabel; n++)
+        label = `${request.name}-${n}`;
       identity = await this.issueIdentity({ name: label, roles });
       await this.wallet.put(identity);
     }
@@ -363,7 +521,87 @@ export class GatewayService {
         'E_BAD_REQUEST',
         'the identity has no torgo.role: a token for it could do nothing',
       );
-    return this.tokens.create({ name: request.name, roles, identity: identity.label, createdBy });
+    return this.issue('token.issued', actor, {
+      name: request.name,
+      roles,
+      identity: identity.label,
+      createdBy: actor.kind === 'token' ? actor.tokenId : 'operator',
+    });
+  }
+
+  /**
+   * Rotation: a new token for the identity of token `id` (its latest), revoking it. By the token
+   * itself (`self`: any role, its own identity) or by an admin (within what an admin may grant;
+   * never the log operator's identity).
+   */
+  rotateToken(id: string, actor: AuditActor, self: boolean): Promise<NewToken> {
+    return this.oneTokenChange(() => this.rotateTokenNow(id, actor, self));
+  }
+
+  private async rotateTokenNow(id: string, actor: AuditActor, self: boolean): Promise<NewToken> {
+    const old = this.tokens.get(id);
+    if (!old) throw new GatewayError('E_TOKEN_UNKNOWN', `no token ${id}`);
+    const latest = this.tokens.latestFor(old.identity);
+    if (latest && latest.id !== old.id)
+      throw new GatewayError(
+        'E_TOKEN_SUPERSEDED',
+        `token ${id} was replaced by ${latest.id}: rotate the identity's latest token`,
+        { tokenId: id, latest: latest.id },
+      );
+    const identity = await this.wallet.get(old.identity);
+    if (!identity)
+      throw new GatewayError(
+        'E_IDENTITY_UNKNOWN',
+        `token ${id}: its identity ${old.identity} is not in the wallet`,
+        { identity: old.identity },
+      );
+    const roles = [...identityRoles(identity)];
+    if (!self) {
+      await this.policy(actor, { rotate: id, identity: old.identity }, () => {
+        assertNotReserved(old.identity, [this.logOperatorLabel]);
+        assertGrantable(roles, old.identity);
+      });
+    }
+    if (roles.length === 0)
+      throw new GatewayError(
+        'E_BAD_REQUEST',
+        `identity ${old.identity} has no torgo.role in its certificate`,
+      );
+    return this.issue(
+      'token.rotated',
+      actor,
+      {
+        name: old.name,
+        roles,
+        identity: old.identity,
+        createdBy: actor.kind === 'token' ? actor.tokenId : 'operator',
+      },
+      old,
+    );
+  }
+
+  /** Revokes a token (audited first); revoking a revoked token changes nothing and records nothing. */
+  revokeToken(id: string, actor: AuditActor): Promise<TokenRecord> {
+    return this.oneTokenChange(() => this.revokeTokenNow(id, actor));
+  }
+
+  private async revokeTokenNow(id: string, actor: AuditActor): Promise<TokenRecord> {
+    const record = this.tokens.get(id);
+    if (!record) throw new GatewayError('E_TOKEN_UNKNOWN', `no token ${id}`);
+    if (record.revokedAt) return record;
+    await this.audit.append({
+      event: 'token.revoked',
+      actor,
+      token: { id, name: record.name, identity: record.identity, roles: [...record.roles] },
+    });
+    const revoked = await this.tokens.revoke(id, actor.kind === 'token' ? actor.tokenId : 'operator');
+    return revoked!;
+  }
+
+  private oneTokenChange<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.tokenChanges.then(change);
+    this.tokenChanges = run.catch(() => undefined);
+    return run;
   }
 
   /** Stop taking appends, answer every queued one, close the ledger. */
@@ -372,5 +610,42 @@ export class GatewayService {
     await this.coalescer.drain();
     await this.log?.close();
     await this.driver.close();
+  }
+}
+
+/**
+ * Brings the token store in line with the audit log at open (events are written first, so a crash
+ * can leave an event whose change did not reach the store): a revocation or rotation on the log
+ * revokes the token in the store too. A store older than its audit log (an upgrade) has its tokens
+ * recorded as `token.imported`.
+ */
+async function reconcileTokens(
+  store: TokenStore,
+  audit: TokenAuditLog,
+  auditCreated: boolean,
+): Promise<void> {
+  if (auditCreated) {
+    for (const info of store.list()) {
+      await audit.append({
+        event: 'token.imported',
+        actor: { kind: 'operator', procedure: 'import' },
+        token: { id: info.id, name: info.name, identity: info.identity, roles: [...info.roles] },
+      });
+      if (info.revokedAt)
+        await audit.append({
+          event: 'token.revoked',
+          actor: { kind: 'operator', procedure: 'import' },
+          token: { id: info.id, name: info.name, identity: info.identity, roles: [...info.roles] },
+        });
+    }
+    return;
+  }
+  for (const e of audit.all()) {
+    const revoked =
+      e.event === 'token.revoked' ? e.token?.id : e.event === 'token.rotated' ? e.replaces : undefined;
+    if (revoked === undefined) continue;
+    const record = store.get(revoked);
+    if (record && !record.revokedAt)
+      await store.revoke(revoked, e.actor.kind === 'token' ? e.actor.tokenId : 'operator');
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts one Fabric CA per organisation and issues every identity of the local network from it:
-# each org's CA is the root of that org's MSP and also issues its TLS certificates.
+# Starts one Fabric CA per organisation (application and orderer organisations) and issues every
+# identity of the local network from it: each org's CA is the root of that org's MSP and also issues its TLS certificates.
 #   organizations/<org>/msp                 the org's channel MSP (cacerts, tlscacerts, NodeOUs)
 #   organizations/<org>/nodes/<host>/       a node's msp/ and tls/ (server.crt, server.key, ca.crt)
 #   organizations/<org>/users/<name>/       a user's msp/ (and tls/ for the orderer admin)
@@ -82,10 +82,10 @@ wallet_entry() {
 }
 
 log "starting CAs"
-for org in orderer $ORGS; do start_ca "$org"; done
-for org in orderer $ORGS; do wait_port "ca-$org" "$(port "CA_${org^^}")" 30; done
+for org in $orderer_orgs $ORGS; do start_ca "$org"; done
+for org in $orderer_orgs $ORGS; do wait_port "ca-$org" "$(port "CA_${org^^}")" 30; done
 
-for org in orderer $ORGS; do
+for org in $orderer_orgs $ORGS; do
   enroll "$org" registrar "$net/ca/$org/registrar"
   # The org's channel MSP: its CA is the root of trust, for signing and for TLS.
   mkdir -p "$orgs/$org/msp/cacerts" "$orgs/$org/msp/tlscacerts"
@@ -95,9 +95,15 @@ for org in orderer $ORGS; do
   identity "$org" users admin admin
 done
 log "issuing node and user identities"
-identity orderer nodes orderer orderer
-enroll orderer orderer "$orgs/orderer/nodes/orderer" "orderer.$DOMAIN"
-enroll orderer admin "$orgs/orderer/users/admin" "admin.orderer.$DOMAIN"   # osnadmin's client TLS
+# Every orderer node's signing identity (its enrollment certificate is also its identity in BFT's
+# consenter mapping, configtx.sh) and TLS certificate; each orderer org's admin gets a TLS client
+# certificate for osnadmin.
+for n in $orderer_nodes; do
+  oo="$(orderer_org "$n")"
+  identity "$oo" nodes "$n" orderer
+  enroll "$oo" "$n" "$orgs/$oo/nodes/$n" "$n.$DOMAIN"
+done
+for oo in $orderer_orgs; do enroll "$oo" admin "$orgs/$oo/users/admin" "admin.$oo.$DOMAIN"; done
 for org in $ORGS; do
   identity "$org" nodes peer0 peer
   enroll "$org" peer0 "$orgs/$org/nodes/peer0" "peer0.$org.$DOMAIN"

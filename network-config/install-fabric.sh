@@ -4,13 +4,14 @@
 #   .fabric/builders/ccaas/bin/  detect build release (the chaincode-as-a-service external builder)
 #   .fabric/config/              Fabric's sampleconfig (core.yaml, orderer.yaml, configtx.yaml)
 # A command already on PATH (e.g. from Fabric's release tarball) is linked instead of built;
-# FORCE_BUILD=1 ignores PATH. Versions are pinned in versions.env.
+# FORCE_BUILD=1 ignores PATH. Versions are pinned in versions.env. This is Fabric 2.5 (the default
+# network); Fabric 3.1 (FABRIC_VERSION=3.1) is not built or fetched here: see docs/fabric.md.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/versions.env"
 fabric="$(dirname "$here")/.fabric"
 bin="$fabric/bin" builder="$fabric/builders/ccaas/bin" src="$fabric/src"
-stamp="fabric $FABRIC_COMMIT ca v$FABRIC_CA_VERSION"
+stamp="fabric $FABRIC_25_COMMIT ca v$FABRIC_CA_VERSION"
 if [[ -f "$fabric/VERSION" && "$(cat "$fabric/VERSION")" != "$stamp" ]]; then
   echo "versions.env changed: discarding cached binaries"; rm -rf "$bin" "$fabric/builders" "$fabric/config"
 fi
@@ -42,18 +43,18 @@ build() {
   fi
 }
 
-echo "Fabric $FABRIC_VERSION ($FABRIC_COMMIT), Fabric CA $FABRIC_CA_VERSION -> $fabric"
+echo "Fabric $FABRIC_25_RELEASE ($FABRIC_25_COMMIT), Fabric CA $FABRIC_CA_VERSION -> $fabric"
 total=$(date +%s)
 command -v go >/dev/null || [[ -x "$bin/peer" ]] || command -v peer >/dev/null ||
   { echo "Neither Fabric binaries on PATH nor Go to build them" >&2; exit 1; }
 fab=github.com/hyperledger/fabric
-build $fab "$FABRIC_COMMIT" "$bin" $fab/cmd/{peer,orderer,configtxgen,osnadmin}
+build $fab "$FABRIC_25_COMMIT" "$bin" $fab/cmd/{peer,orderer,configtxgen,osnadmin}
 # Fabric's release tarball ships the CCaaS builder beside bin/; use it when the peer came from there.
 release_builder="$(dirname "$(readlink -f "$bin/peer" 2>/dev/null || echo /nonexistent)")/../builders/ccaas/bin"
 if [[ ! -x "$builder/detect" && -x "$release_builder/detect" ]]; then
   cp "$release_builder"/{detect,build,release} "$builder/"; echo "  ccaas builder: copied from $release_builder"
 else
-  build $fab/ccaas_builder "$FABRIC_COMMIT" "$builder" $fab/ccaas_builder/cmd/{detect,build,release}
+  build $fab/ccaas_builder "$FABRIC_25_COMMIT" "$builder" $fab/ccaas_builder/cmd/{detect,build,release}
 fi
 build github.com/hyperledger/fabric-ca "v$FABRIC_CA_VERSION" "$bin" \
   github.com/hyperledger/fabric-ca/cmd/{fabric-ca-server,fabric-ca-client}
@@ -62,7 +63,7 @@ build github.com/hyperledger/fabric-ca "v$FABRIC_CA_VERSION" "$bin" \
 if [[ ! -f "$fabric/config/core.yaml" ]]; then
   cfg="$(dirname "$(readlink -f "$bin/peer" 2>/dev/null || echo /nonexistent)")/../config"
   if [[ ! -f "$cfg/core.yaml" ]]; then
-    cfg="$(go mod download -json "$fab@$FABRIC_COMMIT" 2>/dev/null | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p' || true)/sampleconfig"
+    cfg="$(go mod download -json "$fab@$FABRIC_25_COMMIT" 2>/dev/null | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p' || true)/sampleconfig"
   fi
   if [[ -f "$cfg/core.yaml" ]]; then
     mkdir -p "$fabric/config" && cp "$cfg"/{core,orderer,configtx}.yaml "$fabric/config/"

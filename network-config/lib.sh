@@ -3,14 +3,42 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
 source "$here/versions.env"
 source "$here/network.env"
-fabric="$repo/.fabric"
-net="${FABRIC_NETWORK_DIR:-$fabric/network}"   # all runtime data: certificates, ledgers, logs, pid files
+log() { printf '%s %s\n' "$(date +%T)" "$*"; }
+die() { echo "error: $*" >&2; exit 1; }
+
+# $fabric: Fabric's bin/, config/ and builders/ccaas/ (network.env: FABRIC_VERSION, FABRIC31_HOME).
+case "$FABRIC_VERSION" in
+  2.5) fabric="$repo/.fabric" ;;
+  3.1) fabric="${FABRIC31_HOME:-/opt/fabric-3.1}" ;;
+  *) die "FABRIC_VERSION=$FABRIC_VERSION: use 2.5 or 3.1" ;;
+esac
+case "$CONSENSUS" in
+  raft) ;;
+  bft) [[ "$FABRIC_VERSION" == 3.1 ]] || die "CONSENSUS=bft needs FABRIC_VERSION=3.1 (SmartBFT is Fabric 3)" ;;
+  *) die "CONSENSUS=$CONSENSUS: use raft or bft" ;;
+esac
+net="${FABRIC_NETWORK_DIR:-$repo/.fabric/network}"   # all runtime data: certificates, ledgers, logs, pid files
 orgs="$net/organizations"
 export PATH="$fabric/bin:$PATH"
 export FABRIC_CFG_PATH="$net/config"
 
-log() { printf '%s %s\n' "$(date +%T)" "$*"; }
-die() { echo "error: $*" >&2; exit 1; }
+# The ordering service: its organisations and nodes. raft: one node `orderer` of OrdererMSP.
+# bft: four SmartBFT nodes (3f+1, f = 1) of two organisations, so neither can order alone.
+if [[ "$CONSENSUS" == bft ]]; then
+  orderer_orgs="orderer orderer2"
+  orderer_nodes="orderer0 orderer1 orderer2 orderer3"
+else
+  orderer_orgs="orderer"
+  orderer_nodes="orderer"
+fi
+# orderer_org <node>: the organisation running it
+orderer_org() { case "$1" in orderer|orderer0|orderer1) echo orderer ;; *) echo orderer2 ;; esac; }
+# orderer_port <node> [ADMIN|OPS]: its client (and cluster) port, admin or operations port
+orderer_port() {
+  local i="${1#orderer}" v
+  if [[ -z "$i" || "$i" == 0 ]]; then v="ORDERER${2:+_$2}_PORT"; else v="ORDERER${i}${2:+_$2}_PORT"; fi
+  echo "${!v}"
+}
 
 # port <NAME> e.g. `port PEER_ORG1` -> value of $PEER_ORG1_PORT
 port() { local v="${1}_PORT"; echo "${!v}"; }
@@ -51,7 +79,23 @@ wait_port() {
   die "$name did not listen on 127.0.0.1:$p; see $net/logs/$name.log"
 }
 
-need() { local c; for c in "$@"; do command -v "$c" >/dev/null || die "$c not found: run network-config/install-fabric.sh"; done; }
+need() {
+  local c hint="run network-config/install-fabric.sh"
+  [[ "$FABRIC_VERSION" == 3.1 ]] && hint="build Fabric 3.1 into $fabric (docs/fabric.md) or set FABRIC31_HOME"
+  for c in "$@"; do command -v "$c" >/dev/null || die "$c not found: $hint"; done
+}
+
+# The Fabric binaries on PATH must be the release FABRIC_VERSION asks for: a 2.5 orderer cannot
+# run a BFT channel, and a mix of releases fails in ways that are hard to read.
+check_release() {
+  local want v c
+  want="$([[ "$FABRIC_VERSION" == 3.1 ]] && echo "$FABRIC_31_RELEASE" || echo "$FABRIC_25_RELEASE")"
+  for c in peer orderer; do
+    v="$("$c" version 2>/dev/null | sed -n 's/^ Version: \(.*\)$/\1/p')"
+    [[ "${v%.*}" == "${want%.*}" ]] ||
+      die "$(command -v "$c") is Fabric ${v:-?}, FABRIC_VERSION=$FABRIC_VERSION wants $want (binaries from $fabric)"
+  done
+}
 
 # Environment for the `peer` CLI acting as <org>'s admin against <org>'s peer.
 as_admin() {
@@ -63,7 +107,7 @@ as_admin() {
   export CORE_PEER_TLS_ROOTCERT_FILE="$orgs/$org/msp/tlscacerts/ca.pem"
 }
 
-msp_id() { case "$1" in orderer) echo OrdererMSP ;; *) echo "${1^}MSP" ;; esac; }
+msp_id() { echo "${1^}MSP"; }   # org1 -> Org1MSP, orderer -> OrdererMSP, orderer2 -> Orderer2MSP
 
 # The chaincode endorsement policy: ENDORSEMENT_POLICY, else a majority of the organisations' peers.
 endorsement_policy() {
@@ -73,11 +117,12 @@ endorsement_policy() {
   local IFS=,; echo "OutOf($((n / 2 + 1)),${peers[*]})"
 }
 
-# The network's nodes by name: orderer, peer0.<org>, and one contract server per deployed chaincode:
-# `chaincode` for TORGO's contract (chaincode name torgo), `chaincode-<name>` for any other (e.g. the
+# The network's nodes by name: the orderers ($orderer_nodes), peer0.<org>, and one contract server per
+# deployed chaincode: `chaincode` for TORGO's contract (chaincode name torgo), `chaincode-<name>` for any other (e.g. the
 # no-op contract of the throughput benchmark). For node.sh and status.sh.
 nodes() {
-  echo orderer; local org cc
+  local org cc n
+  for n in $orderer_nodes; do echo "$n"; done
   for org in $ORGS; do echo "peer0.$org"; done
   for cc in "$net"/chaincode/*/package-id; do [[ -e "$cc" ]] && cc_node "$(basename "$(dirname "$cc")")"; done
   return 0
@@ -89,31 +134,37 @@ cc_name() { [[ "$1" == chaincode ]] && echo torgo || echo "${1#chaincode-}"; }
 # stopped or killed node can be started again with `node.sh start <name>`.
 start_node() {
   case "$1" in
-    orderer) start_orderer ;;
+    orderer|orderer[0-3]) [[ " $orderer_nodes " == *" $1 "* ]] || die "no orderer $1 with CONSENSUS=$CONSENSUS"
+      start_orderer "$1" ;;
     peer0.*) start_peer "${1#peer0.}" ;;
     chaincode|chaincode-*) start_chaincode "$(cc_name "$1")" ;;
     *) die "unknown node $1 (nodes: $(nodes | tr '\n' ' '))" ;;
   esac
 }
 
+# start_orderer <node>: its TLS certificate serves clients, the cluster and the admin endpoint;
+# admin clients must hold a certificate of the node's own organisation's CA. Both orderer
+# organisations' CAs are trusted for the cluster (BFT nodes dial each other).
 start_orderer() {
-  local o="$orgs/orderer/nodes/orderer"
-  mkdir -p "$net/data/orderer"
-  ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 ORDERER_GENERAL_LISTENPORT="$ORDERER_PORT" \
-  ORDERER_GENERAL_LOCALMSPID=OrdererMSP ORDERER_GENERAL_LOCALMSPDIR="$o/msp" \
+  local name="$1" o oo roots="" org
+  oo="$(orderer_org "$name")" o="$orgs/$oo/nodes/$name"
+  for org in $orderer_orgs; do roots+="${roots:+,}$orgs/$org/msp/tlscacerts/ca.pem"; done
+  mkdir -p "$net/data/$name"
+  ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 ORDERER_GENERAL_LISTENPORT="$(orderer_port "$name")" \
+  ORDERER_GENERAL_LOCALMSPID="$(msp_id "$oo")" ORDERER_GENERAL_LOCALMSPDIR="$o/msp" \
   ORDERER_GENERAL_BOOTSTRAPMETHOD=none ORDERER_CHANNELPARTICIPATION_ENABLED=true \
   ORDERER_GENERAL_TLS_ENABLED=true ORDERER_GENERAL_TLS_CERTIFICATE="$o/tls/server.crt" \
-  ORDERER_GENERAL_TLS_PRIVATEKEY="$o/tls/server.key" ORDERER_GENERAL_TLS_ROOTCAS="[$o/tls/ca.crt]" \
+  ORDERER_GENERAL_TLS_PRIVATEKEY="$o/tls/server.key" ORDERER_GENERAL_TLS_ROOTCAS="[$roots]" \
   ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE="$o/tls/server.crt" \
-  ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY="$o/tls/server.key" ORDERER_GENERAL_CLUSTER_ROOTCAS="[$o/tls/ca.crt]" \
-  ORDERER_ADMIN_LISTENADDRESS="127.0.0.1:$ORDERER_ADMIN_PORT" ORDERER_ADMIN_TLS_ENABLED=true \
+  ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY="$o/tls/server.key" ORDERER_GENERAL_CLUSTER_ROOTCAS="[$roots]" \
+  ORDERER_ADMIN_LISTENADDRESS="127.0.0.1:$(orderer_port "$name" ADMIN)" ORDERER_ADMIN_TLS_ENABLED=true \
   ORDERER_ADMIN_TLS_CERTIFICATE="$o/tls/server.crt" ORDERER_ADMIN_TLS_PRIVATEKEY="$o/tls/server.key" \
   ORDERER_ADMIN_TLS_ROOTCAS="[$o/tls/ca.crt]" ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true \
   ORDERER_ADMIN_TLS_CLIENTROOTCAS="[$o/tls/ca.crt]" \
-  ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:$ORDERER_OPS_PORT" \
-  ORDERER_FILELEDGER_LOCATION="$net/data/orderer/ledger" \
-  ORDERER_CONSENSUS_WALDIR="$net/data/orderer/etcdraft/wal" ORDERER_CONSENSUS_SNAPDIR="$net/data/orderer/etcdraft/snapshot" \
-    start orderer "$net/data/orderer" orderer
+  ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:$(orderer_port "$name" OPS)" \
+  ORDERER_FILELEDGER_LOCATION="$net/data/$name/ledger" \
+  ORDERER_CONSENSUS_WALDIR="$net/data/$name/consensus/wal" ORDERER_CONSENSUS_SNAPDIR="$net/data/$name/consensus/snapshot" \
+    start "$name" "$net/data/$name" orderer
 }
 
 start_peer() {
@@ -158,7 +209,7 @@ start_chaincode() {
 # The listening port of a node (to wait for after starting it).
 node_port() {
   case "$1" in
-    orderer) echo "$ORDERER_PORT" ;;
+    orderer|orderer[0-3]) orderer_port "$1" ;;
     peer0.*) local org="${1#peer0.}"; port "PEER_${org^^}" ;;
     chaincode|chaincode-*) cat "$net/chaincode/$(cc_name "$1")/port" ;;
   esac

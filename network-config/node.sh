@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts, stops or kills one node of the running network, for operations and fault drills:
-#   node.sh start|stop|kill|restart <name>     names: orderer, peer0.<org>, chaincode
+#   node.sh start|stop|kill|restart <name>     names: orderer (raft) or orderer0..orderer3 (bft),
+#                                              peer0.<org>, chaincode
 #   node.sh list                               every node and whether it runs
 # `stop` sends TERM (KILL after 10 s); `kill` is kill -9 of the node's process group. `start` uses the
 # same settings as up.sh / deploy.sh and waits until the node listens. Data is kept either way.

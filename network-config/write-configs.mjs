@@ -1,6 +1,7 @@
 // Writes what clients of the running network need, from network.env's values (passed as the
 // environment by up.sh; paths are absolute):
-//   connection.json      every org's peer, CA and wallet, the orderer (for tools and other clients)
+//   connection.json      every org's peer, CA and wallet, the orderers (for tools and other clients):
+//                        `orderer` the first, `orderers` every node with its admin endpoint (osnadmin)
 //   gateway-<org>.json   a ready `torgo serve --config` file for that org's TORGO gateway: its own peer
 //                        first, then the other orgs' peers for failover; its wallet; its CA for
 //                        `torgo token create`; a shared log origin so every org's log has the same roots.
@@ -19,6 +20,22 @@ const portOf = (name) => {
   return v;
 };
 const mspId = (org) => `${org[0].toUpperCase()}${org.slice(1)}MSP`;
+// raft: `orderer` of OrdererMSP; bft: orderer0, orderer1 of OrdererMSP and orderer2, orderer3 of Orderer2MSP.
+const ordererNodes = (env.ORDERER_NODES ?? 'orderer').split(/\s+/).filter(Boolean);
+const ordererOrg = (name) => (/^orderer[23]$/.test(name) ? 'orderer2' : 'orderer');
+const ordererPort = (name, kind = '') => {
+  const i = name.replace(/^orderer/, '');
+  return portOf(`ORDERER${i === '' || i === '0' ? '' : i}${kind ? `_${kind}` : ''}`);
+};
+const orderer = (name) => ({
+  name,
+  org: ordererOrg(name),
+  mspId: mspId(ordererOrg(name)),
+  endpoint: `127.0.0.1:${ordererPort(name)}`,
+  adminEndpoint: `127.0.0.1:${ordererPort(name, 'ADMIN')}`,
+  tlsCaCert: `${net}/organizations/${ordererOrg(name)}/msp/tlscacerts/ca.pem`,
+  hostAlias: `${name}.${domain}`,
+});
 const peer = (org) => ({
   endpoint: `127.0.0.1:${portOf(`PEER_${org.toUpperCase()}`)}`,
   tlsCaCert: `${net}/organizations/${org}/msp/tlscacerts/ca.pem`,
@@ -35,11 +52,10 @@ const write = (file, value) =>
 write('connection.json', {
   channel: env.CHANNEL,
   chaincode: env.CHAINCODE_NAME,
-  orderer: {
-    endpoint: `127.0.0.1:${portOf('ORDERER')}`,
-    tlsCaCert: `${net}/organizations/orderer/msp/tlscacerts/ca.pem`,
-    hostAlias: `orderer.${domain}`,
-  },
+  fabricVersion: env.FABRIC_VERSION ?? '2.5',
+  consensus: env.CONSENSUS ?? 'raft',
+  orderer: orderer(ordererNodes[0]),
+  orderers: ordererNodes.map(orderer),
   organizations: orgs.map((org) => ({
     name: org,
     mspId: mspId(org),

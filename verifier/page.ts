@@ -19,6 +19,14 @@ import { WebWorkerPool } from './pool.js';
 const EXIT_OK = 0;
 const EXIT_INVALID = 1;
 const EXIT_USAGE = 2;
+/** The verdict's headline per outcome (the report below says the rest). */
+const HEADLINES: Record<BundleReport['outcome'], string> = {
+  valid: 'VALID',
+  'valid-unsigned': 'VALID, BUT AN UNSIGNED EXPORT',
+  'nothing-to-verify': 'NOTHING TO VERIFY',
+  invalid: 'INVALID',
+  unusable: 'NOT A BUNDLE',
+};
 /** `torgo verify` reads at most this much of a trusted key file. */
 const MAX_KEY_BYTES = 64 * 1024;
 
@@ -272,12 +280,7 @@ export function startPage(): void {
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     progressText.textContent = `${report.counts.receipts.toLocaleString('en')} receipts in ${seconds} s on ${threads || 1} thread${threads === 1 ? '' : 's'}${threads ? '' : ' (no workers here)'}`;
     const status = report.valid ? EXIT_OK : report.unusable ? EXIT_USAGE : EXIT_INVALID;
-    show(
-      status,
-      report.valid ? 'VALID' : report.unusable ? 'NOT A BUNDLE' : 'INVALID',
-      formatReport(report),
-      report,
-    );
+    show(status, HEADLINES[report.outcome], formatReport(report), report);
   };
 
   verifyButton.addEventListener('click', async () => {

@@ -15,7 +15,9 @@ interface ExportOptions extends OnlineOptions {
 
 export function addExport(program: Command, output: Output): void {
   online(program.command('export'))
-    .description('download an export bundle (torgo.bundle/1) of a selection, for `torgo verify`')
+    .description(
+      'download an export bundle (torgo.bundle/2, signed by the log operator) of a selection, for `torgo verify`',
+    )
     .option('--source <name>', 'receipts of this source')
     .option('--subject <ref>', 'receipts about this subject')
     .option('--operation <name>', 'receipts of this operation')

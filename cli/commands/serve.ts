@@ -18,6 +18,7 @@ interface ServeFlags {
   requirePostQuantum?: boolean;
   tlsClientCa?: string;
   tlsClientAuth?: string;
+  logOperatorTokenFile?: string;
 }
 
 export function addServe(program: Command, output: Output): void {
@@ -46,7 +47,14 @@ export function addServe(program: Command, output: Output): void {
     )
     .option('--tls-client-ca <file>', 'PEM CA of client certificates, mutual TLS (env TORGO_TLS_CLIENT_CA)')
     .option('--tls-client-auth <mode>', 'off, optional or required (env TORGO_TLS_CLIENT_AUTH)')
-    .option('--bootstrap-admin', 'create a new admin token even though tokens exist (lost admin token)')
+    .option(
+      '--bootstrap-admin',
+      'rotate the bootstrap admin token even though tokens exist (lost admin token; the old one is revoked)',
+    )
+    .option(
+      '--log-operator-token-file <file>',
+      "mint (or rotate) the log operator identity's token into this new file (0600): the only way to one",
+    )
     .action(async (flags: ServeFlags) => {
       if (flags.port !== undefined && !/^\d{1,5}$/.test(flags.port))
         throw new CliError('--port must be a number', EXIT_USAGE);
@@ -84,6 +92,7 @@ export function addServe(program: Command, output: Output): void {
           notice: output.err,
           adminTokenFile: flags.adminTokenFile,
           bootstrapAdmin: flags.bootstrapAdmin,
+          logOperatorTokenFile: flags.logOperatorTokenFile,
           handleSignals: true,
         });
       } catch (e) {

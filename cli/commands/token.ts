@@ -1,8 +1,9 @@
 /**
- * `torgo token create|revoke|list`: API tokens, managed through the running gateway's admin API
- * (the gateway owns the data directory), with an admin token.
+ * `torgo token create|rotate|revoke|list`: API tokens, managed through the running gateway's admin
+ * API (the gateway owns the data directory), with an admin token (or, `rotate --self`, any token).
  */
 import type { Command } from 'commander';
+import { CliError, EXIT_USAGE } from '../errors.js';
 import { GatewayClient, type OnlineOptions, online, table } from '../gateway-client.js';
 import type { Output } from '../output.js';
 
@@ -14,6 +15,20 @@ interface TokenInfo {
   createdAt: string;
   createdBy: string;
   revokedAt?: string;
+  rotatedFrom?: string;
+}
+
+function printNew(output: Output, value: { token: string; info: TokenInfo }, json?: boolean): void {
+  if (json) {
+    output.out(`${JSON.stringify(value)}\n`);
+    return;
+  }
+  const i = value.info;
+  const rotated = i.rotatedFrom ? `, replaces ${i.rotatedFrom} (now revoked)` : '';
+  output.err(
+    `token ${i.id} for ${i.name} (roles ${i.roles.join(',')}, identity ${i.identity}${rotated}); shown once:\n`,
+  );
+  output.out(`${value.token}\n`);
 }
 
 const collect = (value: string, previous: string[]): string[] => [
@@ -31,13 +46,13 @@ export function addToken(program: Command, output: Output): Command {
     .requiredOption('--name <name>', 'who the token is for (a service name)')
     .option(
       '--role <role>',
-      'appender, auditor, admin, log-operator (repeatable or comma-separated)',
+      'appender, auditor, admin (repeatable or comma-separated); log-operator only by the operator at start',
       collect,
       [],
     )
     .option(
       '--identity <label>',
-      'use this wallet identity instead of issuing one (required on Fabric without fabric.ca)',
+      'bind the token to this wallet identity (one that never had a token) instead of issuing one (required on Fabric without fabric.ca)',
     )
     .option('--json', 'print {token, info} as JSON')
     .action(
@@ -49,16 +64,23 @@ export function addToken(program: Command, output: Output): Command {
           ...(opts.identity ? { identity: opts.identity } : {}),
         };
         const r = await client.json<{ token: string; info: TokenInfo }>('POST', '/v1/tokens', { json: body });
-        if (opts.json) output.out(`${JSON.stringify(r.value)}\n`);
-        else {
-          const i = r.value.info;
-          output.err(
-            `token ${i.id} for ${i.name} (roles ${i.roles.join(',')}, identity ${i.identity}); shown once:\n`,
-          );
-          output.out(`${r.value.token}\n`);
-        }
+        printNew(output, r.value, opts.json);
       },
     );
+  online(token.command('rotate'))
+    .description(
+      "a new token for the same identity; the old one is revoked at once (admin: any token's; --self: the caller's own)",
+    )
+    .argument('[id]', 'token id (16 hex, as `token list` shows); omit with --self')
+    .option('--self', 'rotate the token given with --token / TORGO_TOKEN (any role)')
+    .option('--json', 'print {token, info} as JSON')
+    .action(async (id: string | undefined, opts: OnlineOptions & { self?: boolean; json?: boolean }) => {
+      if (Boolean(id) === Boolean(opts.self))
+        throw new CliError('give a token id, or --self (not both)', EXIT_USAGE, 'E_USAGE');
+      const route = opts.self ? '/v1/me/rotate' : `/v1/tokens/${encodeURIComponent(id!)}/rotate`;
+      const r = await GatewayClient.from(opts).json<{ token: string; info: TokenInfo }>('POST', route);
+      printNew(output, r.value, opts.json);
+    });
   online(token.command('revoke'))
     .description('revoke a token (its next request is refused)')
     .argument('<id>', 'token id (16 hex, as `token list` shows)')

@@ -49,7 +49,7 @@ export function addVerifyCommand(program: Command, output: Output): void {
   program
     .command('verify')
     .description('verify an export bundle offline: checkpoint, proofs, receipts, signatures, key validity')
-    .argument('<bundle>', 'bundle file (torgo.bundle/1)')
+    .argument('<bundle>', 'bundle file (torgo.bundle/2; torgo.bundle/1 is read as an unsigned export)')
     .requiredOption(
       '--trust <file>',
       'trusted log operator public key: FILE or NAME=FILE (repeatable)',
@@ -58,9 +58,21 @@ export function addVerifyCommand(program: Command, output: Output): void {
     )
     .option('--threshold <n>', 'how many trusted checkpoint signatures are required', '1')
     .option('--workers <n>', 'verification threads (default: all cores; 0 = in this thread)')
+    .option('--allow-empty', 'a bundle without receipts ("nothing to verify") exits 0 instead of 1')
+    .option('--require-signed', 'refuse an unsigned (torgo.bundle/1) export instead of warning')
     .option('--json', 'print the report as JSON')
     .action(
-      async (path: string, o: { trust: string[]; threshold: string; workers?: string; json?: boolean }) => {
+      async (
+        path: string,
+        o: {
+          trust: string[];
+          threshold: string;
+          workers?: string;
+          json?: boolean;
+          allowEmpty?: boolean;
+          requireSigned?: boolean;
+        },
+      ) => {
         if (o.trust.length === 0) throw new CliError('give at least one trusted key with --trust');
         const threshold = Number(o.threshold);
         if (!Number.isSafeInteger(threshold) || threshold < 1)
@@ -83,6 +95,8 @@ export function addVerifyCommand(program: Command, output: Output): void {
           {
             trusted,
             threshold,
+            allowEmpty: o.allowEmpty === true,
+            requireSigned: o.requireSigned === true,
             checker: pool ?? inThreadChecker,
             parallelism: (pool?.size ?? 1) * 2,
             onProgress: tty

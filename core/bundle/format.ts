@@ -4,13 +4,17 @@ import { fromBase64 } from '../encoding.js';
 import { HASH_SIZE } from '../log/merkle.js';
 import type { Identity, KeyEntry, ReceiptEntry } from './entries.js';
 
-export const BUNDLE_FORMAT = 'torgo.bundle/1';
+/** The format this version writes: v2 ends with a signed export statement (statement.ts). */
+export const BUNDLE_FORMAT = 'torgo.bundle/2';
+/** The first format, still read: it ends with an unsigned manifest. */
+export const BUNDLE_FORMAT_V1 = 'torgo.bundle/1';
+export type BundleFormat = typeof BUNDLE_FORMAT | typeof BUNDLE_FORMAT_V1;
 /** Longest bundle line accepted (a receipt is ≤ 96 KiB; its JSON escaping and proof fit well within). */
 export const MAX_BUNDLE_LINE_BYTES = 1024 * 1024;
 
 export interface HeaderLine {
   readonly type: 'header';
-  readonly format: typeof BUNDLE_FORMAT;
+  readonly format: BundleFormat;
   readonly createdAt: string;
   readonly origin: string;
   readonly filters: Readonly<Record<string, string>>;
@@ -33,25 +37,36 @@ export interface ReceiptLine {
   readonly entry: ReceiptEntry;
   readonly mu: string;
 }
+/** v1's last line: anyone can recompute it, so it proves nothing about who exported the bundle. */
 export interface ManifestLine {
   readonly type: 'manifest';
   readonly counts: { readonly keys: number; readonly receipts: number };
   readonly digest: string;
 }
-export type BundleLine = HeaderLine | CheckpointLine | KeyLine | ReceiptLine | ManifestLine;
+/** v2's last line: the exporter's signed note over everything before it (statement.ts). */
+export interface StatementLine {
+  readonly type: 'statement';
+  readonly note: string;
+}
+export type BundleLine = HeaderLine | CheckpointLine | KeyLine | ReceiptLine | ManifestLine | StatementLine;
+
+/** A syntax error at a physical line of the bundle (1-based), when known. */
+function syntax(message: string, line?: number, details?: Record<string, unknown>): CoreError {
+  return new CoreError('E_BUNDLE_SYNTAX', message, { ...details, ...(line ? { line } : {}) });
+}
 
 class Shape {
   constructor(
     private readonly o: Record<string, unknown>,
     private readonly where: string,
+    private readonly line?: number,
   ) {}
   private fail(field: string, want: string): never {
-    throw new CoreError('E_BUNDLE_SYNTAX', `${this.where}: "${field}" must be ${want}`, { field });
+    throw syntax(`${this.where}: "${field}" must be ${want}`, this.line, { field });
   }
   only(...fields: string[]): this {
     const extra = Object.keys(this.o).filter((k) => !fields.includes(k));
-    if (extra.length)
-      throw new CoreError('E_BUNDLE_SYNTAX', `${this.where}: unexpected field(s) ${extra.join(', ')}`);
+    if (extra.length) throw syntax(`${this.where}: unexpected field(s) ${extra.join(', ')}`, this.line);
     return this;
   }
   str(f: string): string {
@@ -81,13 +96,13 @@ class Shape {
   }
 }
 
-function identity(o: Record<string, unknown>, where: string): Identity {
-  const s = new Shape(o, where).only('mspId', 'id');
+function identity(o: Record<string, unknown>, where: string, line?: number): Identity {
+  const s = new Shape(o, where, line).only('mspId', 'id');
   return { mspId: s.str('mspId'), id: s.str('id') };
 }
 
-function receiptEntry(o: Record<string, unknown>, where: string): ReceiptEntry {
-  const s = new Shape(o, where).only(
+function receiptEntry(o: Record<string, unknown>, where: string, line?: number): ReceiptEntry {
+  const s = new Shape(o, where, line).only(
     'kind',
     'id',
     'digest',
@@ -97,21 +112,21 @@ function receiptEntry(o: Record<string, unknown>, where: string): ReceiptEntry {
     'block',
     'committedAt',
   );
-  if (s.str('kind') !== 'receipt') throw new CoreError('E_BUNDLE_SYNTAX', `${where}: kind must be "receipt"`);
+  if (s.str('kind') !== 'receipt') throw syntax(`${where}: kind must be "receipt"`, line);
   return {
     kind: 'receipt',
     id: s.str('id'),
     digest: s.str('digest'),
     signers: s.strings('signers'),
-    submitter: identity(s.obj('submitter'), `${where} submitter`),
+    submitter: identity(s.obj('submitter'), `${where} submitter`, line),
     txId: s.str('txId'),
     block: s.nat('block'),
     committedAt: s.str('committedAt'),
   };
 }
 
-function keyEntry(o: Record<string, unknown>, where: string): KeyEntry {
-  const s = new Shape(o, where).only(
+function keyEntry(o: Record<string, unknown>, where: string, line?: number): KeyEntry {
+  const s = new Shape(o, where, line).only(
     'kind',
     'event',
     'keyId',
@@ -128,10 +143,7 @@ function keyEntry(o: Record<string, unknown>, where: string): KeyEntry {
   );
   const event = s.str('event');
   if (s.str('kind') !== 'key' || !['registered', 'retired', 'revoked'].includes(event)) {
-    throw new CoreError(
-      'E_BUNDLE_SYNTAX',
-      `${where}: kind must be "key" with event registered, retired or revoked`,
-    );
+    throw syntax(`${where}: kind must be "key" with event registered, retired or revoked`, line);
   }
   return {
     kind: 'key',
@@ -139,7 +151,7 @@ function keyEntry(o: Record<string, unknown>, where: string): KeyEntry {
     keyId: s.str('keyId'),
     alg: s.str('alg'),
     publicKey: s.str('publicKey'),
-    owner: identity(s.obj('owner'), `${where} owner`),
+    owner: identity(s.obj('owner'), `${where} owner`, line),
     validFrom: s.str('validFrom'),
     retiredAt: s.strOrNull('retiredAt'),
     revokedAt: s.strOrNull('revokedAt'),
@@ -150,36 +162,39 @@ function keyEntry(o: Record<string, unknown>, where: string): KeyEntry {
   };
 }
 
-/** Parses one bundle line (without its LF). Attacker-controlled: every failure is E_BUNDLE_SYNTAX. */
+/**
+ * Parses one bundle line (without its LF; `lineNo` is its 1-based physical line number).
+ * Attacker-controlled: every failure is E_BUNDLE_SYNTAX with `details.line`. Only the shape is
+ * checked here; what the values mean is the verifier's steps' business.
+ */
 export function parseBundleLine(text: string, lineNo: number): BundleLine {
   const where = `line ${lineNo}`;
   let o: unknown;
   try {
     o = JSON.parse(text);
   } catch (e) {
-    throw new CoreError('E_BUNDLE_SYNTAX', `${where}: not JSON (${(e as Error).message})`, { line: lineNo });
+    throw syntax(`${where}: not JSON (${(e as Error).message})`, lineNo);
   }
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-    throw new CoreError('E_BUNDLE_SYNTAX', `${where}: not a JSON object`, { line: lineNo });
-  }
-  const s = new Shape(o as Record<string, unknown>, where);
+  if (typeof o !== 'object' || o === null || Array.isArray(o))
+    throw syntax(`${where}: not a JSON object`, lineNo);
+  const s = new Shape(o as Record<string, unknown>, where, lineNo);
   switch (s.str('type')) {
     case 'header': {
       s.only('type', 'format', 'createdAt', 'origin', 'filters', 'generator');
-      if (s.str('format') !== BUNDLE_FORMAT) {
-        throw new CoreError(
-          'E_BUNDLE_SYNTAX',
-          `${where}: format "${s.str('format')}" is not ${BUNDLE_FORMAT}`,
+      const format = s.str('format');
+      if (format !== BUNDLE_FORMAT && format !== BUNDLE_FORMAT_V1) {
+        throw syntax(
+          `${where}: format "${format}" is neither ${BUNDLE_FORMAT} nor ${BUNDLE_FORMAT_V1}`,
+          lineNo,
         );
       }
       const filters = s.obj('filters');
       for (const [k, v] of Object.entries(filters)) {
-        if (typeof v !== 'string')
-          throw new CoreError('E_BUNDLE_SYNTAX', `${where}: filter ${k} must be a string`);
+        if (typeof v !== 'string') throw syntax(`${where}: filter ${k} must be a string`, lineNo);
       }
       return {
         type: 'header',
-        format: BUNDLE_FORMAT,
+        format,
         createdAt: s.str('createdAt'),
         origin: s.str('origin'),
         filters: filters as Record<string, string>,
@@ -195,7 +210,7 @@ export function parseBundleLine(text: string, lineNo: number): BundleLine {
         type: 'key',
         leafIndex: s.nat('leafIndex'),
         proof: s.strings('proof'),
-        entry: keyEntry(s.obj('entry'), where),
+        entry: keyEntry(s.obj('entry'), where, lineNo),
       };
     case 'receipt':
       s.only('type', 'leafIndex', 'proof', 'entry', 'mu');
@@ -203,22 +218,23 @@ export function parseBundleLine(text: string, lineNo: number): BundleLine {
         type: 'receipt',
         leafIndex: s.nat('leafIndex'),
         proof: s.strings('proof'),
-        entry: receiptEntry(s.obj('entry'), where),
+        entry: receiptEntry(s.obj('entry'), where, lineNo),
         mu: s.str('mu'),
       };
     case 'manifest': {
       s.only('type', 'counts', 'digest');
-      const c = new Shape(s.obj('counts'), `${where} counts`).only('keys', 'receipts');
+      const c = new Shape(s.obj('counts'), `${where} counts`, lineNo).only('keys', 'receipts');
       return {
         type: 'manifest',
         counts: { keys: c.nat('keys'), receipts: c.nat('receipts') },
         digest: s.str('digest'),
       };
     }
+    case 'statement':
+      s.only('type', 'note');
+      return { type: 'statement', note: s.str('note') };
     default:
-      throw new CoreError('E_BUNDLE_SYNTAX', `${where}: unknown line type "${s.str('type')}"`, {
-        line: lineNo,
-      });
+      throw syntax(`${where}: unknown line type "${s.str('type')}"`, lineNo);
   }
 }
 
@@ -227,7 +243,7 @@ export function decodeProof(proof: readonly string[], lineNo: number): Uint8Arra
   return proof.map((p) => {
     const node = fromBase64(p, 'E_PROOF_INVALID', `line ${lineNo}: proof node`);
     if (node.length !== HASH_SIZE)
-      throw new CoreError('E_PROOF_INVALID', `line ${lineNo}: proof node is not 32 bytes`);
+      throw new CoreError('E_PROOF_INVALID', `line ${lineNo}: proof node is not 32 bytes`, { line: lineNo });
     return node;
   });
 }

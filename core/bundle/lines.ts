@@ -16,12 +16,15 @@ function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
   return out;
 }
 
-/** Yields each line without its LF. `onBytes` hears of every chunk read (for progress). */
+/**
+ * Yields each line without its LF; the n-th line yielded is physical line n of the file, the
+ * number every error and report uses. Errors carry it in `details.line`. `onBytes` hears of every chunk read (for progress). */
 export async function* bundleLines(
   chunks: AsyncIterable<Uint8Array>,
   onBytes?: (n: number) => void,
 ): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+  // ignoreBOM: a BOM is kept as U+FEFF (and refused by JSON.parse), never silently dropped from a hashed line.
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let pending: Uint8Array[] = [];
   let pendingLength = 0;
   let lineNo = 0;
@@ -30,7 +33,7 @@ export async function* bundleLines(
     try {
       return decoder.decode(bytes);
     } catch {
-      throw new CoreError('E_BUNDLE_SYNTAX', `line ${lineNo}: not valid UTF-8`);
+      throw new CoreError('E_BUNDLE_SYNTAX', `line ${lineNo}: not valid UTF-8`, { line: lineNo });
     }
   };
   for await (const chunk of chunks) {
@@ -51,13 +54,17 @@ export async function* bundleLines(
         throw new CoreError(
           'E_BUNDLE_SYNTAX',
           `line ${lineNo + 1}: longer than ${MAX_BUNDLE_LINE_BYTES} bytes`,
+          {
+            line: lineNo + 1,
+          },
         );
       }
     }
   }
   if (pendingLength)
     throw new CoreError(
-      'E_BUNDLE_SYNTAX',
+      'E_BUNDLE_TRUNCATED',
       `line ${lineNo + 1}: the bundle does not end with a line feed (truncated?)`,
+      { line: lineNo + 1 },
     );
 }

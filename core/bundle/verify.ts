@@ -1,183 +1,55 @@
 /**
- * Offline bundle verification (docs/bundle-format.md §3). Streams: lines in, constant memory
- * apart from the key entries. Receipt checks are pure (`checkReceiptLine`) so a Node caller can
- * fan them out to worker threads through a `ReceiptChecker`; the default runs them in-thread.
+ * Offline bundle verification (docs/bundle-format.md §6): the orchestrator. It reads the lines
+ * once, in order, and runs the named steps — header, checkpoint, keys, receipts, binding, the
+ * export statement — each in its own module under steps/. Streaming: constant memory but for the
+ * key entries and the duplicate sets (binding.ts says how small); receipt signatures are checked
+ * by a `ReceiptChecker`, on worker threads when the caller passes a pool.
  */
 import { CoreError, isCoreError } from '../errors.js';
-import { equalBytes, fromBase64, toBase64, toHex, utf8 } from '../encoding.js';
 import { createSha256 } from '../crypto/hash.js';
-import { importPublicKey, type PublicKey } from '../crypto/keys.js';
-import { parseAlgorithm } from '../crypto/mldsa.js';
-import { type CheckpointPolicy, type TrustedKey, verifyCheckpoint } from '../log/checkpoint.js';
-import { verifyInclusion } from '../log/proof.js';
-import { receiptDigest, verifyReceipt } from '../receipt/receipt.js';
-import { entryLeafHash, type KeyEntry, keyInvalidAt } from './entries.js';
+import { toBase64 } from '../encoding.js';
+import type { TrustedKey } from '../log/checkpoint.js';
 import {
-  type BundleLine,
-  decodeProof,
-  type KeyLine,
-  MAX_BUNDLE_LINE_BYTES,
-  parseBundleLine,
-  type ReceiptLine,
-} from './format.js';
+  asFailure,
+  BUNDLE_LIMITS,
+  type BundleLimit,
+  type BundleOutcome,
+  type BundleReport,
+  Findings,
+  type StatementStatus,
+} from './findings.js';
+import { BUNDLE_FORMAT_V1, type BundleLine, MAX_BUNDLE_LINE_BYTES, parseBundleLine } from './format.js';
+import { type BundleCheck, keysInUse, uniqueEntries } from './steps/binding.js';
+import { checkCheckpoint, describeCheckpoint, type ProvenCheckpoint } from './steps/checkpoint.js';
+import { type BundleHeader, checkHeader } from './steps/header.js';
+import { KeyEntries } from './steps/keys.js';
+import {
+  inThreadChecker,
+  ReceiptBatches,
+  type ReceiptCheckResult,
+  type ReceiptChecker,
+} from './steps/receipts.js';
+import { checkManifest, checkStatement } from './steps/statement.js';
 
-export interface Failure {
-  readonly line: number;
-  readonly id?: string;
-  readonly code: string;
-  readonly message: string;
-}
-
-export interface Flag {
-  readonly id: string;
-  readonly keyId: string;
-  readonly note: string;
-}
-
-export interface ReceiptCheckContext {
-  readonly treeSize: number;
-  /** Base64 root hash (plain data, so it crosses worker boundaries). */
-  readonly rootHash: string;
-  /** Newest proven entry per key id. */
-  readonly keys: readonly KeyEntry[];
-}
-
-export interface ReceiptCheckResult {
-  readonly line: number;
-  readonly id?: string;
-  readonly failure?: Failure;
-  readonly signatures: number;
-  readonly flags: readonly Flag[];
-}
-
-export interface ReceiptChecker {
-  check(
-    jobs: readonly { line: number; receipt: ReceiptLine }[],
-    context: ReceiptCheckContext,
-  ): Promise<ReceiptCheckResult[]>;
-  close?(): Promise<void>;
-}
-
-export interface BundleReport {
-  readonly valid: boolean;
-  /** Not a bundle at all (no readable header): exit status 2 rather than 1. */
-  readonly unusable: boolean;
-  readonly origin?: string;
-  readonly checkpoint?: {
-    readonly size: number;
-    readonly rootHash: string;
-    readonly signedBy: readonly string[];
-  };
-  readonly counts: {
-    keys: number;
-    receipts: number;
-    validReceipts: number;
-    signatures: number;
-    proofs: number;
-  };
-  readonly manifest: 'ok' | 'mismatch' | 'missing';
-  readonly failures: readonly Failure[];
-  /** Failures beyond the first `MAX_REPORTED` are counted, not listed. */
-  readonly failureCount: number;
-  readonly flags: readonly Flag[];
-}
-
-const MAX_REPORTED = 1000;
-
-function asFailure(e: unknown, line: number, id?: string): Failure {
-  if (isCoreError(e)) return { line, ...(id ? { id } : {}), code: e.code, message: e.message };
-  return {
-    line,
-    ...(id ? { id } : {}),
-    code: 'E_BUNDLE_SYNTAX',
-    message: String((e as Error)?.message ?? e),
-  };
-}
-
-/** Keys from proven entries, with a lookup memo (parsing a public key is not free). */
-class KeyTable {
-  private readonly publicKeys = new Map<string, PublicKey>();
-  readonly entries: Map<string, KeyEntry>;
-  constructor(entries: readonly KeyEntry[]) {
-    this.entries = new Map(entries.map((e) => [e.keyId, e]));
-  }
-  publicKey(keyId: string): PublicKey | undefined {
-    let k = this.publicKeys.get(keyId);
-    const e = this.entries.get(keyId);
-    if (!k && e) {
-      k = importPublicKey(e.publicKey);
-      this.publicKeys.set(keyId, k);
-    }
-    return k;
-  }
-}
-
-const tables = new WeakMap<ReceiptCheckContext, KeyTable>();
-
-/** Checks one receipt line (§3 steps 4–6). Pure: same result in any thread. */
-export function checkReceiptLine(
-  line: number,
-  r: ReceiptLine,
-  context: ReceiptCheckContext,
-): ReceiptCheckResult {
-  const id = r.entry.id;
-  let table = tables.get(context);
-  if (!table) {
-    table = new KeyTable(context.keys);
-    tables.set(context, table);
-  }
-  try {
-    verifyInclusion(
-      r.leafIndex,
-      context.treeSize,
-      entryLeafHash(r.entry),
-      decodeProof(r.proof, line),
-      fromBase64(context.rootHash, 'E_BUNDLE_SYNTAX', 'root hash'),
-    );
-    const bytes = utf8(r.mu);
-    if (receiptDigest(bytes) !== r.entry.digest) {
-      throw new CoreError(
-        'E_BUNDLE_DIGEST_MISMATCH',
-        `receipt ${id}: its text does not hash to the committed digest`,
-      );
-    }
-    const t = table;
-    const { receipt, signers } = verifyReceipt(bytes, (keyId) => t.publicKey(keyId));
-    if (receipt.document.fields.id !== id) {
-      throw new CoreError('E_BUNDLE_SYNTAX', `receipt ${receipt.document.fields.id} is recorded as ${id}`);
-    }
-    const signed = signers.map((s) => s.keyId).sort();
-    const recorded = [...r.entry.signers].sort();
-    if (signed.join() !== recorded.join()) {
-      throw new CoreError(
-        'E_BUNDLE_SYNTAX',
-        `receipt ${id}: its signers differ from the committed signer list`,
-      );
-    }
-    const flags: Flag[] = [];
-    for (const keyId of signed) {
-      const entry = t.entries.get(keyId)!;
-      const why = keyInvalidAt(entry, r.entry.committedAt);
-      if (why) throw new CoreError('E_BUNDLE_KEY_NOT_VALID', `receipt ${id}: ${why}`);
-      if (entry.revokedAt !== null) {
-        flags.push({
-          id,
-          keyId,
-          note: `signer key revoked later, at ${entry.revokedAt} (${entry.revocationReason ?? 'no reason given'})`,
-        });
-      }
-    }
-    return { line, id, signatures: signers.length, flags };
-  } catch (e) {
-    return { line, id, failure: asFailure(e, line, id), signatures: 0, flags: [] };
-  }
-}
-
-export const inThreadChecker: ReceiptChecker = {
-  async check(jobs, context) {
-    return jobs.map((j) => checkReceiptLine(j.line, j.receipt, context));
-  },
-};
+export {
+  BUNDLE_LIMITS,
+  type BundleLimit,
+  type BundleOutcome,
+  type BundleReport,
+  type Failure,
+  type Flag,
+  type StatementStatus,
+} from './findings.js';
+export type { BundleCheck } from './steps/binding.js';
+export type { ProvenCheckpoint } from './steps/checkpoint.js';
+export type { BundleHeader } from './steps/header.js';
+export {
+  checkReceiptLine,
+  inThreadChecker,
+  type ReceiptCheckContext,
+  type ReceiptChecker,
+  type ReceiptCheckResult,
+} from './steps/receipts.js';
 
 export interface VerifyBundleOptions {
   readonly trusted: readonly TrustedKey[];
@@ -188,179 +60,330 @@ export interface VerifyBundleOptions {
   readonly batchSize?: number;
   readonly parallelism?: number;
   readonly onProgress?: (receiptsChecked: number) => void;
+  /** A bundle without receipts is "nothing to verify"; valid only when allowed. */
+  readonly allowEmpty?: boolean;
+  /** Refuse unsigned (v1) exports with E_BUNDLE_UNSIGNED instead of warning. */
+  readonly requireSigned?: boolean;
+  /** Further whole-bundle checks, run after the built-in ones (binding.ts). */
+  readonly checks?: readonly BundleCheck[];
+}
+
+type Stage = 'header' | 'checkpoint' | 'keys' | 'receipts' | 'done';
+
+/** A structural failure: the line cannot be interpreted, so neither can what follows. */
+class Stop extends Error {
+  constructor(readonly failure: { line: number; code: string; message: string }) {
+    super(failure.message);
+  }
+}
+
+/**
+ * One verification run over one bundle. `run` reads the lines and `line` routes each to its step,
+ * in the order of docs/bundle-format.md §1: verifyCheckpoint (after the header), verifyKey,
+ * verifyReceipt (batched to the checker), then at the last line the whole-bundle checks
+ * (finishChecks) and the statement or manifest (verifyLastLine); `report` says what it all found.
+ */
+class BundleVerification {
+  private readonly findings = new Findings();
+  private readonly counts = {
+    lines: 0,
+    keys: 0,
+    validKeys: 0,
+    receipts: 0,
+    validReceipts: 0,
+    invalidReceipts: 0,
+    signatures: 0,
+    proofs: 0,
+  };
+  private readonly digest = createSha256();
+  private readonly checks: BundleCheck[];
+  private stage: Stage = 'header';
+  private header: BundleHeader | undefined;
+  private rawOrigin: string | undefined;
+  private checkpoint: ProvenCheckpoint | undefined;
+  private keys: KeyEntries | undefined;
+  private receipts: ReceiptBatches | undefined;
+  private statement: StatementStatus = 'not-checked';
+  private statementSigners: readonly string[] | undefined;
+  private stopped: { line: number; code: string; message: string } | undefined;
+
+  constructor(private readonly options: VerifyBundleOptions) {
+    this.checks = [uniqueEntries(), keysInUse(), ...(options.checks ?? [])];
+  }
+
+  async run(lines: AsyncIterable<string>): Promise<BundleReport> {
+    const checker = this.options.checker ?? inThreadChecker;
+    const iterator = lines[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        let next: IteratorResult<string>;
+        try {
+          next = await iterator.next();
+        } catch (e) {
+          // The reader's own errors (bad UTF-8, an overlong or unterminated line) name their line.
+          const line =
+            isCoreError(e) && typeof e.details?.['line'] === 'number'
+              ? e.details['line']
+              : this.counts.lines + 1;
+          throw new Stop(asFailure(e, line as number));
+        }
+        if (next.done) break;
+        const n = ++this.counts.lines;
+        try {
+          await this.line(next.value, n, checker);
+        } catch (e) {
+          throw e instanceof Stop ? e : new Stop(asFailure(e, n));
+        }
+      }
+      if (this.stage !== 'done') {
+        throw new Stop({
+          line: this.counts.lines + 1,
+          code: 'E_BUNDLE_TRUNCATED',
+          message: `the bundle ends after line ${this.counts.lines} without its ${this.lastLineName()} (truncated?)`,
+        });
+      }
+    } catch (e) {
+      if (!(e instanceof Stop)) throw e;
+      this.stopped = e.failure;
+      this.findings.fail(e.failure);
+      // Whatever was read before the stop is still checked, so the counts add up.
+      await this.receipts?.drain().catch(() => undefined);
+    } finally {
+      await checker.close?.();
+    }
+    return this.report();
+  }
+
+  private lastLineName(): string {
+    return this.header?.format === BUNDLE_FORMAT_V1 ? 'manifest' : 'export statement';
+  }
+
+  /** Routes one line to its step, enforcing the order of §1. */
+  private async line(text: string, n: number, checker: ReceiptChecker): Promise<void> {
+    if (this.stage === 'done')
+      throw new CoreError('E_BUNDLE_SYNTAX', `line ${n}: data after the ${this.lastLineName()}`);
+    if (text.length > MAX_BUNDLE_LINE_BYTES)
+      throw new CoreError('E_BUNDLE_SYNTAX', `line ${n}: longer than ${MAX_BUNDLE_LINE_BYTES} bytes`);
+    const line: BundleLine = parseBundleLine(text, n);
+    const expect = (ok: boolean, what: string) => {
+      if (!ok) throw new CoreError('E_BUNDLE_SYNTAX', `line ${n}: ${what}`);
+    };
+    if (line.type !== 'manifest' && line.type !== 'statement') this.digest.update(text).update('\n');
+    switch (line.type) {
+      case 'header':
+        expect(this.stage === 'header', 'a second header');
+        this.rawOrigin = line.origin;
+        this.header = checkHeader(line, n);
+        this.stage = 'checkpoint';
+        return;
+      case 'checkpoint':
+        expect(this.stage === 'checkpoint', 'the checkpoint must follow the header, once');
+        this.verifyCheckpoint(line);
+        return;
+      case 'key':
+        expect(this.stage === 'keys', 'key entries come after the checkpoint and before the receipts');
+        this.verifyKey(line, n);
+        return;
+      case 'receipt':
+        expect(
+          this.stage === 'keys' || this.stage === 'receipts',
+          'receipts come after the checkpoint and keys',
+        );
+        if (this.stage === 'keys') this.startReceipts(checker);
+        await this.verifyReceipt(line, n);
+        return;
+      case 'manifest':
+      case 'statement': {
+        expect(
+          this.stage === 'keys' || this.stage === 'receipts',
+          `the ${line.type} comes after the checkpoint`,
+        );
+        const v1 = this.header!.format === BUNDLE_FORMAT_V1;
+        expect(
+          v1 === (line.type === 'manifest'),
+          `a ${this.header!.format} bundle ends with ${v1 ? 'a manifest' : 'an export statement'}, not a ${line.type}`,
+        );
+        await this.receipts?.drain();
+        this.finishChecks();
+        this.verifyLastLine(line, n);
+        this.stage = 'done';
+        return;
+      }
+    }
+  }
+
+  private verifyCheckpoint(line: Extract<BundleLine, { type: 'checkpoint' }>): void {
+    this.checkpoint = checkCheckpoint(line, this.header!, this.options.trusted, this.options.threshold ?? 1);
+    this.keys = new KeyEntries(this.checkpoint);
+    for (const c of this.checks) c.start?.(this.header!, this.checkpoint);
+    this.stage = 'keys';
+  }
+
+  private verifyKey(line: Extract<BundleLine, { type: 'key' }>, n: number): void {
+    this.counts.keys++;
+    try {
+      for (const c of this.checks) c.key?.(line, n);
+      this.keys!.check(line, n);
+      this.counts.validKeys++;
+      this.counts.proofs++;
+    } catch (e) {
+      this.findings.fail(asFailure(e, n));
+    }
+  }
+
+  private startReceipts(checker: ReceiptChecker): void {
+    this.stage = 'receipts';
+    const context = {
+      treeSize: this.checkpoint!.size,
+      rootHash: toBase64(this.checkpoint!.rootHash),
+      keys: this.keys!.entries(),
+      filters: this.header!.parsedFilters,
+    };
+    this.receipts = new ReceiptBatches(
+      checker,
+      context,
+      (results) => {
+        for (const r of results) this.absorb(r);
+        this.options.onProgress?.(this.counts.validReceipts + this.counts.invalidReceipts);
+      },
+      this.options.batchSize ?? 64,
+      this.options.parallelism ?? 1,
+    );
+  }
+
+  private async verifyReceipt(line: Extract<BundleLine, { type: 'receipt' }>, n: number): Promise<void> {
+    this.counts.receipts++;
+    try {
+      for (const c of this.checks) c.receipt?.(line, n);
+    } catch (e) {
+      this.absorb({
+        line: n,
+        id: line.entry.id,
+        failure: asFailure(e, n, line.entry.id),
+        signatures: 0,
+        flags: [],
+      });
+      return;
+    }
+    await this.receipts!.add(n, line);
+  }
+
+  private absorb(r: ReceiptCheckResult): void {
+    if (r.failure) {
+      this.counts.invalidReceipts++;
+      this.findings.fail(r.failure);
+    } else {
+      this.counts.validReceipts++;
+      this.counts.signatures += r.signatures;
+      this.counts.proofs++;
+      for (const f of r.flags) this.findings.flag(f);
+    }
+  }
+
+  /** Whole-bundle checks, once every key and receipt line was read and checked. */
+  private finishChecks(): void {
+    for (const c of this.checks) for (const f of c.finish?.() ?? []) this.findings.fail(f);
+  }
+
+  private verifyLastLine(line: Extract<BundleLine, { type: 'manifest' | 'statement' }>, n: number): void {
+    const tally = { keys: this.counts.keys, receipts: this.counts.receipts, digest: this.digest.digest() };
+    if (line.type === 'manifest') {
+      const failures = checkManifest(line, n, tally);
+      for (const f of failures) this.findings.fail(f);
+      this.statement = failures.length ? 'failed' : 'unsigned';
+      if (this.options.requireSigned) {
+        this.findings.fail({
+          line: n,
+          code: 'E_BUNDLE_UNSIGNED',
+          message: `an unsigned export (${BUNDLE_FORMAT_V1}) and --require-signed was given`,
+        });
+      }
+      return;
+    }
+    try {
+      const { signedBy, failures } = checkStatement(line, n, this.header!, this.checkpoint!, tally);
+      for (const f of failures) this.findings.fail(f);
+      this.statementSigners = signedBy;
+      this.statement = failures.length ? 'failed' : 'verified';
+    } catch (e) {
+      this.statement = 'failed';
+      this.findings.fail(asFailure(e, n));
+    }
+  }
+
+  private notChecked(): string[] {
+    const out: string[] = [];
+    if (!this.stopped) return out;
+    out.push(`anything after line ${this.stopped.line} (not read)`);
+    if (!this.checkpoint) out.push('the checkpoint, and so every inclusion proof');
+    if (this.stage !== 'done') {
+      out.push(
+        `the ${this.lastLineName()} (${this.header?.format === BUNDLE_FORMAT_V1 ? 'digest, counts' : 'signature, digest, counts, filters'})`,
+      );
+      out.push('whether every key line is used by a receipt');
+    }
+    return out;
+  }
+
+  private report(): BundleReport {
+    const f = this.findings;
+    const v1 = this.header?.format === BUNDLE_FORMAT_V1;
+    const unusable = this.rawOrigin === undefined;
+    const empty = this.counts.receipts === 0 && this.stage === 'done';
+    let outcome: BundleOutcome;
+    if (unusable) outcome = 'unusable';
+    else if (f.failureCount > 0) outcome = 'invalid';
+    else if (empty) outcome = 'nothing-to-verify';
+    else outcome = v1 ? 'valid-unsigned' : 'valid';
+    if (outcome === 'nothing-to-verify' && !this.options.allowEmpty) {
+      f.fail({
+        line: this.counts.lines,
+        code: 'E_BUNDLE_EMPTY',
+        message: 'the bundle holds no receipt: nothing to verify (allow it with --allow-empty)',
+      });
+    }
+    const warnings = v1
+      ? [
+          `unsigned export (${BUNDLE_FORMAT_V1}): nothing proves who produced this bundle, or that its lines are the ones exported; only each key and receipt line was checked`,
+        ]
+      : [];
+    return {
+      outcome,
+      valid:
+        f.failureCount === 0 &&
+        (outcome === 'valid' || outcome === 'valid-unsigned' || outcome === 'nothing-to-verify'),
+      unusable,
+      ...(this.header
+        ? { format: this.header.format, filters: this.header.filters, createdAt: this.header.createdAt }
+        : {}),
+      ...(this.rawOrigin !== undefined ? { origin: this.rawOrigin } : {}),
+      ...(this.checkpoint ? { checkpoint: describeCheckpoint(this.checkpoint) } : {}),
+      statement: {
+        status: this.statement,
+        ...(this.statementSigners ? { signedBy: this.statementSigners } : {}),
+      },
+      counts: { ...this.counts },
+      checks: this.checks.flatMap((c) => {
+        const summary = c.summary?.();
+        return summary === undefined ? [] : [{ name: c.name, summary }];
+      }),
+      ...(this.stopped ? { stopped: this.stopped } : {}),
+      notChecked: this.notChecked(),
+      notProven: (Object.keys(BUNDLE_LIMITS) as BundleLimit[])
+        .filter((limit) => !this.checks.some((c) => c.proves?.includes(limit)))
+        .map((limit) => BUNDLE_LIMITS[limit]),
+      warnings,
+      failures: f.failures,
+      failureCount: f.failureCount,
+      flags: f.flags,
+    };
+  }
 }
 
 /** Verifies a bundle given as its lines (each without LF; the reader must have decoded UTF-8 strictly). */
-export async function verifyBundle(
+export function verifyBundle(
   lines: AsyncIterable<string>,
   options: VerifyBundleOptions,
 ): Promise<BundleReport> {
-  const checker = options.checker ?? inThreadChecker;
-  const batchSize = options.batchSize ?? 64;
-  const parallelism = options.parallelism ?? 1;
-  const failures: Failure[] = [];
-  const flags: Flag[] = [];
-  let failureCount = 0;
-  const fail = (f: Failure) => {
-    failureCount++;
-    if (failures.length < MAX_REPORTED) failures.push(f);
-  };
-  const counts = { keys: 0, receipts: 0, validReceipts: 0, signatures: 0, proofs: 0 };
-  const digest = createSha256();
-  let lineNo = 0;
-  let stage: 'header' | 'checkpoint' | 'keys' | 'receipts' | 'done' = 'header';
-  let origin: string | undefined;
-  let checkpoint: BundleReport['checkpoint'];
-  let manifest: BundleReport['manifest'] = 'missing';
-  let rootHash: Uint8Array | undefined;
-  const keyEntries = new Map<string, { entry: KeyEntry; leafIndex: number }>();
-  let context: ReceiptCheckContext | undefined;
-  let batch: { line: number; receipt: ReceiptLine }[] = [];
-  const inFlight = new Set<Promise<void>>();
-
-  const absorb = (results: ReceiptCheckResult[]) => {
-    for (const r of results) {
-      if (r.failure) fail(r.failure);
-      else {
-        counts.validReceipts++;
-        counts.signatures += r.signatures;
-        counts.proofs++;
-        for (const f of r.flags) if (flags.length < MAX_REPORTED) flags.push(f);
-      }
-    }
-    options.onProgress?.(counts.receipts);
-  };
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const jobs = batch;
-    batch = [];
-    const p: Promise<void> = checker.check(jobs, context!).then(absorb, (e) => {
-      for (const j of jobs) fail(asFailure(e, j.line, j.receipt.entry.id));
-    });
-    const tracked = p.finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-    while (inFlight.size >= parallelism) await Promise.race(inFlight);
-  };
-
-  const checkKeyLine = (k: KeyLine, n: number) => {
-    try {
-      verifyInclusion(
-        k.leafIndex,
-        checkpoint!.size,
-        entryLeafHash(k.entry),
-        decodeProof(k.proof, n),
-        rootHash!,
-      );
-      const pk = importPublicKey(k.entry.publicKey);
-      if (pk.alg !== parseAlgorithm(k.entry.alg) || pk.keyId !== k.entry.keyId) {
-        throw new CoreError(
-          'E_BUNDLE_SYNTAX',
-          `key entry ${k.entry.keyId}: the public key does not have this id or algorithm`,
-        );
-      }
-      counts.proofs++;
-      const prev = keyEntries.get(k.entry.keyId);
-      if (!prev || prev.leafIndex < k.leafIndex)
-        keyEntries.set(k.entry.keyId, { entry: k.entry, leafIndex: k.leafIndex });
-    } catch (e) {
-      fail(asFailure(e, n));
-    }
-  };
-
-  try {
-    for await (const text of lines) {
-      lineNo++;
-      if (stage === 'done') throw new CoreError('E_BUNDLE_SYNTAX', `line ${lineNo}: data after the manifest`);
-      if (text.length > MAX_BUNDLE_LINE_BYTES)
-        throw new CoreError('E_BUNDLE_SYNTAX', `line ${lineNo}: longer than ${MAX_BUNDLE_LINE_BYTES} bytes`);
-      const line: BundleLine = parseBundleLine(text, lineNo);
-      if (line.type !== 'manifest') digest.update(text).update('\n');
-      const expect = (ok: boolean, what: string) => {
-        if (!ok) throw new CoreError('E_BUNDLE_SYNTAX', `line ${lineNo}: ${what}`);
-      };
-      switch (line.type) {
-        case 'header':
-          expect(stage === 'header', 'a second header');
-          origin = line.origin;
-          stage = 'checkpoint';
-          break;
-        case 'checkpoint': {
-          expect(stage === 'checkpoint', 'the checkpoint must follow the header, once');
-          const policy: CheckpointPolicy = {
-            origin: origin!,
-            trusted: options.trusted,
-            threshold: options.threshold ?? 1,
-          };
-          const v = verifyCheckpoint(line.note, policy);
-          rootHash = v.checkpoint.rootHash;
-          checkpoint = { size: v.checkpoint.size, rootHash: toHex(rootHash), signedBy: v.signedBy };
-          stage = 'keys';
-          break;
-        }
-        case 'key':
-          expect(stage === 'keys', 'key entries come after the checkpoint and before the receipts');
-          counts.keys++;
-          checkKeyLine(line, lineNo);
-          break;
-        case 'receipt':
-          expect(stage === 'keys' || stage === 'receipts', 'receipts come after the checkpoint and keys');
-          if (stage === 'keys') {
-            stage = 'receipts';
-            context = {
-              treeSize: checkpoint!.size,
-              rootHash: toBase64(rootHash!),
-              keys: [...keyEntries.values()].map((k) => k.entry),
-            };
-          }
-          counts.receipts++;
-          batch.push({ line: lineNo, receipt: line });
-          if (batch.length >= batchSize) await flush();
-          break;
-        case 'manifest': {
-          expect(stage !== 'header' && stage !== 'checkpoint', 'manifest before the checkpoint');
-          await flush();
-          await Promise.all(inFlight);
-          const ok =
-            equalBytes(utf8(line.digest), utf8(`sha256:${toHex(digest.digest())}`)) &&
-            line.counts.keys === counts.keys &&
-            line.counts.receipts === counts.receipts;
-          manifest = ok ? 'ok' : 'mismatch';
-          if (!ok) {
-            fail({
-              line: lineNo,
-              code: 'E_BUNDLE_DIGEST_MISMATCH',
-              message: 'the manifest digest or counts do not match the bundle',
-            });
-          }
-          stage = 'done';
-          break;
-        }
-      }
-    }
-    await flush();
-    await Promise.all(inFlight);
-    if (stage !== 'done')
-      fail({
-        line: lineNo,
-        code: 'E_BUNDLE_SYNTAX',
-        message: 'the bundle ends without a manifest (truncated?)',
-      });
-  } catch (e) {
-    // A structural failure ends the walk: what follows cannot be interpreted.
-    await Promise.allSettled(inFlight);
-    fail(asFailure(e, lineNo));
-  } finally {
-    await checker.close?.();
-  }
-  return {
-    valid: failureCount === 0 && manifest === 'ok',
-    unusable: origin === undefined,
-    ...(origin !== undefined ? { origin } : {}),
-    ...(checkpoint ? { checkpoint } : {}),
-    counts,
-    manifest,
-    failures,
-    failureCount,
-    flags,
-  };
+  return new BundleVerification(options).run(lines);
 }

@@ -259,14 +259,14 @@ export class Coalescer {
         const created = result.status === 'appended';
         // A repeat answers with the original transaction, whose block must be looked up.
         let block: number | undefined = committed.block;
-        if (result.status === 'existing')
-          block = await this.ledger.blockOf(who, result.txId).catch(() => undefined);
+        if (result.status === 'existing') block = await this.blockOfOriginal(who, result.txId);
         if (block === undefined) {
           this.finish(item, {
             ok: false,
             error: new GatewayError(
-              'E_COMMIT_UNKNOWN',
-              `receipt ${result.id} is on the ledger but its block could not be found`,
+              'E_UNAVAILABLE',
+              `receipt ${result.id} is on the ledger but this gateway's peer does not have its block yet; send the same receipt again`,
+              { reason: 'BLOCK_NOT_VISIBLE', txId: result.txId, retryAfterSeconds: 1 },
             ),
           });
           return;
@@ -281,6 +281,23 @@ export class Coalescer {
         this.finish(item, { ok: true, created, ack, result });
       }),
     );
+  }
+
+  /**
+   * The block of a repeat's original transaction. Another organisation's peer may have endorsed the
+   * repeat after committing the original before this gateway's own peer has that block (seen right
+   * after a BFT quorum came back), so look again with backoff within the retry budget; undefined
+   * when it is still not there (answered 503: resending is safe, the append is idempotent).
+   */
+  private async blockOfOriginal(who: WalletIdentity, txId: string): Promise<number | undefined> {
+    const startedAt = performance.now();
+    for (let attempt = 1; ; attempt++) {
+      const block = await this.ledger.blockOf(who, txId).catch(() => undefined);
+      if (block !== undefined) return block;
+      const wait = this.retryDelay(attempt, startedAt);
+      if (wait === undefined) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 
   private finish(item: Item, outcome: AppendOutcome): void {

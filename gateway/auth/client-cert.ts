@@ -7,7 +7,8 @@
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { Caller, GatewayService } from '../service.js';
+import type { GatewayService } from '../service.js';
+import { type Caller, callerFor } from './caller.js';
 
 const TOKEN_ID = /^[0-9a-f]{16}$/;
 
@@ -39,5 +40,5 @@ export async function authenticateCertificate(
   }
   const identity = await service.wallet.get(record.identity);
   if (!identity) return { refused: `token ${cn}: its identity ${record.identity} is not in the wallet` };
-  return { caller: { token: record, identity }, tokenId: cn };
+  return { caller: callerFor(record, identity), tokenId: cn };
 }

@@ -3,8 +3,10 @@
  * secret (32 random bytes, base64url) is shown once and stored only as its SHA-256. A 256-bit random
  * secret needs no slow password hash: nothing can be guessed, and a stolen store reveals no token.
  *
- * Each token maps to one identity (a wallet label) whose certificate carries the roles the contract
- * sees; the token repeats those roles so the gateway can refuse early what the contract would refuse.
+ * Each token is bound to one identity (a wallet label) whose certificate carries the roles the
+ * contract sees; the token repeats those roles so the gateway can refuse early what the contract
+ * would refuse. An identity's tokens form one chain: the first is issued, each later one replaces
+ * the one before it by rotation (`rotatedFrom`), so at most one token per identity is ever live.
  *
  * Store: `<dataDir>/gateway/tokens.json`, rewritten atomically (temp file, fsync, rename) under a
  * single writer (this process: the gateway holds the data directory).
@@ -29,6 +31,8 @@ export interface TokenRecord {
   readonly createdBy: string;
   readonly revokedAt?: string;
   readonly revokedBy?: string;
+  /** The token this one replaced by rotation (revoked at this one's creation). */
+  readonly rotatedFrom?: string;
 }
 
 /** A token as lists show it: never the hash. */
@@ -97,28 +101,75 @@ export class TokenStore {
     return this.tokens.get(id);
   }
 
+  /** The newest token bound to an identity (live or revoked): the one a rotation replaces. */
+  latestFor(identity: string): TokenRecord | undefined {
+    const mine = [...this.tokens.values()].filter((t) => t.identity === identity);
+    const replaced = new Set(mine.map((t) => t.rotatedFrom));
+    return mine
+      .filter((t) => !replaced.has(t.id))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))[0];
+  }
+
+  /** A fresh id (no token has it) for a token about to be created. */
+  newId(): string {
+    let id: string;
+    do id = randomBytes(8).toString('hex');
+    while (this.tokens.has(id));
+    return id;
+  }
+
   /** Creates a token; returns its record and the token string, which exists nowhere else. */
   async create(fields: {
+    id?: string;
     name: string;
     roles: readonly Role[];
     identity: string;
     createdBy: string;
   }): Promise<{ record: TokenRecord; token: string }> {
-    let id: string;
-    do id = randomBytes(8).toString('hex');
-    while (this.tokens.has(id));
+    return this.replace(undefined, fields);
+  }
+
+  /**
+   * Rotation: creates a token for the same identity as `old` and revokes every live token of that
+   * identity (`old`, and any left from before tokens were bound) in one write of the store.
+   */
+  async rotate(
+    old: TokenRecord,
+    fields: { id?: string; name: string; roles: readonly Role[]; createdBy: string },
+  ): Promise<{ record: TokenRecord; token: string }> {
+    return this.replace(old, { ...fields, identity: old.identity });
+  }
+
+  private async replace(
+    old: TokenRecord | undefined,
+    fields: { id?: string; name: string; roles: readonly Role[]; identity: string; createdBy: string },
+  ): Promise<{ record: TokenRecord; token: string }> {
+    const id = fields.id ?? this.newId();
+    if (this.tokens.has(id)) throw new Error(`token id ${id} exists`);
     const secret = randomBytes(32).toString('base64url');
+    const now = new Date().toISOString();
     const record: TokenRecord = {
       id,
       name: fields.name,
       roles: [...new Set(fields.roles)].sort(),
       identity: fields.identity,
       hash: hashSecret(secret),
-      createdAt: new Date().toISOString(),
+      createdAt: now,
       createdBy: fields.createdBy,
+      ...(old ? { rotatedFrom: old.id } : {}),
     };
+    const before = old
+      ? [...this.tokens.values()].filter((t) => t.identity === old.identity && !t.revokedAt)
+      : [];
+    for (const t of before) this.tokens.set(t.id, { ...t, revokedAt: now, revokedBy: fields.createdBy });
     this.tokens.set(id, record);
-    await this.save();
+    try {
+      await this.save();
+    } catch (e) {
+      this.tokens.delete(id);
+      for (const t of before) this.tokens.set(t.id, t);
+      throw e;
+    }
     return { record, token: `torgo_${id}_${secret}` };
   }
 
@@ -129,7 +180,12 @@ export class TokenStore {
     if (record.revokedAt) return record;
     const revoked: TokenRecord = { ...record, revokedAt: new Date().toISOString(), revokedBy: by };
     this.tokens.set(id, revoked);
-    await this.save();
+    try {
+      await this.save();
+    } catch (e) {
+      this.tokens.set(id, record);
+      throw e;
+    }
     return revoked;
   }
 

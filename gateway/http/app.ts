@@ -6,10 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SecureServerOptions } from 'node:http2';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import AjvCompiler, { type ValidatorFactory } from '@fastify/ajv-compiler';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   type FastifySchema,
   type FastifyServerOptions,
 } from 'fastify';
@@ -45,6 +49,93 @@ export interface AppOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/** Longest request target (path and query): longer is 414, before any work. */
+export const MAX_URL_BYTES = 8192;
+
+/** The one route that takes a receipt as the `.mu` file itself. */
+const MARKDOWN_ROUTE = '/v1/receipts';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Request bodies are validated as sent: a string where the schema has a number is 400, never
+ * coerced. Query strings and path parameters arrive as text, so those are converted to the
+ * schema's types (and single values to arrays).
+ */
+function validators(): ValidatorFactory {
+  const factory = AjvCompiler();
+  // biome-ignore lint/suspicious/noExplicitAny: the factory's option types are a JTD/Ajv union.
+  return ((externalSchemas: any, options: any) => {
+    const convert = factory(externalSchemas, options);
+    const exact = factory(externalSchemas, {
+      ...options,
+      customOptions: { ...options?.customOptions, coerceTypes: false },
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: route options as fastify passes them.
+    return (route: any) => (route.httpPart === 'body' ? exact : convert)(route);
+  }) as ValidatorFactory;
+}
+
+/**
+ * Errors Node's HTTP parser raises before fastify sees a request (a timeout, oversized headers,
+ * malformed HTTP): answered in the same `{code, message}` shape, never echoing the request, and the
+ * connection closed.
+ */
+function clientErrorHandler(limits: { headersTimeoutMs: number; requestTimeoutMs: number }) {
+  return function onClientError(err: Error & { code?: string }, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const error =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new GatewayError(
+            'E_REQUEST_TIMEOUT',
+            `the request did not arrive in time (headers within ${limits.headersTimeoutMs} ms, the whole request within ${limits.requestTimeoutMs} ms)`,
+          )
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? new GatewayError('E_HEADERS_TOO_LARGE', 'the request line and headers are larger than 16 KiB')
+          : new GatewayError('E_BAD_REQUEST', 'the request is not valid HTTP/1.1');
+    // Answer only where no answer has started: a request in progress whose response is unsent, or
+    // a connection that has answered nothing yet. (A connection whose last request was answered
+    // without its body being read is just closed: a late 408 would read as a second response.)
+    const s = socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null; bytesWritten?: number };
+    const response = s._httpMessage;
+    if (socket.writable && (response ? !response.headersSent : (s.bytesWritten ?? 0) === 0)) {
+      const body = JSON.stringify(error.toBody());
+      socket.write(
+        `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  };
+}
+
+/**
+ * Node server options that drop slow and half-open connections. `connectionsCheckingInterval` can
+ * only be given when the server is created, so an HTTPS server must get these in its options too.
+ */
+export function serverTimeouts(limits: {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}): {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  connectionsCheckingInterval: number;
+} {
+  return {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  };
+}
+
+/** `charset=` of a Content-Type, lower-cased; undefined when absent. */
+function charsetOf(contentType: string): string | undefined {
+  return /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType)?.[1]?.toLowerCase();
+}
+
 /** Turns anything thrown in a request into the gateway's error shape. */
 function asGatewayError(e: FastifyError | GatewayError | Error): GatewayError {
   if (e instanceof GatewayError) return e;
@@ -66,19 +157,35 @@ function asGatewayError(e: FastifyError | GatewayError | Error): GatewayError {
         undefined,
       );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_TYPE':
       return new GatewayError(
         'E_UNSUPPORTED_MEDIA_TYPE',
-        'unsupported Content-Type: send application/json (or text/markdown for one receipt)',
+        'unsupported Content-Type: send application/json (or text/markdown to POST /v1/receipts)',
       );
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new GatewayError('E_BAD_REQUEST', 'the body does not match its Content-Length');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new GatewayError('E_BAD_REQUEST', 'the JSON body is empty');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new GatewayError('E_BAD_REQUEST', 'the body is not valid JSON');
   }
+  // Anything else fastify refuses: its status, our shape, a message that never repeats the request.
   if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
-    return new GatewayError('E_BAD_REQUEST', f.message, undefined, {
-      status: f.statusCode === 404 ? 400 : f.statusCode,
-    });
+    const status = f.statusCode === 404 ? 400 : f.statusCode;
+    const known: Partial<Record<number, GatewayError>> = {
+      406: new GatewayError('E_NOT_ACCEPTABLE', 'no acceptable representation for this Accept header'),
+      408: new GatewayError('E_REQUEST_TIMEOUT', 'the request did not arrive in time'),
+      413: new GatewayError('E_BODY_TOO_LARGE', 'the request body is larger than this route accepts'),
+      414: new GatewayError('E_URI_TOO_LONG', 'the request target is too long'),
+      415: new GatewayError('E_UNSUPPORTED_MEDIA_TYPE', 'unsupported Content-Type or Content-Encoding'),
+      431: new GatewayError('E_HEADERS_TOO_LARGE', 'the request headers are too large'),
+    };
+    return (
+      known[status] ??
+      new GatewayError('E_BAD_REQUEST', 'the request is malformed', f.code ? { reason: f.code } : undefined, {
+        status,
+      })
+    );
   }
   return new GatewayError('E_INTERNAL', 'internal error', undefined, { cause: e });
 }
@@ -87,7 +194,13 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
   const { config } = service;
   const logger = options.logger ?? false;
   const app = Fastify({
-    ...((options.https ? { http2: true, https: options.https } : {}) as object),
+    ...((options.https
+      ? {
+          http2: true,
+          // A TLS handshake, too, must finish within the headers timeout (Node's default is 120 s).
+          https: { handshakeTimeout: config.limits.headersTimeoutMs, ...options.https },
+        }
+      : {}) as object),
     ...(logger && typeof (logger as { info?: unknown }).info === 'function'
       ? { loggerInstance: logger as FastifyServerOptions['loggerInstance'] }
       : { logger: logger as FastifyServerOptions['logger'] }),
@@ -101,19 +214,88 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: validators() } },
+    // Slow or half-open connections are dropped: headers must arrive within headersTimeoutMs, the
+    // whole request within requestTimeoutMs, checked every quarter of the headers timeout (at most
+    // every second; Node's default is every 30 s, which let such connections sit for tens of seconds).
+    requestTimeout: config.limits.requestTimeoutMs,
+    keepAliveTimeout: config.limits.keepAliveTimeoutMs,
+    http: serverTimeouts(config.limits),
+    clientErrorHandler: clientErrorHandler(config.limits),
+    frameworkErrors: (e, request, anyReply) => {
+      const reply = anyReply as unknown as FastifyReply;
+      const error =
+        e.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new GatewayError('E_URI_TOO_LONG', 'a path segment is longer than any id this API takes')
+          : e.code === 'FST_ERR_BAD_URL'
+            ? new GatewayError('E_BAD_REQUEST', 'the URL is not valid (bad percent-encoding)')
+            : new GatewayError('E_INTERNAL', 'internal error');
+      request.log.info({ code: error.code, status: error.status }, 'request refused');
+      return reply
+        .code(error.status)
+        .header('x-request-id', request.id)
+        .type(JSON_TYPE)
+        .serializer(JSON.stringify)
+        .send(error.toBody());
+    },
   });
 
+  if (options.https) {
+    // fastify applies `http` only to a plain HTTP server; the HTTP/2 server's HTTP/1.1 fallback
+    // (allowHTTP1) reads the same timeouts from the server object, so slow clients are dropped alike.
+    Object.assign(app.server, serverTimeouts(config.limits));
+  }
   const openapi = new OpenApiCollector();
   app.addHook('onRoute', (route) => openapi.onRoute(route));
   for (const s of SHARED_SCHEMAS) app.addSchema(s);
 
-  // One receipt may come as the .mu file itself; kept as bytes so invalid UTF-8 is refused, not repaired.
-  app.addContentTypeParser(['text/markdown', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) =>
-    done(null, body),
-  );
+  // Accepted bodies: application/json everywhere, and the .mu file itself as text/markdown on POST
+  // /v1/receipts only (kept as bytes, so invalid UTF-8 is refused by the receipt checks, not
+  // repaired). Both UTF-8 only. Anything else is 415 (text/plain included).
+  app.addContentTypeParser('text/markdown', { parseAs: 'buffer' }, (request, body, done) => {
+    if (request.method !== 'POST' || request.routeOptions.url !== MARKDOWN_ROUTE) {
+      done(
+        new GatewayError(
+          'E_UNSUPPORTED_MEDIA_TYPE',
+          'text/markdown is accepted only by POST /v1/receipts: send application/json',
+        ),
+        undefined,
+      );
+      return;
+    }
+    done(null, body);
+  });
+  app.removeContentTypeParser('text/plain'); // fastify's built-in: 415 here, like any other type
+  // JSON must be valid UTF-8: the default parser would replace bad bytes with U+FFFD.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = UTF8.decode(body as Buffer);
+    } catch {
+      done(new GatewayError('E_BAD_REQUEST', 'the JSON body is not valid UTF-8'), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (request.url.length > MAX_URL_BYTES)
+      throw new GatewayError('E_URI_TOO_LONG', `the request target is longer than ${MAX_URL_BYTES} bytes`);
+    const type = request.headers['content-type'];
+    if (typeof type === 'string') {
+      const charset = charsetOf(type);
+      if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+        throw new GatewayError('E_UNSUPPORTED_MEDIA_TYPE', 'bodies are UTF-8 only (charset=utf-8)');
+    }
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity')
+      throw new GatewayError(
+        'E_UNSUPPORTED_MEDIA_TYPE',
+        'Content-Encoding is not accepted: send the body uncompressed',
+      );
   });
   app.addHook('onRequest', authenticate(service));
   // While shutting down, every answer closes its connection, so keep-alive clients cannot hold the
@@ -136,7 +318,7 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     max: config.rateLimit.max || 1,
     timeWindow: config.rateLimit.windowMs,
     hook: 'onRequest',
-    keyGenerator: (request) => (request.caller ? `token:${request.caller.token.id}` : `ip:${request.ip}`),
+    keyGenerator: (request) => request.caller?.principal ?? `ip:${request.ip}`,
     errorResponseBuilder: (_request, context) =>
       new GatewayError(
         'E_RATE_LIMITED',
@@ -176,11 +358,9 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
       .serializer(JSON.stringify)
       .send(error.toBody());
   });
-  app.setNotFoundHandler((request, reply) => {
-    const error = new GatewayError(
-      'E_ROUTE_NOT_FOUND',
-      `no route ${request.method} ${request.url.split('?')[0]}`,
-    );
+  app.setNotFoundHandler((_request, reply) => {
+    // The path is not repeated: an error never echoes the request.
+    const error = new GatewayError('E_ROUTE_NOT_FOUND', 'no such route (the routes are in /openapi.json)');
     return reply.code(404).type('application/json; charset=utf-8').send(error.toBody());
   });
 

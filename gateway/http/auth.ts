@@ -5,6 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateCertificate } from '../auth/client-cert.js';
+import type { AuditActor } from '../auth/audit.js';
 import type { Role } from '../auth/tokens.js';
 import { GatewayError } from '../errors.js';
 import type { Caller, GatewayService } from '../service.js';
@@ -65,16 +66,21 @@ export function authenticate(service: GatewayService) {
     }
     request.caller = caller;
     const roles = config.roles;
-    if (roles && !roles.some((r) => caller.token.roles.includes(r))) {
+    if (roles && !roles.some((r) => caller.roles.includes(r))) {
       throw new GatewayError(
         'E_FORBIDDEN',
-        `this route needs one of the roles ${roles.join(', ')}; the token has ${caller.token.roles.join(', ') || 'none'}`,
+        `this route needs one of the roles ${roles.join(', ')}; the token has ${caller.roles.join(', ') || 'none'}`,
         {
           required: roles,
         },
       );
     }
   };
+}
+
+/** The audit log's name for the caller. */
+export function actorOf(caller: Caller): AuditActor {
+  return { kind: 'token', tokenId: caller.token.id, identity: caller.identity.label };
 }
 
 /** The authenticated caller (routes that are not public always have one). */

@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { Type } from 'typebox';
-import { isCoreError, toBase64 } from '../../core/index.js';
+import { filtersProblem, isCoreError, toBase64 } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
 import type { TransparencyLog } from '../logbuilder/log.js';
 import { selectAll, type Selection } from '../ledger/selection.js';
@@ -200,9 +200,9 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
     {
       config: { roles: ['auditor', 'admin'] },
       schema: {
-        summary: 'Export bundle (torgo.bundle/1, JSON lines) of a selection, for offline verification',
+        summary: 'Export bundle (torgo.bundle/2, JSON lines) of a selection, for offline verification',
         description:
-          'Same filters as GET /v1/receipts. Streams: header, a fresh signed checkpoint, key entries, receipts with inclusion proofs, manifest.',
+          "Same filters as GET /v1/receipts. Streams: header, a fresh signed checkpoint, key entries, receipts with inclusion proofs, and an export statement signed with the log operator's key over all of it.",
         tags: ['transparency'],
         querystring: ExportQuery,
       } as FastifySchema,
@@ -212,7 +212,15 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
       const { identity } = callerOf(request);
       const q = request.query as Omit<Selection, 'order'>;
       const selection: Selection = { ...q, order: 'asc' };
-      // Fail on bad filters before the status line goes out.
+      const filters = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) as Record<
+        string,
+        string
+      >;
+      // The bundle claims these filters and `torgo verify` holds every receipt to them: refuse what it
+      // would refuse (e.g. a malformed secondary filter the ledger index never looks at).
+      const problem = filtersProblem(filters);
+      if (problem) throw new GatewayError('E_BAD_REQUEST', `export filters: ${problem}`);
+      // The ledger refuses a selection it cannot make (no indexed field) before the status line goes out.
       const first = selectAll(service.ledger, identity, selection);
       await first.next();
       await first.return(undefined);
@@ -220,10 +228,6 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
       // (503) here, before the status line, rather than stream a bundle missing acknowledged receipts.
       const height = await service.currentHeight();
       await log.coverHeight(height);
-      const filters = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) as Record<
-        string,
-        string
-      >;
       const lines = log.exportLines(
         height,
         async function* () {

@@ -82,7 +82,9 @@ export class OpenApiCollector {
             )
           : { 'application/json': { schema: refs(s.body) } };
         if (r.url === '/v1/receipts' && r.method === 'post') {
-          content['text/markdown'] = { schema: { type: 'string', description: 'The .mu file, UTF-8' } };
+          content['text/markdown'] = {
+            schema: { type: 'string', description: 'The .mu file, UTF-8 (no charset, or charset=utf-8)' },
+          };
         }
         op['requestBody'] = { required: true, content };
       }
@@ -106,7 +108,7 @@ export class OpenApiCollector {
         title: 'TORGO Ledger gateway',
         version: info.version,
         description:
-          'Append signed .mu receipts, query them, manage signer keys and API tokens. See docs/api.md.',
+          'Append signed .mu receipts, query them, manage signer keys and API tokens. See docs/api.md. Request bodies: application/json (UTF-8, no Content-Encoding), and text/markdown on POST /v1/receipts only; anything else is 415. Every 4xx/5xx, including 404, 408 (request timeout), 413, 414, 415 and 431, has the Error body.',
       },
       servers: [{ url: '/' }],
       security: [{ bearer: [] }],

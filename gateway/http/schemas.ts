@@ -194,6 +194,11 @@ export const TokenInfo = Type.Object(
     createdBy: Type.String(),
     revokedAt: Type.Optional(Type.String()),
     revokedBy: Type.Optional(Type.String()),
+    rotatedFrom: Type.Optional(
+      Type.String({
+        description: 'The token this one replaced by rotation (revoked when this one was made)',
+      }),
+    ),
   },
   { $id: 'TokenInfo', title: 'TokenInfo' },
 );
@@ -220,6 +225,71 @@ export const CreateTokenBody = Type.Object(
 
 export const TokenIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
 
+export const AuditQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0, description: 'events with seq > after (default 0)' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 100' })),
+  },
+  { additionalProperties: false },
+);
+
+const AuditedToken = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  identity: Type.String(),
+  roles: Type.Array(Type.String()),
+});
+
+export const AuditEvent = Type.Object(
+  {
+    seq: Type.Integer({ minimum: 1 }),
+    at: Type.String({ description: 'RFC 3339 UTC' }),
+    event: Type.Union([
+      Type.Literal('token.issued'),
+      Type.Literal('token.rotated'),
+      Type.Literal('token.revoked'),
+      Type.Literal('token.refused'),
+      Type.Literal('token.imported'),
+    ]),
+    actor: Type.Union([
+      Type.Object({ kind: Type.Literal('token'), tokenId: Type.String(), identity: Type.String() }),
+      Type.Object({
+        kind: Type.Literal('operator'),
+        procedure: Type.Union([
+          Type.Literal('first-start'),
+          Type.Literal('bootstrap-admin'),
+          Type.Literal('log-operator-token'),
+          Type.Literal('import'),
+        ]),
+      }),
+    ]),
+    token: Type.Optional(AuditedToken),
+    replaces: Type.Optional(
+      Type.String({ description: 'token.rotated: the token revoked by this rotation' }),
+    ),
+    refused: Type.Optional(
+      Type.Object({
+        code: Type.String(),
+        message: Type.String(),
+        request: Type.Object({}, { additionalProperties: true }),
+      }),
+    ),
+    prev: Type.String({ description: '`sha256:<hex>` of the canonical JSON of the previous event' }),
+  },
+  { $id: 'AuditEvent', title: 'AuditEvent' },
+);
+
+export const AuditPage = Type.Object({
+  events: Type.Array(Type.Ref('AuditEvent')),
+  head: Type.Object({
+    seq: Type.Integer({ minimum: 0 }),
+    hash: Type.String({ description: '`sha256:<hex>` of the latest event (the genesis value when empty)' }),
+  }),
+  nextAfter: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'Pass as `after` for the next page; null when this page reaches the head',
+  }),
+});
+
 export const Me = Type.Object({
   tokenId: Type.String(),
   name: Type.String(),
@@ -229,4 +299,4 @@ export const Me = Type.Object({
 });
 
 /** Schemas referenced by `$ref` (registered with fastify.addSchema, listed in OpenAPI components). */
-export const SHARED_SCHEMAS = [ErrorBody, AppendAck, Party, Receipt, KeyRecord, TokenInfo];
+export const SHARED_SCHEMAS = [ErrorBody, AppendAck, Party, Receipt, KeyRecord, TokenInfo, AuditEvent];

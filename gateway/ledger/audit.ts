@@ -79,6 +79,7 @@ const UNAVAILABLE_MESSAGES: Readonly<Record<string, string>> = {
   PEER_BUSY: 'the ledger peer is overloaded',
   CHAINCODE_UNAVAILABLE: 'the contract server is not reachable',
   ORDERER_UNAVAILABLE: 'the ordering service is not reachable',
+  ORDERER_QUORUM_LOST: 'too few ordering nodes are reachable to order transactions (BFT quorum)',
   TIMEOUT: 'the ledger did not answer in time',
 };
 

@@ -6,10 +6,12 @@
  */
 import {
   type Checkpoint,
+  type ExportStatement,
   type PrivateKey,
   parseCheckpointBody,
   parseNote,
   signCheckpoint,
+  signStatement,
   verifyCheckpointConsistency,
 } from '../../core/index.js';
 import type { LogStore } from './store.js';
@@ -80,6 +82,16 @@ export class Checkpointer {
       this.options.recordOnLedger(note).catch((e: Error) => this.options.onError?.(e));
     }
     return this.latest;
+  }
+
+  /**
+   * Signs an export statement (docs/bundle-format.md §3) with the operator key, under the log's
+   * key name: the exporter's word on what a bundle holds, checked by `torgo verify --trust`.
+   */
+  signStatement(statement: ExportStatement): string {
+    if (statement.origin !== this.options.origin)
+      throw new Error(`an export statement for "${statement.origin}" from the log "${this.options.origin}"`);
+    return signStatement(statement, this.options.key);
   }
 
   /** Issues a checkpoint every `intervalMs` when the log has grown. */

@@ -1,17 +1,18 @@
 /**
- * Export bundles (docs/bundle-format.md): a stream of JSON lines — header, a fresh signed
- * checkpoint, the key entries the receipts depend on, the receipts with their ledger entries
- * and inclusion proofs, a manifest. Constant memory in the number of receipts (two passes over
- * the selection: key ids first, then receipts), so a million-receipt export streams.
+ * Export bundles (docs/bundle-format.md, torgo.bundle/2): a stream of JSON lines — header, a
+ * fresh signed checkpoint, the key entries the receipts depend on, the receipts with their ledger
+ * entries and inclusion proofs, and the export statement the operator key signs over all of it.
+ * Constant memory in the number of receipts (two passes over the selection: key ids first, then
+ * receipts), so a million-receipt export streams.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import {
   BUNDLE_FORMAT,
   type HeaderLine,
   type KeyLine,
-  type ManifestLine,
   type ReceiptEntry,
   type ReceiptLine,
+  type StatementLine,
   toBase64,
   toHex,
 } from '../../core/index.js';
@@ -107,10 +108,16 @@ export async function* exportBundle(
     if (summary.receipts % 1000 === 0) options.onProgress?.(summary.receipts);
     yield line(receiptLine);
   }
-  const manifest: ManifestLine = {
-    type: 'manifest',
-    counts: { keys: summary.keys, receipts: summary.receipts },
-    digest: `sha256:${toHex(digest.digest())}`,
+  const statement: StatementLine = {
+    type: 'statement',
+    note: options.checkpointer.signStatement({
+      origin: options.origin,
+      checkpoint: { size, rootHash: issued.checkpoint.rootHash },
+      filters: header.filters,
+      createdAt: header.createdAt,
+      counts: { keys: summary.keys, receipts: summary.receipts },
+      digest: `sha256:${toHex(digest.digest())}`,
+    }),
   };
-  yield `${JSON.stringify(manifest)}\n`;
+  yield `${JSON.stringify(statement)}\n`;
 }

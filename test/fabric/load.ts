@@ -2,7 +2,8 @@
  * Append load for the fault drills: `concurrency` clients, each appending signed receipts one at a
  * time the way a well-behaved service does — on 503 it waits for Retry-After (capped) and sends the
  * same receipt again (appends are idempotent), on a network error (the gateway itself is down) it
- * retries too. Everything a client was told is recorded, so a drill can assert what was answered
+ * retries too; on 504 E_COMMIT_UNKNOWN (the outcome is unknown) it sends the same receipt again, as
+ * a client that must not lose it does, and counts it. Everything a client was told is recorded, so a drill can assert what was answered
  * (never 500, every 503 with Retry-After) and check every acknowledged receipt afterwards.
  */
 import type { PrivateKey } from '../../core/index.js';
@@ -16,6 +17,8 @@ export interface LoadStats {
   readonly statuses: ReadonlyMap<number, number>;
   /** 503 answers without a Retry-After header. */
   readonly unavailableWithoutRetryAfter: number;
+  /** 504 E_COMMIT_UNKNOWN answers (the receipt was sent again), with their messages. */
+  readonly commitUnknown: readonly string[];
   /** Error bodies of answers other than 200/201/503, by `status code`. */
   readonly unexpected: readonly string[];
   readonly networkErrors: number;
@@ -29,6 +32,7 @@ export class AppendLoad {
   private readonly ackTimes: number[] = [];
   private readonly statuses = new Map<number, number>();
   private readonly unexpected: string[] = [];
+  private readonly commitUnknown: string[] = [];
   private noRetryAfter = 0;
   private networkErrors = 0;
 
@@ -72,6 +76,11 @@ export class AppendLoad {
         await sleep(Math.min(Number.isFinite(after) && after > 0 ? after * 1000 : 1000, 1000));
         continue;
       }
+      if (r.status === 504 && r.json?.code === 'E_COMMIT_UNKNOWN') {
+        this.commitUnknown.push(String(r.json.message).slice(0, 300));
+        await sleep(1000);
+        continue;
+      }
       this.unexpected.push(`${r.status} ${r.text.slice(0, 300)}`);
       return;
     }
@@ -108,6 +117,7 @@ export class AppendLoad {
       ackTimes: this.ackTimes,
       statuses: this.statuses,
       unavailableWithoutRetryAfter: this.noRetryAfter,
+      commitUnknown: this.commitUnknown,
       unexpected: this.unexpected,
       networkErrors: this.networkErrors,
     };

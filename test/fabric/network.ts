@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { request } from 'node:https';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -30,9 +31,22 @@ export interface OrgConnection {
   readonly gatewayConfig: string;
 }
 
+export interface OrdererConnection {
+  readonly name: string;
+  /** The organisation's directory under organizations/ (orderer, orderer2). */
+  readonly org: string;
+  readonly mspId: string;
+  readonly endpoint: string;
+  /** The channel participation API (osnadmin), client TLS with the org admin's certificate. */
+  readonly adminEndpoint: string;
+  readonly tlsCaCert: string;
+}
+
 export interface Connection {
   readonly channel: string;
   readonly chaincode: string;
+  readonly consensus: 'raft' | 'bft';
+  readonly orderers: readonly OrdererConnection[];
   readonly organizations: readonly OrgConnection[];
 }
 
@@ -46,6 +60,47 @@ export async function node(verb: 'start' | 'stop' | 'kill' | 'restart', name: st
     env: process.env,
     timeout: 60_000,
   });
+}
+
+/**
+ * The channel's height on one orderer, from its channel participation API (what `osnadmin channel
+ * info` shows), as its organisation's admin.
+ */
+export async function ordererHeight(o: OrdererConnection, channel: string): Promise<number> {
+  const tls = path.join(networkDir(), 'organizations', o.org, 'users', 'admin', 'tls');
+  const [ca, cert, key] = await Promise.all(
+    [o.tlsCaCert, path.join(tls, 'server.crt'), path.join(tls, 'server.key')].map((f) => readFile(f)),
+  );
+  const [host, port] = o.adminEndpoint.split(':');
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = request(
+      {
+        host,
+        port: Number(port),
+        path: `/participation/v1/channels/${channel}`,
+        ca,
+        cert,
+        key,
+        timeout: 5_000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(text) : reject(new Error(`${o.name}: ${res.statusCode} ${text}`)),
+        );
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${o.name}: no answer from ${o.adminEndpoint}`)));
+    req.on('error', reject);
+    req.end();
+  });
+  const info = JSON.parse(body) as { height?: number };
+  if (typeof info.height !== 'number') throw new Error(`${o.name}: no height in ${body}`);
+  return info.height;
 }
 
 /** Every receipt id of a source, following the query's cursors page by page (each page must be 200). */

@@ -1,8 +1,14 @@
 /**
- * `npm run test:fabric`: the integration suites on a live Fabric network of their own.
+ * `npm run test:fabric [-- --network raft|bft] [suite...]`: the integration suites on a live Fabric
+ * network of their own.
  *
- * 1. network-config's install → down (leftovers) → up → deploy, into `.fabric/test-network` on ports
- *    moved by PORT_OFFSET (default 100), so a developer's network on the default ports is untouched;
+ * `--network raft` (the default): Fabric 2.5, one etcdraft orderer. `--network bft`: Fabric 3.1
+ * (FABRIC_VERSION=3.1, binaries from FABRIC31_HOME, default /opt/fabric-3.1), four SmartBFT orderers
+ * of two organisations; the BFT drills (bft-faults.fabric.ts) run only there.
+ *
+ * 1. network-config's install (raft) → down (leftovers) → up → deploy, into `.fabric/test-network`
+ *    (bft: `.fabric/test-network-bft`) on ports moved by PORT_OFFSET (default 100; bft 200), so a
+ *    developer's network on the default ports, or the other suite's, is untouched;
  * 2. `node --test` over dist/test/fabric/*.fabric.js, one file at a time (they share the network),
  *    with the gateway's default Fabric client (`@hyperledger/fabric-gateway`); then the API suite
  *    again with `network` (fabric-network 2.2, for networks without the peer Gateway service). The
@@ -11,18 +17,50 @@
  *    TORGO_FABRIC_CLIENTS=gateway skips the network client altogether;
  * 3. down, always (TORGO_FABRIC_KEEP=1 keeps the network for a look afterwards).
  *
- * Exits with the test runner's status. Without Fabric's binaries on PATH it prints one SKIPPED line
- * and exits 0 (the `.ci/run` contract); TORGO_FABRIC_REQUIRED=1 makes that a failure instead.
+ * Exits with the test runner's status. Without Fabric's binaries (raft: on PATH; bft: in FABRIC31_HOME)
+ * it prints one SKIPPED line and exits 0 (the `.ci/run` contract); TORGO_FABRIC_REQUIRED=1 makes that
+ * a failure instead.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from './network.js';
 
+/** `--network raft|bft` (anywhere in the arguments); the other arguments select suites by name. */
+function parseArgs(argv: readonly string[]): { network: 'raft' | 'bft'; only: string[] } {
+  const only: string[] = [];
+  let network = 'raft';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--network') network = argv[++i] ?? '';
+    else if (a.startsWith('--network=')) network = a.slice('--network='.length);
+    else only.push(a);
+  }
+  if (network !== 'raft' && network !== 'bft')
+    throw new Error(`--network ${network}: use raft (Fabric 2.5, the default) or bft (Fabric 3.1 SmartBFT)`);
+  return { network, only };
+}
+
+const args = (() => {
+  try {
+    return parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`test:fabric: ${(e as Error).message}`);
+    return process.exit(2);
+  }
+})();
+const bft = args.network === 'bft';
+const fabric31Home = process.env['FABRIC31_HOME'] ?? '/opt/fabric-3.1';
+
 const env: NodeJS.ProcessEnv = {
   ...process.env,
-  FABRIC_NETWORK_DIR: process.env['FABRIC_NETWORK_DIR'] ?? path.join(REPO, '.fabric', 'test-network'),
-  PORT_OFFSET: process.env['PORT_OFFSET'] ?? '100',
+  FABRIC_NETWORK_DIR:
+    process.env['FABRIC_NETWORK_DIR'] ??
+    path.join(REPO, '.fabric', bft ? 'test-network-bft' : 'test-network'),
+  PORT_OFFSET: process.env['PORT_OFFSET'] ?? (bft ? '200' : '100'),
+  FABRIC_VERSION: bft ? '3.1' : '2.5',
+  CONSENSUS: bft ? 'bft' : 'raft',
+  FABRIC31_HOME: fabric31Home,
 };
 
 function onPath(command: string): boolean {
@@ -68,21 +106,26 @@ function printGatewayErrors(): void {
 }
 
 async function main(): Promise<number> {
-  if (!onPath('peer')) {
-    console.log(
-      'SKIPPED: no Fabric binaries on PATH (peer, orderer, configtxgen, osnadmin; see docs/fabric.md)',
-    );
+  const missing = bft
+    ? !existsSync(path.join(fabric31Home, 'bin', 'peer')) &&
+      `no Fabric 3.1 binaries in ${fabric31Home}/bin (set FABRIC31_HOME; docs/fabric.md, "Fabric 3.1")`
+    : !onPath('peer') &&
+      'no Fabric binaries on PATH (peer, orderer, configtxgen, osnadmin; see docs/fabric.md)';
+  if (missing) {
+    console.log(`SKIPPED: the ${args.network} Fabric suite: ${missing}`);
     return process.env['TORGO_FABRIC_REQUIRED'] === '1' ? 1 : 0;
   }
   const dir = path.join(REPO, 'dist', 'test', 'fabric');
-  const only = process.argv.slice(2);
+  const only = args.only;
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.fabric.js'))
+    .filter((f) => bft || !f.startsWith('bft-'))
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
     .sort()
     .map((f) => path.join(dir, f));
   if (files.length === 0) throw new Error(`no *.fabric.js suites in ${dir} matching ${only.join(' ')}`);
-  script('install-fabric');
+  console.log(`# fabric: ${args.network} network (Fabric ${env['FABRIC_VERSION']}, ${env['CONSENSUS']})`);
+  if (!bft) script('install-fabric'); // Fabric 3.1 is built by hand, never by the project
   script('down');
   let status = 1;
   try {

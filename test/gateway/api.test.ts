@@ -352,13 +352,13 @@ test('tokens, /v1/me, health, readiness, metrics, OpenAPI, unknown routes', asyn
     body: { name: 'auditor-1', roles: ['auditor'] },
   });
   assert.equal(again.json.info.identity, 'auditor-1-2');
-  // Reusing an identity takes the roles from its certificate.
+  // A bound identity gets no second token (rotation only: test/gateway/tokens.test.ts).
   const reuse = await call(url, 'POST', '/v1/tokens', {
     token: admin,
     body: { name: 'auditor-1b', identity: 'auditor-1' },
   });
-  assert.equal(reuse.status, 201, reuse.text);
-  assert.deepEqual(reuse.json.info.roles, ['auditor']);
+  assert.equal(reuse.status, 403, reuse.text);
+  assert.equal(reuse.json.code, 'E_IDENTITY_BOUND');
   const mismatch = await call(url, 'POST', '/v1/tokens', {
     token: admin,
     body: { name: 'x', identity: 'auditor-1', roles: ['admin'] },
@@ -418,6 +418,9 @@ test('tokens, /v1/me, health, readiness, metrics, OpenAPI, unknown routes', asyn
     assert.ok(api.json.paths[p], p);
   }
   assert.ok(api.json.paths['/v1/receipts'].post.requestBody.content['text/markdown']);
+  for (const p of ['/v1/tokens/{id}/rotate', '/v1/me/rotate', '/v1/audit/tokens'])
+    assert.ok(api.json.paths[p], p);
+  assert.ok(api.json.components.schemas.AuditEvent);
   assert.ok(api.json.components.schemas.Error);
   assert.ok(!api.text.includes('"$ref":"Error"'), 'refs point into components');
   const nowhere = await call(url, 'GET', '/v2/nothing');

@@ -2,13 +2,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generatePrivateKey, publicKeyToPem } from '../../core/index.js';
-import { call, createToken, idOf, receipt, registerKey, startTestGateway } from './helpers.js';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { call, createToken, idOf, receipt, registerKey, startTestGateway, tempDir } from './helpers.js';
 
 test('auth/role matrix over every route', async (t) => {
-  const { url, admin } = await startTestGateway(t);
+  const dir = await tempDir(t);
+  const operatorFile = path.join(await tempDir(t), 'operator.token');
+  const { url, admin } = await startTestGateway(t, {}, dir, { logOperatorTokenFile: operatorFile });
+  const operator = (await readFile(operatorFile, 'utf8')).trim();
   const appender = await createToken(url, admin, 'appender', ['appender']);
   const auditor = await createToken(url, admin, 'auditor', ['auditor']);
-  const operator = await createToken(url, admin, 'operator', ['log-operator']);
   const other = await createToken(url, admin, 'other-appender', ['appender']);
   const key = await registerKey(url, appender);
   const mu = receipt([key]);
@@ -74,6 +78,16 @@ test('auth/role matrix over every route', async (t) => {
       expect: { appender: 403, auditor: 403, admin: 201, operator: 403 },
     },
     { method: 'GET', route: '/v1/me', expect: anyone(200) },
+    {
+      method: 'GET',
+      route: '/v1/audit/tokens',
+      expect: { appender: 403, auditor: 200, admin: 200, operator: 403 },
+    },
+    {
+      method: 'POST',
+      route: '/v1/checkpoint',
+      expect: { appender: 403, auditor: 403, admin: 200, operator: 200 },
+    },
   ];
   for (const c of cases) {
     for (const [who, token] of Object.entries(tokens)) {

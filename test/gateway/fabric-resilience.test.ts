@@ -38,6 +38,12 @@ function endorseError(code: grpc.status, message: string, details: ErrorDetail[]
   return new EndorseError({ code, details, cause, transactionId: 'tx1', message: cause.message });
 }
 
+/** Fabric 3's Gateway service on a BFT channel when fewer than a quorum of orderers took a transaction. */
+const quorumLost = grpcError(
+  grpc.status.UNAVAILABLE,
+  'insufficient number of orderers could successfully process transaction to satisfy quorum requirement',
+);
+
 const org2 = (message: string): ErrorDetail => ({ address: 'peer0.org2:9051', mspId: 'Org2MSP', message });
 
 test('fabric errors: transient failures are 503 with a reason; contract refusals keep their code', () => {
@@ -92,6 +98,30 @@ test('fabric errors: transient failures are 503 with a reason; contract refusals
         { name: 'SubmitError', transactionId: 'tx1' },
       ),
       { code: 'E_UNAVAILABLE', status: 503, stage: 'submit', reason: 'ORDERER_UNAVAILABLE' },
+    ],
+    [
+      'BFT: fewer than a quorum of orderers took the transaction (Fabric 3 Gateway service)',
+      Object.assign(
+        new FabricGatewayError({
+          code: grpc.status.UNAVAILABLE,
+          details: [
+            {
+              address: '127.0.0.1:7070',
+              mspId: 'Orderer2MSP',
+              message: 'rpc error: code = Unavailable desc = connection refused',
+            },
+            {
+              address: '127.0.0.1:7080',
+              mspId: 'Orderer2MSP',
+              message: 'rpc error: code = Unavailable desc = connection refused',
+            },
+          ],
+          cause: quorumLost,
+          message: quorumLost.message,
+        }),
+        { name: 'SubmitError', transactionId: 'tx1' },
+      ),
+      { code: 'E_UNAVAILABLE', status: 503, stage: 'submit', reason: 'ORDERER_QUORUM_LOST' },
     ],
     [
       'contract refusal inside an ABORTED endorsement',

@@ -20,7 +20,7 @@ import {
 } from '../../core/index.js';
 import { preferNativeMlDsa } from '../../core/crypto/native.js';
 import { loadConfig } from '../../gateway/config.js';
-import { type RunningGateway, startGateway } from '../../gateway/server.js';
+import { type RunningGateway, type ServeOptions, startGateway } from '../../gateway/server.js';
 
 preferNativeMlDsa();
 
@@ -51,13 +51,14 @@ export async function startTestGateway(
   t: TestContext,
   overrides: Record<string, string | number | boolean> = {},
   dir?: string,
+  options: Pick<ServeOptions, 'bootstrapAdmin' | 'logOperatorTokenFile'> = {},
 ): Promise<TestGateway> {
   const dataDir = dir ?? (await tempDir(t));
   const config = loadConfig({
     env: {},
     overrides: { dataDir, port: 0, host: '127.0.0.1', 'log.level': 'silent', ...overrides },
   });
-  const gw = await startGateway(config, { log: false, notice: () => {} });
+  const gw = await startGateway(config, { log: false, notice: () => {}, ...options });
   t.after(() => gw.close());
   return { gw, url: gw.url, dir: dataDir, admin: gw.adminToken ?? '' };
 }

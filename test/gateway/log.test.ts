@@ -111,6 +111,13 @@ describe('transparency routes on a real gateway', () => {
       'a selection is required',
     );
     assert.equal((await call(url, 'GET', '/v1/export?source=x', { token: appenderOnly })).status, 403);
+    // A secondary filter the index never reads is still one the bundle claims: malformed, it is refused.
+    const badFilter = await call(url, 'GET', '/v1/export?source=icu-relay-3&subject=not%20a%20subject', {
+      token: auditor,
+    });
+    assert.equal(badFilter.status, 400);
+    assert.equal(badFilter.json.code, 'E_BAD_REQUEST');
+    assert.match(badFilter.json.message, /subject "not a subject" is not a valid subject/);
 
     // The CLI: export to a file, then verify it offline against the operator key.
     const bundle = path.join(dir, 'out.jsonl');

@@ -239,4 +239,38 @@ describe('gateway resilience on a real gateway', () => {
     const again = await call(url, 'POST', '/v1/receipts', { token, raw: lost });
     assert.equal(again.status, 200, 'the client resends and is told it is there');
   });
+
+  it("a repeat whose original's block this gateway's peer does not have yet: looked up again, else 503 BLOCK_NOT_VISIBLE, never 504", async (t) => {
+    const { url, admin, gw } = await startTestGateway(t, { 'limits.retryBudgetMs': 400 });
+    const { token, key } = await service(url, admin);
+    const driver = gw.service.driver as EmbeddedDriver;
+    const blockOf = driver.blockOf.bind(driver);
+    // Another organisation's peer endorsed the repeat; this gateway's own peer lags `behind` lookups.
+    let behind = 0;
+    let lookups = 0;
+    driver.blockOf = async (who, txId) => {
+      lookups++;
+      return behind-- > 0 ? undefined : blockOf(who, txId);
+    };
+    const mu = receipt([key]);
+    const first = await call(url, 'POST', '/v1/receipts', { token, raw: mu });
+    assert.equal(first.status, 201, first.text);
+
+    behind = 2;
+    lookups = 0;
+    const repeat = await call(url, 'POST', '/v1/receipts', { token, raw: mu });
+    assert.equal(repeat.status, 200, `found once the peer caught up: ${repeat.text}`);
+    assert.equal(repeat.json.block, first.json.block);
+    assert.equal(lookups, 3, 'two misses, then the block');
+
+    behind = Number.POSITIVE_INFINITY;
+    const r = await call(url, 'POST', '/v1/receipts', { token, raw: mu });
+    assert.equal(r.status, 503, r.text);
+    assert.equal(r.json.code, 'E_UNAVAILABLE');
+    assert.equal(r.json.details.reason, 'BLOCK_NOT_VISIBLE');
+    assert.equal(r.headers.get('retry-after'), '1');
+    behind = 0;
+    const again = await call(url, 'POST', '/v1/receipts', { token, raw: mu });
+    assert.equal(again.status, 200, 'the client resends and is told where it is');
+  });
 });

@@ -569,3 +569,38 @@ test('serve refuses unreadable or mismatched certificate files with E_CONFIG, be
   assert.equal(groups.code, 2);
   assert.match(groups.stderr, /holds no post-quantum group/);
 });
+
+test('over HTTPS, slow clients are dropped as over HTTP: a stalled handshake, headers that never end', async (t) => {
+  const certs = await devCerts(t);
+  const { url } = await startTestGateway(t, {
+    ...certs.tls,
+    'limits.headersTimeoutMs': 500,
+    'limits.requestTimeoutMs': 1000,
+  });
+  const { port } = new URL(url);
+  const closedWithin = (socket: import('node:net').Socket, ms: number) =>
+    new Promise<number>((resolve, reject) => {
+      const t0 = Date.now();
+      const timer = setTimeout(() => reject(new Error(`still open after ${ms} ms`)), ms);
+      socket.on('error', () => {});
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve(Date.now() - t0);
+      });
+    });
+  // TCP connected, no ClientHello: the handshake timeout (the headers timeout) closes it.
+  const { connect } = await import('node:net');
+  const silent = connect({ host: '127.0.0.1', port: Number(port) });
+  assert.ok((await closedWithin(silent, 5000)) < 5000);
+  // Handshake done, headers never finished (HTTP/1.1 over the HTTP/2 server's fallback).
+  const slow = tls.connect({ host: '127.0.0.1', port: Number(port), ca: certs.ca, servername: 'localhost' });
+  await new Promise<void>((resolve) => slow.once('secureConnect', () => resolve()));
+  let answer = '';
+  slow.setEncoding('utf8');
+  slow.on('data', (d: string) => {
+    answer += d;
+  });
+  slow.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1\r\n');
+  assert.ok((await closedWithin(slow, 5000)) < 5000);
+  assert.match(answer, /^HTTP\/1\.1 408 /);
+});

@@ -30,6 +30,9 @@ import { logBlockOfFabric } from './blocks.js';
 import { isPeerUnreachable, toLedgerError } from './errors.js';
 import { blockNumberOf, heightOf } from './protobuf.js';
 
+/** The largest gRPC message taken from a peer: Fabric's default peer.maxSendMsgSize. */
+const MAX_MESSAGE_BYTES = 100 * 1024 * 1024;
+
 interface Peer {
   readonly endpoint: string;
   readonly credentials: grpc.ChannelCredentials;
@@ -94,7 +97,13 @@ export class FabricDriver implements LedgerDriver {
       list.map(async (p) => ({
         endpoint: p.endpoint,
         credentials: peerCredentials(await readFile(p.tlsCaCert), config.tlsGroups),
-        options: p.hostAlias ? { 'grpc.ssl_target_name_override': p.hostAlias } : {},
+        options: {
+          // A block arrives as one message and may be far larger than grpc-js's 4 MB default (a batch
+          // of receipts is up to ~9 MB on its own; a BFT block cut from an outage's backlog was 8.5 MB):
+          // accept what the peer sends (its own limit, peer.maxSendMsgSize, defaults to 100 MB).
+          'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+          ...(p.hostAlias ? { 'grpc.ssl_target_name_override': p.hostAlias } : {}),
+        },
       })),
     );
     return new FabricDriver(config, peers);

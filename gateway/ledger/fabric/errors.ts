@@ -6,7 +6,9 @@
  *   unreachable, or no set of reachable peers satisfies the endorsement policy → retryable, with a
  *   `reason` saying which part was missing (FABRIC-NOTES: the other org's peer down answers
  *   FAILED_PRECONDITION "no combination of peers can be derived…" or ABORTED; the gateway's own
- *   peer down answers UNAVAILABLE).
+ *   peer down answers UNAVAILABLE; on a BFT channel, Fabric 3's Gateway service sends a transaction to
+ *   every orderer and answers UNAVAILABLE "insufficient number of orderers could successfully process
+ *   transaction to satisfy quorum requirement" when fewer than a quorum of them took it).
  * An EndorseError without a contract code is always of the second kind: the contract prefixes every
  * refusal it makes, so a message without a code came from the peer, not from the contract.
  */
@@ -29,11 +31,14 @@ export type TransientReason =
   | 'PEER_BUSY'
   | 'CHAINCODE_UNAVAILABLE'
   | 'ORDERER_UNAVAILABLE'
+  | 'ORDERER_QUORUM_LOST'
   | 'TIMEOUT';
 
 /** The peer's words when the chaincode server cannot be reached or launched (Fabric 2.5 peer messages). */
 export const CHAINCODE_DOWN =
   /failed to execute transaction|could not launch chaincode|connection refused|chaincode .*(?:not (?:available|running)|unavailable)|error (?:sending|starting)|timeout expired while (?:starting|executing)|container .* exited|stream terminated|context deadline exceeded/i;
+/** Fabric 3 Gateway service, BFT channel: fewer than a quorum of orderers took the transaction. */
+const NO_ORDERING_QUORUM = /insufficient number of orderers|quorum requirement/i;
 /** The Gateway service could not find a set of peers satisfying the endorsement policy. */
 const NO_LAYOUT =
   /no combination of peers|no peers available|failed to (?:find|select) .*endorsers?|no endorsement plan/i;
@@ -60,7 +65,7 @@ export function transientReason(e: FabricGatewayError): TransientReason | undefi
   const submit = e.name === 'SubmitError';
   switch (e.code) {
     case grpc.status.UNAVAILABLE:
-      if (submit) return 'ORDERER_UNAVAILABLE';
+      if (submit) return NO_ORDERING_QUORUM.test(text) ? 'ORDERER_QUORUM_LOST' : 'ORDERER_UNAVAILABLE';
       if (NO_LAYOUT.test(text)) return 'NO_ENDORSERS';
       // Details come from the nodes the gateway peer called; none means the gateway peer itself is gone.
       return e.details.length > 0 ? 'ENDORSER_UNAVAILABLE' : 'PEER_UNAVAILABLE';
@@ -119,7 +124,11 @@ export function toLedgerError(e: unknown): unknown {
   const reason = transientReason(e);
   if (reason) {
     const where =
-      reason === 'ORDERER_UNAVAILABLE' ? 'submit' : reason === 'PEER_UNAVAILABLE' ? 'connect' : 'endorse';
+      reason === 'ORDERER_UNAVAILABLE' || reason === 'ORDERER_QUORUM_LOST'
+        ? 'submit'
+        : reason === 'PEER_UNAVAILABLE'
+          ? 'connect'
+          : 'endorse';
     return new LedgerError(where, `${reason}: ${e.message}`, {
       ...(txId ? { txId } : {}),
       retryable: true,

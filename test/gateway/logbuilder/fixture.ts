@@ -45,12 +45,12 @@ function keyEntry(
   };
 }
 
-export function signedReceipt(n: number, keys: PrivateKey[]): string {
+export function signedReceipt(n: number, keys: PrivateKey[], source = 'icu-relay-3'): string {
   let mu = createReceiptText({
     fields: {
       format: 'torgo.receipt/1',
       id: `01JDQ3J7E5V2W8X9Y0Z1A2B${String(n).padStart(3, '0')}`,
-      source: 'icu-relay-3',
+      source,
       operation: 'vitals.forward',
       subject: `urn:torgo:subject:${n}`,
       occurredAt: '2026-02-01T00:00:00Z',
@@ -137,15 +137,20 @@ export async function buildLog(): Promise<LogFixture> {
   };
 }
 
-export async function bundleText(f: LogFixture): Promise<string> {
+/** The export of `receipts` (default: the fixture's four) under `filters`, as the gateway streams it. */
+export async function bundleText(
+  f: LogFixture,
+  filters: Record<string, string> = { source: 'icu-relay-3' },
+  receipts: readonly ExportedReceipt[] = f.receipts,
+): Promise<string> {
   let text = '';
   for await (const line of exportBundle({
     store: f.store,
     checkpointer: f.checkpointer,
     receipts: async function* () {
-      yield* f.receipts;
+      yield* receipts;
     },
-    filters: { source: 'icu-relay-3' },
+    filters,
     origin: ORIGIN,
   })) {
     text += line;

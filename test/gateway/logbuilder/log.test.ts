@@ -83,10 +83,23 @@ describe('transparency log store, checkpoints, export and offline verification',
     const report = await verifyText(bundle);
     assert.deepEqual(report.failures, []);
     assert.equal(report.valid, true);
-    assert.equal(report.manifest, 'ok');
+    assert.equal(report.outcome, 'valid');
+    assert.equal(report.format, 'torgo.bundle/2');
+    assert.equal(report.statement.status, 'verified');
+    assert.deepEqual(report.notChecked, []);
+    assert.deepEqual(report.warnings, []);
     assert.deepEqual(
       { ...report.counts },
-      { keys: 3, receipts: 4, validReceipts: 4, signatures: 5, proofs: 7 },
+      {
+        lines: 10,
+        keys: 3,
+        validKeys: 3,
+        receipts: 4,
+        validReceipts: 4,
+        invalidReceipts: 0,
+        signatures: 5,
+        proofs: 7,
+      },
     );
     assert.equal(report.flags.length, 3, 'receipts 1–3 were signed by the relay key, revoked later');
   });
@@ -190,14 +203,30 @@ describe('transparency log store, checkpoints, export and offline verification',
         'E_CHECKPOINT_SIGNATURE',
       ],
       [
-        'manifest count',
-        (l) => mutate(l, 'manifest', (o) => ({ ...o, counts: { keys: 3, receipts: 5 } })),
-        'E_BUNDLE_DIGEST_MISMATCH',
+        'statement count',
+        (l) =>
+          mutate(l, 'statement', (o) => ({
+            ...o,
+            note: (o['note'] as string).replace('\nreceipts 4\n', '\nreceipts 5\n'),
+          })),
+        'E_BUNDLE_STATEMENT_SIGNATURE',
       ],
       [
-        'manifest digest',
-        (l) => mutate(l, 'manifest', (o) => ({ ...o, digest: `sha256:${'0'.repeat(64)}` })),
-        'E_BUNDLE_DIGEST_MISMATCH',
+        'statement signature',
+        (l) => mutate(l, 'statement', (o) => ({ ...o, note: flipNoteSig(o['note'] as string) })),
+        'E_BUNDLE_STATEMENT_SIGNATURE',
+      ],
+      [
+        'statement replaced by a v1 manifest',
+        (l) => [
+          ...l.slice(0, -1),
+          JSON.stringify({
+            type: 'manifest',
+            counts: { keys: 3, receipts: 4 },
+            digest: `sha256:${'0'.repeat(64)}`,
+          }),
+        ],
+        'E_BUNDLE_SYNTAX',
       ],
       [
         'header filters',
@@ -209,9 +238,9 @@ describe('transparency log store, checkpoints, export and offline verification',
         (l) => l.filter((x, i) => !(i === l.findIndex((y) => y.includes('"type":"receipt"')) && x)),
         'E_BUNDLE_DIGEST_MISMATCH',
       ],
-      ['truncated (no manifest)', (l) => l.slice(0, -1), 'E_BUNDLE_SYNTAX'],
+      ['truncated (no statement)', (l) => l.slice(0, -1), 'E_BUNDLE_TRUNCATED'],
       ['receipt before keys', (l) => swapFirst(l, 'key', 'receipt'), 'E_BUNDLE_SYNTAX'],
-      ['data after the manifest', (l) => [...l, l[2]!], 'E_BUNDLE_SYNTAX'],
+      ['data after the statement', (l) => [...l, l[2]!], 'E_BUNDLE_SYNTAX'],
       ['not JSON', (l) => [l[0]!, '{not json', ...l.slice(1)], 'E_BUNDLE_SYNTAX'],
     ];
     for (const [name, change, code] of cases) {

@@ -1,0 +1,184 @@
+/**
+ * Step 4, receipts (docs/bundle-format.md §6 step 4). `checkReceiptLine` is pure — the same result in
+ * any thread — so a caller can fan receipts out to workers through a `ReceiptChecker`
+ * (core/bundle/pool.ts); `ReceiptBatches` feeds a checker in bounded batches, so memory stays
+ * constant however many receipts stream past.
+ */
+import { CoreError } from '../../errors.js';
+import { fromBase64, utf8 } from '../../encoding.js';
+import { importPublicKey, type PublicKey } from '../../crypto/keys.js';
+import { verifyInclusion } from '../../log/proof.js';
+import { receiptDigest, verifyReceipt } from '../../receipt/receipt.js';
+import { entryLeafHash, type KeyEntry, keyInvalidAt } from '../entries.js';
+import { type BundleFilters, outsideFilters } from '../filters.js';
+import { asFailure, type Failure, type Flag } from '../findings.js';
+import { decodeProof, type ReceiptLine } from '../format.js';
+
+/** What every receipt check needs; plain data, so it crosses worker boundaries. */
+export interface ReceiptCheckContext {
+  readonly treeSize: number;
+  /** Base64 root hash. */
+  readonly rootHash: string;
+  /** Newest proven entry per key id. */
+  readonly keys: readonly KeyEntry[];
+  /** The header's filters: every receipt must satisfy them. */
+  readonly filters: BundleFilters;
+}
+
+export interface ReceiptCheckResult {
+  readonly line: number;
+  readonly id?: string;
+  readonly failure?: Failure;
+  readonly signatures: number;
+  readonly flags: readonly Flag[];
+}
+
+export interface ReceiptChecker {
+  check(
+    jobs: readonly { line: number; receipt: ReceiptLine }[],
+    context: ReceiptCheckContext,
+  ): Promise<ReceiptCheckResult[]>;
+  close?(): Promise<void>;
+}
+
+/** Keys from proven entries, with a lookup memo (parsing a public key is not free). */
+class KeyTable {
+  private readonly publicKeys = new Map<string, PublicKey>();
+  readonly entries: Map<string, KeyEntry>;
+  constructor(entries: readonly KeyEntry[]) {
+    this.entries = new Map(entries.map((e) => [e.keyId, e]));
+  }
+  publicKey(keyId: string): PublicKey | undefined {
+    let k = this.publicKeys.get(keyId);
+    const e = this.entries.get(keyId);
+    if (!k && e) {
+      k = importPublicKey(e.publicKey);
+      this.publicKeys.set(keyId, k);
+    }
+    return k;
+  }
+}
+
+const tables = new WeakMap<ReceiptCheckContext, KeyTable>();
+
+/**
+ * Checks one receipt line: inclusion proof, digest of its text, the receipt itself (canonical
+ * form, mirror, every signature against a proven key), its id and signers as committed, each
+ * signer key valid at commit time, and the bundle's filters.
+ */
+export function checkReceiptLine(
+  line: number,
+  r: ReceiptLine,
+  context: ReceiptCheckContext,
+): ReceiptCheckResult {
+  const id = r.entry.id;
+  let table = tables.get(context);
+  if (!table) {
+    table = new KeyTable(context.keys);
+    tables.set(context, table);
+  }
+  try {
+    verifyInclusion(
+      r.leafIndex,
+      context.treeSize,
+      entryLeafHash(r.entry),
+      decodeProof(r.proof, line),
+      fromBase64(context.rootHash, 'E_BUNDLE_SYNTAX', 'root hash'),
+    );
+    const bytes = utf8(r.mu);
+    if (receiptDigest(bytes) !== r.entry.digest) {
+      throw new CoreError(
+        'E_BUNDLE_DIGEST_MISMATCH',
+        `receipt ${id}: its text does not hash to the committed digest`,
+      );
+    }
+    const t = table;
+    const { receipt, signers } = verifyReceipt(bytes, (keyId) => t.publicKey(keyId));
+    const fields = receipt.document.fields;
+    if (fields.id !== id) throw new CoreError('E_BUNDLE_SYNTAX', `receipt ${fields.id} is recorded as ${id}`);
+    const signed = signers.map((s) => s.keyId).sort();
+    const recorded = [...r.entry.signers].sort();
+    if (signed.join() !== recorded.join()) {
+      throw new CoreError(
+        'E_BUNDLE_SYNTAX',
+        `receipt ${id}: its signers differ from the committed signer list`,
+      );
+    }
+    const flags: Flag[] = [];
+    for (const keyId of signed) {
+      const entry = t.entries.get(keyId)!;
+      const why = keyInvalidAt(entry, r.entry.committedAt);
+      if (why) throw new CoreError('E_BUNDLE_KEY_NOT_VALID', `receipt ${id}: ${why}`);
+      if (entry.revokedAt !== null) {
+        flags.push({
+          id,
+          keyId,
+          note: `signer key revoked later, at ${entry.revokedAt} (${entry.revocationReason ?? 'no reason given'})`,
+        });
+      }
+    }
+    const outside = outsideFilters(fields, r.entry.committedAt, context.filters);
+    if (outside) throw new CoreError('E_BUNDLE_OUTSIDE_FILTER', `receipt ${id}: ${outside}`);
+    return { line, id, signatures: signers.length, flags };
+  } catch (e) {
+    return { line, id, failure: asFailure(e, line, id), signatures: 0, flags: [] };
+  }
+}
+
+export const inThreadChecker: ReceiptChecker = {
+  async check(jobs, context) {
+    return jobs.map((j) => checkReceiptLine(j.line, j.receipt, context));
+  },
+};
+
+/**
+ * Feeds receipt lines to a checker in batches of `batchSize`, at most `parallelism` batches in
+ * flight (which bounds memory), and hands each result to `absorb` as it comes back.
+ */
+export class ReceiptBatches {
+  private batch: { line: number; receipt: ReceiptLine }[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly checker: ReceiptChecker,
+    private readonly context: ReceiptCheckContext,
+    /** Hears each batch's results as they come back (in the order of its jobs). */
+    private readonly absorb: (results: readonly ReceiptCheckResult[]) => void,
+    private readonly batchSize: number,
+    private readonly parallelism: number,
+  ) {}
+
+  async add(line: number, receipt: ReceiptLine): Promise<void> {
+    this.batch.push({ line, receipt });
+    if (this.batch.length >= this.batchSize) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.batch.length === 0) return;
+    const jobs = this.batch;
+    this.batch = [];
+    const p: Promise<void> = this.checker.check(jobs, this.context).then(
+      (results) => this.absorb(results),
+      // A checker that fails (a worker died) fails each of its receipts, by line: none is lost.
+      (e) =>
+        this.absorb(
+          jobs.map((j) => ({
+            line: j.line,
+            id: j.receipt.entry.id,
+            failure: asFailure(e, j.line, j.receipt.entry.id),
+            signatures: 0,
+            flags: [],
+          })),
+        ),
+    );
+    const tracked = p.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+    while (this.inFlight.size >= this.parallelism) await Promise.race(this.inFlight);
+  }
+
+  /** Checks what is still batched and waits for every result. */
+  async drain(): Promise<void> {
+    await this.flush();
+    await Promise.all(this.inFlight);
+  }
+}

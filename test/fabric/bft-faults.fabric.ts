@@ -1,0 +1,259 @@
+/**
+ * Ordering drills on the BFT network (`npm run test:fabric -- --network bft`): four SmartBFT orderers,
+ * orderer0 and orderer1 of OrdererMSP, orderer2 and orderer3 of Orderer2MSP. With n = 3f+1 = 4 the
+ * channel orders while a quorum of 2f+1 = 3 nodes runs, and the peer's Gateway service sends every
+ * transaction to all four orderers and counts it submitted when a quorum took it. So:
+ * - one orderer killed (-9) under append load: appends continue, nothing acknowledged is lost;
+ * - two orderers down (one stopped, one killed): no quorum, appends answer 503 + Retry-After, and
+ *   resume when one comes back;
+ * - an orderer restarted after the channel moved on catches up (heights from the channel
+ *   participation API), and is a working member again: with it, another orderer may fail.
+ * Every drill ends with every receipt a client was told about on the ledger, in the log and in a
+ * verified export (accounting.ts).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { generatePrivateKey, type PrivateKey, publicKeyToPem } from '../../core/index.js';
+import { call } from '../gateway/helpers.js';
+import { assertAccounted, assertAnswers } from './accounting.js';
+import { AppendLoad } from './load.js';
+import {
+  type Connection,
+  connection,
+  GatewayProcess,
+  node,
+  type OrdererConnection,
+  ordererHeight,
+  sleep,
+  until,
+} from './network.js';
+
+describe('BFT ordering under append load (four SmartBFT orderers, two organisations)', {
+  timeout: 1_500_000,
+}, () => {
+  let conn: Connection;
+  let gw: GatewayProcess;
+  let token: string;
+  let auditor: string;
+  let key: PrivateKey;
+  let dir: string;
+  /** Orderers a drill took down and has not started again (started in `after` if a drill failed). */
+  const down = new Set<string>();
+
+  before(async () => {
+    conn = await connection();
+    assert.equal(conn.consensus, 'bft', 'the network was brought up with CONSENSUS=bft');
+    assert.deepEqual(
+      conn.orderers.map((o) => `${o.name}/${o.mspId}`),
+      ['orderer0/OrdererMSP', 'orderer1/OrdererMSP', 'orderer2/Orderer2MSP', 'orderer3/Orderer2MSP'],
+    );
+    dir = await mkdtemp(path.join(os.tmpdir(), 'torgo-fabric-bft-'));
+    gw = await GatewayProcess.create('org1');
+    await gw.start();
+    await gw.ready();
+    const made = await call(gw.url, 'POST', '/v1/tokens', {
+      token: gw.admin,
+      body: { name: 'bft-relay', roles: ['appender'] },
+    });
+    assert.equal(made.status, 201, made.text);
+    token = made.json.token;
+    const aud = await call(gw.url, 'POST', '/v1/tokens', {
+      token: gw.admin,
+      body: { name: 'bft-auditor', roles: ['auditor'] },
+    });
+    assert.equal(aud.status, 201, aud.text);
+    auditor = aud.json.token;
+    key = generatePrivateKey('ML-DSA-65');
+    const reg = await call(gw.url, 'POST', '/v1/keys', { token, body: { publicKey: publicKeyToPem(key) } });
+    assert.equal(reg.status, 201, reg.text);
+  });
+  /** Starts every orderer a drill took down, so a failed drill does not leave the next without quorum. */
+  async function restore(): Promise<void> {
+    for (const name of [...down]) await start(name).catch(() => {});
+  }
+  after(async () => {
+    await restore();
+    await gw?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function kill(name: string): Promise<void> {
+    down.add(name);
+    await node('kill', name);
+  }
+  async function stop(name: string): Promise<void> {
+    down.add(name);
+    await node('stop', name);
+  }
+  async function start(name: string): Promise<void> {
+    await node('start', name);
+    down.delete(name);
+  }
+  const orderer = (name: string): OrdererConnection => conn.orderers.find((o) => o.name === name)!;
+  const height = (name: string) => ordererHeight(orderer(name), conn.channel);
+  /** The greatest height among the running orderers. */
+  async function channelHeight(): Promise<number> {
+    const running = conn.orderers.filter((o) => !down.has(o.name));
+    return Math.max(...(await Promise.all(running.map((o) => ordererHeight(o, conn.channel)))));
+  }
+  function newLoad(what: string): AppendLoad {
+    return new AppendLoad(() => gw.url, token, key, `bft-${what}-${Date.now().toString(36)}`, 8);
+  }
+  /** Acknowledgements per second in [from, to). */
+  function rate(times: readonly number[], from: number, to: number): number {
+    return times.filter((t) => t >= from && t < to).length / ((to - from) / 1000);
+  }
+  /** The longest time between two acknowledgements in [from, to] (a stall of ordering). */
+  function longestGap(times: readonly number[], from: number, to: number): number {
+    const inside = [from, ...times.filter((t) => t > from && t < to), to];
+    let gap = 0;
+    for (let i = 1; i < inside.length; i++) gap = Math.max(gap, inside[i]! - inside[i - 1]!);
+    return gap / 1000;
+  }
+
+  it('kill -9 of one orderer (the first view’s leader) under load: appends continue, nothing acknowledged is lost', async (t) => {
+    const load = newLoad('kill-one');
+    try {
+      load.start();
+      await load.more(20, 90_000);
+      const warm = Date.now();
+      await sleep(10_000);
+      const killedAt = Date.now();
+      await kill('orderer0');
+      const ackedAtKill = load.stats().acked.size;
+      await sleep(15_000);
+      const restartedAt = Date.now();
+      const during = load.stats().acked.size - ackedAtKill;
+      await start('orderer0');
+      await load.more(20, 90_000);
+      const stats = await load.stop();
+      const times = stats.ackTimes;
+      t.diagnostic(
+        `orderer0 killed: ${JSON.stringify({
+          acked: stats.acked.size,
+          ratePerSecondBefore: rate(times, warm, killedAt).toFixed(1),
+          ratePerSecondWhileDown: rate(times, killedAt, restartedAt).toFixed(1),
+          longestStallSeconds: longestGap(times, killedAt, restartedAt),
+          statuses: Object.fromEntries(stats.statuses),
+          commitUnknown: stats.commitUnknown.length,
+        })}`,
+      );
+      assertAnswers(stats);
+      assert.ok(during > 0, `appends continued with three of four orderers (${during} acknowledged)`);
+      await gw.ready(60_000);
+      await assertAccounted(gw.url, auditor, dir, load.source, stats);
+    } finally {
+      load.abort();
+      await restore();
+    }
+  });
+
+  it('one orderer stopped and a second killed: 503 + Retry-After until quorum is back, then appends resume', async (t) => {
+    const load = newLoad('no-quorum');
+    try {
+      load.start();
+      await load.more(20, 90_000);
+      const lostAt = Date.now();
+      await stop('orderer3');
+      await kill('orderer2');
+      // Without a quorum nothing is ordered: clients are told 503 with Retry-After, /readyz says why.
+      const unavailableBefore = load.stats().statuses.get(503) ?? 0;
+      await until('a 503 while two of four orderers are down', 60_000, async () =>
+        (load.stats().statuses.get(503) ?? 0) > unavailableBefore ? true : undefined,
+      );
+      const readyz = await until('/readyz 503 while two of four orderers are down', 60_000, async () => {
+        const r = await call(gw.url, 'GET', '/readyz');
+        return r.status === 503 ? `${r.status} ${r.text.slice(0, 300)}` : undefined;
+      });
+      // Transactions in flight when quorum went may still commit; after that, nothing can.
+      await sleep(5_000);
+      const quietFrom = Date.now();
+      await sleep(10_000);
+      const ackedWithoutQuorum = load.stats().ackTimes.filter((time) => time >= quietFrom).length;
+
+      const quorumAt = Date.now();
+      await start('orderer2');
+      await load.more(20, 120_000);
+      const firstAck = load.stats().ackTimes.find((time) => time >= quorumAt)!;
+      await start('orderer3');
+      const stats = await load.stop();
+      const figures = {
+        acked: stats.acked.size,
+        outageSeconds: (quorumAt - lostAt) / 1000,
+        ackedWithoutQuorum,
+        resumeSeconds: (firstAck - quorumAt) / 1000,
+        statuses: Object.fromEntries(stats.statuses),
+        commitUnknown: stats.commitUnknown.length,
+        readyz,
+      };
+      t.diagnostic(`orderer3 stopped, orderer2 killed: ${JSON.stringify(figures)}`);
+      assertAnswers(stats);
+      assert.ok((stats.statuses.get(503) ?? 0) > 0, 'clients were told 503 while there was no quorum');
+      assert.equal(ackedWithoutQuorum, 0, 'nothing was acknowledged without an ordering quorum');
+      assert.ok(
+        figures.resumeSeconds < 60,
+        `appends resumed ${figures.resumeSeconds} s after quorum was back`,
+      );
+      await gw.ready(60_000);
+      await assertAccounted(gw.url, auditor, dir, load.source, stats);
+    } finally {
+      load.abort();
+      await restore();
+    }
+  });
+
+  it('an orderer restarted after the channel moved on catches up and orders again', async (t) => {
+    const load = newLoad('catch-up');
+    try {
+      await stop('orderer1');
+      const heightAtStop = await channelHeight();
+      load.start();
+      await load.more(40, 90_000);
+      await load.stop();
+      const moved = await channelHeight();
+      assert.ok(
+        moved > heightAtStop,
+        `the channel moved on while orderer1 was down (${heightAtStop} → ${moved})`,
+      );
+
+      const startedAt = Date.now();
+      await start('orderer1');
+      const caughtUp = await until(`orderer1 to reach height ${moved}`, 120_000, async () =>
+        (await height('orderer1')) >= moved ? Date.now() : undefined,
+      );
+      const heights = Object.fromEntries(
+        await Promise.all(conn.orderers.map(async (o) => [o.name, await height(o.name)] as const)),
+      );
+      // It is a working member again: with orderer3 gone, ordering needs orderer1 for its quorum.
+      await kill('orderer3');
+      const resumed = newLoad('catch-up-quorum');
+      try {
+        resumed.start();
+        await resumed.more(20, 120_000);
+        await start('orderer3');
+        const stats = await resumed.stop();
+        const first = load.stats();
+        t.diagnostic(
+          `orderer1 behind by ${moved - heightAtStop} blocks: ${JSON.stringify({
+            catchUpSeconds: (caughtUp - startedAt) / 1000,
+            heightsWhenCaughtUp: heights,
+            ackedWithOrderer1InQuorum: stats.acked.size,
+          })}`,
+        );
+        assertAnswers(first);
+        assertAnswers(stats);
+        await gw.ready(60_000);
+        await assertAccounted(gw.url, auditor, dir, load.source, first);
+        await assertAccounted(gw.url, auditor, dir, resumed.source, stats);
+      } finally {
+        resumed.abort();
+      }
+    } finally {
+      load.abort();
+      await restore();
+    }
+  });
+});
