@@ -15,11 +15,13 @@ import { type BenchOptions, environment, type Row, type Suite, writeResults } fr
 import { httpSuite } from './http.js';
 import { querySuite } from './queries.js';
 import { startSuite } from './start.js';
+import { tlsSuite } from './tls.js';
 
 export const SUITES: Record<string, Suite> = {
   'ml-dsa': cryptoSuite,
   embedded: engineSuite,
   http: httpSuite,
+  tls: tlsSuite,
   queries: querySuite,
   bundle: bundleSuite,
   start: startSuite,
@@ -57,7 +59,7 @@ export async function runBenchmarks(
       value: (100 * Math.max(0, outside)) / (wall * cpus().length),
       unit: '% of the machine',
       note:
-        name === 'http' || name === 'bundle' || name === 'start'
+        name === 'http' || name === 'tls' || name === 'bundle' || name === 'start'
           ? "includes the suite's own child processes (torgo serve, torgo verify, npm start)"
           : 'other processes competing with the figures above; rerun when high',
     });

@@ -2,12 +2,16 @@
  * The online commands' view of the gateway: `--gateway URL` / TORGO_GATEWAY and `--token` /
  * TORGO_TOKEN, resolved once per command, and a small fetch client that turns the gateway's
  * `{code, message}` errors into CliErrors (exit 1: the gateway refused; exit 2: could not ask it).
+ * Over HTTPS, `--ca-file` / TORGO_CA_FILE trusts a private CA and `--cert` + `--key` (TORGO_CERT,
+ * TORGO_KEY) present a client certificate (mutual TLS); the key exchange is Node's default, which
+ * prefers the hybrid post-quantum group X25519MLKEM768.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from './errors.js';
 
 export const DEFAULT_GATEWAY = 'http://127.0.0.1:8080';
@@ -15,13 +19,48 @@ export const DEFAULT_GATEWAY = 'http://127.0.0.1:8080';
 export interface OnlineOptions {
   gateway?: string;
   token?: string;
+  caFile?: string;
+  cert?: string;
+  key?: string;
 }
 
-/** Adds `--gateway` and `--token` to an online command. */
+/** Adds `--gateway`, `--token` and the HTTPS options to an online command. */
 export function online(command: Command): Command {
   return command
     .option('--gateway <url>', `gateway URL (env TORGO_GATEWAY, default ${DEFAULT_GATEWAY})`)
-    .option('--token <token>', 'API token (env TORGO_TOKEN)');
+    .option('--token <token>', 'API token (env TORGO_TOKEN)')
+    .option('--ca-file <file>', 'PEM CA to trust for an https gateway (env TORGO_CA_FILE)')
+    .option('--cert <file>', 'PEM client certificate, mutual TLS (env TORGO_CERT)')
+    .option('--key <file>', 'PEM key of --cert (env TORGO_KEY)');
+}
+
+type Fetch = (url: string, init: Record<string, unknown>) => Promise<Response>;
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new CliError(`cannot read ${what} ${file}: ${(e as Error).message}`, EXIT_USAGE, 'E_IO');
+  }
+}
+
+/** What a failed connection means for the user, TLS failures above all. */
+function unreachable(baseUrl: string, e: unknown): CliError {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  const code = cause?.code ?? '';
+  let hint = '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/.test(code)) {
+    hint =
+      ": the gateway's certificate is not trusted (give its CA with --ca-file or TORGO_CA_FILE; `torgo tls dev-cert` wrote ca.pem)";
+  } else if (/HANDSHAKE_FAILURE|ALERT/.test(code) || /alert handshake failure/.test(cause?.message ?? '')) {
+    hint =
+      ': the TLS handshake was refused (the gateway may require post-quantum key exchange X25519MLKEM768, which needs Node ≥ 24 with OpenSSL ≥ 3.5, or a client certificate: --cert and --key)';
+  }
+  return new CliError(
+    `cannot reach the gateway at ${baseUrl}: ${code || cause?.message || (e as Error).message}${hint}`,
+    EXIT_USAGE,
+    'E_GATEWAY_UNREACHABLE',
+  );
 }
 
 export interface GatewayAnswer {
@@ -31,10 +70,24 @@ export interface GatewayAnswer {
 }
 
 export class GatewayClient {
+  private readonly fetch: Fetch;
+  /** A client certificate authenticates instead of a token (mutual TLS). */
+  private readonly hasCertificate: boolean;
+
   constructor(
     readonly baseUrl: string,
     private readonly token: string | undefined,
-  ) {}
+    tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {},
+  ) {
+    this.hasCertificate = tls.cert !== undefined;
+    if (tls.ca || tls.cert) {
+      const dispatcher = new Agent({ connect: { ...tls } });
+      this.fetch = (url, init) =>
+        undiciFetch(url, { ...init, dispatcher } as never) as unknown as Promise<Response>;
+    } else {
+      this.fetch = (url, init) => fetch(url, init as RequestInit);
+    }
+  }
 
   /** Flags first, then the environment (read here and nowhere else in the CLI). */
   static from(
@@ -52,7 +105,21 @@ export class GatewayClient {
       throw new CliError(`--gateway must be an http(s) URL, not ${url}`, EXIT_USAGE, 'E_USAGE');
     }
     const token = opts.token ?? env['TORGO_TOKEN'];
-    return new GatewayClient(parsed.href.replace(/\/$/, ''), token || undefined);
+    const caFile = opts.caFile ?? env['TORGO_CA_FILE'];
+    const certFile = opts.cert ?? env['TORGO_CERT'];
+    const keyFile = opts.key ?? env['TORGO_KEY'];
+    if (Boolean(certFile) !== Boolean(keyFile))
+      throw new CliError(
+        'give both --cert and --key (a client certificate and its key)',
+        EXIT_USAGE,
+        'E_USAGE',
+      );
+    if ((caFile || certFile) && parsed.protocol !== 'https:')
+      throw new CliError('--ca-file, --cert and --key need an https:// gateway URL', EXIT_USAGE, 'E_USAGE');
+    return new GatewayClient(parsed.href.replace(/\/$/, ''), token || undefined, {
+      ...(caFile ? { ca: readPem(caFile, '--ca-file') } : {}),
+      ...(certFile && keyFile ? { cert: readPem(certFile, '--cert'), key: readPem(keyFile, '--key') } : {}),
+    });
   }
 
   /** Sends a request; throws a CliError unless the status is 2xx. */
@@ -63,9 +130,9 @@ export class GatewayClient {
   ): Promise<GatewayAnswer> {
     const headers: Record<string, string> = { accept: options.accept ?? 'application/json' };
     if (options.auth !== false) {
-      if (!this.token)
+      if (!this.token && !this.hasCertificate)
         throw new CliError('this command needs a token: --token or TORGO_TOKEN', EXIT_USAGE, 'E_USAGE');
-      headers['authorization'] = `Bearer ${this.token}`;
+      if (this.token) headers['authorization'] = `Bearer ${this.token}`;
     }
     let body: string | Uint8Array | undefined;
     if (options.json !== undefined) {
@@ -77,18 +144,13 @@ export class GatewayClient {
     }
     let res: Response;
     try {
-      res = await fetch(`${this.baseUrl}${route}`, {
+      res = await this.fetch(`${this.baseUrl}${route}`, {
         method,
         headers,
         ...(body === undefined ? {} : { body }),
       });
     } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new CliError(
-        `cannot reach the gateway at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
-        EXIT_USAGE,
-        'E_GATEWAY_UNREACHABLE',
-      );
+      throw unreachable(this.baseUrl, e);
     }
     const text = await res.text();
     if (res.status >= 200 && res.status < 300)
@@ -101,17 +163,15 @@ export class GatewayClient {
    * written whole or not at all (a temporary name renamed at the end).
    */
   async download(route: string, file: string, onBytes?: (total: number) => void): Promise<number> {
-    if (!this.token)
+    if (!this.token && !this.hasCertificate)
       throw new CliError('this command needs a token: --token or TORGO_TOKEN', EXIT_USAGE, 'E_USAGE');
     let res: Response;
     try {
-      res = await fetch(`${this.baseUrl}${route}`, { headers: { authorization: `Bearer ${this.token}` } });
+      res = await this.fetch(`${this.baseUrl}${route}`, {
+        headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+      });
     } catch (e) {
-      throw new CliError(
-        `cannot reach the gateway at ${this.baseUrl}: ${(e as Error).message}`,
-        EXIT_USAGE,
-        'E_GATEWAY_UNREACHABLE',
-      );
+      throw unreachable(this.baseUrl, e);
     }
     if (res.status < 200 || res.status >= 300 || !res.body)
       throw errorOf(res.status, await res.text(), res.headers);

@@ -11,6 +11,7 @@ import { addKeyOnline } from './commands/keyonline.js';
 import { addQuery } from './commands/query.js';
 import { addReceiptCommands } from './commands/receipt.js';
 import { addServe } from './commands/serve.js';
+import { addTls } from './commands/tls.js';
 import { addToken } from './commands/token.js';
 import { addVerifierPage } from './commands/verifier-page.js';
 import { addVerifyCommand } from './commands/verify.js';
@@ -40,6 +41,7 @@ export function createProgram(output: Output = processOutput): Command {
   addAudit(program, output);
   addExport(program, output);
   addLedger(program, output);
+  addTls(program, output);
   const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
   for (const c of everyCommand(program))
     c.exitOverride().configureOutput({ writeOut: output.out, writeErr: output.err });

@@ -289,7 +289,7 @@ async function createAuthority(mspDir: string, mspId: string): Promise<Authority
   return { key: privateKey, cert: new X509Certificate(certPem), subject, keyId };
 }
 
-interface CertificateTemplate {
+export interface CertificateTemplate {
   subject: Buffer;
   issuer: Buffer;
   publicKey: KeyObject;
@@ -300,7 +300,7 @@ interface CertificateTemplate {
 }
 
 /** RFC 5280 §4.1: TBSCertificate, signed with ECDSA-with-SHA256, PEM-encoded. */
-function issue(t: CertificateTemplate): string {
+export function issue(t: CertificateTemplate): string {
   const algorithm = der.sequence(der.oid(OID.ecdsaWithSha256));
   const serial = randomBytes(16);
   serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
@@ -320,7 +320,7 @@ function issue(t: CertificateTemplate): string {
   return `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END CERTIFICATE-----\n`;
 }
 
-function distinguishedName(rdns: ReadonlyArray<readonly [string, string]>): Buffer {
+export function distinguishedName(rdns: ReadonlyArray<readonly [string, string]>): Buffer {
   return der.sequence(
     ...rdns.map(([type, value]) => der.set(der.sequence(der.oid(type), der.utf8String(value)))),
   );
@@ -334,12 +334,12 @@ function caName(mspId: string): Buffer {
   ]);
 }
 
-function extension(id: string, critical: boolean, value: Buffer): Buffer {
+export function extension(id: string, critical: boolean, value: Buffer): Buffer {
   return der.sequence(der.oid(id), ...(critical ? [der.boolean(true)] : []), der.octetString(value));
 }
 
 /** SHA-256 of the EC point, as Fabric's BCCSP computes a key's SKI. */
-function keyIdentifier(publicKey: KeyObject): Buffer {
+export function keyIdentifier(publicKey: KeyObject): Buffer {
   const jwk = publicKey.export({ format: 'jwk' });
   const point = Buffer.concat([
     Buffer.from([0x04]),

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Static, Type } from 'typebox';
+import { tlsProblems } from './tls/settings.js';
 import { Value } from 'typebox/value';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
@@ -52,6 +53,31 @@ const PeerSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** OpenSSL group list (`tls.groups`, `fabric.tlsGroups`): names separated by `:`, preference tuples by ` / `. */
+const GroupList = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_:/?*\\- ]+$' });
+
+/**
+ * Native HTTPS (docs/operations.md "TLS"). TLS is on when `cert` and `key` are given; the key
+ * exchange prefers the hybrid post-quantum group X25519MLKEM768 (gateway/tls/groups.ts).
+ */
+const TlsSchema = Type.Object(
+  {
+    /** PEM certificate chain of the gateway, leaf first. */
+    cert: Type.Optional(Type.String({ minLength: 1 })),
+    /** PEM private key of that certificate (keep it 0600). */
+    key: Type.Optional(Type.String({ minLength: 1 })),
+    /** Key-exchange groups the server accepts, in OpenSSL's syntax, most preferred first. */
+    groups: GroupList,
+    /** Refuse clients that offer no post-quantum (hybrid ML-KEM) group: TLS 1.3 only, PQ groups only. */
+    requirePostQuantum: Type.Boolean(),
+    /** PEM of the CA that issues client certificates (mutual TLS). */
+    clientCa: Type.Optional(Type.String({ minLength: 1 })),
+    /** Client certificates: `off`, `optional` (a certificate or a bearer token), `required` (certificates only). */
+    clientAuth: Type.Union([Type.Literal('off'), Type.Literal('optional'), Type.Literal('required')]),
+  },
+  { additionalProperties: false },
+);
+
 const FabricSchema = Type.Object(
   {
     /**
@@ -81,6 +107,8 @@ const FabricSchema = Type.Object(
     ca: Type.Optional(FabricCASchema),
     /** How long to wait for endorsement, ordering and commit status, in ms. */
     timeoutMs: Positive,
+    /** Key-exchange groups offered to peers (`gateway` client), e.g. `X25519MLKEM768`; default Node's. */
+    tlsGroups: Type.Optional(GroupList),
   },
   { additionalProperties: false },
 );
@@ -92,6 +120,7 @@ export const ConfigSchema = Type.Object(
     /** Data directory: the embedded ledger, the token store and (embedded mode) the identity wallet. */
     dataDir: Type.String({ minLength: 1 }),
     ledger: Type.Union([Type.Literal('embedded'), Type.Literal('fabric')]),
+    tls: TlsSchema,
     embedded: Type.Object(
       {
         /** MSP id of the identities the embedded CA issues for tokens. */
@@ -189,6 +218,7 @@ export const ConfigSchema = Type.Object(
 );
 
 export type GatewayConfig = Static<typeof ConfigSchema>;
+export type TlsConfig = Static<typeof TlsSchema>;
 export type FabricConfig = Static<typeof FabricSchema>;
 export type PeerConfig = Static<typeof PeerSchema>;
 export type FabricCAConfig = Static<typeof FabricCASchema>;
@@ -213,6 +243,11 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   port: 8080,
   dataDir: './data',
   ledger: 'embedded',
+  tls: {
+    groups: 'X25519MLKEM768:SecP256r1MLKEM768 / X25519:P-256:P-384',
+    requirePostQuantum: false,
+    clientAuth: 'off',
+  },
   embedded: { mspId: 'TorgoMSP', maxBlockTxs: 500 },
   limits: {
     bodyBytes: 128 * 1024,
@@ -255,6 +290,12 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_PORT: { path: 'port', type: 'integer' },
   TORGO_DATA: { path: 'dataDir', type: 'string' },
   TORGO_LEDGER: { path: 'ledger', type: 'string' },
+  TORGO_TLS_CERT: { path: 'tls.cert', type: 'string' },
+  TORGO_TLS_KEY: { path: 'tls.key', type: 'string' },
+  TORGO_TLS_GROUPS: { path: 'tls.groups', type: 'string' },
+  TORGO_TLS_REQUIRE_POST_QUANTUM: { path: 'tls.requirePostQuantum', type: 'boolean' },
+  TORGO_TLS_CLIENT_CA: { path: 'tls.clientCa', type: 'string' },
+  TORGO_TLS_CLIENT_AUTH: { path: 'tls.clientAuth', type: 'string' },
   TORGO_EMBEDDED_MSP_ID: { path: 'embedded.mspId', type: 'string' },
   TORGO_EMBEDDED_MAX_BLOCK_TXS: { path: 'embedded.maxBlockTxs', type: 'integer' },
   TORGO_FABRIC_PEER_ENDPOINT: { path: 'fabric.peerEndpoint', type: 'string' },
@@ -265,6 +306,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_FABRIC_WALLET: { path: 'fabric.wallet', type: 'string' },
   TORGO_FABRIC_TIMEOUT_MS: { path: 'fabric.timeoutMs', type: 'integer' },
   TORGO_FABRIC_FAILBACK_MS: { path: 'fabric.failbackMs', type: 'integer' },
+  TORGO_FABRIC_TLS_GROUPS: { path: 'fabric.tlsGroups', type: 'string' },
   TORGO_FABRIC_CLIENT: { path: 'fabric.client', type: 'string' },
   TORGO_FABRIC_CONNECTION_PROFILE: { path: 'fabric.connectionProfile', type: 'string' },
   TORGO_FABRIC_ADMIN_IDENTITY: { path: 'fabric.adminIdentity', type: 'string' },
@@ -392,6 +434,10 @@ function readConfigFile(file: string): Tree {
       }
     }
   }
+  const tls = tree['tls'];
+  if (tls && typeof tls === 'object' && !Array.isArray(tls)) {
+    for (const k of ['cert', 'key', 'clientCa']) if (typeof tls[k] === 'string') tls[k] = rel(tls[k])!;
+  }
   const transparency = tree['transparency'];
   if (transparency && typeof transparency === 'object' && !Array.isArray(transparency)) {
     if (typeof transparency['keyFile'] === 'string') transparency['keyFile'] = rel(transparency['keyFile'])!;
@@ -455,7 +501,13 @@ export function loadConfig(sources: ConfigSources = {}): GatewayConfig {
     } else if (fabric['peers'] === undefined && !(fabric['peerEndpoint'] && fabric['tlsCaCert'])) {
       problems.push('fabric: give fabric.peers, or fabric.peerEndpoint and fabric.tlsCaCert (one peer)');
     }
+    if (fabric['tlsGroups'] !== undefined && fabric['client'] === 'network') {
+      problems.push(
+        'fabric.tlsGroups applies to fabric.client "gateway" only (fabric-network opens its own connections, with Node\'s default groups)',
+      );
+    }
   }
+  problems.push(...tlsProblems(tree['tls'], (tree['fabric'] as Tree | undefined)?.['tlsGroups']));
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`);
   }

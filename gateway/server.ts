@@ -11,6 +11,8 @@ import pretty from 'pino-pretty';
 import { type AppOptions, buildApp } from './http/app.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayService } from './service.js';
+import { ListenerObserver, listenerOptions } from './tls/listener.js';
+import { OutboundObserver } from './tls/outbound.js';
 
 export interface ServeOptions {
   /** Where the bootstrap token banner goes (default stderr). */
@@ -93,32 +95,53 @@ export async function startGateway(
   config: GatewayConfig,
   options: ServeOptions = {},
 ): Promise<RunningGateway> {
-  const service = await GatewayService.open(config, {
-    bootstrapAdmin: options.bootstrapAdmin ?? false,
-    logOperatorTokenFile: options.logOperatorTokenFile,
-  });
+  // TLS files are read before anything opens, so a wrong path fails the start cleanly.
+  const tls = config.tls.cert ? config.tls : undefined;
+  const https = tls ? await listenerOptions(tls) : undefined;
+  // Observing from before the ledger opens: the first peer connection may be made while it does.
+  const outbound = new OutboundObserver().start();
+  let service: GatewayService;
+  try {
+    service = await GatewayService.open(config, {
+      bootstrapAdmin: options.bootstrapAdmin ?? false,
+      logOperatorTokenFile: options.logOperatorTokenFile,
+    });
+  } catch (e) {
+    outbound.stop();
+    throw e;
+  }
+  outbound.register(service.metrics.registry);
+  let listener: ListenerObserver | undefined;
   let app: FastifyInstance;
   try {
     app = await buildApp(service, {
       ...(options.routes ? { routes: options.routes } : {}),
+      ...(https ? { https } : {}),
+      tlsStatus: () => listener?.status(outbound.list()) ?? { enabled: false, outbound: outbound.list() },
       logger:
         options.log === false
           ? false
           : createLogger(config.log.level, options.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')),
     });
     service.reportBackground = (e, what) => app.log.error({ err: e }, `${what} failed`);
+    if (tls) {
+      listener = new ListenerObserver(tls, service.metrics.registry, app.log);
+      listener.attach(app.server);
+    }
     app.addHook('onClose', async () => {
+      outbound.stop();
       await service.close();
     });
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
+    outbound.stop();
     await service.close();
     throw e;
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
 
   const adminToken = service.bootstrapToken;
   if (adminToken) {
@@ -165,6 +188,20 @@ export async function startGateway(
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   }
-  app.log.info({ url, ledger: config.ledger, dataDir: config.dataDir }, 'gateway listening');
+  app.log.info(
+    {
+      url,
+      ledger: config.ledger,
+      dataDir: config.dataDir,
+      ...(tls
+        ? {
+            tlsGroups: listener?.status([]).groups,
+            requirePostQuantum: tls.requirePostQuantum,
+            clientAuth: tls.clientAuth,
+          }
+        : {}),
+    },
+    'gateway listening',
+  );
   return { url, port, service, app, adminToken, close, closed };
 }

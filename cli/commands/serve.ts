@@ -12,6 +12,12 @@ interface ServeFlags {
   logLevel?: string;
   adminTokenFile?: string;
   bootstrapAdmin?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsGroups?: string;
+  requirePostQuantum?: boolean;
+  tlsClientCa?: string;
+  tlsClientAuth?: string;
   logOperatorTokenFile?: string;
 }
 
@@ -29,6 +35,18 @@ export function addServe(program: Command, output: Output): void {
       '--admin-token-file <file>',
       'write a bootstrap admin token to this new file (0600) instead of printing it',
     )
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (env TORGO_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert (env TORGO_TLS_KEY)')
+    .option(
+      '--tls-groups <list>',
+      'key-exchange groups, OpenSSL syntax (env TORGO_TLS_GROUPS, default "X25519MLKEM768:SecP256r1MLKEM768 / X25519:P-256:P-384")',
+    )
+    .option(
+      '--require-post-quantum',
+      'refuse TLS clients that offer no post-quantum key exchange (env TORGO_TLS_REQUIRE_POST_QUANTUM)',
+    )
+    .option('--tls-client-ca <file>', 'PEM CA of client certificates, mutual TLS (env TORGO_TLS_CLIENT_CA)')
+    .option('--tls-client-auth <mode>', 'off, optional or required (env TORGO_TLS_CLIENT_AUTH)')
     .option(
       '--bootstrap-admin',
       'rotate the bootstrap admin token even though tokens exist (lost admin token; the old one is revoked)',
@@ -53,19 +71,32 @@ export function addServe(program: Command, output: Output): void {
             port: flags.port === undefined ? undefined : Number(flags.port),
             ledger: flags.ledger,
             'log.level': flags.logLevel,
+            'tls.cert': flags.tlsCert,
+            'tls.key': flags.tlsKey,
+            'tls.groups': flags.tlsGroups,
+            'tls.requirePostQuantum': flags.requirePostQuantum,
+            'tls.clientCa': flags.tlsClientCa,
+            'tls.clientAuth': flags.tlsClientAuth,
           },
         });
       } catch (e) {
         if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE, e.code);
         throw e;
       }
-      const gateway = await startGateway(config, {
-        notice: output.err,
-        adminTokenFile: flags.adminTokenFile,
-        bootstrapAdmin: flags.bootstrapAdmin,
-        logOperatorTokenFile: flags.logOperatorTokenFile,
-        handleSignals: true,
-      });
+      let gateway: Awaited<ReturnType<typeof startGateway>>;
+      try {
+        gateway = await startGateway(config, {
+          notice: output.err,
+          adminTokenFile: flags.adminTokenFile,
+          bootstrapAdmin: flags.bootstrapAdmin,
+          logOperatorTokenFile: flags.logOperatorTokenFile,
+          handleSignals: true,
+        });
+      } catch (e) {
+        // Settings that can only be checked by reading files (TLS certificates) fail here.
+        if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE, e.code);
+        throw e;
+      }
       await gateway.closed;
       // Shut down cleanly; if a client library still holds a handle (fabric-network 2.2's gRPC
       // channels can outlive Gateway.disconnect()), it must not keep the stopped process alive.

@@ -5,6 +5,7 @@
  * owns the process: listen, signals, shutdown).
  */
 import { randomUUID } from 'node:crypto';
+import type { SecureServerOptions } from 'node:http2';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import AjvCompiler, { type ValidatorFactory } from '@fastify/ajv-compiler';
@@ -19,6 +20,7 @@ import Fastify, {
 import { Type } from 'typebox';
 import { GatewayError } from '../errors.js';
 import type { GatewayService } from '../service.js';
+import type { TlsStatus } from '../tls/listener.js';
 import { authenticate } from './auth.js';
 import { consoleRoutes } from './console.js';
 import { keyRoutes } from './keys.js';
@@ -39,6 +41,10 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
   /** Registered after the v1 routes. */
   routes?: readonly RoutePlugin[];
+  /** Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with these listener options (tls/listener.ts). */
+  https?: SecureServerOptions;
+  /** What `/readyz` reports of TLS (listener and the gateway's own connections). */
+  tlsStatus?: () => TlsStatus;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -188,6 +194,13 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
   const { config } = service;
   const logger = options.logger ?? false;
   const app = Fastify({
+    ...((options.https
+      ? {
+          http2: true,
+          // A TLS handshake, too, must finish within the headers timeout (Node's default is 120 s).
+          https: { handshakeTimeout: config.limits.headersTimeoutMs, ...options.https },
+        }
+      : {}) as object),
     ...(logger && typeof (logger as { info?: unknown }).info === 'function'
       ? { loggerInstance: logger as FastifyServerOptions['loggerInstance'] }
       : { logger: logger as FastifyServerOptions['logger'] }),
@@ -227,6 +240,11 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     },
   });
 
+  if (options.https) {
+    // fastify applies `http` only to a plain HTTP server; the HTTP/2 server's HTTP/1.1 fallback
+    // (allowHTTP1) reads the same timeouts from the server object, so slow clients are dropped alike.
+    Object.assign(app.server, serverTimeouts(config.limits));
+  }
   const openapi = new OpenApiCollector();
   app.addHook('onRoute', (route) => openapi.onRoute(route));
   for (const s of SHARED_SCHEMAS) app.addSchema(s);
@@ -282,8 +300,9 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
   app.addHook('onRequest', authenticate(service));
   // While shutting down, every answer closes its connection, so keep-alive clients cannot hold the
   // server open (Node closes only the connections idle at the moment close() is called).
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (service.closing) reply.header('connection', 'close');
+  app.addHook('onSend', async (request, reply, payload) => {
+    // HTTP/2 forbids the header (its sessions are closed by the server's close instead).
+    if (service.closing && request.raw.httpVersionMajor < 2) reply.header('connection', 'close');
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -378,6 +397,38 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     },
     { additionalProperties: false },
   );
+  const Counts = Type.Record(Type.String(), Type.Integer());
+  const TlsReadiness = Type.Object(
+    {
+      enabled: Type.Boolean({ description: 'whether this listener speaks HTTPS' }),
+      groups: Type.Optional(
+        Type.Array(Type.String(), { description: 'key-exchange groups offered, preferred first' }),
+      ),
+      requirePostQuantum: Type.Optional(Type.Boolean()),
+      clientAuth: Type.Optional(Type.String()),
+      handshakes: Type.Optional(Counts),
+      failures: Type.Optional(Counts),
+      lastGroup: Type.Optional(
+        Type.String({ description: 'key-exchange group of the latest client handshake' }),
+      ),
+      outbound: Type.Array(
+        Type.Object({
+          endpoint: Type.String(),
+          servername: Type.Optional(Type.String()),
+          group: Type.String(),
+          at: Type.String(),
+        }),
+        {
+          description:
+            "the gateway's own TLS connections (Fabric peers, CA): latest handshake's group per endpoint",
+        },
+      ),
+    },
+    {
+      additionalProperties: false,
+      description: 'transport security: negotiated key-exchange groups (docs/operations.md)',
+    },
+  );
   app.get(
     '/readyz',
     {
@@ -407,6 +458,7 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
                 },
               ),
               log: LogReadiness,
+              tls: Type.Optional(TlsReadiness),
             }),
           }),
           '5xx': Type.Ref('Error'),
@@ -416,7 +468,8 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     async () => {
       if (service.closing) throw new GatewayError('E_UNAVAILABLE', 'the gateway is shutting down');
       const r = await service.readiness();
-      const details = { ledger: r.ledger, commits: r.commits, log: r.log };
+      const tls = options.tlsStatus?.();
+      const details = { ledger: r.ledger, commits: r.commits, log: r.log, ...(tls ? { tls } : {}) };
       if (!r.ready) {
         throw new GatewayError('E_UNAVAILABLE', r.message, {
           ...details,

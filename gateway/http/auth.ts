@@ -4,6 +4,7 @@
  * before any work is done; the contract still decides every ledger operation.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { authenticateCertificate } from '../auth/client-cert.js';
 import type { AuditActor } from '../auth/audit.js';
 import type { Role } from '../auth/tokens.js';
 import { GatewayError } from '../errors.js';
@@ -29,15 +30,38 @@ export function authenticate(service: GatewayService) {
     // Unknown routes answer 404 to anyone: the route table is public (/openapi.json) anyway.
     if (config.public || request.routeOptions.url === undefined) return;
     const header = request.headers.authorization;
+    const clientAuth = service.config.tls.clientAuth;
+    let caller: Caller | undefined;
+    if (clientAuth !== 'off') {
+      // Mutual TLS (auth/client-cert.ts): a verified client certificate names the token it acts as.
+      const viaCertificate = await authenticateCertificate(request.raw.socket, service);
+      if (viaCertificate && 'refused' in viaCertificate)
+        throw new GatewayError('E_UNAUTHENTICATED', viaCertificate.refused);
+      if (clientAuth === 'required' && header)
+        throw new GatewayError(
+          'E_UNAUTHENTICATED',
+          'bearer tokens are off on this gateway (tls.clientAuth "required"): authenticate with the client certificate only',
+        );
+      caller = viaCertificate?.caller;
+    }
     const m = typeof header === 'string' ? BEARER.exec(header) : null;
-    const caller = m ? await service.authenticate(m[1]!) : undefined;
+    if (caller && header) {
+      const viaToken = m ? await service.authenticate(m[1]!) : undefined;
+      if (viaToken?.token.id !== caller.token.id)
+        throw new GatewayError(
+          'E_UNAUTHENTICATED',
+          'the bearer token and the client certificate name different tokens: send one of them',
+        );
+    } else if (m) caller = await service.authenticate(m[1]!);
     if (!caller) {
       reply.header('www-authenticate', 'Bearer realm="torgo"');
       throw new GatewayError(
         'E_UNAUTHENTICATED',
         header
           ? 'the bearer token is not valid (unknown, malformed or revoked)'
-          : 'this route needs "Authorization: Bearer <token>"',
+          : clientAuth === 'off'
+            ? 'this route needs "Authorization: Bearer <token>"'
+            : 'this route needs a client certificate or "Authorization: Bearer <token>"',
       );
     }
     request.caller = caller;

@@ -173,8 +173,8 @@ export class GatewayProcess {
     return `${this.dataDir}.admin-token`;
   }
 
-  /** Starts the process and waits until it answers /healthz. */
-  async start(): Promise<void> {
+  /** Starts the process (with `env` added to the environment) and waits until it answers /healthz. */
+  async start(env: NodeJS.ProcessEnv = {}): Promise<void> {
     if (this.child) throw new Error(`gateway ${this.org} is already running`);
     const first = this.admin === '';
     if (first) await rm(this.tokenFile, { force: true });
@@ -185,7 +185,7 @@ export class GatewayProcess {
     });
     const child = spawn(process.execPath, args, {
       cwd: REPO,
-      env: { ...process.env, TORGO_LOG_LEVEL: process.env['TORGO_LOG_LEVEL'] ?? 'info' },
+      env: { ...process.env, TORGO_LOG_LEVEL: process.env['TORGO_LOG_LEVEL'] ?? 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.pipe(logFile);

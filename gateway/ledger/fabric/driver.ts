@@ -19,6 +19,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { type Contract, connect, type Gateway, hash, signers, StatusCode } from '@hyperledger/fabric-gateway';
 import { type FabricConfig, peersOf } from '../../config.js';
@@ -51,6 +52,15 @@ class Connection {
     this.gateways.clear();
     this.client.close();
   }
+}
+
+/**
+ * TLS to a peer: its CA, and with `fabric.tlsGroups` only those key-exchange groups (e.g.
+ * `X25519MLKEM768`, so the connection is post-quantum or fails; docs/operations.md).
+ */
+function peerCredentials(ca: Buffer, groups: string | undefined): grpc.ChannelCredentials {
+  if (!groups) return grpc.credentials.createSsl(ca);
+  return grpc.credentials.createFromSecureContext(createSecureContext({ ca, ecdhCurve: groups }));
 }
 
 function waitForReady(client: grpc.Client, ms: number): Promise<void> {
@@ -86,7 +96,7 @@ export class FabricDriver implements LedgerDriver {
     const peers = await Promise.all(
       list.map(async (p) => ({
         endpoint: p.endpoint,
-        credentials: grpc.credentials.createSsl(await readFile(p.tlsCaCert)),
+        credentials: peerCredentials(await readFile(p.tlsCaCert), config.tlsGroups),
         options: {
           // A block arrives as one message and may be far larger than grpc-js's 4 MB default (a batch
           // of receipts is up to ~9 MB on its own; a BFT block cut from an outage's backlog was 8.5 MB):
