@@ -19,7 +19,17 @@ import { median, percentile, type Row, type Suite } from './harness.js';
 const key = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(9));
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'torgo.js');
 
-async function startChild(dir: string): Promise<{ child: ChildProcess; url: string; admin: string }> {
+export interface ServeChild {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly admin: string;
+}
+
+/**
+ * `torgo serve` in a child process on a fresh data dir under `dir`, rate limit off, logging at info so
+ * its listening line (with the URL) can be read; `extraArgs` add options (TLS). Shared with tls.ts.
+ */
+export async function startServe(dir: string, extraArgs: readonly string[] = []): Promise<ServeChild> {
   const tokenFile = join(dir, 'admin.token');
   const child = spawn(
     process.execPath,
@@ -34,6 +44,7 @@ async function startChild(dir: string): Promise<{ child: ChildProcess; url: stri
       tokenFile,
       '--log-level',
       'info',
+      ...extraArgs,
     ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -44,7 +55,7 @@ async function startChild(dir: string): Promise<{ child: ChildProcess; url: stri
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+      const m = /"url":"(https?:\/\/127\.0\.0\.1:\d+)"/.exec(out);
       if (m) {
         child.stdout!.removeAllListeners('data');
         child.stdout!.resume();
@@ -133,7 +144,7 @@ export const httpSuite: Suite = async ({ smoke }) => {
 
   const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-http-'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
-  const { child, url, admin } = await startChild(dir);
+  const { child, url, admin } = await startServe(dir);
   try {
     const created = await post(
       agent,

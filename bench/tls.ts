@@ -4,7 +4,6 @@
  * HTTP, all in one run against `torgo serve` child processes (one plain, one HTTPS with the
  * development certificate). Each handshake's group is checked, so no figure is mislabelled.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -17,42 +16,10 @@ import { privateKeyFromSeed, publicKeyToPem } from '../core/index.js';
 import { createDevCertificates } from '../gateway/tls/devcert.js';
 import { negotiatedGroup } from '../gateway/tls/groups.js';
 import { drive, makeReceipts } from './engine.js';
+import { type ServeChild, startServe } from './http.js';
 import { median, percentile, type Row, type Suite } from './harness.js';
 
 const key = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(9));
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'torgo.js');
-
-interface Child {
-  child: ChildProcess;
-  url: string;
-  admin: string;
-}
-
-async function startChild(dir: string, tlsArgs: string[]): Promise<Child> {
-  const tokenFile = join(dir, 'admin.token');
-  const child = spawn(
-    process.execPath,
-    [BIN, 'serve', '--data', join(dir, 'data'), '--port', '0', '--admin-token-file', tokenFile, ...tlsArgs],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, TORGO_RATE_LIMIT_MAX: '0', TORGO_CONFIG: '', TORGO_LOG_LEVEL: 'info' },
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"url":"(https?:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-      if (m) {
-        child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`torgo serve exited with ${code}`)));
-  });
-  return { child, url, admin: (await readFile(tokenFile, 'utf8')).trim() };
-}
 
 /**
  * CPU time a process has used (all threads), in ms, from /proc (Linux; undefined elsewhere). CPU time,
@@ -68,7 +35,7 @@ function cpuMsOf(pid: number | undefined): number | undefined {
   }
 }
 
-async function stopChild(c: Child): Promise<void> {
+async function stopChild(c: ServeChild): Promise<void> {
   const exited = new Promise<void>((resolve) => c.child.once('exit', () => resolve()));
   c.child.kill('SIGTERM');
   await exited;
@@ -195,13 +162,13 @@ export const tlsSuite: Suite = async ({ smoke }) => {
   const runs = smoke ? 1 : 5;
   const handshakes = smoke ? 5 : 300;
   const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-tls-'));
-  const children: Child[] = [];
+  const children: ServeChild[] = [];
   try {
     const certs = await createDevCertificates({ dir: join(dir, 'certs') });
     const ca = await readFile(certs.files[0]!);
-    const plain = await startChild(join(dir, 'plain'), []);
+    const plain = await startServe(join(dir, 'plain'), []);
     children.push(plain);
-    const secure = await startChild(join(dir, 'secure'), [
+    const secure = await startServe(join(dir, 'secure'), [
       '--tls-cert',
       certs.files[2]!,
       '--tls-key',

@@ -5,12 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { generatePrivateKey, type PrivateKey, publicKeyToPem } from '../../core/index.js';
 import { call } from '../gateway/helpers.js';
 import type { LoadStats } from './load.js';
-import { idsOfSource, REPO, until } from './network.js';
+import { GatewayProcess, idsOfSource, REPO, until } from './network.js';
 
 const exec = promisify(execFile);
 
@@ -70,4 +72,39 @@ export async function assertAccounted(
   };
   assert.equal(report.valid, true);
   assert.equal(report.counts.receipts, stats.acked.size, 'the export holds every acknowledged receipt');
+}
+
+/** What a drill suite sets up once: org1's gateway, an appender with a registered key, an auditor. */
+export interface Drill {
+  readonly gw: GatewayProcess;
+  readonly token: string;
+  readonly auditor: string;
+  readonly key: PrivateKey;
+  /** Scratch directory (exports, keys) for the suite to remove. */
+  readonly dir: string;
+}
+
+/** Starts org1's gateway and makes `<name>-relay` (appender, key registered) and `<name>-auditor`. */
+export async function startDrill(name: string): Promise<Drill> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `torgo-fabric-${name}-`));
+  const gw = await GatewayProcess.create('org1');
+  await gw.start();
+  await gw.ready();
+  const made = await call(gw.url, 'POST', '/v1/tokens', {
+    token: gw.admin,
+    body: { name: `${name}-relay`, roles: ['appender'] },
+  });
+  assert.equal(made.status, 201, made.text);
+  const aud = await call(gw.url, 'POST', '/v1/tokens', {
+    token: gw.admin,
+    body: { name: `${name}-auditor`, roles: ['auditor'] },
+  });
+  assert.equal(aud.status, 201, aud.text);
+  const key = generatePrivateKey('ML-DSA-65');
+  const reg = await call(gw.url, 'POST', '/v1/keys', {
+    token: made.json.token,
+    body: { publicKey: publicKeyToPem(key) },
+  });
+  assert.equal(reg.status, 201, reg.text);
+  return { gw, token: made.json.token, auditor: aud.json.token, key, dir };
 }

@@ -12,13 +12,11 @@
  * verified export (accounting.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { generatePrivateKey, type PrivateKey, publicKeyToPem } from '../../core/index.js';
+import { type PrivateKey } from '../../core/index.js';
 import { call } from '../gateway/helpers.js';
-import { assertAccounted, assertAnswers } from './accounting.js';
+import { assertAccounted, assertAnswers, startDrill } from './accounting.js';
 import { AppendLoad } from './load.js';
 import {
   type Connection,
@@ -50,25 +48,7 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
       conn.orderers.map((o) => `${o.name}/${o.mspId}`),
       ['orderer0/OrdererMSP', 'orderer1/OrdererMSP', 'orderer2/Orderer2MSP', 'orderer3/Orderer2MSP'],
     );
-    dir = await mkdtemp(path.join(os.tmpdir(), 'torgo-fabric-bft-'));
-    gw = await GatewayProcess.create('org1');
-    await gw.start();
-    await gw.ready();
-    const made = await call(gw.url, 'POST', '/v1/tokens', {
-      token: gw.admin,
-      body: { name: 'bft-relay', roles: ['appender'] },
-    });
-    assert.equal(made.status, 201, made.text);
-    token = made.json.token;
-    const aud = await call(gw.url, 'POST', '/v1/tokens', {
-      token: gw.admin,
-      body: { name: 'bft-auditor', roles: ['auditor'] },
-    });
-    assert.equal(aud.status, 201, aud.text);
-    auditor = aud.json.token;
-    key = generatePrivateKey('ML-DSA-65');
-    const reg = await call(gw.url, 'POST', '/v1/keys', { token, body: { publicKey: publicKeyToPem(key) } });
-    assert.equal(reg.status, 201, reg.text);
+    ({ gw, token, auditor, key, dir } = await startDrill('bft'));
   });
   /** Starts every orderer a drill took down, so a failed drill does not leave the next without quorum. */
   async function restore(): Promise<void> {

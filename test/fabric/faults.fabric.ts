@@ -12,13 +12,11 @@
  * (d) is the raft network's one orderer; on the BFT network, orderers are drilled in bft-faults.fabric.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { generatePrivateKey, type PrivateKey, publicKeyToPem } from '../../core/index.js';
+import { type PrivateKey } from '../../core/index.js';
 import { call } from '../gateway/helpers.js';
-import { assertAccounted, assertAnswers } from './accounting.js';
+import { assertAccounted, assertAnswers, startDrill } from './accounting.js';
 import { AppendLoad } from './load.js';
 import { connection, GatewayProcess, node, sleep } from './network.js';
 
@@ -30,25 +28,7 @@ describe('fault drills under append load', { timeout: 1_200_000 }, () => {
   let dir: string;
 
   before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'torgo-fabric-faults-'));
-    gw = await GatewayProcess.create('org1');
-    await gw.start();
-    await gw.ready();
-    const made = await call(gw.url, 'POST', '/v1/tokens', {
-      token: gw.admin,
-      body: { name: 'drill-relay', roles: ['appender'] },
-    });
-    assert.equal(made.status, 201, made.text);
-    token = made.json.token;
-    const aud = await call(gw.url, 'POST', '/v1/tokens', {
-      token: gw.admin,
-      body: { name: 'drill-auditor', roles: ['auditor'] },
-    });
-    assert.equal(aud.status, 201, aud.text);
-    auditor = aud.json.token;
-    key = generatePrivateKey('ML-DSA-65');
-    const reg = await call(gw.url, 'POST', '/v1/keys', { token, body: { publicKey: publicKeyToPem(key) } });
-    assert.equal(reg.status, 201, reg.text);
+    ({ gw, token, auditor, key, dir } = await startDrill('drill'));
   });
   after(async () => {
     await gw?.stop();
