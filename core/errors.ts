@@ -33,7 +33,15 @@ export type CoreErrorCode =
   | 'E_PROOF_INVALID'
   | 'E_BUNDLE_SYNTAX'
   | 'E_BUNDLE_DIGEST_MISMATCH'
-  | 'E_BUNDLE_KEY_NOT_VALID';
+  | 'E_BUNDLE_KEY_NOT_VALID'
+  // bundle completeness (docs/bundle-format.md §5)
+  | 'E_CHAIN_GAP'
+  | 'E_CHAIN_START'
+  | 'E_CHAIN_END'
+  | 'E_CHAIN_WITHHELD'
+  | 'E_CHAIN_INVALID'
+  | 'E_KEY_CHAIN_GAP'
+  | 'E_KEY_CHAIN_END';
 
 export class CoreError extends Error {
   override readonly name = 'CoreError';

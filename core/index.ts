@@ -17,6 +17,7 @@ export * from './log/merkle.js';
 export * from './log/proof.js';
 export * from './log/checkpoint.js';
 export * from './bundle/entries.js';
+export * from './bundle/completeness.js';
 export * from './bundle/format.js';
 export * from './bundle/verify.js';
 export * from './bundle/report.js';

@@ -33,12 +33,41 @@ export interface ReceiptLine {
   readonly entry: ReceiptEntry;
   readonly mu: string;
 }
+/**
+ * A chained receipt entry that completes a chain segment without being a selected receipt: the
+ * boundary entries before and after the window, or entries of the chain the other filters leave out
+ * (docs/bundle-format.md §5).
+ */
+export interface LinkLine {
+  readonly type: 'link';
+  readonly leafIndex: number;
+  readonly proof: readonly string[];
+  readonly entry: ReceiptEntry;
+}
+export type ChainBy = 'source' | 'subject';
+/** The exporter's statement of the chain heads at the checkpoint's size (§5). */
+export interface CompletenessLine {
+  readonly type: 'completeness';
+  /** The chain the receipts were selected along, or null when no chain covers the filters. */
+  readonly chain: { readonly by: ChainBy; readonly value: string } | null;
+  /** Leaf index of that chain's newest entry in the checkpoint's tree (null: none). */
+  readonly head: number | null;
+  /** Leaf index of each bundled key's newest key entry in the checkpoint's tree. */
+  readonly keyHeads: Readonly<Record<string, number>>;
+}
 export interface ManifestLine {
   readonly type: 'manifest';
   readonly counts: { readonly keys: number; readonly receipts: number };
   readonly digest: string;
 }
-export type BundleLine = HeaderLine | CheckpointLine | KeyLine | ReceiptLine | ManifestLine;
+export type BundleLine =
+  | HeaderLine
+  | CheckpointLine
+  | KeyLine
+  | ReceiptLine
+  | LinkLine
+  | CompletenessLine
+  | ManifestLine;
 
 class Shape {
   constructor(
@@ -74,6 +103,15 @@ class Shape {
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) this.fail(f, 'an array of strings');
     return v;
   }
+  has(f: string): boolean {
+    return Object.hasOwn(this.o, f);
+  }
+  isNull(f: string): boolean {
+    return this.o[f] === null;
+  }
+  natOrNull(f: string): number | null {
+    return this.o[f] === null ? null : this.nat(f);
+  }
   obj(f: string): Record<string, unknown> {
     const v = this.o[f];
     if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(f, 'an object');
@@ -96,8 +134,22 @@ function receiptEntry(o: Record<string, unknown>, where: string): ReceiptEntry {
     'txId',
     'block',
     'committedAt',
+    'source',
+    'subject',
+    'prevSource',
+    'prevSubject',
   );
   if (s.str('kind') !== 'receipt') throw new CoreError('E_BUNDLE_SYNTAX', `${where}: kind must be "receipt"`);
+  // Format 2 fields come in pairs, pointers only with the names (§5): a half-chained entry is malformed.
+  if (s.has('source') !== s.has('subject') || s.has('prevSource') !== s.has('prevSubject')) {
+    throw new CoreError(
+      'E_BUNDLE_SYNTAX',
+      `${where}: source/subject and prevSource/prevSubject come in pairs`,
+    );
+  }
+  if (s.has('prevSource') && !s.has('source')) {
+    throw new CoreError('E_BUNDLE_SYNTAX', `${where}: chain pointers without source and subject`);
+  }
   return {
     kind: 'receipt',
     id: s.str('id'),
@@ -107,6 +159,10 @@ function receiptEntry(o: Record<string, unknown>, where: string): ReceiptEntry {
     txId: s.str('txId'),
     block: s.nat('block'),
     committedAt: s.str('committedAt'),
+    ...(s.has('source') ? { source: s.str('source'), subject: s.str('subject') } : {}),
+    ...(s.has('prevSource')
+      ? { prevSource: s.natOrNull('prevSource'), prevSubject: s.natOrNull('prevSubject') }
+      : {}),
   };
 }
 
@@ -125,6 +181,7 @@ function keyEntry(o: Record<string, unknown>, where: string): KeyEntry {
     'txId',
     'block',
     'committedAt',
+    'prevKey',
   );
   const event = s.str('event');
   if (s.str('kind') !== 'key' || !['registered', 'retired', 'revoked'].includes(event)) {
@@ -147,7 +204,25 @@ function keyEntry(o: Record<string, unknown>, where: string): KeyEntry {
     txId: s.str('txId'),
     block: s.nat('block'),
     committedAt: s.str('committedAt'),
+    ...(s.has('prevKey') ? { prevKey: s.natOrNull('prevKey') } : {}),
   };
+}
+
+function completenessLine(s: Shape, where: string): CompletenessLine {
+  s.only('type', 'chain', 'head', 'keyHeads');
+  let chain: CompletenessLine['chain'] = null;
+  if (!s.isNull('chain')) {
+    const c = new Shape(s.obj('chain'), `${where} chain`).only('by', 'value');
+    const by = c.str('by');
+    if (by !== 'source' && by !== 'subject')
+      throw new CoreError('E_BUNDLE_SYNTAX', `${where}: chain "by" must be source or subject`);
+    chain = { by, value: c.str('value') };
+  }
+  const heads = s.obj('keyHeads');
+  const keyHeads: Record<string, number> = {};
+  const h = new Shape(heads, `${where} keyHeads`);
+  for (const keyId of Object.keys(heads)) keyHeads[keyId] = h.nat(keyId);
+  return { type: 'completeness', chain, head: s.natOrNull('head'), keyHeads };
 }
 
 /** Parses one bundle line (without its LF). Attacker-controlled: every failure is E_BUNDLE_SYNTAX. */
@@ -206,6 +281,16 @@ export function parseBundleLine(text: string, lineNo: number): BundleLine {
         entry: receiptEntry(s.obj('entry'), where),
         mu: s.str('mu'),
       };
+    case 'link':
+      s.only('type', 'leafIndex', 'proof', 'entry');
+      return {
+        type: 'link',
+        leafIndex: s.nat('leafIndex'),
+        proof: s.strings('proof'),
+        entry: receiptEntry(s.obj('entry'), where),
+      };
+    case 'completeness':
+      return completenessLine(s, where);
     case 'manifest': {
       s.only('type', 'counts', 'digest');
       const c = new Shape(s.obj('counts'), `${where} counts`).only('keys', 'receipts');

@@ -11,11 +11,13 @@ import { parseAlgorithm } from '../crypto/mldsa.js';
 import { type CheckpointPolicy, type TrustedKey, verifyCheckpoint } from '../log/checkpoint.js';
 import { verifyInclusion } from '../log/proof.js';
 import { receiptDigest, verifyReceipt } from '../receipt/receipt.js';
+import { CompletenessChecker, type CompletenessSummary } from './completeness.js';
 import { entryLeafHash, type KeyEntry, keyInvalidAt } from './entries.js';
 import {
   type BundleLine,
   decodeProof,
   type KeyLine,
+  type LinkLine,
   MAX_BUNDLE_LINE_BYTES,
   parseBundleLine,
   type ReceiptLine,
@@ -80,6 +82,8 @@ export interface BundleReport {
   /** Failures beyond the first `MAX_REPORTED` are counted, not listed. */
   readonly failureCount: number;
   readonly flags: readonly Flag[];
+  /** What the bundle shows about its completeness (§5); absent when the walk ended early. */
+  readonly completeness?: CompletenessSummary;
 }
 
 const MAX_REPORTED = 1000;
@@ -208,7 +212,9 @@ export async function verifyBundle(
   const counts = { keys: 0, receipts: 0, validReceipts: 0, signatures: 0, proofs: 0 };
   const digest = createSha256();
   let lineNo = 0;
-  let stage: 'header' | 'checkpoint' | 'keys' | 'receipts' | 'done' = 'header';
+  let stage: 'header' | 'checkpoint' | 'keys' | 'claimed' | 'receipts' | 'done' = 'header';
+  let chains: CompletenessChecker | undefined;
+  let completeness: CompletenessSummary | undefined;
   let origin: string | undefined;
   let checkpoint: BundleReport['checkpoint'];
   let manifest: BundleReport['manifest'] = 'missing';
@@ -267,6 +273,21 @@ export async function verifyBundle(
     }
   };
 
+  const checkLinkLine = (l: LinkLine, n: number) => {
+    try {
+      verifyInclusion(
+        l.leafIndex,
+        checkpoint!.size,
+        entryLeafHash(l.entry),
+        decodeProof(l.proof, n),
+        rootHash!,
+      );
+      counts.proofs++;
+    } catch (e) {
+      fail(asFailure(e, n, l.entry.id));
+    }
+  };
+
   try {
     for await (const text of lines) {
       lineNo++;
@@ -282,6 +303,7 @@ export async function verifyBundle(
         case 'header':
           expect(stage === 'header', 'a second header');
           origin = line.origin;
+          chains = new CompletenessChecker(line.filters, fail);
           stage = 'checkpoint';
           break;
         case 'checkpoint': {
@@ -301,10 +323,14 @@ export async function verifyBundle(
           expect(stage === 'keys', 'key entries come after the checkpoint and before the receipts');
           counts.keys++;
           checkKeyLine(line, lineNo);
+          chains!.key(line, lineNo);
           break;
         case 'receipt':
-          expect(stage === 'keys' || stage === 'receipts', 'receipts come after the checkpoint and keys');
-          if (stage === 'keys') {
+          expect(
+            stage === 'keys' || stage === 'claimed' || stage === 'receipts',
+            'receipts come after the checkpoint and keys',
+          );
+          if (stage !== 'receipts') {
             stage = 'receipts';
             context = {
               treeSize: checkpoint!.size,
@@ -313,8 +339,22 @@ export async function verifyBundle(
             };
           }
           counts.receipts++;
+          chains!.entry(line, lineNo);
           batch.push({ line: lineNo, receipt: line });
           if (batch.length >= batchSize) await flush();
+          break;
+        case 'link':
+          expect(stage === 'claimed' || stage === 'receipts', 'links come after the completeness line');
+          checkLinkLine(line, lineNo);
+          chains!.entry(line, lineNo);
+          break;
+        case 'completeness':
+          expect(
+            stage === 'keys',
+            'the completeness line comes once, after the keys and before the receipts',
+          );
+          chains!.statement(line, lineNo);
+          stage = 'claimed';
           break;
         case 'manifest': {
           expect(stage !== 'header' && stage !== 'checkpoint', 'manifest before the checkpoint');
@@ -333,6 +373,7 @@ export async function verifyBundle(
             });
           }
           stage = 'done';
+          completeness = chains!.finish(lineNo);
           break;
         }
       }
@@ -362,5 +403,6 @@ export async function verifyBundle(
     failures,
     failureCount,
     flags,
+    ...(completeness ? { completeness } : {}),
   };
 }

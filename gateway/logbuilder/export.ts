@@ -8,13 +8,23 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import {
   BUNDLE_FORMAT,
   type HeaderLine,
+  isChainedReceipt,
   type KeyLine,
+  type LinkLine,
   type ManifestLine,
   type ReceiptEntry,
   type ReceiptLine,
   toBase64,
   toHex,
 } from '../../core/index.js';
+import {
+  type ChainWindow,
+  chainSegment,
+  chainWindowOf,
+  completenessLine,
+  ReceiptTexts,
+  selects,
+} from './chainexport.js';
 import type { Checkpointer } from './checkpointer.js';
 import type { LogStore } from './store.js';
 
@@ -39,6 +49,30 @@ export interface ExportSummary {
   receipts: number;
   /** Selected receipts not yet in the log when the checkpoint was taken (committed during the export). */
   skipped: number;
+  /** Chain entries bundled as links (docs/bundle-format.md §5). */
+  links?: number;
+}
+
+/** The chain the bundle can show complete, if the selection is exactly that chain's in the window. */
+async function coveringChain(
+  store: LogStore,
+  filters: Readonly<Record<string, string>>,
+  size: number,
+  inLog: number,
+  allChained: boolean,
+): Promise<ChainWindow | undefined> {
+  if (!allChained) return undefined; // receipts logged before chains: the chain cannot show them
+  let w: ChainWindow | { uncovered: string };
+  try {
+    w = chainWindowOf(filters);
+  } catch {
+    return undefined;
+  }
+  if ('uncovered' in w) return undefined;
+  let selected = 0;
+  for await (const leaf of chainSegment(store, w, size))
+    if (selects(w, leaf.entry as ReceiptEntry)) selected++;
+  return selected === inLog ? w : undefined;
 }
 
 /** Yields the bundle's lines, each ending with LF. `summary` is filled in as it goes. */
@@ -67,13 +101,24 @@ export async function* exportBundle(
   yield line(header);
   yield line({ type: 'checkpoint', note: issued.note });
 
-  // Pass 1: which keys the selected receipts were signed with.
+  // Pass 1: which keys the selected receipts were signed with, and whether they are all chained.
   const keyIds = new Set<string>();
+  let inLog = 0;
+  let notInLog = 0;
+  let allChained = true;
   for await (const r of options.receipts()) {
     const leaf = await store.receiptLeaf(r.id);
-    if (leaf && leaf.index < size) for (const k of (leaf.entry as ReceiptEntry).signers) keyIds.add(k);
+    if (!leaf || leaf.index >= size) notInLog++;
+    else {
+      const entry = leaf.entry as ReceiptEntry;
+      for (const k of entry.signers) keyIds.add(k);
+      inLog++;
+      if (!isChainedReceipt(entry)) allChained = false;
+    }
   }
-  for (const keyId of [...keyIds].sort()) {
+  const chain = await coveringChain(store, options.filters, size, inLog, allChained);
+  const sortedKeyIds = [...keyIds].sort();
+  for (const keyId of sortedKeyIds) {
     for (const leaf of await store.keyLeaves(keyId)) {
       if (leaf.index >= size) continue;
       const proof = (await store.inclusionProof(leaf.index, size)).map(toBase64);
@@ -88,24 +133,55 @@ export async function* exportBundle(
     }
   }
 
-  // Pass 2: the receipts.
-  for await (const r of options.receipts()) {
-    const leaf = await store.receiptLeaf(r.id);
-    if (!leaf || leaf.index >= size) {
-      summary.skipped++;
-      continue;
+  yield line(await completenessLine(store, chain, sortedKeyIds, size));
+
+  // Pass 2: the receipts — along the chain (with its links) when one covers the filters.
+  if (chain) {
+    const texts = new ReceiptTexts(options.receipts());
+    try {
+      for await (const leaf of chainSegment(store, chain, size)) {
+        const entry = leaf.entry as ReceiptEntry;
+        const proof = (await store.inclusionProof(leaf.index, size)).map(toBase64);
+        if (!selects(chain, entry)) {
+          const link: LinkLine = { type: 'link', leafIndex: leaf.index, proof, entry };
+          summary.links = (summary.links ?? 0) + 1;
+          yield line(link);
+          continue;
+        }
+        const receiptLine: ReceiptLine = {
+          type: 'receipt',
+          leafIndex: leaf.index,
+          proof,
+          entry,
+          mu: await texts.text(entry.id),
+        };
+        summary.receipts++;
+        if (summary.receipts % 1000 === 0) options.onProgress?.(summary.receipts);
+        yield line(receiptLine);
+      }
+    } finally {
+      await texts.close();
     }
-    const proof = (await store.inclusionProof(leaf.index, size)).map(toBase64);
-    const receiptLine: ReceiptLine = {
-      type: 'receipt',
-      leafIndex: leaf.index,
-      proof,
-      entry: leaf.entry as ReceiptEntry,
-      mu: r.mu,
-    };
-    summary.receipts++;
-    if (summary.receipts % 1000 === 0) options.onProgress?.(summary.receipts);
-    yield line(receiptLine);
+    summary.skipped = notInLog;
+  } else {
+    for await (const r of options.receipts()) {
+      const leaf = await store.receiptLeaf(r.id);
+      if (!leaf || leaf.index >= size) {
+        summary.skipped++;
+        continue;
+      }
+      const proof = (await store.inclusionProof(leaf.index, size)).map(toBase64);
+      const receiptLine: ReceiptLine = {
+        type: 'receipt',
+        leafIndex: leaf.index,
+        proof,
+        entry: leaf.entry as ReceiptEntry,
+        mu: r.mu,
+      };
+      summary.receipts++;
+      if (summary.receipts % 1000 === 0) options.onProgress?.(summary.receipts);
+      yield line(receiptLine);
+    }
   }
   const manifest: ManifestLine = {
     type: 'manifest',

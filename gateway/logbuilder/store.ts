@@ -25,6 +25,17 @@ const nodeKey = (level: number, index: number) => `n/${pad(level, 2)}/${pad(inde
 const leafKey = (index: number) => `e/${pad(index, 14)}`;
 const receiptKey = (id: string) => `r/${id}`;
 const keyEntryKey = (keyId: string, index: number) => `k/${keyId}/${pad(index, 14)}`;
+
+/** The chains of docs/bundle-format.md §5: receipts by source, by subject; key entries by key id. */
+export type ChainKind = 'source' | 'subject' | 'key';
+/**
+ * A chain's index prefix. Names are percent-encoded so no name is a prefix of another's range
+ * (`encodeURIComponent` leaves no `/`); key ids are hex already (and keep their v1 layout `k/`).
+ */
+export const chainPrefix = (kind: ChainKind, name: string): string =>
+  kind === 'key' ? `k/${name}/` : `${kind === 'source' ? 's' : 'j'}/${encodeURIComponent(name)}/`;
+/** Most chain heads kept in memory; beyond it the cache is dropped and refilled from the index. */
+const MAX_CACHED_HEADS = 100_000;
 const META_SIZE = 'm/size';
 const META_NEXT_BLOCK = 'm/nextBlock';
 const META_CHECKPOINT = 'm/checkpoint';
@@ -41,6 +52,8 @@ export class LogStore {
     private next: number,
     /** The right edge of the tree: exactly the nodes `appendLeaf` reads. */
     private readonly frontier: Map<string, Uint8Array>,
+    /** Chain prefix → leaf index of the chain's newest entry (a cache of the index's last keys). */
+    private readonly heads = new Map<string, number>(),
   ) {}
 
   static async open(path: string): Promise<LogStore> {
@@ -72,11 +85,69 @@ export class LogStore {
     return this.next;
   }
 
+  /** Leaf index of the newest entry of a chain below leaf `size` (default: the whole log), if any. */
+  async chainHead(kind: ChainKind, name: string, size: number = this.treeSize): Promise<number | undefined> {
+    const prefix = chainPrefix(kind, name);
+    if (size >= this.treeSize) {
+      const cached = this.heads.get(prefix);
+      if (cached !== undefined) return cached;
+    }
+    const hi = size >= this.treeSize ? `${prefix}~` : `${prefix}${pad(size, 14)}`;
+    for await (const k of this.db.keys({ gte: prefix, lt: hi, reverse: true, limit: 1 })) {
+      return parseInt(k.slice(prefix.length), 16);
+    }
+    return undefined;
+  }
+
+  /** Leaf indexes of a chain's entries in [from, to), oldest first (streams). */
+  async *chainIndexes(kind: ChainKind, name: string, from: number, to: number): AsyncGenerator<number> {
+    const prefix = chainPrefix(kind, name);
+    for await (const k of this.db.keys({ gte: `${prefix}${pad(from, 14)}`, lt: `${prefix}${pad(to, 14)}` })) {
+      yield parseInt(k.slice(prefix.length), 16);
+    }
+  }
+
+  /**
+   * Assigns the back-pointers of chained entries (§5.2): a receipt entry that carries `source` gets
+   * `prevSource` and `prevSubject`, a key entry that carries `prevKey` gets the real one. The
+   * previous entry is this block's own when there is one, else the index's — so the result depends
+   * only on the log's entries, identically in every organisation and after any restart.
+   */
+  private async chained(
+    entries: readonly LogEntry[],
+  ): Promise<{ entries: LogEntry[]; heads: Map<string, number> }> {
+    const heads = new Map<string, number>();
+    const previous = async (kind: ChainKind, name: string, index: number): Promise<number | null> => {
+      const prefix = chainPrefix(kind, name);
+      const prev = heads.has(prefix) ? heads.get(prefix) : await this.chainHead(kind, name);
+      heads.set(prefix, index);
+      return prev ?? null;
+    };
+    const out: LogEntry[] = [];
+    let index = this.treeSize;
+    for (const entry of entries) {
+      if (entry.kind === 'receipt' && entry.source !== undefined && entry.subject !== undefined) {
+        out.push({
+          ...entry,
+          prevSource: await previous('source', entry.source, index),
+          prevSubject: await previous('subject', entry.subject, index),
+        });
+      } else if (entry.kind === 'key') {
+        // Every key entry is indexed (v1 layout); only format-2 entries carry the pointer.
+        const prevKey = await previous('key', entry.keyId, index);
+        out.push(entry.prevKey !== undefined ? { ...entry, prevKey } : entry);
+      } else out.push(entry);
+      index++;
+    }
+    return { entries: out, heads };
+  }
+
   /** Appends the entries of one ledger block, atomically with the new position. */
-  async appendBlock(blockNumber: number, entries: readonly LogEntry[]): Promise<void> {
+  async appendBlock(blockNumber: number, unchained: readonly LogEntry[]): Promise<void> {
     if (blockNumber !== this.next) {
       throw new Error(`log store: block ${blockNumber} arrives out of order (expected ${this.next})`);
     }
+    const { entries, heads } = await this.chained(unchained);
     const batch = this.db.batch();
     const enc = new TextEncoder();
     const written = new Map<string, Uint8Array>();
@@ -97,8 +168,13 @@ export class LogStore {
         batch.put(k, node.hash);
       }
       batch.put(leafKey(size), enc.encode(canonicalJson(entry)));
-      if (entry.kind === 'receipt') batch.put(receiptKey(entry.id), enc.encode(String(size)));
-      else batch.put(keyEntryKey(entry.keyId, size), enc.encode(String(size)));
+      if (entry.kind === 'receipt') {
+        batch.put(receiptKey(entry.id), enc.encode(String(size)));
+        if (entry.source !== undefined && entry.subject !== undefined) {
+          batch.put(`${chainPrefix('source', entry.source)}${pad(size, 14)}`, enc.encode(String(size)));
+          batch.put(`${chainPrefix('subject', entry.subject)}${pad(size, 14)}`, enc.encode(String(size)));
+        }
+      } else batch.put(keyEntryKey(entry.keyId, size), enc.encode(String(size)));
       size++;
     }
     batch.put(META_SIZE, enc.encode(String(size)));
@@ -111,6 +187,8 @@ export class LogStore {
       this.frontier.set(nodeKey(n.level, n.index), all.get(nodeKey(n.level, n.index))!);
     this.treeSize = size;
     this.next = blockNumber + 1;
+    if (this.heads.size + heads.size > MAX_CACHED_HEADS) this.heads.clear();
+    for (const [prefix, index] of heads) this.heads.set(prefix, index);
   }
 
   private async nodes(ids: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
