@@ -179,10 +179,10 @@ export class CompletenessChecker {
           e.id,
         );
       }
-    } else if (prev === null) {
-      this.start = 'chain-start';
     } else if (this.from !== undefined && time < this.from) {
       this.start = 'before-window';
+    } else if (prev === null) {
+      this.start = 'chain-start';
     } else {
       this.fail(
         line,
