@@ -19,6 +19,7 @@ export * from './log/checkpoint.js';
 export * from './bundle/entries.js';
 export * from './bundle/completeness.js';
 export * from './bundle/format.js';
+export * from './bundle/keyheads.js';
 export * from './bundle/verify.js';
 export * from './bundle/report.js';
 export * from './bundle/lines.js';

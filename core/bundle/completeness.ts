@@ -12,8 +12,10 @@
  * `to` proves the end; where it reaches the present, the exporter's `completeness` line states the
  * chain's head at the checkpoint — asserted, not proven (§5.4).
  */
-import type { CoreError, CoreErrorCode } from '../errors.js';
+import { type CoreError, type CoreErrorCode, isCoreError } from '../errors.js';
+import type { Checkpoint } from '../log/checkpoint.js';
 import { isChainedReceipt, type ReceiptEntry, timeNanos } from './entries.js';
+import { type KeyHeadsCommitment, keyHeadsOf, verifyKeyHead } from './keyheads.js';
 import type { ChainBy, CompletenessLine, KeyLine, LinkLine, ReceiptLine } from './format.js';
 
 export interface CompletenessFailure {
@@ -38,8 +40,13 @@ export interface CompletenessSummary {
   readonly start?: 'chain-start' | 'before-window';
   /** How its end is shown: an entry at or after `to` (proven), or the exporter's stated head (asserted). */
   readonly end?: 'after-window' | 'stated-head';
-  /** Keys whose history was checked up to the stated head. */
+  /** Keys whose history was checked up to its head. */
   readonly keyChains: number;
+  /**
+   * How the key heads are known: `proven` against the checkpoint's key-heads commitment (a
+   * checkpoint every cosigner recomputed), or `stated` by the exporter (a checkpoint without one).
+   */
+  readonly keyHeads?: 'proven' | 'stated';
   /** Why no chain covers the filters, when `chain` is null. */
   readonly uncovered?: string;
 }
@@ -77,6 +84,7 @@ export class CompletenessChecker {
   private readonly keys = new Map<string, number>();
   private claim: CompletenessLine | undefined;
   private failed = false;
+  private keyHeadsCommitment: KeyHeadsCommitment | undefined;
 
   /** `filters` are the header's (attacker-controlled: a bad time is reported, not thrown). */
   constructor(
@@ -108,6 +116,16 @@ export class CompletenessChecker {
   private fail(line: number, code: CoreErrorCode, message: string, id?: string): void {
     this.failed = true;
     this.report({ line, ...(id ? { id } : {}), code, message });
+  }
+
+  /** The verified checkpoint: its key-heads commitment, if any, is what key heads are proven against. */
+  checkpoint(c: Checkpoint, line: number): void {
+    try {
+      this.keyHeadsCommitment = keyHeadsOf(c);
+    } catch (e) {
+      if (!isCoreError(e)) throw e;
+      this.fail(line, e.code, e.message);
+    }
   }
 
   /** A key line (after its inclusion proof was checked or reported). */
@@ -262,16 +280,10 @@ export class CompletenessChecker {
         );
       }
     }
+    const commitment = this.keyHeadsCommitment;
     for (const [keyId, last] of this.keys) {
-      const head = c.keyHeads[keyId];
-      if (head === undefined)
-        this.fail(line, 'E_KEY_CHAIN_END', `key ${keyId}: the completeness line states no head for it`);
-      else if (head !== last)
-        this.fail(
-          line,
-          'E_KEY_CHAIN_END',
-          `key ${keyId}: its newest entry is leaf ${head}, the bundle's is leaf ${last}: a later change (rotation, revocation) is missing`,
-        );
+      const why = this.keyHeadProblem(keyId, last, c, commitment);
+      if (why) this.fail(line, 'E_KEY_CHAIN_END', `key ${keyId}: ${why}`);
     }
     for (const keyId of Object.keys(c.keyHeads)) {
       if (!this.keys.has(keyId))
@@ -288,7 +300,32 @@ export class CompletenessChecker {
       ...(this.start ? { start: this.start } : {}),
       ...(end ? { end } : {}),
       keyChains: this.keys.size,
+      ...(this.keys.size ? { keyHeads: commitment ? 'proven' : 'stated' } : {}),
       ...(this.uncovered ? { uncovered: this.uncovered } : {}),
     };
+  }
+
+  /** Why a key's bundled history does not provably reach its head, or undefined if it does. */
+  private keyHeadProblem(
+    keyId: string,
+    last: number,
+    c: CompletenessLine,
+    commitment: KeyHeadsCommitment | undefined,
+  ): string | undefined {
+    const head = c.keyHeads[keyId];
+    if (head === undefined) return 'the completeness line states no head for it';
+    if (commitment) {
+      const proof = c.keyHeadProofs?.[keyId];
+      if (!proof) return "no proof of its head in the checkpoint's key-heads commitment";
+      try {
+        verifyKeyHead({ keyId, head }, proof, commitment);
+      } catch (e) {
+        if (!isCoreError(e)) throw e;
+        return `head leaf ${head} is not the one the checkpoint commits to (${e.message})`;
+      }
+    }
+    if (head !== last)
+      return `its newest entry is leaf ${head}, the bundle's is leaf ${last}: a later change (rotation, revocation) is missing`;
+    return undefined;
   }
 }

@@ -3,6 +3,7 @@ import { CoreError } from '../errors.js';
 import { fromBase64 } from '../encoding.js';
 import { HASH_SIZE } from '../log/merkle.js';
 import type { Identity, KeyEntry, ReceiptEntry } from './entries.js';
+import type { KeyHeadProof } from './keyheads.js';
 
 export const BUNDLE_FORMAT = 'torgo.bundle/1';
 /** Longest bundle line accepted (a receipt is ≤ 96 KiB; its JSON escaping and proof fit well within). */
@@ -54,6 +55,8 @@ export interface CompletenessLine {
   readonly head: number | null;
   /** Leaf index of each bundled key's newest key entry in the checkpoint's tree. */
   readonly keyHeads: Readonly<Record<string, number>>;
+  /** Each head's proof in the checkpoint's key-heads commitment (core/bundle/keyheads.ts), when it has one. */
+  readonly keyHeadProofs?: Readonly<Record<string, KeyHeadProof>>;
 }
 export interface ManifestLine {
   readonly type: 'manifest';
@@ -209,7 +212,7 @@ function keyEntry(o: Record<string, unknown>, where: string): KeyEntry {
 }
 
 function completenessLine(s: Shape, where: string): CompletenessLine {
-  s.only('type', 'chain', 'head', 'keyHeads');
+  s.only('type', 'chain', 'head', 'keyHeads', 'keyHeadProofs');
   let chain: CompletenessLine['chain'] = null;
   if (!s.isNull('chain')) {
     const c = new Shape(s.obj('chain'), `${where} chain`).only('by', 'value');
@@ -222,7 +225,23 @@ function completenessLine(s: Shape, where: string): CompletenessLine {
   const keyHeads: Record<string, number> = {};
   const h = new Shape(heads, `${where} keyHeads`);
   for (const keyId of Object.keys(heads)) keyHeads[keyId] = h.nat(keyId);
-  return { type: 'completeness', chain, head: s.natOrNull('head'), keyHeads };
+  let keyHeadProofs: Record<string, KeyHeadProof> | undefined;
+  if (s.has('keyHeadProofs')) {
+    keyHeadProofs = {};
+    const proofs = s.obj('keyHeadProofs');
+    const ps = new Shape(proofs, `${where} keyHeadProofs`);
+    for (const keyId of Object.keys(proofs)) {
+      const p = new Shape(ps.obj(keyId), `${where} keyHeadProofs ${keyId}`).only('index', 'proof');
+      keyHeadProofs[keyId] = { index: p.nat('index'), proof: p.strings('proof') };
+    }
+  }
+  return {
+    type: 'completeness',
+    chain,
+    head: s.natOrNull('head'),
+    keyHeads,
+    ...(keyHeadProofs ? { keyHeadProofs } : {}),
+  };
 }
 
 /** Parses one bundle line (without its LF). Attacker-controlled: every failure is E_BUNDLE_SYNTAX. */

@@ -7,7 +7,10 @@ import type { BundleReport } from './verify.js';
 
 /** What the completeness check showed, and what it rests on (docs/bundle-format.md §5.4). */
 function completenessText(c: CompletenessSummary): string {
-  const keys = `${c.keyChains} key histories up to the exporter's stated heads`;
+  const keys =
+    c.keyHeads === 'proven'
+      ? `${c.keyChains} key histories up to the heads the checkpoint commits to`
+      : `${c.keyChains} key histories up to the heads the exporter states (asserted, not proven)`;
   switch (c.status) {
     case 'not-claimed':
       return 'not claimed (no completeness line): entries may have been left out';

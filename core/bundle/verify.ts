@@ -316,6 +316,7 @@ export async function verifyBundle(
           const v = verifyCheckpoint(line.note, policy);
           rootHash = v.checkpoint.rootHash;
           checkpoint = { size: v.checkpoint.size, rootHash: toHex(rootHash), signedBy: v.signedBy };
+          chains!.checkpoint(v.checkpoint, lineNo);
           stage = 'keys';
           break;
         }

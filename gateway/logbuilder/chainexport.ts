@@ -5,9 +5,13 @@
  */
 import {
   type ChainBy,
+  type Checkpoint,
   chainOfFilters,
   type CompletenessLine,
   isChainedReceipt,
+  type KeyHeadProof,
+  KeyHeadsTree,
+  keyHeadsOf,
   type ReceiptEntry,
   timeNanos,
 } from '../../core/index.js';
@@ -114,22 +118,32 @@ export class ReceiptTexts {
   }
 }
 
-/** The completeness line: the chain's and every bundled key's head in the tree of `size`. */
+/**
+ * The completeness line: the chain's and every bundled key's head in the checkpoint's tree, with
+ * each key head's proof when the checkpoint commits to the key heads (key-heads extension line).
+ */
 export async function completenessLine(
   store: LogStore,
   chain: ChainWindow | undefined,
   keyIds: readonly string[],
-  size: number,
+  checkpoint: Checkpoint,
 ): Promise<CompletenessLine> {
+  const size = checkpoint.size;
+  const tree = keyHeadsOf(checkpoint) ? new KeyHeadsTree(await store.keyHeads(size)) : undefined;
   const keyHeads: Record<string, number> = {};
+  const keyHeadProofs: Record<string, KeyHeadProof> = {};
   for (const keyId of keyIds) {
     const head = await store.chainHead('key', keyId, size);
-    if (head !== undefined) keyHeads[keyId] = head;
+    if (head === undefined) continue;
+    keyHeads[keyId] = head;
+    const proof = tree?.proof(keyId);
+    if (proof) keyHeadProofs[keyId] = proof;
   }
   return {
     type: 'completeness',
     chain: chain ? { by: chain.by, value: chain.value } : null,
     head: chain ? ((await store.chainHead(chain.by, chain.value, size)) ?? null) : null,
     keyHeads,
+    ...(tree ? { keyHeadProofs } : {}),
   };
 }

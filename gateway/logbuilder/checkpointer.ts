@@ -6,6 +6,7 @@
  */
 import {
   type Checkpoint,
+  KeyHeadsTree,
   type PrivateKey,
   parseCheckpointBody,
   parseNote,
@@ -64,6 +65,8 @@ export class Checkpointer {
       origin: this.options.origin,
       size,
       rootHash: await this.store.root(size),
+      // Commits to every key's newest entry, so bundles prove key heads (docs/transparency.md §3.1).
+      extensions: [new KeyHeadsTree(await this.store.keyHeads(size)).line],
     };
     if (this.latest) {
       const previous = this.latest.checkpoint;

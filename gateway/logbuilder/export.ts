@@ -133,7 +133,7 @@ export async function* exportBundle(
     }
   }
 
-  yield line(await completenessLine(store, chain, sortedKeyIds, size));
+  yield line(await completenessLine(store, chain, sortedKeyIds, issued.checkpoint));
 
   // Pass 2: the receipts — along the chain (with its links) when one covers the filters.
   if (chain) {

@@ -14,6 +14,7 @@ import {
   entryLeafHash,
   foldNodes,
   inclusionPlan,
+  type KeyHead,
   type LogEntry,
   type NodeId,
   rangeNodes,
@@ -97,6 +98,20 @@ export class LogStore {
       return parseInt(k.slice(prefix.length), 16);
     }
     return undefined;
+  }
+
+  /**
+   * The newest key-entry leaf of every key id in the tree of `size` (the key-heads commitment's
+   * input, core/bundle/keyheads.ts). Walks the key index: O(key entries), which key registries keep small.
+   */
+  async keyHeads(size: number = this.treeSize): Promise<KeyHead[]> {
+    const heads = new Map<string, number>();
+    for await (const k of this.db.keys({ gte: 'k/', lt: 'k/~' })) {
+      const slash = k.lastIndexOf('/');
+      const index = parseInt(k.slice(slash + 1), 16);
+      if (index < size) heads.set(k.slice(2, slash), index);
+    }
+    return [...heads].map(([keyId, head]) => ({ keyId, head }));
   }
 
   /** Leaf indexes of a chain's entries in [from, to), oldest first (streams). */

@@ -17,6 +17,7 @@ import {
   privateKeyFromSeed,
   publicKey,
   type ReceiptEntry,
+  signCheckpoint,
   signReceipt,
   toBase64,
   toHex,
@@ -355,6 +356,49 @@ describe('verifiable completeness: chains in the log, chain segments in bundles'
     assert.equal(noRevocation.flags.length, 0, 'without the check, the revocation would have gone unseen');
     const noRegistration = await verifyLines(remanifest(lines.filter((_, j) => j !== keys[0])));
     assert.deepEqual(codes(noRegistration), ['E_KEY_CHAIN_GAP']);
+  });
+
+  it('the checkpoint commits to the key heads: omitting the revocation and restating the head is still E_KEY_CHAIN_END', async () => {
+    const lines = await exportLines({ source: A, from: '2026-02-02T00:00:00Z', to: '2026-02-05T12:00:00Z' });
+    const full = await verifyLines(lines);
+    assert.equal(full.completeness?.keyHeads, 'proven');
+    const at = lines.findIndex((l) => typeOf(l) === 'completeness');
+    const claim = JSON.parse(lines[at]!) as { keyHeads: Record<string, number> };
+    assert.deepEqual(claim.keyHeads, { [relay.keyId]: 8 });
+    const revocation = lines.findIndex((l) => typeOf(l) === 'key' && leafOf(l) === 8);
+    // The attacker restates the head as the registration (with or without its proof): the signed
+    // commitment says leaf 8.
+    for (const proofs of [undefined, 'keep']) {
+      const edited = [...lines];
+      const c = JSON.parse(lines[at]!) as Record<string, unknown>;
+      edited[at] = JSON.stringify({
+        ...c,
+        keyHeads: { [relay.keyId]: 0 },
+        ...(proofs ? {} : { keyHeadProofs: {} }),
+      });
+      const rep = await verifyLines(remanifest(edited.filter((_, j) => j !== revocation)));
+      assert.deepEqual(codes(rep), ['E_KEY_CHAIN_END'], JSON.stringify(rep.failures));
+      assert.equal(rep.flags.length, 0);
+    }
+  });
+
+  it('a checkpoint without the key-heads commitment (before chains) leaves key heads stated, not proven', async () => {
+    const lines = await exportLines({ source: A });
+    const bare = signCheckpoint({ origin: ORIGIN, size: store.size, rootHash: await store.root() }, [
+      { name: ORIGIN, key: operatorKey },
+    ]);
+    const edited = lines.map((l) => {
+      const o = JSON.parse(l) as Record<string, unknown>;
+      if (o['type'] === 'checkpoint') return JSON.stringify({ type: 'checkpoint', note: bare });
+      if (o['type'] === 'completeness') {
+        const { keyHeadProofs: _p, ...rest } = o;
+        return JSON.stringify(rest);
+      }
+      return l;
+    });
+    const rep = await verifyLines(remanifest(edited));
+    assert.equal(rep.valid, true, JSON.stringify(rep.failures));
+    assert.equal(rep.completeness?.keyHeads, 'stated');
   });
 
   it('a completeness line for another chain, or a foreign receipt on the chain, is E_CHAIN_INVALID', async () => {

@@ -97,6 +97,7 @@ describe('log builder over the embedded engine running the real AuditContract', 
       start: 'chain-start',
       end: 'stated-head',
       keyChains: 1,
+      keyHeads: 'proven',
     });
     const revoked = (await storeA.leaf(4))!.entry;
     assert.equal(revoked.kind === 'key' && revoked.prevKey, 0, 'the revocation points to the registration');
