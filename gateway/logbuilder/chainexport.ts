@@ -56,16 +56,18 @@ export function selects(w: ChainWindow, e: ReceiptEntry): boolean {
  * The chain's entries a bundle carries for the window, in leaf order, within the tree of `size`:
  * the last entry before the window (unless the chain starts inside it), every entry in it, and the
  * first entry at or after `to` (unless the chain ends inside it). Finding the start walks the chain
- * back from its head, reading one leaf per entry after `from`; then it streams forward.
+ * back along its pointers — from `hint`, a chain entry in the window (the selection's first), in
+ * one step; else from the head, reading one leaf per entry after `from`. Then it streams forward.
  */
 export async function* chainSegment(
   store: LogStore,
   w: ChainWindow,
   size: number,
+  hint?: number,
 ): AsyncGenerator<LeafRecord> {
   let start = 0;
   if (w.from !== undefined) {
-    let at = await store.chainHead(w.by, w.value, size);
+    let at = hint !== undefined && hint < size ? hint : await store.chainHead(w.by, w.value, size);
     while (at !== undefined) {
       const leaf = await store.leaf(at);
       const entry = leaf?.entry as ReceiptEntry | undefined;

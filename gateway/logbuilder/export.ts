@@ -60,7 +60,8 @@ async function coveringChain(
   size: number,
   inLog: number,
   allChained: boolean,
-): Promise<ChainWindow | undefined> {
+  firstLeaf: number | undefined,
+): Promise<(ChainWindow & { firstLeaf: number | undefined }) | undefined> {
   if (!allChained) return undefined; // receipts logged before chains: the chain cannot show them
   let w: ChainWindow | { uncovered: string };
   try {
@@ -70,9 +71,9 @@ async function coveringChain(
   }
   if ('uncovered' in w) return undefined;
   let selected = 0;
-  for await (const leaf of chainSegment(store, w, size))
+  for await (const leaf of chainSegment(store, w, size, firstLeaf))
     if (selects(w, leaf.entry as ReceiptEntry)) selected++;
-  return selected === inLog ? w : undefined;
+  return selected === inLog ? { ...w, firstLeaf } : undefined;
 }
 
 /** Yields the bundle's lines, each ending with LF. `summary` is filled in as it goes. */
@@ -106,6 +107,7 @@ export async function* exportBundle(
   let inLog = 0;
   let notInLog = 0;
   let allChained = true;
+  let firstLeaf: number | undefined;
   for await (const r of options.receipts()) {
     const leaf = await store.receiptLeaf(r.id);
     if (!leaf || leaf.index >= size) notInLog++;
@@ -114,9 +116,10 @@ export async function* exportBundle(
       for (const k of entry.signers) keyIds.add(k);
       inLog++;
       if (!isChainedReceipt(entry)) allChained = false;
+      if (firstLeaf === undefined || leaf.index < firstLeaf) firstLeaf = leaf.index;
     }
   }
-  const chain = await coveringChain(store, options.filters, size, inLog, allChained);
+  const chain = await coveringChain(store, options.filters, size, inLog, allChained, firstLeaf);
   const sortedKeyIds = [...keyIds].sort();
   for (const keyId of sortedKeyIds) {
     for (const leaf of await store.keyLeaves(keyId)) {
@@ -139,7 +142,7 @@ export async function* exportBundle(
   if (chain) {
     const texts = new ReceiptTexts(options.receipts());
     try {
-      for await (const leaf of chainSegment(store, chain, size)) {
+      for await (const leaf of chainSegment(store, chain, size, chain.firstLeaf)) {
         const entry = leaf.entry as ReceiptEntry;
         const proof = (await store.inclusionProof(leaf.index, size)).map(toBase64);
         if (!selects(chain, entry)) {

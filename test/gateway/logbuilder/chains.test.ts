@@ -287,6 +287,20 @@ describe('verifiable completeness: chains in the log, chain segments in bundles'
     assert.equal(subject.completeness?.keyChains, 2);
   });
 
+  it('an empty window is proven empty: the entries either side of it, as links', async () => {
+    const lines = await exportLines({ source: A, from: '2026-02-10T00:00:00Z', to: '2026-02-20T00:00:00Z' });
+    const rep = await verifyLines(lines);
+    assert.equal(rep.valid, true, JSON.stringify(rep.failures));
+    assert.equal(rep.counts.receipts, 0);
+    assert.deepEqual(
+      lines.filter((l) => typeOf(l) === 'link').map(leafOf),
+      [6, 9],
+      'r5 before the window, r7 after it',
+    );
+    assert.equal(rep.completeness?.status, 'proven');
+    assert.equal(rep.completeness?.end, 'after-window');
+  });
+
   it('source and subject: the source chain, with entries of other subjects as links', async () => {
     const lines = await exportLines({ source: A, subject: s1 });
     const rep = await verifyLines(lines);
