@@ -10,7 +10,6 @@ import {
   type CompletenessLine,
   isChainedReceipt,
   type KeyHeadProof,
-  KeyHeadsTree,
   keyHeadsOf,
   type ReceiptEntry,
   timeNanos,
@@ -131,7 +130,7 @@ export async function completenessLine(
   checkpoint: Checkpoint,
 ): Promise<CompletenessLine> {
   const size = checkpoint.size;
-  const tree = keyHeadsOf(checkpoint) ? new KeyHeadsTree(await store.keyHeads(size)) : undefined;
+  const tree = keyHeadsOf(checkpoint) ? await store.keyHeadsTree(size) : undefined;
   const keyHeads: Record<string, number> = {};
   const keyHeadProofs: Record<string, KeyHeadProof> = {};
   for (const keyId of keyIds) {

@@ -6,7 +6,6 @@
  */
 import {
   type Checkpoint,
-  KeyHeadsTree,
   type PrivateKey,
   parseCheckpointBody,
   parseNote,
@@ -66,7 +65,7 @@ export class Checkpointer {
       size,
       rootHash: await this.store.root(size),
       // Commits to every key's newest entry, so bundles prove key heads (docs/transparency.md §3.1).
-      extensions: [new KeyHeadsTree(await this.store.keyHeads(size)).line],
+      extensions: [(await this.store.keyHeadsTree(size)).line],
     };
     if (this.latest) {
       const previous = this.latest.checkpoint;

@@ -14,7 +14,7 @@ import {
   entryLeafHash,
   foldNodes,
   inclusionPlan,
-  type KeyHead,
+  KeyHeadsTree,
   type LogEntry,
   type NodeId,
   rangeNodes,
@@ -37,6 +37,8 @@ export const chainPrefix = (kind: ChainKind, name: string): string =>
   kind === 'key' ? `k/${name}/` : `${kind === 'source' ? 's' : 'j'}/${encodeURIComponent(name)}/`;
 /** Most chain heads kept in memory; beyond it the cache is dropped and refilled from the index. */
 const MAX_CACHED_HEADS = 100_000;
+/** Chain-head index reads a block's append has in flight at once (cache misses only). */
+const HEAD_LOOKUPS_IN_FLIGHT = 64;
 const META_SIZE = 'm/size';
 const META_NEXT_BLOCK = 'm/nextBlock';
 const META_CHECKPOINT = 'm/checkpoint';
@@ -56,6 +58,11 @@ export class LogStore {
     /** Chain prefix → leaf index of the chain's newest entry (a cache of the index's last keys). */
     private readonly heads = new Map<string, number>(),
   ) {}
+
+  /** The last key-heads tree, valid for every size above its newest key leaf until a key entry is appended. */
+  private keyTreeMemo: { tree: KeyHeadsTree; lastKeyLeaf: number } | undefined;
+  /** Counts appends with key entries, so a walk that raced one does not leave a stale memo. */
+  private keyGeneration = 0;
 
   static async open(path: string): Promise<LogStore> {
     const db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
@@ -101,17 +108,29 @@ export class LogStore {
   }
 
   /**
-   * The newest key-entry leaf of every key id in the tree of `size` (the key-heads commitment's
-   * input, core/bundle/keyheads.ts). Walks the key index: O(key entries), which key registries keep small.
+   * The key-heads commitment's tree (core/bundle/keyheads.ts) for the tree of `size`: the newest
+   * key-entry leaf of every key id below `size`. Walks the key index — O(key entries) — only when
+   * a key entry was appended since the last walk or `size` predates the newest key entry; a
+   * checkpoint otherwise reuses the last tree, so its cost per checkpoint is nil between key changes.
    */
-  async keyHeads(size: number = this.treeSize): Promise<KeyHead[]> {
+  async keyHeadsTree(size: number = this.treeSize): Promise<KeyHeadsTree> {
+    const memo = this.keyTreeMemo;
+    if (memo && size > memo.lastKeyLeaf && size <= this.treeSize) return memo.tree;
+    const generation = this.keyGeneration;
     const heads = new Map<string, number>();
+    let lastKeyLeaf = -1;
+    let complete = true;
     for await (const k of this.db.keys({ gte: 'k/', lt: 'k/~' })) {
       const slash = k.lastIndexOf('/');
       const index = parseInt(k.slice(slash + 1), 16);
-      if (index < size) heads.set(k.slice(2, slash), index);
+      if (index < size) {
+        heads.set(k.slice(2, slash), index);
+        lastKeyLeaf = Math.max(lastKeyLeaf, index);
+      } else complete = false;
     }
-    return [...heads].map(([keyId, head]) => ({ keyId, head }));
+    const tree = new KeyHeadsTree([...heads].map(([keyId, head]) => ({ keyId, head })));
+    if (complete && generation === this.keyGeneration) this.keyTreeMemo = { tree, lastKeyLeaf };
+    return tree;
   }
 
   /** Leaf indexes of a chain's entries in [from, to), oldest first (streams). */
@@ -131,10 +150,37 @@ export class LogStore {
   private async chained(
     entries: readonly LogEntry[],
   ): Promise<{ entries: LogEntry[]; heads: Map<string, number> }> {
-    const heads = new Map<string, number>();
-    const previous = async (kind: ChainKind, name: string, index: number): Promise<number | null> => {
+    const chainsOf = (e: LogEntry): [ChainKind, string][] =>
+      e.kind === 'key'
+        ? [['key', e.keyId]]
+        : e.source !== undefined && e.subject !== undefined
+          ? [
+              ['source', e.source],
+              ['subject', e.subject],
+            ]
+          : [];
+    // The heads this block needs and the cache lacks: looked up together, a few at a time.
+    const heads = new Map<string, number | undefined>();
+    const missing = new Map<string, [ChainKind, string]>();
+    for (const e of entries) {
+      for (const [kind, name] of chainsOf(e)) {
+        const prefix = chainPrefix(kind, name);
+        const cached = this.heads.get(prefix);
+        if (cached !== undefined) heads.set(prefix, cached);
+        else missing.set(prefix, [kind, name]);
+      }
+    }
+    const lookups = [...missing];
+    for (let i = 0; i < lookups.length; i += HEAD_LOOKUPS_IN_FLIGHT) {
+      const part = lookups.slice(i, i + HEAD_LOOKUPS_IN_FLIGHT);
+      const found = await Promise.all(part.map(([, [kind, name]]) => this.chainHead(kind, name)));
+      part.forEach(([prefix], j) => {
+        heads.set(prefix, found[j]);
+      });
+    }
+    const previous = (kind: ChainKind, name: string, index: number): number | null => {
       const prefix = chainPrefix(kind, name);
-      const prev = heads.has(prefix) ? heads.get(prefix) : await this.chainHead(kind, name);
+      const prev = heads.get(prefix);
       heads.set(prefix, index);
       return prev ?? null;
     };
@@ -144,17 +190,19 @@ export class LogStore {
       if (entry.kind === 'receipt' && entry.source !== undefined && entry.subject !== undefined) {
         out.push({
           ...entry,
-          prevSource: await previous('source', entry.source, index),
-          prevSubject: await previous('subject', entry.subject, index),
+          prevSource: previous('source', entry.source, index),
+          prevSubject: previous('subject', entry.subject, index),
         });
       } else if (entry.kind === 'key') {
         // Every key entry is indexed (v1 layout); only format-2 entries carry the pointer.
-        const prevKey = await previous('key', entry.keyId, index);
+        const prevKey = previous('key', entry.keyId, index);
         out.push(entry.prevKey !== undefined ? { ...entry, prevKey } : entry);
       } else out.push(entry);
       index++;
     }
-    return { entries: out, heads };
+    const placed = new Map<string, number>();
+    for (const [prefix, head] of heads) if (head !== undefined) placed.set(prefix, head);
+    return { entries: out, heads: placed };
   }
 
   /** Appends the entries of one ledger block, atomically with the new position. */
@@ -202,6 +250,10 @@ export class LogStore {
       this.frontier.set(nodeKey(n.level, n.index), all.get(nodeKey(n.level, n.index))!);
     this.treeSize = size;
     this.next = blockNumber + 1;
+    if (entries.some((e) => e.kind === 'key')) {
+      this.keyGeneration++;
+      this.keyTreeMemo = undefined;
+    }
     if (this.heads.size + heads.size > MAX_CACHED_HEADS) this.heads.clear();
     for (const [prefix, index] of heads) this.heads.set(prefix, index);
   }

@@ -13,7 +13,6 @@ import {
   equalBytes,
   isCoreError,
   type KeyHeadsCommitment,
-  KeyHeadsTree,
   keyHeadsOf,
   parseCheckpointBody,
   parseNote,
@@ -67,7 +66,7 @@ export async function witnessCheckpoint(
   }
   if (theirs) {
     // The key-heads commitment is recomputed too: a witness signs no head it did not compute itself.
-    const own = new KeyHeadsTree(await o.store.keyHeads(body.size)).commitment;
+    const own = (await o.store.keyHeadsTree(body.size)).commitment;
     if (own.count !== theirs.count || !equalBytes(own.root, theirs.root)) {
       throw new GatewayError(
         'E_CHECKPOINT_CONFLICT',
