@@ -248,6 +248,22 @@ describe('verifiable completeness: chains in the log, chain segments in bundles'
       assert.equal(await once.chainHead('source', A), 9);
       assert.equal(await once.chainHead('source', A, 9), 6, 'the head at an earlier tree size');
       assert.equal(await once.chainHead('subject', 'nobody'), undefined);
+      // The key-heads tree is reused between key changes, and recomputed after one.
+      const before = (await once.keyHeadsTree()).line;
+      assert.equal((await once.keyHeadsTree()).line, before);
+      const size = once.size;
+      await once.appendBlock(blocks.length, [
+        {
+          ...keyEntry(lab, 'revoked', '2026-04-01T00:00:00.000Z', { revokedAt: '2026-04-01T00:00:00.000Z' }),
+          block: 5,
+        },
+      ]);
+      const after = await once.keyHeadsTree();
+      assert.notEqual(after.line, before);
+      assert.equal(after.proof(lab.keyId)?.index, lab.keyId < relay.keyId ? 0 : 1);
+      assert.equal((await once.keyHeadsTree(size)).line, before, 'at the older size, the older heads');
+      const revoked = (await once.leaf(size))!.entry;
+      assert.equal(revoked.kind === 'key' && revoked.prevKey, 1, 'the lab key registered at leaf 1');
     } finally {
       await once.close();
     }
