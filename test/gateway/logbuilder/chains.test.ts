@@ -390,6 +390,32 @@ describe('verifiable completeness: chains in the log, chain segments in bundles'
     assert.deepEqual(codes(noEnd), ['E_CHAIN_END']);
   });
 
+  it("link lines in bundle's verifier: their proofs checked, none twice, none before the completeness line", async () => {
+    const lines = await exportLines({ source: A, from: '2026-02-02T00:00:00Z', to: '2026-02-05T12:00:00Z' });
+    const first = lines.findIndex((l) => typeOf(l) === 'link');
+    const link = JSON.parse(lines[first]!) as { proof: string[] };
+    const badProof = [...lines];
+    badProof[first] = JSON.stringify({ ...link, proof: [...link.proof].reverse() });
+    const bad = await verifyLines(resign(badProof));
+    assert.deepEqual(
+      bad.failures.filter((f) => f.code === 'E_PROOF_INVALID').map((f) => f.line),
+      [first + 1],
+      'the link line, by its physical line number',
+    );
+    const twice = [...lines];
+    twice.splice(first + 1, 0, lines[first]!);
+    const dup = await verifyLines(resign(twice));
+    assert.ok(codes(dup).includes('E_BUNDLE_DUPLICATE_ENTRY'), codes(dup).join());
+    const at = lines.findIndex((l) => typeOf(l) === 'completeness');
+    const early = [...lines];
+    early.splice(at, 0, lines[first]!);
+    const out = await verifyLines(resign(early.filter((_, j) => j !== first + 1)));
+    assert.equal(out.stopped?.code, 'E_BUNDLE_SYNTAX');
+    assert.match(out.stopped?.message ?? '', /links come after the completeness line/);
+    // Links are exempt from the filter rule: the boundary entries lie outside the window, no E_BUNDLE_OUTSIDE_FILTER.
+    assert.ok(!codes(await verifyLines(lines)).includes('E_BUNDLE_OUTSIDE_FILTER'));
+  });
+
   it('a selected receipt bundled as a link, without its text, is E_CHAIN_WITHHELD', async () => {
     const lines = await exportLines({ source: A, from: '2026-02-02T00:00:00Z', to: '2026-02-05T12:00:00Z' });
     const i = lines.findIndex((l) => typeOf(l) === 'receipt');
