@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { preferNativeMlDsa } from '../core/crypto/native.js';
 import { bundleSuite } from './bundle.js';
+import { chainsSuite } from './chains.js';
 import { cryptoSuite } from './crypto.js';
 import { engineSuite } from './engine.js';
 import { type BenchOptions, environment, type Row, type Suite, writeResults } from './harness.js';
@@ -25,6 +26,7 @@ export const SUITES: Record<string, Suite> = {
   queries: querySuite,
   bundle: bundleSuite,
   start: startSuite,
+  chains: chainsSuite,
 };
 
 /** CPU time all cores spent outside idle since boot, in ms. */

@@ -10,7 +10,7 @@ import * as checkpoints from './checkpoints.js';
 import { ContractError, toContractError } from './errors.js';
 import { callerOf, requireRole } from './identity.js';
 import { canonicalJson, type Json, jsonBytes } from './json.js';
-import { keyLogEntry, receiptLogEntries } from './logentries.js';
+import { keyLogEntry, LOG_ENTRY_FORMAT, receiptLogEntries } from './logentries.js';
 import * as keys from './keys.js';
 import * as queries from './queries.js';
 import * as receipts from './receipts.js';
@@ -68,6 +68,7 @@ export class AuditContract extends Contract {
       keyId: record.keyId,
       owner: record.owner,
       txId: tx.txId,
+      logFormat: LOG_ENTRY_FORMAT,
       entries: [keyLogEntry(record, 'registered', tx)],
     });
     return canonicalJson(record);
@@ -83,6 +84,7 @@ export class AuditContract extends Contract {
       newKeyId: result.registered.keyId,
       owner: result.registered.owner,
       txId: tx.txId,
+      logFormat: LOG_ENTRY_FORMAT,
       entries: [keyLogEntry(result.retired, 'retired', tx), keyLogEntry(result.registered, 'registered', tx)],
     });
     return canonicalJson(result);
@@ -99,6 +101,7 @@ export class AuditContract extends Contract {
       reason,
       revokedBy: record.revokedBy ?? null,
       txId: tx.txId,
+      logFormat: LOG_ENTRY_FORMAT,
       entries: [keyLogEntry(record, 'revoked', tx)],
     });
     return canonicalJson(record);
@@ -204,6 +207,7 @@ function emitAppended(ctx: Context, txId: string, results: readonly receipts.App
     ids: appended.map((r) => r.id),
     receipts: appended.map((r) => ({ id: r.id, digest: r.digest })),
     txId,
+    logFormat: LOG_ENTRY_FORMAT,
     entries: receiptLogEntries(appended),
   });
 }

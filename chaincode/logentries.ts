@@ -8,6 +8,13 @@ import { party } from './identity.js';
 import type { KeyRecord, TxInfo } from './keys.js';
 import type { AppendResult } from './receipts.js';
 
+/**
+ * Log entry format of the entries in this contract's events. 2 (docs/bundle-format.md §6): receipt
+ * entries carry `source` and `subject`, and the builder adds chain back-pointers to every entry of
+ * the event. Events without `logFormat` (format 1, older blocks) are logged as they are.
+ */
+export const LOG_ENTRY_FORMAT = 2;
+
 export type UnplacedEntry = Omit<KeyEntry, 'block'> | Omit<ReceiptEntry, 'block'>;
 
 export function keyLogEntry(record: KeyRecord, event: KeyEvent, tx: TxInfo): Omit<KeyEntry, 'block'> {
@@ -36,6 +43,8 @@ export function receiptLogEntries(results: readonly AppendResult[]): Omit<Receip
       kind: 'receipt',
       id: r.id,
       digest: r.digest,
+      source: r.source,
+      subject: r.subject,
       signers: [...r.signerKeyIds],
       submitter: party(r.submitter),
       txId: r.txId,

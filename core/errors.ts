@@ -35,14 +35,23 @@ export type CoreErrorCode =
   | 'E_BUNDLE_TRUNCATED'
   | 'E_BUNDLE_DIGEST_MISMATCH'
   | 'E_BUNDLE_KEY_NOT_VALID'
-  // what a bundle claims as a whole (docs/bundle-format.md §5, §7)
+  // what a bundle claims as a whole (docs/bundle-format.md §5, §8)
   | 'E_BUNDLE_STATEMENT_SIGNATURE'
   | 'E_BUNDLE_STATEMENT_MISMATCH'
   | 'E_BUNDLE_UNSIGNED'
   | 'E_BUNDLE_OUTSIDE_FILTER'
   | 'E_BUNDLE_DUPLICATE_ENTRY'
   | 'E_BUNDLE_KEY_UNUSED'
-  | 'E_BUNDLE_EMPTY';
+  | 'E_BUNDLE_EMPTY'
+
+  // bundle completeness (docs/bundle-format.md §6, §8)
+  | 'E_CHAIN_GAP'
+  | 'E_CHAIN_START'
+  | 'E_CHAIN_END'
+  | 'E_CHAIN_WITHHELD'
+  | 'E_CHAIN_INVALID'
+  | 'E_KEY_CHAIN_GAP'
+  | 'E_KEY_CHAIN_END';
 
 export class CoreError extends Error {
   override readonly name = 'CoreError';

@@ -58,7 +58,10 @@ export function addVerifyCommand(program: Command, output: Output): void {
     )
     .option('--threshold <n>', 'how many trusted checkpoint signatures are required', '1')
     .option('--workers <n>', 'verification threads (default: all cores; 0 = in this thread)')
-    .option('--allow-empty', 'a bundle without receipts ("nothing to verify") exits 0 instead of 1')
+    .option(
+      '--allow-empty',
+      'a bundle without receipts ("nothing to verify") exits 0 instead of 1 (a window proven empty is valid anyway)',
+    )
     .option('--require-signed', 'refuse an unsigned (torgo.bundle/1) export instead of warning')
     .option('--json', 'print the report as JSON')
     .action(

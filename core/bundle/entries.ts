@@ -23,6 +23,15 @@ export type ReceiptEntry = {
   readonly txId: string;
   readonly block: number;
   readonly committedAt: string;
+  /**
+   * Chained entries (log entry format 2, docs/bundle-format.md §6) carry the receipt's source and
+   * subject, and the builder-assigned leaf index of the previous receipt entry with the same source
+   * and the same subject (null for the first). Entries logged before chains have none of the four.
+   */
+  readonly source?: string;
+  readonly subject?: string;
+  readonly prevSource?: number | null;
+  readonly prevSubject?: number | null;
 };
 
 export type KeyEvent = 'registered' | 'retired' | 'revoked';
@@ -42,9 +51,21 @@ export type KeyEntry = {
   readonly txId: string;
   readonly block: number;
   readonly committedAt: string;
+  /** Chained key entries: the leaf index of the previous entry of this key id (null for the first). */
+  readonly prevKey?: number | null;
 };
 
 export type LogEntry = ReceiptEntry | KeyEntry;
+
+/** A receipt entry of log entry format 2: it is on its source's and its subject's chain. */
+export function isChainedReceipt(e: ReceiptEntry): e is ReceiptEntry & {
+  source: string;
+  subject: string;
+  prevSource: number | null;
+  prevSubject: number | null;
+} {
+  return e.source !== undefined && e.prevSource !== undefined && e.prevSubject !== undefined;
+}
 
 export function entryLeafHash(entry: LogEntry): Uint8Array {
   return hashLeaf(utf8(canonicalJson(entry)));

@@ -1,9 +1,10 @@
 /**
- * What bundle verification finds and reports (docs/bundle-format.md §6): failures with their code
+ * What bundle verification finds and reports (docs/bundle-format.md §7): failures with their code
  * and the 1-based physical line of the bundle they are about, flags (valid but worth a look), and
  * the report as data — the one `torgo verify --json` prints and the offline page offers.
  */
 import { isCoreError } from '../errors.js';
+import type { CompletenessSummary } from './completeness.js';
 
 export interface Failure {
   /** 1-based physical line number of the bundle file. */
@@ -22,18 +23,19 @@ export interface Flag {
 /**
  * - `valid`: a signed export (v2), every check passed;
  * - `valid-unsigned`: a v1 bundle whose contents all check, but nothing proves who exported it;
- * - `nothing-to-verify`: every check passed but there is no receipt (valid only with allowEmpty);
+ * - `nothing-to-verify`: every check passed but there is no receipt (valid only with allowEmpty),
+ *   unless completeness proves the window empty (§6.4): that bundle is `valid`;
  * - `invalid`: a check failed; `unusable`: not a bundle at all (no readable header).
  */
 export type BundleOutcome = 'valid' | 'valid-unsigned' | 'nothing-to-verify' | 'invalid' | 'unusable';
 
 /**
- * What a bundle cannot prove by itself (docs/bundle-format.md §8), each stated in every report
+ * What a bundle cannot prove by itself (docs/bundle-format.md §9), each stated in every report
  * unless a check (VerifyBundleOptions.checks) declares it proves it (`BundleCheck.proves`).
  */
 export const BUNDLE_LIMITS = {
   completeness:
-    'that nothing matching the filters was left out: no receipt, no later key entry (docs/bundle-format.md §8)',
+    'that nothing matching the filters was left out: no receipt, no later key entry (docs/bundle-format.md §9)',
 } as const;
 export type BundleLimit = keyof typeof BUNDLE_LIMITS;
 
@@ -69,6 +71,8 @@ export interface BundleReport {
     lines: number;
     keys: number;
     validKeys: number;
+    /** Link lines read (§6): chain entries without a receipt; not in the statement's counts. */
+    links: number;
     /** Receipt lines read; every one was checked: receipts = validReceipts + invalidReceipts. */
     receipts: number;
     validReceipts: number;
@@ -90,6 +94,8 @@ export interface BundleReport {
   /** Failures beyond the first `MAX_REPORTED` are counted, not listed. */
   readonly failureCount: number;
   readonly flags: readonly Flag[];
+  /** What the completeness check (§6) showed, once the bundle was read to its last line. */
+  readonly completeness?: CompletenessSummary;
 }
 
 /** Failures and flags listed in a report; more are counted. */

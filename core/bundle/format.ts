@@ -3,6 +3,7 @@ import { CoreError } from '../errors.js';
 import { fromBase64 } from '../encoding.js';
 import { HASH_SIZE } from '../log/merkle.js';
 import type { Identity, KeyEntry, ReceiptEntry } from './entries.js';
+import type { KeyHeadProof } from './keyheads.js';
 
 /** The format this version writes: v2 ends with a signed export statement (statement.ts). */
 export const BUNDLE_FORMAT = 'torgo.bundle/2';
@@ -37,6 +38,30 @@ export interface ReceiptLine {
   readonly entry: ReceiptEntry;
   readonly mu: string;
 }
+/**
+ * A chained receipt entry that completes a chain segment without being a selected receipt: the
+ * boundary entries before and after the window, or entries of the chain the other filters leave out
+ * (docs/bundle-format.md §6).
+ */
+export interface LinkLine {
+  readonly type: 'link';
+  readonly leafIndex: number;
+  readonly proof: readonly string[];
+  readonly entry: ReceiptEntry;
+}
+export type ChainBy = 'source' | 'subject';
+/** The exporter's statement of the chain heads at the checkpoint's size (§6). */
+export interface CompletenessLine {
+  readonly type: 'completeness';
+  /** The chain the receipts were selected along, or null when no chain covers the filters. */
+  readonly chain: { readonly by: ChainBy; readonly value: string } | null;
+  /** Leaf index of that chain's newest entry in the checkpoint's tree (null: none). */
+  readonly head: number | null;
+  /** Leaf index of each bundled key's newest key entry in the checkpoint's tree. */
+  readonly keyHeads: Readonly<Record<string, number>>;
+  /** Each head's proof in the checkpoint's key-heads commitment (core/bundle/keyheads.ts), when it has one. */
+  readonly keyHeadProofs?: Readonly<Record<string, KeyHeadProof>>;
+}
 /** v1's last line: anyone can recompute it, so it proves nothing about who exported the bundle. */
 export interface ManifestLine {
   readonly type: 'manifest';
@@ -48,7 +73,15 @@ export interface StatementLine {
   readonly type: 'statement';
   readonly note: string;
 }
-export type BundleLine = HeaderLine | CheckpointLine | KeyLine | ReceiptLine | ManifestLine | StatementLine;
+export type BundleLine =
+  | HeaderLine
+  | CheckpointLine
+  | KeyLine
+  | ReceiptLine
+  | LinkLine
+  | CompletenessLine
+  | ManifestLine
+  | StatementLine;
 
 /** A syntax error at a physical line of the bundle (1-based), when known. */
 function syntax(message: string, line?: number, details?: Record<string, unknown>): CoreError {
@@ -89,6 +122,15 @@ class Shape {
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) this.fail(f, 'an array of strings');
     return v;
   }
+  has(f: string): boolean {
+    return Object.hasOwn(this.o, f);
+  }
+  isNull(f: string): boolean {
+    return this.o[f] === null;
+  }
+  natOrNull(f: string): number | null {
+    return this.o[f] === null ? null : this.nat(f);
+  }
   obj(f: string): Record<string, unknown> {
     const v = this.o[f];
     if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(f, 'an object');
@@ -111,8 +153,19 @@ function receiptEntry(o: Record<string, unknown>, where: string, line?: number):
     'txId',
     'block',
     'committedAt',
+    'source',
+    'subject',
+    'prevSource',
+    'prevSubject',
   );
   if (s.str('kind') !== 'receipt') throw syntax(`${where}: kind must be "receipt"`, line);
+  // Format 2 fields come in pairs, pointers only with the names (§6): a half-chained entry is malformed.
+  if (s.has('source') !== s.has('subject') || s.has('prevSource') !== s.has('prevSubject')) {
+    throw syntax(`${where}: source/subject and prevSource/prevSubject come in pairs`, line);
+  }
+  if (s.has('prevSource') && !s.has('source')) {
+    throw syntax(`${where}: chain pointers without source and subject`, line);
+  }
   return {
     kind: 'receipt',
     id: s.str('id'),
@@ -122,6 +175,10 @@ function receiptEntry(o: Record<string, unknown>, where: string, line?: number):
     txId: s.str('txId'),
     block: s.nat('block'),
     committedAt: s.str('committedAt'),
+    ...(s.has('source') ? { source: s.str('source'), subject: s.str('subject') } : {}),
+    ...(s.has('prevSource')
+      ? { prevSource: s.natOrNull('prevSource'), prevSubject: s.natOrNull('prevSubject') }
+      : {}),
   };
 }
 
@@ -140,6 +197,7 @@ function keyEntry(o: Record<string, unknown>, where: string, line?: number): Key
     'txId',
     'block',
     'committedAt',
+    'prevKey',
   );
   const event = s.str('event');
   if (s.str('kind') !== 'key' || !['registered', 'retired', 'revoked'].includes(event)) {
@@ -159,6 +217,40 @@ function keyEntry(o: Record<string, unknown>, where: string, line?: number): Key
     txId: s.str('txId'),
     block: s.nat('block'),
     committedAt: s.str('committedAt'),
+    ...(s.has('prevKey') ? { prevKey: s.natOrNull('prevKey') } : {}),
+  };
+}
+
+function completenessLine(s: Shape, where: string, line: number): CompletenessLine {
+  s.only('type', 'chain', 'head', 'keyHeads', 'keyHeadProofs');
+  let chain: CompletenessLine['chain'] = null;
+  if (!s.isNull('chain')) {
+    const c = new Shape(s.obj('chain'), `${where} chain`, line).only('by', 'value');
+    const by = c.str('by');
+    if (by !== 'source' && by !== 'subject')
+      throw syntax(`${where}: chain "by" must be source or subject`, line);
+    chain = { by, value: c.str('value') };
+  }
+  const heads = s.obj('keyHeads');
+  const keyHeads: Record<string, number> = {};
+  const h = new Shape(heads, `${where} keyHeads`, line);
+  for (const keyId of Object.keys(heads)) keyHeads[keyId] = h.nat(keyId);
+  let keyHeadProofs: Record<string, KeyHeadProof> | undefined;
+  if (s.has('keyHeadProofs')) {
+    keyHeadProofs = {};
+    const proofs = s.obj('keyHeadProofs');
+    const ps = new Shape(proofs, `${where} keyHeadProofs`, line);
+    for (const keyId of Object.keys(proofs)) {
+      const p = new Shape(ps.obj(keyId), `${where} keyHeadProofs ${keyId}`, line).only('index', 'proof');
+      keyHeadProofs[keyId] = { index: p.nat('index'), proof: p.strings('proof') };
+    }
+  }
+  return {
+    type: 'completeness',
+    chain,
+    head: s.natOrNull('head'),
+    keyHeads,
+    ...(keyHeadProofs ? { keyHeadProofs } : {}),
   };
 }
 
@@ -221,6 +313,16 @@ export function parseBundleLine(text: string, lineNo: number): BundleLine {
         entry: receiptEntry(s.obj('entry'), where, lineNo),
         mu: s.str('mu'),
       };
+    case 'link':
+      s.only('type', 'leafIndex', 'proof', 'entry');
+      return {
+        type: 'link',
+        leafIndex: s.nat('leafIndex'),
+        proof: s.strings('proof'),
+        entry: receiptEntry(s.obj('entry'), where, lineNo),
+      };
+    case 'completeness':
+      return completenessLine(s, where, lineNo);
     case 'manifest': {
       s.only('type', 'counts', 'digest');
       const c = new Shape(s.obj('counts'), `${where} counts`, lineNo).only('keys', 'receipts');

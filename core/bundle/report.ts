@@ -50,7 +50,7 @@ export function formatReport(r: BundleReport): string {
     `  receipts:    ${c.validReceipts} of ${c.receipts} valid (canonical form, mirror, ${c.signatures} signatures, key validity at commit, inclusion proofs, filters, none twice)`,
   ];
   if (c.invalidReceipts) lines.push(`               ${c.invalidReceipts} invalid, listed below`);
-  for (const check of r.checks) lines.push(`  ${`${check.name}:`.padEnd(13)}${check.summary}`);
+  for (const check of r.checks) lines.push(`  ${`${check.name}:`.padEnd(12)} ${check.summary}`);
   if (r.stopped) {
     lines.push(`  stopped:     line ${r.stopped.line}: ${r.stopped.code}: ${r.stopped.message}`);
   }

@@ -1,5 +1,5 @@
 /**
- * Offline bundle verification (docs/bundle-format.md §6): the orchestrator. It reads the lines
+ * Offline bundle verification (docs/bundle-format.md §7): the orchestrator. It reads the lines
  * once, in order, and runs the named steps — header, checkpoint, keys, receipts, binding, the
  * export statement — each in its own module under steps/. Streaming: constant memory but for the
  * key entries and the duplicate sets (binding.ts says how small); receipt signatures are checked
@@ -29,6 +29,7 @@ import {
   type ReceiptCheckResult,
   type ReceiptChecker,
 } from './steps/receipts.js';
+import { checkLink, type CompletenessCheck, completeness, provesCompleteness } from './steps/completeness.js';
 import { checkManifest, checkStatement } from './steps/statement.js';
 
 export {
@@ -43,6 +44,7 @@ export {
 export type { BundleCheck } from './steps/binding.js';
 export type { ProvenCheckpoint } from './steps/checkpoint.js';
 export type { BundleHeader } from './steps/header.js';
+export { completenessText, provesCompleteness } from './steps/completeness.js';
 export {
   checkReceiptLine,
   inThreadChecker,
@@ -60,7 +62,10 @@ export interface VerifyBundleOptions {
   readonly batchSize?: number;
   readonly parallelism?: number;
   readonly onProgress?: (receiptsChecked: number) => void;
-  /** A bundle without receipts is "nothing to verify"; valid only when allowed. */
+  /**
+   * A bundle without receipts is "nothing to verify"; valid only when allowed. A bundle whose
+   * completeness check proves its window empty (§6.4) is not: it is a result, valid without this.
+   */
   readonly allowEmpty?: boolean;
   /** Refuse unsigned (v1) exports with E_BUNDLE_UNSIGNED instead of warning. */
   readonly requireSigned?: boolean;
@@ -68,7 +73,8 @@ export interface VerifyBundleOptions {
   readonly checks?: readonly BundleCheck[];
 }
 
-type Stage = 'header' | 'checkpoint' | 'keys' | 'receipts' | 'done';
+/** `claimed`: the completeness line was read (§6), links or receipts follow. */
+type Stage = 'header' | 'checkpoint' | 'keys' | 'claimed' | 'receipts' | 'done';
 
 /** A structural failure: the line cannot be interpreted, so neither can what follows. */
 class Stop extends Error {
@@ -89,6 +95,7 @@ class BundleVerification {
     lines: 0,
     keys: 0,
     validKeys: 0,
+    links: 0,
     receipts: 0,
     validReceipts: 0,
     invalidReceipts: 0,
@@ -97,6 +104,7 @@ class BundleVerification {
   };
   private readonly digest = createSha256();
   private readonly checks: BundleCheck[];
+  private readonly completeness: CompletenessCheck = completeness();
   private stage: Stage = 'header';
   private header: BundleHeader | undefined;
   private rawOrigin: string | undefined;
@@ -108,7 +116,7 @@ class BundleVerification {
   private stopped: { line: number; code: string; message: string } | undefined;
 
   constructor(private readonly options: VerifyBundleOptions) {
-    this.checks = [uniqueEntries(), keysInUse(), ...(options.checks ?? [])];
+    this.checks = [uniqueEntries(), keysInUse(), this.completeness, ...(options.checks ?? [])];
   }
 
   async run(lines: AsyncIterable<string>): Promise<BundleReport> {
@@ -184,18 +192,33 @@ class BundleVerification {
         expect(this.stage === 'keys', 'key entries come after the checkpoint and before the receipts');
         this.verifyKey(line, n);
         return;
+      case 'completeness':
+        expect(
+          this.stage === 'keys',
+          'the completeness line comes once, after the keys and before the receipts and links',
+        );
+        for (const c of this.checks) c.completeness?.(line, n);
+        this.stage = 'claimed';
+        return;
       case 'receipt':
         expect(
-          this.stage === 'keys' || this.stage === 'receipts',
+          this.stage === 'keys' || this.stage === 'claimed' || this.stage === 'receipts',
           'receipts come after the checkpoint and keys',
         );
-        if (this.stage === 'keys') this.startReceipts(checker);
+        if (this.stage !== 'receipts') this.startReceipts(checker);
         await this.verifyReceipt(line, n);
+        return;
+      case 'link':
+        expect(
+          this.stage === 'claimed' || this.stage === 'receipts',
+          'links come after the completeness line',
+        );
+        this.verifyLink(line, n);
         return;
       case 'manifest':
       case 'statement': {
         expect(
-          this.stage === 'keys' || this.stage === 'receipts',
+          this.stage === 'keys' || this.stage === 'claimed' || this.stage === 'receipts',
           `the ${line.type} comes after the checkpoint`,
         );
         const v1 = this.header!.format === BUNDLE_FORMAT_V1;
@@ -228,6 +251,21 @@ class BundleVerification {
       this.counts.proofs++;
     } catch (e) {
       this.findings.fail(asFailure(e, n));
+    }
+  }
+
+  /**
+   * A link line (§6): its inclusion proof, then the whole-bundle checks. It carries no receipt, so
+   * neither signatures nor the filter binding (§5) apply: boundary entries lie outside the window.
+   */
+  private verifyLink(line: Extract<BundleLine, { type: 'link' }>, n: number): void {
+    this.counts.links++;
+    try {
+      checkLink(line, n, this.checkpoint!);
+      this.counts.proofs++;
+      for (const c of this.checks) c.link?.(line, n);
+    } catch (e) {
+      this.findings.fail(asFailure(e, n, line.entry.id));
     }
   }
 
@@ -329,7 +367,10 @@ class BundleVerification {
     const f = this.findings;
     const v1 = this.header?.format === BUNDLE_FORMAT_V1;
     const unusable = this.rawOrigin === undefined;
-    const empty = this.counts.receipts === 0 && this.stage === 'done';
+    // A window proven empty (links only, §6.4) is a result, not "nothing to verify".
+    const done = this.stage === 'done';
+    const summary = done ? this.completeness.result() : undefined;
+    const empty = this.counts.receipts === 0 && done && !(summary && provesCompleteness(summary));
     let outcome: BundleOutcome;
     if (unusable) outcome = 'unusable';
     else if (f.failureCount > 0) outcome = 'invalid';
@@ -376,6 +417,7 @@ class BundleVerification {
       failures: f.failures,
       failureCount: f.failureCount,
       flags: f.flags,
+      ...(summary ? { completeness: summary } : {}),
     };
   }
 }

@@ -7,7 +7,7 @@
  * the stream with exponential backoff and jitter for as long as the gateway runs, and says so in
  * `status` rather than dying silently (issue 11, item 1).
  */
-import { type LogEntry, parseLogEntry } from '../../core/index.js';
+import { CoreError, type LogEntry, parseLogEntry } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
 import type { LogStore } from './store.js';
 
@@ -25,24 +25,38 @@ export interface LogBlock {
 /** Where committed blocks come from: the embedded engine, or Fabric block events. */
 export type BlockSource = (fromBlock: number, signal: AbortSignal) => AsyncIterable<LogBlock>;
 
-/** The log entries of a block: from VALID transactions' events, in transaction order. */
+/**
+ * The log entries of a block: from VALID transactions' events, in transaction order. Entries of a
+ * format-2 event (`logFormat: 2`) are chained: receipts must carry source and subject, key entries
+ * get a `prevKey` the store fills in (store.ts); entries of older events stay exactly as they were
+ * logged, so a log rebuilt from old blocks has the same leaves and roots as before.
+ */
 export function entriesOf(block: LogBlock): LogEntry[] {
   const out: LogEntry[] = [];
   for (const tx of block.transactions) {
     if (!tx.valid || !tx.event) continue;
-    let payload: { entries?: unknown };
+    let payload: { entries?: unknown; logFormat?: unknown };
     try {
-      payload = JSON.parse(new TextDecoder().decode(tx.event.payload)) as { entries?: unknown };
+      payload = JSON.parse(new TextDecoder().decode(tx.event.payload)) as typeof payload;
     } catch {
       continue; // not one of our contract's events
     }
     if (!Array.isArray(payload.entries)) continue;
+    const chained = payload.logFormat === 2;
     payload.entries.forEach((e, i) => {
-      const entry = parseLogEntry(
-        { ...(e as object), block: block.number },
-        `block ${block.number} tx ${tx.txId} entry ${i}`,
-      );
-      out.push(entry);
+      const where = `block ${block.number} tx ${tx.txId} entry ${i}`;
+      const entry = parseLogEntry({ ...(e as object), block: block.number }, where);
+      if (!chained) {
+        if (entry.kind === 'receipt' && entry.source !== undefined)
+          throw new CoreError('E_BUNDLE_SYNTAX', `${where}: source in an entry of log format 1`);
+        out.push(entry);
+      } else if (entry.kind === 'key') out.push({ ...entry, prevKey: null });
+      else if (entry.source === undefined)
+        throw new CoreError(
+          'E_BUNDLE_SYNTAX',
+          `${where}: a format-2 receipt entry without source and subject`,
+        );
+      else out.push(entry);
     });
   }
   return out;

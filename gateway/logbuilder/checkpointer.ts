@@ -66,6 +66,8 @@ export class Checkpointer {
       origin: this.options.origin,
       size,
       rootHash: await this.store.root(size),
+      // Commits to every key's newest entry, so bundles prove key heads (docs/transparency.md §3.1).
+      extensions: [(await this.store.keyHeadsTree(size)).line],
     };
     if (this.latest) {
       const previous = this.latest.checkpoint;

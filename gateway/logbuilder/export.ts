@@ -1,7 +1,8 @@
 /**
  * Export bundles (docs/bundle-format.md, torgo.bundle/2): a stream of JSON lines — header, a
- * fresh signed checkpoint, the key entries the receipts depend on, the receipts with their ledger
- * entries and inclusion proofs, and the export statement the operator key signs over all of it.
+ * fresh signed checkpoint, the key entries the receipts depend on, the completeness line, the
+ * receipts with their ledger entries and inclusion proofs (with the chain's link lines between
+ * them, §6), and the export statement the operator key signs over all of it, links included.
  * Constant memory in the number of receipts (two passes over the selection: key ids first, then
  * receipts), so a million-receipt export streams.
  */
@@ -9,13 +10,23 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import {
   BUNDLE_FORMAT,
   type HeaderLine,
+  isChainedReceipt,
   type KeyLine,
+  type LinkLine,
   type ReceiptEntry,
   type ReceiptLine,
   type StatementLine,
   toBase64,
   toHex,
 } from '../../core/index.js';
+import {
+  type ChainWindow,
+  chainSegment,
+  chainWindowOf,
+  completenessLine,
+  ReceiptTexts,
+  selects,
+} from './chainexport.js';
 import type { Checkpointer } from './checkpointer.js';
 import type { LogStore } from './store.js';
 
@@ -40,6 +51,31 @@ export interface ExportSummary {
   receipts: number;
   /** Selected receipts not yet in the log when the checkpoint was taken (committed during the export). */
   skipped: number;
+  /** Chain entries bundled as links (docs/bundle-format.md §6); not counted in the statement's counts. */
+  links?: number;
+}
+
+/** The chain the bundle can show complete, if the selection is exactly that chain's in the window. */
+async function coveringChain(
+  store: LogStore,
+  filters: Readonly<Record<string, string>>,
+  size: number,
+  inLog: number,
+  allChained: boolean,
+  firstLeaf: number | undefined,
+): Promise<(ChainWindow & { firstLeaf: number | undefined }) | undefined> {
+  if (!allChained) return undefined; // receipts logged before chains: the chain cannot show them
+  let w: ChainWindow | { uncovered: string };
+  try {
+    w = chainWindowOf(filters);
+  } catch {
+    return undefined;
+  }
+  if ('uncovered' in w) return undefined;
+  let selected = 0;
+  for await (const leaf of chainSegment(store, w, size, firstLeaf))
+    if (selects(w, leaf.entry as ReceiptEntry)) selected++;
+  return selected === inLog ? { ...w, firstLeaf } : undefined;
 }
 
 /** Yields the bundle's lines, each ending with LF. `summary` is filled in as it goes. */
@@ -68,13 +104,26 @@ export async function* exportBundle(
   yield line(header);
   yield line({ type: 'checkpoint', note: issued.note });
 
-  // Pass 1: which keys the selected receipts were signed with.
+  // Pass 1: which keys the selected receipts were signed with, and whether they are all chained.
   const keyIds = new Set<string>();
+  let inLog = 0;
+  let notInLog = 0;
+  let allChained = true;
+  let firstLeaf: number | undefined;
   for await (const r of options.receipts()) {
     const leaf = await store.receiptLeaf(r.id);
-    if (leaf && leaf.index < size) for (const k of (leaf.entry as ReceiptEntry).signers) keyIds.add(k);
+    if (!leaf || leaf.index >= size) notInLog++;
+    else {
+      const entry = leaf.entry as ReceiptEntry;
+      for (const k of entry.signers) keyIds.add(k);
+      inLog++;
+      if (!isChainedReceipt(entry)) allChained = false;
+      if (firstLeaf === undefined || leaf.index < firstLeaf) firstLeaf = leaf.index;
+    }
   }
-  for (const keyId of [...keyIds].sort()) {
+  const chain = await coveringChain(store, options.filters, size, inLog, allChained, firstLeaf);
+  const sortedKeyIds = [...keyIds].sort();
+  for (const keyId of sortedKeyIds) {
     for (const leaf of await store.keyLeaves(keyId)) {
       if (leaf.index >= size) continue;
       const proof = (await store.inclusionProof(leaf.index, size)).map(toBase64);
@@ -89,24 +138,55 @@ export async function* exportBundle(
     }
   }
 
-  // Pass 2: the receipts.
-  for await (const r of options.receipts()) {
-    const leaf = await store.receiptLeaf(r.id);
-    if (!leaf || leaf.index >= size) {
-      summary.skipped++;
-      continue;
+  yield line(await completenessLine(store, chain, sortedKeyIds, issued.checkpoint));
+
+  // Pass 2: the receipts — along the chain (with its links) when one covers the filters.
+  if (chain) {
+    const texts = new ReceiptTexts(options.receipts());
+    try {
+      for await (const leaf of chainSegment(store, chain, size, chain.firstLeaf)) {
+        const entry = leaf.entry as ReceiptEntry;
+        const proof = (await store.inclusionProof(leaf.index, size)).map(toBase64);
+        if (!selects(chain, entry)) {
+          const link: LinkLine = { type: 'link', leafIndex: leaf.index, proof, entry };
+          summary.links = (summary.links ?? 0) + 1;
+          yield line(link);
+          continue;
+        }
+        const receiptLine: ReceiptLine = {
+          type: 'receipt',
+          leafIndex: leaf.index,
+          proof,
+          entry,
+          mu: await texts.text(entry.id),
+        };
+        summary.receipts++;
+        if (summary.receipts % 1000 === 0) options.onProgress?.(summary.receipts);
+        yield line(receiptLine);
+      }
+    } finally {
+      await texts.close();
     }
-    const proof = (await store.inclusionProof(leaf.index, size)).map(toBase64);
-    const receiptLine: ReceiptLine = {
-      type: 'receipt',
-      leafIndex: leaf.index,
-      proof,
-      entry: leaf.entry as ReceiptEntry,
-      mu: r.mu,
-    };
-    summary.receipts++;
-    if (summary.receipts % 1000 === 0) options.onProgress?.(summary.receipts);
-    yield line(receiptLine);
+    summary.skipped = notInLog;
+  } else {
+    for await (const r of options.receipts()) {
+      const leaf = await store.receiptLeaf(r.id);
+      if (!leaf || leaf.index >= size) {
+        summary.skipped++;
+        continue;
+      }
+      const proof = (await store.inclusionProof(leaf.index, size)).map(toBase64);
+      const receiptLine: ReceiptLine = {
+        type: 'receipt',
+        leafIndex: leaf.index,
+        proof,
+        entry: leaf.entry as ReceiptEntry,
+        mu: r.mu,
+      };
+      summary.receipts++;
+      if (summary.receipts % 1000 === 0) options.onProgress?.(summary.receipts);
+      yield line(receiptLine);
+    }
   }
   const statement: StatementLine = {
     type: 'statement',

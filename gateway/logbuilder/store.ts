@@ -14,6 +14,7 @@ import {
   entryLeafHash,
   foldNodes,
   inclusionPlan,
+  KeyHeadsTree,
   type LogEntry,
   type NodeId,
   rangeNodes,
@@ -25,6 +26,19 @@ const nodeKey = (level: number, index: number) => `n/${pad(level, 2)}/${pad(inde
 const leafKey = (index: number) => `e/${pad(index, 14)}`;
 const receiptKey = (id: string) => `r/${id}`;
 const keyEntryKey = (keyId: string, index: number) => `k/${keyId}/${pad(index, 14)}`;
+
+/** The chains of docs/bundle-format.md §6: receipts by source, by subject; key entries by key id. */
+export type ChainKind = 'source' | 'subject' | 'key';
+/**
+ * A chain's index prefix. Names are percent-encoded so no name is a prefix of another's range
+ * (`encodeURIComponent` leaves no `/`); key ids are hex already (and keep their v1 layout `k/`).
+ */
+export const chainPrefix = (kind: ChainKind, name: string): string =>
+  kind === 'key' ? `k/${name}/` : `${kind === 'source' ? 's' : 'j'}/${encodeURIComponent(name)}/`;
+/** Most chain heads kept in memory; beyond it the cache is dropped and refilled from the index. */
+const MAX_CACHED_HEADS = 100_000;
+/** Chain-head index reads a block's append has in flight at once (cache misses only). */
+const HEAD_LOOKUPS_IN_FLIGHT = 64;
 const META_SIZE = 'm/size';
 const META_NEXT_BLOCK = 'm/nextBlock';
 const META_CHECKPOINT = 'm/checkpoint';
@@ -41,7 +55,14 @@ export class LogStore {
     private next: number,
     /** The right edge of the tree: exactly the nodes `appendLeaf` reads. */
     private readonly frontier: Map<string, Uint8Array>,
+    /** Chain prefix → leaf index of the chain's newest entry (a cache of the index's last keys). */
+    private readonly heads = new Map<string, number>(),
   ) {}
+
+  /** The last key-heads tree, valid for every size above its newest key leaf until a key entry is appended. */
+  private keyTreeMemo: { tree: KeyHeadsTree; lastKeyLeaf: number } | undefined;
+  /** Counts appends with key entries, so a walk that raced one does not leave a stale memo. */
+  private keyGeneration = 0;
 
   static async open(path: string): Promise<LogStore> {
     const db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
@@ -72,11 +93,124 @@ export class LogStore {
     return this.next;
   }
 
+  /** Leaf index of the newest entry of a chain below leaf `size` (default: the whole log), if any. */
+  async chainHead(kind: ChainKind, name: string, size: number = this.treeSize): Promise<number | undefined> {
+    const prefix = chainPrefix(kind, name);
+    if (size >= this.treeSize) {
+      const cached = this.heads.get(prefix);
+      if (cached !== undefined) return cached;
+    }
+    const hi = size >= this.treeSize ? `${prefix}~` : `${prefix}${pad(size, 14)}`;
+    for await (const k of this.db.keys({ gte: prefix, lt: hi, reverse: true, limit: 1 })) {
+      return parseInt(k.slice(prefix.length), 16);
+    }
+    return undefined;
+  }
+
+  /**
+   * The key-heads commitment's tree (core/bundle/keyheads.ts) for the tree of `size`: the newest
+   * key-entry leaf of every key id below `size`. Walks the key index — O(key entries) — only when
+   * a key entry was appended since the last walk or `size` predates the newest key entry; a
+   * checkpoint otherwise reuses the last tree, so its cost per checkpoint is nil between key changes.
+   */
+  async keyHeadsTree(size: number = this.treeSize): Promise<KeyHeadsTree> {
+    const memo = this.keyTreeMemo;
+    if (memo && size > memo.lastKeyLeaf && size <= this.treeSize) return memo.tree;
+    const generation = this.keyGeneration;
+    const heads = new Map<string, number>();
+    let lastKeyLeaf = -1;
+    let complete = true;
+    for await (const k of this.db.keys({ gte: 'k/', lt: 'k/~' })) {
+      const slash = k.lastIndexOf('/');
+      const index = parseInt(k.slice(slash + 1), 16);
+      if (index < size) {
+        heads.set(k.slice(2, slash), index);
+        lastKeyLeaf = Math.max(lastKeyLeaf, index);
+      } else complete = false;
+    }
+    const tree = new KeyHeadsTree([...heads].map(([keyId, head]) => ({ keyId, head })));
+    if (complete && generation === this.keyGeneration) this.keyTreeMemo = { tree, lastKeyLeaf };
+    return tree;
+  }
+
+  /** Leaf indexes of a chain's entries in [from, to), oldest first (streams). */
+  async *chainIndexes(kind: ChainKind, name: string, from: number, to: number): AsyncGenerator<number> {
+    const prefix = chainPrefix(kind, name);
+    for await (const k of this.db.keys({ gte: `${prefix}${pad(from, 14)}`, lt: `${prefix}${pad(to, 14)}` })) {
+      yield parseInt(k.slice(prefix.length), 16);
+    }
+  }
+
+  /**
+   * Assigns the back-pointers of chained entries (docs/bundle-format.md §6.1): a receipt entry that carries `source` gets
+   * `prevSource` and `prevSubject`, a key entry that carries `prevKey` gets the real one. The
+   * previous entry is this block's own when there is one, else the index's — so the result depends
+   * only on the log's entries, identically in every organisation and after any restart.
+   */
+  private async chained(
+    entries: readonly LogEntry[],
+  ): Promise<{ entries: LogEntry[]; heads: Map<string, number> }> {
+    const chainsOf = (e: LogEntry): [ChainKind, string][] =>
+      e.kind === 'key'
+        ? [['key', e.keyId]]
+        : e.source !== undefined && e.subject !== undefined
+          ? [
+              ['source', e.source],
+              ['subject', e.subject],
+            ]
+          : [];
+    // The heads this block needs and the cache lacks: looked up together, a few at a time.
+    const heads = new Map<string, number | undefined>();
+    const missing = new Map<string, [ChainKind, string]>();
+    for (const e of entries) {
+      for (const [kind, name] of chainsOf(e)) {
+        const prefix = chainPrefix(kind, name);
+        const cached = this.heads.get(prefix);
+        if (cached !== undefined) heads.set(prefix, cached);
+        else missing.set(prefix, [kind, name]);
+      }
+    }
+    const lookups = [...missing];
+    for (let i = 0; i < lookups.length; i += HEAD_LOOKUPS_IN_FLIGHT) {
+      const part = lookups.slice(i, i + HEAD_LOOKUPS_IN_FLIGHT);
+      const found = await Promise.all(part.map(([, [kind, name]]) => this.chainHead(kind, name)));
+      part.forEach(([prefix], j) => {
+        heads.set(prefix, found[j]);
+      });
+    }
+    const previous = (kind: ChainKind, name: string, index: number): number | null => {
+      const prefix = chainPrefix(kind, name);
+      const prev = heads.get(prefix);
+      heads.set(prefix, index);
+      return prev ?? null;
+    };
+    const out: LogEntry[] = [];
+    let index = this.treeSize;
+    for (const entry of entries) {
+      if (entry.kind === 'receipt' && entry.source !== undefined && entry.subject !== undefined) {
+        out.push({
+          ...entry,
+          prevSource: previous('source', entry.source, index),
+          prevSubject: previous('subject', entry.subject, index),
+        });
+      } else if (entry.kind === 'key') {
+        // Every key entry is indexed (v1 layout); only format-2 entries carry the pointer.
+        const prevKey = previous('key', entry.keyId, index);
+        out.push(entry.prevKey !== undefined ? { ...entry, prevKey } : entry);
+      } else out.push(entry);
+      index++;
+    }
+    const placed = new Map<string, number>();
+    for (const [prefix, head] of heads) if (head !== undefined) placed.set(prefix, head);
+    return { entries: out, heads: placed };
+  }
+
   /** Appends the entries of one ledger block, atomically with the new position. */
-  async appendBlock(blockNumber: number, entries: readonly LogEntry[]): Promise<void> {
+  async appendBlock(blockNumber: number, unchained: readonly LogEntry[]): Promise<void> {
     if (blockNumber !== this.next) {
       throw new Error(`log store: block ${blockNumber} arrives out of order (expected ${this.next})`);
     }
+    const { entries, heads } = await this.chained(unchained);
     const batch = this.db.batch();
     const enc = new TextEncoder();
     const written = new Map<string, Uint8Array>();
@@ -97,8 +231,13 @@ export class LogStore {
         batch.put(k, node.hash);
       }
       batch.put(leafKey(size), enc.encode(canonicalJson(entry)));
-      if (entry.kind === 'receipt') batch.put(receiptKey(entry.id), enc.encode(String(size)));
-      else batch.put(keyEntryKey(entry.keyId, size), enc.encode(String(size)));
+      if (entry.kind === 'receipt') {
+        batch.put(receiptKey(entry.id), enc.encode(String(size)));
+        if (entry.source !== undefined && entry.subject !== undefined) {
+          batch.put(`${chainPrefix('source', entry.source)}${pad(size, 14)}`, enc.encode(String(size)));
+          batch.put(`${chainPrefix('subject', entry.subject)}${pad(size, 14)}`, enc.encode(String(size)));
+        }
+      } else batch.put(keyEntryKey(entry.keyId, size), enc.encode(String(size)));
       size++;
     }
     batch.put(META_SIZE, enc.encode(String(size)));
@@ -111,6 +250,12 @@ export class LogStore {
       this.frontier.set(nodeKey(n.level, n.index), all.get(nodeKey(n.level, n.index))!);
     this.treeSize = size;
     this.next = blockNumber + 1;
+    if (entries.some((e) => e.kind === 'key')) {
+      this.keyGeneration++;
+      this.keyTreeMemo = undefined;
+    }
+    if (this.heads.size + heads.size > MAX_CACHED_HEADS) this.heads.clear();
+    for (const [prefix, index] of heads) this.heads.set(prefix, index);
   }
 
   private async nodes(ids: readonly NodeId[]): Promise<Map<string, Uint8Array>> {

@@ -12,6 +12,8 @@ import {
   cosignCheckpoint,
   equalBytes,
   isCoreError,
+  type KeyHeadsCommitment,
+  keyHeadsOf,
   parseCheckpointBody,
   parseNote,
   type PrivateKey,
@@ -54,6 +56,24 @@ export async function witnessCheckpoint(
       `this gateway's log has root ${toBase64(ours)} at size ${body.size}, the checkpoint says ${toBase64(body.rootHash)}: the logs have forked`,
       { size: body.size, ourRoot: toBase64(ours), theirRoot: toBase64(body.rootHash) },
     );
+  }
+  let theirs: KeyHeadsCommitment | undefined;
+  try {
+    theirs = keyHeadsOf(body);
+  } catch (e) {
+    if (isCoreError(e)) throw new GatewayError('E_CHECKPOINT_INVALID', e.message, { coreCode: e.code });
+    throw e;
+  }
+  if (theirs) {
+    // The key-heads commitment is recomputed too: a witness signs no head it did not compute itself.
+    const own = (await o.store.keyHeadsTree(body.size)).commitment;
+    if (own.count !== theirs.count || !equalBytes(own.root, theirs.root)) {
+      throw new GatewayError(
+        'E_CHECKPOINT_CONFLICT',
+        `this gateway's key heads at size ${body.size} are ${own.count} with root ${toBase64(own.root)}, the checkpoint says ${theirs.count} with root ${toBase64(theirs.root)}`,
+        { size: body.size, ourKeyHeads: toBase64(own.root), theirKeyHeads: toBase64(theirs.root) },
+      );
+    }
   }
   return { note: cosignCheckpoint(note, [{ name: o.origin, key: o.key }]), checkpoint: body };
 }

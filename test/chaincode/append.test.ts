@@ -75,7 +75,9 @@ for (const kind of LEDGERS)
         ids: [entry.id],
         receipts: [{ digest: entry.digest, id: entry.id }],
         txId: entry.txId,
-        // The transparency log's entry, in full (docs/bundle-format.md §2; the builder adds the block).
+        // The transparency log's entry, in full (docs/bundle-format.md §2; the builder adds the block
+        // and, format 2, the chain pointers: §6.1).
+        logFormat: 2,
         entries: [
           {
             committedAt: entry.committedAt,
@@ -83,6 +85,8 @@ for (const kind of LEDGERS)
             id: entry.id,
             kind: 'receipt',
             signers: [device.keyId],
+            source: entry.source,
+            subject: 'urn:torgo:subject:a1',
             submitter: partyOf(cast.relay),
             txId: entry.txId,
           },

@@ -65,6 +65,7 @@ for (const kind of LEDGERS)
         keyId: key.keyId,
         owner: record.owner,
         txId: record.registeredTxId,
+        logFormat: 2,
         entries: [
           {
             alg: 'ML-DSA-65',
@@ -217,6 +218,7 @@ for (const kind of LEDGERS)
         revokedAt: record.revokedAt,
         revokedBy: record.owner,
         txId: ev.payload['txId'],
+        logFormat: 2,
         entries: [
           {
             alg: key.alg,

@@ -83,9 +83,10 @@ describe('torgo verify (offline bundle verification)', () => {
     assert.equal(report.outcome, 'valid');
     assert.equal(report.statement.status, 'verified');
     assert.deepEqual(report.counts, {
-      lines: 10,
+      lines: 11,
       keys: 3,
       validKeys: 3,
+      links: 0,
       receipts: 4,
       validReceipts: 4,
       invalidReceipts: 0,
@@ -101,10 +102,10 @@ describe('torgo verify (offline bundle verification)', () => {
     assert.match(r.stdout, /receipts: {4}4 of 4 valid/);
     assert.match(
       r.stdout,
-      /stopped: {5}line 10: E_BUNDLE_TRUNCATED: line 10: the bundle does not end with a line feed/,
+      /stopped: {5}line 11: E_BUNDLE_TRUNCATED: line 11: the bundle does not end with a line feed/,
     );
-    assert.match(r.stdout, /not checked:\n {4}anything after line 10 \(not read\)\n {4}the export statement/);
-    assert.match(r.stdout, /\n {4}line 10: E_BUNDLE_TRUNCATED: line 10: /);
+    assert.match(r.stdout, /not checked:\n {4}anything after line 11 \(not read\)\n {4}the export statement/);
+    assert.match(r.stdout, /\n {4}line 11: E_BUNDLE_TRUNCATED: line 11: /);
     const j = JSON.parse(
       (
         await torgo(
@@ -118,10 +119,10 @@ describe('torgo verify (offline bundle verification)', () => {
         )
       ).stdout,
     );
-    assert.equal(j.stopped.line, 10);
+    assert.equal(j.stopped.line, 11);
     assert.deepEqual(
       j.failures.map((x: { line: number; code: string }) => [x.line, x.code]),
-      [[10, 'E_BUNDLE_TRUNCATED']],
+      [[11, 'E_BUNDLE_TRUNCATED']],
     );
     assert.equal(j.statement.status, 'not-checked');
   });

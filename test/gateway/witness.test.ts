@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  emptyRoot,
   fromBase64,
   generatePrivateKey,
   importPublicKey,
+  KEY_HEADS_EXTENSION,
+  parseCheckpointBody,
+  parseNote,
   signCheckpoint,
+  toBase64,
   verifyCheckpoint,
 } from '../../core/index.js';
 import { call, createToken, receipt, service, startTestGateway } from './helpers.js';
@@ -68,5 +73,31 @@ describe('POST /v1/checkpoint/cosign: witnessing another organisation’s checkp
       body: { note: theirs },
     });
     assert.equal(forbidden.status, 403);
+  });
+
+  it('cosigns the key-heads commitment only when it computed the same one (a hidden revocation is a fork)', async (t) => {
+    const { url, admin } = await startTestGateway(t);
+    const { token, key } = await service(url, admin);
+    assert.equal((await call(url, 'POST', '/v1/receipts', { token, raw: receipt([key]) })).status, 201);
+    const ours = await call(url, 'POST', '/v1/checkpoint', { token: admin });
+    assert.equal(ours.status, 200, ours.text);
+    const body = parseCheckpointBody(parseNote(ours.json.note).text);
+    const line = body.extensions?.find((l) => l.startsWith(`${KEY_HEADS_EXTENSION} `));
+    assert.match(line ?? '', /^torgo\/key-heads\/v1 1 [A-Za-z0-9+/]{43}=$/, 'one key, committed');
+    const other = generatePrivateKey('ML-DSA-65');
+    const same = signCheckpoint(body, [{ name: ORIGIN, key: other }]);
+    const cosigned = await call(url, 'POST', '/v1/checkpoint/cosign', { token: admin, body: { note: same } });
+    assert.equal(cosigned.status, 200, cosigned.text);
+    // Same tree, but key heads that leave the key out: refused, never signed.
+    const hidden = signCheckpoint(
+      { ...body, extensions: [`${KEY_HEADS_EXTENSION} 0 ${toBase64(emptyRoot())}`] },
+      [{ name: ORIGIN, key: other }],
+    );
+    const refused = await call(url, 'POST', '/v1/checkpoint/cosign', {
+      token: admin,
+      body: { note: hidden },
+    });
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.json.code, 'E_CHECKPOINT_CONFLICT');
   });
 });

@@ -1,15 +1,15 @@
 /**
- * Step 5, contents bound to the claim (docs/bundle-format.md §6 step 5), as `BundleCheck`s: checks of
+ * Step 5, contents bound to the claim (docs/bundle-format.md §7 step 5), as `BundleCheck`s: checks of
  * the bundle as a whole that see every key and receipt line as it streams past. The filters are
  * checked per receipt in step 4 (they need the parsed receipt); here: no log entry twice, and no
- * key line that no receipt depends on. A further whole-bundle check (completeness) is one more
- * `BundleCheck` passed in `VerifyBundleOptions.checks`.
+ * key line that no receipt depends on. Completeness (§6) is one more built-in `BundleCheck`
+ * (steps/completeness.ts); callers may pass further ones in `VerifyBundleOptions.checks`.
  */
 import { sha256 } from '../../crypto/hash.js';
 import { CoreError } from '../../errors.js';
 import { utf8 } from '../../encoding.js';
 import type { BundleLimit, Failure } from '../findings.js';
-import type { KeyLine, ReceiptLine } from '../format.js';
+import type { CompletenessLine, KeyLine, LinkLine, ReceiptLine } from '../format.js';
 import type { BundleHeader } from './header.js';
 import type { ProvenCheckpoint } from './checkpoint.js';
 
@@ -23,11 +23,19 @@ import type { ProvenCheckpoint } from './checkpoint.js';
  */
 export interface BundleCheck {
   readonly name: string;
-  /** Limits of a bundle (BUNDLE_LIMITS) this check lifts when it passes: the report stops listing them. */
+  /**
+   * Limits of a bundle (BUNDLE_LIMITS) this check lifts: the report stops listing them. Read once,
+   * after `finish`: a check whose proof depends on the bundle (completeness) lists a limit only
+   * when this bundle proved it.
+   */
   readonly proves?: readonly BundleLimit[];
   start?(header: BundleHeader, checkpoint: ProvenCheckpoint): void;
   key?(line: KeyLine, n: number): void;
   receipt?(line: ReceiptLine, n: number): void;
+  /** A link line (§6): a chain entry without its receipt, its inclusion proof checked by the orchestrator. */
+  link?(line: LinkLine, n: number): void;
+  /** The completeness line (§6), once, after the keys. */
+  completeness?(line: CompletenessLine, n: number): void;
   finish?(): Failure[];
   summary?(): string | undefined;
 }
@@ -114,6 +122,10 @@ export function uniqueEntries(): BundleCheck {
       if (!leaves.add(line.leafIndex))
         throw duplicate(`log entry ${line.leafIndex} (receipt ${line.entry.id}) appears twice`, n);
       if (!ids.add(line.entry.id)) throw duplicate(`receipt ${line.entry.id} appears twice`, n);
+    },
+    link(line, n) {
+      if (!leaves.add(line.leafIndex))
+        throw duplicate(`log entry ${line.leafIndex} (link ${line.entry.id}) appears twice`, n);
     },
   };
 }

@@ -1,9 +1,14 @@
 /**
- * Step 2, the checkpoint (docs/bundle-format.md §6 step 2): signed by enough trusted keys (the
+ * Step 2, the checkpoint (docs/bundle-format.md §7 step 2): signed by enough trusted keys (the
  * threshold policy) for the header's log. Every proof in the bundle is checked against it.
  */
 import { toHex } from '../../encoding.js';
-import { CHECKPOINT_CONTEXT, type TrustedKey, verifyCheckpoint } from '../../log/checkpoint.js';
+import {
+  CHECKPOINT_CONTEXT,
+  type Checkpoint,
+  type TrustedKey,
+  verifyCheckpoint,
+} from '../../log/checkpoint.js';
 import { keyLabel } from '../../log/note.js';
 import { mlDsaNoteKeyHash } from '../../log/note-mldsa.js';
 import type { CheckpointLine } from '../format.js';
@@ -16,6 +21,8 @@ export interface ProvenCheckpoint {
   readonly signedBy: readonly string[];
   /** Those keys themselves: the only keys that may sign the export statement. */
   readonly signers: readonly TrustedKey[];
+  /** The verified checkpoint itself, extension lines included (the key-heads commitment, §6). */
+  readonly parsed: Checkpoint;
 }
 
 export function checkCheckpoint(
@@ -33,6 +40,7 @@ export function checkCheckpoint(
     signers: trusted.filter((t) =>
       signed.has(keyLabel(t.name, mlDsaNoteKeyHash(t.name, t.key, CHECKPOINT_CONTEXT))),
     ),
+    parsed: v.checkpoint,
   };
 }
 

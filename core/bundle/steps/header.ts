@@ -1,4 +1,4 @@
-/** Step 1, the header (docs/bundle-format.md §6 step 1): the format, the log, and what the bundle claims to hold. */
+/** Step 1, the header (docs/bundle-format.md §7 step 1): the format, the log, and what the bundle claims to hold. */
 import { CoreError } from '../../errors.js';
 import { isTimestamp } from '../../receipt/fields.js';
 import { type BundleFilters, parseFilters } from '../filters.js';

@@ -1,5 +1,5 @@
 /**
- * Step 3, key entries (docs/bundle-format.md §6 step 3): each proven in the checkpoint's tree, its
+ * Step 3, key entries (docs/bundle-format.md §7 step 3): each proven in the checkpoint's tree, its
  * public key hashing to its key id. The newest proven entry of each key states its validity.
  */
 import { CoreError } from '../../errors.js';

@@ -1,5 +1,5 @@
 /**
- * Step 4, receipts (docs/bundle-format.md §6 step 4). `checkReceiptLine` is pure — the same result in
+ * Step 4, receipts (docs/bundle-format.md §7 step 4). `checkReceiptLine` is pure — the same result in
  * any thread — so a caller can fan receipts out to workers through a `ReceiptChecker`
  * (core/bundle/pool.ts); `ReceiptBatches` feeds a checker in bounded batches, so memory stays
  * constant however many receipts stream past.

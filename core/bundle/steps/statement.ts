@@ -1,5 +1,5 @@
 /**
- * Step 6, the last line (docs/bundle-format.md §6 step 6): v2's export statement — signed by a trusted
+ * Step 6, the last line (docs/bundle-format.md §7 step 6): v2's export statement — signed by a trusted
  * key that signed the checkpoint, and saying exactly what the bundle holds (origin, checkpoint,
  * filters, creation time, counts, digest of every line before it) — or v1's unsigned manifest.
  */

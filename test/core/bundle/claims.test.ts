@@ -1,5 +1,5 @@
 /**
- * What a bundle claims as a whole (issue 12, docs/bundle-format.md §3–§6): the tampered bundles
+ * What a bundle claims as a whole (issue 12, docs/bundle-format.md §3–§7): the tampered bundles
  * of the issue's table, each refused with its precise code, read through the real line reader
  * (`bundleLines` over bytes, as `torgo verify` and the browser page read a file) so the line
  * numbers in the report are the file's. An attacker holds real exports but not the operator key:
@@ -209,8 +209,10 @@ describe('a bundle says exactly what it proves', () => {
       const extraKey = a.filter((l) => typeOf(l) === 'key').find((l) => !b.includes(l))!;
       const padded = [b[0]!, b[1]!, extraKey, ...b.slice(2)];
       const v1 = await verifyBytes(join(asV1(padded)));
-      assert.deepEqual(codes(v1), ['E_BUNDLE_KEY_UNUSED']);
+      // The completeness line states no head for that key either (§6): its history is not shown.
+      assert.deepEqual(codes(v1), ['E_BUNDLE_KEY_UNUSED', 'E_KEY_CHAIN_END']);
       assert.equal(v1.failures[0]!.line, 3);
+      assert.match(v1.failures[1]!.message, /the completeness line states no head for it/);
     });
 
     it('a key line twice: E_BUNDLE_DUPLICATE_ENTRY', async () => {
@@ -304,6 +306,7 @@ describe('a bundle says exactly what it proves', () => {
         proves: ['completeness'],
         start: (header, checkpoint) => seen.push(`start ${header.origin} ${checkpoint.size}`),
         key: (_line, n) => seen.push(`key ${n}`),
+        completeness: (_line, n) => seen.push(`completeness ${n}`),
         receipt: (line, n) => {
           seen.push(`receipt ${n}`);
           if (line.entry.id.endsWith('003')) throw new CoreError('E_BUNDLE_SYNTAX', 'refused by the check');
@@ -317,20 +320,26 @@ describe('a bundle says exactly what it proves', () => {
         'key 3',
         'key 4',
         'key 5',
-        'receipt 6',
+        'completeness 6',
         'receipt 7',
         'receipt 8',
         'receipt 9',
+        'receipt 10',
       ]);
       assert.deepEqual(
         r.failures.map((x) => [x.line, x.message]),
         [
-          [8, 'refused by the check'],
+          [9, 'refused by the check'],
           [1, 'the whole fails'],
         ],
       );
       assert.deepEqual([r.counts.validReceipts, r.counts.invalidReceipts], [3, 1]);
-      assert.deepEqual(r.checks, [{ name: 'subjects', summary: '4 receipts seen' }]);
+      assert.deepEqual(r.checks.at(-1), { name: 'subjects', summary: '4 receipts seen' });
+      assert.deepEqual(
+        r.checks.map((c) => c.name),
+        ['completeness', 'subjects'],
+        'after the built-in completeness check',
+      );
       assert.deepEqual(r.notProven, [], 'a check that proves completeness lifts that limit');
       assert.match(formatReport(r), /\n {2}subjects: {4}4 receipts seen\n/);
     });

@@ -31,7 +31,7 @@ describe('log builder over the embedded engine running the real AuditContract', 
     for await (const block of ledger.blocks(fromBlock, { signal })) yield logBlockOf(block);
   };
 
-  it('follows commits, resumes after a restart, builds identical roots in two builders, exports a bundle that verifies', async () => {
+  it('follows commits, resumes after a restart, builds identical roots and chains in two builders, exports a bundle that verifies complete', async () => {
     const relay = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(1));
     const appender = await ledger.createIdentity({
       mspId: 'Org1MSP',
@@ -68,7 +68,7 @@ describe('log builder over the embedded engine running the real AuditContract', 
       store: storeA,
       checkpointer,
       origin: ORIGIN,
-      filters: {},
+      filters: { source: 'icu-relay-3' },
       receipts: async function* () {
         for (const mu of mus) {
           const id = /^di: (.+)$/m.exec(mu)![1]!.split('').reverse().join('');
@@ -89,6 +89,21 @@ describe('log builder over the embedded engine running the real AuditContract', 
     assert.equal(report.counts.validReceipts, 3);
     assert.equal(report.counts.keys, 2, 'registered and revoked entries of the relay key');
     assert.equal(report.flags.length, 3, 'all three were signed by the key revoked later');
+    // The contract's format-2 events chain the entries, identically across builder A's restart.
+    assert.deepEqual(report.completeness, {
+      status: 'proven',
+      chain: { by: 'source', value: 'icu-relay-3' },
+      chainEntries: 3,
+      receipts: 3,
+      start: 'chain-start',
+      end: 'stated-head',
+      keyChains: 1,
+      keyHeads: 'proven',
+    });
+    const revoked = (await storeA.leaf(4))!.entry;
+    assert.equal(revoked.kind === 'key' && revoked.prevKey, 0, 'the revocation points to the registration');
+    const third = (await storeA.leaf(3))!.entry;
+    assert.equal(third.kind === 'receipt' && third.prevSource, 2);
     await builderA.stop();
     await builderB.stop();
     await checkpointer.stop();

@@ -91,9 +91,10 @@ describe('transparency log store, checkpoints, export and offline verification',
     assert.deepEqual(
       { ...report.counts },
       {
-        lines: 10,
+        lines: 11,
         keys: 3,
         validKeys: 3,
+        links: 0,
         receipts: 4,
         validReceipts: 4,
         invalidReceipts: 0,
