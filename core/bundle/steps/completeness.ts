@@ -49,7 +49,11 @@ export function completenessText(c: CompletenessSummary): string {
           ? 'an entry after the window'
           : 'the chain head the exporter states at the checkpoint (asserted, not proven)';
       const empty = c.receipts === 0 ? ', none in it: the window is proven empty' : '';
-      return `${chain}: ${c.chainEntries} contiguous entries from ${start} to ${end}${empty}; ${keys}`;
+      const skew =
+        c.backwardStepMs !== undefined
+          ? ` (commit times step back by up to ${c.backwardStepMs} ms along it: the window's edges hold to within about that, §6.4)`
+          : '';
+      return `${chain}: ${c.chainEntries} contiguous entries from ${start} to ${end}${empty}${skew}; ${keys}`;
     }
   }
 }
