@@ -31,7 +31,7 @@ describe('log builder over the embedded engine running the real AuditContract', 
     for await (const block of ledger.blocks(fromBlock, { signal })) yield logBlockOf(block);
   };
 
-  it('follows commits, resumes after a restart, builds identical roots and chains in two builders, exports a bundle that verifies complete', async () => {
+  it('follows commits, resumes after a restart, builds identical roots and chains in two builders, exports a bundle that verifies complete', async (t) => {
     const relay = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(1));
     const appender = await ledger.createIdentity({
       mspId: 'Org1MSP',
@@ -44,8 +44,16 @@ describe('log builder over the embedded engine running the real AuditContract', 
     await ledger.submit(appender, 'appendReceipt', [mus[0]!]); // idempotent repeat: no new leaf
 
     // Builder A runs, stops, restarts (resume from its persisted position); builder B runs once.
+    // Stopped however the test ends: a failed assertion must fail the test, not leave it hanging on
+    // running builders and open stores (idempotent, so the normal end's stops below stay).
+    const running: { stop(): Promise<void> }[] = [];
+    t.after(async () => {
+      for (const r of running.reverse()) await r.stop().catch(() => undefined);
+    });
     const storeA = await LogStore.open(join(dir, 'logA'));
+    running.push({ stop: () => storeA.close() });
     let builderA = new LogBuilder(storeA, source);
+    running.push({ stop: () => builderA.stop() });
     builderA.start();
     await builderA.caughtUp(ledger.height - 1);
     await builderA.stop();
@@ -56,13 +64,16 @@ describe('log builder over the embedded engine running the real AuditContract', 
     builderA.start();
     await builderA.caughtUp(ledger.height - 1);
     const storeB = await LogStore.open(join(dir, 'logB'));
+    running.push({ stop: () => storeB.close() });
     const builderB = new LogBuilder(storeB, source);
+    running.push(builderB);
     builderB.start();
     await builderB.caughtUp(ledger.height - 1);
     assert.equal(storeA.size, 5);
     assert.equal(toHex(await storeA.root()), toHex(await storeB.root()));
 
     const checkpointer = await Checkpointer.open(storeA, { origin: ORIGIN, key: operatorKey });
+    running.push(checkpointer);
     const lines: string[] = [];
     for await (const l of exportBundle({
       store: storeA,
