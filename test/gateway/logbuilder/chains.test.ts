@@ -22,7 +22,6 @@ import {
   signCheckpoint,
   signReceipt,
   signStatement,
-  toBase64,
   toHex,
   verifyBundle,
 } from '../../../core/index.js';
@@ -31,10 +30,9 @@ import { entriesOf } from '../../../gateway/logbuilder/builder.js';
 import { Checkpointer } from '../../../gateway/logbuilder/checkpointer.js';
 import { type ExportedReceipt, exportBundle } from '../../../gateway/logbuilder/export.js';
 import { LogStore } from '../../../gateway/logbuilder/store.js';
-import { ORIGIN, operatorKey } from './fixture.js';
+import { keyEntry as fixtureKeyEntry, ORIGIN, operatorKey, owner } from './fixture.js';
 
 const trusted = [{ name: ORIGIN, key: publicKey(operatorKey.alg, operatorKey.publicKey) }];
-const owner = { mspId: 'Org1MSP', id: 'x509::CN=relay::CN=ca' };
 const relay = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(1));
 const lab = privateKeyFromSeed('ML-DSA-44', new Uint8Array(32).fill(2));
 
@@ -54,23 +52,7 @@ function keyEntry(
   at: string,
   extra: Partial<KeyEntry> = {},
 ): KeyEntry {
-  return {
-    kind: 'key',
-    event,
-    keyId: key.keyId,
-    alg: key.alg,
-    publicKey: toBase64(key.publicKey),
-    owner,
-    validFrom: '2026-01-01T00:00:00.000Z',
-    retiredAt: null,
-    revokedAt: null,
-    revocationReason: null,
-    txId: `tx-key-${event}-${key.keyId.slice(0, 6)}`,
-    block: 0,
-    committedAt: at,
-    prevKey: null,
-    ...extra,
-  };
+  return fixtureKeyEntry(key, event, at, { prevKey: null, ...extra });
 }
 
 function receipt(n: number, source: string, subject: string, at: string, key: PrivateKey): Logged {

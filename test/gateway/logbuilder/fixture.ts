@@ -19,9 +19,10 @@ import { LogStore } from '../../../gateway/logbuilder/store.js';
 
 export const ORIGIN = 'torgo.test/log';
 export const operatorKey = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(7));
-const owner = { mspId: 'Org1MSP', id: 'x509::CN=relay::CN=ca' };
+export const owner = { mspId: 'Org1MSP', id: 'x509::CN=relay::CN=ca' };
 
-function keyEntry(
+/** A key entry as the contract's event gives it to the store; `extra` overrides (e.g. `prevKey`). */
+export function keyEntry(
   key: PrivateKey,
   event: KeyEntry['event'],
   at: string,
