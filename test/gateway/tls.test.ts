@@ -21,6 +21,24 @@ import { torgo } from '../cli/run.js';
 import { startTestGateway, tempDir } from './helpers.js';
 import { Registry } from 'prom-client';
 
+/** One GET over an HTTP/2 session: status and body. */
+function h2Get(session: http2.ClientHttp2Session, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': path });
+    let body = '';
+    let status = 0;
+    stream.setEncoding('utf8');
+    stream.on('response', (h) => {
+      status = Number(h[':status']);
+    });
+    stream.on('data', (c: string) => {
+      body += c;
+    });
+    stream.on('end', () => resolve({ status, body }));
+    stream.on('error', reject);
+  });
+}
+
 interface Certs {
   dir: string;
   ca: Buffer;
@@ -105,20 +123,7 @@ test('a client restricted to X25519MLKEM768 gets in over HTTP/1.1 and HTTP/2; /r
   // HTTP/2 by ALPN on the same port.
   const session = http2.connect(url, { ca: certs.ca, ecdhCurve: 'X25519MLKEM768' });
   t.after(() => session.close());
-  const h2 = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const stream = session.request({ ':path': '/readyz' });
-    let body = '';
-    let status = 0;
-    stream.setEncoding('utf8');
-    stream.on('response', (h) => {
-      status = Number(h[':status']);
-    });
-    stream.on('data', (c: string) => {
-      body += c;
-    });
-    stream.on('end', () => resolve({ status, body }));
-    stream.on('error', reject);
-  });
+  const h2 = await h2Get(session, '/readyz');
   assert.equal((session.socket as tls.TLSSocket).alpnProtocol, 'h2');
   assert.equal(h2.status, 200, h2.body);
   const ready = JSON.parse(h2.body);
@@ -247,20 +252,7 @@ test('mutual TLS: a client certificate acts as its token; untrusted or revoked o
   // Over HTTP/2 the same certificate authenticates the same way.
   const session = http2.connect(url, client);
   t.after(() => session.close());
-  const h2me = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const stream = session.request({ ':path': '/v1/me' });
-    let body = '';
-    let status = 0;
-    stream.setEncoding('utf8');
-    stream.on('response', (h) => {
-      status = Number(h[':status']);
-    });
-    stream.on('data', (c: string) => {
-      body += c;
-    });
-    stream.on('end', () => resolve({ status, body }));
-    stream.on('error', reject);
-  });
+  const h2me = await h2Get(session, '/v1/me');
   assert.equal(h2me.status, 200, h2me.body);
   assert.equal(JSON.parse(h2me.body).tokenId, id);
   session.close();
