@@ -10,6 +10,7 @@ import { addKeyGenerate } from './commands/key.js';
 import { addKeyOnline } from './commands/keyonline.js';
 import { addQuery } from './commands/query.js';
 import { addReceiptCommands } from './commands/receipt.js';
+import { addRelay } from './commands/relay.js';
 import { addServe } from './commands/serve.js';
 import { addTls } from './commands/tls.js';
 import { addToken } from './commands/token.js';
@@ -34,6 +35,7 @@ export function createProgram(output: Output = processOutput): Command {
   addVerifierPage(program, output);
   // Online commands: through the gateway's HTTP API.
   addServe(program, output);
+  addRelay(program, output);
   addAppend(program, output);
   addGet(program, output);
   addQuery(program, output);
