@@ -27,7 +27,7 @@ import { keyRoutes } from './keys.js';
 import { logRoutes } from './log.js';
 import { OpenApiCollector } from './openapi.js';
 import { receiptRoutes } from './receipts.js';
-import { SHARED_SCHEMAS } from './schemas.js';
+import { SHARED_SCHEMAS } from '@torgo/api';
 import { tokenRoutes } from './tokens.js';
 import { witnessRoutes } from './witness.js';
 

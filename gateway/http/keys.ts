@@ -11,7 +11,7 @@ import {
   RegisterKeyBody,
   RevokeKeyBody,
   RotateKeyBody,
-} from './schemas.js';
+} from '@torgo/api';
 
 export async function keyRoutes(app: FastifyInstance, service: GatewayService): Promise<void> {
   app.post(

@@ -12,41 +12,7 @@ import type { TransparencyLog } from '../logbuilder/log.js';
 import { selectAll, type Selection } from '../ledger/selection.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
-import { Errors, ReceiptId } from './schemas.js';
-
-const Size = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
-
-const Checkpoint = Type.Object({
-  origin: Type.String(),
-  size: Type.Integer(),
-  rootHash: Type.String({ description: 'base64 RFC 9162 root hash' }),
-  note: Type.String({
-    description: 'the signed checkpoint (C2SP signed note), verify with the operator key',
-  }),
-  operatorKeyId: Type.String(),
-});
-
-const Inclusion = Type.Object({
-  id: Type.String(),
-  leafIndex: Type.Integer(),
-  treeSize: Type.Integer(),
-  proof: Type.Array(Type.String(), { description: 'base64 nodes, RFC 9162 §2.1.3' }),
-  entry: Type.Unknown({ description: 'the log entry whose leaf hash the proof is for' }),
-  checkpoint: Type.Optional(
-    Type.String({ description: 'the signed checkpoint of size treeSize (when size was not given)' }),
-  ),
-});
-
-const ExportQuery = Type.Object(
-  {
-    source: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    subject: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-    operation: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    from: Type.Optional(Type.String()),
-    to: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false },
-);
+import { Checkpoint, Errors, ExportQuery, Inclusion, ReceiptId, Size } from '@torgo/api';
 
 function logOf(service: GatewayService): TransparencyLog {
   if (!service.log)

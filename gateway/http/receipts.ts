@@ -21,7 +21,7 @@ import {
   ReceiptId,
   ReceiptPage,
   ReceiptWrapper,
-} from './schemas.js';
+} from '@torgo/api';
 
 /** A receipt as the API shows it: the contract's record with `digest` named `hash`. */
 export interface ReceiptResource extends Omit<ReceiptView, 'digest'> {

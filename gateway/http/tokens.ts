@@ -18,7 +18,7 @@ import {
   TokenCreated,
   TokenIdParams,
   TokenInfo,
-} from './schemas.js';
+} from '@torgo/api';
 
 export async function tokenRoutes(app: FastifyInstance, service: GatewayService): Promise<void> {
   app.get(

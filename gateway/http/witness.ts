@@ -7,7 +7,7 @@ import { Type } from 'typebox';
 import { MAX_NOTE_BYTES, toBase64 } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayService } from '../service.js';
-import { Errors } from './schemas.js';
+import { Errors } from '@torgo/api';
 
 const CosignRequest = Type.Object(
   {

@@ -1,8 +1,10 @@
 /**
- * JSON schemas (TypeBox) of the HTTP API v1: fastify validates requests with them, serialises
- * responses with them (fields not listed never leave), and openapi.ts publishes them.
+ * JSON schemas (TypeBox) of the HTTP API v1, defined once: the gateway validates requests and
+ * serialises responses with them (fields not listed never leave), @fastify/swagger publishes them
+ * as /openapi.json, and the CLI, the console and @torgo/client take their types from them
+ * (types.ts). Browser-safe: nothing here touches Node.
  */
-import { Type } from 'typebox';
+import { type Static, type TSchema, Type } from 'typebox';
 
 export const ErrorBody = Type.Object(
   {
@@ -298,5 +300,81 @@ export const Me = Type.Object({
   mspId: Type.String(),
 });
 
+// The transparency log (docs/transparency.md, docs/bundle-format.md).
+export const Size = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
+export const Checkpoint = Type.Object({
+  origin: Type.String(),
+  size: Type.Integer(),
+  rootHash: Type.String({ description: 'base64 RFC 9162 root hash' }),
+  note: Type.String({
+    description: 'the signed checkpoint (C2SP signed note), verify with the operator key',
+  }),
+  operatorKeyId: Type.String(),
+});
+
+export const Inclusion = Type.Object({
+  id: Type.String(),
+  leafIndex: Type.Integer(),
+  treeSize: Type.Integer(),
+  proof: Type.Array(Type.String(), { description: 'base64 nodes, RFC 9162 §2.1.3' }),
+  entry: Type.Unknown({ description: 'the log entry whose leaf hash the proof is for' }),
+  checkpoint: Type.Optional(
+    Type.String({ description: 'the signed checkpoint of size treeSize (when size was not given)' }),
+  ),
+});
+
+export const ExportQuery = Type.Object(
+  {
+    source: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    subject: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    operation: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    from: Type.Optional(Type.String()),
+    to: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
 /** Schemas referenced by `$ref` (registered with fastify.addSchema, listed in OpenAPI components). */
 export const SHARED_SCHEMAS = [ErrorBody, AppendAck, Party, Receipt, KeyRecord, TokenInfo, AuditEvent];
+
+// The types of the bodies, inferred from the schemas above (never written by hand); `$ref`s to the
+// shared schemas resolve through `Shared`. Each type has its schema's name.
+
+/** The `$ref` names of the shared schemas (their `$id`s) and the schemas they name. */
+type Shared = {
+  Error: typeof ErrorBody;
+  AppendAck: typeof AppendAck;
+  Party: typeof PartySchema;
+  Receipt: typeof Receipt;
+  KeyRecord: typeof KeyRecord;
+  TokenInfo: typeof TokenInfo;
+  AuditEvent: typeof AuditEvent;
+};
+
+/** The type of a body that `schema` describes, `$ref`s to shared schemas resolved. */
+export type Body<T extends TSchema> = Static<T, Shared>;
+
+export type ApiErrorBody = Body<typeof ErrorBody>;
+export type AppendAck = Body<typeof AppendAck>;
+export type BatchItem = Body<typeof BatchItem>;
+export type BatchResult = Body<typeof BatchResult>;
+export type Party = Body<typeof PartySchema>;
+export type ReceiptResource = Body<typeof Receipt>;
+export type ReceiptPage = Body<typeof ReceiptPage>;
+export type ReceiptQuery = Body<ReturnType<typeof queryString>>;
+export type KeyRecord = Body<typeof KeyRecord>;
+export type KeyWrite = Body<typeof KeyWrite>;
+export type KeyRotation = Body<typeof KeyRotation>;
+export type KeyHistory = Body<typeof KeyHistory>;
+export type RegisterKeyBody = Body<typeof RegisterKeyBody>;
+export type TokenInfo = Body<typeof TokenInfo>;
+export type TokenCreated = Body<typeof TokenCreated>;
+export type CreateTokenBody = Body<typeof CreateTokenBody>;
+export type AuditEvent = Body<typeof AuditEvent>;
+export type AuditPage = Body<typeof AuditPage>;
+export type AuditQuery = Body<typeof AuditQuery>;
+export type Me = Body<typeof Me>;
+export type Checkpoint = Body<typeof Checkpoint>;
+export type Inclusion = Body<typeof Inclusion>;
+export type ExportQuery = Body<typeof ExportQuery>;

@@ -1,0 +1,558 @@
+/**
+ * TorgoClient: the gateway's HTTP API v1 as typed calls. Every call retries what is safe to retry
+ * (retry.ts), bounds each attempt with a timeout, honours an AbortSignal, and fails with a
+ * TorgoApiError carrying the API's code. With several base URLs, a retry goes to the next gateway.
+ */
+import type {
+  AppendAck,
+  AuditPage,
+  AuditQuery,
+  BatchItem,
+  Checkpoint,
+  CreateTokenBody,
+  ExportQuery,
+  Inclusion,
+  KeyHistory,
+  KeyRecord,
+  KeyRotation,
+  KeyWrite,
+  Me,
+  ReceiptPage,
+  ReceiptQuery,
+  ReceiptResource,
+  RegisterKeyBody,
+  TokenCreated,
+  TokenInfo,
+} from '@torgo/api';
+import { errorOfAnswer, TorgoApiError } from './errors.js';
+import { backoffMs, DEFAULT_RETRY, isRetryable, type RetryPolicy, sleep } from './retry.js';
+import { type FetchLike, failureOf, startAttempt, type TlsOptions, transportFor } from './transport.js';
+
+export interface ClientOptions {
+  /** The gateway, e.g. `https://gw.example:8443`; or several, tried in turn when one fails. */
+  baseUrl: string | readonly string[];
+  /** API token (`torgo_<id>_<secret>`); not needed when a client certificate authenticates. */
+  token?: string;
+  /** HTTPS: a private CA, a client certificate (Node only: loads undici). */
+  tls?: TlsOptions;
+  /** Negotiate HTTP/2 over HTTPS (Node only: loads undici). Default false (HTTP/1.1). */
+  http2?: boolean;
+  /** One attempt's limit, until the whole answer is read (a streamed export: until its headers). Default 30 s. */
+  timeoutMs?: number;
+  /** Retry policy, or false to never retry. Default DEFAULT_RETRY. */
+  retry?: Partial<RetryPolicy> | false;
+  /** Another fetch (tests, a browser, a proxy agent). Overrides `tls` and `http2`. */
+  fetch?: FetchLike;
+  /** Source of jitter in [0, 1). Default Math.random. */
+  random?: () => number;
+}
+
+/** Per call: a signal that aborts it (all attempts and waits), and overrides of the client's options. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  retry?: Partial<RetryPolicy> | false;
+}
+
+export interface AppendResult {
+  /** true: this call appended it (201); false: it was on the ledger already, same bytes (200). */
+  created: boolean;
+  receipt: AppendAck;
+}
+
+export interface AppendBatchOptions extends CallOptions {
+  /** Receipts per request (the gateway's `limits.batchItems`, default 100). */
+  maxItems?: number;
+  /** JSON bytes per request, under the gateway's `limits.batchBodyBytes` (default 8 MiB). Default 7 MiB. */
+  maxBytes?: number;
+}
+
+/** One result per receipt given, in order; `index` is the receipt's position in the call's input. */
+export interface AppendBatchResult {
+  results: BatchItem[];
+  appended: number;
+  existing: number;
+  failed: number;
+}
+
+/** Query filters (at least one of source, subject, operation); `cursor`/`limit` are paging. */
+export type ReceiptFilter = Omit<ReceiptQuery, 'cursor' | 'limit'>;
+
+/** A request as the client sends it (for routes without their own method). */
+export interface RequestSpec {
+  method: 'GET' | 'POST';
+  /** Path from the base URL, e.g. `/v1/receipts/ID/proof`. */
+  path: string;
+  query?: Readonly<Record<string, string | number | undefined>>;
+  /** A JSON body. */
+  json?: unknown;
+  /** A .mu file as the body (text/markdown). */
+  markdown?: Uint8Array;
+  accept?: string;
+  /** Safe to send twice (reads; appends): retried after timeouts and lost connections too. */
+  idempotent: boolean;
+}
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_BATCH_ITEMS = 100;
+const DEFAULT_BATCH_BYTES = 7 * 1024 * 1024;
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const ENCODER = new TextEncoder();
+
+export class TorgoClient {
+  readonly baseUrls: readonly string[];
+  private readonly token: string | undefined;
+  private readonly fetch: FetchLike;
+  private readonly timeoutMs: number;
+  private readonly retry: RetryPolicy | false;
+  private readonly random: () => number;
+  /** The gateway that answered last: the next call starts there. */
+  private current = 0;
+
+  readonly keys: KeysApi;
+  readonly tokens: TokensApi;
+
+  constructor(options: ClientOptions) {
+    const urls = typeof options.baseUrl === 'string' ? [options.baseUrl] : [...options.baseUrl];
+    if (urls.length === 0) throw new TypeError('TorgoClient: give at least one baseUrl');
+    this.baseUrls = urls.map(normaliseBaseUrl);
+    this.token = options.token || undefined;
+    this.fetch = options.fetch ?? transportFor(options.tls, options.http2 ?? false);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.retry = options.retry === false ? false : { ...DEFAULT_RETRY, ...options.retry };
+    this.random = options.random ?? Math.random;
+    this.keys = new KeysApi(this);
+    this.tokens = new TokensApi(this);
+  }
+
+  /** Appends one signed .mu receipt (sent as the file's bytes). A resend of the same receipt is safe. */
+  async append(receipt: string | Uint8Array, options: CallOptions = {}): Promise<AppendResult> {
+    const bytes = typeof receipt === 'string' ? ENCODER.encode(receipt) : receipt;
+    const answer = await this.send(
+      { method: 'POST', path: '/v1/receipts', markdown: bytes, idempotent: true },
+      options,
+    );
+    return { created: answer.status === 201, receipt: parseJson<AppendAck>(answer) };
+  }
+
+  /**
+   * Appends receipts in as many batch requests as the gateway's limits need; one result per
+   * receipt, in order. An item that fails does not stop its neighbours: read each `status` (201
+   * appended, 200 already there, else the item's error). A request that still fails after its
+   * retries throws: receipts of earlier requests may be on the ledger, and sending all again is safe.
+   */
+  async appendBatch(
+    receipts: readonly (string | Uint8Array)[],
+    options: AppendBatchOptions = {},
+  ): Promise<AppendBatchResult> {
+    const results: BatchItem[] = new Array(receipts.length);
+    const texts = receipts.map((r, index) => asText(r, index));
+    for (const chunk of chunks(
+      texts,
+      options.maxItems ?? DEFAULT_BATCH_ITEMS,
+      options.maxBytes ?? DEFAULT_BATCH_BYTES,
+    )) {
+      const sendable = chunk.filter((c): c is { index: number; text: string } => typeof c.text === 'string');
+      for (const c of chunk) if (c.error) results[c.index] = c.error;
+      if (sendable.length === 0) continue;
+      const answer = await this.send(
+        {
+          method: 'POST',
+          path: '/v1/receipts/batch',
+          json: { receipts: sendable.map((c) => c.text) },
+          idempotent: true,
+        },
+        options,
+      );
+      const batch = parseJson<{ results: BatchItem[] }>(answer);
+      for (const item of batch.results) {
+        const at = sendable[item.index];
+        if (!at) throw badResponse('a batch result has an index the request did not have');
+        results[at.index] = { ...item, index: at.index };
+      }
+    }
+    let appended = 0;
+    let existing = 0;
+    for (const r of results) {
+      if (r?.status === 201) appended++;
+      else if (r?.status === 200) existing++;
+    }
+    return { results, appended, existing, failed: results.length - appended - existing };
+  }
+
+  /** One receipt's record. */
+  async get(id: string, options: CallOptions = {}): Promise<ReceiptResource> {
+    const answer = await this.send(
+      { method: 'GET', path: `/v1/receipts/${encodeURIComponent(id)}`, idempotent: true },
+      options,
+    );
+    return parseJson<ReceiptResource>(answer);
+  }
+
+  /** One receipt's .mu file, byte for byte as appended. */
+  async getMu(id: string, options: CallOptions = {}): Promise<string> {
+    const answer = await this.send(
+      {
+        method: 'GET',
+        path: `/v1/receipts/${encodeURIComponent(id)}`,
+        accept: 'text/markdown',
+        idempotent: true,
+      },
+      options,
+    );
+    return answer.text;
+  }
+
+  /** One page of a query; pass its `nextCursor` back as `cursor` for the next. */
+  async queryPage(query: ReceiptQuery, options: CallOptions = {}): Promise<ReceiptPage> {
+    const answer = await this.send({ method: 'GET', path: '/v1/receipts', query, idempotent: true }, options);
+    return parseJson<ReceiptPage>(answer);
+  }
+
+  /** Every receipt the filter selects, page after page (`pageSize` rows per request). */
+  async *query(
+    filter: ReceiptFilter,
+    options: CallOptions & { pageSize?: number } = {},
+  ): AsyncGenerator<ReceiptResource, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.queryPage({ ...filter, limit: options.pageSize, cursor }, options);
+      yield* page.receipts;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+
+  /**
+   * An export bundle (torgo.bundle/2 JSON lines, signed by the log operator) of a selection, as a
+   * stream: constant memory however large. Retries apply until the answer starts.
+   */
+  async export(filter: ExportQuery, options: CallOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.open(
+      { method: 'GET', path: '/v1/export', query: filter, idempotent: true },
+      options,
+    );
+    if (!response.body) throw badResponse('the export answer has no body');
+    return response.body;
+  }
+
+  /** The log's latest signed checkpoint; `fresh` issues one now (log-operator or admin token). */
+  async checkpoint(options: CallOptions & { fresh?: boolean } = {}): Promise<Checkpoint> {
+    const answer = await this.send(
+      { method: options.fresh ? 'POST' : 'GET', path: '/v1/checkpoint', idempotent: true },
+      options,
+    );
+    return parseJson<Checkpoint>(answer);
+  }
+
+  /** An inclusion proof of a receipt in the log (of `size` leaves, else of the latest checkpoint). */
+  async proof(id: string, options: CallOptions & { size?: number } = {}): Promise<Inclusion> {
+    const answer = await this.send(
+      {
+        method: 'GET',
+        path: `/v1/receipts/${encodeURIComponent(id)}/proof`,
+        query: { size: options.size },
+        idempotent: true,
+      },
+      options,
+    );
+    return parseJson<Inclusion>(answer);
+  }
+
+  /** A JSON answer of any route, typed by the caller. */
+  async json<T>(spec: RequestSpec, options: CallOptions = {}): Promise<{ status: number; value: T }> {
+    const answer = await this.send(spec, options);
+    return { status: answer.status, value: parseJson<T>(answer) };
+  }
+
+  /** Sends a request (retrying as the policy allows) and reads the whole 2xx answer. */
+  async send(spec: RequestSpec, options: CallOptions = {}): Promise<Answer> {
+    return this.withRetries(spec, options, async (response) => ({
+      status: response.status,
+      headers: response.headers,
+      text: await response.text(),
+    }));
+  }
+
+  /** Sends a request (retrying as the policy allows) and returns the 2xx response with its body unread. */
+  async open(spec: RequestSpec, options: CallOptions = {}): Promise<Response> {
+    return this.withRetries(spec, options, async (response) => response, true);
+  }
+
+  private async withRetries<T>(
+    spec: RequestSpec,
+    options: CallOptions,
+    read: (response: Response) => Promise<T>,
+    streaming = false,
+  ): Promise<T> {
+    const policy =
+      options.retry === false || this.retry === false ? false : { ...this.retry, ...options.retry };
+    for (let attempt = 0; ; attempt++) {
+      const base = this.baseUrls[this.current]!;
+      try {
+        return await this.attempt(base, spec, options, read, streaming);
+      } catch (e) {
+        if (!(e instanceof TorgoApiError)) throw e;
+        const error = e.withAttempts(attempt + 1);
+        if (!policy || attempt >= policy.retries || !isRetryable(error, spec.idempotent)) throw error;
+        const wait = backoffMs(policy, attempt, error, this.random);
+        if (wait === undefined) throw error;
+        this.current = (this.current + 1) % this.baseUrls.length;
+        try {
+          await sleep(wait, options.signal);
+        } catch (reason) {
+          throw new TorgoApiError('E_ABORTED', 'the request was aborted', {
+            cause: reason,
+            attempts: attempt + 1,
+          });
+        }
+      }
+    }
+  }
+
+  /** One attempt at one gateway; a non-2xx answer is thrown as its TorgoApiError. */
+  private async attempt<T>(
+    base: string,
+    spec: RequestSpec,
+    options: CallOptions,
+    read: (response: Response) => Promise<T>,
+    streaming: boolean,
+  ): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const url = `${base}${spec.path}${queryString(spec.query)}`;
+    const run = startAttempt(timeoutMs, options.signal);
+    try {
+      const response = await this.fetch(url, { ...this.init(spec), signal: run.signal });
+      if (response.status < 200 || response.status >= 300)
+        throw errorOfAnswer(response.status, await response.text(), response.headers);
+      if (streaming) run.stopTimer();
+      return await read(response);
+    } catch (e) {
+      if (e instanceof TorgoApiError) throw e;
+      throw failureOf(e, base, options.signal?.aborted ?? false, run.timedOut(), timeoutMs);
+    } finally {
+      if (!streaming) run.end();
+    }
+  }
+
+  private init(spec: RequestSpec): RequestInit {
+    const headers: Record<string, string> = { accept: spec.accept ?? 'application/json' };
+    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
+    let body: string | Uint8Array | undefined;
+    if (spec.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(spec.json);
+    } else if (spec.markdown !== undefined) {
+      headers['content-type'] = 'text/markdown';
+      body = spec.markdown;
+    }
+    return {
+      method: spec.method,
+      headers,
+      ...(body === undefined ? {} : { body: body as NonNullable<RequestInit['body']> }),
+    };
+  }
+}
+
+/** Signer keys: register, read, rotate, revoke (docs/api.md "Keys"). */
+export class KeysApi {
+  constructor(private readonly client: TorgoClient) {}
+
+  async register(body: RegisterKeyBody, options: CallOptions = {}): Promise<KeyWrite> {
+    return (
+      await this.client.json<KeyWrite>(
+        { method: 'POST', path: '/v1/keys', json: body, idempotent: false },
+        options,
+      )
+    ).value;
+  }
+
+  async get(keyId: string, options: CallOptions = {}): Promise<KeyRecord> {
+    return (
+      await this.client.json<KeyRecord>(
+        { method: 'GET', path: `/v1/keys/${encodeURIComponent(keyId)}`, idempotent: true },
+        options,
+      )
+    ).value;
+  }
+
+  async history(keyId: string, options: CallOptions = {}): Promise<KeyHistory> {
+    return (
+      await this.client.json<KeyHistory>(
+        { method: 'GET', path: `/v1/keys/${encodeURIComponent(keyId)}/history`, idempotent: true },
+        options,
+      )
+    ).value;
+  }
+
+  async rotate(keyId: string, publicKey: string, options: CallOptions = {}): Promise<KeyRotation> {
+    return (
+      await this.client.json<KeyRotation>(
+        {
+          method: 'POST',
+          path: `/v1/keys/${encodeURIComponent(keyId)}/rotate`,
+          json: { publicKey },
+          idempotent: false,
+        },
+        options,
+      )
+    ).value;
+  }
+
+  async revoke(keyId: string, reason: string, options: CallOptions = {}): Promise<KeyWrite> {
+    return (
+      await this.client.json<KeyWrite>(
+        {
+          method: 'POST',
+          path: `/v1/keys/${encodeURIComponent(keyId)}/revoke`,
+          json: { reason },
+          idempotent: false,
+        },
+        options,
+      )
+    ).value;
+  }
+}
+
+/** API tokens: who am I, list, create, rotate, revoke, and the token audit trail (docs/api.md "Tokens"). */
+export class TokensApi {
+  constructor(private readonly client: TorgoClient) {}
+
+  async me(options: CallOptions = {}): Promise<Me> {
+    return (await this.client.json<Me>({ method: 'GET', path: '/v1/me', idempotent: true }, options)).value;
+  }
+
+  /** Replaces the caller's own token; the old one stops working. */
+  async rotateMine(options: CallOptions = {}): Promise<TokenCreated> {
+    return (
+      await this.client.json<TokenCreated>(
+        { method: 'POST', path: '/v1/me/rotate', idempotent: false },
+        options,
+      )
+    ).value;
+  }
+
+  async list(options: CallOptions = {}): Promise<TokenInfo[]> {
+    return (
+      await this.client.json<{ tokens: TokenInfo[] }>(
+        { method: 'GET', path: '/v1/tokens', idempotent: true },
+        options,
+      )
+    ).value.tokens;
+  }
+
+  async create(body: CreateTokenBody, options: CallOptions = {}): Promise<TokenCreated> {
+    return (
+      await this.client.json<TokenCreated>(
+        { method: 'POST', path: '/v1/tokens', json: body, idempotent: false },
+        options,
+      )
+    ).value;
+  }
+
+  async rotate(id: string, options: CallOptions = {}): Promise<TokenCreated> {
+    return (
+      await this.client.json<TokenCreated>(
+        { method: 'POST', path: `/v1/tokens/${encodeURIComponent(id)}/rotate`, idempotent: false },
+        options,
+      )
+    ).value;
+  }
+
+  async revoke(id: string, options: CallOptions = {}): Promise<TokenInfo> {
+    return (
+      await this.client.json<TokenInfo>(
+        { method: 'POST', path: `/v1/tokens/${encodeURIComponent(id)}/revoke`, idempotent: false },
+        options,
+      )
+    ).value;
+  }
+
+  /** One page of the token audit trail; pass `nextAfter` back as `after`. */
+  async audit(query: AuditQuery = {}, options: CallOptions = {}): Promise<AuditPage> {
+    return (
+      await this.client.json<AuditPage>(
+        { method: 'GET', path: '/v1/audit/tokens', query, idempotent: true },
+        options,
+      )
+    ).value;
+  }
+}
+
+function normaliseBaseUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`TorgoClient: ${url} is not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new TypeError(`TorgoClient: ${url} is not an http(s) URL`);
+  return parsed.href.replace(/\/+$/, '');
+}
+
+function queryString(query: RequestSpec['query']): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+function parseJson<T>(answer: Answer): T {
+  try {
+    return JSON.parse(answer.text) as T;
+  } catch (e) {
+    throw badResponse(`the answer (HTTP ${answer.status}) is not JSON`, e);
+  }
+}
+
+function badResponse(message: string, cause?: unknown): TorgoApiError {
+  return new TorgoApiError('E_BAD_RESPONSE', message, cause === undefined ? {} : { cause });
+}
+
+/** A receipt as batch JSON text, or its per-item error when its bytes are not UTF-8. */
+function asText(
+  receipt: string | Uint8Array,
+  index: number,
+): { index: number; text?: string; error?: BatchItem } {
+  if (typeof receipt === 'string') return { index, text: receipt };
+  try {
+    return { index, text: UTF8.decode(receipt) };
+  } catch {
+    return {
+      index,
+      error: {
+        index,
+        status: 422,
+        error: { code: 'E_RECEIPT_ENCODING', message: 'the receipt is not valid UTF-8: not sent' },
+      },
+    };
+  }
+}
+
+/** Consecutive runs of at most `maxItems` receipts and `maxBytes` of JSON each (a bigger receipt goes alone). */
+function* chunks<T extends { text?: string }>(
+  items: readonly T[],
+  maxItems: number,
+  maxBytes: number,
+): Generator<T[]> {
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = item.text === undefined ? 0 : ENCODER.encode(JSON.stringify(item.text)).length + 1;
+    if (chunk.length > 0 && (chunk.length >= maxItems || bytes + size > maxBytes)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(item);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}

@@ -1,0 +1,21 @@
+/**
+ * @torgo/client: a typed client of the TORGO Ledger gateway (docs/client.md). Types of every body
+ * come from @torgo/api, the schemas the gateway itself validates with.
+ */
+export type * from '@torgo/api';
+export {
+  type AppendBatchOptions,
+  type AppendBatchResult,
+  type AppendResult,
+  type Answer,
+  type CallOptions,
+  type ClientOptions,
+  KeysApi,
+  type ReceiptFilter,
+  type RequestSpec,
+  TokensApi,
+  TorgoClient,
+} from './client.js';
+export { type ClientErrorCode, TorgoApiError } from './errors.js';
+export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+export type { FetchLike, TlsOptions } from './transport.js';
