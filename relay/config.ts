@@ -30,6 +30,10 @@ export const RelayConfigSchema = Type.Object(
     gateways: Type.Array(Type.String({ pattern: '^https?://' }), { minItems: 1, maxItems: 16 }),
     /** File holding the appender token the relay presents to the gateways. */
     tokenFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** HTTPS gateways: a PEM CA to trust, and a client certificate + key (mutual TLS). */
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
+    certFile: Type.Optional(Type.String({ minLength: 1 })),
+    keyFile: Type.Optional(Type.String({ minLength: 1 })),
     /** PEM ML-DSA private key: the relay signs every receipt it accepts with it (registered at the gateway). */
     signKeyFile: Type.Optional(Type.String({ minLength: 1 })),
     /** Outbox bounds: receipts (queued + rejected) and bytes of `.mu` text. */
@@ -82,6 +86,9 @@ const ENV: Readonly<Record<string, { key: keyof RelayConfig; kind: Kind }>> = {
   TORGO_RELAY_GATEWAYS: { key: 'gateways', kind: 'list' },
   TORGO_RELAY_TOKEN_FILE: { key: 'tokenFile', kind: 'string' },
   TORGO_RELAY_SIGN_KEY: { key: 'signKeyFile', kind: 'string' },
+  TORGO_RELAY_CA_FILE: { key: 'caFile', kind: 'string' },
+  TORGO_RELAY_CERT: { key: 'certFile', kind: 'string' },
+  TORGO_RELAY_KEY: { key: 'keyFile', kind: 'string' },
   TORGO_RELAY_MAX_RECEIPTS: { key: 'maxReceipts', kind: 'integer' },
   TORGO_RELAY_MAX_BYTES: { key: 'maxBytes', kind: 'integer' },
   TORGO_RELAY_BATCH_SIZE: { key: 'batchSize', kind: 'integer' },
@@ -92,7 +99,7 @@ const ENV: Readonly<Record<string, { key: keyof RelayConfig; kind: Kind }>> = {
 };
 
 /** Keys holding paths: relative ones in a config file are taken relative to the file. */
-const PATH_KEYS = ['dataDir', 'socket', 'tokenFile', 'signKeyFile'] as const;
+const PATH_KEYS = ['dataDir', 'socket', 'tokenFile', 'signKeyFile', 'caFile', 'certFile', 'keyFile'] as const;
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export interface RelayConfigSources {
@@ -158,6 +165,8 @@ export function loadRelayConfig(sources: RelayConfigSources = {}): RelayConfig {
   if (tree['tcp'] === false && !tree['socket']) problems.push('socket: with tcp off, give a socket path');
   if (Array.isArray(tree['gateways']) && tree['gateways'].length === 0)
     problems.push('gateways: give at least one gateway URL (--gateway, TORGO_RELAY_GATEWAYS)');
+  if (Boolean(tree['certFile']) !== Boolean(tree['keyFile']))
+    problems.push('certFile: give both certFile and keyFile (a client certificate and its key)');
   if (Number(tree['minBackoffMs']) > Number(tree['maxBackoffMs']))
     problems.push('minBackoffMs: must not exceed maxBackoffMs');
   if (problems.length > 0)

@@ -5,6 +5,7 @@
  */
 import { chmod, lstat, readFile, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
+import type { TlsOptions } from '@torgo/client';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { type PrivateKey, privateKeyFromPem } from '../core/index.js';
@@ -44,6 +45,16 @@ async function readSecret(file: string, what: string): Promise<string> {
   }
 }
 
+/** The HTTPS settings towards the gateways, read once at start. */
+async function tlsOf(config: RelayConfig): Promise<TlsOptions | undefined> {
+  if (!config.caFile && !config.certFile) return undefined;
+  return {
+    ...(config.caFile ? { ca: await readSecret(config.caFile, 'CA file') } : {}),
+    ...(config.certFile ? { cert: await readSecret(config.certFile, 'client certificate') } : {}),
+    ...(config.keyFile ? { key: await readSecret(config.keyFile, 'client key') } : {}),
+  };
+}
+
 async function signerOf(config: RelayConfig): Promise<PrivateKey | undefined> {
   if (!config.signKeyFile) return undefined;
   const pem = await readSecret(config.signKeyFile, 'signing key');
@@ -80,6 +91,7 @@ export async function startRelay(
     ? (await readSecret(config.tokenFile, 'token file')).trim()
     : env['TORGO_RELAY_TOKEN'] || undefined;
   const signer = await signerOf(config);
+  const tls = await tlsOf(config);
   const log: Logger | false =
     options.log === false
       ? false
@@ -90,7 +102,7 @@ export async function startRelay(
   const relay = await Relay.open({
     dataDir: config.dataDir,
     limits: { maxReceipts: config.maxReceipts, maxBytes: config.maxBytes },
-    targets: config.gateways.map((g) => gatewayTarget(g, token)),
+    targets: config.gateways.map((g) => gatewayTarget(g, { token, tls, timeoutMs: config.requestTimeoutMs })),
     forward: config,
     ...(signer ? { signer } : {}),
     ...(log ? { log } : {}),

@@ -17,6 +17,9 @@ interface RunFlags {
   gateway?: string[];
   tokenFile?: string;
   signKey?: string;
+  caFile?: string;
+  cert?: string;
+  key?: string;
   maxReceipts?: string;
   maxBytes?: string;
   batchSize?: string;
@@ -49,6 +52,9 @@ function addRun(relay: Command, output: Output): void {
       '--sign-key <file>',
       'sign every accepted receipt with this PEM ML-DSA key (env TORGO_RELAY_SIGN_KEY)',
     )
+    .option('--ca-file <file>', 'PEM CA to trust for https gateways (env TORGO_RELAY_CA_FILE)')
+    .option('--cert <file>', 'PEM client certificate for the gateways, mutual TLS (env TORGO_RELAY_CERT)')
+    .option('--key <file>', 'PEM key of --cert (env TORGO_RELAY_KEY)')
     .option('--host <host>', 'loopback intake address (env TORGO_RELAY_HOST, default 127.0.0.1)')
     .option('--port <port>', 'intake port, 0 for any free port (env TORGO_RELAY_PORT, default 8087)')
     .option('--socket <path>', 'intake on this Unix socket too (env TORGO_RELAY_SOCKET)')
@@ -80,6 +86,9 @@ function addRun(relay: Command, output: Output): void {
             gateways: flags.gateway,
             tokenFile: flags.tokenFile,
             signKeyFile: flags.signKey,
+            caFile: flags.caFile,
+            certFile: flags.cert,
+            keyFile: flags.key,
             maxReceipts: integer('--max-receipts', flags.maxReceipts),
             maxBytes: integer('--max-bytes', flags.maxBytes),
             batchSize: integer('--batch-size', flags.batchSize),
