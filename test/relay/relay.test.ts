@@ -15,7 +15,16 @@ import {
   parseReceipt,
   publicKeyToPem,
 } from '../../core/index.js';
-import { call, createToken, idOf, receipt, service, startTestGateway, tempDir } from '../gateway/helpers.js';
+import {
+  call,
+  createToken,
+  freePort,
+  idOf,
+  receipt,
+  service,
+  startTestGateway,
+  tempDir,
+} from '../gateway/helpers.js';
 import { type Acknowledged, assertOnLedgerInOrder, faultProxy, startTestRelay, waitFor } from './helpers.js';
 
 async function setUp(t: TestContext) {
@@ -300,5 +309,32 @@ describe('relay with a real gateway', () => {
     const second = await startTestRelay(t, { ...options, maxBytes: size * 10 });
     await waitFor(() => second.relay.status().backlog.receipts === 0, 'the reopened outbox to drain');
     await assertOnLedgerInOrder(gateway.url, auditor, new Map([['edge-g', ids]]), dir);
+  });
+
+  it('keeps a receipt the gateway refuses for good as rejected (listed, counted), and forwards its neighbours; fails over to a second gateway', async (t) => {
+    const { dir, gateway, key, auditor, tokenFile } = await setUp(t);
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const running = await startTestRelay(t, {
+      dataDir: path.join(dir, 'outbox'),
+      gateways: [dead, gateway.url],
+      tokenFile,
+    });
+    const stranger = generatePrivateKey(); // never registered: the gateway refuses its receipts
+    const good1 = await running.relay.accept(receipt([key], { source: 'edge-h' }));
+    const bad = await running.relay.accept(receipt([stranger], { source: 'edge-h' }));
+    const good2 = await running.relay.accept(receipt([key], { source: 'edge-h' }));
+    await waitFor(() => running.relay.status().backlog.receipts === 0, 'the backlog to drain');
+    const status = running.relay.status();
+    assert.equal(status.rejected.receipts, 1);
+    assert.equal(status.forwarding.gateways[0]!.lastError!.code, 'E_NETWORK', 'the dead gateway was tried');
+    assert.ok(status.forwarding.gateways[1]!.lastSuccessAt, 'the second gateway took the batch');
+    const rejected = await call(running.url!, 'GET', '/v1/rejected');
+    assert.equal(rejected.json.receipts.length, 1);
+    assert.equal(rejected.json.receipts[0].id, bad.id);
+    assert.match(rejected.json.receipts[0].error.code, /^E_KEY_/);
+    assert.equal(parseReceipt(rejected.json.receipts[0].mu).digest, bad.digest, 'kept byte for byte');
+    const metrics = (await call(running.url!, 'GET', '/metrics')).text;
+    assert.equal(metric(metrics, 'torgo_relay_rejected_receipts'), 1);
+    await assertOnLedgerInOrder(gateway.url, auditor, new Map([['edge-h', [good1.id, good2.id]]]), dir);
   });
 });
