@@ -13,6 +13,8 @@ export interface BenchOptions {
   readonly ledgerReceipts?: number;
   /** Receipts in the bundle suite's bundle (`--bundle-receipts`); its default is in bundle.ts. */
   readonly bundleReceipts?: number;
+  /** Receipts in the relay suite's backlog (`--relay-backlog`); its default is in relay.ts. */
+  readonly relayBacklog?: number;
   /** Directory for scratch data (ledgers, bundles): `--scratch`, default the OS temp dir. */
   readonly scratch?: string;
 }

@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --smoke] [-- --only SUITE,…] [-- --ledger-receipts N] [-- --bundle-receipts N]
- * [-- --scratch DIR]: runs the suites, prints the table and writes bench/results/latest.{md,json}
+ * [-- --relay-backlog N] [-- --scratch DIR]: runs the suites, prints the table and writes bench/results/latest.{md,json}
  * (and a dated copy). Method and figures: docs/performance.md.
  */
 import './quiet-logs.js';
@@ -15,6 +15,7 @@ import { engineSuite } from './engine.js';
 import { type BenchOptions, environment, type Row, type Suite, writeResults } from './harness.js';
 import { httpSuite } from './http.js';
 import { querySuite } from './queries.js';
+import { relaySuite } from './relay.js';
 import { startSuite } from './start.js';
 import { tlsSuite } from './tls.js';
 
@@ -27,6 +28,7 @@ export const SUITES: Record<string, Suite> = {
   bundle: bundleSuite,
   start: startSuite,
   chains: chainsSuite,
+  relay: relaySuite,
 };
 
 /** CPU time all cores spent outside idle since boot, in ms. */
@@ -61,8 +63,8 @@ export async function runBenchmarks(
       value: (100 * Math.max(0, outside)) / (wall * cpus().length),
       unit: '% of the machine',
       note:
-        name === 'http' || name === 'tls' || name === 'bundle' || name === 'start'
-          ? "includes the suite's own child processes (torgo serve, torgo verify, npm start)"
+        name === 'http' || name === 'tls' || name === 'bundle' || name === 'start' || name === 'relay'
+          ? "includes the suite's own child processes (torgo serve, torgo relay, torgo verify, npm start)"
           : 'other processes competing with the figures above; rerun when high',
     });
     process.stderr.write(`bench: ${name} took ${(wall / 1000).toFixed(0)} s\n`);
@@ -77,6 +79,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       only: { type: 'string' },
       'ledger-receipts': { type: 'string' },
       'bundle-receipts': { type: 'string' },
+      'relay-backlog': { type: 'string' },
       scratch: { type: 'string' },
     },
   });
@@ -88,11 +91,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   const ledgerReceipts = count('ledger-receipts', values['ledger-receipts']);
   const bundleReceipts = count('bundle-receipts', values['bundle-receipts']);
+  const relayBacklog = count('relay-backlog', values['relay-backlog']);
   const md = await runBenchmarks({
     smoke: Boolean(values.smoke),
     ...(values.only ? { only: values.only.split(',') } : {}),
     ...(ledgerReceipts ? { ledgerReceipts } : {}),
     ...(bundleReceipts ? { bundleReceipts } : {}),
+    ...(relayBacklog ? { relayBacklog } : {}),
     scratch: values.scratch ?? tmpdir(),
     resultsDir: join(import.meta.dirname, '..', '..', 'bench', 'results'),
   });

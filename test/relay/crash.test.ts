@@ -10,12 +10,12 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { startServe } from '../../bench/http.js';
+import type { RelayProcess } from '../../bench/relay.js';
 import { torgo } from '../cli/run.js';
 import { call, createToken, freePort, service, startTestGateway, tempDir } from '../gateway/helpers.js';
 import {
   assertOnLedgerInOrder,
   faultProxy,
-  type RelayChild,
   startRelayChild,
   startTestRelay,
   steadyProducer,
@@ -88,7 +88,7 @@ describe('relay under process faults', () => {
     await writeFile(tokenFile, token, { mode: 0o600 });
     const proxy = await faultProxy(t, gateway.url);
     const args = ['--data', path.join(dir, 'outbox'), '--gateway', proxy.url, '--token-file', tokenFile];
-    let relay: RelayChild = await startRelayChild(t, [...args, '--batch-size', '10']);
+    let relay: RelayProcess = await startRelayChild(t, [...args, '--batch-size', '10']);
     const producer = steadyProducer(() => relay.url, key, ['unit-1', 'unit-2']);
     t.after(() => producer.stop());
 

@@ -4,18 +4,16 @@
  * once, in order per source, in an export bundle that verifies).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
+import { type RelayProcess, startRelayProcess } from '../../bench/relay.js';
 import { importPublicKey, type PrivateKey, verifyBundle } from '../../core/index.js';
 import { loadRelayConfig, type RelayConfig } from '../../relay/config.js';
 import { type RunningRelay, startRelay } from '../../relay/server.js';
 import { torgo } from '../cli/run.js';
 import { call, receipt } from '../gateway/helpers.js';
-
-const BIN = path.join(import.meta.dirname, '..', '..', '..', 'bin', 'torgo.js');
 
 /** Polls `condition` until it holds; fails after `timeoutMs` (generous: the machine is loaded). */
 export async function waitFor(
@@ -45,40 +43,13 @@ export async function startTestRelay(
   return running;
 }
 
-export interface RelayChild {
-  readonly child: ChildProcess;
-  readonly url: string;
-  /** Resolves when the process ended. */
-  readonly exited: Promise<void>;
-}
-
-/** `torgo relay` in a child process; resolves once it listens. Killed (SIGKILL) after the test if still alive. */
-export function startRelayChild(t: TestContext, args: readonly string[]): Promise<RelayChild> {
-  const child = spawn(process.execPath, [BIN, 'relay', '--port', '0', '--log-level', 'info', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TORGO_RELAY_CONFIG: '' },
-  });
+/** `torgo relay` in a child process (bench/relay.ts); SIGKILLed after the test if still alive. */
+export async function startRelayChild(t: TestContext, args: readonly string[]): Promise<RelayProcess> {
+  const relay = await startRelayProcess(args);
   t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (relay.child.exitCode === null && relay.child.signalCode === null) relay.child.kill('SIGKILL');
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-      if (m) {
-        child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
-        resolve({ child, url: m[1]!, exited });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`torgo relay exited ${code}: ${err}${out}`)));
-  });
+  return relay;
 }
 
 export type ProxyMode = 'pass' | 'unavailable' | 'hold';
