@@ -20,7 +20,8 @@ import { request, startServe } from './http.js';
 import { benchKey, signedReceipts } from './receipts.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'torgo.js');
-const BATCH = 100;
+/** The relay's default batch size (relay/config.ts): the gateway alone is driven the same way. */
+const BATCH = 50;
 /** Receipts signed and handed over at a time (bounds this process's memory for large backlogs). */
 const CHUNK = 5000;
 

@@ -39,7 +39,10 @@ export const RelayConfigSchema = Type.Object(
     /** Outbox bounds: receipts (queued + rejected) and bytes of `.mu` text. */
     maxReceipts: Positive,
     maxBytes: Positive,
-    /** Receipts per forward request (at most the gateway's `limits.batchItems`). */
+    /**
+     * Receipts per forward request: at most the gateway's `limits.receiptsPerTransaction` (50), so a
+     * request is one transaction and commits in order (a larger one is split into concurrent ones).
+     */
     batchSize: Type.Integer({ minimum: 1, maximum: 1000 }),
     minBackoffMs: Positive,
     maxBackoffMs: Positive,
@@ -68,7 +71,7 @@ export const DEFAULT_RELAY_CONFIG: Omit<RelayConfig, 'gateways'> & { gateways: s
   gateways: [],
   maxReceipts: 1_000_000,
   maxBytes: 2 * 1024 ** 3,
-  batchSize: 100,
+  batchSize: 50,
   minBackoffMs: 250,
   maxBackoffMs: 30_000,
   requestTimeoutMs: 30_000,

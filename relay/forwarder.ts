@@ -17,7 +17,7 @@ import type { Outbox, QueuedReceipt, RejectedReceipt } from './outbox.js';
 import { ForwardError, type ForwardTarget, type ItemOutcome, isTransient } from './target.js';
 
 export interface ForwarderOptions {
-  /** Receipts per request at most (the gateway's `limits.batchItems`, 100 by default). */
+  /** Receipts per request at most (≤ the gateway's `limits.receiptsPerTransaction`: one transaction, in order). */
   readonly batchSize: number;
   readonly minBackoffMs: number;
   readonly maxBackoffMs: number;

@@ -61,7 +61,10 @@ function addRun(relay: Command, output: Output): void {
     .option('--no-tcp', 'intake on the Unix socket only')
     .option('--max-receipts <n>', 'outbox bound in receipts (env TORGO_RELAY_MAX_RECEIPTS, default 1000000)')
     .option('--max-bytes <n>', 'outbox bound in bytes of receipts (env TORGO_RELAY_MAX_BYTES, default 2 GiB)')
-    .option('--batch-size <n>', 'receipts per forward request (env TORGO_RELAY_BATCH_SIZE, default 100)')
+    .option(
+      '--batch-size <n>',
+      "receipts per forward request, at most the gateway's receiptsPerTransaction (env TORGO_RELAY_BATCH_SIZE, default 50)",
+    )
     .option(
       '--log-level <level>',
       'fatal, error, warn, info, debug, trace or silent (env TORGO_RELAY_LOG_LEVEL)',

@@ -311,18 +311,25 @@ describe('relay with a real gateway', () => {
     await assertOnLedgerInOrder(gateway.url, auditor, new Map([['edge-g', ids]]), dir);
   });
 
-  it('keeps a receipt the gateway refuses for good as rejected (listed, counted), and forwards its neighbours; fails over to a second gateway', async (t) => {
+  it('keeps a receipt the gateway refuses for good as rejected (listed, counted); its batch neighbours keep their order; fails over to a second gateway', async (t) => {
     const { dir, gateway, key, auditor, tokenFile } = await setUp(t);
     const dead = `http://127.0.0.1:${await freePort()}`;
+    const proxy = await faultProxy(t, gateway.url);
+    proxy.setMode('unavailable'); // everything waits, so it leaves as one batch
     const running = await startTestRelay(t, {
       dataDir: path.join(dir, 'outbox'),
-      gateways: [dead, gateway.url],
+      gateways: [dead, proxy.url],
       tokenFile,
     });
     const stranger = generatePrivateKey(); // never registered: the gateway refuses its receipts
-    const good1 = await running.relay.accept(receipt([key], { source: 'edge-h' }));
+    const good: string[] = [];
+    for (let i = 0; i < 6; i++)
+      good.push((await running.relay.accept(receipt([key], { source: 'edge-h' }))).id);
     const bad = await running.relay.accept(receipt([stranger], { source: 'edge-h' }));
-    const good2 = await running.relay.accept(receipt([key], { source: 'edge-h' }));
+    for (let i = 0; i < 6; i++)
+      good.push((await running.relay.accept(receipt([key], { source: 'edge-h' }))).id);
+    await waitFor(() => proxy.unavailableAnswers >= 1, 'the relay to try the gateway');
+    proxy.setMode('pass');
     await waitFor(() => running.relay.status().backlog.receipts === 0, 'the backlog to drain');
     const status = running.relay.status();
     assert.equal(status.rejected.receipts, 1);
@@ -335,6 +342,6 @@ describe('relay with a real gateway', () => {
     assert.equal(parseReceipt(rejected.json.receipts[0].mu).digest, bad.digest, 'kept byte for byte');
     const metrics = (await call(running.url!, 'GET', '/metrics')).text;
     assert.equal(metric(metrics, 'torgo_relay_rejected_receipts'), 1);
-    await assertOnLedgerInOrder(gateway.url, auditor, new Map([['edge-h', [good1.id, good2.id]]]), dir);
+    await assertOnLedgerInOrder(gateway.url, auditor, new Map([['edge-h', good]]), dir);
   });
 });
