@@ -11,6 +11,17 @@ import { tlsProblems } from './tls/settings.js';
 import { Value } from 'typebox/value';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+
+/** pino's levels; the relay's config takes the same. */
+export const LogLevel = Type.Union([
+  Type.Literal('fatal'),
+  Type.Literal('error'),
+  Type.Literal('warn'),
+  Type.Literal('info'),
+  Type.Literal('debug'),
+  Type.Literal('trace'),
+  Type.Literal('silent'),
+]);
 const Positive = Type.Integer({ minimum: 1 });
 
 /**
@@ -177,15 +188,7 @@ export const ConfigSchema = Type.Object(
     ),
     log: Type.Object(
       {
-        level: Type.Union([
-          Type.Literal('fatal'),
-          Type.Literal('error'),
-          Type.Literal('warn'),
-          Type.Literal('info'),
-          Type.Literal('debug'),
-          Type.Literal('trace'),
-          Type.Literal('silent'),
-        ]),
+        level: LogLevel,
       },
       { additionalProperties: false },
     ),

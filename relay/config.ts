@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Static, Type } from 'typebox';
 import { Value } from 'typebox/value';
+import { LogLevel } from '../gateway/config.js';
 import { RelayError } from './errors.js';
 
 const Positive = Type.Integer({ minimum: 1 });
@@ -47,15 +48,7 @@ export const RelayConfigSchema = Type.Object(
     minBackoffMs: Positive,
     maxBackoffMs: Positive,
     requestTimeoutMs: Positive,
-    logLevel: Type.Union([
-      Type.Literal('fatal'),
-      Type.Literal('error'),
-      Type.Literal('warn'),
-      Type.Literal('info'),
-      Type.Literal('debug'),
-      Type.Literal('trace'),
-      Type.Literal('silent'),
-    ]),
+    logLevel: LogLevel,
   },
   { additionalProperties: false },
 );

@@ -47,38 +47,35 @@ export function createRelayMetrics(backlog: () => BacklogSource): RelayMetrics {
     'Age of the oldest unforwarded receipt (0 when none)',
     (b) => (b.oldestAcceptedAt === undefined ? 0 : Math.max(0, (Date.now() - b.oldestAcceptedAt) / 1000)),
   );
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
   return {
     registry,
-    received: new Counter({
-      name: 'torgo_relay_received_total',
-      help: 'Receipts accepted: status "queued" (made durable) or "existing" (identical repeat of a queued one)',
-      labelNames: ['status'] as const,
-      registers: [registry],
-    }),
-    refused: new Counter({
-      name: 'torgo_relay_refused_total',
-      help: 'Receipts refused at intake, by error code (E_RELAY_FULL, E_RECEIPT_SYNTAX…)',
-      labelNames: ['code'] as const,
-      registers: [registry],
-    }),
-    forwarded: new Counter({
-      name: 'torgo_relay_forwarded_total',
-      help: 'Receipts the gateway acknowledged: "appended" (new) or "existing" (already on the ledger: a resend)',
-      labelNames: ['gateway', 'status'] as const,
-      registers: [registry],
-    }),
-    rejected: new Counter({
-      name: 'torgo_relay_rejected_total',
-      help: 'Receipts the gateway refused for good (kept as rejected), by error code',
-      labelNames: ['code'] as const,
-      registers: [registry],
-    }),
-    forwardErrors: new Counter({
-      name: 'torgo_relay_forward_errors_total',
-      help: 'Forward attempts that failed and will be retried, by gateway and reason',
-      labelNames: ['gateway', 'code'] as const,
-      registers: [registry],
-    }),
+    received: counter(
+      'torgo_relay_received_total',
+      'Receipts accepted: status "queued" (made durable) or "existing" (identical repeat of a queued one)',
+      ['status'] as const,
+    ),
+    refused: counter(
+      'torgo_relay_refused_total',
+      'Receipts refused at intake, by error code (E_RELAY_FULL, E_RECEIPT_SYNTAX…)',
+      ['code'] as const,
+    ),
+    forwarded: counter(
+      'torgo_relay_forwarded_total',
+      'Receipts the gateway acknowledged: "appended" (new) or "existing" (already on the ledger: a resend)',
+      ['gateway', 'status'] as const,
+    ),
+    rejected: counter(
+      'torgo_relay_rejected_total',
+      'Receipts the gateway refused for good (kept as rejected), by error code',
+      ['code'] as const,
+    ),
+    forwardErrors: counter(
+      'torgo_relay_forward_errors_total',
+      'Forward attempts that failed and will be retried, by gateway and reason',
+      ['gateway', 'code'] as const,
+    ),
     forwardSeconds: new Histogram({
       name: 'torgo_relay_forward_duration_seconds',
       help: 'Time of one forward request (a batch) to a gateway',

@@ -66,7 +66,12 @@ export class Relay {
       ...outbox.counts,
       oldestAcceptedAt: forwarder?.status().oldestAcceptedAt,
     }));
-    forwarder = new Forwarder(outbox, options.targets, options.forward, metrics, log);
+    try {
+      forwarder = new Forwarder(outbox, options.targets, options.forward, metrics, log);
+    } catch (e) {
+      await outbox.close();
+      throw e;
+    }
     forwarder.start();
     return new Relay(outbox, forwarder, metrics, options.signer);
   }
