@@ -10,7 +10,7 @@ export const ErrorBody = Type.Object(
   {
     code: Type.String({ description: 'Stable error code (docs/api.md)', examples: ['E_RECEIPT_CONFLICT'] }),
     message: Type.String({ description: 'For people; may change' }),
-    details: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
   { $id: 'Error', title: 'Error' },
 );
@@ -289,7 +289,7 @@ export const AuditEvent = Type.Object(
       Type.Object({
         code: Type.String(),
         message: Type.String(),
-        request: Type.Object({}, { additionalProperties: true }),
+        request: Type.Record(Type.String(), Type.Unknown()),
       }),
     ),
     prev: Type.String({ description: '`sha256:<hex>` of the canonical JSON of the previous event' }),

@@ -229,6 +229,22 @@ export class TorgoClient {
   }
 
   /**
+   * The whole result of a query as CSV (RFC 4180, a header row; at most `limit` rows when given),
+   * streamed. Retries apply until the answer starts.
+   */
+  async queryCsv(
+    query: Omit<ReceiptQuery, 'limit'> & { limit?: number },
+    options: CallOptions = {},
+  ): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.open(
+      { method: 'GET', path: '/v1/receipts', query, accept: 'text/csv', idempotent: true },
+      options,
+    );
+    if (!response.body) throw badResponse('the CSV answer has no body');
+    return response.body;
+  }
+
+  /**
    * An export bundle (torgo.bundle/2 JSON lines, signed by the log operator) of a selection, as a
    * stream: constant memory however large. Retries apply until the answer starts.
    */

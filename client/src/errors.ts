@@ -84,8 +84,7 @@ export function errorOfAnswer(status: number, body: string, headers: Headers): T
     if (typeof parsed.code === 'string' && typeof parsed.message === 'string') {
       code = parsed.code;
       message = parsed.message;
-      if (parsed.details && typeof parsed.details === 'object')
-        details = parsed.details as Record<string, unknown>;
+      if (parsed.details && typeof parsed.details === 'object') details = parsed.details;
     }
   } catch {
     // not the gateway's error shape (a proxy's page): keep the raw text
