@@ -158,24 +158,9 @@ export class TorgoClient {
       options.maxItems ?? DEFAULT_BATCH_ITEMS,
       options.maxBytes ?? DEFAULT_BATCH_BYTES,
     )) {
-      const sendable = chunk.filter((c): c is { index: number; text: string } => typeof c.text === 'string');
       for (const c of chunk) if (c.error) results[c.index] = c.error;
-      if (sendable.length === 0) continue;
-      const answer = await this.send(
-        {
-          method: 'POST',
-          path: '/v1/receipts/batch',
-          json: { receipts: sendable.map((c) => c.text) },
-          idempotent: true,
-        },
-        options,
-      );
-      const batch = parseJson<{ results: BatchItem[] }>(answer);
-      for (const item of batch.results) {
-        const at = sendable[item.index];
-        if (!at) throw badResponse('a batch result has an index the request did not have');
-        results[at.index] = { ...item, index: at.index };
-      }
+      const sendable = chunk.filter((c): c is { index: number; text: string } => typeof c.text === 'string');
+      if (sendable.length > 0) await this.appendChunk(sendable, results, options);
     }
     let appended = 0;
     let existing = 0;
@@ -184,6 +169,52 @@ export class TorgoClient {
       else if (r?.status === 200) existing++;
     }
     return { results, appended, existing, failed: results.length - appended - existing };
+  }
+
+  /**
+   * One batch request, then again for the items the gateway could not settle (503: a commit
+   * conflict, the ledger unavailable; 504: commit status unknown), which are safe to resend, with
+   * the same backoff as whole requests. Results land in `results` at each receipt's input index.
+   */
+  private async appendChunk(
+    items: readonly { index: number; text: string }[],
+    results: BatchItem[],
+    options: CallOptions,
+  ): Promise<void> {
+    const policy = this.policyFor(options);
+    let pending = items;
+    for (let round = 0; pending.length > 0; round++) {
+      const answer = await this.send(
+        {
+          method: 'POST',
+          path: '/v1/receipts/batch',
+          json: { receipts: pending.map((c) => c.text) },
+          idempotent: true,
+        },
+        options,
+      );
+      const unsettled: { index: number; text: string }[] = [];
+      let wait = 0;
+      for (const item of parseJson<{ results: BatchItem[] }>(answer).results) {
+        const at = pending[item.index];
+        if (!at) throw badResponse('a batch result has an index the request did not have');
+        results[at.index] = { ...item, index: at.index };
+        if (!policy || round >= policy.retries || (item.status !== 503 && item.status !== 504)) continue;
+        const error = new TorgoApiError(
+          item.error?.code ?? `E_HTTP_${item.status}`,
+          item.error?.message ?? '',
+          {
+            status: item.status,
+          },
+        );
+        const delay = backoffMs(policy, round, error, this.random);
+        if (delay === undefined) continue;
+        unsettled.push(at);
+        wait = Math.max(wait, delay);
+      }
+      pending = unsettled;
+      if (pending.length > 0) await this.pause(wait, options.signal, round + 1);
+    }
   }
 
   /** One receipt's record. */
@@ -306,8 +337,7 @@ export class TorgoClient {
     read: (response: Response) => Promise<T>,
     streaming = false,
   ): Promise<T> {
-    const policy =
-      options.retry === false || this.retry === false ? false : { ...this.retry, ...options.retry };
+    const policy = this.policyFor(options);
     for (let attempt = 0; ; attempt++) {
       const base = this.baseUrls[this.current]!;
       try {
@@ -319,15 +349,22 @@ export class TorgoClient {
         const wait = backoffMs(policy, attempt, error, this.random);
         if (wait === undefined) throw error;
         this.current = (this.current + 1) % this.baseUrls.length;
-        try {
-          await sleep(wait, options.signal);
-        } catch (reason) {
-          throw new TorgoApiError('E_ABORTED', 'the request was aborted', {
-            cause: reason,
-            attempts: attempt + 1,
-          });
-        }
+        await this.pause(wait, options.signal, attempt + 1);
       }
+    }
+  }
+
+  /** The client's retry policy with the call's overrides; false: no retries. */
+  private policyFor(options: CallOptions): RetryPolicy | false {
+    return options.retry === false || this.retry === false ? false : { ...this.retry, ...options.retry };
+  }
+
+  /** Waits before another attempt; an abort meanwhile ends the call with E_ABORTED. */
+  private async pause(ms: number, signal: AbortSignal | undefined, attempts: number): Promise<void> {
+    try {
+      await sleep(ms, signal);
+    } catch (reason) {
+      throw new TorgoApiError('E_ABORTED', 'the request was aborted', { cause: reason, attempts });
     }
   }
 

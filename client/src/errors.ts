@@ -6,8 +6,10 @@ import type { ApiErrorBody } from '@torgo/api';
 
 /** Codes the client itself gives; every other code is the gateway's (docs/api.md). */
 export type ClientErrorCode =
-  /** No answer: connection refused or reset, DNS, TLS. */
+  /** No answer: connection refused or reset, DNS. */
   | 'E_NETWORK'
+  /** The TLS handshake failed: the certificate is not trusted, or the gateway refused the client. */
+  | 'E_TLS'
   /** No answer within `timeoutMs` (one attempt). */
   | 'E_TIMEOUT'
   /** The caller's AbortSignal fired. */
