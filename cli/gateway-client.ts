@@ -12,7 +12,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TorgoClient } from '@torgo/client';
 import type { Command } from 'commander';
-import { CliError, EXIT_INVALID, EXIT_USAGE } from './errors.js';
+import { CliError, EXIT_USAGE } from './errors.js';
 
 export const DEFAULT_GATEWAY = 'http://127.0.0.1:8080';
 
