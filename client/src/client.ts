@@ -5,26 +5,18 @@
  */
 import type {
   AppendAck,
-  AuditPage,
-  AuditQuery,
   BatchItem,
   Checkpoint,
-  CreateTokenBody,
   ExportQuery,
   Inclusion,
-  KeyHistory,
-  KeyRecord,
-  KeyRotation,
-  KeyWrite,
-  Me,
   ReceiptPage,
   ReceiptQuery,
   ReceiptResource,
-  RegisterKeyBody,
-  TokenCreated,
-  TokenInfo,
 } from '@torgo/api';
 import { errorOfAnswer, TorgoApiError } from './errors.js';
+import { read, seg } from './calls.js';
+import { KeysApi } from './keys.js';
+import { TokensApi } from './tokens.js';
 import { backoffMs, DEFAULT_RETRY, isRetryable, type RetryPolicy, sleep } from './retry.js';
 import { type FetchLike, failureOf, startAttempt, type TlsOptions, transportFor } from './transport.js';
 
@@ -218,12 +210,8 @@ export class TorgoClient {
   }
 
   /** One receipt's record. */
-  async get(id: string, options: CallOptions = {}): Promise<ReceiptResource> {
-    const answer = await this.send(
-      { method: 'GET', path: `/v1/receipts/${encodeURIComponent(id)}`, idempotent: true },
-      options,
-    );
-    return parseJson<ReceiptResource>(answer);
+  get(id: string, options: CallOptions = {}): Promise<ReceiptResource> {
+    return read(this, `/v1/receipts/${seg(id)}`, options);
   }
 
   /** One receipt's .mu file, byte for byte as appended. */
@@ -231,7 +219,7 @@ export class TorgoClient {
     const answer = await this.send(
       {
         method: 'GET',
-        path: `/v1/receipts/${encodeURIComponent(id)}`,
+        path: `/v1/receipts/${seg(id)}`,
         accept: 'text/markdown',
         idempotent: true,
       },
@@ -241,9 +229,8 @@ export class TorgoClient {
   }
 
   /** One page of a query; pass its `nextCursor` back as `cursor` for the next. */
-  async queryPage(query: ReceiptQuery, options: CallOptions = {}): Promise<ReceiptPage> {
-    const answer = await this.send({ method: 'GET', path: '/v1/receipts', query, idempotent: true }, options);
-    return parseJson<ReceiptPage>(answer);
+  queryPage(query: ReceiptQuery, options: CallOptions = {}): Promise<ReceiptPage> {
+    return read(this, '/v1/receipts', options, query);
   }
 
   /** Every receipt the filter selects, page after page (`pageSize` rows per request). */
@@ -298,17 +285,8 @@ export class TorgoClient {
   }
 
   /** An inclusion proof of a receipt in the log (of `size` leaves, else of the latest checkpoint). */
-  async proof(id: string, options: CallOptions & { size?: number } = {}): Promise<Inclusion> {
-    const answer = await this.send(
-      {
-        method: 'GET',
-        path: `/v1/receipts/${encodeURIComponent(id)}/proof`,
-        query: { size: options.size },
-        idempotent: true,
-      },
-      options,
-    );
-    return parseJson<Inclusion>(answer);
+  proof(id: string, options: CallOptions & { size?: number } = {}): Promise<Inclusion> {
+    return read(this, `/v1/receipts/${seg(id)}/proof`, options, { size: options.size });
   }
 
   /** A JSON answer of any route, typed by the caller. */
@@ -409,131 +387,6 @@ export class TorgoClient {
       headers,
       ...(body === undefined ? {} : { body: body as NonNullable<RequestInit['body']> }),
     };
-  }
-}
-
-/** Signer keys: register, read, rotate, revoke (docs/api.md "Keys"). */
-export class KeysApi {
-  constructor(private readonly client: TorgoClient) {}
-
-  async register(body: RegisterKeyBody, options: CallOptions = {}): Promise<KeyWrite> {
-    return (
-      await this.client.json<KeyWrite>(
-        { method: 'POST', path: '/v1/keys', json: body, idempotent: false },
-        options,
-      )
-    ).value;
-  }
-
-  async get(keyId: string, options: CallOptions = {}): Promise<KeyRecord> {
-    return (
-      await this.client.json<KeyRecord>(
-        { method: 'GET', path: `/v1/keys/${encodeURIComponent(keyId)}`, idempotent: true },
-        options,
-      )
-    ).value;
-  }
-
-  async history(keyId: string, options: CallOptions = {}): Promise<KeyHistory> {
-    return (
-      await this.client.json<KeyHistory>(
-        { method: 'GET', path: `/v1/keys/${encodeURIComponent(keyId)}/history`, idempotent: true },
-        options,
-      )
-    ).value;
-  }
-
-  async rotate(keyId: string, publicKey: string, options: CallOptions = {}): Promise<KeyRotation> {
-    return (
-      await this.client.json<KeyRotation>(
-        {
-          method: 'POST',
-          path: `/v1/keys/${encodeURIComponent(keyId)}/rotate`,
-          json: { publicKey },
-          idempotent: false,
-        },
-        options,
-      )
-    ).value;
-  }
-
-  async revoke(keyId: string, reason: string, options: CallOptions = {}): Promise<KeyWrite> {
-    return (
-      await this.client.json<KeyWrite>(
-        {
-          method: 'POST',
-          path: `/v1/keys/${encodeURIComponent(keyId)}/revoke`,
-          json: { reason },
-          idempotent: false,
-        },
-        options,
-      )
-    ).value;
-  }
-}
-
-/** API tokens: who am I, list, create, rotate, revoke, and the token audit trail (docs/api.md "Tokens"). */
-export class TokensApi {
-  constructor(private readonly client: TorgoClient) {}
-
-  async me(options: CallOptions = {}): Promise<Me> {
-    return (await this.client.json<Me>({ method: 'GET', path: '/v1/me', idempotent: true }, options)).value;
-  }
-
-  /** Replaces the caller's own token; the old one stops working. */
-  async rotateMine(options: CallOptions = {}): Promise<TokenCreated> {
-    return (
-      await this.client.json<TokenCreated>(
-        { method: 'POST', path: '/v1/me/rotate', idempotent: false },
-        options,
-      )
-    ).value;
-  }
-
-  async list(options: CallOptions = {}): Promise<TokenInfo[]> {
-    return (
-      await this.client.json<{ tokens: TokenInfo[] }>(
-        { method: 'GET', path: '/v1/tokens', idempotent: true },
-        options,
-      )
-    ).value.tokens;
-  }
-
-  async create(body: CreateTokenBody, options: CallOptions = {}): Promise<TokenCreated> {
-    return (
-      await this.client.json<TokenCreated>(
-        { method: 'POST', path: '/v1/tokens', json: body, idempotent: false },
-        options,
-      )
-    ).value;
-  }
-
-  async rotate(id: string, options: CallOptions = {}): Promise<TokenCreated> {
-    return (
-      await this.client.json<TokenCreated>(
-        { method: 'POST', path: `/v1/tokens/${encodeURIComponent(id)}/rotate`, idempotent: false },
-        options,
-      )
-    ).value;
-  }
-
-  async revoke(id: string, options: CallOptions = {}): Promise<TokenInfo> {
-    return (
-      await this.client.json<TokenInfo>(
-        { method: 'POST', path: `/v1/tokens/${encodeURIComponent(id)}/revoke`, idempotent: false },
-        options,
-      )
-    ).value;
-  }
-
-  /** One page of the token audit trail; pass `nextAfter` back as `after`. */
-  async audit(query: AuditQuery = {}, options: CallOptions = {}): Promise<AuditPage> {
-    return (
-      await this.client.json<AuditPage>(
-        { method: 'GET', path: '/v1/audit/tokens', query, idempotent: true },
-        options,
-      )
-    ).value;
   }
 }
 

@@ -78,8 +78,8 @@ function bodyToReceipt(body: unknown): Uint8Array | string {
       throw new GatewayError('E_BAD_REQUEST', 'the request body is empty: send the .mu file');
     return new Uint8Array(body.buffer, body.byteOffset, body.length);
   }
-  if (body && typeof body === 'object' && typeof (body as { receipt?: unknown }).receipt === 'string') {
-    return (body as { receipt: string }).receipt;
+  if (body && typeof body === 'object' && 'receipt' in body && typeof body.receipt === 'string') {
+    return body.receipt;
   }
   throw new GatewayError(
     'E_BAD_REQUEST',
