@@ -1,4 +1,5 @@
 /** How the CLI ends: exit 0 success/valid, 1 invalid (a check failed), 2 usage or unreadable input. */
+import { TorgoApiError } from '@torgo/client';
 import { isCoreError } from '../core/index.js';
 
 export const EXIT_OK = 0;
@@ -20,6 +21,7 @@ export class CliError extends Error {
 
 /** The exit status and one-line message for any error reaching the top level. */
 export function describeError(e: unknown): { exitCode: number; code: string; message: string } {
+  if (e instanceof TorgoApiError) return describeError(cliErrorOf(e));
   if (e instanceof CliError) return { exitCode: e.exitCode, code: e.code, message: e.message };
   if (isCoreError(e)) return { exitCode: EXIT_INVALID, code: e.code, message: e.message };
   const err = e as NodeJS.ErrnoException;
@@ -31,4 +33,29 @@ export function describeError(e: unknown): { exitCode: number; code: string; mes
   if (typeof err?.code === 'string' && /^E_[A-Z_]+$/.test(err.code))
     return { exitCode: EXIT_USAGE, code: err.code, message: err.message };
   return { exitCode: EXIT_USAGE, code: 'E_INTERNAL', message: err?.message ?? String(e) };
+}
+
+/** What a call that got no answer means for the user, TLS failures above all. */
+function unreachable(e: TorgoApiError): CliError {
+  const cause = (e.cause as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  const code = cause?.code ?? '';
+  let hint = '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/.test(code)) {
+    hint =
+      ": the gateway's certificate is not trusted (give its CA with --ca-file or TORGO_CA_FILE; `torgo tls dev-cert` wrote ca.pem)";
+  } else if (/HANDSHAKE_FAILURE|ALERT/.test(code) || /alert handshake failure/.test(cause?.message ?? '')) {
+    hint =
+      ': the TLS handshake was refused (the gateway may require post-quantum key exchange X25519MLKEM768, which needs Node ≥ 24 with OpenSSL ≥ 3.5, or a client certificate: --cert and --key)';
+  }
+  return new CliError(`${e.message}${hint}`, EXIT_USAGE, 'E_GATEWAY_UNREACHABLE');
+}
+
+/**
+ * The CLI's view of a client error: the gateway refused (exit 1, its code), or it could not be
+ * asked (exit 2, E_GATEWAY_UNREACHABLE).
+ */
+export function cliErrorOf(e: TorgoApiError): CliError {
+  if (e.status === 0 && e.code !== 'E_BAD_RESPONSE') return unreachable(e);
+  const retry = e.retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(e.retryAfterMs / 1000)} s`;
+  return new CliError(`${e.message} (HTTP ${e.status}${retry})`, EXIT_INVALID, e.code);
 }

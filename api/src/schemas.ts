@@ -10,7 +10,7 @@ export const ErrorBody = Type.Object(
   {
     code: Type.String({ description: 'Stable error code (docs/api.md)', examples: ['E_RECEIPT_CONFLICT'] }),
     message: Type.String({ description: 'For people; may change' }),
-    details: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
   { $id: 'Error', title: 'Error' },
 );
@@ -37,6 +37,20 @@ export const ReceiptWrapper = Type.Object(
   { receipt: Type.String({ minLength: 1, description: 'The whole .mu file as text' }) },
   { additionalProperties: false },
 );
+
+/**
+ * The .mu file itself as a body (text/markdown): bytes the receipt checks read, so no JSON type
+ * (OpenAPI 3.1 describes raw file content by its media type alone).
+ */
+export const MuFileBody = Type.Unknown({
+  description: 'The .mu file, UTF-8 (no charset, or charset=utf-8)',
+});
+
+/** The .mu file in an answer (GET /v1/receipts/{id} with Accept: text/markdown). */
+export const MuFile = Type.String({ description: 'The .mu file exactly as appended' });
+
+/** CSV rows of a query (GET /v1/receipts with Accept: text/csv). */
+export const ReceiptCsv = Type.String({ description: 'RFC 4180 CSV with a header row (docs/api.md)' });
 
 export function batchBody(maxItems: number) {
   return Type.Object(
@@ -205,6 +219,8 @@ export const TokenInfo = Type.Object(
   { $id: 'TokenInfo', title: 'TokenInfo' },
 );
 
+export const TokenList = Type.Object({ tokens: Type.Array(Type.Ref('TokenInfo')) });
+
 export const TokenCreated = Type.Object({
   token: Type.String({ description: 'The bearer token. Shown once: only its hash is kept' }),
   info: Type.Ref('TokenInfo'),
@@ -273,7 +289,7 @@ export const AuditEvent = Type.Object(
       Type.Object({
         code: Type.String(),
         message: Type.String(),
-        request: Type.Object({}, { additionalProperties: true }),
+        request: Type.Record(Type.String(), Type.Unknown()),
       }),
     ),
     prev: Type.String({ description: '`sha256:<hex>` of the canonical JSON of the previous event' }),
@@ -335,6 +351,110 @@ export const ExportQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** An export bundle (GET /v1/export): torgo.bundle/2 JSON lines. */
+export const BundleLines = Type.String({ description: 'torgo.bundle/2: one JSON value per line' });
+
+// Witnessing (POST /v1/checkpoint/cosign).
+export function cosignRequest(maxNoteBytes: number) {
+  return Type.Object(
+    {
+      note: Type.String({
+        minLength: 1,
+        maxLength: maxNoteBytes,
+        description: 'a signed checkpoint (C2SP signed note) of this log',
+      }),
+    },
+    { additionalProperties: false },
+  );
+}
+
+export const Cosigned = Type.Object({
+  origin: Type.String(),
+  size: Type.Integer(),
+  rootHash: Type.String({ description: 'base64 RFC 9162 root hash' }),
+  note: Type.String({ description: 'the same note with this gateway’s signature line added' }),
+  operatorKeyId: Type.String({ description: 'the key this gateway cosigned with' }),
+});
+
+// Operations: liveness and readiness (docs/operations.md).
+export const Health = Type.Object({ status: Type.Literal('ok') });
+
+export const LogReadiness = Type.Object(
+  {
+    state: Type.Union([
+      Type.Literal('following'),
+      Type.Literal('reconnecting'),
+      Type.Literal('stopped'),
+      Type.Literal('off'),
+    ]),
+    nextBlock: Type.Optional(Type.Integer({ description: 'first ledger block not yet in the log' })),
+    height: Type.Optional(Type.Integer({ description: 'ledger height the log compares itself with' })),
+    lagBlocks: Type.Optional(Type.Integer()),
+    stalled: Type.Optional(Type.Boolean()),
+    stalledForSeconds: Type.Optional(Type.Integer()),
+    reconnects: Type.Optional(Type.Integer()),
+    consecutiveFailures: Type.Optional(Type.Integer()),
+    lastError: Type.Optional(Type.String()),
+    lastBlockAt: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+const Counts = Type.Record(Type.String(), Type.Integer());
+export const TlsReadiness = Type.Object(
+  {
+    enabled: Type.Boolean({ description: 'whether this listener speaks HTTPS' }),
+    groups: Type.Optional(
+      Type.Array(Type.String(), { description: 'key-exchange groups offered, preferred first' }),
+    ),
+    requirePostQuantum: Type.Optional(Type.Boolean()),
+    clientAuth: Type.Optional(Type.String()),
+    handshakes: Type.Optional(Counts),
+    failures: Type.Optional(Counts),
+    lastGroup: Type.Optional(
+      Type.String({ description: 'key-exchange group of the latest client handshake' }),
+    ),
+    outbound: Type.Array(
+      Type.Object({
+        endpoint: Type.String(),
+        servername: Type.Optional(Type.String()),
+        group: Type.String(),
+        at: Type.String(),
+      }),
+      {
+        description:
+          "the gateway's own TLS connections (Fabric peers, CA): latest handshake's group per endpoint",
+      },
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'transport security: negotiated key-exchange groups (docs/operations.md)',
+  },
+);
+
+export const Readiness = Type.Object({
+  status: Type.Literal('ready'),
+  ledger: Type.String(),
+  height: Type.Optional(Type.Integer()),
+  details: Type.Object({
+    ledger: Type.Object({ ok: Type.Boolean(), reason: Type.Optional(Type.String()) }),
+    commits: Type.Object(
+      {
+        ok: Type.Boolean(),
+        stage: Type.Optional(Type.String()),
+        reason: Type.Optional(Type.String()),
+        since: Type.Optional(Type.String()),
+        failures: Type.Optional(Type.Integer()),
+      },
+      {
+        description: 'whether the latest append transactions committed (contract server, endorsers, orderer)',
+      },
+    ),
+    log: LogReadiness,
+    tls: Type.Optional(TlsReadiness),
+  }),
+});
+
 /** Schemas referenced by `$ref` (registered with fastify.addSchema, listed in OpenAPI components). */
 export const SHARED_SCHEMAS = [ErrorBody, AppendAck, Party, Receipt, KeyRecord, TokenInfo, AuditEvent];
 
@@ -370,6 +490,7 @@ export type KeyHistory = Body<typeof KeyHistory>;
 export type RegisterKeyBody = Body<typeof RegisterKeyBody>;
 export type TokenInfo = Body<typeof TokenInfo>;
 export type TokenCreated = Body<typeof TokenCreated>;
+export type TokenList = Body<typeof TokenList>;
 export type CreateTokenBody = Body<typeof CreateTokenBody>;
 export type AuditEvent = Body<typeof AuditEvent>;
 export type AuditPage = Body<typeof AuditPage>;
@@ -378,3 +499,5 @@ export type Me = Body<typeof Me>;
 export type Checkpoint = Body<typeof Checkpoint>;
 export type Inclusion = Body<typeof Inclusion>;
 export type ExportQuery = Body<typeof ExportQuery>;
+export type Cosigned = Body<typeof Cosigned>;
+export type Readiness = Body<typeof Readiness>;

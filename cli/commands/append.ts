@@ -4,17 +4,17 @@
  * JSON. A file over the receipt format's size limit is refused here, before anything is sent.
  */
 import { stat } from 'node:fs/promises';
+import { type AppendAck, TorgoApiError } from '@torgo/client';
 import type { Command } from 'commander';
 import { MAX_FILE_BYTES } from '../../core/index.js';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from '../errors.js';
-import { GatewayClient, type OnlineOptions, online } from '../gateway-client.js';
+import { connect, type OnlineOptions, online } from '../gateway-client.js';
 import { readBounded } from '../io.js';
 import type { Output } from '../output.js';
 
 const BATCH = 100;
 /** Under the gateway's default batch body limit (8 MiB, limits.batchBodyBytes), JSON escaping included. */
 const BATCH_BYTES = 7 * 1024 * 1024;
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** E_RECEIPT_TOO_LARGE for a file over the format's limit (docs/receipt-format.md §2), else undefined. */
 async function oversize(file: string): Promise<ItemResult | undefined> {
@@ -35,18 +35,10 @@ async function oversize(file: string): Promise<ItemResult | undefined> {
   };
 }
 
-interface Ack {
-  id: string;
-  txId: string;
-  block: number;
-  hash: string;
-  committedAt: string;
-}
-
 interface ItemResult {
   file: string;
   status: number;
-  receipt?: Ack;
+  receipt?: AppendAck;
   error?: { code: string; message: string };
 }
 
@@ -56,7 +48,7 @@ export function addAppend(program: Command, output: Output): void {
     .argument('<files...>', '.mu receipt files')
     .option('--json', 'one JSON result per line')
     .action(async (files: string[], opts: OnlineOptions & { json?: boolean }) => {
-      const client = GatewayClient.from(opts);
+      const client = connect(opts);
       const results: ItemResult[] = [];
       const sendable: string[] = [];
       for (const file of files) {
@@ -66,53 +58,24 @@ export function addAppend(program: Command, output: Output): void {
       }
       if (sendable.length === 1 && files.length === 1) {
         const file = sendable[0]!;
-        const text = await readBounded(file, MAX_FILE_BYTES, 'receipt');
+        const bytes = await readBounded(file, MAX_FILE_BYTES, 'receipt');
         try {
-          const r = await client.json<Ack>('POST', '/v1/receipts', { text });
-          results.push({ file, status: r.status, receipt: r.value });
+          const r = await client.append(bytes);
+          results.push({ file, status: r.created ? 201 : 200, receipt: r.receipt });
         } catch (e) {
-          if (!(e instanceof CliError) || e.code.startsWith('E_GATEWAY') || e.code === 'E_USAGE') throw e;
-          results.push({ file, status: 0, error: { code: e.code, message: e.message } });
+          // The gateway refused this receipt: report it like a batch item; anything else ends the command.
+          if (!(e instanceof TorgoApiError) || e.status === 0) throw e;
+          results.push({ file, status: e.status, error: { code: e.code, message: e.message } });
         }
-      } else {
-        for (let i = 0; i < sendable.length; ) {
-          // One batch: up to BATCH files and BATCH_BYTES of JSON.
-          const chunk: string[] = [];
-          const texts: string[] = [];
-          let bytes = 0;
-          while (i < sendable.length && chunk.length < BATCH) {
-            const file = sendable[i]!;
-            let text: string;
-            try {
-              // JSON carries text: a file that is not UTF-8 is reported, never repaired into other bytes.
-              text = UTF8.decode(await readBounded(file, MAX_FILE_BYTES, 'receipt'));
-            } catch (e) {
-              if (e instanceof CliError) throw e;
-              results.push({
-                file,
-                status: 0,
-                error: { code: 'E_RECEIPT_ENCODING', message: `${file} is not valid UTF-8: not sent` },
-              });
-              i++;
-              continue;
-            }
-            const size = Buffer.byteLength(JSON.stringify(text));
-            if (chunk.length > 0 && bytes + size > BATCH_BYTES) break;
-            chunk.push(file);
-            texts.push(text);
-            bytes += size + 1;
-            i++;
-          }
-          if (chunk.length === 0) continue;
-          const r = await client.json<{
-            results: {
-              index: number;
-              status: number;
-              receipt?: Ack;
-              error?: { code: string; message: string };
-            }[];
-          }>('POST', '/v1/receipts/batch', { json: { receipts: texts } });
-          for (const item of r.value.results) results.push({ file: chunk[item.index]!, ...item });
+      } else if (sendable.length > 0) {
+        // JSON carries text: the client reports a file that is not UTF-8 (E_RECEIPT_ENCODING), never
+        // repairing it into other bytes. Batches of up to BATCH receipts and BATCH_BYTES of JSON.
+        // Files are read a batch at a time, so memory stays bounded however many are given.
+        for (let at = 0; at < sendable.length; at += BATCH) {
+          const group = sendable.slice(at, at + BATCH);
+          const texts = await Promise.all(group.map((f) => readBounded(f, MAX_FILE_BYTES, 'receipt')));
+          const batch = await client.appendBatch(texts, { maxItems: BATCH, maxBytes: BATCH_BYTES });
+          for (const { index, ...rest } of batch.results) results.push({ file: group[index]!, ...rest });
         }
       }
       results.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file));

@@ -3,6 +3,7 @@
  * refused grant), with its hash chain checked over everything read, from the genesis or from a
  * head the auditor pinned earlier (docs/cli.md).
  */
+import type { AuditPage } from '@torgo/client';
 import type { Command } from 'commander';
 import {
   AUDIT_GENESIS,
@@ -11,14 +12,8 @@ import {
   verifyAuditChain,
 } from '../../gateway/auth/audit.js';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from '../errors.js';
-import { GatewayClient, type OnlineOptions, online, table } from '../gateway-client.js';
+import { connect, type OnlineOptions, online, table } from '../gateway-client.js';
 import type { Output } from '../output.js';
-
-interface AuditPage {
-  events: AuditEvent[];
-  head: { seq: number; hash: string };
-  nextAfter: number | null;
-}
 
 function describeActor(a: AuditEvent['actor']): string {
   return a.kind === 'token' ? `token ${a.tokenId} (${a.identity})` : `operator (${a.procedure})`;
@@ -34,7 +29,7 @@ export function addAudit(program: Command, output: Output): void {
     .option('--head <seq:hash>', 'a head pinned earlier: the log read now must still contain it')
     .option('--json', 'one event per line, then {"head":…}')
     .action(async (opts: OnlineOptions & { after?: string; head?: string; json?: boolean }) => {
-      const client = GatewayClient.from(opts);
+      const client = connect(opts);
       if (opts.after !== undefined && !/^\d{1,15}$/.test(opts.after))
         throw new CliError('--after must be an event number', EXIT_USAGE, 'E_USAGE');
       const pinned =
@@ -59,9 +54,7 @@ export function addAudit(program: Command, output: Output): void {
       let head: AuditPage['head'] = { seq: 0, hash: AUDIT_GENESIS };
       let next: number | null = after;
       while (next !== null) {
-        const page: AuditPage = (
-          await client.json<AuditPage>('GET', `/v1/audit/tokens?after=${next}&limit=1000`)
-        ).value;
+        const page = await client.tokens.audit({ after: next, limit: 1000 });
         events.push(...page.events);
         head = page.head;
         next = page.nextAfter;

@@ -1,7 +1,7 @@
 /** `torgo export [filters] -o FILE` and `torgo checkpoint`: the transparency log over the gateway. */
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { GatewayClient, type OnlineOptions, online } from '../gateway-client.js';
+import { connect, type OnlineOptions, online, saveStream } from '../gateway-client.js';
 import type { Output } from '../output.js';
 
 interface ExportOptions extends OnlineOptions {
@@ -25,14 +25,13 @@ export function addExport(program: Command, output: Output): void {
     .option('--to <time>', 'committed before (RFC 3339 UTC)')
     .requiredOption('-o, --out <file>', 'bundle file to write')
     .action(async (o: ExportOptions) => {
-      const params = new URLSearchParams();
-      for (const k of ['source', 'subject', 'operation', 'from', 'to'] as const)
-        if (o[k]) params.set(k, o[k]!);
       if (!o.source && !o.subject && !o.operation)
         throw new CliError('give at least one of --source, --subject, --operation');
       const tty = process.stderr.isTTY;
       const started = performance.now();
-      const bytes = await GatewayClient.from(o).download(`/v1/export?${params}`, o.out, (n) => {
+      const client = connect(o);
+      const filter = { source: o.source, subject: o.subject, operation: o.operation, from: o.from, to: o.to };
+      const bytes = await saveStream(await client.export(filter), o.out, (n) => {
         if (tty) {
           const mib = (n / 2 ** 20).toFixed(1);
           const rate = (n / 2 ** 20 / ((performance.now() - started) / 1000)).toFixed(1);
@@ -50,7 +49,7 @@ export function addExport(program: Command, output: Output): void {
     .option('--now', 'issue a fresh one first (log-operator or admin)')
     .option('--json', 'the JSON answer (origin, size, rootHash, note, operatorKeyId)')
     .action(async (o: OnlineOptions & { now?: boolean; json?: boolean }) => {
-      const r = await GatewayClient.from(o).request(o.now ? 'POST' : 'GET', '/v1/checkpoint');
-      output.out(o.json ? `${r.body}\n` : (JSON.parse(r.body) as { note: string }).note);
+      const checkpoint = await connect(o).checkpoint({ fresh: o.now === true });
+      output.out(o.json ? `${JSON.stringify(checkpoint)}\n` : checkpoint.note);
     });
 }

@@ -1,22 +1,7 @@
 /** `torgo get ID`: one receipt from the ledger (summary, --json, or the .mu file with --mu). */
 import type { Command } from 'commander';
-import { GatewayClient, type OnlineOptions, online } from '../gateway-client.js';
+import { connect, type OnlineOptions, online } from '../gateway-client.js';
 import type { Output } from '../output.js';
-
-interface ReceiptResource {
-  id: string;
-  hash: string;
-  source: string;
-  operation: string;
-  subject: string;
-  occurredAt: string;
-  committedAt: string;
-  txId: string;
-  block?: number;
-  signerKeyIds: string[];
-  submitter: { mspId: string; id: string };
-  revokedSigners: { keyId: string; revokedAt: string; reason: string }[];
-}
 
 export function addGet(program: Command, output: Output): void {
   online(program.command('get'))
@@ -25,18 +10,16 @@ export function addGet(program: Command, output: Output): void {
     .option('--json', 'the JSON record')
     .option('--mu', 'the .mu file exactly as appended')
     .action(async (id: string, opts: OnlineOptions & { json?: boolean; mu?: boolean }) => {
-      const client = GatewayClient.from(opts);
-      const route = `/v1/receipts/${encodeURIComponent(id)}`;
+      const client = connect(opts);
       if (opts.mu) {
-        output.out((await client.request('GET', route, { accept: 'text/markdown' })).body);
+        output.out(await client.getMu(id));
         return;
       }
-      const r = await client.request('GET', route);
+      const v = await client.get(id);
       if (opts.json) {
-        output.out(`${r.body}\n`);
+        output.out(`${JSON.stringify(v)}\n`);
         return;
       }
-      const v = JSON.parse(r.body) as ReceiptResource;
       const lines = [
         ['id', v.id],
         ['source', v.source],

@@ -1,22 +1,12 @@
 /** `torgo key register|show|history|rotate|revoke`: the ledger's signer key registry, through the gateway. */
+import type { KeyRecord } from '@torgo/client';
 import type { Command } from 'commander';
 import { importPublicKey } from '../../core/index.js';
-import { GatewayClient, type OnlineOptions, online } from '../gateway-client.js';
+import { connect, type OnlineOptions, online } from '../gateway-client.js';
 import { readText } from '../io.js';
 import type { Output } from '../output.js';
 
 const KEY_FILE_LIMIT = 64 * 1024;
-
-interface KeyRecord {
-  keyId: string;
-  alg: string;
-  label: string;
-  status: string;
-  owner: { mspId: string; id: string };
-  registeredAt: string;
-  revokedAt?: string;
-  revocationReason?: string;
-}
 
 function describe(k: KeyRecord): string {
   const revoked = k.revokedAt ? `\nrevoked      ${k.revokedAt}: ${k.revocationReason ?? ''}` : '';
@@ -32,44 +22,31 @@ export function addKeyOnline(key: Command, output: Output): void {
     .action(async (file: string, opts: OnlineOptions & { label?: string; json?: boolean }) => {
       const pem = await readText(file, KEY_FILE_LIMIT, 'public key');
       importPublicKey(pem); // a bad file fails here, with core's code, before any request
-      const r = await GatewayClient.from(opts).json<{ key: KeyRecord; txId: string; block: number }>(
-        'POST',
-        '/v1/keys',
-        {
-          json: { publicKey: pem, ...(opts.label ? { label: opts.label } : {}) },
-        },
-      );
-      output.out(
-        opts.json
-          ? `${JSON.stringify(r.value)}\n`
-          : `registered ${r.value.key.keyId} (block ${r.value.block})\n`,
-      );
+      const r = await connect(opts).keys.register({
+        publicKey: pem,
+        ...(opts.label ? { label: opts.label } : {}),
+      });
+      output.out(opts.json ? `${JSON.stringify(r)}\n` : `registered ${r.key.keyId} (block ${r.block})\n`);
     });
   online(key.command('show'))
     .description('show a key record')
     .argument('<key-id>', '64 hex')
     .option('--json', 'JSON')
     .action(async (keyId: string, opts: OnlineOptions & { json?: boolean }) => {
-      const r = await GatewayClient.from(opts).json<KeyRecord>(
-        'GET',
-        `/v1/keys/${encodeURIComponent(keyId)}`,
-      );
-      output.out(opts.json ? `${JSON.stringify(r.value)}\n` : describe(r.value));
+      const k = await connect(opts).keys.get(keyId);
+      output.out(opts.json ? `${JSON.stringify(k)}\n` : describe(k));
     });
   online(key.command('history'))
     .description("a key's every committed version")
     .argument('<key-id>', '64 hex')
     .option('--json', 'JSON')
     .action(async (keyId: string, opts: OnlineOptions & { json?: boolean }) => {
-      const r = await GatewayClient.from(opts).json<{
-        keyId: string;
-        history: { txId: string; timestamp: string; value: KeyRecord | null }[];
-      }>('GET', `/v1/keys/${encodeURIComponent(keyId)}/history`);
+      const r = await connect(opts).keys.history(keyId);
       if (opts.json) {
-        output.out(`${JSON.stringify(r.value)}\n`);
+        output.out(`${JSON.stringify(r)}\n`);
         return;
       }
-      for (const h of r.value.history)
+      for (const h of r.history)
         output.out(`${h.timestamp}  ${h.value?.status ?? 'deleted'}  tx ${h.txId}\n`);
     });
   online(key.command('rotate'))
@@ -79,23 +56,15 @@ export function addKeyOnline(key: Command, output: Output): void {
     .action(async (keyId: string, file: string, opts: OnlineOptions) => {
       const pem = await readText(file, KEY_FILE_LIMIT, 'public key');
       importPublicKey(pem);
-      const r = await GatewayClient.from(opts).json<{ registered: KeyRecord; block: number }>(
-        'POST',
-        `/v1/keys/${encodeURIComponent(keyId)}/rotate`,
-        { json: { publicKey: pem } },
-      );
-      output.out(`rotated ${keyId} → ${r.value.registered.keyId} (block ${r.value.block})\n`);
+      const r = await connect(opts).keys.rotate(keyId, pem);
+      output.out(`rotated ${keyId} → ${r.registered.keyId} (block ${r.block})\n`);
     });
   online(key.command('revoke'))
     .description('revoke a key (its owner, or an admin)')
     .argument('<key-id>', '64 hex')
     .requiredOption('--reason <text>', 'why (recorded on the ledger)')
     .action(async (keyId: string, opts: OnlineOptions & { reason: string }) => {
-      const r = await GatewayClient.from(opts).json<{ key: KeyRecord; block: number }>(
-        'POST',
-        `/v1/keys/${encodeURIComponent(keyId)}/revoke`,
-        { json: { reason: opts.reason } },
-      );
-      output.out(`revoked ${r.value.key.keyId} at ${r.value.key.revokedAt} (block ${r.value.block})\n`);
+      const r = await connect(opts).keys.revoke(keyId, opts.reason);
+      output.out(`revoked ${r.key.keyId} at ${r.key.revokedAt} (block ${r.block})\n`);
     });
 }

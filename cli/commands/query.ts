@@ -1,7 +1,8 @@
 /** `torgo query`: receipts by source / subject / operation in a time window (table, --json, --csv). */
+import type { ReceiptResource } from '@torgo/client';
 import type { Command } from 'commander';
 import { CliError, EXIT_USAGE } from '../errors.js';
-import { GatewayClient, type OnlineOptions, online, table } from '../gateway-client.js';
+import { connect, type OnlineOptions, online, table } from '../gateway-client.js';
 import type { Output } from '../output.js';
 
 interface QueryFlags extends OnlineOptions {
@@ -16,15 +17,6 @@ interface QueryFlags extends OnlineOptions {
   all?: boolean;
   json?: boolean;
   csv?: boolean;
-}
-
-interface Row {
-  id: string;
-  committedAt: string;
-  source: string;
-  operation: string;
-  subject: string;
-  revokedSigners: unknown[];
 }
 
 export function addQuery(program: Command, output: Output): void {
@@ -48,23 +40,27 @@ export function addQuery(program: Command, output: Output): void {
       if (flags.json && flags.csv) throw new CliError('--json and --csv exclude each other', EXIT_USAGE);
       if (flags.limit !== undefined && !/^\d+$/.test(flags.limit))
         throw new CliError('--limit must be a number', EXIT_USAGE);
-      const client = GatewayClient.from(flags);
-      const params = new URLSearchParams();
-      for (const k of ['source', 'subject', 'operation', 'from', 'to', 'order', 'limit'] as const) {
-        if (flags[k] !== undefined) params.set(k, flags[k]!);
-      }
+      const client = connect(flags);
+      const filter = {
+        source: flags.source,
+        subject: flags.subject,
+        operation: flags.operation,
+        from: flags.from,
+        to: flags.to,
+        order: flags.order as 'asc' | 'desc',
+        ...(flags.limit === undefined ? {} : { limit: Number(flags.limit) }),
+      };
       if (flags.csv) {
-        if (flags.cursor) params.set('cursor', flags.cursor);
-        output.out((await client.request('GET', `/v1/receipts?${params}`, { accept: 'text/csv' })).body);
+        const decoder = new TextDecoder();
+        for await (const chunk of await client.queryCsv({ ...filter, cursor: flags.cursor }))
+          output.out(decoder.decode(chunk, { stream: true }));
+        output.out(decoder.decode());
         return;
       }
       let cursor = flags.cursor;
-      const rows: Row[] = [];
+      const rows: ReceiptResource[] = [];
       for (;;) {
-        if (cursor) params.set('cursor', cursor);
-        const page = (
-          await client.json<{ receipts: Row[]; nextCursor: string | null }>('GET', `/v1/receipts?${params}`)
-        ).value;
+        const page = await client.queryPage({ ...filter, cursor });
         if (flags.json && !flags.all) {
           output.out(`${JSON.stringify(page)}\n`);
           return;

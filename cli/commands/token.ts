@@ -2,23 +2,13 @@
  * `torgo token create|rotate|revoke|list`: API tokens, managed through the running gateway's admin
  * API (the gateway owns the data directory), with an admin token (or, `rotate --self`, any token).
  */
+import type { TokenCreated } from '@torgo/client';
 import type { Command } from 'commander';
 import { CliError, EXIT_USAGE } from '../errors.js';
-import { GatewayClient, type OnlineOptions, online, table } from '../gateway-client.js';
+import { connect, type OnlineOptions, online, table } from '../gateway-client.js';
 import type { Output } from '../output.js';
 
-interface TokenInfo {
-  id: string;
-  name: string;
-  roles: string[];
-  identity: string;
-  createdAt: string;
-  createdBy: string;
-  revokedAt?: string;
-  rotatedFrom?: string;
-}
-
-function printNew(output: Output, value: { token: string; info: TokenInfo }, json?: boolean): void {
+function printNew(output: Output, value: TokenCreated, json?: boolean): void {
   if (json) {
     output.out(`${JSON.stringify(value)}\n`);
     return;
@@ -57,14 +47,13 @@ export function addToken(program: Command, output: Output): Command {
     .option('--json', 'print {token, info} as JSON')
     .action(
       async (opts: OnlineOptions & { name: string; role: string[]; identity?: string; json?: boolean }) => {
-        const client = GatewayClient.from(opts);
+        const client = connect(opts);
         const body = {
           name: opts.name,
           roles: opts.role,
           ...(opts.identity ? { identity: opts.identity } : {}),
         };
-        const r = await client.json<{ token: string; info: TokenInfo }>('POST', '/v1/tokens', { json: body });
-        printNew(output, r.value, opts.json);
+        printNew(output, await client.tokens.create(body), opts.json);
       },
     );
   online(token.command('rotate'))
@@ -77,40 +66,29 @@ export function addToken(program: Command, output: Output): Command {
     .action(async (id: string | undefined, opts: OnlineOptions & { self?: boolean; json?: boolean }) => {
       if (Boolean(id) === Boolean(opts.self))
         throw new CliError('give a token id, or --self (not both)', EXIT_USAGE, 'E_USAGE');
-      const route = opts.self ? '/v1/me/rotate' : `/v1/tokens/${encodeURIComponent(id!)}/rotate`;
-      const r = await GatewayClient.from(opts).json<{ token: string; info: TokenInfo }>('POST', route);
-      printNew(output, r.value, opts.json);
+      const client = connect(opts);
+      printNew(output, await (opts.self ? client.tokens.rotateMine() : client.tokens.rotate(id!)), opts.json);
     });
   online(token.command('revoke'))
     .description('revoke a token (its next request is refused)')
     .argument('<id>', 'token id (16 hex, as `token list` shows)')
     .action(async (id: string, opts: OnlineOptions) => {
-      const r = await GatewayClient.from(opts).json<TokenInfo>(
-        'POST',
-        `/v1/tokens/${encodeURIComponent(id)}/revoke`,
-      );
-      output.out(`revoked ${r.value.id} (${r.value.name}) at ${r.value.revokedAt}\n`);
+      const info = await connect(opts).tokens.revoke(id);
+      output.out(`revoked ${info.id} (${info.name}) at ${info.revokedAt}\n`);
     });
   online(token.command('list'))
     .description('list tokens (never their secrets)')
     .option('--json', 'JSON')
     .action(async (opts: OnlineOptions & { json?: boolean }) => {
-      const r = await GatewayClient.from(opts).json<{ tokens: TokenInfo[] }>('GET', '/v1/tokens');
+      const tokens = await connect(opts).tokens.list();
       if (opts.json) {
-        output.out(`${JSON.stringify(r.value)}\n`);
+        output.out(`${JSON.stringify({ tokens })}\n`);
         return;
       }
       output.out(
         table(
           ['ID', 'NAME', 'ROLES', 'IDENTITY', 'CREATED', 'REVOKED'],
-          r.value.tokens.map((t) => [
-            t.id,
-            t.name,
-            t.roles.join(','),
-            t.identity,
-            t.createdAt,
-            t.revokedAt ?? '',
-          ]),
+          tokens.map((t) => [t.id, t.name, t.roles.join(','), t.identity, t.createdAt, t.revokedAt ?? '']),
         ),
       );
     });

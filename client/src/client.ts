@@ -5,26 +5,18 @@
  */
 import type {
   AppendAck,
-  AuditPage,
-  AuditQuery,
   BatchItem,
   Checkpoint,
-  CreateTokenBody,
   ExportQuery,
   Inclusion,
-  KeyHistory,
-  KeyRecord,
-  KeyRotation,
-  KeyWrite,
-  Me,
   ReceiptPage,
   ReceiptQuery,
   ReceiptResource,
-  RegisterKeyBody,
-  TokenCreated,
-  TokenInfo,
 } from '@torgo/api';
 import { errorOfAnswer, TorgoApiError } from './errors.js';
+import { read, seg } from './calls.js';
+import { KeysApi } from './keys.js';
+import { TokensApi } from './tokens.js';
 import { backoffMs, DEFAULT_RETRY, isRetryable, type RetryPolicy, sleep } from './retry.js';
 import { type FetchLike, failureOf, startAttempt, type TlsOptions, transportFor } from './transport.js';
 
@@ -158,24 +150,9 @@ export class TorgoClient {
       options.maxItems ?? DEFAULT_BATCH_ITEMS,
       options.maxBytes ?? DEFAULT_BATCH_BYTES,
     )) {
-      const sendable = chunk.filter((c): c is { index: number; text: string } => typeof c.text === 'string');
       for (const c of chunk) if (c.error) results[c.index] = c.error;
-      if (sendable.length === 0) continue;
-      const answer = await this.send(
-        {
-          method: 'POST',
-          path: '/v1/receipts/batch',
-          json: { receipts: sendable.map((c) => c.text) },
-          idempotent: true,
-        },
-        options,
-      );
-      const batch = parseJson<{ results: BatchItem[] }>(answer);
-      for (const item of batch.results) {
-        const at = sendable[item.index];
-        if (!at) throw badResponse('a batch result has an index the request did not have');
-        results[at.index] = { ...item, index: at.index };
-      }
+      const sendable = chunk.filter((c): c is { index: number; text: string } => typeof c.text === 'string');
+      if (sendable.length > 0) await this.appendChunk(sendable, results, options);
     }
     let appended = 0;
     let existing = 0;
@@ -186,13 +163,55 @@ export class TorgoClient {
     return { results, appended, existing, failed: results.length - appended - existing };
   }
 
+  /**
+   * One batch request, then again for the items the gateway could not settle (503: a commit
+   * conflict, the ledger unavailable; 504: commit status unknown), which are safe to resend, with
+   * the same backoff as whole requests. Results land in `results` at each receipt's input index.
+   */
+  private async appendChunk(
+    items: readonly { index: number; text: string }[],
+    results: BatchItem[],
+    options: CallOptions,
+  ): Promise<void> {
+    const policy = this.policyFor(options);
+    let pending = items;
+    for (let round = 0; pending.length > 0; round++) {
+      const answer = await this.send(
+        {
+          method: 'POST',
+          path: '/v1/receipts/batch',
+          json: { receipts: pending.map((c) => c.text) },
+          idempotent: true,
+        },
+        options,
+      );
+      const unsettled: { index: number; text: string }[] = [];
+      let wait = 0;
+      for (const item of parseJson<{ results: BatchItem[] }>(answer).results) {
+        const at = pending[item.index];
+        if (!at) throw badResponse('a batch result has an index the request did not have');
+        results[at.index] = { ...item, index: at.index };
+        if (!policy || round >= policy.retries || (item.status !== 503 && item.status !== 504)) continue;
+        const error = new TorgoApiError(
+          item.error?.code ?? `E_HTTP_${item.status}`,
+          item.error?.message ?? '',
+          {
+            status: item.status,
+          },
+        );
+        const delay = backoffMs(policy, round, error, this.random);
+        if (delay === undefined) continue;
+        unsettled.push(at);
+        wait = Math.max(wait, delay);
+      }
+      pending = unsettled;
+      if (pending.length > 0) await this.pause(wait, options.signal, round + 1);
+    }
+  }
+
   /** One receipt's record. */
-  async get(id: string, options: CallOptions = {}): Promise<ReceiptResource> {
-    const answer = await this.send(
-      { method: 'GET', path: `/v1/receipts/${encodeURIComponent(id)}`, idempotent: true },
-      options,
-    );
-    return parseJson<ReceiptResource>(answer);
+  get(id: string, options: CallOptions = {}): Promise<ReceiptResource> {
+    return read(this, `/v1/receipts/${seg(id)}`, options);
   }
 
   /** One receipt's .mu file, byte for byte as appended. */
@@ -200,7 +219,7 @@ export class TorgoClient {
     const answer = await this.send(
       {
         method: 'GET',
-        path: `/v1/receipts/${encodeURIComponent(id)}`,
+        path: `/v1/receipts/${seg(id)}`,
         accept: 'text/markdown',
         idempotent: true,
       },
@@ -210,9 +229,8 @@ export class TorgoClient {
   }
 
   /** One page of a query; pass its `nextCursor` back as `cursor` for the next. */
-  async queryPage(query: ReceiptQuery, options: CallOptions = {}): Promise<ReceiptPage> {
-    const answer = await this.send({ method: 'GET', path: '/v1/receipts', query, idempotent: true }, options);
-    return parseJson<ReceiptPage>(answer);
+  queryPage(query: ReceiptQuery, options: CallOptions = {}): Promise<ReceiptPage> {
+    return read(this, '/v1/receipts', options, query);
   }
 
   /** Every receipt the filter selects, page after page (`pageSize` rows per request). */
@@ -226,6 +244,22 @@ export class TorgoClient {
       yield* page.receipts;
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
+  }
+
+  /**
+   * The whole result of a query as CSV (RFC 4180, a header row; at most `limit` rows when given),
+   * streamed. Retries apply until the answer starts.
+   */
+  async queryCsv(
+    query: Omit<ReceiptQuery, 'limit'> & { limit?: number },
+    options: CallOptions = {},
+  ): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.open(
+      { method: 'GET', path: '/v1/receipts', query, accept: 'text/csv', idempotent: true },
+      options,
+    );
+    if (!response.body) throw badResponse('the CSV answer has no body');
+    return response.body;
   }
 
   /**
@@ -251,17 +285,8 @@ export class TorgoClient {
   }
 
   /** An inclusion proof of a receipt in the log (of `size` leaves, else of the latest checkpoint). */
-  async proof(id: string, options: CallOptions & { size?: number } = {}): Promise<Inclusion> {
-    const answer = await this.send(
-      {
-        method: 'GET',
-        path: `/v1/receipts/${encodeURIComponent(id)}/proof`,
-        query: { size: options.size },
-        idempotent: true,
-      },
-      options,
-    );
-    return parseJson<Inclusion>(answer);
+  proof(id: string, options: CallOptions & { size?: number } = {}): Promise<Inclusion> {
+    return read(this, `/v1/receipts/${seg(id)}/proof`, options, { size: options.size });
   }
 
   /** A JSON answer of any route, typed by the caller. */
@@ -290,8 +315,7 @@ export class TorgoClient {
     read: (response: Response) => Promise<T>,
     streaming = false,
   ): Promise<T> {
-    const policy =
-      options.retry === false || this.retry === false ? false : { ...this.retry, ...options.retry };
+    const policy = this.policyFor(options);
     for (let attempt = 0; ; attempt++) {
       const base = this.baseUrls[this.current]!;
       try {
@@ -303,15 +327,22 @@ export class TorgoClient {
         const wait = backoffMs(policy, attempt, error, this.random);
         if (wait === undefined) throw error;
         this.current = (this.current + 1) % this.baseUrls.length;
-        try {
-          await sleep(wait, options.signal);
-        } catch (reason) {
-          throw new TorgoApiError('E_ABORTED', 'the request was aborted', {
-            cause: reason,
-            attempts: attempt + 1,
-          });
-        }
+        await this.pause(wait, options.signal, attempt + 1);
       }
+    }
+  }
+
+  /** The client's retry policy with the call's overrides; false: no retries. */
+  private policyFor(options: CallOptions): RetryPolicy | false {
+    return options.retry === false || this.retry === false ? false : { ...this.retry, ...options.retry };
+  }
+
+  /** Waits before another attempt; an abort meanwhile ends the call with E_ABORTED. */
+  private async pause(ms: number, signal: AbortSignal | undefined, attempts: number): Promise<void> {
+    try {
+      await sleep(ms, signal);
+    } catch (reason) {
+      throw new TorgoApiError('E_ABORTED', 'the request was aborted', { cause: reason, attempts });
     }
   }
 
@@ -356,131 +387,6 @@ export class TorgoClient {
       headers,
       ...(body === undefined ? {} : { body: body as NonNullable<RequestInit['body']> }),
     };
-  }
-}
-
-/** Signer keys: register, read, rotate, revoke (docs/api.md "Keys"). */
-export class KeysApi {
-  constructor(private readonly client: TorgoClient) {}
-
-  async register(body: RegisterKeyBody, options: CallOptions = {}): Promise<KeyWrite> {
-    return (
-      await this.client.json<KeyWrite>(
-        { method: 'POST', path: '/v1/keys', json: body, idempotent: false },
-        options,
-      )
-    ).value;
-  }
-
-  async get(keyId: string, options: CallOptions = {}): Promise<KeyRecord> {
-    return (
-      await this.client.json<KeyRecord>(
-        { method: 'GET', path: `/v1/keys/${encodeURIComponent(keyId)}`, idempotent: true },
-        options,
-      )
-    ).value;
-  }
-
-  async history(keyId: string, options: CallOptions = {}): Promise<KeyHistory> {
-    return (
-      await this.client.json<KeyHistory>(
-        { method: 'GET', path: `/v1/keys/${encodeURIComponent(keyId)}/history`, idempotent: true },
-        options,
-      )
-    ).value;
-  }
-
-  async rotate(keyId: string, publicKey: string, options: CallOptions = {}): Promise<KeyRotation> {
-    return (
-      await this.client.json<KeyRotation>(
-        {
-          method: 'POST',
-          path: `/v1/keys/${encodeURIComponent(keyId)}/rotate`,
-          json: { publicKey },
-          idempotent: false,
-        },
-        options,
-      )
-    ).value;
-  }
-
-  async revoke(keyId: string, reason: string, options: CallOptions = {}): Promise<KeyWrite> {
-    return (
-      await this.client.json<KeyWrite>(
-        {
-          method: 'POST',
-          path: `/v1/keys/${encodeURIComponent(keyId)}/revoke`,
-          json: { reason },
-          idempotent: false,
-        },
-        options,
-      )
-    ).value;
-  }
-}
-
-/** API tokens: who am I, list, create, rotate, revoke, and the token audit trail (docs/api.md "Tokens"). */
-export class TokensApi {
-  constructor(private readonly client: TorgoClient) {}
-
-  async me(options: CallOptions = {}): Promise<Me> {
-    return (await this.client.json<Me>({ method: 'GET', path: '/v1/me', idempotent: true }, options)).value;
-  }
-
-  /** Replaces the caller's own token; the old one stops working. */
-  async rotateMine(options: CallOptions = {}): Promise<TokenCreated> {
-    return (
-      await this.client.json<TokenCreated>(
-        { method: 'POST', path: '/v1/me/rotate', idempotent: false },
-        options,
-      )
-    ).value;
-  }
-
-  async list(options: CallOptions = {}): Promise<TokenInfo[]> {
-    return (
-      await this.client.json<{ tokens: TokenInfo[] }>(
-        { method: 'GET', path: '/v1/tokens', idempotent: true },
-        options,
-      )
-    ).value.tokens;
-  }
-
-  async create(body: CreateTokenBody, options: CallOptions = {}): Promise<TokenCreated> {
-    return (
-      await this.client.json<TokenCreated>(
-        { method: 'POST', path: '/v1/tokens', json: body, idempotent: false },
-        options,
-      )
-    ).value;
-  }
-
-  async rotate(id: string, options: CallOptions = {}): Promise<TokenCreated> {
-    return (
-      await this.client.json<TokenCreated>(
-        { method: 'POST', path: `/v1/tokens/${encodeURIComponent(id)}/rotate`, idempotent: false },
-        options,
-      )
-    ).value;
-  }
-
-  async revoke(id: string, options: CallOptions = {}): Promise<TokenInfo> {
-    return (
-      await this.client.json<TokenInfo>(
-        { method: 'POST', path: `/v1/tokens/${encodeURIComponent(id)}/revoke`, idempotent: false },
-        options,
-      )
-    ).value;
-  }
-
-  /** One page of the token audit trail; pass `nextAfter` back as `after`. */
-  async audit(query: AuditQuery = {}, options: CallOptions = {}): Promise<AuditPage> {
-    return (
-      await this.client.json<AuditPage>(
-        { method: 'GET', path: '/v1/audit/tokens', query, idempotent: true },
-        options,
-      )
-    ).value;
   }
 }
 

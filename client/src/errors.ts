@@ -6,8 +6,10 @@ import type { ApiErrorBody } from '@torgo/api';
 
 /** Codes the client itself gives; every other code is the gateway's (docs/api.md). */
 export type ClientErrorCode =
-  /** No answer: connection refused or reset, DNS, TLS. */
+  /** No answer: connection refused or reset, DNS. */
   | 'E_NETWORK'
+  /** The TLS handshake failed: the certificate is not trusted, or the gateway refused the client. */
+  | 'E_TLS'
   /** No answer within `timeoutMs` (one attempt). */
   | 'E_TIMEOUT'
   /** The caller's AbortSignal fired. */
@@ -84,8 +86,7 @@ export function errorOfAnswer(status: number, body: string, headers: Headers): T
     if (typeof parsed.code === 'string' && typeof parsed.message === 'string') {
       code = parsed.code;
       message = parsed.message;
-      if (parsed.details && typeof parsed.details === 'object')
-        details = parsed.details as Record<string, unknown>;
+      if (parsed.details && typeof parsed.details === 'object') details = parsed.details;
     }
   } catch {
     // not the gateway's error shape (a proxy's page): keep the raw text

@@ -10,12 +10,12 @@ export {
   type Answer,
   type CallOptions,
   type ClientOptions,
-  KeysApi,
   type ReceiptFilter,
   type RequestSpec,
-  TokensApi,
   TorgoClient,
 } from './client.js';
 export { type ClientErrorCode, TorgoApiError } from './errors.js';
+export { KeysApi } from './keys.js';
+export { TokensApi } from './tokens.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 export type { FetchLike, TlsOptions } from './transport.js';

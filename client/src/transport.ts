@@ -46,6 +46,9 @@ export function transportFor(tls: TlsOptions | undefined, http2: boolean): Fetch
   };
 }
 
+/** Node's codes of a certificate the client does not trust, or a handshake the server refused. */
+const TLS_FAILURE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HANDSHAKE|ALERT/;
+
 /** What a failed fetch means: the caller aborted, the attempt timed out, or no answer came. */
 export function failureOf(e: unknown, url: string, aborted: boolean, timedOut: boolean, timeoutMs: number) {
   if (aborted) return new TorgoApiError('E_ABORTED', 'the request was aborted', { cause: e });
@@ -53,8 +56,9 @@ export function failureOf(e: unknown, url: string, aborted: boolean, timedOut: b
     return new TorgoApiError('E_TIMEOUT', `no answer from ${url} within ${timeoutMs} ms`, { cause: e });
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
   const code = cause?.code;
+  const tls = TLS_FAILURE.test(code ?? '') || /handshake failure/i.test(cause?.message ?? '');
   return new TorgoApiError(
-    'E_NETWORK',
+    tls ? 'E_TLS' : 'E_NETWORK',
     `cannot reach ${url}: ${code ?? cause?.message ?? (e as Error).message}`,
     { cause: e, ...(code ? { details: { syscallCode: code } } : {}) },
   );

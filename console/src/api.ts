@@ -18,61 +18,10 @@ export class ApiError extends Error {
   }
 }
 
-export interface Party {
-  mspId: string;
-  id: string;
-}
+/** The API's bodies, typed once from the gateway's own schemas (@torgo/api). */
+import type { KeyRecord } from '@torgo/api';
 
-export interface ReceiptResource {
-  id: string;
-  hash: string;
-  source: string;
-  operation: string;
-  subject: string;
-  occurredAt: string;
-  committedAt: string;
-  txId: string;
-  block?: number;
-  signerKeyIds: string[];
-  submitter: Party;
-  revokedSigners: { keyId: string; revokedAt: string; reason: string }[];
-  mu: string;
-}
-
-export interface ReceiptPage {
-  receipts: ReceiptResource[];
-  nextCursor: string | null;
-}
-
-export interface KeyRecord {
-  keyId: string;
-  alg: string;
-  publicKey: string;
-  label: string;
-  owner: Party;
-  status: 'active' | 'retired' | 'revoked';
-  registeredAt: string;
-  registeredTxId: string;
-  predecessor?: string;
-  retiredAt?: string;
-  successor?: string;
-  revokedAt?: string;
-  revocationReason?: string;
-  revokedBy?: Party;
-}
-
-export interface KeyHistory {
-  keyId: string;
-  history: { txId: string; timestamp: string; isDelete: boolean; value: KeyRecord | null }[];
-}
-
-export interface Me {
-  tokenId: string;
-  name: string;
-  roles: string[];
-  identity: string;
-  mspId: string;
-}
+export type { KeyHistory, KeyRecord, Me, Party, ReceiptPage, ReceiptResource } from '@torgo/api';
 
 export type Params = Record<string, string | number | undefined>;
 

@@ -10,14 +10,14 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import AjvCompiler, { type ValidatorFactory } from '@fastify/ajv-compiler';
 import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
-  type FastifySchema,
   type FastifyServerOptions,
 } from 'fastify';
-import { Type } from 'typebox';
 import { GatewayError } from '../errors.js';
 import type { GatewayService } from '../service.js';
 import type { TlsStatus } from '../tls/listener.js';
@@ -25,7 +25,8 @@ import { authenticate } from './auth.js';
 import { consoleRoutes } from './console.js';
 import { keyRoutes } from './keys.js';
 import { logRoutes } from './log.js';
-import { OpenApiCollector } from './openapi.js';
+import { swaggerOptions } from './openapi.js';
+import { operationRoutes } from './operations.js';
 import { receiptRoutes } from './receipts.js';
 import { SHARED_SCHEMAS } from '@torgo/api';
 import { tokenRoutes } from './tokens.js';
@@ -33,8 +34,8 @@ import { witnessRoutes } from './witness.js';
 
 export const API_VERSION = '1.0.0';
 
-/** More routes on the same app (same auth, errors, limits): e.g. the transparency log's. */
-export type RoutePlugin = (app: FastifyInstance, service: GatewayService) => Promise<void>;
+/** More routes on the same app (same auth, errors, limits): a plugin given the service. */
+export type RoutePlugin = FastifyPluginAsyncTypebox<{ service: GatewayService }>;
 
 export interface AppOptions {
   /** A pino logger configuration or instance; false for none (tests). */
@@ -245,8 +246,6 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     // (allowHTTP1) reads the same timeouts from the server object, so slow clients are dropped alike.
     Object.assign(app.server, serverTimeouts(config.limits));
   }
-  const openapi = new OpenApiCollector();
-  app.addHook('onRoute', (route) => openapi.onRoute(route));
   for (const s of SHARED_SCHEMAS) app.addSchema(s);
 
   // Accepted bodies: application/json everywhere, and the .mu file itself as text/markdown on POST
@@ -364,153 +363,15 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     return reply.code(404).type('application/json; charset=utf-8').send(error.toBody());
   });
 
-  const open = { public: true, rateLimit: false } as const;
-  app.get(
-    '/healthz',
-    {
-      config: open,
-      schema: {
-        summary: 'Liveness: the process answers',
-        tags: ['operations'],
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
-      },
-    },
-    async () => ({ status: 'ok' as const }),
-  );
-  const LogReadiness = Type.Object(
-    {
-      state: Type.Union([
-        Type.Literal('following'),
-        Type.Literal('reconnecting'),
-        Type.Literal('stopped'),
-        Type.Literal('off'),
-      ]),
-      nextBlock: Type.Optional(Type.Integer({ description: 'first ledger block not yet in the log' })),
-      height: Type.Optional(Type.Integer({ description: 'ledger height the log compares itself with' })),
-      lagBlocks: Type.Optional(Type.Integer()),
-      stalled: Type.Optional(Type.Boolean()),
-      stalledForSeconds: Type.Optional(Type.Integer()),
-      reconnects: Type.Optional(Type.Integer()),
-      consecutiveFailures: Type.Optional(Type.Integer()),
-      lastError: Type.Optional(Type.String()),
-      lastBlockAt: Type.Optional(Type.String()),
-    },
-    { additionalProperties: false },
-  );
-  const Counts = Type.Record(Type.String(), Type.Integer());
-  const TlsReadiness = Type.Object(
-    {
-      enabled: Type.Boolean({ description: 'whether this listener speaks HTTPS' }),
-      groups: Type.Optional(
-        Type.Array(Type.String(), { description: 'key-exchange groups offered, preferred first' }),
-      ),
-      requirePostQuantum: Type.Optional(Type.Boolean()),
-      clientAuth: Type.Optional(Type.String()),
-      handshakes: Type.Optional(Counts),
-      failures: Type.Optional(Counts),
-      lastGroup: Type.Optional(
-        Type.String({ description: 'key-exchange group of the latest client handshake' }),
-      ),
-      outbound: Type.Array(
-        Type.Object({
-          endpoint: Type.String(),
-          servername: Type.Optional(Type.String()),
-          group: Type.String(),
-          at: Type.String(),
-        }),
-        {
-          description:
-            "the gateway's own TLS connections (Fabric peers, CA): latest handshake's group per endpoint",
-        },
-      ),
-    },
-    {
-      additionalProperties: false,
-      description: 'transport security: negotiated key-exchange groups (docs/operations.md)',
-    },
-  );
-  app.get(
-    '/readyz',
-    {
-      config: open,
-      schema: {
-        summary:
-          'Readiness: the ledger answers, the latest appends committed and the transparency log is not stalled (else 503 E_UNAVAILABLE with the same details)',
-        tags: ['operations'],
-        response: {
-          200: Type.Object({
-            status: Type.Literal('ready'),
-            ledger: Type.String(),
-            height: Type.Optional(Type.Integer()),
-            details: Type.Object({
-              ledger: Type.Object({ ok: Type.Boolean(), reason: Type.Optional(Type.String()) }),
-              commits: Type.Object(
-                {
-                  ok: Type.Boolean(),
-                  stage: Type.Optional(Type.String()),
-                  reason: Type.Optional(Type.String()),
-                  since: Type.Optional(Type.String()),
-                  failures: Type.Optional(Type.Integer()),
-                },
-                {
-                  description:
-                    'whether the latest append transactions committed (contract server, endorsers, orderer)',
-                },
-              ),
-              log: LogReadiness,
-              tls: Type.Optional(TlsReadiness),
-            }),
-          }),
-          '5xx': Type.Ref('Error'),
-        },
-      },
-    },
-    async () => {
-      if (service.closing) throw new GatewayError('E_UNAVAILABLE', 'the gateway is shutting down');
-      const r = await service.readiness();
-      const tls = options.tlsStatus?.();
-      const details = { ledger: r.ledger, commits: r.commits, log: r.log, ...(tls ? { tls } : {}) };
-      if (!r.ready) {
-        throw new GatewayError('E_UNAVAILABLE', r.message, {
-          ...details,
-          ...(r.height === undefined ? {} : { height: r.height }),
-        });
-      }
-      return {
-        status: 'ready' as const,
-        ledger: service.driver.kind,
-        ...(r.height === undefined ? {} : { height: r.height }),
-        details,
-      };
-    },
-  );
-  app.get(
-    '/metrics',
-    {
-      config: open,
-      schema: {
-        summary: 'Prometheus metrics (text exposition format)',
-        tags: ['operations'],
-      } as FastifySchema,
-    },
-    async (_request, reply) => {
-      const body = await service.metrics.registry.metrics();
-      return reply.type(service.metrics.registry.contentType).send(body);
-    },
-  );
-  app.get('/openapi.json', { config: open, schema: { hide: true } as never }, async () =>
-    openapi.document({
-      version: API_VERSION,
-      shared: SHARED_SCHEMAS as unknown as Record<string, unknown>[],
-    }),
-  );
-
-  await receiptRoutes(app, service);
-  await keyRoutes(app, service);
-  await tokenRoutes(app, service);
-  await logRoutes(app, service);
-  await witnessRoutes(app, service);
-  await consoleRoutes(app);
-  for (const routes of options.routes ?? []) await routes(app, service);
+  // The OpenAPI document is generated from the routes registered after this (openapi.ts).
+  await app.register(swagger, swaggerOptions(API_VERSION));
+  await app.register(operationRoutes, { service, tlsStatus: options.tlsStatus });
+  await app.register(receiptRoutes, { service });
+  await app.register(keyRoutes, { service });
+  await app.register(tokenRoutes, { service });
+  await app.register(logRoutes, { service });
+  await app.register(witnessRoutes, { service });
+  await app.register(consoleRoutes);
+  for (const routes of options.routes ?? []) await app.register(routes, { service });
   return app;
 }

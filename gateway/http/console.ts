@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
 import { GatewayError } from '../errors.js';
 
 export const CONSOLE_PREFIX = '/console/';
@@ -78,15 +80,18 @@ function secure(reply: FastifyReply): FastifyReply {
     .header('cross-origin-resource-policy', 'same-origin');
 }
 
-/** Registers GET /console and /console/* on the app (before it listens). */
-export async function consoleRoutes(app: FastifyInstance, options: { root?: string } = {}): Promise<void> {
+/** GET /console and /console/* (a plugin: register it before the app listens). */
+export const consoleRoutes: FastifyPluginAsyncTypebox<{ root?: string }> = async (app, options) => {
   const root = options.root ?? CONSOLE_ROOT;
   const files = await loadFiles(root).catch(() => new Map<string, StaticFile>());
-  const route = { config: { public: true, rateLimit: false }, schema: { hide: true } as never };
+  const config = { public: true, rateLimit: false };
 
-  app.get('/console', route, async (_request, reply) => reply.redirect(CONSOLE_PREFIX, 308));
-  app.get(`${CONSOLE_PREFIX}*`, route, async (request, reply) => {
-    const wanted = (request.params as { '*': string })['*'] || 'index.html';
+  app.get('/console', { config, schema: { hide: true } }, async (_request, reply) =>
+    reply.redirect(CONSOLE_PREFIX, 308),
+  );
+  const params = Type.Object({ '*': Type.String() });
+  app.get(`${CONSOLE_PREFIX}*`, { config, schema: { hide: true, params } }, async (request, reply) => {
+    const wanted = request.params['*'] || 'index.html';
     const file = files.get(wanted);
     if (!file) {
       if (!files.has('index.html')) {
@@ -106,4 +111,4 @@ export async function consoleRoutes(app: FastifyInstance, options: { root?: stri
     if (request.headers['if-none-match'] === file.etag) return reply.code(304).send();
     return reply.send(file.body);
   });
-}
+};

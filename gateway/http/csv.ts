@@ -4,7 +4,7 @@
  * (OWASP "CSV injection"); no receipt field written by `core` starts so, but submitter ids and
  * revocation reasons come from elsewhere.
  */
-import type { ReceiptResource } from './receipts.js';
+import type { ReceiptResource } from '@torgo/api';
 
 export const CSV_COLUMNS = [
   'id',

@@ -1,5 +1,6 @@
 /** Routes /v1/keys: the signer key registry (register, read, history, rotate, revoke). */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
 import {
@@ -13,7 +14,7 @@ import {
   RotateKeyBody,
 } from '@torgo/api';
 
-export async function keyRoutes(app: FastifyInstance, service: GatewayService): Promise<void> {
+export const keyRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService }> = async (app, { service }) => {
   app.post(
     '/v1/keys',
     {
@@ -27,7 +28,7 @@ export async function keyRoutes(app: FastifyInstance, service: GatewayService): 
     },
     async (request, reply) => {
       const { identity } = callerOf(request);
-      const body = request.body as { publicKey: string; label?: string };
+      const { body } = request;
       const r = await service.ledger.registerKey(identity, body.publicKey, body.label ?? '');
       reply.header('location', `/v1/keys/${r.value.keyId}`);
       return reply.code(201).send({ key: r.value, txId: r.txId, block: r.block });
@@ -41,12 +42,12 @@ export async function keyRoutes(app: FastifyInstance, service: GatewayService): 
         summary: 'A key record (status active, retired or revoked)',
         tags: ['keys'],
         params: KeyIdParams,
-        response: { 200: { $ref: 'KeyRecord' }, ...Errors },
+        response: { 200: Type.Ref('KeyRecord'), ...Errors },
       },
     },
     async (request) => {
       const { identity } = callerOf(request);
-      return service.ledger.getKey(identity, (request.params as { keyId: string }).keyId);
+      return service.ledger.getKey(identity, request.params.keyId);
     },
   );
 
@@ -62,7 +63,7 @@ export async function keyRoutes(app: FastifyInstance, service: GatewayService): 
     },
     async (request) => {
       const { identity } = callerOf(request);
-      return service.ledger.getKeyHistory(identity, (request.params as { keyId: string }).keyId);
+      return service.ledger.getKeyHistory(identity, request.params.keyId);
     },
   );
 
@@ -80,12 +81,8 @@ export async function keyRoutes(app: FastifyInstance, service: GatewayService): 
     },
     async (request) => {
       const { identity } = callerOf(request);
-      const { keyId } = request.params as { keyId: string };
-      const r = await service.ledger.rotateKey(
-        identity,
-        keyId,
-        (request.body as { publicKey: string }).publicKey,
-      );
+      const { keyId } = request.params;
+      const r = await service.ledger.rotateKey(identity, keyId, request.body.publicKey);
       return { ...r.value, txId: r.txId, block: r.block };
     },
   );
@@ -104,9 +101,9 @@ export async function keyRoutes(app: FastifyInstance, service: GatewayService): 
     },
     async (request) => {
       const { identity } = callerOf(request);
-      const { keyId } = request.params as { keyId: string };
-      const r = await service.ledger.revokeKey(identity, keyId, (request.body as { reason: string }).reason);
+      const { keyId } = request.params;
+      const r = await service.ledger.revokeKey(identity, keyId, request.body.reason);
       return { key: r.value, txId: r.txId, block: r.block };
     },
   );
-}
+};

@@ -4,7 +4,7 @@
  * export bundles streamed as JSON lines.
  */
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifySchema } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { filtersProblem, isCoreError, toBase64 } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
@@ -12,7 +12,7 @@ import type { TransparencyLog } from '../logbuilder/log.js';
 import { selectAll, type Selection } from '../ledger/selection.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
-import { Checkpoint, Errors, ExportQuery, Inclusion, ReceiptId, Size } from '@torgo/api';
+import { BundleLines, Checkpoint, Errors, ExportQuery, Inclusion, ReceiptId, Size } from '@torgo/api';
 
 function logOf(service: GatewayService): TransparencyLog {
   if (!service.log)
@@ -26,7 +26,7 @@ function asBadRequest(e: unknown): never {
   throw e;
 }
 
-export async function logRoutes(app: FastifyInstance, service: GatewayService): Promise<void> {
+export const logRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService }> = async (app, { service }) => {
   const checkpointBody = async (fresh: boolean) => {
     const log = logOf(service);
     const issued =
@@ -93,7 +93,14 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
         summary:
           "The log operator's ML-DSA public key (SPKI PEM), for `torgo verify --trust`; check it out of band",
         tags: ['transparency'],
-      } as FastifySchema,
+        response: {
+          200: {
+            description: 'SPKI PEM',
+            content: { 'application/x-pem-file': { schema: Type.String() } },
+          },
+          ...Errors,
+        },
+      },
     },
     async (_request, reply) => reply.type('application/x-pem-file').send(logOf(service).operatorPublicKeyPem),
   );
@@ -113,8 +120,8 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
     },
     async (request) => {
       const log = logOf(service);
-      const { id } = request.params as { id: string };
-      const { size } = request.query as { size?: number };
+      const { id } = request.params;
+      const { size } = request.query;
       let checkpoint: string | undefined;
       let treeSize = size;
       if (treeSize === undefined) {
@@ -155,7 +162,7 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
       },
     },
     async (request) => {
-      const { from, to } = request.query as { from: number; to: number };
+      const { from, to } = request.query;
       const proof = await logOf(service).consistency(from, to).catch(asBadRequest);
       return { from, to, proof };
     },
@@ -171,12 +178,19 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
           "Same filters as GET /v1/receipts. Streams: header, a fresh signed checkpoint, key entries, receipts with inclusion proofs, and an export statement signed with the log operator's key over all of it.",
         tags: ['transparency'],
         querystring: ExportQuery,
-      } as FastifySchema,
+        response: {
+          200: {
+            description: 'The bundle, one JSON value per line (docs/bundle-format.md)',
+            content: { 'application/x-ndjson': { schema: BundleLines } },
+          },
+          ...Errors,
+        },
+      },
     },
     async (request, reply) => {
       const log = logOf(service);
       const { identity } = callerOf(request);
-      const q = request.query as Omit<Selection, 'order'>;
+      const q = request.query;
       const selection: Selection = { ...q, order: 'asc' };
       const filters = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) as Record<
         string,
@@ -209,4 +223,4 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
         .send(stream);
     },
   );
-}
+};

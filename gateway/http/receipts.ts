@@ -1,7 +1,21 @@
 /** Routes /v1/receipts: append one, append a batch, read one, query (JSON pages or a CSV stream). */
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Static } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import {
+  BatchResult,
+  batchBody,
+  Errors,
+  MuFile,
+  MuFileBody,
+  queryString,
+  ReceiptCsv,
+  ReceiptId,
+  ReceiptPage,
+  type ReceiptResource,
+  ReceiptWrapper,
+} from '@torgo/api';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import { type AppendOutcome } from '../append/coalescer.js';
 import { preVerify } from '../append/verify.js';
 import { GatewayError } from '../errors.js';
@@ -12,26 +26,17 @@ import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
 import { csvHeader, csvRow } from './csv.js';
 import { decodeCursor, encodeCursor, type QueryShape } from './cursor.js';
-import {
-  AppendAck,
-  BatchResult,
-  batchBody,
-  Errors,
-  queryString,
-  ReceiptId,
-  ReceiptPage,
-  ReceiptWrapper,
-} from '@torgo/api';
 
 /** A receipt as the API shows it: the contract's record with `digest` named `hash`. */
-export interface ReceiptResource extends Omit<ReceiptView, 'digest'> {
-  readonly hash: string;
-  readonly block?: number;
-}
-
 export function resourceOf(v: ReceiptView, block?: number): ReceiptResource {
-  const { digest, ...rest } = v;
-  return block === undefined ? { ...rest, hash: digest } : { ...rest, hash: digest, block };
+  const { digest, signerKeyIds, revokedSigners, ...rest } = v;
+  const resource = {
+    ...rest,
+    hash: digest,
+    signerKeyIds: [...signerKeyIds],
+    revokedSigners: [...revokedSigners],
+  };
+  return block === undefined ? resource : { ...resource, block };
 }
 
 /** Verify then queue each text; one outcome per input, in order. Throws only for E_QUEUE_FULL / E_UNAVAILABLE. */
@@ -73,8 +78,8 @@ function bodyToReceipt(body: unknown): Uint8Array | string {
       throw new GatewayError('E_BAD_REQUEST', 'the request body is empty: send the .mu file');
     return new Uint8Array(body.buffer, body.byteOffset, body.length);
   }
-  if (body && typeof body === 'object' && typeof (body as { receipt?: unknown }).receipt === 'string') {
-    return (body as { receipt: string }).receipt;
+  if (body && typeof body === 'object' && 'receipt' in body && typeof body.receipt === 'string') {
+    return body.receipt;
   }
   throw new GatewayError(
     'E_BAD_REQUEST',
@@ -82,14 +87,15 @@ function bodyToReceipt(body: unknown): Uint8Array | string {
   );
 }
 
-type Query = Static<ReturnType<typeof queryString>>;
-
 function wantsCsv(request: FastifyRequest): boolean {
   const accept = request.headers.accept ?? '';
   return /\btext\/csv\b/i.test(accept);
 }
 
-export async function receiptRoutes(app: FastifyInstance, service: GatewayService): Promise<void> {
+export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService }> = async (
+  app,
+  { service },
+) => {
   const { limits } = service.config;
 
   app.post(
@@ -101,8 +107,13 @@ export async function receiptRoutes(app: FastifyInstance, service: GatewayServic
         description:
           'Body: the .mu file as `text/markdown`, or JSON `{"receipt": "<.mu text>"}`. Answers 201 once the receipt is committed, 200 with the same body for an identical repeat, 409 when the id is taken by other bytes.',
         tags: ['receipts'],
-        body: { content: { 'application/json': { schema: ReceiptWrapper } } },
-        response: { 200: AppendAck, 201: AppendAck, ...Errors },
+        body: {
+          content: {
+            'application/json': { schema: ReceiptWrapper },
+            'text/markdown': { schema: MuFileBody },
+          },
+        },
+        response: { 200: Type.Ref('AppendAck'), 201: Type.Ref('AppendAck'), ...Errors },
       },
     },
     async (request, reply) => {
@@ -130,7 +141,7 @@ export async function receiptRoutes(app: FastifyInstance, service: GatewayServic
     },
     async (request) => {
       const caller = callerOf(request);
-      const { receipts } = request.body as { receipts: string[] };
+      const { receipts } = request.body;
       const outcomes = await appendAll(service, caller.identity, receipts);
       let appended = 0;
       let existing = 0;
@@ -154,12 +165,21 @@ export async function receiptRoutes(app: FastifyInstance, service: GatewayServic
         summary: 'One receipt: JSON, or the .mu file with Accept: text/markdown',
         tags: ['receipts'],
         params: ReceiptId,
-        response: { 200: { $ref: 'Receipt' }, ...Errors },
+        response: {
+          200: {
+            description: 'The receipt',
+            content: {
+              'application/json': { schema: Type.Ref('Receipt') },
+              'text/markdown': { schema: MuFile },
+            },
+          },
+          ...Errors,
+        },
       },
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const view = await service.ledger.getReceipt(caller.identity, id);
       if (/\btext\/markdown\b/i.test(request.headers.accept ?? '')) {
         return reply
@@ -182,12 +202,21 @@ export async function receiptRoutes(app: FastifyInstance, service: GatewayServic
           'At least one of source, subject, operation. `from` ≤ committedAt < `to`. Pages of `limit` rows; pass `nextCursor` back as `cursor`. With `Accept: text/csv` the whole result (up to `limit` rows if given) streams as CSV.',
         tags: ['receipts'],
         querystring: queryString(limits.queryPage),
-        response: { 200: ReceiptPage, ...Errors },
+        response: {
+          200: {
+            description: 'A page of receipts, or with Accept: text/csv the whole result',
+            content: {
+              'application/json': { schema: ReceiptPage },
+              'text/csv': { schema: ReceiptCsv },
+            },
+          },
+          ...Errors,
+        },
       },
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const q = request.query as Query;
+      const q = request.query;
       const shape: QueryShape = {
         source: q.source,
         subject: q.subject,
@@ -239,4 +268,4 @@ export async function receiptRoutes(app: FastifyInstance, service: GatewayServic
         .send(stream);
     },
   );
-}
+};

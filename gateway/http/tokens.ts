@@ -4,7 +4,7 @@
  * token …` calls it. What an admin may and may not do is gateway/auth/policy.ts; every issue,
  * rotation, revocation and refused grant is on the token audit log (gateway/auth/audit.ts).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { infoOf } from '../auth/tokens.js';
 import type { GatewayService } from '../service.js';
@@ -17,10 +17,13 @@ import {
   Me,
   TokenCreated,
   TokenIdParams,
-  TokenInfo,
+  TokenList,
 } from '@torgo/api';
 
-export async function tokenRoutes(app: FastifyInstance, service: GatewayService): Promise<void> {
+export const tokenRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService }> = async (
+  app,
+  { service },
+) => {
   app.get(
     '/v1/tokens',
     {
@@ -28,7 +31,7 @@ export async function tokenRoutes(app: FastifyInstance, service: GatewayService)
       schema: {
         summary: 'All tokens, revoked ones included (never their secrets)',
         tags: ['tokens'],
-        response: { 200: Type.Object({ tokens: Type.Array(TokenInfo) }), ...Errors },
+        response: { 200: TokenList, ...Errors },
       },
     },
     async () => ({ tokens: service.tokens.list() }),
@@ -49,7 +52,7 @@ export async function tokenRoutes(app: FastifyInstance, service: GatewayService)
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const body = request.body as { name: string; roles?: string[]; identity?: string };
+      const { body } = request;
       const { record, token } = await service.createToken(body, actorOf(caller));
       request.log.info({ tokenId: record.id, name: record.name, roles: record.roles }, 'token created');
       return reply.code(201).send({ token, info: infoOf(record) });
@@ -71,7 +74,7 @@ export async function tokenRoutes(app: FastifyInstance, service: GatewayService)
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const { record, token } = await service.rotateToken(id, actorOf(caller), false);
       request.log.info({ tokenId: record.id, replaces: id }, 'token rotated');
       return reply.code(201).send({ token, info: infoOf(record) });
@@ -86,12 +89,12 @@ export async function tokenRoutes(app: FastifyInstance, service: GatewayService)
         summary: 'Revoke a token (at once: the next request with it is 401). Audited',
         tags: ['tokens'],
         params: TokenIdParams,
-        response: { 200: TokenInfo, ...Errors },
+        response: { 200: Type.Ref('TokenInfo'), ...Errors },
       },
     },
     async (request) => {
       const caller = callerOf(request);
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const revoked = await service.revokeToken(id, actorOf(caller));
       request.log.info({ tokenId: id }, 'token revoked');
       return infoOf(revoked);
@@ -152,11 +155,11 @@ export async function tokenRoutes(app: FastifyInstance, service: GatewayService)
       },
     },
     async (request) => {
-      const { after = 0, limit = 100 } = request.query as { after?: number; limit?: number };
+      const { after = 0, limit = 100 } = request.query;
       const events = service.audit.read(after, limit);
       const head = service.audit.headOf();
       const last = events.at(-1)?.seq ?? after;
       return { events, head, nextAfter: last < head.seq ? last : null };
     },
   );
-}
+};

@@ -95,6 +95,11 @@ test('get, getMu, query over cursors, checkpoint, proof and a streamed export', 
   assert.ok(checkpoint.size >= 0);
   assert.match(checkpoint.note, new RegExp(checkpoint.origin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
 
+  const inclusion = await client.proof(idOf(mus[0]!));
+  assert.equal(inclusion.id, idOf(mus[0]!));
+  assert.ok(inclusion.leafIndex < inclusion.treeSize);
+  assert.ok(Array.isArray(inclusion.proof));
+
   const stream = await client.export({ source: 'ward-9' });
   let text = '';
   for await (const chunk of stream) text += new TextDecoder().decode(chunk, { stream: true });
@@ -258,4 +263,70 @@ test('timeouts and aborts: coded errors, no retry after an abort', async (t) => 
     client.append(receipt([key]), { signal: AbortSignal.abort() }),
     (e: TorgoApiError) => e.code === 'E_ABORTED',
   );
+});
+
+test('appendBatch resends only the items the gateway could not settle (per-item 503/504)', async (t) => {
+  // The embedded ledger cannot be made to answer an item 503 (an MVCC conflict, a lost commit
+  // status) on demand, so a loopback server answers as the gateway does in that case: the batch
+  // 200, the unsettled items with their own 503/504, then the items alone on the resend.
+  const { createServer } = await import('node:http');
+  const bodies: string[][] = [];
+  const server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      const { receipts } = JSON.parse(data) as { receipts: string[] };
+      bodies.push(receipts);
+      const first = bodies.length === 1;
+      const results = receipts.map((mu, index) => {
+        const ack = {
+          id: mu,
+          txId: 't',
+          block: 1,
+          hash: 'sha256:00',
+          committedAt: '2026-12-01T00:00:00.000000000Z',
+        };
+        if (first && mu === 'b')
+          return { index, status: 503, error: { code: 'E_COMMIT_CONFLICT', message: 'x' } };
+        if (first && mu === 'c')
+          return { index, status: 504, error: { code: 'E_COMMIT_UNKNOWN', message: 'y' } };
+        if (first && mu === 'd')
+          return { index, status: 409, error: { code: 'E_RECEIPT_CONFLICT', message: 'z' } };
+        return { index, status: first ? 201 : 200, receipt: ack };
+      });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ results, appended: 0, existing: 0, failed: 0 }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const client = new TorgoClient({ baseUrl: url, token: 't', retry: FAST });
+  const r = await client.appendBatch(['a', 'b', 'c', 'd']);
+  assert.deepEqual(
+    bodies,
+    [
+      ['a', 'b', 'c', 'd'],
+      ['b', 'c'],
+    ],
+    'only the unsettled items are resent',
+  );
+  assert.deepEqual(
+    r.results.map((x) => [x.index, x.status]),
+    [
+      [0, 201],
+      [1, 200],
+      [2, 200],
+      [3, 409],
+    ],
+  );
+  assert.deepEqual([r.appended, r.existing, r.failed], [1, 2, 1]);
+  // Without retries the item statuses are handed back as they came.
+  bodies.length = 0;
+  const once = await new TorgoClient({ baseUrl: url, token: 't', retry: false }).appendBatch(['a', 'b']);
+  assert.deepEqual(
+    once.results.map((x) => x.status),
+    [201, 503],
+  );
+  assert.equal(bodies.length, 1);
 });

@@ -29,7 +29,7 @@ async function startGatewayWithConsole(t: Parameters<typeof tempDir>[0]) {
   });
   const service = await GatewayService.open(config);
   const app = await buildApp(service, { logger: false });
-  if (!app.hasRoute({ method: 'GET', url: '/console/*' })) await consoleRoutes(app);
+  if (!app.hasRoute({ method: 'GET', url: '/console/*' })) await app.register(consoleRoutes);
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(async () => {
     await app.close();

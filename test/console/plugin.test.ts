@@ -18,7 +18,7 @@ async function appWith(root: string) {
   app.setErrorHandler((e: Error & { status?: number; code?: string }, _req, reply) =>
     reply.code(e.status ?? 500).send({ code: e.code, message: e.message }),
   );
-  await consoleRoutes(app, { root });
+  await app.register(consoleRoutes, { root });
   return app;
 }
 
