@@ -245,7 +245,9 @@ export const engineSuite: Suite = async ({ smoke, scratch = tmpdir() }) => {
   } finally {
     await close();
   }
-  rows.push(...(await memoRows(scratch, smoke, runs)));
+  rows.push(
+    ...(await memoRows(scratch, smoke ? { batch: 5, total: 20, runs } : { batch: 50, total: 3000, runs })),
+  );
   return rows;
 };
 
@@ -255,16 +257,18 @@ export const engineSuite: Suite = async ({ smoke, scratch = tmpdir() }) => {
  * again with the same backend — with the memo (a hit) and without it (a second verification), in
  * alternate runs on fresh ledgers.
  */
-async function memoRows(scratch: string, smoke: boolean, runs: number): Promise<Row[]> {
-  const batch = smoke ? 5 : 50;
-  const total = smoke ? 20 : 3000;
+export async function memoRows(
+  scratch: string,
+  { batch, total, runs }: { batch: number; total: number; runs: number },
+): Promise<Row[]> {
+  const warmup = Math.min(200, total);
   const rates: Record<'memo' | 'none', number[]> = { memo: [], none: [] };
   for (let run = 0; run < runs; run++) {
     for (const kind of ['memo', 'none'] as const) {
       const mlDsa = pooledMlDsa({ memo: kind === 'memo' });
       const { ledger, appender, close } = await openBenchLedger({ scratch, mlDsa });
       try {
-        const warm = await signedReceipts(smoke ? 8 : 200);
+        const warm = await signedReceipts(warmup);
         await drive(warm.length, 16, (i) => ledger.submit(appender, 'appendReceipt', [warm[i]!]));
         const receipts = await signedReceipts(total);
         const batches = Array.from({ length: Math.ceil(total / batch) }, (_, i) =>
