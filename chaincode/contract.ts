@@ -225,7 +225,6 @@ function emitAppended(ctx: Context, txId: string, results: readonly receipts.App
   });
 }
 
-/** The contract classes this chaincode serves (what `fabric-chaincode-node` reads from index.ts). */
 /** What a chaincode package's main module exports: the contract, on the platform's ML-DSA backend. */
 export const contracts = [AuditContract];
 

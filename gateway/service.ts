@@ -106,7 +106,9 @@ export class GatewayService {
     /** Whether the latest submits committed (what readiness cannot probe: chaincode, endorsers, orderer). */
     readonly commits: CommitHealth,
     /** What receipts are pre-verified with (and, embedded, what the contract verifies with). */
-    readonly mlDsa: MlDsaBackend & { readonly pool?: VerifyPool | undefined },
+    readonly mlDsa: MlDsaBackend,
+    /** The worker pool of a backend this service made (not one passed in): stopped at close. */
+    private readonly ownPool: VerifyPool | undefined,
   ) {}
 
   static async open(config: GatewayConfig, options: OpenOptions = {}): Promise<GatewayService> {
@@ -142,7 +144,8 @@ export class GatewayService {
     // embedded benchmark measures what it saves (docs/performance.md). Why a hit cannot change an answer:
     // a verification is a deterministic function of the five inputs the memo is keyed by, and it holds
     // only this process's own successes; key status is checked apart, every time (VerificationMemo).
-    const mlDsa = options.mlDsa ?? (config.ledger === 'fabric' ? platformMlDsa : pooledMlDsa({ memo: true }));
+    const own = options.mlDsa || config.ledger === 'fabric' ? undefined : pooledMlDsa({ memo: true });
+    const mlDsa = options.mlDsa ?? own ?? platformMlDsa;
     if (config.ledger === 'fabric') {
       const fabric = config.fabric!;
       driver =
@@ -209,6 +212,7 @@ export class GatewayService {
         issueIdentity,
         commits,
         mlDsa,
+        own?.pool,
       );
       await service.openLog();
       if (created || options.bootstrapAdmin) {
@@ -629,7 +633,7 @@ export class GatewayService {
     await this.coalescer.drain();
     await this.log?.close();
     await this.driver.close();
-    await this.mlDsa.pool?.close();
+    await this.ownPool?.close();
   }
 }
 
