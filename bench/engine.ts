@@ -15,8 +15,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { contracts } from '../chaincode/contract.js';
-import { parseReceipt, publicKeyToPem, RECEIPT_CONTEXT, utf8 } from '../core/index.js';
+import { auditContracts } from '../chaincode/contract.js';
+import {
+  parseReceipt,
+  publicKeyToPem,
+  RECEIPT_CONTEXT,
+  utf8,
+  verifyReceiptSignatures,
+} from '../core/index.js';
+import type { MlDsaBackend } from '../core/crypto/mldsa.js';
+import { pooledMlDsa } from '../core/crypto/verify-pool.js';
 import { nativeBackend } from '../core/crypto/native.js';
 import { EmbeddedLedger } from '../engine/index.js';
 import { openDb } from '../engine/state.js';
@@ -26,7 +34,7 @@ import { benchKey, makeReceipts, signedReceipts } from './receipts.js';
 export { makeReceipts } from './receipts.js';
 
 export async function openBenchLedger(
-  options: { scratch?: string; dir?: string; keyRegistered?: boolean } = {},
+  options: { scratch?: string; dir?: string; keyRegistered?: boolean; mlDsa?: MlDsaBackend } = {},
 ): Promise<{
   ledger: EmbeddedLedger;
   appender: Awaited<ReturnType<EmbeddedLedger['createIdentity']>>;
@@ -35,6 +43,9 @@ export async function openBenchLedger(
   close: (keep?: boolean) => Promise<void>;
 }> {
   const dir = options.dir ?? (await mkdtemp(join(options.scratch ?? tmpdir(), 'torgo-bench-')));
+  // As the embedded gateway runs the contract (its checks on worker threads), without the memo
+  // unless asked: nothing here pre-verifies.
+  const contracts = auditContracts(options.mlDsa ?? pooledMlDsa({ memo: false }));
   const ledger = await EmbeddedLedger.open({ dir, contracts, chaincodeLogLevel: 'ERROR' });
   const appender = await ledger.createIdentity({
     mspId: 'Org1MSP',
@@ -234,5 +245,63 @@ export const engineSuite: Suite = async ({ smoke, scratch = tmpdir() }) => {
   } finally {
     await close();
   }
+  rows.push(
+    ...(await memoRows(scratch, smoke ? { batch: 5, total: 20, runs } : { batch: 50, total: 3000, runs })),
+  );
   return rows;
 };
+
+/**
+ * What the verification memo saves where the gateway keeps it: each batch is pre-verified on the main
+ * thread (as gateway/append/verify.ts does) and then appended, the contract verifying every signature
+ * again with the same backend — with the memo (a hit) and without it (a second verification), in
+ * alternate runs on fresh ledgers.
+ */
+export async function memoRows(
+  scratch: string,
+  { batch, total, runs }: { batch: number; total: number; runs: number },
+): Promise<Row[]> {
+  const warmup = Math.min(200, total);
+  const rates: Record<'memo' | 'none', number[]> = { memo: [], none: [] };
+  for (let run = 0; run < runs; run++) {
+    for (const kind of ['memo', 'none'] as const) {
+      const mlDsa = pooledMlDsa({ memo: kind === 'memo' });
+      const { ledger, appender, close } = await openBenchLedger({ scratch, mlDsa });
+      try {
+        const warm = await signedReceipts(warmup);
+        await drive(warm.length, 16, (i) => ledger.submit(appender, 'appendReceipt', [warm[i]!]));
+        const receipts = await signedReceipts(total);
+        const batches = Array.from({ length: Math.ceil(total / batch) }, (_, i) =>
+          receipts.slice(i * batch, (i + 1) * batch),
+        );
+        const { ms } = await timed(() =>
+          drive(batches.length, 4, async (i) => {
+            for (const r of batches[i]!) verifyReceiptSignatures(parseReceipt(r), () => benchKey, mlDsa);
+            await ledger.submit(appender, 'appendReceipts', [JSON.stringify(batches[i])]);
+          }),
+        );
+        rates[kind].push((total * 1000) / ms);
+      } finally {
+        await close();
+        await mlDsa.pool?.close();
+      }
+    }
+  }
+  const memo = median(rates.memo);
+  const none = median(rates.none);
+  return [
+    {
+      suite: 'embedded',
+      name: `pre-verify + append batch of ${batch}, c=4, memo`,
+      value: memo,
+      unit: 'receipts/s',
+      note: `${(memo / none).toFixed(2)}× of the same without the memo (the gateway's embedded setup)`,
+    },
+    {
+      suite: 'embedded',
+      name: `pre-verify + append batch of ${batch}, c=4, no memo`,
+      value: none,
+      unit: 'receipts/s',
+    },
+  ];
+}

@@ -16,7 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { preferNativeMlDsa } from '../core/crypto/native.js';
+import { pooledMlDsa } from '../core/crypto/verify-pool.js';
 import { drive, openBenchLedger } from './engine.js';
 import { signedReceipts } from './receipts.js';
 
@@ -93,8 +93,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const batch = Number(values.batch);
   const concurrency = Number(values.concurrency);
   const total = Number(values.receipts);
-  preferNativeMlDsa(values.workers === undefined ? {} : { verifyWorkers: Number(values.workers) });
-  const { ledger, appender, close } = await openBenchLedger();
+  const mlDsa = pooledMlDsa({
+    memo: false,
+    ...(values.workers === undefined ? {} : { workers: Number(values.workers) }),
+  });
+  const { ledger, appender, close } = await openBenchLedger({ mlDsa });
   try {
     const warm = await signedReceipts(400);
     await drive(warm.length, 16, (i) => ledger.submit(appender, 'appendReceipt', [warm[i]!]));

@@ -7,7 +7,6 @@ import './quiet-logs.js';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { preferNativeMlDsa } from '../core/crypto/native.js';
 import { bundleSuite } from './bundle.js';
 import { chainsSuite } from './chains.js';
 import { cryptoSuite } from './crypto.js';
@@ -39,7 +38,6 @@ function systemBusyMs(): number {
 export async function runBenchmarks(
   options: BenchOptions & { only?: string[]; resultsDir: string },
 ): Promise<string> {
-  preferNativeMlDsa();
   const env = environment();
   if (Number(process.versions.node.split('.')[0]) < 24) {
     process.stderr.write(

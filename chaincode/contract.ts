@@ -6,6 +6,8 @@
  */
 import contractApi from 'fabric-contract-api';
 import type { Context as ContractContext } from 'fabric-contract-api';
+import { platformMlDsa } from '../core/crypto/backend.js';
+import type { MlDsaBackend } from '../core/crypto/mldsa.js';
 import * as checkpoints from './checkpoints.js';
 import { ContractError, toContractError } from './errors.js';
 import { callerOf, requireRole } from './identity.js';
@@ -38,7 +40,12 @@ function emit(ctx: Context, name: string, payload: Json): void {
   description: 'Key registry, signed .mu receipts, queries and checkpoints',
 })
 export class AuditContract extends Contract {
-  constructor() {
+  /**
+   * `mlDsa` checks every receipt signature. fabric-shim constructs contracts without arguments, so a
+   * peer gets the platform's backend (`#crypto-backend`: OpenSSL where its Node has it, else noble);
+   * a process that wants another (the embedded gateway's pooled, memoised one) uses `auditContracts`.
+   */
+  constructor(private readonly mlDsa: MlDsaBackend = platformMlDsa) {
     super(CONTRACT_NAME);
   }
 
@@ -125,7 +132,7 @@ export class AuditContract extends Contract {
   @Returns('string')
   async appendReceipt(ctx: Context, muText: string): Promise<string> {
     const tx = txInfo(ctx);
-    const [result] = await receipts.appendReceipts(ctx, tx, [muText], false);
+    const [result] = await receipts.appendReceipts(ctx, tx, [muText], false, this.mlDsa);
     emitAppended(ctx, tx.txId, [result!]);
     return canonicalJson(result!);
   }
@@ -136,7 +143,13 @@ export class AuditContract extends Contract {
     const tx = txInfo(ctx);
     // Role first: a caller who may not append learns nothing from batch validation.
     requireRole(tx.caller, 'append receipts', 'appender');
-    const results = await receipts.appendReceipts(ctx, tx, receipts.parseBatch(muTextsJson), true);
+    const results = await receipts.appendReceipts(
+      ctx,
+      tx,
+      receipts.parseBatch(muTextsJson),
+      true,
+      this.mlDsa,
+    );
     emitAppended(ctx, tx.txId, results);
     return canonicalJson({ receipts: results });
   }
@@ -212,5 +225,19 @@ function emitAppended(ctx: Context, txId: string, results: readonly receipts.App
   });
 }
 
-/** The contract classes this chaincode serves (what `fabric-chaincode-node` reads from index.ts). */
+/** What a chaincode package's main module exports: the contract, on the platform's ML-DSA backend. */
 export const contracts = [AuditContract];
+
+/**
+ * The contract class bound to `mlDsa`, as fabric-shim's dispatcher wants it: constructible without
+ * arguments. Same name, transactions and info as AuditContract (the shim reads them by class name).
+ */
+export function auditContracts(mlDsa: MlDsaBackend): [typeof AuditContract] {
+  const bound = class extends AuditContract {
+    constructor() {
+      super(mlDsa);
+    }
+  };
+  Object.defineProperty(bound, 'name', { value: AuditContract.name });
+  return [bound];
+}

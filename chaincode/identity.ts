@@ -6,11 +6,27 @@
  * reports it: unique within the MSP, and the same on every peer.
  */
 import type { Context } from 'fabric-contract-api';
+import type { ClientIdentity } from 'fabric-shim-api';
 import { ContractError } from './errors.js';
 
+/** The one role list: the contract enforces it, the gateway (gateway/auth) imports it from here. */
 export const ROLES = ['appender', 'auditor', 'admin', 'log-operator'] as const;
 export type Role = (typeof ROLES)[number];
 export const ROLE_ATTRIBUTE = 'torgo.role';
+
+/**
+ * The roles an identity's `torgo.role` attribute grants, read through fabric-shim's ClientIdentity
+ * (the parser a peer runs): a comma-separated list, unknown values ignored. The gateway reads a
+ * certificate's roles with this same function (gateway/auth/roles.ts).
+ */
+export function rolesOf(identity: Pick<ClientIdentity, 'getAttributeValue'>): Set<Role> {
+  const roles = new Set<Role>();
+  for (const part of (identity.getAttributeValue(ROLE_ATTRIBUTE) ?? '').split(',')) {
+    const role = ROLES.find((r) => r === part.trim());
+    if (role) roles.add(role);
+  }
+  return roles;
+}
 
 /** A Fabric identity as recorded on the ledger (key owner, submitter, revoker…). */
 export type Party = { readonly mspId: string; readonly id: string };
@@ -21,13 +37,7 @@ export interface Caller extends Party {
 
 export function callerOf(ctx: Context): Caller {
   const ci = ctx.clientIdentity;
-  const attr = ci.getAttributeValue(ROLE_ATTRIBUTE) ?? '';
-  const roles = new Set<Role>();
-  for (const part of attr.split(',')) {
-    const role = ROLES.find((r) => r === part.trim());
-    if (role) roles.add(role);
-  }
-  return { mspId: ci.getMSPID(), id: ci.getID(), roles };
+  return { mspId: ci.getMSPID(), id: ci.getID(), roles: rolesOf(ci) };
 }
 
 export function hasRole(caller: Caller, ...allowed: Role[]): boolean {

@@ -13,6 +13,7 @@ import {
   type Receipt,
   verifyReceiptSignaturesAsync,
 } from '../core/index.js';
+import type { MlDsaBackend } from '../core/crypto/mldsa.js';
 import { ContractError, fromCoreError } from './errors.js';
 import { type Party, party, requireRole } from './identity.js';
 import { indexKeys } from './indexes.js';
@@ -123,7 +124,11 @@ type SignatureCheck = Promise<{ readonly failure: unknown } | undefined>;
  * then every signature valid: started here, settled later (`SignatureCheck`). The signature
  * arithmetic runs off the main thread when core's backend can (`verifyReceiptSignaturesAsync`).
  */
-async function checkSigners(receipt: Receipt, keys: KeyCache): Promise<{ signatures: SignatureCheck }> {
+async function checkSigners(
+  receipt: Receipt,
+  keys: KeyCache,
+  mlDsa: MlDsaBackend,
+): Promise<{ signatures: SignatureCheck }> {
   if (receipt.signatures.length === 0) {
     throw new ContractError('RECEIPT_INVALID', 'E_SIGNATURE_MISSING: receipt is not signed');
   }
@@ -135,7 +140,7 @@ async function checkSigners(receipt: Receipt, keys: KeyCache): Promise<{ signatu
     resolved.set(keyId, importStoredKey(record.publicKey));
   }
   // Wrapped in an object: an async function returning a promise would wait for it.
-  const signatures = verifyReceiptSignaturesAsync(receipt, (keyId) => resolved.get(keyId)).then(
+  const signatures = verifyReceiptSignaturesAsync(receipt, (keyId) => resolved.get(keyId), mlDsa).then(
     () => undefined,
     (e: unknown) => {
       try {
@@ -162,6 +167,7 @@ export async function appendReceipts(
   tx: TxInfo,
   texts: readonly string[],
   batch: boolean,
+  mlDsa: MlDsaBackend,
 ): Promise<AppendResult[]> {
   requireRole(tx.caller, 'append receipts', 'appender');
   const keys = new KeyCache(ctx);
@@ -179,7 +185,7 @@ export async function appendReceipts(
   };
   for (let i = 0; i < texts.length; i++) {
     try {
-      const { result, signatures } = await appendOne(ctx, tx, texts[i]!, keys, inThisTx);
+      const { result, signatures } = await appendOne(ctx, tx, texts[i]!, keys, inThisTx, mlDsa);
       results.push(result);
       checks.push(signatures);
     } catch (e) {
@@ -203,6 +209,7 @@ async function appendOne(
   mu: string,
   keys: KeyCache,
   inThisTx: Map<string, ReceiptRecord>,
+  mlDsa: MlDsaBackend,
 ): Promise<{ result: AppendResult; signatures: SignatureCheck }> {
   const receipt = parse(mu);
   const f = receipt.document.fields;
@@ -222,7 +229,7 @@ async function appendOne(
       signatures: NO_CHECK,
     };
   }
-  const { signatures } = await checkSigners(receipt, keys);
+  const { signatures } = await checkSigners(receipt, keys, mlDsa);
   const record: ReceiptRecord = {
     id: f.id,
     mu,

@@ -1,6 +1,5 @@
 /** The `torgo` command. `createProgram()` builds a fresh command tree (tests make one each). */
 import { Command, CommanderError } from 'commander';
-import { preferNativeMlDsa } from '../core/crypto/native.js';
 import { addAppend } from './commands/append.js';
 import { addAudit } from './commands/audit.js';
 import { addExport } from './commands/export.js';
@@ -52,7 +51,6 @@ export function createProgram(output: Output = processOutput): Command {
 
 /** Runs the CLI; resolves to the exit status (never calls process.exit, so servers can drain). */
 export async function main(argv: readonly string[], output: Output = processOutput): Promise<number> {
-  preferNativeMlDsa();
   const program = createProgram(output);
   try {
     await program.parseAsync(argv as string[]);

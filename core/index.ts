@@ -3,7 +3,7 @@ export * from './errors.js';
 export * from './encoding.js';
 export * from './crypto/mldsa.js';
 export * from './crypto/keys.js';
-export { mlDsa, useMlDsaBackend } from './crypto/backend.js';
+export { platformMlDsa } from './crypto/backend.js';
 export { nobleBackend } from './crypto/noble.js';
 export * from './receipt/limits.js';
 export * from './receipt/fields.js';

@@ -10,20 +10,18 @@
  * claims and is within its validity period.
  */
 import {
-  createHash,
   createPrivateKey,
   generateKeyPairSync,
   type KeyObject,
   randomBytes,
-  sign,
   X509Certificate,
 } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from './canonical.js';
-import * as der from './der.js';
 import { EngineError } from './errors.js';
-import { ShimClientIdentity } from './shim.js';
+import { clientIdentityOf } from './shim.js';
+import { issueCertificate, KeyUsageFlags, NAME_OID } from './x509.js';
 
 /** Who submits: what a Fabric client sends as the proposal creator. */
 export interface Identity {
@@ -63,17 +61,6 @@ export interface Creator {
 /** The OID under which Fabric CA stores attributes, read by fabric-shim's ClientIdentity. */
 export const FABRIC_ATTRS_OID = '1.2.3.4.5.6.7.8.1';
 
-const OID = {
-  commonName: '2.5.4.3',
-  organizationName: '2.5.4.10',
-  organizationalUnitName: '2.5.4.11',
-  ecdsaWithSha256: '1.2.840.10045.4.3.2',
-  subjectKeyIdentifier: '2.5.29.14',
-  keyUsage: '2.5.29.15',
-  basicConstraints: '2.5.29.19',
-  authorityKeyIdentifier: '2.5.29.35',
-} as const;
-
 const MSP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const CA_VALIDITY_DAYS = 36500;
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -83,8 +70,6 @@ const CREATOR_CACHE_LIMIT = 1024;
 interface Authority {
   key: KeyObject;
   cert: X509Certificate;
-  subject: Buffer;
-  keyId: Buffer;
 }
 
 export class EmbeddedCA {
@@ -118,23 +103,17 @@ export class EmbeddedCA {
     if (!ca) throw new EngineError('E_IDENTITY', `no certificate authority for MSP ${mspId}`);
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const now = Date.now();
-    const certificate = issue({
-      subject: distinguishedName([
-        [OID.organizationalUnitName, 'client'],
-        [OID.commonName, name],
-      ]),
-      issuer: ca.subject,
+    const certificate = issueCertificate({
+      subject: [
+        [NAME_OID.organizationalUnitName, 'client'],
+        [NAME_OID.commonName, name],
+      ],
+      issuer: { certificate: ca.cert, key: ca.key },
       publicKey,
-      signingKey: ca.key,
       notBefore: new Date(now - CLOCK_SKEW_MS),
       notAfter: new Date(now + (request.validityDays ?? 3650) * DAY_MS),
-      extensions: [
-        extension(OID.keyUsage, true, der.bitString(Buffer.from([0x80]), 7)), // digitalSignature
-        extension(OID.basicConstraints, true, der.sequence()), // cA FALSE
-        extension(OID.subjectKeyIdentifier, false, der.octetString(keyIdentifier(publicKey))),
-        extension(OID.authorityKeyIdentifier, false, der.sequence(der.implicitPrimitive(0, ca.keyId))),
-        extension(FABRIC_ATTRS_OID, false, Buffer.from(canonicalJson({ attrs }), 'utf8')),
-      ],
+      keyUsage: KeyUsageFlags.digitalSignature,
+      extensions: [{ oid: FABRIC_ATTRS_OID, value: Buffer.from(canonicalJson({ attrs }), 'utf8') }],
     });
     return {
       mspId,
@@ -180,18 +159,12 @@ export class EmbeddedCA {
       });
     }
     const idBytes = Buffer.from(certificate, 'utf8');
-    const creator = { mspid: mspId, idBytes };
-    // The id string is whatever fabric-shim's ClientIdentity makes of it: ask it.
-    const clientIdentity = new ShimClientIdentity({
-      getChannelID: () => '',
-      getTxID: () => '',
-      getCreator: () => creator,
-    });
     return {
       mspId,
       idBytes,
       serialized: serializeIdentity(mspId, idBytes),
-      id: clientIdentity.getID(),
+      // The id string is whatever fabric-shim's ClientIdentity makes of it: ask it.
+      id: clientIdentityOf(mspId, idBytes).getID(),
       notBefore: cert.validFromDate,
       notAfter: cert.validToDate,
     };
@@ -240,13 +213,7 @@ async function loadAuthority(mspDir: string, mspId: string): Promise<Authority |
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  const cert = new X509Certificate(certPem);
-  return {
-    key: createPrivateKey(keyPem),
-    cert,
-    subject: caName(mspId),
-    keyId: keyIdentifier(cert.publicKey),
-  };
+  return { key: createPrivateKey(keyPem), cert: new X509Certificate(certPem) };
 }
 
 /**
@@ -256,21 +223,19 @@ async function loadAuthority(mspDir: string, mspId: string): Promise<Authority |
 async function createAuthority(mspDir: string, mspId: string): Promise<Authority> {
   await mkdir(mspDir, { recursive: true, mode: 0o700 });
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const subject = caName(mspId);
-  const keyId = keyIdentifier(publicKey);
   const now = Date.now();
-  const certPem = issue({
-    subject,
-    issuer: subject,
+  const certPem = issueCertificate({
+    // The CA's subject, and so every issued certificate's issuer: `O=<mspId>, CN=ca.<mspId>`.
+    subject: [
+      [NAME_OID.organizationName, mspId],
+      [NAME_OID.commonName, `ca.${mspId}`],
+    ],
+    issuer: { self: privateKey },
     publicKey,
-    signingKey: privateKey,
     notBefore: new Date(now - CLOCK_SKEW_MS),
     notAfter: new Date(now + CA_VALIDITY_DAYS * DAY_MS),
-    extensions: [
-      extension(OID.keyUsage, true, der.bitString(Buffer.from([0x86]), 1)), // digitalSignature, keyCertSign, cRLSign
-      extension(OID.basicConstraints, true, der.sequence(der.boolean(true))),
-      extension(OID.subjectKeyIdentifier, false, der.octetString(keyId)),
-    ],
+    keyUsage: KeyUsageFlags.digitalSignature | KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign,
+    ca: {},
   });
   const staging = path.join(mspDir, `.${mspId}.${randomBytes(6).toString('hex')}`);
   await mkdir(staging, { mode: 0o700 });
@@ -286,67 +251,7 @@ async function createAuthority(mspDir: string, mspId: string): Promise<Authority
     if (existing) return existing;
     throw e;
   }
-  return { key: privateKey, cert: new X509Certificate(certPem), subject, keyId };
-}
-
-export interface CertificateTemplate {
-  subject: Buffer;
-  issuer: Buffer;
-  publicKey: KeyObject;
-  signingKey: KeyObject;
-  notBefore: Date;
-  notAfter: Date;
-  extensions: Buffer[];
-}
-
-/** RFC 5280 §4.1: TBSCertificate, signed with ECDSA-with-SHA256, PEM-encoded. */
-export function issue(t: CertificateTemplate): string {
-  const algorithm = der.sequence(der.oid(OID.ecdsaWithSha256));
-  const serial = randomBytes(16);
-  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
-  const tbs = der.sequence(
-    der.explicit(0, der.tlv(0x02, Buffer.from([2]))), // v3
-    der.unsignedInteger(serial),
-    algorithm,
-    t.issuer,
-    der.sequence(der.time(t.notBefore), der.time(t.notAfter)),
-    t.subject,
-    t.publicKey.export({ type: 'spki', format: 'der' }),
-    der.explicit(3, der.sequence(...t.extensions)),
-  );
-  const signature = sign('sha256', tbs, t.signingKey); // DER-encoded ECDSA-Sig-Value
-  const cert = der.sequence(tbs, algorithm, der.bitString(signature));
-  const b64 = cert.toString('base64').replace(/.{64}/g, '$&\n');
-  return `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END CERTIFICATE-----\n`;
-}
-
-export function distinguishedName(rdns: ReadonlyArray<readonly [string, string]>): Buffer {
-  return der.sequence(
-    ...rdns.map(([type, value]) => der.set(der.sequence(der.oid(type), der.utf8String(value)))),
-  );
-}
-
-/** The CA's subject (and so every issued certificate's issuer): `O=<mspId>, CN=ca.<mspId>`. */
-function caName(mspId: string): Buffer {
-  return distinguishedName([
-    [OID.organizationName, mspId],
-    [OID.commonName, `ca.${mspId}`],
-  ]);
-}
-
-export function extension(id: string, critical: boolean, value: Buffer): Buffer {
-  return der.sequence(der.oid(id), ...(critical ? [der.boolean(true)] : []), der.octetString(value));
-}
-
-/** SHA-256 of the EC point, as Fabric's BCCSP computes a key's SKI. */
-export function keyIdentifier(publicKey: KeyObject): Buffer {
-  const jwk = publicKey.export({ format: 'jwk' });
-  const point = Buffer.concat([
-    Buffer.from([0x04]),
-    Buffer.from(jwk.x ?? '', 'base64url'),
-    Buffer.from(jwk.y ?? '', 'base64url'),
-  ]);
-  return createHash('sha256').update(point).digest();
+  return { key: privateKey, cert: new X509Certificate(certPem) };
 }
 
 /** Protobuf `msp.SerializedIdentity { string mspid = 1; bytes id_bytes = 2; }`. */

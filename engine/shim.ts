@@ -49,6 +49,15 @@ const ChaincodeFromContract = internals.ChaincodeFromContract as ChaincodeFromCo
 export const ShimClientIdentity = internals.ClientIdentity as ClientIdentityCtor;
 export const LongCtor = internals.Long as typeof Long;
 
+/** What fabric-shim's ClientIdentity makes of a creator (MSP id + PEM certificate bytes), as on a peer. */
+export function clientIdentityOf(mspid: string, idBytes: Uint8Array): ClientIdentity {
+  return new ShimClientIdentity({
+    getChannelID: () => '',
+    getTxID: () => '',
+    getCreator: () => ({ mspid, idBytes }),
+  });
+}
+
 /**
  * Build the chaincode exactly as `fabric-shim/lib/contract-spi/bootstrap.js` does for a package whose
  * main module exports no custom serializers: the default `jsonSerializer`, metadata introspected from

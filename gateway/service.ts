@@ -4,11 +4,14 @@
  */
 import { type FileHandle, open as openFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { preferNativeMlDsa } from '../core/crypto/native.js';
+import { platformMlDsa } from '../core/crypto/backend.js';
+import type { MlDsaBackend } from '../core/crypto/mldsa.js';
+import { pooledMlDsa, type VerifyPool } from '../core/crypto/verify-pool.js';
 import { type AuditActor, type AuditEventInput, TokenAuditLog } from './auth/audit.js';
 import { type Caller, callerFor, identityRoles } from './auth/caller.js';
 import { assertGrantable, assertNotReserved } from './auth/policy.js';
-import { type Role, ROLES, type TokenRecord, TokenStore, TOKEN_NAME } from './auth/tokens.js';
+import { type Role, ROLES } from '../chaincode/identity.js';
+import { type TokenRecord, TokenStore, TOKEN_NAME } from './auth/tokens.js';
 import { Coalescer } from './append/coalescer.js';
 import { KeyDirectory } from './append/verify.js';
 import type { GatewayConfig } from './config.js';
@@ -62,6 +65,12 @@ export interface OpenOptions {
    * operator's identity and write it to this new file (mode 0600). The only way such a token exists.
    */
   logOperatorTokenFile?: string | undefined;
+  /**
+   * The ML-DSA backend of pre-verification and, embedded, of the contract. Default: embedded, the
+   * platform's on a worker pool with a memo of accepted signatures shared with the contract;
+   * Fabric, the platform's (`#crypto-backend`).
+   */
+  mlDsa?: MlDsaBackend;
 }
 
 /** A token just created: its record and the token string (which exists nowhere else). */
@@ -96,11 +105,13 @@ export class GatewayService {
     readonly issueIdentity: IdentityIssuer | undefined,
     /** Whether the latest submits committed (what readiness cannot probe: chaincode, endorsers, orderer). */
     readonly commits: CommitHealth,
+    /** What receipts are pre-verified with (and, embedded, what the contract verifies with). */
+    readonly mlDsa: MlDsaBackend,
+    /** The worker pool of a backend this service made (not one passed in): stopped at close. */
+    private readonly ownPool: VerifyPool | undefined,
   ) {}
 
   static async open(config: GatewayConfig, options: OpenOptions = {}): Promise<GatewayService> {
-    // Pre-verification runs on OpenSSL's ML-DSA where the runtime has it (Node ≥ 24.7).
-    preferNativeMlDsa();
     // Claimed before anything opens, so an existing file fails the start at once.
     const operatorFile = options.logOperatorTokenFile
       ? await openFile(options.logOperatorTokenFile, 'wx', 0o600)
@@ -126,6 +137,15 @@ export class GatewayService {
     await reconcileTokens(store, audit, auditCreated);
     let driver: LedgerDriver;
     let walletDir: string;
+    // Embedded, the contract runs here: its checks go to worker threads, and a memo of accepted
+    // signatures is shared by pre-verification and the contract. The memo is kept here, and only here,
+    // because only here does one process verify each signature twice (the gateway pre-verifies a receipt,
+    // then the contract, the authority, verifies it again with this same backend and finds it); the
+    // embedded benchmark measures what it saves (docs/performance.md). Why a hit cannot change an answer:
+    // a verification is a deterministic function of the five inputs the memo is keyed by, and it holds
+    // only this process's own successes; key status is checked apart, every time (VerificationMemo).
+    const own = options.mlDsa || config.ledger === 'fabric' ? undefined : pooledMlDsa({ memo: true });
+    const mlDsa = options.mlDsa ?? own ?? platformMlDsa;
     if (config.ledger === 'fabric') {
       const fabric = config.fabric!;
       driver =
@@ -139,6 +159,7 @@ export class GatewayService {
         mspId: config.embedded.mspId,
         maxBlockTxs: config.embedded.maxBlockTxs,
         maxQueue: Math.max(10_000, config.limits.transactionsInFlight * 4),
+        mlDsa,
       });
       walletDir = path.join(config.dataDir, 'wallet');
     }
@@ -190,6 +211,8 @@ export class GatewayService {
         metrics,
         issueIdentity,
         commits,
+        mlDsa,
+        own?.pool,
       );
       await service.openLog();
       if (created || options.bootstrapAdmin) {
@@ -610,6 +633,7 @@ export class GatewayService {
     await this.coalescer.drain();
     await this.log?.close();
     await this.driver.close();
+    await this.ownPool?.close();
   }
 }
 

@@ -110,7 +110,7 @@ async function readKeyFile(file: File): Promise<KeyFile> {
 const yieldingChecker: ReceiptChecker = {
   async check(jobs, context) {
     await new Promise((r) => setTimeout(r, 0));
-    return inThreadChecker.check(jobs, context);
+    return inThreadChecker().check(jobs, context);
   },
 };
 

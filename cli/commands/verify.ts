@@ -100,7 +100,7 @@ export function addVerifyCommand(program: Command, output: Output): void {
             threshold,
             allowEmpty: o.allowEmpty === true,
             requireSigned: o.requireSigned === true,
-            checker: pool ?? inThreadChecker,
+            checker: pool ?? inThreadChecker(),
             parallelism: (pool?.size ?? 1) * 2,
             onProgress: tty
               ? (n) => {

@@ -4,6 +4,8 @@
  * worker side runs `serveChecks`. A context (the proven keys) is sent once per worker; batches go
  * to the least busy worker. Plain data crosses the boundary, so results are the in-thread ones.
  */
+import { platformMlDsa } from '../crypto/backend.js';
+import type { MlDsaBackend } from '../crypto/mldsa.js';
 import type { ReceiptLine } from './format.js';
 import {
   checkReceiptLine,
@@ -39,6 +41,7 @@ export interface CheckWorker {
 export function serveChecks(
   listen: (handler: (request: CheckRequest) => void) => void,
   answer: (a: CheckAnswer) => void,
+  mlDsa: MlDsaBackend = platformMlDsa,
 ): void {
   const contexts = new Map<number, ReceiptCheckContext>();
   listen((m) => {
@@ -49,7 +52,10 @@ export function serveChecks(
     try {
       const context = contexts.get(m.contextId);
       if (!context) throw new Error(`unknown context ${m.contextId}`);
-      answer({ batch: m.batch, results: m.jobs.map((j) => checkReceiptLine(j.line, j.receipt, context)) });
+      answer({
+        batch: m.batch,
+        results: m.jobs.map((j) => checkReceiptLine(j.line, j.receipt, context, mlDsa)),
+      });
     } catch (err) {
       answer({ batch: m.batch, error: String((err as Error)?.message ?? err) });
     }

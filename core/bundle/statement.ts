@@ -19,7 +19,8 @@ import { CoreError } from '../errors.js';
 import { fromBase64, toBase64, utf8 } from '../encoding.js';
 import { canonicalJson } from '../json.js';
 import type { PrivateKey, PublicKey } from '../crypto/keys.js';
-import type { SignOptions } from '../crypto/mldsa.js';
+import { platformMlDsa } from '../crypto/backend.js';
+import type { MlDsaBackend, SignOptions } from '../crypto/mldsa.js';
 import { HASH_SIZE } from '../log/merkle.js';
 import { keyLabel, openNote, signNote } from '../log/note.js';
 import { mlDsaNoteSigner, mlDsaNoteVerifier } from '../log/note-mldsa.js';
@@ -138,13 +139,14 @@ export interface VerifiedStatement {
 export function openStatement(
   note: string,
   signers: readonly { readonly name: string; readonly key: PublicKey }[],
+  mlDsa: MlDsaBackend = platformMlDsa,
 ): VerifiedStatement {
   if (signers.length === 0)
     throw new CoreError(
       'E_BUNDLE_STATEMENT_SIGNATURE',
       'export statement: no trusted key signed the checkpoint',
     );
-  const verifiers = signers.map((t) => mlDsaNoteVerifier(t.name, t.key, STATEMENT_CONTEXT));
+  const verifiers = signers.map((t) => mlDsaNoteVerifier(t.name, t.key, STATEMENT_CONTEXT, mlDsa));
   let opened: ReturnType<typeof openNote>;
   try {
     opened = openNote(note, verifiers);

@@ -6,7 +6,9 @@
  * by a `ReceiptChecker`, on worker threads when the caller passes a pool.
  */
 import { CoreError, isCoreError } from '../errors.js';
+import { platformMlDsa } from '../crypto/backend.js';
 import { createSha256 } from '../crypto/hash.js';
+import type { MlDsaBackend } from '../crypto/mldsa.js';
 import { toBase64 } from '../encoding.js';
 import type { TrustedKey } from '../log/checkpoint.js';
 import {
@@ -55,6 +57,11 @@ export {
 
 export interface VerifyBundleOptions {
   readonly trusted: readonly TrustedKey[];
+  /**
+   * The ML-DSA backend every signature is checked with (default: the platform's, `#crypto-backend`).
+   * A `checker` running elsewhere (worker threads) uses its own.
+   */
+  readonly mlDsa?: MlDsaBackend;
   /** How many trusted signatures the checkpoint needs (default 1). */
   readonly threshold?: number;
   readonly checker?: ReceiptChecker;
@@ -115,12 +122,15 @@ class BundleVerification {
   private statementSigners: readonly string[] | undefined;
   private stopped: { line: number; code: string; message: string } | undefined;
 
+  private readonly mlDsa: MlDsaBackend;
+
   constructor(private readonly options: VerifyBundleOptions) {
+    this.mlDsa = options.mlDsa ?? platformMlDsa;
     this.checks = [uniqueEntries(), keysInUse(), this.completeness, ...(options.checks ?? [])];
   }
 
   async run(lines: AsyncIterable<string>): Promise<BundleReport> {
-    const checker = this.options.checker ?? inThreadChecker;
+    const checker = this.options.checker ?? inThreadChecker(this.mlDsa);
     const iterator = lines[Symbol.asyncIterator]();
     try {
       for (;;) {
@@ -236,7 +246,13 @@ class BundleVerification {
   }
 
   private verifyCheckpoint(line: Extract<BundleLine, { type: 'checkpoint' }>): void {
-    this.checkpoint = checkCheckpoint(line, this.header!, this.options.trusted, this.options.threshold ?? 1);
+    this.checkpoint = checkCheckpoint(
+      line,
+      this.header!,
+      this.options.trusted,
+      this.options.threshold ?? 1,
+      this.mlDsa,
+    );
     this.keys = new KeyEntries(this.checkpoint);
     for (const c of this.checks) c.start?.(this.header!, this.checkpoint);
     this.stage = 'keys';
@@ -339,7 +355,14 @@ class BundleVerification {
       return;
     }
     try {
-      const { signedBy, failures } = checkStatement(line, n, this.header!, this.checkpoint!, tally);
+      const { signedBy, failures } = checkStatement(
+        line,
+        n,
+        this.header!,
+        this.checkpoint!,
+        tally,
+        this.mlDsa,
+      );
       for (const f of failures) this.findings.fail(f);
       this.statementSigners = signedBy;
       this.statement = failures.length ? 'failed' : 'verified';

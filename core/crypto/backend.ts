@@ -1,17 +1,10 @@
 /**
- * Which ML-DSA implementation runs. Portable noble by default, so `core` works anywhere
- * (browsers, Node 22, Fabric's stock chaincode runtime); Node entry points call
- * `preferNativeMlDsa()` from `native.ts` to switch to OpenSSL when the runtime has it.
+ * The ML-DSA backend a caller gets when it passes none: package.json's `#crypto-backend` import
+ * resolves it per platform (platform/node.ts: OpenSSL where the runtime has it, else noble;
+ * platform/portable.ts: noble). Nothing switches it at run time: a process that wants another one
+ * (the gateway's pooled, memoised backend; a test comparing backends) passes it in.
  */
 import type { MlDsaBackend } from './mldsa.js';
-import { nobleBackend } from './noble.js';
+import { mlDsa } from '#crypto-backend';
 
-let current: MlDsaBackend = nobleBackend;
-
-export function mlDsa(): MlDsaBackend {
-  return current;
-}
-
-export function useMlDsaBackend(backend: MlDsaBackend): void {
-  current = backend;
-}
+export const platformMlDsa: MlDsaBackend = mlDsa;

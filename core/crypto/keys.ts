@@ -4,10 +4,16 @@
  */
 import { CoreError } from '../errors.js';
 import { equalBytes, fromBase64, toBase64, toHex } from '../encoding.js';
-import { mlDsa } from './backend.js';
+import { platformMlDsa } from './backend.js';
 import { sha256 } from './hash.js';
 import { decodePkcs8, decodeSpki, encodePkcs8Seed, encodeSpki } from './der.js';
-import { DEFAULT_ALGORITHM, ML_DSA, ML_DSA_ALGORITHMS, type MlDsaAlgorithm } from './mldsa.js';
+import {
+  DEFAULT_ALGORITHM,
+  ML_DSA,
+  ML_DSA_ALGORITHMS,
+  type MlDsaAlgorithm,
+  type MlDsaBackend,
+} from './mldsa.js';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 
 export interface PublicKey {
@@ -32,12 +38,12 @@ export function publicKey(alg: MlDsaAlgorithm, raw: Uint8Array): PublicKey {
 }
 
 export function privateKeyFromSeed(alg: MlDsaAlgorithm, seed: Uint8Array): PrivateKey {
-  const raw = mlDsa().publicKeyFromSeed(alg, seed);
+  const raw = platformMlDsa.publicKeyFromSeed(alg, seed);
   return { alg, seed, publicKey: raw, keyId: keyIdOf(alg, raw) };
 }
 
 export function generatePrivateKey(alg: MlDsaAlgorithm = DEFAULT_ALGORITHM): PrivateKey {
-  return privateKeyFromSeed(alg, mlDsa().randomSeed());
+  return privateKeyFromSeed(alg, platformMlDsa.randomSeed());
 }
 
 function pem(label: string, der: Uint8Array): string {
@@ -101,14 +107,14 @@ export function importPublicKey(text: string): PublicKey {
   return publicKey(alg, raw);
 }
 
-/** Signs with the current backend. */
+/** Signs with the platform's backend (`#crypto-backend`). */
 export function signBytes(
   key: PrivateKey,
   message: Uint8Array,
   context: Uint8Array,
   options?: { deterministic?: boolean },
 ): Uint8Array {
-  return mlDsa().sign(key.alg, key.seed, message, context, options);
+  return platformMlDsa.sign(key.alg, key.seed, message, context, options);
 }
 
 export function verifyBytes(
@@ -116,8 +122,9 @@ export function verifyBytes(
   message: Uint8Array,
   signature: Uint8Array,
   context: Uint8Array,
+  mlDsa: MlDsaBackend = platformMlDsa,
 ): boolean {
-  return mlDsa().verify(key.alg, key.publicKey, message, signature, context);
+  return mlDsa.verify(key.alg, key.publicKey, message, signature, context);
 }
 
 /** `verifyBytes`, on another thread when the backend can (`verifyAsync`); the same answer either way. */
@@ -126,8 +133,8 @@ export function verifyBytesAsync(
   message: Uint8Array,
   signature: Uint8Array,
   context: Uint8Array,
+  mlDsa: MlDsaBackend = platformMlDsa,
 ): Promise<boolean> {
-  const backend = mlDsa();
-  if (backend.verifyAsync) return backend.verifyAsync(key.alg, key.publicKey, message, signature, context);
-  return Promise.resolve(backend.verify(key.alg, key.publicKey, message, signature, context));
+  if (mlDsa.verifyAsync) return mlDsa.verifyAsync(key.alg, key.publicKey, message, signature, context);
+  return Promise.resolve(mlDsa.verify(key.alg, key.publicKey, message, signature, context));
 }

@@ -1,10 +1,9 @@
 /**
- * The native backend: node:crypto on OpenSSL ≥ 3.5 (Node ≥ 24.7). Node only, with verify-pool.ts
- * and verify-worker.ts that it installs: nothing in `core` imports them, Node entry points do
- * (see backend.ts).
+ * The native backend: node:crypto on OpenSSL ≥ 3.5 (Node ≥ 24.7). Node only: reached through
+ * `#crypto-backend` (platform/node.ts), which uses it where the runtime has it, and by Node code
+ * that names it (tests, benchmarks).
  */
 import {
-  createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
@@ -13,11 +12,7 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { encodePkcs8Seed, encodeSpki } from './der.js';
-import { useMlDsaBackend } from './backend.js';
-import { type Sha256Hasher, useSha256 } from './hash.js';
-import { withVerificationPool } from './verify-pool.js';
 import { checkContext, ML_DSA, type MlDsaAlgorithm, type MlDsaBackend, SEED_LENGTH } from './mldsa.js';
 import { nobleBackend } from './noble.js';
 import { toHex } from '../encoding.js';
@@ -94,62 +89,4 @@ export function nativeMlDsaAvailable(): boolean {
     }
   }
   return probed;
-}
-
-/** OpenSSL's SHA-256, as a plain Uint8Array like noble's. */
-export function nativeSha256(data: Uint8Array): Uint8Array {
-  const digest = createHash('sha256').update(data).digest();
-  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
-}
-
-export interface PreferNativeOptions {
-  /**
-   * Worker threads for `verifyAsync` (verify-pool.ts): default one per core; 0 verifies on the
-   * calling thread. Started on first use only.
-   */
-  readonly verifyWorkers?: number;
-}
-
-let installed: { backend: ReturnType<typeof withVerificationPool>; workers: number } | undefined;
-
-/** OpenSSL's incremental SHA-256. */
-export function nativeSha256Hasher(): Sha256Hasher {
-  const h = createHash('sha256');
-  const hasher: Sha256Hasher = {
-    update(data) {
-      if (typeof data === 'string') h.update(data, 'utf8');
-      else h.update(data);
-      return hasher;
-    },
-    digest() {
-      const d = h.digest();
-      return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-    },
-  };
-  return hasher;
-}
-
-/**
- * Switches `core` to the native backend when available, else noble (and to OpenSSL's SHA-256,
- * which every Node has), wrapped with verify-pool.ts: one process-wide memo of successful
- * verifications and a worker pool for `verifyAsync`. Calling it again keeps that memo (the gateway
- * and the contract it embeds must share it). Returns the ML-DSA backend now in use.
- */
-export function preferNativeMlDsa(options: PreferNativeOptions = {}): MlDsaBackend {
-  const backend = nativeMlDsaAvailable() ? nativeBackend : nobleBackend;
-  const workers = options.verifyWorkers ?? installed?.workers ?? availableParallelism();
-  if (!installed || installed.workers !== workers) {
-    const previous = installed;
-    installed = {
-      backend: withVerificationPool(backend, {
-        workers,
-        ...(previous ? { memo: previous.backend.memo } : {}),
-      }),
-      workers,
-    };
-    void previous?.backend.pool?.close();
-  }
-  useMlDsaBackend(installed.backend);
-  useSha256(nativeSha256, nativeSha256Hasher);
-  return installed.backend;
 }

@@ -1,11 +1,12 @@
 /**
- * Node only, like native.ts (nothing in core's index imports it). Two things that make signature
- * verification cheaper for a process that appends receipts, without changing one answer:
+ * Node only, like native.ts (nothing in core's index imports it). Two wrappers a Node process may put
+ * around an ML-DSA backend and pass in, without changing one answer:
  *
- * 1. A worker-thread pool behind `verifyAsync`: the contract awaits its verifications, so they run
- *    on other cores while the main thread goes on with the transaction (docs/performance.md).
- * 2. A memo of successful verifications. The gateway pre-verifies every receipt and the contract,
- *    the authority, verifies it again in the same process; the second check then finds the first.
+ * 1. `withVerificationPool`: a worker-thread pool behind `verifyAsync`: the contract awaits its
+ *    verifications, so they run on other cores while the main thread goes on (docs/performance.md).
+ * 2. `withVerificationMemo`: a memo of successful verifications. The embedded gateway pre-verifies every
+ *    receipt and the contract, the authority, verifies it again in the same process; the second check
+ *    then finds the first. Nowhere else does one process verify one signature twice, so nowhere else is it used.
  *
  * Why the memo cannot change a result: ML-DSA verification (FIPS 204 Algorithm 3) is a
  * deterministic function of (parameter set, public key, message, signature, context). The memo is
@@ -16,7 +17,9 @@
  * the contract checks that itself, every time. Bounded: the oldest entries go first.
  */
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { platformMlDsa } from './backend.js';
 import type { MlDsaAlgorithm, MlDsaBackend } from './mldsa.js';
 
 export interface VerifyJob {
@@ -201,27 +204,50 @@ function compactJob(job: VerifyJob): VerifyJob {
 }
 
 /**
- * `backend` with the memo on both paths and, when `workers` > 0, `verifyAsync` on a pool of that
- * many threads (each running the backend named like `backend`).
+ * `backend` with `verifyAsync` on a pool of `workers` threads (each running the backend named like
+ * `backend`); with 0 workers, or no worker file (the Fabric chaincode bundle), `backend` unchanged.
  */
 export function withVerificationPool(
   backend: MlDsaBackend,
-  options: { workers: number; memo?: VerificationMemo; workerUrl?: URL },
-): MlDsaBackend & { readonly pool: VerifyPool | undefined; readonly memo: VerificationMemo } {
-  const memo = options.memo ?? new VerificationMemo();
+  options: { workers: number; workerUrl?: URL },
+): MlDsaBackend & { readonly pool: VerifyPool | undefined } {
   const workerUrl = options.workerUrl ?? defaultWorkerUrl();
-  const pool =
-    options.workers > 0 && workerUrl
-      ? new VerifyPool(options.workers, backend.name, backend, workerUrl)
-      : undefined;
+  if (options.workers <= 0 || !workerUrl) return { ...delegateTo(backend), pool: undefined };
+  const pool = new VerifyPool(options.workers, backend.name, backend, workerUrl);
+  return {
+    ...delegateTo(backend),
+    pool,
+    verifyAsync: (alg, publicKey, message, signature, context) =>
+      pool.verify({ alg, publicKey, message, signature, context }),
+  };
+}
+
+/** A backend that does what `backend` does (its `verifyAsync` included), for a wrapper to override. */
+function delegateTo(backend: MlDsaBackend): MlDsaBackend {
   return {
     name: backend.name,
-    pool,
-    memo,
     publicKeyFromSeed: (alg, seed) => backend.publicKeyFromSeed(alg, seed),
     randomSeed: () => backend.randomSeed(),
     sign: (alg, seed, message, context, signOptions) =>
       backend.sign(alg, seed, message, context, signOptions),
+    verify: (alg, publicKey, message, signature, context) =>
+      backend.verify(alg, publicKey, message, signature, context),
+    ...(backend.verifyAsync ? { verifyAsync: backend.verifyAsync.bind(backend) } : {}),
+  };
+}
+
+/**
+ * `backend` answering from `memo` what it accepted before, on both paths (soundness: VerificationMemo).
+ * Worth it only where one process verifies the same signature twice: the embedded gateway, whose
+ * pre-verification and contract share one backend (gateway/service.ts; docs/performance.md measures it).
+ */
+export function withVerificationMemo(
+  backend: MlDsaBackend,
+  memo: VerificationMemo = new VerificationMemo(),
+): MlDsaBackend & { readonly memo: VerificationMemo } {
+  return {
+    ...delegateTo(backend),
+    memo,
     verify(alg, publicKey, message, signature, context) {
       const key = VerificationMemo.key({ alg, publicKey, message, signature, context });
       if (memo.has(key)) return true;
@@ -230,12 +256,24 @@ export function withVerificationPool(
       return ok;
     },
     async verifyAsync(alg, publicKey, message, signature, context) {
-      const job = { alg, publicKey, message, signature, context };
-      const key = VerificationMemo.key(job);
+      const key = VerificationMemo.key({ alg, publicKey, message, signature, context });
       if (memo.has(key)) return true;
-      const ok = pool ? await pool.verify(job) : backend.verify(alg, publicKey, message, signature, context);
+      const ok = backend.verifyAsync
+        ? await backend.verifyAsync(alg, publicKey, message, signature, context)
+        : backend.verify(alg, publicKey, message, signature, context);
       if (ok) memo.add(key);
       return ok;
     },
   };
+}
+
+/**
+ * The platform's backend (`#crypto-backend`) with its async checks on `workers` threads (default one
+ * per core, started on first use), and with `memo` a fresh VerificationMemo in front of both paths.
+ */
+export function pooledMlDsa(options: { workers?: number; memo: boolean }): MlDsaBackend & {
+  readonly pool: VerifyPool | undefined;
+} {
+  const pooled = withVerificationPool(platformMlDsa, { workers: options.workers ?? availableParallelism() });
+  return options.memo ? { ...withVerificationMemo(pooled), pool: pooled.pool } : pooled;
 }

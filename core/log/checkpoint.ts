@@ -14,7 +14,8 @@
 import { CoreError } from '../errors.js';
 import { fromBase64, toBase64, utf8 } from '../encoding.js';
 import type { PrivateKey, PublicKey } from '../crypto/keys.js';
-import type { SignOptions } from '../crypto/mldsa.js';
+import { platformMlDsa } from '../crypto/backend.js';
+import type { MlDsaBackend, SignOptions } from '../crypto/mldsa.js';
 import { describeInteger } from './bits.js';
 import { HASH_SIZE } from './merkle.js';
 import { hasForbiddenCharacters, keyLabel, openNote, parseNote, signNote } from './note.js';
@@ -200,9 +201,13 @@ function checkPolicy(policy: CheckpointPolicy): void {
  * well-formed checkpoint of the expected origin. Attacker-controlled input; every failure is a
  * CoreError (E_CHECKPOINT_SYNTAX, E_CHECKPOINT_SIGNATURE).
  */
-export function verifyCheckpoint(note: string | Uint8Array, policy: CheckpointPolicy): VerifiedCheckpoint {
+export function verifyCheckpoint(
+  note: string | Uint8Array,
+  policy: CheckpointPolicy,
+  mlDsa: MlDsaBackend = platformMlDsa,
+): VerifiedCheckpoint {
   checkPolicy(policy);
-  const verifiers = policy.trusted.map((t) => mlDsaNoteVerifier(t.name, t.key, CHECKPOINT_CONTEXT));
+  const verifiers = policy.trusted.map((t) => mlDsaNoteVerifier(t.name, t.key, CHECKPOINT_CONTEXT, mlDsa));
   const opened = openNote(note, verifiers);
   const signedBy = opened.verified.map((s) => keyLabel(s.name, s.keyHash));
   if (signedBy.length < policy.threshold) {

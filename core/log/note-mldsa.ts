@@ -17,8 +17,9 @@
  */
 import { CoreError } from '../errors.js';
 import { utf8 } from '../encoding.js';
+import { platformMlDsa } from '../crypto/backend.js';
 import { type PrivateKey, type PublicKey, signBytes, verifyBytes } from '../crypto/keys.js';
-import type { SignOptions } from '../crypto/mldsa.js';
+import type { MlDsaBackend, SignOptions } from '../crypto/mldsa.js';
 import { isValidKeyName, type NoteSigner, type NoteVerifier, noteKeyHash } from './note.js';
 
 export const ML_DSA_NOTE_SIGNATURE_TYPE = 0xff;
@@ -56,12 +57,17 @@ export function mlDsaNoteKeyHash(name: string, key: PublicKey, context: Uint8Arr
   return noteKeyHash(name, mlDsaNoteKeyMaterial(key, context));
 }
 
-export function mlDsaNoteVerifier(name: string, key: PublicKey, context: Uint8Array): NoteVerifier {
+export function mlDsaNoteVerifier(
+  name: string,
+  key: PublicKey,
+  context: Uint8Array,
+  mlDsa: MlDsaBackend = platformMlDsa,
+): NoteVerifier {
   const keyHash = mlDsaNoteKeyHash(name, key, context);
   return {
     name,
     keyHash,
-    verify: (text, signature) => verifyBytes(key, text, signature, context),
+    verify: (text, signature) => verifyBytes(key, text, signature, context, mlDsa),
   };
 }
 

@@ -8,7 +8,9 @@ import { CoreError } from '../errors.js';
 import { equalBytes, toHex, utf8 } from '../encoding.js';
 import { sha256 } from '../crypto/hash.js';
 import { ML_DSA } from '../crypto/mldsa.js';
+import { platformMlDsa } from '../crypto/backend.js';
 import { type PrivateKey, type PublicKey, signBytes, verifyBytes, verifyBytesAsync } from '../crypto/keys.js';
+import type { MlDsaBackend } from '../crypto/mldsa.js';
 import { checkCanonical, checkLineLengths, decodeCanonical } from './canonical.js';
 import { parseDocument, type ReceiptDocument, serializeDocument } from './document.js';
 import { checkFields } from './fields.js';
@@ -166,12 +168,13 @@ export interface VerifiedSignature {
 export function verifyReceiptSignatures(
   receipt: Receipt,
   resolveKey: (keyId: string) => PublicKey | undefined,
+  mlDsa: MlDsaBackend = platformMlDsa,
 ): VerifiedSignature[] {
   if (receipt.signatures.length === 0) throw new CoreError('E_SIGNATURE_MISSING', 'receipt is not signed');
   const message = utf8(receipt.text);
   return receipt.signatures.map((s) => {
     const key = signerKey(s, resolveKey);
-    if (!verifyBytes(key, message, s.signature, RECEIPT_CONTEXT)) throw signatureInvalid(s);
+    if (!verifyBytes(key, message, s.signature, RECEIPT_CONTEXT, mlDsa)) throw signatureInvalid(s);
     return { keyId: s.keyId, alg: key.alg };
   });
 }
@@ -183,13 +186,15 @@ export function verifyReceiptSignatures(
 export async function verifyReceiptSignaturesAsync(
   receipt: Receipt,
   resolveKey: (keyId: string) => PublicKey | undefined,
+  mlDsa: MlDsaBackend = platformMlDsa,
 ): Promise<VerifiedSignature[]> {
   if (receipt.signatures.length === 0) throw new CoreError('E_SIGNATURE_MISSING', 'receipt is not signed');
   const message = utf8(receipt.text);
   const verified: VerifiedSignature[] = [];
   for (const s of receipt.signatures) {
     const key = signerKey(s, resolveKey);
-    if (!(await verifyBytesAsync(key, message, s.signature, RECEIPT_CONTEXT))) throw signatureInvalid(s);
+    if (!(await verifyBytesAsync(key, message, s.signature, RECEIPT_CONTEXT, mlDsa)))
+      throw signatureInvalid(s);
     verified.push({ keyId: s.keyId, alg: key.alg });
   }
   return verified;
@@ -231,7 +236,8 @@ export function verifyPayload(receipt: Receipt, payload: Uint8Array): string {
 export function verifyReceipt(
   input: Uint8Array | string,
   resolveKey: (keyId: string) => PublicKey | undefined,
+  mlDsa: MlDsaBackend = platformMlDsa,
 ): { receipt: Receipt; signers: VerifiedSignature[] } {
   const receipt = parseReceipt(input);
-  return { receipt, signers: verifyReceiptSignatures(receipt, resolveKey) };
+  return { receipt, signers: verifyReceiptSignatures(receipt, resolveKey, mlDsa) };
 }

@@ -15,6 +15,7 @@ import {
   type Receipt,
   verifyReceiptSignatures,
 } from '../../core/index.js';
+import type { MlDsaBackend } from '../../core/crypto/mldsa.js';
 import { fromCoreError, GatewayError } from '../errors.js';
 import type { AuditLedger } from '../ledger/audit.js';
 import type { WalletIdentity } from '../ledger/wallet.js';
@@ -60,6 +61,7 @@ export async function preVerify(
   keys: KeyDirectory,
   who: WalletIdentity,
   input: Uint8Array | string,
+  mlDsa: MlDsaBackend,
 ): Promise<Verified> {
   try {
     if (typeof input === 'string' && LONE_SURROGATE.test(input)) {
@@ -74,7 +76,7 @@ export async function preVerify(
       const key = await keys.resolve(who, s.keyId);
       if (key) resolved.set(s.keyId, key);
     }
-    verifyReceiptSignatures(receipt, (keyId) => resolved.get(keyId));
+    verifyReceiptSignatures(receipt, (keyId) => resolved.get(keyId), mlDsa);
     return { receipt, mu: typeof input === 'string' ? input : Buffer.from(input).toString('utf8') };
   } catch (e) {
     throw fromCoreError(e) ?? e;

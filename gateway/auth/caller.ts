@@ -6,7 +6,8 @@
  */
 import type { WalletIdentity } from '../ledger/wallet.js';
 import { certificateRoles } from './roles.js';
-import type { Role, TokenRecord } from './tokens.js';
+import type { Role } from '../../chaincode/identity.js';
+import type { TokenRecord } from './tokens.js';
 
 export interface Caller {
   /** The token the request authenticated with. */

@@ -6,7 +6,7 @@
  * token only by rotation, which revokes the old one and is audited.
  */
 import { GatewayError } from '../errors.js';
-import type { Role } from './tokens.js';
+import type { Role } from '../../chaincode/identity.js';
 
 /** Roles an admin may grant. `log-operator` is not among them. */
 export const ADMIN_GRANTABLE: readonly Role[] = ['admin', 'appender', 'auditor'];

@@ -14,9 +14,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-
-export const ROLES = ['appender', 'auditor', 'admin', 'log-operator'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from '../../chaincode/identity.js';
 
 export interface TokenRecord {
   readonly id: string;

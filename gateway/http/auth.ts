@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateCertificate } from '../auth/client-cert.js';
 import type { AuditActor } from '../auth/audit.js';
-import type { Role } from '../auth/tokens.js';
+import type { Role } from '../../chaincode/identity.js';
 import { GatewayError } from '../errors.js';
 import type { Caller, GatewayService } from '../service.js';
 

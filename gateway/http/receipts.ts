@@ -49,7 +49,7 @@ async function appendAll(
   const valid: { index: number; mu: string }[] = [];
   for (const [index, input] of inputs.entries()) {
     try {
-      const { mu } = await preVerify(service.keys, who, input);
+      const { mu } = await preVerify(service.keys, who, input, service.mlDsa);
       valid.push({ index, mu });
     } catch (e) {
       if (!(e instanceof GatewayError)) throw e;

@@ -1,29 +1,15 @@
 /**
  * Development certificates for loopback HTTPS (`torgo tls dev-cert`, `torgo tls client-cert`): a
  * small CA, a server certificate for localhost / 127.0.0.1 / ::1 (and any names asked for), and client
- * certificates whose subject CN is a token id (auth/client-cert.ts). ECDSA P-256, built with the same
- * X.509 encoder as the embedded ledger's CA (engine/identity.ts, engine/der.ts). Keys are written 0600;
+ * certificates whose subject CN is a token id (auth/client-cert.ts). ECDSA P-256, issued by the same
+ * X.509 profile as the embedded ledger's CA (engine/x509.ts). Keys are written 0600;
  * no file is overwritten. Not for production: a real deployment uses its organisation's CA.
  */
 import { createPrivateKey, generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as der from '../../engine/der.js';
-import { distinguishedName, extension, issue, keyIdentifier } from '../../engine/identity.js';
-
-const OID = {
-  commonName: '2.5.4.3',
-  organizationName: '2.5.4.10',
-  subjectKeyIdentifier: '2.5.29.14',
-  keyUsage: '2.5.29.15',
-  subjectAltName: '2.5.29.17',
-  basicConstraints: '2.5.29.19',
-  authorityKeyIdentifier: '2.5.29.35',
-  extKeyUsage: '2.5.29.37',
-  serverAuth: '1.3.6.1.5.5.7.3.1',
-  clientAuth: '1.3.6.1.5.5.7.3.2',
-} as const;
+import { type DistinguishedName, issueCertificate, KeyUsageFlags, NAME_OID } from '../../engine/x509.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -45,32 +31,19 @@ export class DevCertError extends Error {
   }
 }
 
-/** RFC 5280 §4.2.1.6 GeneralNames: dNSName [2] IA5String, iPAddress [7] OCTET STRING. */
-function subjectAltNames(hosts: readonly string[]): Buffer {
-  return der.sequence(
-    ...hosts.map((h) => {
-      const family = isIP(h);
-      if (family === 4) return der.implicitPrimitive(7, Buffer.from(h.split('.').map(Number)));
-      if (family === 6) return der.implicitPrimitive(7, ipv6Bytes(h));
-      if (!HOST_NAME.test(h))
-        throw new DevCertError('E_CERT_ARGUMENT', `not a host name or IP address: ${h}`);
-      return der.implicitPrimitive(2, Buffer.from(h.toLowerCase(), 'ascii'));
-    }),
-  );
+/** The subjectAltNames of `hosts`: IP addresses as iPAddress, anything else must be a host name (dNSName). */
+function subjectAltNames(hosts: readonly string[]): Array<{ dns: string } | { ip: string }> {
+  return hosts.map((h) => {
+    if (isIP(h)) return { ip: h };
+    if (!HOST_NAME.test(h)) throw new DevCertError('E_CERT_ARGUMENT', `not a host name or IP address: ${h}`);
+    return { dns: h.toLowerCase() };
+  });
 }
 
-function ipv6Bytes(address: string): Buffer {
-  const [head = '', tail] = address.split('::');
-  const parse = (s: string) => (s ? s.split(':').map((g) => Number.parseInt(g, 16)) : []);
-  const h = parse(head);
-  const t = tail === undefined ? [] : parse(tail);
-  const groups = [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
-  const out = Buffer.alloc(16);
-  for (const [i, g] of groups.entries()) out.writeUInt16BE(g, i * 2);
-  return out;
-}
-
-const extKeyUsage = (...oids: string[]) => der.sequence(...oids.map((o) => der.oid(o)));
+const subjectName = (commonName: string): DistinguishedName => [
+  [NAME_OID.organizationName, 'TORGO Ledger development'],
+  [NAME_OID.commonName, commonName],
+];
 
 async function writeNew(file: string, text: string, mode: number): Promise<void> {
   let handle: Awaited<ReturnType<typeof open>>;
@@ -119,39 +92,17 @@ interface Leaf {
 function issueLeaf(ca: { key: KeyObject; cert: X509Certificate }, leaf: Leaf): { cert: string; key: string } {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const now = Date.now();
-  const caKeyId = keyIdentifier(ca.cert.publicKey);
-  const extensions = [
-    extension(OID.keyUsage, true, der.bitString(Buffer.from([0x80]), 7)), // digitalSignature
-    extension(OID.basicConstraints, true, der.sequence()),
-    extension(OID.extKeyUsage, false, extKeyUsage(leaf.usage === 'server' ? OID.serverAuth : OID.clientAuth)),
-    extension(OID.subjectKeyIdentifier, false, der.octetString(keyIdentifier(publicKey))),
-    extension(OID.authorityKeyIdentifier, false, der.sequence(der.implicitPrimitive(0, caKeyId))),
-  ];
-  if (leaf.hosts) extensions.push(extension(OID.subjectAltName, false, subjectAltNames(leaf.hosts)));
-  const cert = issue({
-    subject: distinguishedName([
-      [OID.organizationName, 'TORGO Ledger development'],
-      [OID.commonName, leaf.commonName],
-    ]),
-    issuer: issuerOf(ca.cert),
+  const cert = issueCertificate({
+    subject: subjectName(leaf.commonName),
+    issuer: { certificate: ca.cert, key: ca.key },
     publicKey,
-    signingKey: ca.key,
     notBefore: new Date(now - CLOCK_SKEW_MS),
     notAfter: new Date(now + leaf.validityDays * DAY_MS),
-    extensions,
+    keyUsage: KeyUsageFlags.digitalSignature,
+    extendedKeyUsage: [leaf.usage === 'server' ? 'serverAuth' : 'clientAuth'],
+    ...(leaf.hosts ? { subjectAltNames: subjectAltNames(leaf.hosts) } : {}),
   });
   return { cert, key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
-}
-
-/** The CA's subject as the DER Name our CA was made with (re-encoded the same way). */
-function issuerOf(caCert: X509Certificate): Buffer {
-  const fields = Object.fromEntries(
-    caCert.subject.split('\n').map((l) => l.split('=', 2) as [string, string]),
-  );
-  return distinguishedName([
-    [OID.organizationName, fields['O'] ?? ''],
-    [OID.commonName, fields['CN'] ?? ''],
-  ]);
 }
 
 export interface DevCertResult {
@@ -179,22 +130,14 @@ export async function createDevCertificates(options: {
 
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const now = Date.now();
-  const subject = distinguishedName([
-    [OID.organizationName, 'TORGO Ledger development'],
-    [OID.commonName, 'TORGO development CA'],
-  ]);
-  const caPem = issue({
-    subject,
-    issuer: subject,
+  const caPem = issueCertificate({
+    subject: subjectName('TORGO development CA'),
+    issuer: { self: privateKey },
     publicKey,
-    signingKey: privateKey,
     notBefore: new Date(now - CLOCK_SKEW_MS),
     notAfter: new Date(now + days * DAY_MS),
-    extensions: [
-      extension(OID.keyUsage, true, der.bitString(Buffer.from([0x06]), 1)), // keyCertSign, cRLSign
-      extension(OID.basicConstraints, true, der.sequence(der.boolean(true), der.tlv(0x02, Buffer.from([0])))),
-      extension(OID.subjectKeyIdentifier, false, der.octetString(keyIdentifier(publicKey))),
-    ],
+    keyUsage: KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign,
+    ca: { pathLength: 0 },
   });
   const ca = { key: privateKey, cert: new X509Certificate(caPem) };
   const server = issueLeaf(ca, { commonName: hosts[0]!, hosts, usage: 'server', validityDays: days });

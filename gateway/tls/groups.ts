@@ -8,6 +8,7 @@
  * explicitly tagged `[19] INTEGER`. Node's `getSession()` gives those bytes on clients and servers.
  */
 import type { TLSSocket } from 'node:tls';
+import { Constructed, fromBER, Integer, Sequence } from 'asn1js';
 
 /** IANA TLS Supported Groups code points → the names OpenSSL (and our settings) use. */
 const GROUP_NAMES: ReadonlyMap<number, string> = new Map([
@@ -68,52 +69,27 @@ export function postQuantumOnly(list: string): string {
   return groupNames(list).filter(isPostQuantum).join(':');
 }
 
-function readLength(der: Uint8Array, at: number): { length: number; start: number } | undefined {
-  const first = der[at];
-  if (first === undefined) return undefined;
-  if (first < 0x80) return { length: first, start: at + 1 };
-  const n = first & 0x7f;
-  if (n === 0 || n > 3) return undefined;
-  let length = 0;
-  for (let i = 1; i <= n; i++) length = length * 256 + (der[at + i] ?? 0);
-  return { length, start: at + 1 + n };
-}
-
 /** `[19] EXPLICIT INTEGER` of OpenSSL's SSL_SESSION_ASN1 SEQUENCE: the key-exchange group. */
-const KEX_GROUP_TAG = 0xa0 | 19;
+const KEX_GROUP_TAG = 19;
+const CONTEXT_SPECIFIC = 3;
 
 /**
- * The negotiated group's code point from DER session bytes, or undefined. Only the top level of the
- * SEQUENCE is walked; nothing else is read (the session holds the master secret: never log it).
+ * The negotiated group's code point from DER session bytes, or undefined. Parsed with asn1js (the
+ * ASN.1 library under core's key encoding); only the top level's `[19]` is read (the session holds
+ * the master secret: never log it).
  */
 export function kexGroupOfSession(der: Uint8Array): number | undefined {
-  if (der[0] !== 0x30) return undefined;
-  const outer = readLength(der, 1);
-  if (!outer) return undefined;
-  const end = Math.min(der.length, outer.start + outer.length);
-  let at = outer.start;
-  while (at < end) {
-    const tag = der[at]!;
-    const len = readLength(der, at + 1);
-    if (!len || len.start + len.length > end) return undefined;
-    if (tag === KEX_GROUP_TAG) {
-      // INTEGER inside the explicit tag
-      if (der[len.start] !== 0x02) return undefined;
-      const inner = readLength(der, len.start + 1);
-      if (
-        !inner ||
-        inner.length < 1 ||
-        inner.length > 4 ||
-        inner.start + inner.length > len.start + len.length
-      )
-        return undefined;
-      let value = 0;
-      for (let i = 0; i < inner.length; i++) value = value * 256 + (der[inner.start + i] ?? 0);
-      return value;
-    }
-    at = len.start + len.length;
-  }
-  return undefined;
+  const { offset, result } = fromBER(der);
+  if (offset === -1 || offset !== der.length || !(result instanceof Sequence)) return undefined;
+  const tagged = result.valueBlock.value.find(
+    (n) => n.idBlock.tagClass === CONTEXT_SPECIFIC && n.idBlock.tagNumber === KEX_GROUP_TAG,
+  );
+  const inner = tagged instanceof Constructed ? tagged.valueBlock.value : [];
+  const bytes =
+    inner.length === 1 && inner[0] instanceof Integer ? inner[0].valueBlock.valueHexView : undefined;
+  // A non-negative INTEGER of at most 4 bytes (code points are 16-bit).
+  if (!bytes || bytes.length < 1 || bytes.length > 4 || (bytes[0]! & 0x80) !== 0) return undefined;
+  return bytes.reduce((value, b) => value * 256 + b, 0);
 }
 
 /** The name of a group code point (`0x11ec` → `X25519MLKEM768`; unknown ones as `0x….`). */

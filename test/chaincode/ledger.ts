@@ -15,12 +15,13 @@ import {
   type ReceiptDocument,
   signReceipt,
 } from '../../core/index.js';
-import { preferNativeMlDsa } from '../../core/crypto/native.js';
-import { contracts } from '../../chaincode/contract.js';
+import { auditContracts } from '../../chaincode/contract.js';
+import { pooledMlDsa } from '../../core/crypto/verify-pool.js';
 import { EngineLedger } from './engine-ledger.js';
 import { MemoryLedger } from './memory-ledger.js';
 
-preferNativeMlDsa();
+/** The contract as the embedded gateway runs it: OpenSSL ML-DSA on a worker pool (no memo: nothing pre-verifies). */
+const contracts = auditContracts(pooledMlDsa({ memo: false }));
 
 export interface LedgerActor {
   readonly name: string;

@@ -107,9 +107,75 @@ describe('keys on disk', () => {
     );
   });
 
+  it('encodes SPKI exactly as OpenSSL does, for every parameter set', () => {
+    for (const alg of ML_DSA_ALGORITHMS) {
+      const k = privateKeyFromSeed(alg, seed);
+      const openssl = createPublicKey(createPrivateKey(privateKeyToPem(k)));
+      assert.equal(openssl.export({ type: 'spki', format: 'pem' }), publicKeyToPem(k), alg);
+    }
+  });
+
+  it('refuses BER that is not DER: a non-minimal length, an indefinite length, trailing bytes', () => {
+    const spki = derOf(publicKeyToPem(key));
+    // 30 82 LL LL | 30 0b <AlgorithmIdentifier> | 03 82 …: re-encode the AlgorithmIdentifier's length
+    // as 81 0b (the long form for a length under 128, which X.690 §10.1 forbids) and grow the outer one.
+    assert.deepEqual([...spki.subarray(0, 2), spki[4], spki[5]], [0x30, 0x82, 0x30, 0x0b]);
+    const outer = (spki[2]! << 8) | spki[3]!;
+    const nonMinimal = Uint8Array.from([
+      0x30,
+      0x82,
+      (outer + 1) >> 8,
+      (outer + 1) & 0xff,
+      0x30,
+      0x81,
+      ...spki.subarray(5),
+    ]);
+    const indefinite = Uint8Array.from([0x30, 0x80, ...spki.subarray(4), 0x00, 0x00]);
+    const trailing = Uint8Array.from([...spki, 0x00]);
+    for (const [what, der] of Object.entries({ nonMinimal, indefinite, trailing })) {
+      assert.throws(
+        () => publicKeyFromPem(pemOf('PUBLIC KEY', der)),
+        (e) => e instanceof CoreError && e.code === 'E_KEY_INVALID' && /not DER/.test(e.message),
+        what,
+      );
+    }
+    assert.equal(
+      publicKeyFromPem(pemOf('PUBLIC KEY', spki)).keyId,
+      key.keyId,
+      'the DER original still reads',
+    );
+  });
+
+  it('refuses an ML-DSA AlgorithmIdentifier with parameters (RFC 9881 §2: absent)', () => {
+    const spki = derOf(publicKeyToPem(key));
+    const oid = spki.subarray(6, 6 + 11); // 06 09 <9 bytes>
+    const outer = ((spki[2]! << 8) | spki[3]!) + 2;
+    const withNull = Uint8Array.from([
+      0x30,
+      0x82,
+      outer >> 8,
+      outer & 0xff,
+      0x30,
+      0x0d,
+      ...oid,
+      0x05,
+      0x00,
+      ...spki.subarray(17),
+    ]);
+    assert.throws(() => publicKeyFromPem(pemOf('PUBLIC KEY', withNull)), { code: 'E_KEY_ALGORITHM' });
+  });
+
   it('key ids are derived from the key: different algorithm or key, different id', () => {
     const k44 = privateKeyFromSeed('ML-DSA-44', seed);
     assert.notEqual(k44.keyId, key.keyId);
     assert.match(key.keyId, /^[0-9a-f]{64}$/);
   });
 });
+
+function derOf(pem: string): Uint8Array {
+  return Buffer.from(pem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
+}
+
+function pemOf(label: string, der: Uint8Array): string {
+  return `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64')}\n-----END ${label}-----\n`;
+}

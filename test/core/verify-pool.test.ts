@@ -14,14 +14,17 @@ import {
   privateKeyFromSeed,
   RECEIPT_CONTEXT,
   signReceipt,
-  useMlDsaBackend,
-  mlDsa,
   utf8,
   verifyReceiptSignatures,
   verifyReceiptSignaturesAsync,
 } from '../../core/index.js';
-import { nativeBackend, preferNativeMlDsa } from '../../core/crypto/native.js';
-import { VerificationMemo, withVerificationPool } from '../../core/crypto/verify-pool.js';
+import { nativeBackend } from '../../core/crypto/native.js';
+import {
+  pooledMlDsa,
+  VerificationMemo,
+  withVerificationMemo,
+  withVerificationPool,
+} from '../../core/crypto/verify-pool.js';
 
 const key = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(3));
 const other = privateKeyFromSeed('ML-DSA-44', new Uint8Array(32).fill(4));
@@ -100,7 +103,7 @@ describe('verification memo', () => {
   it('holds only accepted tuples; a hit skips the verifier, a changed input never hits', async () => {
     const backend = counting();
     const memo = new VerificationMemo();
-    const b = withVerificationPool(backend, { workers: 0, memo });
+    const b = withVerificationMemo(backend, memo);
     const [good, bad] = [jobs(1)[0]!, jobs(2)[1]!];
     assert.equal(b.verify(bad.alg, bad.publicKey, bad.message, bad.signature, bad.context), false);
     assert.equal(b.verify(bad.alg, bad.publicKey, bad.message, bad.signature, bad.context), false);
@@ -153,8 +156,6 @@ describe('verification memo', () => {
 });
 
 describe('verifyReceiptSignaturesAsync', () => {
-  const previous = mlDsa();
-  after(() => useMlDsaBackend(previous));
   const text = createReceiptText({
     fields: {
       format: 'torgo.receipt/1',
@@ -180,20 +181,21 @@ describe('verifyReceiptSignaturesAsync', () => {
     ['one key missing', (id) => (id === other.keyId ? undefined : keys.get(id))],
     ['a key under the wrong id', (id) => (id === other.keyId ? key : keys.get(id))],
   ];
-  for (const backend of [nobleBackend, preferNativeMlDsa()]) {
+  const pooled = pooledMlDsa({ workers: 2, memo: true });
+  after(() => pooled.pool?.close());
+  for (const backend of [nobleBackend, pooled]) {
     it(`gives the sync result or error, every case (${backend.name}${backend.verifyAsync ? ', pooled' : ''})`, async () => {
-      useMlDsaBackend(backend);
       for (const receipt of [signed, forged, swapped, { ...signed, signatures: [] }]) {
         for (const [, resolve] of resolvers) {
           let expected: unknown;
           try {
-            expected = verifyReceiptSignatures(receipt, resolve);
+            expected = verifyReceiptSignatures(receipt, resolve, backend);
           } catch (e) {
             expected = e;
           }
           let actual: unknown;
           try {
-            actual = await verifyReceiptSignaturesAsync(receipt, resolve);
+            actual = await verifyReceiptSignaturesAsync(receipt, resolve, backend);
           } catch (e) {
             actual = e;
           }

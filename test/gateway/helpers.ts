@@ -18,11 +18,8 @@ import {
   type ReceiptDocument,
   signReceipt,
 } from '../../core/index.js';
-import { preferNativeMlDsa } from '../../core/crypto/native.js';
 import { loadConfig } from '../../gateway/config.js';
 import { type RunningGateway, type ServeOptions, startGateway } from '../../gateway/server.js';
-
-preferNativeMlDsa();
 
 /** A 127.0.0.1 port that was free a moment ago (nothing listens on it now). */
 export async function freePort(): Promise<number> {

@@ -10,6 +10,7 @@ import {
   verifyCheckpoint,
 } from '../../log/checkpoint.js';
 import { keyLabel } from '../../log/note.js';
+import type { MlDsaBackend } from '../../crypto/mldsa.js';
 import { mlDsaNoteKeyHash } from '../../log/note-mldsa.js';
 import type { CheckpointLine } from '../format.js';
 import type { BundleHeader } from './header.js';
@@ -30,8 +31,9 @@ export function checkCheckpoint(
   header: BundleHeader,
   trusted: readonly TrustedKey[],
   threshold: number,
+  mlDsa: MlDsaBackend,
 ): ProvenCheckpoint {
-  const v = verifyCheckpoint(line.note, { origin: header.origin, trusted, threshold });
+  const v = verifyCheckpoint(line.note, { origin: header.origin, trusted, threshold }, mlDsa);
   const signed = new Set(v.signedBy);
   return {
     size: v.checkpoint.size,

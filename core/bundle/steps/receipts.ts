@@ -6,7 +6,9 @@
  */
 import { CoreError } from '../../errors.js';
 import { fromBase64, utf8 } from '../../encoding.js';
+import { platformMlDsa } from '../../crypto/backend.js';
 import { importPublicKey, type PublicKey } from '../../crypto/keys.js';
+import type { MlDsaBackend } from '../../crypto/mldsa.js';
 import { verifyInclusion } from '../../log/proof.js';
 import { receiptDigest, verifyReceipt } from '../../receipt/receipt.js';
 import { entryLeafHash, type KeyEntry, keyInvalidAt } from '../entries.js';
@@ -70,6 +72,7 @@ export function checkReceiptLine(
   line: number,
   r: ReceiptLine,
   context: ReceiptCheckContext,
+  mlDsa: MlDsaBackend = platformMlDsa,
 ): ReceiptCheckResult {
   const id = r.entry.id;
   let table = tables.get(context);
@@ -93,7 +96,7 @@ export function checkReceiptLine(
       );
     }
     const t = table;
-    const { receipt, signers } = verifyReceipt(bytes, (keyId) => t.publicKey(keyId));
+    const { receipt, signers } = verifyReceipt(bytes, (keyId) => t.publicKey(keyId), mlDsa);
     const fields = receipt.document.fields;
     if (fields.id !== id) throw new CoreError('E_BUNDLE_SYNTAX', `receipt ${fields.id} is recorded as ${id}`);
     const signed = signers.map((s) => s.keyId).sort();
@@ -125,11 +128,14 @@ export function checkReceiptLine(
   }
 }
 
-export const inThreadChecker: ReceiptChecker = {
-  async check(jobs, context) {
-    return jobs.map((j) => checkReceiptLine(j.line, j.receipt, context));
-  },
-};
+/** Checks receipts on the calling thread with `mlDsa` (default: the platform's, `#crypto-backend`). */
+export function inThreadChecker(mlDsa: MlDsaBackend = platformMlDsa): ReceiptChecker {
+  return {
+    async check(jobs, context) {
+      return jobs.map((j) => checkReceiptLine(j.line, j.receipt, context, mlDsa));
+    },
+  };
+}
 
 /**
  * Feeds receipt lines to a checker in batches of `batchSize`, at most `parallelism` batches in

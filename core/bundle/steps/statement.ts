@@ -7,6 +7,7 @@ import { equalBytes, toHex, utf8 } from '../../encoding.js';
 import { canonicalJson } from '../../json.js';
 import type { Failure } from '../findings.js';
 import type { ManifestLine, StatementLine } from '../format.js';
+import type { MlDsaBackend } from '../../crypto/mldsa.js';
 import { openStatement } from '../statement.js';
 import type { ProvenCheckpoint } from './checkpoint.js';
 import type { BundleHeader } from './header.js';
@@ -29,8 +30,9 @@ export function checkStatement(
   header: BundleHeader,
   checkpoint: ProvenCheckpoint,
   tally: BundleTally,
+  mlDsa: MlDsaBackend,
 ): { signedBy: readonly string[]; failures: Failure[] } {
-  const { statement: s, signedBy } = openStatement(line.note, checkpoint.signers);
+  const { statement: s, signedBy } = openStatement(line.note, checkpoint.signers, mlDsa);
   const failures: Failure[] = [];
   const mismatch = (what: string, claimed: string, actual: string) =>
     failures.push({

@@ -17,6 +17,7 @@ import {
   type LedgerDriver,
   type LedgerStage,
 } from '../driver.js';
+import type { MlDsaBackend } from '../../../core/crypto/mldsa.js';
 import type { WalletIdentity } from '../wallet.js';
 import type { LogBlock } from '../../logbuilder/builder.js';
 import { logBlockOf } from '../../logbuilder/sources.js';
@@ -27,6 +28,8 @@ export interface EmbeddedDriverOptions {
   maxBlockTxs: number;
   /** Submissions in flight before the engine refuses (the gateway's own queue is in front of it). */
   maxQueue?: number;
+  /** The ML-DSA backend the contract verifies signatures with (the gateway's own, to share its memo). */
+  mlDsa: MlDsaBackend;
 }
 
 const STAGES: Readonly<Record<EngineErrorCode, { stage: LedgerStage; retryable: boolean }>> = {
@@ -70,11 +73,11 @@ export class EmbeddedDriver implements LedgerDriver {
     // gateway maps and logs failures itself, so their loggers write nothing — set before the contract
     // is loaded, whatever loaded fabric-contract-api first (chaincode/fabric-internals.ts).
     setChaincodeLogLevel('CRITICAL');
-    const { contracts } = await import('../../../chaincode/contract.js');
+    const { auditContracts } = await import('../../../chaincode/contract.js');
     try {
       const ledger = await EmbeddedLedger.open({
         dir: options.dataDir,
-        contracts,
+        contracts: auditContracts(options.mlDsa),
         maxBlockTxs: options.maxBlockTxs,
         ...(options.maxQueue ? { maxQueue: options.maxQueue } : {}),
         chaincodeLogLevel: 'CRITICAL',

@@ -1,0 +1,27 @@
+/**
+ * `#crypto-backend` outside Node (browsers: the console, the offline verifier page): @noble/post-quantum
+ * ML-DSA and @noble/hashes SHA-256, pure JavaScript.
+ */
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { nobleBackend } from '../noble.js';
+import type { Sha256Hasher } from './types.js';
+
+export const mlDsa = nobleBackend;
+
+export function sha256(data: Uint8Array): Uint8Array {
+  return nobleSha256(data);
+}
+
+const encoder = new TextEncoder();
+
+export function createSha256(): Sha256Hasher {
+  const h = nobleSha256.create();
+  const hasher: Sha256Hasher = {
+    update(data) {
+      h.update(typeof data === 'string' ? encoder.encode(data) : data);
+      return hasher;
+    },
+    digest: () => h.digest(),
+  };
+  return hasher;
+}

@@ -1,0 +1,19 @@
+/** What `#crypto-backend` provides (package.json `imports`): node.ts on Node, portable.ts elsewhere. */
+import type { MlDsaBackend } from '../mldsa.js';
+
+/** SHA-256 (FIPS 180-4), one shot. */
+export type Sha256 = (data: Uint8Array) => Uint8Array;
+
+/** An incremental SHA-256, for data that arrives in pieces (a bundle, line by line). */
+export interface Sha256Hasher {
+  /** Strings are hashed as their UTF-8 bytes. */
+  update(data: Uint8Array | string): Sha256Hasher;
+  digest(): Uint8Array;
+}
+
+export interface CryptoPlatform {
+  /** The ML-DSA backend a caller gets when it passes none. */
+  readonly mlDsa: MlDsaBackend;
+  readonly sha256: Sha256;
+  readonly createSha256: () => Sha256Hasher;
+}
