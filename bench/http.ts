@@ -7,6 +7,7 @@
  * pre-verification (a second ML-DSA verify per receipt) and coalescing in front of the same engine.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -29,11 +30,16 @@ export interface ServeChild {
  * `torgo serve` in a child process on a fresh data dir under `dir`, rate limit off, logging at info so
  * its listening line (with the URL) can be read; `extraArgs` add options (TLS). Shared with tls.ts.
  */
-export async function startServe(dir: string, extraArgs: readonly string[] = []): Promise<ServeChild> {
+export async function startServe(
+  dir: string,
+  extraArgs: readonly string[] = [],
+  nodeArgs: readonly string[] = [],
+): Promise<ServeChild> {
   const tokenFile = join(dir, 'admin.token');
   const child = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       BIN,
       'serve',
       '--data',
@@ -65,6 +71,27 @@ export async function startServe(dir: string, extraArgs: readonly string[] = [])
     child.once('exit', (code) => reject(new Error(`torgo serve exited with ${code}`)));
   });
   return { child, url, admin: (await readFile(tokenFile, 'utf8')).trim() };
+}
+
+/**
+ * CPU time a process has used (all threads), in ms, from /proc (Linux; undefined elsewhere). CPU time,
+ * unlike wall time, hardly moves when other processes compete for the cores.
+ */
+export function cpuMsOf(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGTERM a `torgo serve` child and wait for it to exit. */
+export async function stopChild(c: ServeChild): Promise<void> {
+  const exited = new Promise<void>((resolve) => c.child.once('exit', () => resolve()));
+  c.child.kill('SIGTERM');
+  await exited;
 }
 
 /** Keep-alive connections; node:http costs the client less CPU than fetch, so the client distorts less. */

@@ -55,7 +55,8 @@ export class Committer {
     private readonly db: Db,
     private readonly maxBlockTxs: number,
     private tip: { height: number; hash: string },
-    private readonly onBlock: (block: Block) => void,
+    /** Called with each block once it is durable, and the length of its stored encoding. */
+    private readonly onBlock: (block: Block, bytes: number) => void,
   ) {}
 
   get height(): number {
@@ -93,6 +94,7 @@ export class Committer {
   private async commit(batch: Waiting[]): Promise<void> {
     const number = this.tip.height;
     let block: Block;
+    let size: number;
     let statuses: CommitStatus[];
     try {
       const validator = new BlockValidator(this.db, number);
@@ -149,6 +151,7 @@ export class Committer {
       }
       const sealed = sealBlock(number, this.tip.hash, transactions);
       block = sealed.block;
+      size = sealed.bytes.length;
       ops.push({ type: 'put', key: blockKey(number), value: sealed.bytes });
       ops.push({ type: 'put', key: HEIGHT_KEY, value: Buffer.from(String(number + 1)) });
       await this.db.batch(ops, { sync: true });
@@ -159,6 +162,6 @@ export class Committer {
     }
     this.tip = { height: number + 1, hash: block.hash };
     for (const [i, w] of batch.entries()) w.resolve(statuses[i] as CommitStatus);
-    this.onBlock(block);
+    this.onBlock(block, size);
   }
 }

@@ -87,6 +87,45 @@ export interface Subscription {
 
 const EPOCH = Buffer.alloc(8); // Fabric clients send epoch 0
 
+/**
+ * The newest committed blocks, kept as the committer sealed them, so a follower (the log builder)
+ * gets each new block without reading it back and parsing it (issue 18: once per block, at one
+ * receipt per block). A kept block deep-equals `decodeBlock` of its stored bytes (tests hold it to
+ * that) and is frozen: every reader shares it. Bounded by count and by encoded size.
+ */
+class RecentBlocks {
+  private readonly blocks = new Map<number, { block: Block; bytes: number }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxBlocks = 64,
+    private readonly maxBytes = 32 * 1024 * 1024,
+  ) {}
+
+  get(number: number): Block | undefined {
+    return this.blocks.get(number)?.block;
+  }
+
+  add(block: Block, bytes: number): void {
+    if (bytes > this.maxBytes) return;
+    while (this.blocks.size >= this.maxBlocks || this.bytes + bytes > this.maxBytes) {
+      const [oldest, kept] = this.blocks.entries().next().value!;
+      this.blocks.delete(oldest);
+      this.bytes -= kept.bytes;
+    }
+    this.blocks.set(block.number, { block: deepFreeze(block), bytes });
+    this.bytes += bytes;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export class EmbeddedLedger {
   private readonly waiters = new Set<() => void>();
   private readonly identities: EmbeddedCA;
@@ -98,6 +137,7 @@ export class EmbeddedLedger {
   private closingDone: Promise<void> | undefined;
 
   private readonly committer: Committer;
+  private readonly recent = new RecentBlocks();
 
   private constructor(
     readonly dir: string,
@@ -107,7 +147,10 @@ export class EmbeddedLedger {
     private readonly options: Required<Omit<LedgerOptions, 'chaincodeLogLevel' | 'contracts' | 'dir'>>,
   ) {
     this.identities = new EmbeddedCA(path.join(dir, 'msp'));
-    this.committer = new Committer(db, options.maxBlockTxs, tip, () => this.wake());
+    this.committer = new Committer(db, options.maxBlockTxs, tip, (block, bytes) => {
+      this.recent.add(block, bytes);
+      this.wake();
+    });
   }
 
   /** Open (or create) the ledger in `options.dir`. Only one EmbeddedLedger may have a directory open. */
@@ -222,6 +265,8 @@ export class EmbeddedLedger {
       throw new EngineError('E_BLOCK_NOT_FOUND', `no block ${number} (height ${this.height})`, { number });
     }
     if (this.closed) throw closedError();
+    const recent = this.recent.get(number);
+    if (recent) return recent;
     const raw = await this.db.get(blockKey(number));
     if (raw === undefined) throw new EngineError('E_CHAIN_CORRUPT', `block ${number} is missing`, { number });
     return decodeBlock(raw);

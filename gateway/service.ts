@@ -5,6 +5,7 @@
 import { type FileHandle, open as openFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { preferNativeMlDsa } from '../core/crypto/native.js';
+import { type ReceiptHandOff, receiptHandOff } from '../core/index.js';
 import { type AuditActor, type AuditEventInput, TokenAuditLog } from './auth/audit.js';
 import { type Caller, callerFor, identityRoles } from './auth/caller.js';
 import { assertGrantable, assertNotReserved } from './auth/policy.js';
@@ -250,6 +251,14 @@ export class GatewayService {
   }
 
   /** The log's health against the ledger height the driver knows; undefined while the log is off. */
+  /**
+   * Where pre-verified receipts' parses go so the contract does not parse them again (core's
+   * handoff.ts): the embedded contract runs in this process; Fabric's does not.
+   */
+  get receiptHandOff(): ReceiptHandOff | undefined {
+    return this.config.ledger === 'fabric' ? undefined : receiptHandOff;
+  }
+
   logHealth(): LogHealth | undefined {
     if (!this.log) return undefined;
     const height = this.driver.height();
