@@ -3,8 +3,15 @@
  * takes everything waiting (up to `maxBlockTxs`), validates it in order, and writes the block — state
  * updates, history entries, tx-id index, the block and the new height — as ONE LevelDB batch with
  * `sync: true`, i.e. one fsync per block. Transactions that arrive while that fsync runs form the next
- * block, so block size grows with load and no timer is needed. A transaction is acknowledged only after
- * the batch holding its block returned.
+ * block, so block size grows with load. A transaction is acknowledged only after the batch holding
+ * its block returned.
+ *
+ * Block window (`blockWindowMs`, default 0): when transactions arrive spread out (a steady trickle of
+ * single appends), each would otherwise be a block of its own and pay every per-block cost — the
+ * fsync, sealing, the tip, and each block follower's work (the log builder's batch) — once per
+ * transaction (issue 18). With a window, a block is cut `blockWindowMs` after its first transaction
+ * arrived (or as soon as `maxBlockTxs` are waiting), like Fabric's BatchTimeout: the price is at most
+ * that much latency, paid only by a transaction that found the committer idle.
  */
 import { type Block, type BlockTransaction, sealBlock, type ValidationCode } from './blockstore.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
@@ -41,6 +48,8 @@ export interface CommitStatus {
 
 interface Waiting {
   tx: EndorsedTx;
+  /** performance.now() when it was queued. */
+  at: number;
   resolve(status: CommitStatus): void;
   reject(error: unknown): void;
 }
@@ -50,6 +59,8 @@ type BatchOp = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key:
 export class Committer {
   private queue: Waiting[] = [];
   private running: Promise<void> | undefined;
+  /** Ends the block window early (the block is full). */
+  private cut: (() => void) | undefined;
 
   constructor(
     private readonly db: Db,
@@ -57,6 +68,7 @@ export class Committer {
     private tip: { height: number; hash: string },
     /** Called with each block once it is durable, and the length of its stored encoding. */
     private readonly onBlock: (block: Block, bytes: number) => void,
+    private readonly blockWindowMs = 0,
   ) {}
 
   get height(): number {
@@ -70,7 +82,8 @@ export class Committer {
   /** Queue an endorsed transaction; resolves once its block is durable. */
   order(tx: EndorsedTx): Promise<CommitStatus> {
     return new Promise<CommitStatus>((resolve, reject) => {
-      this.queue.push({ tx, resolve, reject });
+      this.queue.push({ tx, at: performance.now(), resolve, reject });
+      if (this.queue.length >= this.maxBlockTxs) this.cut?.();
       this.running ??= this.run();
     });
   }
@@ -83,12 +96,27 @@ export class Committer {
   private async run(): Promise<void> {
     try {
       while (this.queue.length > 0) {
+        await this.window();
         const batch = this.queue.splice(0, this.maxBlockTxs);
         await this.commit(batch);
       }
     } finally {
       this.running = undefined;
     }
+  }
+
+  /** Waits until the oldest waiting transaction is `blockWindowMs` old or a block's worth is waiting. */
+  private async window(): Promise<void> {
+    const wait = this.queue[0]!.at + this.blockWindowMs - performance.now();
+    if (wait < 1 || this.queue.length >= this.maxBlockTxs) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.cut?.(), wait);
+      this.cut = () => {
+        clearTimeout(timer);
+        this.cut = undefined;
+        resolve();
+      };
+    });
   }
 
   private async commit(batch: Waiting[]): Promise<void> {

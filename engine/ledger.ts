@@ -46,6 +46,11 @@ export interface LedgerOptions {
   maxQueue?: number;
   /** Most transactions per block. Default 500. */
   maxBlockTxs?: number;
+  /**
+   * How long a block waits for more transactions after its first one arrived (committer.ts), in ms;
+   * 0 (default) cuts it as soon as the committer is free.
+   */
+  blockWindowMs?: number;
   /** The peer's `ledger.state.totalQueryLimit`: most results of one range or history query. Default 100000. */
   totalQueryLimit?: number;
   /** Sets fabric-shim's (process-wide) log level, as a peer's CORE_CHAINCODE_LOGGING_LEVEL would. */
@@ -147,10 +152,16 @@ export class EmbeddedLedger {
     private readonly options: Required<Omit<LedgerOptions, 'chaincodeLogLevel' | 'contracts' | 'dir'>>,
   ) {
     this.identities = new EmbeddedCA(path.join(dir, 'msp'));
-    this.committer = new Committer(db, options.maxBlockTxs, tip, (block, bytes) => {
-      this.recent.add(block, bytes);
-      this.wake();
-    });
+    this.committer = new Committer(
+      db,
+      options.maxBlockTxs,
+      tip,
+      (block, bytes) => {
+        this.recent.add(block, bytes);
+        this.wake();
+      },
+      options.blockWindowMs,
+    );
   }
 
   /** Open (or create) the ledger in `options.dir`. Only one EmbeddedLedger may have a directory open. */
@@ -162,6 +173,7 @@ export class EmbeddedLedger {
       peerMspId: options.peerMspId ?? 'EmbeddedPeerMSP',
       maxQueue: positiveInteger('maxQueue', options.maxQueue ?? 10000),
       maxBlockTxs: positiveInteger('maxBlockTxs', options.maxBlockTxs ?? 500),
+      blockWindowMs: windowMs(options.blockWindowMs ?? 0),
       totalQueryLimit: positiveInteger('totalQueryLimit', options.totalQueryLimit ?? 100000),
     };
     if (options.chaincodeLogLevel) setChaincodeLogLevel(options.chaincodeLogLevel);
@@ -441,6 +453,12 @@ async function readTip(db: Db): Promise<{ height: number; hash: string }> {
 function positiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1)
     throw new EngineError('E_ARGUMENT', `${name} must be a positive integer`);
+  return value;
+}
+
+function windowMs(value: number): number {
+  if (!Number.isFinite(value) || value < 0 || value > 10_000)
+    throw new EngineError('E_ARGUMENT', 'blockWindowMs must be a number of ms in [0, 10000]');
   return value;
 }
 

@@ -139,6 +139,7 @@ export class GatewayService {
         dataDir: config.dataDir,
         mspId: config.embedded.mspId,
         maxBlockTxs: config.embedded.maxBlockTxs,
+        blockWindowMs: config.embedded.blockWindowMs,
         maxQueue: Math.max(10_000, config.limits.transactionsInFlight * 4),
       });
       walletDir = path.join(config.dataDir, 'wallet');

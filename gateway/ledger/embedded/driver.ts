@@ -25,6 +25,8 @@ export interface EmbeddedDriverOptions {
   dataDir: string;
   mspId: string;
   maxBlockTxs: number;
+  /** engine's `blockWindowMs`. Default 0. */
+  blockWindowMs?: number;
   /** Submissions in flight before the engine refuses (the gateway's own queue is in front of it). */
   maxQueue?: number;
 }
@@ -76,6 +78,7 @@ export class EmbeddedDriver implements LedgerDriver {
         dir: options.dataDir,
         contracts,
         maxBlockTxs: options.maxBlockTxs,
+        blockWindowMs: options.blockWindowMs ?? 0,
         ...(options.maxQueue ? { maxQueue: options.maxQueue } : {}),
         chaincodeLogLevel: 'CRITICAL',
       });
