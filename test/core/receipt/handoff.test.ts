@@ -51,13 +51,13 @@ test('only an equal text takes a handed-over parse; a failing text still fails',
 test('the hand-over is bounded by entries and by text length, oldest first', () => {
   const parsed = mus.map((mu) => parseReceipt(mu));
   const byCount = new ReceiptHandOff(2, 1 << 20);
-  mus.forEach((mu, i) => byCount.give(mu, parsed[i]!));
+  for (const [i, mu] of mus.entries()) byCount.give(mu, parsed[i]!);
   assert.equal(byCount.size, 2);
   assert.equal(byCount.take(mus[0]!), undefined, 'the oldest went first');
   assert.ok(byCount.take(mus[mus.length - 1]!));
   const longest = Math.max(...mus.map((m) => m.length));
   const byUnits = new ReceiptHandOff(100, longest + 1);
-  mus.forEach((mu, i) => byUnits.give(mu, parsed[i]!));
+  for (const [i, mu] of mus.entries()) byUnits.give(mu, parsed[i]!);
   assert.equal(byUnits.size, 1, 'two texts never fit in one text of room');
   const tooLong = new ReceiptHandOff(100, 10);
   tooLong.give(mus[0]!, parsed[0]!);
