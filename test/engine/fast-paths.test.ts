@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { type Block, type BlockTransaction, buildBlock, encodeBlock, sealBlock } from '../../engine/blockstore.js';
+import {
+  type Block,
+  type BlockTransaction,
+  buildBlock,
+  encodeBlock,
+  sealBlock,
+} from '../../engine/blockstore.js';
 import { canonicalJson } from '../../engine/canonical.js';
 import { chaincodeFromContracts, ShimClientIdentity } from '../../engine/shim.js';
 import { compareKeys } from '../../engine/state.js';
@@ -117,7 +123,11 @@ test('sealBlock stores exactly encodeBlock(buildBlock(…))', () => {
 test('blocks served from memory after commit equal the blocks read back from disk, and are frozen', async (t) => {
   const tmp = await tempDir(t);
   const ledger = await openKv(tmp.dir);
-  const id = await ledger.createIdentity({ mspId: 'Org1MSP', name: 'a', attrs: { 'torgo.role': 'appender' } });
+  const id = await ledger.createIdentity({
+    mspId: 'Org1MSP',
+    name: 'a',
+    attrs: { 'torgo.role': 'appender' },
+  });
   // Blocks of one and of several transactions (concurrent submits share a block), a delete, an event.
   await ledger.submit(id, 'put', ['a', 'one']);
   await Promise.all(['b', 'c', 'd'].map((k) => ledger.submit(id, 'put', [k, `é ${k}`])));
