@@ -47,6 +47,7 @@ export class ReceiptHandOff {
 
   /** The parse handed over for exactly `text`, removed; undefined when there is none. */
   take(text: string): Receipt | undefined {
+    if (this.entries.size === 0) return undefined; // (no hashing of the text when nothing was handed over)
     const receipt = this.entries.get(text);
     if (receipt === undefined) return undefined;
     this.entries.delete(text);
