@@ -96,7 +96,8 @@ export class Committer {
   private async run(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        await this.window();
+        // (No await at all without a window: the first transaction's block is cut at once, as before.)
+        if (this.blockWindowMs > 0) await this.window();
         const batch = this.queue.splice(0, this.maxBlockTxs);
         await this.commit(batch);
       }
