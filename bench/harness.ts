@@ -17,6 +17,8 @@ export interface BenchOptions {
   readonly relayBacklog?: number;
   /** Directory for scratch data (ledgers, bundles): `--scratch`, default the OS temp dir. */
   readonly scratch?: string;
+  /** The steady suite's load (`--steady-rate`, `--steady-seconds`, `--steady-clients`); defaults in steady.ts. */
+  readonly steady?: { readonly rate?: number; readonly seconds?: number; readonly clients?: number };
 }
 
 export interface Row {

@@ -1,12 +1,14 @@
 /**
  * HTTP append through the gateway: receipts/s and p50/p99 latency at concurrency 1, 16 and 64, each
- * next to the engine alone (appendReceipt submitted in-process, durable) measured in the same run.
+ * next to the engine alone (appendReceipt submitted in-process, durable) measured in the same run; and
+ * the batch route (50 per request, 4 in flight) next to the engine's appendReceipts of 50, 4 in flight.
  *
  * The gateway runs as `torgo serve` in a child process, as in production, with its rate limit off;
  * this process is the client (node:http, keep-alive). The gateway's path adds HTTP parsing, auth,
  * pre-verification (a second ML-DSA verify per receipt) and coalescing in front of the same engine.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -29,11 +31,16 @@ export interface ServeChild {
  * `torgo serve` in a child process on a fresh data dir under `dir`, rate limit off, logging at info so
  * its listening line (with the URL) can be read; `extraArgs` add options (TLS). Shared with tls.ts.
  */
-export async function startServe(dir: string, extraArgs: readonly string[] = []): Promise<ServeChild> {
+export async function startServe(
+  dir: string,
+  extraArgs: readonly string[] = [],
+  nodeArgs: readonly string[] = [],
+): Promise<ServeChild> {
   const tokenFile = join(dir, 'admin.token');
   const child = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       BIN,
       'serve',
       '--data',
@@ -65,6 +72,27 @@ export async function startServe(dir: string, extraArgs: readonly string[] = [])
     child.once('exit', (code) => reject(new Error(`torgo serve exited with ${code}`)));
   });
   return { child, url, admin: (await readFile(tokenFile, 'utf8')).trim() };
+}
+
+/**
+ * CPU time a process has used (all threads), in ms, from /proc (Linux; undefined elsewhere). CPU time,
+ * unlike wall time, hardly moves when other processes compete for the cores.
+ */
+export function cpuMsOf(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGTERM a `torgo serve` child and wait for it to exit. */
+export async function stopChild(c: ServeChild): Promise<void> {
+  const exited = new Promise<void>((resolve) => c.child.once('exit', () => resolve()));
+  c.child.kill('SIGTERM');
+  await exited;
 }
 
 /** Keep-alive connections; node:http costs the client less CPU than fetch, so the client distorts less. */
@@ -117,11 +145,23 @@ function post(
   return request(agent, url, 'POST', route, token, body, type);
 }
 
+/** Requests (or transactions) of a batch in flight at once, gateway and engine alike. */
+const BATCH_CONCURRENCY = 4;
+
+function batchesOf<T>(items: readonly T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) =>
+    items.slice(i * size, (i + 1) * size),
+  );
+}
+
 export const httpSuite: Suite = async ({ smoke }) => {
   const rows: Row[] = [];
   const perRun = smoke ? 20 : 600;
   const runs = smoke ? 1 : 3;
   const concurrencies = [1, 16, 64];
+  const batch = smoke ? 5 : 50;
+  const batchRun = smoke ? 10 : 1000;
+  let engineBatchRate = Number.NaN;
 
   // Engine alone, same receipts shape, same machine, same run.
   const engineRates = new Map<number, number>();
@@ -138,6 +178,15 @@ export const httpSuite: Suite = async ({ smoke }) => {
       }
       engineRates.set(c, median(rates));
     }
+    const rates: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      const batches = batchesOf(makeReceipts(batchRun), batch);
+      const { elapsed } = await drive(batches.length, BATCH_CONCURRENCY, (i) =>
+        bench.ledger.submit(bench.appender, 'appendReceipts', [JSON.stringify(batches[i]!)]),
+      );
+      rates.push((batchRun * 1000) / elapsed);
+    }
+    engineBatchRate = median(rates);
   } finally {
     await bench.close();
   }
@@ -195,6 +244,32 @@ export const httpSuite: Suite = async ({ smoke }) => {
         note: `p50 ${median(p50s).toFixed(1)} ms, p99 ${median(p99s).toFixed(1)} ms`,
       });
     }
+
+    // The batch route next to the engine's batched append (same batch size and concurrency, same run).
+    const rates: number[] = [];
+    const p99s: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      const bodies = batchesOf(makeReceipts(batchRun), batch).map((receipts) => JSON.stringify({ receipts }));
+      let failures = 0;
+      const { latencies, elapsed } = await drive(bodies.length, BATCH_CONCURRENCY, async (i) => {
+        const r = await post(agent, url, token, '/v1/receipts/batch', bodies[i]!, 'application/json');
+        if (r.status !== 200 || (JSON.parse(r.text) as { failed: number }).failed !== 0) failures++;
+      });
+      if (failures > 0) throw new Error(`${failures} HTTP batches failed`);
+      rates.push((batchRun * 1000) / elapsed);
+      p99s.push(percentile(latencies, 99));
+    }
+    rows.push({
+      suite: 'http',
+      name: `POST /v1/receipts/batch, ${batch} per request, c=${BATCH_CONCURRENCY}`,
+      value: median(rates),
+      unit: 'receipts/s',
+      limit: {
+        name: `engine appendReceipts, ${batch} per tx, c=${BATCH_CONCURRENCY}`,
+        value: engineBatchRate,
+      },
+      note: `p99 ${median(p99s).toFixed(1)} ms per request`,
+    });
   } finally {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');

@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --smoke] [-- --only SUITE,…] [-- --ledger-receipts N] [-- --bundle-receipts N]
- * [-- --relay-backlog N] [-- --scratch DIR]: runs the suites, prints the table and writes bench/results/latest.{md,json}
+ * [-- --relay-backlog N] [-- --scratch DIR] [-- --steady-rate N --steady-seconds N --steady-clients N]: runs the suites, prints the table and writes bench/results/latest.{md,json}
  * (and a dated copy). Method and figures: docs/performance.md.
  */
 import './quiet-logs.js';
@@ -16,12 +16,14 @@ import { httpSuite } from './http.js';
 import { querySuite } from './queries.js';
 import { relaySuite } from './relay.js';
 import { startSuite } from './start.js';
+import { steadySuite } from './steady.js';
 import { tlsSuite } from './tls.js';
 
 export const SUITES: Record<string, Suite> = {
   'ml-dsa': cryptoSuite,
   embedded: engineSuite,
   http: httpSuite,
+  steady: steadySuite,
   tls: tlsSuite,
   queries: querySuite,
   bundle: bundleSuite,
@@ -61,7 +63,12 @@ export async function runBenchmarks(
       value: (100 * Math.max(0, outside)) / (wall * cpus().length),
       unit: '% of the machine',
       note:
-        name === 'http' || name === 'tls' || name === 'bundle' || name === 'start' || name === 'relay'
+        name === 'http' ||
+        name === 'steady' ||
+        name === 'tls' ||
+        name === 'bundle' ||
+        name === 'start' ||
+        name === 'relay'
           ? "includes the suite's own child processes (torgo serve, torgo relay, torgo verify, npm start)"
           : 'other processes competing with the figures above; rerun when high',
     });
@@ -79,6 +86,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       'bundle-receipts': { type: 'string' },
       'relay-backlog': { type: 'string' },
       scratch: { type: 'string' },
+      'steady-rate': { type: 'string' },
+      'steady-seconds': { type: 'string' },
+      'steady-clients': { type: 'string' },
     },
   });
   const count = (name: string, v: string | undefined): number | undefined => {
@@ -90,7 +100,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const ledgerReceipts = count('ledger-receipts', values['ledger-receipts']);
   const bundleReceipts = count('bundle-receipts', values['bundle-receipts']);
   const relayBacklog = count('relay-backlog', values['relay-backlog']);
+  const steady = {
+    ...(values['steady-rate'] ? { rate: count('steady-rate', values['steady-rate'])! } : {}),
+    ...(values['steady-seconds'] ? { seconds: count('steady-seconds', values['steady-seconds'])! } : {}),
+    ...(values['steady-clients'] ? { clients: count('steady-clients', values['steady-clients'])! } : {}),
+  };
   const md = await runBenchmarks({
+    steady,
     smoke: Boolean(values.smoke),
     ...(values.only ? { only: values.only.split(',') } : {}),
     ...(ledgerReceipts ? { ledgerReceipts } : {}),

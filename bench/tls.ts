@@ -4,7 +4,6 @@
  * HTTP, all in one run against `torgo serve` child processes (one plain, one HTTPS with the
  * development certificate). Each handshake's group is checked, so no figure is mislabelled.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -16,30 +15,10 @@ import { privateKeyFromSeed, publicKeyToPem } from '../core/index.js';
 import { createDevCertificates } from '../gateway/tls/devcert.js';
 import { negotiatedGroup } from '../gateway/tls/groups.js';
 import { drive, makeReceipts } from './engine.js';
-import { type ServeChild, startServe } from './http.js';
+import { cpuMsOf, type ServeChild, startServe, stopChild } from './http.js';
 import { median, percentile, type Row, type Suite } from './harness.js';
 
 const key = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(9));
-
-/**
- * CPU time a process has used (all threads), in ms, from /proc (Linux; undefined elsewhere). CPU time,
- * unlike wall time, hardly moves when other processes compete for the cores.
- */
-function cpuMsOf(pid: number | undefined): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
-  } catch {
-    return undefined;
-  }
-}
-
-async function stopChild(c: ServeChild): Promise<void> {
-  const exited = new Promise<void>((resolve) => c.child.once('exit', () => resolve()));
-  c.child.kill('SIGTERM');
-  await exited;
-}
 
 /** A client transport: plain HTTP, or HTTPS restricted to one key-exchange group. */
 interface Mode {

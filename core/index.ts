@@ -12,6 +12,7 @@ export * from './receipt/mirror.js';
 export * from './receipt/canonical.js';
 export * from './receipt/signatures.js';
 export * from './receipt/receipt.js';
+export * from './receipt/handoff.js';
 export * from './receipt/id.js';
 export * from './log/merkle.js';
 export * from './log/proof.js';

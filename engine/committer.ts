@@ -3,8 +3,15 @@
  * takes everything waiting (up to `maxBlockTxs`), validates it in order, and writes the block — state
  * updates, history entries, tx-id index, the block and the new height — as ONE LevelDB batch with
  * `sync: true`, i.e. one fsync per block. Transactions that arrive while that fsync runs form the next
- * block, so block size grows with load and no timer is needed. A transaction is acknowledged only after
- * the batch holding its block returned.
+ * block, so block size grows with load. A transaction is acknowledged only after the batch holding
+ * its block returned.
+ *
+ * Block window (`blockWindowMs`, default 0): when transactions arrive spread out (a steady trickle of
+ * single appends), each would otherwise be a block of its own and pay every per-block cost — the
+ * fsync, sealing, the tip, and each block follower's work (the log builder's batch) — once per
+ * transaction (issue 18). With a window, a block is cut `blockWindowMs` after its first transaction
+ * arrived (or as soon as `maxBlockTxs` are waiting), like Fabric's BatchTimeout: the price is at most
+ * that much latency, paid only by a transaction that found the committer idle.
  */
 import { type Block, type BlockTransaction, sealBlock, type ValidationCode } from './blockstore.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
@@ -41,6 +48,8 @@ export interface CommitStatus {
 
 interface Waiting {
   tx: EndorsedTx;
+  /** performance.now() when it was queued. */
+  at: number;
   resolve(status: CommitStatus): void;
   reject(error: unknown): void;
 }
@@ -50,12 +59,16 @@ type BatchOp = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key:
 export class Committer {
   private queue: Waiting[] = [];
   private running: Promise<void> | undefined;
+  /** Ends the block window early (the block is full). */
+  private cut: (() => void) | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly maxBlockTxs: number,
     private tip: { height: number; hash: string },
-    private readonly onBlock: (block: Block) => void,
+    /** Called with each block once it is durable, and the length of its stored encoding. */
+    private readonly onBlock: (block: Block, bytes: number) => void,
+    private readonly blockWindowMs = 0,
   ) {}
 
   get height(): number {
@@ -69,7 +82,8 @@ export class Committer {
   /** Queue an endorsed transaction; resolves once its block is durable. */
   order(tx: EndorsedTx): Promise<CommitStatus> {
     return new Promise<CommitStatus>((resolve, reject) => {
-      this.queue.push({ tx, resolve, reject });
+      this.queue.push({ tx, at: performance.now(), resolve, reject });
+      if (this.queue.length >= this.maxBlockTxs) this.cut?.();
       this.running ??= this.run();
     });
   }
@@ -82,6 +96,8 @@ export class Committer {
   private async run(): Promise<void> {
     try {
       while (this.queue.length > 0) {
+        // (No await at all without a window: the first transaction's block is cut at once, as before.)
+        if (this.blockWindowMs > 0) await this.window();
         const batch = this.queue.splice(0, this.maxBlockTxs);
         await this.commit(batch);
       }
@@ -90,9 +106,24 @@ export class Committer {
     }
   }
 
+  /** Waits until the oldest waiting transaction is `blockWindowMs` old or a block's worth is waiting. */
+  private async window(): Promise<void> {
+    const wait = this.queue[0]!.at + this.blockWindowMs - performance.now();
+    if (wait < 1 || this.queue.length >= this.maxBlockTxs) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.cut?.(), wait);
+      this.cut = () => {
+        clearTimeout(timer);
+        this.cut = undefined;
+        resolve();
+      };
+    });
+  }
+
   private async commit(batch: Waiting[]): Promise<void> {
     const number = this.tip.height;
     let block: Block;
+    let size: number;
     let statuses: CommitStatus[];
     try {
       const validator = new BlockValidator(this.db, number);
@@ -149,6 +180,7 @@ export class Committer {
       }
       const sealed = sealBlock(number, this.tip.hash, transactions);
       block = sealed.block;
+      size = sealed.bytes.length;
       ops.push({ type: 'put', key: blockKey(number), value: sealed.bytes });
       ops.push({ type: 'put', key: HEIGHT_KEY, value: Buffer.from(String(number + 1)) });
       await this.db.batch(ops, { sync: true });
@@ -159,6 +191,6 @@ export class Committer {
     }
     this.tip = { height: number + 1, hash: block.hash };
     for (const [i, w] of batch.entries()) w.resolve(statuses[i] as CommitStatus);
-    this.onBlock(block);
+    this.onBlock(block, size);
   }
 }

@@ -46,6 +46,11 @@ export interface LedgerOptions {
   maxQueue?: number;
   /** Most transactions per block. Default 500. */
   maxBlockTxs?: number;
+  /**
+   * How long a block waits for more transactions after its first one arrived (committer.ts), in ms;
+   * 0 (default) cuts it as soon as the committer is free.
+   */
+  blockWindowMs?: number;
   /** The peer's `ledger.state.totalQueryLimit`: most results of one range or history query. Default 100000. */
   totalQueryLimit?: number;
   /** Sets fabric-shim's (process-wide) log level, as a peer's CORE_CHAINCODE_LOGGING_LEVEL would. */
@@ -87,6 +92,45 @@ export interface Subscription {
 
 const EPOCH = Buffer.alloc(8); // Fabric clients send epoch 0
 
+/**
+ * The newest committed blocks, kept as the committer sealed them, so a follower (the log builder)
+ * gets each new block without reading it back and parsing it (issue 18: once per block, at one
+ * receipt per block). A kept block deep-equals `decodeBlock` of its stored bytes (tests hold it to
+ * that) and is frozen: every reader shares it. Bounded by count and by encoded size.
+ */
+class RecentBlocks {
+  private readonly blocks = new Map<number, { block: Block; bytes: number }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxBlocks = 64,
+    private readonly maxBytes = 32 * 1024 * 1024,
+  ) {}
+
+  get(number: number): Block | undefined {
+    return this.blocks.get(number)?.block;
+  }
+
+  add(block: Block, bytes: number): void {
+    if (bytes > this.maxBytes) return;
+    while (this.blocks.size >= this.maxBlocks || this.bytes + bytes > this.maxBytes) {
+      const [oldest, kept] = this.blocks.entries().next().value!;
+      this.blocks.delete(oldest);
+      this.bytes -= kept.bytes;
+    }
+    this.blocks.set(block.number, { block: deepFreeze(block), bytes });
+    this.bytes += bytes;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export class EmbeddedLedger {
   private readonly waiters = new Set<() => void>();
   private readonly identities: EmbeddedCA;
@@ -98,6 +142,7 @@ export class EmbeddedLedger {
   private closingDone: Promise<void> | undefined;
 
   private readonly committer: Committer;
+  private readonly recent = new RecentBlocks();
 
   private constructor(
     readonly dir: string,
@@ -107,7 +152,16 @@ export class EmbeddedLedger {
     private readonly options: Required<Omit<LedgerOptions, 'chaincodeLogLevel' | 'contracts' | 'dir'>>,
   ) {
     this.identities = new EmbeddedCA(path.join(dir, 'msp'));
-    this.committer = new Committer(db, options.maxBlockTxs, tip, () => this.wake());
+    this.committer = new Committer(
+      db,
+      options.maxBlockTxs,
+      tip,
+      (block, bytes) => {
+        this.recent.add(block, bytes);
+        this.wake();
+      },
+      options.blockWindowMs,
+    );
   }
 
   /** Open (or create) the ledger in `options.dir`. Only one EmbeddedLedger may have a directory open. */
@@ -119,6 +173,7 @@ export class EmbeddedLedger {
       peerMspId: options.peerMspId ?? 'EmbeddedPeerMSP',
       maxQueue: positiveInteger('maxQueue', options.maxQueue ?? 10000),
       maxBlockTxs: positiveInteger('maxBlockTxs', options.maxBlockTxs ?? 500),
+      blockWindowMs: windowMs(options.blockWindowMs ?? 0),
       totalQueryLimit: positiveInteger('totalQueryLimit', options.totalQueryLimit ?? 100000),
     };
     if (options.chaincodeLogLevel) setChaincodeLogLevel(options.chaincodeLogLevel);
@@ -222,6 +277,8 @@ export class EmbeddedLedger {
       throw new EngineError('E_BLOCK_NOT_FOUND', `no block ${number} (height ${this.height})`, { number });
     }
     if (this.closed) throw closedError();
+    const recent = this.recent.get(number);
+    if (recent) return recent;
     const raw = await this.db.get(blockKey(number));
     if (raw === undefined) throw new EngineError('E_CHAIN_CORRUPT', `block ${number} is missing`, { number });
     return decodeBlock(raw);
@@ -396,6 +453,12 @@ async function readTip(db: Db): Promise<{ height: number; hash: string }> {
 function positiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1)
     throw new EngineError('E_ARGUMENT', `${name} must be a positive integer`);
+  return value;
+}
+
+function windowMs(value: number): number {
+  if (!Number.isFinite(value) || value < 0 || value > 10_000)
+    throw new EngineError('E_ARGUMENT', 'blockWindowMs must be a number of ms in [0, 10000]');
   return value;
 }
 

@@ -138,6 +138,8 @@ export const ConfigSchema = Type.Object(
         mspId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
         /** Most transactions per block (group commit). */
         maxBlockTxs: Positive,
+        /** How long a block waits for more transactions after its first (engine/committer.ts), in ms. */
+        blockWindowMs: Type.Integer({ minimum: 0, maximum: 1000 }),
       },
       { additionalProperties: false },
     ),
@@ -251,7 +253,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     requirePostQuantum: false,
     clientAuth: 'off',
   },
-  embedded: { mspId: 'TorgoMSP', maxBlockTxs: 500 },
+  embedded: { mspId: 'TorgoMSP', maxBlockTxs: 500, blockWindowMs: 0 },
   limits: {
     bodyBytes: 128 * 1024,
     batchBodyBytes: 8 * 1024 * 1024,
@@ -301,6 +303,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_TLS_CLIENT_AUTH: { path: 'tls.clientAuth', type: 'string' },
   TORGO_EMBEDDED_MSP_ID: { path: 'embedded.mspId', type: 'string' },
   TORGO_EMBEDDED_MAX_BLOCK_TXS: { path: 'embedded.maxBlockTxs', type: 'integer' },
+  TORGO_EMBEDDED_BLOCK_WINDOW_MS: { path: 'embedded.blockWindowMs', type: 'integer' },
   TORGO_FABRIC_PEER_ENDPOINT: { path: 'fabric.peerEndpoint', type: 'string' },
   TORGO_FABRIC_TLS_CA_CERT: { path: 'fabric.tlsCaCert', type: 'string' },
   TORGO_FABRIC_HOST_ALIAS: { path: 'fabric.hostAlias', type: 'string' },

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { platformMlDsa } from '../core/crypto/backend.js';
 import type { MlDsaBackend } from '../core/crypto/mldsa.js';
 import { pooledMlDsa, type VerifyPool } from '../core/crypto/verify-pool.js';
+import { type ReceiptHandOff, receiptHandOff } from '../core/index.js';
 import { type AuditActor, type AuditEventInput, TokenAuditLog } from './auth/audit.js';
 import { type Caller, callerFor, identityRoles } from './auth/caller.js';
 import { assertGrantable, assertNotReserved } from './auth/policy.js';
@@ -158,6 +159,7 @@ export class GatewayService {
         dataDir: config.dataDir,
         mspId: config.embedded.mspId,
         maxBlockTxs: config.embedded.maxBlockTxs,
+        blockWindowMs: config.embedded.blockWindowMs,
         maxQueue: Math.max(10_000, config.limits.transactionsInFlight * 4),
         mlDsa,
       });
@@ -273,6 +275,14 @@ export class GatewayService {
   }
 
   /** The log's health against the ledger height the driver knows; undefined while the log is off. */
+  /**
+   * Where pre-verified receipts' parses go so the contract does not parse them again (core's
+   * handoff.ts): the embedded contract runs in this process; Fabric's does not.
+   */
+  get receiptHandOff(): ReceiptHandOff | undefined {
+    return this.config.ledger === 'fabric' ? undefined : receiptHandOff;
+  }
+
   logHealth(): LogHealth | undefined {
     if (!this.log) return undefined;
     const height = this.driver.height();

@@ -10,6 +10,7 @@ it('the benchmark harness runs (smoke: tiny runs, figures not judged)', async ()
   try {
     const md = await runBenchmarks({ smoke: true, resultsDir: dir });
     assert.match(md, /\| ml-dsa \| ML-DSA-65 verify \(native\) \|/);
+    assert.match(md, /\| steady \| gateway CPU per receipt at a steady rate \| \d/);
     const json = JSON.parse(await readFile(join(dir, 'latest.json'), 'utf8')) as { rows: unknown[] };
     assert.ok(json.rows.length >= 12);
   } finally {

@@ -1,7 +1,10 @@
 /**
- * Pre-verification: the gateway parses each receipt and checks its signatures (native ML-DSA)
- * before anything reaches the ledger, so a bad receipt fails fast and costs the ledger nothing.
- * The contract verifies again and decides (key status included): this is a filter, not the authority.
+ * Pre-verification: the gateway parses each receipt and checks its signatures (native ML-DSA, on
+ * core's worker pool when it has one) before anything reaches the ledger, so a bad receipt fails
+ * fast and costs the ledger nothing. The contract verifies again and decides (key status included):
+ * this is a filter, not the authority. On the embedded ledger the contract runs in this process: the
+ * parse is handed over to it (core's `ReceiptHandOff`) and the signature check finds core's memo of
+ * successful verifications, so each receipt is parsed and verified once per append.
  *
  * Public keys come from the ledger's key registry and are cached by key id. A key id is the hash of
  * the key, so a cached key can never be wrong; its status can change, which is why status is left
@@ -13,7 +16,8 @@ import {
   type PublicKey,
   parseReceipt,
   type Receipt,
-  verifyReceiptSignatures,
+  type ReceiptHandOff,
+  verifyReceiptSignaturesAsync,
 } from '../../core/index.js';
 import type { MlDsaBackend } from '../../core/crypto/mldsa.js';
 import { fromCoreError, GatewayError } from '../errors.js';
@@ -55,13 +59,15 @@ export interface Verified {
 
 /**
  * Parses (attacker-controlled input) and verifies one receipt. Throws a GatewayError with core's
- * code (`E_RECEIPT_*`, `E_SIGNATURE_*`, `E_KEY_UNKNOWN`) and `details.stage = "verify"`.
+ * code (`E_RECEIPT_*`, `E_SIGNATURE_*`, `E_KEY_UNKNOWN`) and `details.stage = "verify"`. A receipt
+ * that passes is handed over to `handOff` (the embedded contract's parse) when one is given.
  */
 export async function preVerify(
   keys: KeyDirectory,
   who: WalletIdentity,
   input: Uint8Array | string,
   mlDsa: MlDsaBackend,
+  handOff?: ReceiptHandOff,
 ): Promise<Verified> {
   try {
     if (typeof input === 'string' && LONE_SURROGATE.test(input)) {
@@ -76,8 +82,10 @@ export async function preVerify(
       const key = await keys.resolve(who, s.keyId);
       if (key) resolved.set(s.keyId, key);
     }
-    verifyReceiptSignatures(receipt, (keyId) => resolved.get(keyId), mlDsa);
-    return { receipt, mu: typeof input === 'string' ? input : Buffer.from(input).toString('utf8') };
+    await verifyReceiptSignaturesAsync(receipt, (keyId) => resolved.get(keyId), mlDsa);
+    const mu = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+    handOff?.give(mu, receipt);
+    return { receipt, mu };
   } catch (e) {
     throw fromCoreError(e) ?? e;
   }

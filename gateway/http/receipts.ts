@@ -39,25 +39,36 @@ export function resourceOf(v: ReceiptView, block?: number): ReceiptResource {
   return block === undefined ? resource : { ...resource, block };
 }
 
-/** Verify then queue each text; one outcome per input, in order. Throws only for E_QUEUE_FULL / E_UNAVAILABLE. */
+/**
+ * Verify then queue each text; one outcome per input, in order. The items are checked concurrently
+ * (their signature checks run on core's worker pool). Throws only for E_QUEUE_FULL / E_UNAVAILABLE.
+ */
 async function appendAll(
   service: GatewayService,
   who: WalletIdentity,
   inputs: readonly (Uint8Array | string)[],
 ): Promise<AppendOutcome[]> {
   const outcomes: (AppendOutcome | undefined)[] = new Array(inputs.length);
+  const checked = await Promise.all(
+    inputs.map((input) =>
+      preVerify(service.keys, who, input, service.mlDsa, service.receiptHandOff).then(
+        ({ mu }) => ({ mu }),
+        (e: unknown) => ({ error: e }),
+      ),
+    ),
+  );
   const valid: { index: number; mu: string }[] = [];
-  for (const [index, input] of inputs.entries()) {
-    try {
-      const { mu } = await preVerify(service.keys, who, input, service.mlDsa);
-      valid.push({ index, mu });
-    } catch (e) {
-      if (!(e instanceof GatewayError)) throw e;
-      if (e.details?.['stage'] === 'verify') {
-        service.metrics.verificationFailures.inc({ code: e.code, stage: 'verify' });
-      }
-      outcomes[index] = { ok: false, error: e };
+  for (const [index, c] of checked.entries()) {
+    if ('mu' in c) {
+      valid.push({ index, mu: c.mu });
+      continue;
     }
+    const e = c.error;
+    if (!(e instanceof GatewayError)) throw e;
+    if (e.details?.['stage'] === 'verify') {
+      service.metrics.verificationFailures.inc({ code: e.code, stage: 'verify' });
+    }
+    outcomes[index] = { ok: false, error: e };
   }
   if (valid.length > 0) {
     const pending = service.coalescer.enqueue(

@@ -3,6 +3,13 @@
  * the entry of every leaf, lookups from receipt id / key id to leaves, and the position in the
  * ledger the log has followed up to. One atomic batch per ledger block, so a crash leaves the
  * log exactly at a block boundary and the builder resumes from there.
+ *
+ * Block batches are written without fsync (issue 18: at one receipt per block that was a second
+ * fsync per receipt). The log needs none: it is a deterministic function of the ledger's blocks,
+ * which are durable, so a power loss that drops the newest batches only rewinds the log, and the
+ * builder rebuilds the same leaves and nodes. What is published with a signature is: a checkpoint is
+ * saved with `sync`, and LevelDB's log is sequential, so syncing it makes every earlier batch
+ * durable with it — a signed tree head is never ahead of the tree on disk.
  */
 import { Level } from 'level';
 import {
@@ -205,7 +212,7 @@ export class LogStore {
     return { entries: out, heads: placed };
   }
 
-  /** Appends the entries of one ledger block, atomically with the new position. */
+  /** Appends the entries of one ledger block, atomically with the new position (not fsync'd: see above). */
   async appendBlock(blockNumber: number, unchained: readonly LogEntry[]): Promise<void> {
     if (blockNumber !== this.next) {
       throw new Error(`log store: block ${blockNumber} arrives out of order (expected ${this.next})`);
@@ -242,7 +249,7 @@ export class LogStore {
     }
     batch.put(META_SIZE, enc.encode(String(size)));
     batch.put(META_NEXT_BLOCK, enc.encode(String(blockNumber + 1)));
-    await batch.write({ sync: true });
+    await batch.write();
     // The new frontier: the compact range of [0, size).
     const all = new Map([...this.frontier, ...written]);
     this.frontier.clear();

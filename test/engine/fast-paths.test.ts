@@ -8,11 +8,17 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { type BlockTransaction, buildBlock, encodeBlock, sealBlock } from '../../engine/blockstore.js';
+import {
+  type Block,
+  type BlockTransaction,
+  buildBlock,
+  encodeBlock,
+  sealBlock,
+} from '../../engine/blockstore.js';
 import { canonicalJson } from '../../engine/canonical.js';
 import { chaincodeFromContracts, ShimClientIdentity } from '../../engine/shim.js';
 import { compareKeys } from '../../engine/state.js';
-import { openKvLedger } from './helpers.js';
+import { openKv, openKvLedger, tempDir } from './helpers.js';
 import { KvContract } from './fixtures/kv-contract.js';
 
 /** The definition canonical.ts started from (RFC 8785 key order, safe integers only). */
@@ -112,6 +118,36 @@ test('sealBlock stores exactly encodeBlock(buildBlock(…))', () => {
     assert.deepEqual(sealed.block, plain);
     assert.ok(sealed.bytes.equals(encodeBlock(plain)));
   }
+});
+
+test('blocks served from memory after commit equal the blocks read back from disk, and are frozen', async (t) => {
+  const tmp = await tempDir(t);
+  const ledger = await openKv(tmp.dir);
+  const id = await ledger.createIdentity({
+    mspId: 'Org1MSP',
+    name: 'a',
+    attrs: { 'torgo.role': 'appender' },
+  });
+  // Blocks of one and of several transactions (concurrent submits share a block), a delete, an event.
+  await ledger.submit(id, 'put', ['a', 'one']);
+  await Promise.all(['b', 'c', 'd'].map((k) => ledger.submit(id, 'put', [k, `é ${k}`])));
+  await ledger.submit(id, 'del', ['a']);
+  const fromMemory: Block[] = [];
+  for (let n = 0; n < ledger.height; n++) fromMemory.push(await ledger.getBlock(n));
+  assert.ok(fromMemory.every((b) => Object.isFrozen(b) && Object.isFrozen(b.transactions[0]!.writeSet)));
+  assert.throws(() => {
+    (fromMemory[0]!.transactions as unknown[]).push(null);
+  }, TypeError);
+  await ledger.close();
+  const reopened = await openKv(tmp.dir); // nothing in memory: every block decoded from LevelDB
+  tmp.closeLater(reopened);
+  for (const [n, block] of fromMemory.entries()) {
+    const stored = await reopened.getBlock(n);
+    assert.ok(!Object.isFrozen(stored), 'read back from disk');
+    assert.deepStrictEqual(JSON.parse(JSON.stringify(block)), stored);
+    assert.deepEqual(block, stored);
+  }
+  assert.ok(fromMemory.length >= 3);
 });
 
 test('the certificate parse memo: same identity from the same certificate, distinct ones stay distinct', async (t) => {

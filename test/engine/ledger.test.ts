@@ -513,3 +513,27 @@ test('the contract class list is not modified and two ledgers run side by side',
   assert.equal((await one.evaluate(a, 'get', ['k'])).result, 'one');
   assert.equal((await two.evaluate(b, 'get', ['k'])).result, 'two');
 });
+
+test('a block window gathers transactions that arrive spread out into one block, and a full block does not wait', async (t) => {
+  const ledger = await openKvLedger(t, { blockWindowMs: 10_000, maxBlockTxs: 3 });
+  const id = await ledger.createIdentity(appender);
+  const started = performance.now();
+  const first = ledger.submit(id, 'put', ['a', '1']);
+  // The first waits in its window; later submissions (each endorsed after the previous one) join it.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const second = ledger.submit(id, 'put', ['b', '2']);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const third = ledger.submit(id, 'put', ['c', '3']);
+  const results = await Promise.all([first, second, third]);
+  assert.deepEqual(
+    results.map((r) => [r.blockNumber, r.txNumber]),
+    [
+      [0, 0],
+      [0, 1],
+      [0, 2],
+    ],
+  );
+  assert.ok(performance.now() - started < 10_000, 'the third transaction filled the block: cut at once');
+  assert.equal(ledger.height, 1);
+  await rejectsWith(openKv('unused', { blockWindowMs: -1 }), 'E_ARGUMENT');
+});

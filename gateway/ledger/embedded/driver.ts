@@ -26,6 +26,8 @@ export interface EmbeddedDriverOptions {
   dataDir: string;
   mspId: string;
   maxBlockTxs: number;
+  /** engine's `blockWindowMs`. Default 0. */
+  blockWindowMs?: number;
   /** Submissions in flight before the engine refuses (the gateway's own queue is in front of it). */
   maxQueue?: number;
   /** The ML-DSA backend the contract verifies signatures with (the gateway's own, to share its memo). */
@@ -79,6 +81,7 @@ export class EmbeddedDriver implements LedgerDriver {
         dir: options.dataDir,
         contracts: auditContracts(options.mlDsa),
         maxBlockTxs: options.maxBlockTxs,
+        blockWindowMs: options.blockWindowMs ?? 0,
         ...(options.maxQueue ? { maxQueue: options.maxQueue } : {}),
         chaincodeLogLevel: 'CRITICAL',
       });

@@ -1,0 +1,73 @@
+/**
+ * Parse once per append (issue 14). The embedded gateway parses every receipt it accepts (its
+ * pre-check) and then the contract, the authority, parses the same text again in the same process.
+ * The gateway hands its parse over here; the contract's `parseReceipt(text)` takes it instead of
+ * parsing again.
+ *
+ * Why a hand-over cannot change a result: `parseReceipt` is a pure function of its input (no clock,
+ * no configuration, no state), and an entry is taken only by a text *equal* to the one it was parsed
+ * from (string equality, not a hash), and only ever holds a successful parse. So a hit returns what
+ * parsing would return; a miss parses. The receipt handed over is frozen (it is shared by both
+ * readers). Each entry is taken once (the contract's parse removes it) and the store is bounded
+ * (count and text length; the oldest go first), so texts whose append never reaches the contract
+ * (a refused request, a Fabric ledger in another process) cost nothing but their slot until evicted.
+ *
+ * Nothing fills it unless a caller does (`torgo verify`, the CLI and the browser never do).
+ */
+import type { Receipt } from './receipt.js';
+
+/** Entries and UTF-16 units of text held at most (~10 MiB with their parses). */
+const HANDOFF_ENTRIES = 512;
+const HANDOFF_UNITS = 4 * 1024 * 1024;
+
+export class ReceiptHandOff {
+  private readonly entries = new Map<string, Receipt>();
+  private units = 0;
+
+  constructor(
+    private readonly maxEntries = HANDOFF_ENTRIES,
+    private readonly maxUnits = HANDOFF_UNITS,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Hands over `receipt`, which must be `parseReceipt(text)` (or of `text`'s UTF-8 bytes). */
+  give(text: string, receipt: Receipt): void {
+    if (text.length > this.maxUnits || this.entries.has(text)) return;
+    while (this.entries.size >= this.maxEntries || this.units + text.length > this.maxUnits) {
+      const oldest = this.entries.keys().next().value!;
+      this.entries.delete(oldest);
+      this.units -= oldest.length;
+    }
+    this.entries.set(text, freezeReceipt(receipt));
+    this.units += text.length;
+  }
+
+  /** The parse handed over for exactly `text`, removed; undefined when there is none. */
+  take(text: string): Receipt | undefined {
+    if (this.entries.size === 0) return undefined; // (no hashing of the text when nothing was handed over)
+    const receipt = this.entries.get(text);
+    if (receipt === undefined) return undefined;
+    this.entries.delete(text);
+    this.units -= text.length;
+    return receipt;
+  }
+}
+
+function freezeReceipt(receipt: Receipt): Receipt {
+  for (const s of receipt.signatures) Object.freeze(s);
+  Object.freeze(receipt.signatures);
+  for (const s of receipt.document.sections) Object.freeze(Object.freeze(s.lines) && s);
+  Object.freeze(receipt.document.sections);
+  const { fields } = receipt.document;
+  Object.freeze(fields.payloadDigests);
+  if (fields.refs) Object.freeze(fields.refs);
+  Object.freeze(fields);
+  Object.freeze(receipt.document);
+  return Object.freeze(receipt);
+}
+
+/** The process's hand-over store, read by `parseReceipt` for string input. */
+export const receiptHandOff = new ReceiptHandOff();
