@@ -16,6 +16,7 @@ import { type BenchOptions, environment, type Row, type Suite, writeResults } fr
 import { httpSuite } from './http.js';
 import { querySuite } from './queries.js';
 import { startSuite } from './start.js';
+import { storageSuite } from './storage.js';
 import { tlsSuite } from './tls.js';
 
 export const SUITES: Record<string, Suite> = {
@@ -27,6 +28,7 @@ export const SUITES: Record<string, Suite> = {
   bundle: bundleSuite,
   start: startSuite,
   chains: chainsSuite,
+  storage: storageSuite,
 };
 
 /** CPU time all cores spent outside idle since boot, in ms. */

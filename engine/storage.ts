@@ -171,7 +171,8 @@ export async function checkStorageFormat(db: Db, location: string, stamp: boolea
     'E_LEDGER_FORMAT',
     `ledger ${location} is in storage format ${found}; this version reads format ${STORAGE_FORMAT}. ` +
       (found < STORAGE_FORMAT
-        ? `Convert it once with \`torgo ledger migrate --data <dir>\` (the gateway stopped; docs/operations.md, "Storage format").`
+        ? 'There is no in-place conversion yet: keep running the version that wrote it, or export its receipts ' +
+          'and bundles with that version and start this one on a new data directory (docs/operations.md, "Storage format").'
         : 'It was written by a newer TORGO: run that version.'),
     { found, expected: STORAGE_FORMAT },
   );

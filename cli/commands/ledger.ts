@@ -1,7 +1,12 @@
-/** `torgo ledger check`: verify the embedded ledger on disk (hash chain, state and history vs blocks). */
+/**
+ * `torgo ledger check`: verify the embedded ledger on disk (hash chain, state and history vs blocks).
+ * `torgo ledger stats`: where its disk goes, per store and per receipt.
+ */
 import path from 'node:path';
 import type { Command } from 'commander';
 import { isEngineError, verifyLedgerAt } from '../../engine/index.js';
+import type { ClassSize, StoreSize } from '../../engine/stats.js';
+import { type StorageReport, storageReport } from '../../gateway/ledger/embedded/stats.js';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from '../errors.js';
 import type { Output } from '../output.js';
 
@@ -29,4 +34,57 @@ export function addLedger(program: Command, output: Output): void {
         throw new CliError(e.message, corrupt ? EXIT_INVALID : EXIT_USAGE, e.code);
       }
     });
+  ledger
+    .command('stats')
+    .description(
+      'bytes per receipt in each store of the embedded ledger and its log (the gateway must be stopped)',
+    )
+    .option('--data <dir>', 'the gateway data directory', './data')
+    .option('--compact', 'also measure after compacting both stores (rewrites them; safe, may take minutes)')
+    .option('--json', 'the report as JSON')
+    .action(async (o: { data: string; compact?: boolean; json?: boolean }) => {
+      let report: StorageReport;
+      try {
+        report = await storageReport(o.data, { compact: Boolean(o.compact) });
+      } catch (e) {
+        if (!isEngineError(e)) throw e;
+        throw new CliError(e.message, EXIT_USAGE, e.code);
+      }
+      output.out(o.json ? `${JSON.stringify(report)}\n` : formatStats(report));
+    });
+}
+
+/** The report as a table: one line per class, bytes per receipt as stored and as LevelDB estimates on disk. */
+function formatStats(r: StorageReport): string {
+  const per = (bytes: number) => (r.receipts === 0 ? '-' : (bytes / r.receipts).toFixed(0));
+  const lines = [
+    `${r.receipts} receipts, .mu ${r.muBytes.toFixed(0)} bytes on average`,
+    `${'store'.padEnd(28)} ${'entries'.padStart(10)} ${'stored B/receipt'.padStart(17)} ${'disk B/receipt'.padStart(15)}`,
+  ];
+  const rows = (classes: readonly ClassSize[]) => {
+    for (const c of classes) {
+      lines.push(
+        `${c.name.padEnd(28)} ${String(c.entries).padStart(10)} ${per(c.keyBytes + c.valueBytes).padStart(17)} ${per(c.diskBytes).padStart(15)}`,
+      );
+    }
+  };
+  const total = (what: string, s: StoreSize) => {
+    const ratio = (bytes: number) =>
+      r.receipts === 0 || r.muBytes === 0 ? '' : ` (${(bytes / r.receipts / r.muBytes).toFixed(2)}× the .mu)`;
+    lines.push(`${what} files: ${per(s.fileBytes)} B/receipt${ratio(s.fileBytes)}`);
+    if (s.compacted) {
+      lines.push(
+        `${what} files after compaction: ${per(s.compacted.fileBytes)} B/receipt${ratio(s.compacted.fileBytes)}`,
+      );
+    }
+  };
+  rows(r.ledger.compacted?.classes ?? r.ledger.classes);
+  if (r.log) rows(r.log.compacted?.classes ?? r.log.classes);
+  total('ledger', r.ledger);
+  if (r.log) total('log', r.log);
+  const all = r.ledger.fileBytes + (r.log?.fileBytes ?? 0);
+  lines.push(
+    `all: ${per(all)} B/receipt${r.muBytes ? ` (${(all / Math.max(1, r.receipts) / r.muBytes).toFixed(2)}× the .mu)` : ''}`,
+  );
+  return `${lines.join('\n')}\n`;
 }
