@@ -73,7 +73,7 @@ test('the chain check catches a changed stored value and a stray one', async (t)
   for await (const k of db.keys({ gte: 'v/', lt: 'v0' })) valueKey = k;
   assert.ok(valueKey, 'the large value is under v/');
   const original = await db.get(valueKey);
-  await db.put(valueKey, Buffer.from('z'.repeat(999) + 'q'));
+  await db.put(valueKey, Buffer.from(`${'z'.repeat(999)}q`));
   await db.close();
   await assert.rejects(verifyLedgerAt(location), /block 0: transactions do not match dataHash/);
 
