@@ -82,9 +82,13 @@ function formatStats(r: StorageReport): string {
   if (r.log) rows(r.log.compacted?.classes ?? r.log.classes);
   total('ledger', r.ledger);
   if (r.log) total('log', r.log);
-  const all = r.ledger.fileBytes + (r.log?.fileBytes ?? 0);
-  lines.push(
-    `all: ${per(all)} B/receipt${r.muBytes ? ` (${(all / Math.max(1, r.receipts) / r.muBytes).toFixed(2)}× the .mu)` : ''}`,
-  );
+  const all = (what: string, bytes: number) =>
+    lines.push(
+      `${what}: ${per(bytes)} B/receipt${r.muBytes ? ` (${(bytes / Math.max(1, r.receipts) / r.muBytes).toFixed(2)}× the .mu)` : ''}`,
+    );
+  all('all', r.ledger.fileBytes + (r.log?.fileBytes ?? 0));
+  if (r.ledger.compacted) {
+    all('all after compaction', r.ledger.compacted.fileBytes + (r.log?.compacted?.fileBytes ?? 0));
+  }
   return `${lines.join('\n')}\n`;
 }

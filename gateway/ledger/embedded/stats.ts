@@ -9,6 +9,7 @@ import { INDEX_PREFIX } from '../../../chaincode/indexes.js';
 import { RECEIPT_PREFIX } from '../../../chaincode/receipts.js';
 import { nextPrefix, openDb, PREFIX, StateView } from '../../../engine/state.js';
 import { measureStore, type StoreClass, type StoreSize } from '../../../engine/stats.js';
+import { checkStorageFormat } from '../../../engine/storage.js';
 import { LOG_STORE_CLASSES } from '../../logbuilder/store.js';
 
 export const LEDGER_STORE_CLASSES: readonly StoreClass[] = [
@@ -52,6 +53,7 @@ export async function storageReport(
 async function receiptSizes(location: string): Promise<{ receipts: number; muBytes: number }> {
   const db = await openDb(location);
   try {
+    await checkStorageFormat(db, location, false);
     let receipts = 0;
     let muBytes = 0;
     for await (const { value } of new StateView(db).range({
