@@ -171,8 +171,7 @@ export async function checkStorageFormat(db: Db, location: string, stamp: boolea
     'E_LEDGER_FORMAT',
     `ledger ${location} is in storage format ${found}; this version reads format ${STORAGE_FORMAT}. ` +
       (found < STORAGE_FORMAT
-        ? 'There is no in-place conversion yet: keep running the version that wrote it, or export its receipts ' +
-          'and bundles with that version and start this one on a new data directory (docs/operations.md, "Storage format").'
+        ? 'Convert it once, with the gateway stopped: `torgo ledger migrate --data <data dir>` (docs/operations.md, "Storage format").'
         : 'It was written by a newer TORGO: run that version.'),
     { found, expected: STORAGE_FORMAT },
   );

@@ -1,10 +1,11 @@
 /**
  * `torgo ledger check`: verify the embedded ledger on disk (hash chain, state and history vs blocks).
  * `torgo ledger stats`: where its disk goes, per store and per receipt.
+ * `torgo ledger migrate`: convert a ledger of an earlier storage format.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { isEngineError, verifyLedgerAt } from '../../engine/index.js';
+import { isEngineError, migrateLedger, verifyLedgerAt } from '../../engine/index.js';
 import type { ClassSize, StoreSize } from '../../engine/stats.js';
 import { type StorageReport, storageReport } from '../../gateway/ledger/embedded/stats.js';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from '../errors.js';
@@ -32,6 +33,28 @@ export function addLedger(program: Command, output: Output): void {
         const corrupt = e.code === 'E_CHAIN_CORRUPT';
         if (o.json) output.out(`${JSON.stringify({ valid: false, code: e.code, message: e.message })}\n`);
         throw new CliError(e.message, corrupt ? EXIT_INVALID : EXIT_USAGE, e.code);
+      }
+    });
+  ledger
+    .command('migrate')
+    .description(
+      'convert a ledger written before storage format 2, checked before it is swapped in (the gateway must be stopped)',
+    )
+    .option('--data <dir>', 'the gateway data directory', './data')
+    .option('--json', 'the report as JSON')
+    .action(async (o: { data: string; json?: boolean }) => {
+      try {
+        const r = await migrateLedger(path.join(o.data, 'ledger'));
+        output.out(
+          o.json
+            ? `${JSON.stringify(r)}\n`
+            : r.kept
+              ? `ledger converted from format ${r.from}: ${r.blocks} blocks, ${r.keys} state keys, checked; the old ledger is kept in ${r.kept} (delete it once you are satisfied)\n`
+              : `ledger is already in format ${r.from}: nothing to do\n`,
+        );
+      } catch (e) {
+        if (!isEngineError(e)) throw e;
+        throw new CliError(e.message, e.code === 'E_CHAIN_CORRUPT' ? EXIT_INVALID : EXIT_USAGE, e.code);
       }
     });
   ledger

@@ -109,7 +109,7 @@ test('a ledger in another storage format is refused with E_LEDGER_FORMAT; a new 
       assert.ok(e instanceof EngineError);
       assert.equal(e.code, 'E_LEDGER_FORMAT');
       assert.match(e.message, /storage format 1; this version reads format 2/);
-      assert.match(e.message, /docs\/operations\.md/);
+      assert.match(e.message, /torgo ledger migrate --data/);
       return true;
     });
   }
