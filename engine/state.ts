@@ -73,24 +73,9 @@ export interface HistoryRecord {
   value: string;
 }
 
-/**
- * LevelDB tuning for ledgers of millions of receipts (~7.5 KB each on disk). With the default 2 MB
- * table files, a million receipts make ~3,800 files, beyond the default 1,000 kept open: random
- * point reads (a query page reads 50 records) then reopen tables and reread their index blocks.
- * 32 MB files keep the tables of a ledger of up to ~4 million receipts open within the default;
- * the 32 MB block cache holds the hot state and index blocks. Snappy stays on (the default): it
- * shrinks blocks, history and indexes ~3× (docs/performance.md §9), and stores the receipts'
- * base64 signatures, which it cannot shrink, as they are.
- */
-const LEVEL_OPTIONS = { maxFileSize: 32 * 1024 * 1024, cacheSize: 32 * 1024 * 1024 } as const;
-
 /** Open (creating if needed) the LevelDB at `location`; a second opener, in any process, gets E_LOCKED. */
 export async function openDb(location: string): Promise<Db> {
-  const db = new Level<string, Buffer>(location, {
-    keyEncoding: 'utf8',
-    valueEncoding: 'buffer',
-    ...LEVEL_OPTIONS,
-  });
+  const db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
   try {
     await db.open();
   } catch (e) {
