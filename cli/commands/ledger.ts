@@ -11,70 +11,72 @@ import { type StorageReport, storageReport } from '../../gateway/ledger/embedded
 import { CliError, EXIT_INVALID, EXIT_USAGE } from '../errors.js';
 import type { Output } from '../output.js';
 
-export function addLedger(program: Command, output: Output): void {
-  const ledger = program.command('ledger').description('the embedded ledger on disk');
-  ledger
-    .command('check')
-    .description(
-      'verify every block link and that state and history match the blocks (the gateway must be stopped)',
-    )
+/** One `ledger` subcommand: `--data` and `--json`, engine errors as CLI errors (corrupt: exit 1, else 2). */
+function subcommand<O extends { data: string; json?: boolean }>(
+  ledger: Command,
+  name: string,
+  description: string,
+  run: (o: O) => Promise<void>,
+  onError: (o: O, e: { code: string; message: string }) => void = () => {},
+): Command {
+  return ledger
+    .command(name)
+    .description(description)
     .option('--data <dir>', 'the gateway data directory', './data')
     .option('--json', 'the report as JSON')
-    .action(async (o: { data: string; json?: boolean }) => {
+    .action(async (o: O) => {
       try {
-        const r = await verifyLedgerAt(path.join(o.data, 'ledger'));
-        output.out(
-          o.json
-            ? `${JSON.stringify({ valid: true, ...r })}\n`
-            : `ledger OK: ${r.height} blocks, ${r.transactions} transactions (${r.validTransactions} valid), ${r.keys} state keys, ${r.historyEntries} history entries, tip ${r.tipHash}\n`,
-        );
+        await run(o);
       } catch (e) {
         if (!isEngineError(e)) throw e;
-        const corrupt = e.code === 'E_CHAIN_CORRUPT';
-        if (o.json) output.out(`${JSON.stringify({ valid: false, code: e.code, message: e.message })}\n`);
-        throw new CliError(e.message, corrupt ? EXIT_INVALID : EXIT_USAGE, e.code);
-      }
-    });
-  ledger
-    .command('migrate')
-    .description(
-      'convert a ledger written before storage format 2, checked before it is swapped in (the gateway must be stopped)',
-    )
-    .option('--data <dir>', 'the gateway data directory', './data')
-    .option('--json', 'the report as JSON')
-    .action(async (o: { data: string; json?: boolean }) => {
-      try {
-        const r = await migrateLedger(path.join(o.data, 'ledger'));
-        output.out(
-          o.json
-            ? `${JSON.stringify(r)}\n`
-            : r.kept
-              ? `ledger converted from format ${r.from}: ${r.blocks} blocks, ${r.keys} state keys, checked; the old ledger is kept in ${r.kept} (delete it once you are satisfied)\n`
-              : `ledger is already in format ${r.from}: nothing to do\n`,
-        );
-      } catch (e) {
-        if (!isEngineError(e)) throw e;
+        onError(o, e);
         throw new CliError(e.message, e.code === 'E_CHAIN_CORRUPT' ? EXIT_INVALID : EXIT_USAGE, e.code);
       }
     });
-  ledger
-    .command('stats')
-    .description(
-      'bytes per receipt in each store of the embedded ledger and its log (the gateway must be stopped)',
-    )
-    .option('--data <dir>', 'the gateway data directory', './data')
-    .option('--compact', 'also measure after compacting both stores (rewrites them; safe, may take minutes)')
-    .option('--json', 'the report as JSON')
-    .action(async (o: { data: string; compact?: boolean; json?: boolean }) => {
-      let report: StorageReport;
-      try {
-        report = await storageReport(o.data, { compact: Boolean(o.compact) });
-      } catch (e) {
-        if (!isEngineError(e)) throw e;
-        throw new CliError(e.message, EXIT_USAGE, e.code);
-      }
+}
+
+export function addLedger(program: Command, output: Output): void {
+  const ledger = program.command('ledger').description('the embedded ledger on disk');
+  subcommand<{ data: string; json?: boolean }>(
+    ledger,
+    'check',
+    'verify every block link and that state and history match the blocks (the gateway must be stopped)',
+    async (o) => {
+      const r = await verifyLedgerAt(path.join(o.data, 'ledger'));
+      output.out(
+        o.json
+          ? `${JSON.stringify({ valid: true, ...r })}\n`
+          : `ledger OK: ${r.height} blocks, ${r.transactions} transactions (${r.validTransactions} valid), ${r.keys} state keys, ${r.historyEntries} history entries, tip ${r.tipHash}\n`,
+      );
+    },
+    (o, e) => {
+      if (o.json) output.out(`${JSON.stringify({ valid: false, code: e.code, message: e.message })}\n`);
+    },
+  );
+  subcommand<{ data: string; json?: boolean }>(
+    ledger,
+    'migrate',
+    'convert a ledger written before storage format 2, checked before it is swapped in (the gateway must be stopped)',
+    async (o) => {
+      const r = await migrateLedger(path.join(o.data, 'ledger'));
+      output.out(
+        o.json
+          ? `${JSON.stringify(r)}\n`
+          : r.kept
+            ? `ledger converted from format ${r.from}: ${r.blocks} blocks, ${r.keys} state keys, checked; the old ledger is kept in ${r.kept} (delete it once you are satisfied)\n`
+            : `ledger is already in format ${r.from}: nothing to do\n`,
+      );
+    },
+  );
+  subcommand<{ data: string; json?: boolean; compact?: boolean }>(
+    ledger,
+    'stats',
+    'bytes per receipt in each store of the embedded ledger and its log (the gateway must be stopped)',
+    async (o) => {
+      const report = await storageReport(o.data, { compact: Boolean(o.compact) });
       output.out(o.json ? `${JSON.stringify(report)}\n` : formatStats(report));
-    });
+    },
+  ).option('--compact', 'also measure after compacting both stores (rewrites them; safe, may take minutes)');
 }
 
 /** The report as a table: one line per class, bytes per receipt as stored and as LevelDB estimates on disk. */
