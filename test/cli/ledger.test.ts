@@ -7,7 +7,9 @@ import { it } from 'node:test';
 import { Level } from 'level';
 import { contracts } from '../../chaincode/contract.js';
 import { publicKeyToPem, privateKeyFromSeed } from '../../core/index.js';
-import { EmbeddedLedger } from '../../engine/index.js';
+import { describeError } from '../../cli/errors.js';
+import { EmbeddedLedger, EngineError } from '../../engine/index.js';
+import { LedgerError } from '../../gateway/ledger/driver.js';
 import type { StorageReport } from '../../gateway/ledger/embedded/stats.js';
 import { pem, signedReceipt, testKey } from '../chaincode/ledger.js';
 import { torgo } from './run.js';
@@ -94,4 +96,14 @@ it('torgo ledger stats: bytes per receipt in each store, the .mu size, and the f
   assert.match(text.stdout, /^5 receipts, \.mu \d+ bytes on average/);
   assert.match(text.stdout, /values \(written once\)\s+6\s+\d+\s+\d+/);
   assert.match(text.stdout, /all: \d+ B\/receipt \([\d.]+× the \.mu\)/);
+});
+
+it('an engine code wrapped by the gateway reaches the exit line (E_LEDGER_FORMAT at start, not E_INTERNAL)', () => {
+  const message = 'ledger data/ledger is in storage format 1; this version reads format 2. Convert it once …';
+  const wrapped = new LedgerError('connect', message, {
+    reason: 'LEDGER_FORMAT',
+    cause: new EngineError('E_LEDGER_FORMAT', message),
+  });
+  assert.deepEqual(describeError(wrapped), { exitCode: 2, code: 'E_LEDGER_FORMAT', message });
+  assert.equal(describeError(new Error('boom')).code, 'E_INTERNAL');
 });
