@@ -28,7 +28,7 @@ function time(n: number): string {
 }
 
 /** Receipt `n`: one of 100 sources, one of `total / 4` subjects (patients recur a few times). */
-function receiptEntry(n: number, total: number, chained: boolean): ReceiptEntry {
+export function receiptEntry(n: number, total: number, chained: boolean): ReceiptEntry {
   return {
     kind: 'receipt',
     id: `01JDQ3J7E5V2W8X9Y${n.toString(32).toUpperCase().padStart(9, '0')}`,

@@ -17,6 +17,7 @@ import { querySuite } from './queries.js';
 import { relaySuite } from './relay.js';
 import { startSuite } from './start.js';
 import { steadySuite } from './steady.js';
+import { storageSuite } from './storage.js';
 import { tlsSuite } from './tls.js';
 
 export const SUITES: Record<string, Suite> = {
@@ -30,6 +31,7 @@ export const SUITES: Record<string, Suite> = {
   start: startSuite,
   chains: chainsSuite,
   relay: relaySuite,
+  storage: storageSuite,
 };
 
 /** CPU time all cores spent outside idle since boot, in ms. */

@@ -32,6 +32,10 @@ export function describeError(e: unknown): { exitCode: number; code: string; mes
   // A coded failure from a layer below (e.g. the gateway's E_AUDIT_CHAIN_BROKEN at start).
   if (typeof err?.code === 'string' && /^E_[A-Z_]+$/.test(err.code))
     return { exitCode: EXIT_USAGE, code: err.code, message: err.message };
+  // The same, wrapped by the layer that met it (the gateway's LedgerError around the engine's E_LEDGER_FORMAT).
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === 'string' && /^E_[A-Z_]+$/.test(cause.code))
+    return { exitCode: EXIT_USAGE, code: cause.code, message: err.message };
   return { exitCode: EXIT_USAGE, code: 'E_INTERNAL', message: err?.message ?? String(e) };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Ordering and commit with group commit. Endorsed transactions wait in one queue; a single committer
  * takes everything waiting (up to `maxBlockTxs`), validates it in order, and writes the block — state
- * updates, history entries, tx-id index, the block and the new height — as ONE LevelDB batch with
+ * updates, history entries, tx-id index, the block and the new height (storage.ts) — as ONE LevelDB batch with
  * `sync: true`, i.e. one fsync per block. Transactions that arrive while that fsync runs form the next
  * block, so block size grows with load. A transaction is acknowledged only after the batch holding
  * its block returned.
@@ -18,16 +18,8 @@ import { canonicalJson, sha256Hex } from './canonical.js';
 import { EngineError } from './errors.js';
 import type { Creator } from './identity.js';
 import type { TxSimulation } from './simulation.js';
-import {
-  blockKey,
-  type Db,
-  encodeState,
-  HEIGHT_KEY,
-  type HistoryRecord,
-  historyKey,
-  stateKey,
-  txidKey,
-} from './state.js';
+import type { Db } from './state.js';
+import { blockOps } from './storage.js';
 import { BlockValidator } from './validator.js';
 
 /** An endorsed transaction waiting to be ordered. */
@@ -53,8 +45,6 @@ interface Waiting {
   resolve(status: CommitStatus): void;
   reject(error: unknown): void;
 }
-
-type BatchOp = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
 export class Committer {
   private queue: Waiting[] = [];
@@ -127,35 +117,12 @@ export class Committer {
     let statuses: CommitStatus[];
     try {
       const validator = new BlockValidator(this.db, number);
-      const ops: BatchOp[] = [];
       const transactions: BlockTransaction[] = [];
       statuses = [];
       for (const [txNumber, { tx }] of batch.entries()) {
         const validationCode = await validator.validate(tx.txId, tx.sim);
         const writeSet = tx.sim.writeSet;
-        // Each value goes into the block and into its history entry as base64: encode it once.
-        const values = writeSet.map((w) => w.value.toString('base64'));
-        if (validationCode === 'VALID') {
-          validator.apply(writeSet, txNumber);
-          for (const [i, w] of writeSet.entries()) {
-            const record: HistoryRecord = {
-              txId: tx.txId,
-              seconds: tx.timestamp.seconds,
-              nanos: tx.timestamp.nanos,
-              isDelete: w.isDelete,
-              value: values[i]!,
-            };
-            ops.push({
-              type: 'put',
-              key: historyKey(w.key, { blockNum: number, txNum: txNumber }),
-              value: Buffer.from(JSON.stringify(record)),
-            });
-          }
-        }
-        if (validationCode !== 'DUPLICATE_TXID') {
-          const location = { blockNumber: number, txNumber, validationCode };
-          ops.push({ type: 'put', key: txidKey(tx.txId), value: Buffer.from(JSON.stringify(location)) });
-        }
+        if (validationCode === 'VALID') validator.apply(writeSet, txNumber);
         statuses.push({ blockNumber: number, txNumber, validationCode });
         transactions.push({
           txId: tx.txId,
@@ -164,25 +131,25 @@ export class Committer {
           fcn: tx.fcn,
           argsHash: sha256Hex(canonicalJson(tx.args)),
           readSetHash: tx.sim.readSetHash(),
-          writeSet: writeSet.map((w, i) => ({ key: w.key, isDelete: w.isDelete, value: values[i]! })),
+          writeSet: writeSet.map((w) => ({
+            key: w.key,
+            isDelete: w.isDelete,
+            value: w.value.toString('base64'),
+          })),
           validationCode,
           event: tx.sim.event
             ? { name: tx.sim.event.name, payload: tx.sim.event.payload.toString('base64') }
             : null,
         });
       }
-      for (const [key, u] of validator.updates) {
-        ops.push(
-          u.value.length === 0
-            ? { type: 'del', key: stateKey(key) }
-            : { type: 'put', key: stateKey(key), value: encodeState(u.value, u.version) },
-        );
-      }
       const sealed = sealBlock(number, this.tip.hash, transactions);
       block = sealed.block;
       size = sealed.bytes.length;
-      ops.push({ type: 'put', key: blockKey(number), value: sealed.bytes });
-      ops.push({ type: 'put', key: HEIGHT_KEY, value: Buffer.from(String(number + 1)) });
+      const ops = blockOps(
+        block,
+        (txNum, write) => batch[txNum]!.tx.sim.writeSet[write]!.value,
+        validator.updates,
+      );
       await this.db.batch(ops, { sync: true });
     } catch (e) {
       const error = new EngineError('E_STORAGE', `block ${number} could not be written: ${String(e)}`, {}, e);

@@ -8,7 +8,8 @@
  *   `E_ARGUMENT`;
  * - commit (ordered into a block but not valid, Fabric's TxValidationCode): `E_MVCC_READ_CONFLICT`,
  *   `E_PHANTOM_READ_CONFLICT`, `E_DUPLICATE_TXID`;
- * - storage and integrity: `E_STORAGE`, `E_LOCKED`, `E_CHAIN_CORRUPT`, `E_BLOCK_NOT_FOUND`.
+ * - storage and integrity: `E_STORAGE`, `E_LOCKED`, `E_CHAIN_CORRUPT`, `E_BLOCK_NOT_FOUND`,
+ *   `E_LEDGER_FORMAT` (a ledger in another storage format: the message says how to convert it).
  */
 export type EngineErrorCode =
   | 'E_ENDORSE'
@@ -22,7 +23,8 @@ export type EngineErrorCode =
   | 'E_STORAGE'
   | 'E_LOCKED'
   | 'E_CHAIN_CORRUPT'
-  | 'E_BLOCK_NOT_FOUND';
+  | 'E_BLOCK_NOT_FOUND'
+  | 'E_LEDGER_FORMAT';
 
 export class EngineError extends Error {
   override readonly name = 'EngineError';

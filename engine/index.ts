@@ -26,4 +26,5 @@ export {
 } from './ledger.js';
 export { type ChaincodeLogLevel, type ContractClass, setChaincodeLogLevel } from './shim.js';
 export type { ChaincodeEvent } from './simulation.js';
+export { type MigrationReport, migrateLedger } from './migrate.js';
 export { type ChainReport, verifyLedgerAt } from './verify.js';

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { type Block, decodeBlock, GENESIS_PREVIOUS_HASH, type ValidationCode } from './blockstore.js';
+import { type Block, GENESIS_PREVIOUS_HASH, type ValidationCode } from './blockstore.js';
 import { sha256Hex } from './canonical.js';
 import { Committer, type EndorsedTx } from './committer.js';
 import { EngineError } from './errors.js';
@@ -25,7 +25,8 @@ import {
   setChaincodeLogLevel,
 } from './shim.js';
 import { type ChaincodeEvent, TxSimulation } from './simulation.js';
-import { blockKey, type Db, HEIGHT_KEY, openDb, StateView, txidKey } from './state.js';
+import { blockKey, type Db, decodeTxLocation, HEIGHT_KEY, openDb, StateView, txidKey } from './state.js';
+import { checkStorageFormat, decodeStoredBlock, storedBlockHash } from './storage.js';
 import { EmbeddedStub } from './stub.js';
 import { type ChainReport, verifyChain } from './verify.js';
 
@@ -186,6 +187,7 @@ export class EmbeddedLedger {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const db = await openDb(path.join(dir, 'ledger'));
     try {
+      await checkStorageFormat(db, path.join(dir, 'ledger'), true);
       return new EmbeddedLedger(dir, db, chaincode, await readTip(db), settings);
     } catch (e) {
       await db.close();
@@ -281,14 +283,14 @@ export class EmbeddedLedger {
     if (recent) return recent;
     const raw = await this.db.get(blockKey(number));
     if (raw === undefined) throw new EngineError('E_CHAIN_CORRUPT', `block ${number} is missing`, { number });
-    return decodeBlock(raw);
+    return decodeStoredBlock(raw, (key) => this.db.getSync(key));
   }
 
   /** Where a transaction was committed and whether it was valid; undefined if it never reached a block. */
   async getTransactionStatus(txId: string): Promise<TransactionStatus | undefined> {
     if (this.closed) throw closedError();
     const raw = await this.db.get(txidKey(txId));
-    return raw === undefined ? undefined : (JSON.parse(raw.toString('utf8')) as TransactionStatus);
+    return raw === undefined ? undefined : decodeTxLocation(raw);
   }
 
   /**
@@ -447,7 +449,7 @@ async function readTip(db: Db): Promise<{ height: number; hash: string }> {
   if (last === undefined || beyond !== undefined) {
     throw new EngineError('E_CHAIN_CORRUPT', `recorded height ${height} does not match the stored blocks`);
   }
-  return { height, hash: decodeBlock(last).hash };
+  return { height, hash: storedBlockHash(last) };
 }
 
 function positiveInteger(name: string, value: number): number {

@@ -1,28 +1,53 @@
 /**
- * The LevelDB layout of one ledger and the read side of its world state.
+ * The LevelDB layout of one ledger (storage format 2) and the read side of its world state.
  *
- * One LevelDB database, UTF-8 string keys under fixed prefixes, byte values:
+ * One LevelDB database, UTF-8 string keys under fixed prefixes, byte values. Every value a
+ * transaction writes is stored once: small ones (< LARGE_VALUE bytes) inline where they are used,
+ * large ones (receipt records) under `v/` at their place in the block, and referenced from the
+ * block, the state and the history — as a Fabric peer's history database refers to its block files.
  *
- * | key                                        | value                                              |
- * |--------------------------------------------|----------------------------------------------------|
- * | `s/<key>`                                  | version (block u64 BE, tx u32 BE) ‖ value bytes    |
- * | `h/<hex(key)>!<block:16 hex><tx:8 hex>`    | JSON {txId, seconds, nanos, isDelete, value(b64)}  |
- * | `b/<block number:16 hex>`                  | the block, canonical JSON                          |
- * | `t/<txId>`                                 | JSON {blockNumber, txNumber, validationCode}       |
- * | `m/height`                                 | number of blocks, decimal                          |
+ * | key                                              | value                                                  |
+ * |--------------------------------------------------|--------------------------------------------------------|
+ * | `s/<key>`                                        | version (block u64 BE, tx u32 BE) ‖ 0 ‖ value bytes     |
+ * |                                                  | or version ‖ 1 ‖ write index u32 BE (value under `v/`)  |
+ * | `v/<block:16 hex><tx:8 hex><write:8 hex>`        | a large value of a block's write set, raw bytes        |
+ * | `h/<escaped key>\0\0<block:16 hex><tx:8 hex>`    | flags (1 delete, 2 under `v/`) ‖ write index u32 BE     |
+ * |                                                  | when under `v/`, else the value bytes                   |
+ * | `p/<block:16 hex><tx:8 hex>`                     | seconds i64 BE ‖ nanos u32 BE ‖ tx id (UTF-8)           |
+ * | `b/<block number:16 hex>`                        | the block, canonical JSON, large write values `null`    |
+ * | `t/<txId>`                                       | block u64 BE ‖ tx u32 BE ‖ validation code u8           |
+ * | `m/height`, `m/format`                           | number of blocks; storage format (`2`), decimal         |
+ *
+ * `p/` (one per valid transaction) carries what every history entry of the transaction shares.
+ * The escaped key of `h/` doubles each NUL (composite keys) as NUL U+0001, so `<escaped key>\0\0`
+ * never prefixes another key's entries and history keys keep state keys' order.
  *
  * State keys keep LevelDB's byte order (UTF-8 order = code point order), which is the order a Fabric
  * peer's LevelDB state database returns range scans in. A version is Fabric's height: the block and
  * position in the block of the transaction that last wrote the key.
  */
 import { Level } from 'level';
+import type { ValidationCode } from './blockstore.js';
 import { EngineError } from './errors.js';
 
 export type Db = Level<string, Buffer>;
 export type Snapshot = ReturnType<Db['snapshot']>;
 
-export const PREFIX = { state: 's/', history: 'h/', block: 'b/', txid: 't/', meta: 'm/' } as const;
+export const PREFIX = {
+  state: 's/',
+  value: 'v/',
+  history: 'h/',
+  position: 'p/',
+  block: 'b/',
+  txid: 't/',
+  meta: 'm/',
+} as const;
 export const HEIGHT_KEY = `${PREFIX.meta}height`;
+export const FORMAT_KEY = `${PREFIX.meta}format`;
+/** The storage format this engine writes and reads (docs/operations.md, "Storage format"). */
+export const STORAGE_FORMAT = 2;
+/** Values of at least this many bytes are stored once under `v/` and referenced elsewhere. */
+export const LARGE_VALUE = 64;
 
 export interface Version {
   blockNum: number;
@@ -38,7 +63,7 @@ export interface VersionedKV extends VersionedValue {
   key: string;
 }
 
-/** One entry of a key's history, as stored. */
+/** One entry of a key's history, as read back. */
 export interface HistoryRecord {
   txId: string;
   seconds: number;
@@ -70,19 +95,114 @@ export async function openDb(location: string): Promise<Db> {
 
 export const stateKey = (key: string): string => PREFIX.state + key;
 
-export function encodeState(value: Uint8Array, version: Version): Buffer {
-  const out = Buffer.allocUnsafe(12 + value.length);
+const INLINE = 0;
+const REFERENCED = 1;
+
+function writeVersion(out: Buffer, version: Version): void {
   out.writeBigUInt64BE(BigInt(version.blockNum), 0);
   out.writeUInt32BE(version.txNum, 8);
-  out.set(value, 12);
+}
+
+function readVersion(buf: Buffer): Version {
+  return { blockNum: Number(buf.readBigUInt64BE(0)), txNum: buf.readUInt32BE(8) };
+}
+
+/** A state entry holding its value. */
+export function encodeState(value: Uint8Array, version: Version): Buffer {
+  const out = Buffer.allocUnsafe(13 + value.length);
+  writeVersion(out, version);
+  out[12] = INLINE;
+  out.set(value, 13);
   return out;
 }
 
-export function decodeState(buf: Buffer): VersionedValue {
+/** A state entry whose value is write `write` of the transaction at `version`, stored under `v/`. */
+export function encodeStateRef(version: Version, write: number): Buffer {
+  const out = Buffer.allocUnsafe(17);
+  writeVersion(out, version);
+  out[12] = REFERENCED;
+  out.writeUInt32BE(write, 13);
+  return out;
+}
+
+/** A state entry as stored: its value, or where its value is. */
+export type StoredState = { version: Version } & ({ value: Buffer } | { valueKey: string });
+
+export function decodeState(buf: Buffer): StoredState {
+  const version = readVersion(buf);
+  if (buf[12] === REFERENCED) return { version, valueKey: valueKey(version, buf.readUInt32BE(13)) };
+  if (buf[12] !== INLINE) throw new EngineError('E_CHAIN_CORRUPT', 'a state entry has an unknown kind');
+  return { version, value: Buffer.from(buf.subarray(13)) };
+}
+
+/** Where write `write` of the transaction at `version` keeps a large value. */
+export function valueKey(version: Version, write: number): string {
+  return `${PREFIX.value}${hex16(version.blockNum)}${hex8(version.txNum)}${hex8(write)}`;
+}
+
+const HISTORY_DELETE = 1;
+const HISTORY_REFERENCED = 2;
+
+/** A history entry: the write's kind and its value, or where its value is (`v/`). */
+export function encodeHistory(isDelete: boolean, value: Uint8Array, write: number | undefined): Buffer {
+  const flags = (isDelete ? HISTORY_DELETE : 0) | (write === undefined ? 0 : HISTORY_REFERENCED);
+  if (write === undefined) {
+    const out = Buffer.allocUnsafe(1 + value.length);
+    out[0] = flags;
+    out.set(value, 1);
+    return out;
+  }
+  const out = Buffer.allocUnsafe(5);
+  out[0] = flags;
+  out.writeUInt32BE(write, 1);
+  return out;
+}
+
+/** What every history entry of one transaction shares: its tx id and timestamp. */
+export function encodePosition(txId: string, seconds: number, nanos: number): Buffer {
+  const id = Buffer.from(txId, 'utf8');
+  const out = Buffer.allocUnsafe(12 + id.length);
+  out.writeBigInt64BE(BigInt(seconds), 0);
+  out.writeUInt32BE(nanos, 8);
+  id.copy(out, 12);
+  return out;
+}
+
+export function decodePosition(buf: Buffer): { txId: string; seconds: number; nanos: number } {
   return {
-    version: { blockNum: Number(buf.readBigUInt64BE(0)), txNum: buf.readUInt32BE(8) },
-    value: Buffer.from(buf.subarray(12)),
+    seconds: Number(buf.readBigInt64BE(0)),
+    nanos: buf.readUInt32BE(8),
+    txId: buf.toString('utf8', 12),
   };
+}
+
+export const positionKey = (version: Version): string =>
+  `${PREFIX.position}${hex16(version.blockNum)}${hex8(version.txNum)}`;
+
+export const VALIDATION_CODES = [
+  'VALID',
+  'MVCC_READ_CONFLICT',
+  'PHANTOM_READ_CONFLICT',
+  'DUPLICATE_TXID',
+] as const satisfies readonly ValidationCode[];
+
+/** The tx-id index entry: where the transaction is and whether it was valid. */
+export function encodeTxLocation(blockNumber: number, txNumber: number, code: ValidationCode): Buffer {
+  const out = Buffer.allocUnsafe(13);
+  writeVersion(out, { blockNum: blockNumber, txNum: txNumber });
+  out[12] = VALIDATION_CODES.indexOf(code);
+  return out;
+}
+
+export function decodeTxLocation(buf: Buffer): {
+  blockNumber: number;
+  txNumber: number;
+  validationCode: ValidationCode;
+} {
+  const { blockNum, txNum } = readVersion(buf);
+  const validationCode = VALIDATION_CODES[buf[12] ?? -1];
+  if (!validationCode) throw new EngineError('E_CHAIN_CORRUPT', 'a tx-id index entry has an unknown code');
+  return { blockNumber: blockNum, txNumber: txNum, validationCode };
 }
 
 export function sameVersion(a: Version | null | undefined, b: Version | null | undefined): boolean {
@@ -117,15 +237,22 @@ function byteCompare(a: string, b: string): number {
 }
 
 const hex16 = (n: number): string => n.toString(16).padStart(16, '0');
+const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
 
 /** Under one key's prefix, entries sort by version: oldest first, so newest-first is a reverse scan. */
 export function historyKey(key: string, version: Version): string {
-  return `${historyPrefix(key)}${hex16(version.blockNum)}${version.txNum.toString(16).padStart(8, '0')}`;
+  return `${historyPrefix(key)}${hex16(version.blockNum)}${hex8(version.txNum)}`;
 }
 
-/** Hex keeps arbitrary keys (NUL, `!`) from running into each other's prefixes. */
+/** NUL doubled as NUL U+0001, then NUL NUL: no key's prefix runs into another key's entries. */
 export function historyPrefix(key: string): string {
-  return `${PREFIX.history}${Buffer.from(key, 'utf8').toString('hex')}!`;
+  return `${PREFIX.history}${key.replaceAll('\0', '\0\u0001')}\0\0`;
+}
+
+/** The version a history key ends with. */
+export function historyVersion(historyKeyText: string): Version {
+  const tail = historyKeyText.slice(-24);
+  return { blockNum: parseInt(tail.slice(0, 16), 16), txNum: parseInt(tail.slice(16), 16) };
 }
 
 export const blockKey = (n: number): string => PREFIX.block + hex16(n);
@@ -160,11 +287,33 @@ export class StateView {
     return keys.map((k) => this.read(k));
   }
 
+  /** Versions only: what commit-time validation compares (no value is fetched from `v/`). */
+  versions(keys: readonly string[]): Array<Version | undefined> {
+    return keys.map((k) => {
+      const raw = this.getRaw(stateKey(k));
+      return raw === undefined ? undefined : decodeState(raw).version;
+    });
+  }
+
   private read(key: string): VersionedValue | undefined {
-    const raw = this.snapshot
-      ? this.db.getSync(stateKey(key), { snapshot: this.snapshot })
-      : this.db.getSync(stateKey(key));
-    return raw === undefined ? undefined : decodeState(raw);
+    const raw = this.getRaw(stateKey(key));
+    return raw === undefined ? undefined : this.resolve(decodeState(raw));
+  }
+
+  private getRaw(key: string): Buffer | undefined {
+    return this.snapshot ? this.db.getSync(key, { snapshot: this.snapshot }) : this.db.getSync(key);
+  }
+
+  /** A stored value, fetched from `v/` when the entry refers there. */
+  private resolve(stored: StoredState): VersionedValue {
+    if ('value' in stored) return stored;
+    return { version: stored.version, value: this.valueAt(stored.valueKey) };
+  }
+
+  private valueAt(key: string): Buffer {
+    const value = this.getRaw(key);
+    if (value === undefined) throw new EngineError('E_CHAIN_CORRUPT', `value ${key} is missing`);
+    return value;
   }
 
   /** Keys in byte order within `range`; stop early by returning from the generator (closes the LevelDB iterator). */
@@ -174,7 +323,7 @@ export class StateView {
     else if (range.lt) bounds.lt = stateKey(range.lt);
     else bounds.lt = nextPrefix(PREFIX.state);
     for await (const [k, v] of this.db.iterator({ ...bounds, ...this.options() })) {
-      yield { key: k.slice(PREFIX.state.length), ...decodeState(v) };
+      yield { key: k.slice(PREFIX.state.length), ...this.resolve(decodeState(v)) };
     }
   }
 
@@ -182,13 +331,22 @@ export class StateView {
   async history(key: string): Promise<HistoryRecord[]> {
     const prefix = historyPrefix(key);
     const out: HistoryRecord[] = [];
-    for await (const v of this.db.values({
+    for await (const [k, v] of this.db.iterator({
       gte: prefix,
       lt: nextPrefix(prefix),
       reverse: true,
       ...this.options(),
     })) {
-      out.push(JSON.parse(v.toString('utf8')) as HistoryRecord);
+      const version = historyVersion(k);
+      const position = this.getRaw(positionKey(version));
+      if (position === undefined)
+        throw new EngineError('E_CHAIN_CORRUPT', `${positionKey(version)} is missing`);
+      const isDelete = ((v[0] ?? 0) & HISTORY_DELETE) !== 0;
+      const value =
+        ((v[0] ?? 0) & HISTORY_REFERENCED) !== 0
+          ? this.valueAt(valueKey(version, v.readUInt32BE(1)))
+          : v.subarray(1);
+      out.push({ ...decodePosition(position), isDelete, value: value.toString('base64') });
     }
     return out;
   }

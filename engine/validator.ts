@@ -34,9 +34,9 @@ export class BlockValidator {
     const { reads, rangeQueries } = sim.readSet;
     const unchanged = reads.filter((r) => !this.updates.has(r.key));
     if (unchanged.length < reads.length) return 'MVCC_READ_CONFLICT';
-    const current = await this.committed.getMany(unchanged.map((r) => r.key));
+    const current = this.committed.versions(unchanged.map((r) => r.key));
     for (const [i, read] of unchanged.entries()) {
-      if (!sameVersion(read.version, current[i]?.version)) return 'MVCC_READ_CONFLICT';
+      if (!sameVersion(read.version, current[i])) return 'MVCC_READ_CONFLICT';
     }
     for (const query of rangeQueries) {
       if (!(await this.sameRange(query))) return 'PHANTOM_READ_CONFLICT';

@@ -4,22 +4,18 @@
  * of the VALID transactions, in block order, gives exactly the world state, the history index and the
  * tx-id index found in LevelDB — no entry missing, none extra. Memory grows with the number of keys.
  */
-import { blockProblem, decodeBlock, GENESIS_PREVIOUS_HASH } from './blockstore.js';
+import { blockProblem, GENESIS_PREVIOUS_HASH } from './blockstore.js';
 import { sha256Hex } from './canonical.js';
 import { EngineError } from './errors.js';
+import { blockKey, type Db, HEIGHT_KEY, nextPrefix, openDb, PREFIX, type Snapshot } from './state.js';
 import {
-  blockKey,
-  type Db,
-  decodeState,
-  HEIGHT_KEY,
-  type HistoryRecord,
-  historyKey,
-  nextPrefix,
-  openDb,
-  PREFIX,
-  type Snapshot,
-  txidKey,
-} from './state.js';
+  type BatchOp,
+  base64Values,
+  blockOps,
+  checkStorageFormat,
+  decodeStoredBlock,
+  replayUpdates,
+} from './storage.js';
 
 export interface ChainReport {
   height: number;
@@ -35,6 +31,7 @@ export interface ChainReport {
 export async function verifyLedgerAt(location: string): Promise<ChainReport> {
   const db = await openDb(location);
   try {
+    await checkStorageFormat(db, location, false);
     return await verifyChain(db);
   } finally {
     await db.close();
@@ -51,12 +48,19 @@ export async function verifyChain(db: Db): Promise<ChainReport> {
   }
 }
 
+/**
+ * Replays every block through `blockOps` — the definition of what committing it writes — and
+ * compares: the block's stored form, its history, positions and tx-id entries must be in LevelDB
+ * byte for byte, the state must be what the last writes leave, and no prefix may hold more entries
+ * than the blocks account for. Large values (`v/`) are checked by the block's dataHash, which is
+ * recomputed with them put back.
+ */
 async function verifySnapshot(db: Db, snapshot: Snapshot): Promise<ChainReport> {
-  const heightRaw = await db.get(HEIGHT_KEY, { snapshot });
+  const get = (key: string) => db.getSync(key, { snapshot });
+  const heightRaw = get(HEIGHT_KEY);
   const height = heightRaw === undefined ? 0 : Number(heightRaw.toString('utf8'));
-  const expectedState = new Map<string, string>(); // key → "block:tx:sha256(value)"
-  const expectedHistory = new Map<string, string>(); // history key → stored JSON
-  const expectedTxids = new Map<string, string>(); // txid key → stored JSON
+  const expectedState = new Map<string, string>(); // key → sha256 of the state entry
+  const expectedCounts = new Map<string, number>(); // prefix → entries the blocks account for
   let previousHash = GENESIS_PREVIOUS_HASH;
   let transactions = 0;
   let validTransactions = 0;
@@ -68,33 +72,13 @@ async function verifySnapshot(db: Db, snapshot: Snapshot): Promise<ChainReport> 
     snapshot,
   })) {
     if (key !== blockKey(number)) corrupt(`block ${number} is missing (found ${key})`, number);
-    const block = decodeBlock(value);
+    const block = decodeStoredBlock(value, get);
     const problem = blockProblem(block, number, previousHash);
     if (problem) corrupt(problem, number);
-    for (const [txNumber, tx] of block.transactions.entries()) {
-      transactions++;
-      if (tx.validationCode !== 'DUPLICATE_TXID') {
-        expectedTxids.set(
-          txidKey(tx.txId),
-          JSON.stringify({ blockNumber: number, txNumber, validationCode: tx.validationCode }),
-        );
-      }
-      if (tx.validationCode !== 'VALID') continue;
-      validTransactions++;
-      for (const w of tx.writeSet) {
-        const version = { blockNum: number, txNum: txNumber };
-        const bytes = Buffer.from(w.value, 'base64');
-        if (w.isDelete) expectedState.delete(w.key);
-        else expectedState.set(w.key, `${number}:${txNumber}:${sha256Hex(bytes)}`);
-        const record: HistoryRecord = {
-          txId: tx.txId,
-          seconds: tx.timestamp.seconds,
-          nanos: tx.timestamp.nanos,
-          isDelete: w.isDelete,
-          value: w.value,
-        };
-        expectedHistory.set(historyKey(w.key, version), JSON.stringify(record));
-      }
+    transactions += block.transactions.length;
+    validTransactions += block.transactions.filter((tx) => tx.validationCode === 'VALID').length;
+    for (const op of blockOps(block, base64Values(block.transactions), replayUpdates(block))) {
+      checkOp(op, get, expectedState, expectedCounts, number);
     }
     previousHash = block.hash;
     number++;
@@ -104,42 +88,61 @@ async function verifySnapshot(db: Db, snapshot: Snapshot): Promise<ChainReport> 
   let keys = 0;
   for await (const [k, v] of db.iterator({ gte: PREFIX.state, lt: nextPrefix(PREFIX.state), snapshot })) {
     const key = k.slice(PREFIX.state.length);
-    const { value, version } = decodeState(v);
-    if (expectedState.get(key) !== `${version.blockNum}:${version.txNum}:${sha256Hex(value)}`) {
-      corrupt(`state of key ${JSON.stringify(key)} does not match the blocks`, version.blockNum);
+    if (expectedState.get(key) !== sha256Hex(v)) {
+      corrupt(`state of key ${JSON.stringify(key)} does not match the blocks`, Number(v.readBigUInt64BE(0)));
     }
     keys++;
   }
   if (keys !== expectedState.size)
     corrupt(`${expectedState.size - keys} key(s) written by blocks are missing from state`);
 
-  await compareIndex(db, snapshot, PREFIX.history, expectedHistory, 'history');
-  await compareIndex(db, snapshot, PREFIX.txid, expectedTxids, 'tx-id index');
+  const what: Record<string, string> = {
+    [PREFIX.history]: 'history',
+    [PREFIX.position]: 'position',
+    [PREFIX.txid]: 'tx-id index',
+    [PREFIX.value]: 'value',
+  };
+  for (const [prefix, name] of Object.entries(what)) {
+    let seen = 0;
+    for await (const _ of db.keys({ gte: prefix, lt: nextPrefix(prefix), snapshot })) seen++;
+    const expected = expectedCounts.get(prefix) ?? 0;
+    if (seen !== expected) corrupt(`${seen} ${name} entries where the blocks account for ${expected}`);
+  }
 
   return {
     height,
     transactions,
     validTransactions,
     keys,
-    historyEntries: expectedHistory.size,
+    historyEntries: expectedCounts.get(PREFIX.history) ?? 0,
     tipHash: previousHash,
   };
 }
 
-async function compareIndex(
-  db: Db,
-  snapshot: Snapshot,
-  prefix: string,
-  expected: Map<string, string>,
-  what: string,
-): Promise<void> {
-  let seen = 0;
-  for await (const [k, v] of db.iterator({ gte: prefix, lt: nextPrefix(prefix), snapshot })) {
-    if (expected.get(k) !== v.toString('utf8'))
-      corrupt(`${what} entry ${JSON.stringify(k)} does not match the blocks`);
-    seen++;
+/** One operation of a replayed block against the database (state: into the expected map). */
+function checkOp(
+  op: BatchOp,
+  get: (key: string) => Buffer | undefined,
+  expectedState: Map<string, string>,
+  expectedCounts: Map<string, number>,
+  blockNumber: number,
+): void {
+  const prefix = op.key.slice(0, 2);
+  if (prefix === PREFIX.state) {
+    const key = op.key.slice(PREFIX.state.length);
+    if (op.type === 'del') expectedState.delete(key);
+    else expectedState.set(key, sha256Hex(op.value));
+    return;
   }
-  if (seen !== expected.size) corrupt(`${expected.size - seen} ${what} entr(ies) are missing`);
+  if (op.type === 'del' || prefix === PREFIX.meta) return;
+  expectedCounts.set(prefix, (expectedCounts.get(prefix) ?? 0) + 1);
+  // A value under v/ is what dataHash was just recomputed from; the rest must match byte for byte.
+  if (prefix === PREFIX.value) return;
+  const stored = get(op.key);
+  if (stored === undefined || !stored.equals(op.value)) {
+    const name = prefix === PREFIX.block ? 'stored block' : `entry ${JSON.stringify(op.key)}`;
+    corrupt(`${name} does not match the blocks`, blockNumber);
+  }
 }
 
 function corrupt(message: string, blockNumber?: number): never {

@@ -344,3 +344,14 @@ export class LogStore {
     await this.db.close();
   }
 }
+
+/** The log store's key classes, for `torgo ledger stats` (engine/stats.ts). */
+export const LOG_STORE_CLASSES = [
+  { name: 'log: tree nodes', prefix: 'n/' },
+  { name: 'log: leaf entries', prefix: 'e/' },
+  { name: 'log: receipt id → leaf', prefix: 'r/' },
+  { name: 'log: key chains', prefix: 'k/' },
+  { name: 'log: source chains', prefix: 's/' },
+  { name: 'log: subject chains', prefix: 'j/' },
+  { name: 'log: meta', prefix: 'm/' },
+] as const;

@@ -47,6 +47,7 @@ const STAGES: Readonly<Record<EngineErrorCode, { stage: LedgerStage; retryable: 
   E_LOCKED: { stage: 'connect', retryable: false },
   E_CHAIN_CORRUPT: { stage: 'connect', retryable: false },
   E_BLOCK_NOT_FOUND: { stage: 'connect', retryable: false },
+  E_LEDGER_FORMAT: { stage: 'connect', retryable: false },
 };
 
 function toLedgerError(e: unknown): unknown {
