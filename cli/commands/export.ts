@@ -10,6 +10,7 @@ interface ExportOptions extends OnlineOptions {
   operation?: string;
   from?: string;
   to?: string;
+  cosigned?: boolean;
   out: string;
 }
 
@@ -23,11 +24,16 @@ export function addExport(program: Command, output: Output): void {
     .option('--operation <name>', 'receipts of this operation')
     .option('--from <time>', 'committed at or after (RFC 3339 UTC)')
     .option('--to <time>', 'committed before (RFC 3339 UTC)')
+    .option(
+      '--cosigned',
+      "bundle the newest checkpoint cosigned by other organisations' witnesses (for `torgo verify --threshold N`); receipts logged after it are left out",
+    )
     .requiredOption('-o, --out <file>', 'bundle file to write')
     .action(async (o: ExportOptions) => {
       const params = new URLSearchParams();
       for (const k of ['source', 'subject', 'operation', 'from', 'to'] as const)
         if (o[k]) params.set(k, o[k]!);
+      if (o.cosigned) params.set('checkpoint', 'cosigned');
       if (!o.source && !o.subject && !o.operation)
         throw new CliError('give at least one of --source, --subject, --operation');
       const tty = process.stderr.isTTY;

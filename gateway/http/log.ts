@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifySchema } from 'fastify';
 import { Type } from 'typebox';
 import { filtersProblem, isCoreError, toBase64 } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
+import type { IssuedCheckpoint } from '../logbuilder/checkpointer.js';
 import type { TransparencyLog } from '../logbuilder/log.js';
 import { selectAll, type Selection } from '../ledger/selection.js';
 import type { GatewayService } from '../service.js';
@@ -44,9 +45,35 @@ const ExportQuery = Type.Object(
     operation: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     from: Type.Optional(Type.String()),
     to: Type.Optional(Type.String()),
+    checkpoint: Type.Optional(
+      Type.Union([Type.Literal('fresh'), Type.Literal('cosigned')], {
+        description:
+          "fresh (default): a checkpoint of the whole log, signed by this gateway; cosigned: the newest checkpoint recorded on the ledger with this gateway's signature and other organisations' cosignatures (receipts logged after it are left out)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
+
+/**
+ * The newest checkpoint cosigned across organisations (witness.ts): 503 while none has been cosigned
+ * yet (the next checkpoint may be), 400 when this gateway does not witness.
+ */
+function cosignedCheckpoint(log: TransparencyLog): IssuedCheckpoint {
+  if (!log.witnessing)
+    throw new GatewayError(
+      'E_BAD_REQUEST',
+      'witnessing is off on this gateway (transparency.witness): it has no cosigned checkpoints',
+    );
+  const cosigned = log.witnessing.cosigned;
+  if (!cosigned)
+    throw new GatewayError(
+      'E_UNAVAILABLE',
+      'no checkpoint of this log has been cosigned by another organisation yet; retry after the next checkpoint, or export with checkpoint=fresh',
+      { reason: 'NOT_YET_COSIGNED' },
+    );
+  return cosigned;
+}
 
 function logOf(service: GatewayService): TransparencyLog {
   if (!service.log)
@@ -210,7 +237,9 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
     async (request, reply) => {
       const log = logOf(service);
       const { identity } = callerOf(request);
-      const q = request.query as Omit<Selection, 'order'>;
+      const { checkpoint, ...q } = request.query as Omit<Selection, 'order'> & {
+        checkpoint?: 'fresh' | 'cosigned';
+      };
       const selection: Selection = { ...q, order: 'asc' };
       const filters = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) as Record<
         string,
@@ -234,6 +263,8 @@ export async function logRoutes(app: FastifyInstance, service: GatewayService): 
           for await (const r of selectAll(service.ledger, identity, selection)) yield { id: r.id, mu: r.mu };
         },
         filters,
+        undefined,
+        checkpoint === 'cosigned' ? cosignedCheckpoint(log) : undefined,
       );
       const stream = Readable.from(lines);
       stream.on('error', (e) => request.log.error({ err: e }, 'export failed mid-stream'));

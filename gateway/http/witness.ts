@@ -1,6 +1,7 @@
 /**
  * `POST /v1/checkpoint/cosign`: this gateway witnesses another organisation's checkpoint of the same
  * log (gateway/logbuilder/witness.ts) and answers it with this gateway's cosignature added.
+ * `GET /v1/log/witness`: what the continuous witness has cosigned and refused.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
@@ -28,7 +29,44 @@ const Cosigned = Type.Object({
   operatorKeyId: Type.String({ description: 'the key this gateway cosigned with' }),
 });
 
+const Head = Type.Object({ size: Type.Integer(), rootHash: Type.String() });
+const WitnessStatus = Type.Object({
+  enabled: Type.Boolean({ description: 'transparency.witness' }),
+  cosigned: Type.Integer({ description: "other organisations' checkpoints checked and cosigned" }),
+  refused: Type.Integer({ description: 'checkpoints refused (fork, inconsistent, malformed): never signed' }),
+  stale: Type.Integer({ description: 'checkpoints older than the last one cosigned, skipped' }),
+  lastRefusal: Type.Optional(
+    Type.Object({ code: Type.String(), message: Type.String(), block: Type.Integer() }),
+  ),
+  witnessed: Type.Optional(Head),
+  latest: Type.Optional(
+    Type.Object({
+      size: Type.Integer(),
+      rootHash: Type.String(),
+      signatures: Type.Integer({ description: 'signature lines on the newest cosigned checkpoint' }),
+    }),
+  ),
+});
+
 export async function witnessRoutes(app: FastifyInstance, service: GatewayService): Promise<void> {
+  app.get(
+    '/v1/log/witness',
+    {
+      config: { roles: ['auditor', 'log-operator', 'admin'] },
+      schema: {
+        summary:
+          "This gateway's witnessing of other organisations' checkpoints: how many it cosigned and refused, the last refusal, the newest checkpoint cosigned across organisations",
+        tags: ['transparency'],
+        response: { 200: WitnessStatus, ...Errors },
+      },
+    },
+    async () => {
+      const witness = service.log?.witnessing;
+      if (!witness) return { enabled: false, cosigned: 0, refused: 0, stale: 0 };
+      return { enabled: true, ...witness.status() };
+    },
+  );
+
   app.post(
     '/v1/checkpoint/cosign',
     {
