@@ -115,56 +115,23 @@ describe('checkpoints witnessed across organisations', () => {
     const org2Pub = path.join(dir, 'org2.pub.pem');
     await writeFile(org1Pub, (await call(url, 'GET', '/v1/log/operator-key')).text);
     await writeFile(org2Pub, publicKeyToPem(org2.key));
+    const exportTo = (file: string, ...extra: string[]) =>
+      torgo('export', '--gateway', url, '--token', auditor, '--source', 'icu-relay-3', ...extra, '-o', file);
+    const verifyWith = (file: string, ...trust: string[]) =>
+      torgo('verify', file, ...trust.flatMap((k) => ['--trust', k]), '--threshold', '2', '--workers', '0');
     const bundle = path.join(dir, 'cosigned.jsonl');
-    const e = await torgo(
-      'export',
-      '--gateway',
-      url,
-      '--token',
-      auditor,
-      '--source',
-      'icu-relay-3',
-      '--cosigned',
-      '-o',
-      bundle,
-    );
+    const e = await exportTo(bundle, '--cosigned');
     assert.equal(e.code, 0, e.stderr);
-    const both = await torgo(
-      'verify',
-      bundle,
-      '--trust',
-      org1Pub,
-      '--trust',
-      org2Pub,
-      '--threshold',
-      '2',
-      '--workers',
-      '0',
-    );
+    const both = await verifyWith(bundle, org1Pub, org2Pub);
     assert.equal(both.code, 0, both.stdout + both.stderr);
     assert.match(both.stdout, /receipts: {4}4 of 4 valid/);
-    const one = await torgo('verify', bundle, '--trust', org1Pub, '--threshold', '2', '--workers', '0');
+    const one = await verifyWith(bundle, org1Pub);
     assert.notEqual(one.code, 0, 'one organisation’s key cannot meet threshold 2');
     assert.match(one.stdout + one.stderr, /E_CHECKPOINT_SIGNATURE|threshold/);
     // A fresh (default) export is signed by Org1 alone: threshold 2 refuses it.
     const fresh = path.join(dir, 'fresh.jsonl');
-    assert.equal(
-      (await torgo('export', '--gateway', url, '--token', auditor, '--source', 'icu-relay-3', '-o', fresh))
-        .code,
-      0,
-    );
-    const alone = await torgo(
-      'verify',
-      fresh,
-      '--trust',
-      org1Pub,
-      '--trust',
-      org2Pub,
-      '--threshold',
-      '2',
-      '--workers',
-      '0',
-    );
+    assert.equal((await exportTo(fresh)).code, 0);
+    const alone = await verifyWith(fresh, org1Pub, org2Pub);
     assert.notEqual(alone.code, 0);
     assert.deepEqual(org2.errors, []);
   });
