@@ -236,8 +236,10 @@ export class CheckpointWitness {
     } catch (e) {
       return this.refuse(event, invalid(e));
     }
+    // Another log's checkpoint recorded on the same channel: not this witness's to judge.
+    if (body.origin !== this.o.origin) return;
     const last = this.witnessed;
-    if (body.origin === this.o.origin && last && body.size <= last.size) {
+    if (last && body.size <= last.size) {
       // Another note of the checkpoint this gateway already cosigned: its line is recorded.
       if (body.size === last.size && equalBytes(body.rootHash, last.rootHash)) return;
       if (body.size < last.size) {
@@ -277,7 +279,7 @@ export class CheckpointWitness {
   /** RFC 9162 §2.1.4: the new checkpoint must extend the last one this gateway cosigned. */
   private async checkConsistency(next: Checkpoint): Promise<void> {
     const previous = this.witnessed;
-    if (!previous || next.origin !== this.o.origin || next.size > this.o.store.size) return;
+    if (!previous || next.size > this.o.store.size) return;
     try {
       verifyCheckpointConsistency(
         previous,

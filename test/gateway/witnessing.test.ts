@@ -159,12 +159,21 @@ describe('checkpoints witnessed across organisations', () => {
       { origin: ORIGIN, size, rootHash: sha256(utf8('a tree with one receipt rewritten')) },
       [{ name: ORIGIN, key: org2.key }],
     );
+    // A checkpoint of another log recorded on the same ledger first: not Org1's witness's to judge.
+    const elsewhere = 'elsewhere.example/log';
+    await gw.service.ledger.recordCheckpoint(
+      org2.operator,
+      signCheckpoint({ origin: elsewhere, size: 1, rootHash: sha256(utf8('another log')) }, [
+        { name: elsewhere, key: org2.key },
+      ]),
+    );
     await gw.service.ledger.recordCheckpoint(org2.operator, forked);
 
     const refused = await until('Org1 to refuse the forked checkpoint', async () => {
       const s = (await call(url, 'GET', '/v1/log/witness', { token: auditor })).json;
       return s.refused > 0 ? s : undefined;
     });
+    assert.equal(refused.refused, 1, 'the fork only; the other log’s checkpoint was ignored');
     assert.equal(refused.lastRefusal.code, 'E_CHECKPOINT_CONFLICT');
     assert.match(refused.lastRefusal.message, /not consistent with the last one this gateway cosigned/);
     assert.equal(
