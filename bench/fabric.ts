@@ -199,6 +199,25 @@ function cpuPerReceipt(cores: Record<string, number>, rate: number): Record<stri
   return out;
 }
 
+/**
+ * The appender's token: the one just created, or — when an earlier run on the same gateway data
+ * directory bound the identity already (E_IDENTITY_BOUND) — that token rotated (docs/api.md, tokens).
+ */
+async function appenderToken(
+  gw: { url: string; admin: string },
+  identity: string,
+  created: { status: number; text: string },
+): Promise<string> {
+  if (created.status === 201) return (JSON.parse(created.text) as { token: string }).token;
+  const answer = JSON.parse(created.text) as { code?: string; details?: { tokenId?: string } };
+  const bound = answer.code === 'E_IDENTITY_BOUND' ? answer.details?.tokenId : undefined;
+  if (!bound) throw new Error(`token for ${identity}: ${created.status} ${created.text}`);
+  const rotated = await request(gw.url, 'POST', `/v1/tokens/${bound}/rotate`, gw.admin);
+  if (rotated.status !== 200 && rotated.status !== 201)
+    throw new Error(`rotating the token of ${identity}: ${rotated.status} ${rotated.text}`);
+  return (JSON.parse(rotated.text) as { token: string }).token;
+}
+
 async function signRound(n: number, source: string): Promise<string[]> {
   return signTexts(Array.from({ length: n }, (_, i) => receiptText(i, { source })));
 }
@@ -218,8 +237,7 @@ try {
     gw.admin,
     JSON.stringify({ name: `bench-${Date.now()}`, identity }),
   );
-  if (created.status !== 201) throw new Error(`token: ${created.status} ${created.text}`);
-  const token = (JSON.parse(created.text) as { token: string }).token;
+  const token = await appenderToken(gw, identity, created);
   const reg = await request(
     gw.url,
     'POST',
@@ -338,6 +356,9 @@ try {
   writeFileSync(join(out, 'fabric-latest.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const all = join(out, 'fabric-runs.jsonl');
   writeFileSync(all, `${JSON.stringify(summary)}\n`, { flag: 'a' });
+} catch (e) {
+  process.exitCode = 1; // the comparison run (fabric-compare.ts) must see a failed run
+  throw e;
 } finally {
   const exited = new Promise<void>((resolve) => gw.child.once('exit', () => resolve()));
   gw.child.kill('SIGTERM');

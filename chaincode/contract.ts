@@ -174,10 +174,31 @@ export class AuditContract extends Contract {
     const tx = txInfo(ctx);
     const { checkpoint, recorded } = await checkpoints.recordCheckpoint(ctx, tx, noteText);
     if (recorded) {
-      const { origin, size, rootHash } = checkpoint;
-      emit(ctx, 'CheckpointRecorded', { origin, size, rootHash, txId: tx.txId });
+      const { origin, size, rootHash, note } = checkpoint;
+      // The note rides along so every organisation's witness, following the blocks, can cosign it.
+      emit(ctx, 'CheckpointRecorded', { origin, size, rootHash, note, txId: tx.txId });
     }
     return canonicalJson({ checkpoint, recorded });
+  }
+
+  /** Adds another organisation's cosignature lines to the recorded checkpoint at that size (witnessing). */
+  @Transaction()
+  @Returns('string')
+  async recordCosignatures(ctx: Context, noteText: string): Promise<string> {
+    const tx = txInfo(ctx);
+    const { checkpoint, added } = await checkpoints.recordCosignatures(ctx, tx, noteText);
+    if (added.length > 0) {
+      const { origin, size, rootHash, note } = checkpoint;
+      emit(ctx, 'CheckpointCosigned', { origin, size, rootHash, note, added, txId: tx.txId });
+    }
+    return canonicalJson({ checkpoint, added });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async getCosignedCheckpoint(ctx: Context, origin: string, size: string): Promise<string> {
+    const n = /^(0|[1-9][0-9]{0,15})$/.test(size) ? Number(size) : Number.NaN;
+    return canonicalJson(await checkpoints.getCosignedCheckpoint(ctx, callerOf(ctx), origin, n));
   }
 
   @Transaction(false)

@@ -215,6 +215,11 @@ export const ConfigSchema = Type.Object(
         catchUpTimeoutMs: Positive,
         /** Longest wait between reconnects of the block stream (backoff from 100 ms, doubling), in ms. */
         reconnectMaxBackoffMs: Type.Integer({ minimum: 100 }),
+        /**
+         * Witness other organisations' checkpoints of this log as they are recorded on the ledger:
+         * check each against this gateway's own log and cosign it (docs/transparency.md §3).
+         */
+        witness: Type.Boolean(),
       },
       { additionalProperties: false },
     ),
@@ -278,6 +283,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     stallAfterMs: 15_000,
     catchUpTimeoutMs: 10_000,
     reconnectMaxBackoffMs: 5000,
+    witness: true,
   },
 };
 
@@ -348,6 +354,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_LOG_STALL_AFTER_MS: { path: 'transparency.stallAfterMs', type: 'integer' },
   TORGO_LOG_CATCH_UP_TIMEOUT_MS: { path: 'transparency.catchUpTimeoutMs', type: 'integer' },
   TORGO_LOG_RECONNECT_MAX_BACKOFF_MS: { path: 'transparency.reconnectMaxBackoffMs', type: 'integer' },
+  TORGO_LOG_WITNESS: { path: 'transparency.witness', type: 'boolean' },
 };
 
 /** Fabric settings that have sensible defaults once the section exists at all. */

@@ -268,6 +268,7 @@ export class GatewayService {
       checkpointIntervalMs: t.checkpointIntervalMs,
       source: (from, signal) => driver.blocks(operator, from, signal),
       recordOnLedger: (note) => this.ledger.recordCheckpoint(operator, note),
+      recordCosignatures: t.witness ? (note) => this.ledger.recordCosignatures(operator, note) : undefined,
       onError: (e) => this.reportBackground(e, 'transparency log'),
       stallAfterMs: t.stallAfterMs,
       builder: { maxBackoffMs: t.reconnectMaxBackoffMs, caughtUpTimeoutMs: t.catchUpTimeoutMs },

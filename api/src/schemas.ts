@@ -347,6 +347,12 @@ export const ExportQuery = Type.Object(
     operation: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     from: Type.Optional(Type.String()),
     to: Type.Optional(Type.String()),
+    checkpoint: Type.Optional(
+      Type.Union([Type.Literal('fresh'), Type.Literal('cosigned')], {
+        description:
+          "fresh (default): a checkpoint of the whole log, signed by this gateway; cosigned: the newest checkpoint recorded on the ledger with this gateway's signature and other organisations' cosignatures (receipts logged after it are left out)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -374,6 +380,23 @@ export const Cosigned = Type.Object({
   rootHash: Type.String({ description: 'base64 RFC 9162 root hash' }),
   note: Type.String({ description: 'the same note with this gateway’s signature line added' }),
   operatorKeyId: Type.String({ description: 'the key this gateway cosigned with' }),
+});
+
+const WitnessHead = Type.Object({ size: Type.Integer(), rootHash: Type.String() });
+export const WitnessStatus = Type.Object({
+  enabled: Type.Boolean({ description: 'transparency.witness' }),
+  cosigned: Type.Integer({ description: "other organisations' checkpoints checked and cosigned" }),
+  refused: Type.Integer({ description: 'checkpoints refused (fork, inconsistent, malformed): never signed' }),
+  stale: Type.Integer({ description: 'checkpoints older than the last one cosigned, skipped' }),
+  lastRefusal: Type.Optional(Type.Object({ code: Type.String(), message: Type.String(), block: Type.Integer() })),
+  witnessed: Type.Optional(WitnessHead),
+  latest: Type.Optional(
+    Type.Object({
+      size: Type.Integer(),
+      rootHash: Type.String(),
+      signatures: Type.Integer({ description: 'signature lines on the newest cosigned checkpoint' }),
+    }),
+  ),
 });
 
 // Operations: liveness and readiness (docs/operations.md).
@@ -500,4 +523,5 @@ export type Checkpoint = Body<typeof Checkpoint>;
 export type Inclusion = Body<typeof Inclusion>;
 export type ExportQuery = Body<typeof ExportQuery>;
 export type Cosigned = Body<typeof Cosigned>;
+export type WitnessStatus = Body<typeof WitnessStatus>;
 export type Readiness = Body<typeof Readiness>;

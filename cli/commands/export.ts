@@ -10,6 +10,7 @@ interface ExportOptions extends OnlineOptions {
   operation?: string;
   from?: string;
   to?: string;
+  cosigned?: boolean;
   out: string;
 }
 
@@ -23,6 +24,10 @@ export function addExport(program: Command, output: Output): void {
     .option('--operation <name>', 'receipts of this operation')
     .option('--from <time>', 'committed at or after (RFC 3339 UTC)')
     .option('--to <time>', 'committed before (RFC 3339 UTC)')
+    .option(
+      '--cosigned',
+      "bundle the newest checkpoint cosigned by other organisations' witnesses (for `torgo verify --threshold N`); receipts logged after it are left out",
+    )
     .requiredOption('-o, --out <file>', 'bundle file to write')
     .action(async (o: ExportOptions) => {
       if (!o.source && !o.subject && !o.operation)
@@ -30,7 +35,14 @@ export function addExport(program: Command, output: Output): void {
       const tty = process.stderr.isTTY;
       const started = performance.now();
       const client = connect(o);
-      const filter = { source: o.source, subject: o.subject, operation: o.operation, from: o.from, to: o.to };
+      const filter = {
+        source: o.source,
+        subject: o.subject,
+        operation: o.operation,
+        from: o.from,
+        to: o.to,
+        ...(o.cosigned ? { checkpoint: 'cosigned' as const } : {}),
+      };
       const bytes = await saveStream(await client.export(filter), o.out, (n) => {
         if (tty) {
           const mib = (n / 2 ** 20).toFixed(1);

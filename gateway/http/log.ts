@@ -8,11 +8,33 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { filtersProblem, isCoreError, toBase64 } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
+import type { IssuedCheckpoint } from '../logbuilder/checkpointer.js';
 import type { TransparencyLog } from '../logbuilder/log.js';
 import { selectAll, type Selection } from '../ledger/selection.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
 import { BundleLines, Checkpoint, Errors, ExportQuery, Inclusion, ReceiptId, Size } from '@torgo/api';
+
+
+/**
+ * The newest checkpoint cosigned across organisations (witness.ts): 503 while none has been cosigned
+ * yet (the next checkpoint may be), 400 when this gateway does not witness.
+ */
+function cosignedCheckpoint(log: TransparencyLog): IssuedCheckpoint {
+  if (!log.witnessing)
+    throw new GatewayError(
+      'E_BAD_REQUEST',
+      'witnessing is off on this gateway (transparency.witness): it has no cosigned checkpoints',
+    );
+  const cosigned = log.witnessing.cosigned;
+  if (!cosigned)
+    throw new GatewayError(
+      'E_UNAVAILABLE',
+      'no checkpoint of this log has been cosigned by another organisation yet; retry after the next checkpoint, or export with checkpoint=fresh',
+      { reason: 'NOT_YET_COSIGNED' },
+    );
+  return cosigned;
+}
 
 function logOf(service: GatewayService): TransparencyLog {
   if (!service.log)
@@ -190,7 +212,7 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService }> =
     async (request, reply) => {
       const log = logOf(service);
       const { identity } = callerOf(request);
-      const q = request.query;
+      const { checkpoint, ...q } = request.query;
       const selection: Selection = { ...q, order: 'asc' };
       const filters = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) as Record<
         string,
@@ -214,6 +236,8 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService }> =
           for await (const r of selectAll(service.ledger, identity, selection)) yield { id: r.id, mu: r.mu };
         },
         filters,
+        undefined,
+        checkpoint === 'cosigned' ? cosignedCheckpoint(log) : undefined,
       );
       const stream = Readable.from(lines);
       stream.on('error', (e) => request.log.error({ err: e }, 'export failed mid-stream'));

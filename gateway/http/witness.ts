@@ -1,17 +1,36 @@
 /**
  * `POST /v1/checkpoint/cosign`: this gateway witnesses another organisation's checkpoint of the same
  * log (gateway/logbuilder/witness.ts) and answers it with this gateway's cosignature added.
+ * `GET /v1/log/witness`: what the continuous witness has cosigned and refused.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MAX_NOTE_BYTES, toBase64 } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayService } from '../service.js';
-import { Cosigned, cosignRequest, Errors } from '@torgo/api';
+import { Cosigned, cosignRequest, Errors, WitnessStatus } from '@torgo/api';
 
 export const witnessRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService }> = async (
   app,
   { service },
 ) => {
+  app.get(
+    '/v1/log/witness',
+    {
+      config: { roles: ['auditor', 'log-operator', 'admin'] },
+      schema: {
+        summary:
+          "This gateway's witnessing of other organisations' checkpoints: how many it cosigned and refused, the last refusal, the newest checkpoint cosigned across organisations",
+        tags: ['transparency'],
+        response: { 200: WitnessStatus, ...Errors },
+      },
+    },
+    async () => {
+      const witness = service.log?.witnessing;
+      if (!witness) return { enabled: false, cosigned: 0, refused: 0, stale: 0 };
+      return { enabled: true, ...witness.status() };
+    },
+  );
+
   app.post(
     '/v1/checkpoint/cosign',
     {

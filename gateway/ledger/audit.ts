@@ -176,6 +176,11 @@ export class AuditLedger {
     await this.submitRaw(who, 'recordCheckpoint', [note]);
   }
 
+  /** Records cosignature lines on a checkpoint (contract recordCosignatures, witnessing). */
+  async recordCosignatures(who: WalletIdentity, note: string): Promise<void> {
+    await this.submitRaw(who, 'recordCosignatures', [note]);
+  }
+
   async blockOf(who: WalletIdentity, txId: string): Promise<number | undefined> {
     try {
       return await this.driver.blockOf(who, txId);

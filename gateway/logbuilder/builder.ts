@@ -97,8 +97,8 @@ export interface LogBuilderOptions {
   readonly settleMs?: number;
   /** How long `caughtUp` waits by default before refusing with E_UNAVAILABLE. Default 10 000 ms. */
   readonly caughtUpTimeoutMs?: number;
-  /** Called after each block is stored (metrics). */
-  readonly onBlock?: (blockNumber: number) => void;
+  /** Called after each block is stored (metrics; the witness reads checkpoint events from it). */
+  readonly onBlock?: (blockNumber: number, block: LogBlock) => void;
   /** In [0, 1); the jitter source (tests pin it). */
   readonly random?: () => number;
 }
@@ -187,7 +187,7 @@ export class LogBuilder {
           // A gap (block.number > nextBlock) throws here and the stream is reopened at nextBlock.
           await this.store.appendBlock(block.number, entriesOf(block));
           this.progressed();
-          this.options.onBlock?.(block.number);
+          this.options.onBlock?.(block.number, block);
         }
         if (signal.aborted) break;
         throw new Error(`the block stream ended at block ${this.store.nextBlock}`);

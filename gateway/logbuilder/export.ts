@@ -27,7 +27,7 @@ import {
   ReceiptTexts,
   selects,
 } from './chainexport.js';
-import type { Checkpointer } from './checkpointer.js';
+import type { Checkpointer, IssuedCheckpoint } from './checkpointer.js';
 import type { LogStore } from './store.js';
 
 export interface ExportedReceipt {
@@ -43,6 +43,11 @@ export interface ExportOptions {
   readonly receipts: () => AsyncIterable<ExportedReceipt>;
   readonly filters: Readonly<Record<string, string>>;
   readonly origin: string;
+  /**
+   * The checkpoint to bundle, signed by this gateway's key among others (a cosigned one); default a
+   * fresh one. Receipts logged after it are left out (counted as skipped).
+   */
+  readonly checkpoint?: IssuedCheckpoint;
   readonly onProgress?: (receipts: number) => void;
 }
 
@@ -84,7 +89,7 @@ export async function* exportBundle(
   summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 },
 ): AsyncGenerator<string> {
   const { store } = options;
-  const issued = await options.checkpointer.issue();
+  const issued = options.checkpoint ?? (await options.checkpointer.issue());
   const size = issued.checkpoint.size;
   const digest = sha256.create();
   const enc = new TextEncoder();

@@ -14,11 +14,17 @@ import {
   toBase64,
 } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
-import { type BlockSource, LogBuilder, type LogBuilderOptions, type LogBuilderStatus } from './builder.js';
+import {
+  type BlockSource,
+  type LogBlock,
+  LogBuilder,
+  type LogBuilderOptions,
+  type LogBuilderStatus,
+} from './builder.js';
 import { Checkpointer, type IssuedCheckpoint } from './checkpointer.js';
 import { type ExportedReceipt, type ExportSummary, exportBundle } from './export.js';
 import { LogStore } from './store.js';
-import { witnessCheckpoint } from './witness.js';
+import { CheckpointWitness, witnessCheckpoint } from './witness.js';
 
 export interface TransparencyOptions {
   readonly dataDir: string;
@@ -28,6 +34,11 @@ export interface TransparencyOptions {
   readonly checkpointIntervalMs: number;
   readonly source: BlockSource;
   readonly recordOnLedger?: (note: string) => Promise<void>;
+  /**
+   * Witness other organisations' checkpoints recorded on the ledger, recording the cosigned notes
+   * with this (contract recordCosignatures); no witnessing without it.
+   */
+  readonly recordCosignatures?: ((note: string) => Promise<void>) | undefined;
   readonly onError?: (e: Error) => void;
   /** Reconnect backoff, `caughtUp` timeout, per-block callback (builder.ts). */
   readonly builder?: Omit<LogBuilderOptions, 'onError'>;
@@ -65,6 +76,8 @@ export class TransparencyLog {
     readonly store: LogStore,
     readonly builder: LogBuilder,
     readonly checkpointer: Checkpointer,
+    /** Cross-organisation witnessing (witness.ts), when configured. */
+    readonly witnessing: CheckpointWitness | undefined,
     private readonly key: PrivateKey,
     private readonly stallAfterMs: number,
   ) {}
@@ -77,9 +90,27 @@ export class TransparencyLog {
       o.keyFile === undefined,
     );
     const store = await LogStore.open(path.join(dir, 'tree'));
+    const witness = o.recordCosignatures
+      ? await CheckpointWitness.open({
+          origin: o.origin,
+          key,
+          store,
+          record: o.recordCosignatures,
+          ...(o.onError ? { onError: o.onError } : {}),
+        })
+      : undefined;
+    const onBlock = o.builder?.onBlock;
     const builder = new LogBuilder(store, o.source, {
       ...o.builder,
       ...(o.onError ? { onError: o.onError } : {}),
+      ...(witness || onBlock
+        ? {
+            onBlock: (n: number, block: LogBlock) => {
+              onBlock?.(n, block);
+              witness?.observe(block);
+            },
+          }
+        : {}),
     });
     const checkpointer = await Checkpointer.open(store, {
       origin: o.origin,
@@ -89,7 +120,15 @@ export class TransparencyLog {
     });
     builder.start();
     checkpointer.startPeriodic(o.checkpointIntervalMs);
-    return new TransparencyLog(o.origin, store, builder, checkpointer, key, o.stallAfterMs ?? 15_000);
+    return new TransparencyLog(
+      o.origin,
+      store,
+      builder,
+      checkpointer,
+      witness,
+      key,
+      o.stallAfterMs ?? 15_000,
+    );
   }
 
   /** The operator's public key, PEM: what a regulator passes to `torgo verify --trust`. */
@@ -167,22 +206,34 @@ export class TransparencyLog {
     return (await this.store.consistencyProof(from, to)).map(toBase64);
   }
 
-  /** A bundle's lines for a selection; waits until the log covers `height` first (else E_UNAVAILABLE). */
+  /**
+   * A bundle's lines for a selection; waits until the log covers `height` first (else E_UNAVAILABLE).
+   * The bundle's checkpoint is a fresh one, or `checkpoint` (a cosigned one, witness.ts).
+   */
   async *exportLines(
     height: number,
     receipts: () => AsyncIterable<ExportedReceipt>,
     filters: Record<string, string>,
     summary?: ExportSummary,
+    checkpoint?: IssuedCheckpoint,
   ): AsyncGenerator<string> {
     await this.coverHeight(height);
     yield* exportBundle(
-      { store: this.store, checkpointer: this.checkpointer, receipts, filters, origin: this.origin },
+      {
+        store: this.store,
+        checkpointer: this.checkpointer,
+        receipts,
+        filters,
+        origin: this.origin,
+        ...(checkpoint ? { checkpoint } : {}),
+      },
       summary,
     );
   }
 
   async close(): Promise<void> {
     await this.builder.stop();
+    await this.witnessing?.idle();
     await this.checkpointer.stop();
     await this.store.close();
   }

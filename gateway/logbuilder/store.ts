@@ -49,6 +49,9 @@ const HEAD_LOOKUPS_IN_FLIGHT = 64;
 const META_SIZE = 'm/size';
 const META_NEXT_BLOCK = 'm/nextBlock';
 const META_CHECKPOINT = 'm/checkpoint';
+/** The witness's notes (witness.ts): the last checkpoint it cosigned, the newest one cosigned by others too. */
+export type WitnessNote = 'witnessed' | 'cosigned';
+const metaWitness = (which: WitnessNote): string => `m/witness/${which}`;
 
 export interface LeafRecord {
   readonly index: number;
@@ -338,6 +341,15 @@ export class LogStore {
 
   async saveCheckpoint(note: string): Promise<void> {
     await this.db.put(META_CHECKPOINT, new TextEncoder().encode(note), { sync: true });
+  }
+
+  async witnessNote(which: WitnessNote): Promise<string | undefined> {
+    const v = await this.db.get(metaWitness(which));
+    return v ? new TextDecoder().decode(v) : undefined;
+  }
+
+  async saveWitnessNote(which: WitnessNote, note: string): Promise<void> {
+    await this.db.put(metaWitness(which), new TextEncoder().encode(note), { sync: true });
   }
 
   async close(): Promise<void> {

@@ -39,8 +39,10 @@ for (const kind of LEDGERS)
       assert.equal(checkpoint.note, text);
       const ev = eventJson(out);
       assert.equal(ev.name, 'CheckpointRecorded');
+      // The note rides along: every organisation's witness reads it from the block.
       assert.deepEqual(ev.payload, {
         origin,
+        note: text,
         rootHash: checkpoint.rootHash,
         size: 10,
         txId: checkpoint.txId,
@@ -115,6 +117,56 @@ for (const kind of LEDGERS)
       await rejectsWith(cast.ledger.evaluate(cast.admin, 'getCheckpointHistory', 'nowhere'), 'NOT_FOUND');
       await rejectsWith(cast.ledger.evaluate(cast.admin, 'getCheckpoint', 'nowhere'), 'NOT_FOUND');
       await rejectsWith(cast.ledger.evaluate(cast.admin, 'getCheckpoint', ''), 'BAD_REQUEST');
+    });
+
+    it('recordCosignatures collects each organisation’s lines on one checkpoint, kept byte for byte and attributed', async () => {
+      type Cosigned = Record & { body: string; signers: { key: string; mspId: string }[] };
+      const org1 = note(50);
+      const first = await cast.ledger.submit(cast.operator, 'recordCosignatures', org1);
+      const one = json<{ checkpoint: Cosigned; added: string[] }>(first.result);
+      assert.equal(one.added.length, 1);
+      assert.equal(one.checkpoint.note, org1);
+      assert.deepEqual(
+        one.checkpoint.signers.map((s) => s.mspId),
+        ['Org1MSP'],
+      );
+      // Org2's witness cosigns (its note carries Org1's line too): only its own line is new.
+      const both = cosignCheckpoint(org1, [{ name: origin, key: witnessKey }]);
+      const second = await cast.ledger.submit(cast.multi, 'recordCosignatures', both);
+      const two = json<{ checkpoint: Cosigned; added: string[] }>(second.result);
+      assert.equal(two.added.length, 1);
+      assert.equal(two.checkpoint.note, both, 'the first line kept byte for byte, the new one appended');
+      assert.deepEqual(
+        two.checkpoint.signers.map((s) => s.mspId),
+        ['Org1MSP', 'Org2MSP'],
+      );
+      const ev = eventJson(second);
+      assert.equal(ev.name, 'CheckpointCosigned');
+      assert.equal(ev.payload['note'], both);
+      assert.deepEqual(ev.payload['added'], two.added);
+      // A re-signed line of a key already recorded does not replace it: nothing written, no event.
+      const again = await cast.ledger.submit(cast.multi, 'recordCosignatures', note(50));
+      assert.deepEqual(json<{ added: string[] }>(again.result).added, []);
+      assert.deepEqual(again.writes, []);
+      assert.equal(again.event, undefined);
+      assert.equal(
+        json<Cosigned>(await cast.ledger.evaluate(cast.auditor, 'getCosignedCheckpoint', origin, '50')).note,
+        both,
+      );
+      // Another root at a recorded size is a fork: refused, never merged.
+      await rejectsWith(
+        cast.ledger.submit(cast.multi, 'recordCosignatures', note(50, 7)),
+        'CHECKPOINT_CONFLICT',
+      );
+      await rejectsWith(cast.ledger.submit(cast.alice, 'recordCosignatures', org1), 'FORBIDDEN');
+      await rejectsWith(
+        cast.ledger.evaluate(cast.auditor, 'getCosignedCheckpoint', origin, '51'),
+        'NOT_FOUND',
+      );
+      await rejectsWith(
+        cast.ledger.evaluate(cast.auditor, 'getCosignedCheckpoint', origin, '050'),
+        'BAD_REQUEST',
+      );
     });
 
     it('only log operators record; every role reads', async () => {

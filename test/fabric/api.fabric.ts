@@ -19,7 +19,7 @@ import {
   verifyCheckpoint,
 } from '../../core/index.js';
 import { call, idOf, receipt } from '../gateway/helpers.js';
-import { GatewayProcess, idsOfSource, REPO } from './network.js';
+import { GatewayProcess, idsOfSource, REPO, until } from './network.js';
 
 const exec = promisify(execFile);
 
@@ -347,5 +347,52 @@ describe(`the product on a live Fabric network (fabric.client ${process.env['TOR
       });
       assert.equal(v.signedBy.length, 2, 'signed by both organisations');
     }
+  });
+  it('continuous witnessing: each gateway cosigns the other organisation’s recorded checkpoints; a cosigned export needs both keys', async () => {
+    // Org1 records a checkpoint; Org2's witness reads it from a block, checks it against its own log
+    // (consistency with the last one it cosigned, its own root and key heads), cosigns and records
+    // the cosignature on the ledger; Org1's witness reads that back.
+    const op = await call(org1.url, 'POST', '/v1/checkpoint', { token: org1.admin });
+    assert.equal(op.status, 200, op.text);
+    const status = await until('org1 to hold its checkpoint cosigned by org2', 90_000, async () => {
+      const s = (await call(org1.url, 'GET', '/v1/log/witness', { token: auditor })).json;
+      return s.latest && s.latest.size >= op.json.size && s.latest.signatures >= 2 ? s : undefined;
+    });
+    assert.equal(status.refused, 0, JSON.stringify(status));
+    const org2Status = (await call(org2.url, 'GET', '/v1/log/witness', { token: org2.admin })).json;
+    assert.ok(org2Status.cosigned >= 1, JSON.stringify(org2Status));
+    assert.equal(org2Status.refused, 0, JSON.stringify(org2Status));
+
+    const trust = await Promise.all(
+      [org1, org2].map(async (g) => {
+        const file = path.join(dir, `${g.org}.pub.pem`);
+        await writeFile(file, (await call(g.url, 'GET', '/v1/log/operator-key')).text);
+        return file;
+      }),
+    );
+    const bundle = path.join(dir, 'cosigned.jsonl');
+    const exported = await torgo(org1.url, auditor, 'export', '--source', source, '--cosigned', '-o', bundle);
+    assert.equal(exported.code, 0, exported.stderr);
+    const args = ['verify', bundle, '--trust', trust[0]!, '--trust', trust[1]!, '--threshold', '2', '--json'];
+    const verified = await torgo('http://127.0.0.1:1', '', ...args);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    const report = JSON.parse(verified.stdout) as { valid: boolean; counts: { validReceipts: number } };
+    assert.equal(report.valid, true);
+    assert.equal(
+      report.counts.validReceipts,
+      appended.length,
+      'the source’s receipts precede the checkpoint',
+    );
+    const alone = await torgo(
+      'http://127.0.0.1:1',
+      '',
+      'verify',
+      bundle,
+      '--trust',
+      trust[0]!,
+      '--threshold',
+      '2',
+    );
+    assert.notEqual(alone.code, 0, 'org1’s key alone cannot meet threshold 2');
   });
 });

@@ -79,6 +79,17 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
     const running = conn.orderers.filter((o) => !down.has(o.name));
     return Math.max(...(await Promise.all(running.map((o) => ordererHeight(o, conn.channel)))));
   }
+  /** Each running orderer's height and the gateway's readiness: where a stalled drill is stuck. */
+  async function networkState(): Promise<Record<string, unknown>> {
+    const heights: Record<string, number | string> = {};
+    for (const o of conn.orderers) {
+      heights[o.name] = down.has(o.name)
+        ? 'down'
+        : await ordererHeight(o, conn.channel).catch((e: Error) => `error: ${e.message.slice(0, 120)}`);
+    }
+    const ready = await call(gw.url, 'GET', '/readyz').catch((e: Error) => ({ status: 0, text: e.message }));
+    return { ordererHeights: heights, readyz: `${ready.status} ${ready.text.slice(0, 400)}` };
+  }
   function newLoad(what: string): AppendLoad {
     return new AppendLoad(() => gw.url, token, key, `bft-${what}-${Date.now().toString(36)}`, 8);
   }
@@ -156,7 +167,11 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
 
       const quorumAt = Date.now();
       await start('orderer2');
-      await load.more(20, 120_000);
+      await load.more(20, 120_000).catch(async (e: Error) => {
+        // It did not recover: say where it stuck — ordering (orderer heights not moving) or delivery
+        // and commit (orderers ahead of the gateway's peer) — before anything else restarts.
+        throw new Error(`${e.message}; after quorum was back: ${JSON.stringify(await networkState())}`);
+      });
       const firstAck = load.stats().ackTimes.find((time) => time >= quorumAt)!;
       await start('orderer3');
       const stats = await load.stop();
@@ -191,7 +206,9 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
       await stop('orderer1');
       const heightAtStop = await channelHeight();
       load.start();
-      await load.more(40, 90_000);
+      await load.more(40, 90_000).catch(async (e: Error) => {
+        throw new Error(`${e.message}; ${JSON.stringify(await networkState())}`);
+      });
       await load.stop();
       const moved = await channelHeight();
       assert.ok(

@@ -195,7 +195,7 @@ export class GatewayProcess {
     child.once('exit', () => {
       if (this.child === child) this.child = undefined;
     });
-    await until(`gateway ${this.org} to answer /healthz`, 60_000, async () => {
+    await until(`gateway ${this.org} to answer /healthz`, 120_000, async () => {
       if (!this.child) throw new Error(`gateway ${this.org} exited; see logs/gateway-${this.org}.log`);
       return (await call(this.url, 'GET', '/healthz')).status === 200 ? true : undefined;
     });

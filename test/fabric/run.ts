@@ -105,6 +105,32 @@ function printGatewayErrors(): void {
   }
 }
 
+/**
+ * On failure, each orderer's and peer's last warnings and errors (ANSI colours removed; the broadcast
+ * stream's "context canceled" lines, one per client that went away, left out): whether ordering or
+ * block delivery stalled is in there, and the network directory is deleted afterwards.
+ */
+function printNodeWarnings(): void {
+  const logs = path.join(env['FABRIC_NETWORK_DIR']!, 'logs');
+  let files: string[] = [];
+  try {
+    files = readdirSync(logs).filter((f) => /^(orderer|peer)/.test(f));
+  } catch {
+    return;
+  }
+  for (const f of files.sort()) {
+    const lines = readFileSync(path.join(logs, f), 'utf8')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes are what it removes.
+      .replace(/\u001b\[[0-9;]*m/g, '')
+      .split('\n')
+      .filter((l) => / (WARN|ERRO|PANI) /.test(l) && !l.includes('Error reading from'));
+    console.log(
+      `# fabric: ${f}: ${lines.length} warning/error line(s)${lines.length > 15 ? ', the last 15' : ''}`,
+    );
+    for (const l of lines.slice(-15)) console.log(`#   ${l.slice(0, 600)}`);
+  }
+}
+
 async function main(): Promise<number> {
   const missing = bft
     ? !existsSync(path.join(fabric31Home, 'bin', 'peer')) &&
@@ -143,7 +169,10 @@ async function main(): Promise<number> {
       status ||= code;
     }
   } finally {
-    if (status !== 0) printGatewayErrors();
+    if (status !== 0) {
+      printGatewayErrors();
+      printNodeWarnings();
+    }
     if (process.env['TORGO_FABRIC_KEEP'] === '1')
       console.log(`# fabric: network kept in ${env['FABRIC_NETWORK_DIR']}`);
     else script('down');
