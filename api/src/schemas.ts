@@ -388,7 +388,9 @@ export const WitnessStatus = Type.Object({
   cosigned: Type.Integer({ description: "other organisations' checkpoints checked and cosigned" }),
   refused: Type.Integer({ description: 'checkpoints refused (fork, inconsistent, malformed): never signed' }),
   stale: Type.Integer({ description: 'checkpoints older than the last one cosigned, skipped' }),
-  lastRefusal: Type.Optional(Type.Object({ code: Type.String(), message: Type.String(), block: Type.Integer() })),
+  lastRefusal: Type.Optional(
+    Type.Object({ code: Type.String(), message: Type.String(), block: Type.Integer() }),
+  ),
   witnessed: Type.Optional(WitnessHead),
   latest: Type.Optional(
     Type.Object({

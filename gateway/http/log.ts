@@ -15,7 +15,6 @@ import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
 import { BundleLines, Checkpoint, Errors, ExportQuery, Inclusion, ReceiptId, Size } from '@torgo/api';
 
-
 /**
  * The newest checkpoint cosigned across organisations (witness.ts): 503 while none has been cosigned
  * yet (the next checkpoint may be), 400 when this gateway does not witness.
