@@ -8,6 +8,7 @@ import contractApi from 'fabric-contract-api';
 import type { Context as ContractContext } from 'fabric-contract-api';
 import { platformMlDsa } from '../core/crypto/backend.js';
 import type { MlDsaBackend } from '../core/crypto/mldsa.js';
+import type { ReceiptHandOff } from '../core/receipt/handoff.js';
 import * as checkpoints from './checkpoints.js';
 import { ContractError, toContractError } from './errors.js';
 import { callerOf, requireRole } from './identity.js';
@@ -45,7 +46,11 @@ export class AuditContract extends Contract {
    * peer gets the platform's backend (`#crypto-backend`: OpenSSL where its Node has it, else noble);
    * a process that wants another (the embedded gateway's pooled, memoised one) uses `auditContracts`.
    */
-  constructor(private readonly mlDsa: MlDsaBackend = platformMlDsa) {
+  constructor(
+    private readonly mlDsa: MlDsaBackend = platformMlDsa,
+    /** The embedded gateway's parses of the receipts it pre-checked (core/receipt/handoff.ts); none on a peer. */
+    private readonly handOff?: ReceiptHandOff,
+  ) {
     super(CONTRACT_NAME);
   }
 
@@ -132,7 +137,7 @@ export class AuditContract extends Contract {
   @Returns('string')
   async appendReceipt(ctx: Context, muText: string): Promise<string> {
     const tx = txInfo(ctx);
-    const [result] = await receipts.appendReceipts(ctx, tx, [muText], false, this.mlDsa);
+    const [result] = await receipts.appendReceipts(ctx, tx, [muText], false, this.mlDsa, this.handOff);
     emitAppended(ctx, tx.txId, [result!]);
     return canonicalJson(result!);
   }
@@ -149,6 +154,7 @@ export class AuditContract extends Contract {
       receipts.parseBatch(muTextsJson),
       true,
       this.mlDsa,
+      this.handOff,
     );
     emitAppended(ctx, tx.txId, results);
     return canonicalJson({ receipts: results });
@@ -253,10 +259,10 @@ export const contracts = [AuditContract];
  * The contract class bound to `mlDsa`, as fabric-shim's dispatcher wants it: constructible without
  * arguments. Same name, transactions and info as AuditContract (the shim reads them by class name).
  */
-export function auditContracts(mlDsa: MlDsaBackend): [typeof AuditContract] {
+export function auditContracts(mlDsa: MlDsaBackend, handOff?: ReceiptHandOff): [typeof AuditContract] {
   const bound = class extends AuditContract {
     constructor() {
-      super(mlDsa);
+      super(mlDsa, handOff);
     }
   };
   Object.defineProperty(bound, 'name', { value: AuditContract.name });

@@ -14,6 +14,7 @@ import {
   verifyReceiptSignaturesAsync,
 } from '../core/index.js';
 import type { MlDsaBackend } from '../core/crypto/mldsa.js';
+import type { ReceiptHandOff } from '../core/receipt/handoff.js';
 import { ContractError, fromCoreError } from './errors.js';
 import { type Party, party, requireRole } from './identity.js';
 import { indexKeys } from './indexes.js';
@@ -90,9 +91,9 @@ export async function flagsOf(keys: KeyCache, signerKeyIds: readonly string[]): 
   return { revokedSigners };
 }
 
-function parse(mu: string): Receipt {
+function parse(mu: string, handOff: ReceiptHandOff | undefined): Receipt {
   try {
-    return parseReceipt(mu);
+    return handOff ? handOff.parse(mu) : parseReceipt(mu);
   } catch (e) {
     throw fromCoreError('RECEIPT_INVALID', e);
   }
@@ -168,6 +169,7 @@ export async function appendReceipts(
   texts: readonly string[],
   batch: boolean,
   mlDsa: MlDsaBackend,
+  handOff?: ReceiptHandOff,
 ): Promise<AppendResult[]> {
   requireRole(tx.caller, 'append receipts', 'appender');
   const keys = new KeyCache(ctx);
@@ -185,7 +187,7 @@ export async function appendReceipts(
   };
   for (let i = 0; i < texts.length; i++) {
     try {
-      const { result, signatures } = await appendOne(ctx, tx, texts[i]!, keys, inThisTx, mlDsa);
+      const { result, signatures } = await appendOne(ctx, tx, texts[i]!, keys, inThisTx, mlDsa, handOff);
       results.push(result);
       checks.push(signatures);
     } catch (e) {
@@ -210,8 +212,9 @@ async function appendOne(
   keys: KeyCache,
   inThisTx: Map<string, ReceiptRecord>,
   mlDsa: MlDsaBackend,
+  handOff: ReceiptHandOff | undefined,
 ): Promise<{ result: AppendResult; signatures: SignatureCheck }> {
-  const receipt = parse(mu);
+  const receipt = parse(mu, handOff);
   const f = receipt.document.fields;
   // Fabric reads do not see the transaction's own writes: earlier items of this batch are here.
   const earlier = inThisTx.get(f.id);

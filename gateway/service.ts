@@ -7,7 +7,7 @@ import path from 'node:path';
 import { platformMlDsa } from '../core/crypto/backend.js';
 import type { MlDsaBackend } from '../core/crypto/mldsa.js';
 import { pooledMlDsa, type VerifyPool } from '../core/crypto/verify-pool.js';
-import { type ReceiptHandOff, receiptHandOff } from '../core/index.js';
+import { ReceiptHandOff } from '../core/index.js';
 import { type AuditActor, type AuditEventInput, TokenAuditLog } from './auth/audit.js';
 import { type Caller, callerFor, identityRoles } from './auth/caller.js';
 import { assertGrantable, assertNotReserved } from './auth/policy.js';
@@ -108,6 +108,11 @@ export class GatewayService {
     readonly commits: CommitHealth,
     /** What receipts are pre-verified with (and, embedded, what the contract verifies with). */
     readonly mlDsa: MlDsaBackend,
+    /**
+     * Parses of pre-checked receipts handed to the contract (core/receipt/handoff.ts): the embedded
+     * contract runs in this process; Fabric's does not (undefined).
+     */
+    readonly receiptHandOff: ReceiptHandOff | undefined,
     /** The worker pool of a backend this service made (not one passed in): stopped at close. */
     private readonly ownPool: VerifyPool | undefined,
   ) {}
@@ -147,6 +152,7 @@ export class GatewayService {
     // only this process's own successes; key status is checked apart, every time (VerificationMemo).
     const own = options.mlDsa || config.ledger === 'fabric' ? undefined : pooledMlDsa({ memo: true });
     const mlDsa = options.mlDsa ?? own ?? platformMlDsa;
+    const handOff = config.ledger === 'fabric' ? undefined : new ReceiptHandOff();
     if (config.ledger === 'fabric') {
       const fabric = config.fabric!;
       driver =
@@ -162,6 +168,7 @@ export class GatewayService {
         blockWindowMs: config.embedded.blockWindowMs,
         maxQueue: Math.max(10_000, config.limits.transactionsInFlight * 4),
         mlDsa,
+        handOff,
       });
       walletDir = path.join(config.dataDir, 'wallet');
     }
@@ -214,6 +221,7 @@ export class GatewayService {
         issueIdentity,
         commits,
         mlDsa,
+        handOff,
         own?.pool,
       );
       await service.openLog();
@@ -276,14 +284,6 @@ export class GatewayService {
   }
 
   /** The log's health against the ledger height the driver knows; undefined while the log is off. */
-  /**
-   * Where pre-verified receipts' parses go so the contract does not parse them again (core's
-   * handoff.ts): the embedded contract runs in this process; Fabric's does not.
-   */
-  get receiptHandOff(): ReceiptHandOff | undefined {
-    return this.config.ledger === 'fabric' ? undefined : receiptHandOff;
-  }
-
   logHealth(): LogHealth | undefined {
     if (!this.log) return undefined;
     const height = this.driver.height();

@@ -1,8 +1,8 @@
 /**
  * Parse once per append (issue 14). The embedded gateway parses every receipt it accepts (its
  * pre-check) and then the contract, the authority, parses the same text again in the same process.
- * The gateway hands its parse over here; the contract's `parseReceipt(text)` takes it instead of
- * parsing again.
+ * The gateway hands its parse over to a `ReceiptHandOff` it shares with the contract it runs (passed in
+ * to both; no process-wide store), and the contract's `handOff.parse(text)` takes it instead of parsing again.
  *
  * Why a hand-over cannot change a result: `parseReceipt` is a pure function of its input (no clock,
  * no configuration, no state), and an entry is taken only by a text *equal* to the one it was parsed
@@ -14,7 +14,7 @@
  *
  * Nothing fills it unless a caller does (`torgo verify`, the CLI and the browser never do).
  */
-import type { Receipt } from './receipt.js';
+import { parseReceipt, type Receipt } from './receipt.js';
 
 /** Entries and UTF-16 units of text held at most (~10 MiB with their parses). */
 const HANDOFF_ENTRIES = 512;
@@ -23,6 +23,7 @@ const HANDOFF_UNITS = 4 * 1024 * 1024;
 export class ReceiptHandOff {
   private readonly entries = new Map<string, Receipt>();
   private units = 0;
+  private takes = 0;
 
   constructor(
     private readonly maxEntries = HANDOFF_ENTRIES,
@@ -31,6 +32,11 @@ export class ReceiptHandOff {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Parses taken so far (each one a parse saved). */
+  get taken(): number {
+    return this.takes;
   }
 
   /** Hands over `receipt`, which must be `parseReceipt(text)` (or of `text`'s UTF-8 bytes). */
@@ -45,6 +51,11 @@ export class ReceiptHandOff {
     this.units += text.length;
   }
 
+  /** `parseReceipt(text)`, taking the parse handed over for exactly `text` when there is one. */
+  parse(text: string): Receipt {
+    return this.take(text) ?? parseReceipt(text);
+  }
+
   /** The parse handed over for exactly `text`, removed; undefined when there is none. */
   take(text: string): Receipt | undefined {
     if (this.entries.size === 0) return undefined; // (no hashing of the text when nothing was handed over)
@@ -52,6 +63,7 @@ export class ReceiptHandOff {
     if (receipt === undefined) return undefined;
     this.entries.delete(text);
     this.units -= text.length;
+    this.takes++;
     return receipt;
   }
 }
@@ -68,6 +80,3 @@ function freezeReceipt(receipt: Receipt): Receipt {
   Object.freeze(receipt.document);
   return Object.freeze(receipt);
 }
-
-/** The process's hand-over store, read by `parseReceipt` for string input. */
-export const receiptHandOff = new ReceiptHandOff();

@@ -13,7 +13,6 @@ import { type PrivateKey, type PublicKey, signBytes, verifyBytes, verifyBytesAsy
 import type { MlDsaBackend } from '../crypto/mldsa.js';
 import { checkCanonical, checkLineLengths, decodeCanonical } from './canonical.js';
 import { parseDocument, type ReceiptDocument, serializeDocument } from './document.js';
-import { receiptHandOff } from './handoff.js';
 import { checkFields } from './fields.js';
 import { MAX_FILE_BYTES, MAX_RECEIPT_TEXT_BYTES } from './limits.js';
 import { mirror } from './mirror.js';
@@ -95,13 +94,9 @@ function readReceiptText(text: string): string {
 
 /**
  * Parses a `.mu` receipt (attacker-controlled): size, encoding, canonical form, mirror, document, signature
- * syntax. A text whose parse was handed over (handoff.ts) gets that parse, frozen, instead.
+ * syntax.
  */
 export function parseReceipt(input: Uint8Array | string): Receipt {
-  if (typeof input === 'string') {
-    const handed = receiptHandOff.take(input);
-    if (handed) return handed;
-  }
   const bytes = typeof input === 'string' ? utf8(input) : input;
   if (bytes.length > MAX_FILE_BYTES) {
     throw new CoreError('E_RECEIPT_TOO_LARGE', `receipt is ${bytes.length} bytes; at most ${MAX_FILE_BYTES}`);

@@ -22,6 +22,18 @@ test('POST /v1/receipts: 201 after commit, 200 with the same body on repeat (tex
   assert.deepEqual(viaMarkdownAgain.json, first.json);
 });
 
+test('parse once per append: the embedded contract takes the parse the gateway handed over', async (t) => {
+  const { gw, url, admin } = await startTestGateway(t);
+  const handOff = gw.service.receiptHandOff;
+  assert.ok(handOff, 'an embedded gateway hands its parses to the contract it runs');
+  const s = await service(url, admin);
+  const before = handOff.taken;
+  const res = await call(url, 'POST', '/v1/receipts', { token: s.token, raw: receipt([s.key]) });
+  assert.equal(res.status, 201, res.text);
+  assert.equal(handOff.taken, before + 1, 'the contract took the handed-over parse');
+  assert.equal(handOff.size, 0, 'nothing left behind');
+});
+
 test('POST /v1/receipts: conflicts, bad receipts and bad requests each get a stable code', async (t) => {
   const { url, admin } = await startTestGateway(t);
   const s = await service(url, admin);

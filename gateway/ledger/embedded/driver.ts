@@ -18,6 +18,7 @@ import {
   type LedgerStage,
 } from '../driver.js';
 import type { MlDsaBackend } from '../../../core/crypto/mldsa.js';
+import type { ReceiptHandOff } from '../../../core/receipt/handoff.js';
 import type { WalletIdentity } from '../wallet.js';
 import type { LogBlock } from '../../logbuilder/builder.js';
 import { logBlockOf } from '../../logbuilder/sources.js';
@@ -32,6 +33,8 @@ export interface EmbeddedDriverOptions {
   maxQueue?: number;
   /** The ML-DSA backend the contract verifies signatures with (the gateway's own, to share its memo). */
   mlDsa: MlDsaBackend;
+  /** Parses the gateway hands to the contract (core/receipt/handoff.ts): each receipt parsed once. */
+  handOff?: ReceiptHandOff;
 }
 
 const STAGES: Readonly<Record<EngineErrorCode, { stage: LedgerStage; retryable: boolean }>> = {
@@ -80,7 +83,7 @@ export class EmbeddedDriver implements LedgerDriver {
     try {
       const ledger = await EmbeddedLedger.open({
         dir: options.dataDir,
-        contracts: auditContracts(options.mlDsa),
+        contracts: auditContracts(options.mlDsa, options.handOff),
         maxBlockTxs: options.maxBlockTxs,
         blockWindowMs: options.blockWindowMs ?? 0,
         ...(options.maxQueue ? { maxQueue: options.maxQueue } : {}),

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseReceipt, ReceiptHandOff, receiptHandOff, utf8 } from '../../../core/index.js';
+import { parseReceipt, ReceiptHandOff, utf8 } from '../../../core/index.js';
 import type { PositiveVector } from '../../vectors/receipt-vectors.js';
 
 const dir = join(import.meta.dirname, '..', '..', '..', '..', 'test', 'vectors', 'receipts');
@@ -15,17 +15,18 @@ const mus = ['minimal', 'ml-dsa-44', 'multi-signature', 'rich-body'].map(
 );
 
 test('a handed-over parse is what parseReceipt gives, frozen, and is taken once', () => {
+  const store = new ReceiptHandOff();
   for (const mu of mus) {
     const plain = parseReceipt(mu);
     const given = parseReceipt(utf8(mu)); // the gateway parses the request body's bytes
-    receiptHandOff.give(mu, given);
-    const taken = parseReceipt(mu);
+    store.give(mu, given);
+    const taken = store.parse(mu);
     assert.equal(taken, given, 'the contract parse takes the handed-over object');
     assert.deepEqual(taken, plain);
     assert.ok(Object.isFrozen(taken) && Object.isFrozen(taken.signatures));
     assert.ok(Object.isFrozen(taken.document.fields) && Object.isFrozen(taken.document.sections));
-    assert.equal(receiptHandOff.size, 0, 'taken entries are removed');
-    const again = parseReceipt(mu);
+    assert.equal(store.size, 0, 'taken entries are removed');
+    const again = store.parse(mu);
     assert.notEqual(again, given, 'a second parse of the same text parses');
     assert.deepEqual(again, plain);
   }
@@ -43,9 +44,9 @@ test('only an equal text takes a handed-over parse; a failing text still fails',
   const withReplacement = mu.replace('\n', '\uFFFD\n');
   const withSurrogate = mu.replace('\n', '\uD800\n');
   assert.deepEqual(utf8(withReplacement), utf8(withSurrogate));
-  receiptHandOff.give(withReplacement, parseReceipt(mus[1]!)); // (a wrong parse, to tell them apart)
-  assert.throws(() => parseReceipt(withSurrogate), { name: 'CoreError' });
-  assert.ok(receiptHandOff.take(withReplacement), 'the other text did not take it');
+  store.give(withReplacement, parseReceipt(mus[1]!)); // (a wrong parse, to tell them apart)
+  assert.throws(() => store.parse(withSurrogate), { name: 'CoreError' });
+  assert.ok(store.take(withReplacement), 'the other text did not take it');
 });
 
 test('the hand-over is bounded by entries and by text length, oldest first', () => {
