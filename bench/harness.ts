@@ -15,6 +15,10 @@ export interface BenchOptions {
   readonly bundleReceipts?: number;
   /** Directory for scratch data (ledgers, bundles): `--scratch`, default the OS temp dir. */
   readonly scratch?: string;
+  /** The soak's length (`--minutes`); its default is in soak.ts. */
+  readonly minutes?: number;
+  /** The soak's total append rate in receipts/s (`--rate`); its default is in soak.ts. */
+  readonly rate?: number;
 }
 
 export interface Row {

@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { privateKeyFromSeed, publicKeyToPem } from '../core/index.js';
 import { drive, makeReceipts, openBenchLedger } from './engine.js';
 import { median, percentile, type Row, type Suite } from './harness.js';
@@ -27,9 +28,16 @@ export interface ServeChild {
 
 /**
  * `torgo serve` in a child process on a fresh data dir under `dir`, rate limit off, logging at info so
- * its listening line (with the URL) can be read; `extraArgs` add options (TLS). Shared with tls.ts.
+ * its listening line (with the URL) can be read; `extraArgs` add options (TLS), `env` variables (e.g.
+ * NODE_OPTIONS with a heap cap). Its log lines (stdout) go to `onLog`. Shared with tls.ts, soak.ts and
+ * the export tests.
  */
-export async function startServe(dir: string, extraArgs: readonly string[] = []): Promise<ServeChild> {
+export async function startServe(
+  dir: string,
+  extraArgs: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
+  onLog?: (line: string) => void,
+): Promise<ServeChild> {
   const tokenFile = join(dir, 'admin.token');
   const child = spawn(
     process.execPath,
@@ -48,7 +56,7 @@ export async function startServe(dir: string, extraArgs: readonly string[] = [])
     ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, TORGO_RATE_LIMIT_MAX: '0', TORGO_CONFIG: '' },
+      env: { ...process.env, TORGO_RATE_LIMIT_MAX: '0', TORGO_CONFIG: '', ...env },
     },
   );
   const url = await new Promise<string>((resolve, reject) => {
@@ -58,7 +66,10 @@ export async function startServe(dir: string, extraArgs: readonly string[] = [])
       const m = /"url":"(https?:\/\/127\.0\.0\.1:\d+)"/.exec(out);
       if (m) {
         child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
+        if (onLog) {
+          for (const line of out.split('\n')) if (line) onLog(line);
+          createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', onLog);
+        } else child.stdout!.resume();
         resolve(m[1]!);
       }
     });

@@ -1,7 +1,8 @@
 /**
  * npm run bench [-- --smoke] [-- --only SUITE,…] [-- --ledger-receipts N] [-- --bundle-receipts N]
- * [-- --scratch DIR]: runs the suites, prints the table and writes bench/results/latest.{md,json}
- * (and a dated copy). Method and figures: docs/performance.md.
+ * [-- --scratch DIR] [-- --minutes N] [-- --rate R]: runs the suites, prints the table and writes
+ * bench/results/latest.{md,json} (and a dated copy). The soak runs only when named
+ * (`--only soak`) or in smoke mode. Method and figures: docs/performance.md.
  */
 import './quiet-logs.js';
 import { cpus, tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { engineSuite } from './engine.js';
 import { type BenchOptions, environment, type Row, type Suite, writeResults } from './harness.js';
 import { httpSuite } from './http.js';
 import { querySuite } from './queries.js';
+import { soakSuite } from './soak.js';
 import { startSuite } from './start.js';
 import { tlsSuite } from './tls.js';
 
@@ -27,7 +29,11 @@ export const SUITES: Record<string, Suite> = {
   bundle: bundleSuite,
   start: startSuite,
   chains: chainsSuite,
+  soak: soakSuite,
 };
+
+/** Suites a full run leaves out unless named with --only: they take as long as they are told to. */
+const ON_REQUEST = new Set(['soak']);
 
 /** CPU time all cores spent outside idle since boot, in ms. */
 function systemBusyMs(): number {
@@ -46,7 +52,7 @@ export async function runBenchmarks(
   }
   const rows: Row[] = [];
   for (const [name, suite] of Object.entries(SUITES)) {
-    if (options.only && !options.only.includes(name)) continue;
+    if (options.only ? !options.only.includes(name) : ON_REQUEST.has(name) && !options.smoke) continue;
     process.stderr.write(`bench: ${name}…\n`);
     const started = performance.now();
     const busy0 = systemBusyMs();
@@ -61,7 +67,7 @@ export async function runBenchmarks(
       value: (100 * Math.max(0, outside)) / (wall * cpus().length),
       unit: '% of the machine',
       note:
-        name === 'http' || name === 'tls' || name === 'bundle' || name === 'start'
+        name === 'http' || name === 'tls' || name === 'bundle' || name === 'start' || name === 'soak'
           ? "includes the suite's own child processes (torgo serve, torgo verify, npm start)"
           : 'other processes competing with the figures above; rerun when high',
     });
@@ -78,6 +84,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       'ledger-receipts': { type: 'string' },
       'bundle-receipts': { type: 'string' },
       scratch: { type: 'string' },
+      minutes: { type: 'string' },
+      rate: { type: 'string' },
     },
   });
   const count = (name: string, v: string | undefined): number | undefined => {
@@ -88,11 +96,21 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   const ledgerReceipts = count('ledger-receipts', values['ledger-receipts']);
   const bundleReceipts = count('bundle-receipts', values['bundle-receipts']);
+  const positive = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+    return n;
+  };
+  const minutes = positive('minutes', values.minutes);
+  const rate = positive('rate', values.rate);
   const md = await runBenchmarks({
     smoke: Boolean(values.smoke),
     ...(values.only ? { only: values.only.split(',') } : {}),
     ...(ledgerReceipts ? { ledgerReceipts } : {}),
     ...(bundleReceipts ? { bundleReceipts } : {}),
+    ...(minutes ? { minutes } : {}),
+    ...(rate ? { rate } : {}),
     scratch: values.scratch ?? tmpdir(),
     resultsDir: join(import.meta.dirname, '..', '..', 'bench', 'results'),
   });

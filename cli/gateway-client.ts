@@ -160,9 +160,14 @@ export class GatewayClient {
 
   /**
    * Streams a 2xx answer's body to `file` (constant memory, for export bundles); the file is
-   * written whole or not at all (a temporary name renamed at the end).
+   * written whole or not at all (a temporary name, flushed to disk, renamed at the end).
+   * `onBytes` sees each chunk.
    */
-  async download(route: string, file: string, onBytes?: (total: number) => void): Promise<number> {
+  async download(
+    route: string,
+    file: string,
+    onBytes?: (total: number, chunk: Buffer) => void,
+  ): Promise<number> {
     if (!this.token && !this.hasCertificate)
       throw new CliError('this command needs a token: --token or TORGO_TOKEN', EXIT_USAGE, 'E_USAGE');
     let res: Response;
@@ -180,14 +185,14 @@ export class GatewayClient {
     const counter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         total += chunk.length;
-        onBytes?.(total);
+        onBytes?.(total, chunk);
         done(null, chunk);
       },
     });
     await pipeline(
       Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
       counter,
-      createWriteStream(partial),
+      createWriteStream(partial, { flush: true }),
     );
     await rename(partial, file);
     return total;
