@@ -110,6 +110,7 @@ export function request(
           text += d;
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject); // a connection reset mid-answer
       },
     );
     req.on('error', reject);
