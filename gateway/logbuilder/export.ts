@@ -6,10 +6,10 @@
  *
  * Constant memory in the number of receipts: every read is a range scan or a batch of point reads
  * (SEGMENT_BATCH leaves and their inclusion proofs per LevelDB read), the statement's digest is
- * computed as lines go out, and lines leave in chunks of about CHUNK_CHARS, one at a time, as the
- * consumer asks (a stream's backpressure reaches the reads). When the selection is a chain's
- * (docs/bundle-format.md §6.3), the key ids come from the log's chain segment and the ledger is
- * read once, for the `.mu` texts; otherwise it is read twice (key ids first, then receipts).
+ * computed as lines go out, and `inChunks` hands them on in chunks as the consumer asks (a stream's
+ * backpressure reaches the reads). When the selection is a whole chain (docs/bundle-format.md
+ * §6.3), the key ids come from the log's chain segment and the ledger is read once, for the `.mu`
+ * texts; otherwise it is read twice (key ids first, then receipts).
  */
 import { createHash, type Hash } from 'node:crypto';
 import {
@@ -104,7 +104,7 @@ export async function* inChunks(lines: AsyncIterable<string>): AsyncGenerator<Bu
 interface ExportPlan {
   readonly chain: (ChainWindow & { firstLeaf: number | undefined }) | undefined;
   readonly keyIds: readonly string[];
-  /** Selected receipts not in the tree (non-chain plans only: chain plans count them at the end). */
+  /** Selected receipts not in the tree (selection passes only: a chain-only plan counts them at the end). */
   readonly notInLog: number;
 }
 
@@ -118,12 +118,31 @@ function chainWindow(filters: Readonly<Record<string, string>>): ChainWindow | u
   }
 }
 
+/** The chain segment's selected entries, from the log alone: how many, and their signer keys. */
+async function scanChain(
+  store: LogStore,
+  w: ChainWindow,
+  size: number,
+  hint: number | undefined,
+): Promise<{ selected: number; keyIds: Set<string> }> {
+  const keyIds = new Set<string>();
+  let selected = 0;
+  for await (const l of chainSegment(store, w, size, hint)) {
+    const entry = l.entry as ReceiptEntry;
+    if (!selects(w, entry)) continue;
+    selected++;
+    for (const k of entry.signers) keyIds.add(k);
+  }
+  return { selected, keyIds };
+}
+
 /**
- * A chain plan from the log alone: the chain segment's selected entries give the key ids. The
- * ledger's first selected receipt decides whether the chain can carry the selection (it cannot
- * when receipts were logged before chains: format 1); `ReceiptTexts.finish` checks the rest.
+ * A plan for a whole chain (no time window) from the log alone, reading no receipt text: the
+ * chain's selected entries give the key ids. The ledger's first selected receipt tells whether the
+ * chain can carry the selection (not when receipts were logged before chains: format 1);
+ * `ReceiptTexts.finish` checks the rest as pass 2 goes.
  */
-async function chainPlan(
+async function wholeChainPlan(
   options: ExportOptions,
   w: ChainWindow,
   size: number,
@@ -140,30 +159,53 @@ async function chainPlan(
   const inTree = leaf !== undefined && leaf.index < size;
   if (inTree && !isChainedReceipt(leaf.entry as ReceiptEntry)) return undefined;
   const hint = inTree ? leaf.index : undefined;
-  const keyIds = new Set<string>();
-  for await (const l of chainSegment(options.store, w, size, hint)) {
-    const entry = l.entry as ReceiptEntry;
-    if (selects(w, entry)) for (const k of entry.signers) keyIds.add(k);
-  }
+  const { keyIds } = await scanChain(options.store, w, size, hint);
   return { chain: { ...w, firstLeaf: hint }, keyIds: [...keyIds].sort(), notInLog: 0 };
 }
 
-/** A plan from a first pass over the ledger's selection: the key ids its receipts were signed with. */
-async function selectionPlan(options: ExportOptions, size: number): Promise<ExportPlan> {
+/** A first pass over the ledger's selection: its receipts' key ids, and what the chain check needs. */
+async function selectionPass(
+  options: ExportOptions,
+  size: number,
+): Promise<ExportPlan & { inLog: number; allChained: boolean; firstLeaf: number | undefined }> {
   const keyIds = new Set<string>();
   let notInLog = 0;
+  let inLog = 0;
+  let allChained = true;
+  let firstLeaf: number | undefined;
   for await (const batch of inBatches(options.receipts(), SEGMENT_BATCH)) {
     for (const leaf of await options.store.receiptLeaves(batch.map((r) => r.id))) {
-      if (!leaf || leaf.index >= size) notInLog++;
-      else for (const k of (leaf.entry as ReceiptEntry).signers) keyIds.add(k);
+      if (!leaf || leaf.index >= size) {
+        notInLog++;
+        continue;
+      }
+      const entry = leaf.entry as ReceiptEntry;
+      for (const k of entry.signers) keyIds.add(k);
+      inLog++;
+      if (!isChainedReceipt(entry)) allChained = false;
+      if (firstLeaf === undefined || leaf.index < firstLeaf) firstLeaf = leaf.index;
     }
   }
-  return { chain: undefined, keyIds: [...keyIds].sort(), notInLog };
+  return { chain: undefined, keyIds: [...keyIds].sort(), notInLog, inLog, allChained, firstLeaf };
 }
 
+/**
+ * What the export walks. A whole chain is planned from the log alone (one ledger pass in all). A
+ * chain window is planned from a ledger pass and checked against the chain segment: at the window's
+ * edges a chain's `committedAt` can step back (docs/bundle-format.md §6.4), so a selected receipt
+ * may lie outside the segment; then, as when no chain covers the filters, the bundle carries the
+ * ledger's selection without a completeness claim.
+ */
 async function planExport(options: ExportOptions, size: number): Promise<ExportPlan> {
   const w = chainWindow(options.filters);
-  return (w && (await chainPlan(options, w, size))) ?? selectionPlan(options, size);
+  if (w && w.from === undefined && w.to === undefined) {
+    const plan = await wholeChainPlan(options, w, size);
+    if (plan) return plan;
+  }
+  const pass = await selectionPass(options, size);
+  if (!w || !pass.allChained) return pass;
+  const { selected } = await scanChain(options.store, w, size, pass.firstLeaf);
+  return selected === pass.inLog ? { ...pass, chain: { ...w, firstLeaf: pass.firstLeaf } } : pass;
 }
 
 /** Every entry of each key up to the checkpoint, with its inclusion proof. */
