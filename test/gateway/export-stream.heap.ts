@@ -2,8 +2,9 @@
  * NOT in `npm test` yet (not named *.test.ts): run it with
  * `npm run build && npx node --test dist/test/gateway/export-stream.heap.js`. On the loaded machine of
  * the session that wrote it, the capped server dropped the export's connection at its start ("socket
- * hang up") with 72 MiB; the heap figures below need confirming on a quiet machine (or 96 MiB with
- * ~1,800 receipts) before it joins the suite.
+ * hang up") with 72 MiB, and with 96 MiB and 1,800 receipts the server ran out of heap (V8 OOM)
+ * during the export: with ~36 KiB receipts the export's working set is larger than with 4.8 KB ones
+ * (where 72 MiB sufficed). Find what holds it before this joins the suite.
  *
  * `GET /v1/export` streams from ledger to socket: `torgo serve` runs in a child process with its V8
  * heap capped (old generation HEAP_CAP_MIB) and exports a bundle that, added to the server's idle
