@@ -19,6 +19,10 @@ export interface BenchOptions {
   readonly scratch?: string;
   /** The steady suite's load (`--steady-rate`, `--steady-seconds`, `--steady-clients`); defaults in steady.ts. */
   readonly steady?: { readonly rate?: number; readonly seconds?: number; readonly clients?: number };
+  /** The soak's length (`--minutes`); its default is in soak.ts. */
+  readonly minutes?: number;
+  /** The soak's total append rate in receipts/s (`--rate`); its default is in soak.ts. */
+  readonly rate?: number;
 }
 
 export interface Row {

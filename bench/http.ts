@@ -13,6 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { privateKeyFromSeed, publicKeyToPem } from '../core/index.js';
 import { drive, makeReceipts, openBenchLedger } from './engine.js';
 import { median, percentile, type Row, type Suite } from './harness.js';
@@ -29,13 +30,23 @@ export interface ServeChild {
 
 /**
  * `torgo serve` in a child process on a fresh data dir under `dir`, rate limit off, logging at info so
- * its listening line (with the URL) can be read; `extraArgs` add options (TLS). Shared with tls.ts.
+ * its listening line (with the URL) can be read; `extraArgs` add options (TLS); `options` add Node
+ * options, environment variables and a log-line listener. Shared with tls.ts, soak.ts and
+ * the export tests.
  */
 export async function startServe(
   dir: string,
   extraArgs: readonly string[] = [],
-  nodeArgs: readonly string[] = [],
+  options: {
+    /** Node options before the script (e.g. --cpu-prof). */
+    readonly nodeArgs?: readonly string[];
+    /** Environment variables added (e.g. NODE_OPTIONS with a heap cap). */
+    readonly env?: Readonly<Record<string, string>>;
+    /** Each of its log lines (stdout). */
+    readonly onLog?: (line: string) => void;
+  } = {},
 ): Promise<ServeChild> {
+  const { nodeArgs = [], env = {}, onLog } = options;
   const tokenFile = join(dir, 'admin.token');
   const child = spawn(
     process.execPath,
@@ -55,7 +66,7 @@ export async function startServe(
     ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, TORGO_RATE_LIMIT_MAX: '0', TORGO_CONFIG: '' },
+      env: { ...process.env, TORGO_RATE_LIMIT_MAX: '0', TORGO_CONFIG: '', ...env },
     },
   );
   const url = await new Promise<string>((resolve, reject) => {
@@ -65,7 +76,10 @@ export async function startServe(
       const m = /"url":"(https?:\/\/127\.0\.0\.1:\d+)"/.exec(out);
       if (m) {
         child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
+        if (onLog) {
+          for (const line of out.split('\n')) if (line) onLog(line);
+          createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', onLog);
+        } else child.stdout!.resume();
         resolve(m[1]!);
       }
     });
@@ -127,6 +141,7 @@ export function request(
           text += d;
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject); // a connection reset mid-answer
       },
     );
     req.on('error', reject);

@@ -1,7 +1,9 @@
 /**
  * npm run bench [-- --smoke] [-- --only SUITE,…] [-- --ledger-receipts N] [-- --bundle-receipts N]
- * [-- --relay-backlog N] [-- --scratch DIR] [-- --steady-rate N --steady-seconds N --steady-clients N]: runs the suites, prints the table and writes bench/results/latest.{md,json}
- * (and a dated copy). Method and figures: docs/performance.md.
+ * [-- --relay-backlog N] [-- --scratch DIR] [-- --steady-rate N --steady-seconds N --steady-clients N]
+ * [-- --minutes N] [-- --rate R]: runs the suites, prints the table and writes
+ * bench/results/latest.{md,json} (and a dated copy). The soak runs only when named
+ * (`--only soak`) or in smoke mode. Method and figures: docs/performance.md.
  */
 import './quiet-logs.js';
 import { cpus, tmpdir } from 'node:os';
@@ -15,6 +17,7 @@ import { type BenchOptions, environment, type Row, type Suite, writeResults } fr
 import { httpSuite } from './http.js';
 import { querySuite } from './queries.js';
 import { relaySuite } from './relay.js';
+import { soakSuite } from './soak.js';
 import { startSuite } from './start.js';
 import { steadySuite } from './steady.js';
 import { storageSuite } from './storage.js';
@@ -32,7 +35,11 @@ export const SUITES: Record<string, Suite> = {
   chains: chainsSuite,
   relay: relaySuite,
   storage: storageSuite,
+  soak: soakSuite,
 };
+
+/** Suites a full run leaves out unless named with --only: they take as long as they are told to. */
+const ON_REQUEST = new Set(['soak']);
 
 /** CPU time all cores spent outside idle since boot, in ms. */
 function systemBusyMs(): number {
@@ -50,7 +57,7 @@ export async function runBenchmarks(
   }
   const rows: Row[] = [];
   for (const [name, suite] of Object.entries(SUITES)) {
-    if (options.only && !options.only.includes(name)) continue;
+    if (options.only ? !options.only.includes(name) : ON_REQUEST.has(name) && !options.smoke) continue;
     process.stderr.write(`bench: ${name}…\n`);
     const started = performance.now();
     const busy0 = systemBusyMs();
@@ -70,7 +77,8 @@ export async function runBenchmarks(
         name === 'tls' ||
         name === 'bundle' ||
         name === 'start' ||
-        name === 'relay'
+        name === 'relay' ||
+        name === 'soak'
           ? "includes the suite's own child processes (torgo serve, torgo relay, torgo verify, npm start)"
           : 'other processes competing with the figures above; rerun when high',
     });
@@ -91,6 +99,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       'steady-rate': { type: 'string' },
       'steady-seconds': { type: 'string' },
       'steady-clients': { type: 'string' },
+      minutes: { type: 'string' },
+      rate: { type: 'string' },
     },
   });
   const count = (name: string, v: string | undefined): number | undefined => {
@@ -107,6 +117,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     ...(values['steady-seconds'] ? { seconds: count('steady-seconds', values['steady-seconds'])! } : {}),
     ...(values['steady-clients'] ? { clients: count('steady-clients', values['steady-clients'])! } : {}),
   };
+  const positive = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+    return n;
+  };
+  const minutes = positive('minutes', values.minutes);
+  const rate = positive('rate', values.rate);
   const md = await runBenchmarks({
     steady,
     smoke: Boolean(values.smoke),
@@ -114,6 +132,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     ...(ledgerReceipts ? { ledgerReceipts } : {}),
     ...(bundleReceipts ? { bundleReceipts } : {}),
     ...(relayBacklog ? { relayBacklog } : {}),
+    ...(minutes ? { minutes } : {}),
+    ...(rate ? { rate } : {}),
     scratch: values.scratch ?? tmpdir(),
     resultsDir: join(import.meta.dirname, '..', '..', 'bench', 'results'),
   });

@@ -76,7 +76,7 @@ async function offer(
 export async function steadyRuns(load: SteadyLoad, runs: number, nodeArgs: readonly string[] = []) {
   const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-steady-'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: load.clients });
-  const serve = await startServe(dir, [], nodeArgs);
+  const serve = await startServe(dir, [], { nodeArgs });
   try {
     const created = await request(
       agent,

@@ -100,21 +100,21 @@ export function connect(
 export async function saveStream(
   body: ReadableStream<Uint8Array>,
   file: string,
-  onBytes?: (total: number) => void,
+  onBytes?: (total: number, chunk: Buffer) => void,
 ): Promise<number> {
   const partial = `${file}.partial`;
   let total = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       total += chunk.length;
-      onBytes?.(total);
+      onBytes?.(total, chunk);
       done(null, chunk);
     },
   });
   await pipeline(
     Readable.fromWeb(body as import('node:stream/web').ReadableStream),
     counter,
-    createWriteStream(partial),
+    createWriteStream(partial, { flush: true }),
   );
   await rename(partial, file);
   return total;

@@ -3,12 +3,12 @@
  * checkpoint and its history, inclusion and consistency proofs, the operator's public key, and
  * export bundles streamed as JSON lines.
  */
-import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { filtersProblem, isCoreError, toBase64 } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
 import type { IssuedCheckpoint } from '../logbuilder/checkpointer.js';
+import type { ExportSummary } from '../logbuilder/export.js';
 import type { TransparencyLog } from '../logbuilder/log.js';
 import { selectAll, type Selection } from '../ledger/selection.js';
 import type { GatewayService } from '../service.js';
@@ -229,17 +229,25 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService }> =
       // (503) here, before the status line, rather than stream a bundle missing acknowledged receipts.
       const height = await service.currentHeight();
       await log.coverHeight(height);
-      const lines = log.exportLines(
+      const summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 };
+      const started = performance.now();
+      const stream = log.exportStream(
         height,
         async function* () {
           for await (const r of selectAll(service.ledger, identity, selection)) yield { id: r.id, mu: r.mu };
         },
         filters,
-        undefined,
+        summary,
         checkpoint === 'cosigned' ? cosignedCheckpoint(log) : undefined,
       );
-      const stream = Readable.from(lines);
-      stream.on('error', (e) => request.log.error({ err: e }, 'export failed mid-stream'));
+      stream.on('error', (e) => request.log.error({ err: e, ...summary }, 'export failed mid-stream'));
+      // A client gone mid-export destroys the stream, which stops the reads behind it.
+      stream.on('close', () => {
+        const ms = Math.round(performance.now() - started);
+        if (stream.readableEnded) request.log.info({ ...summary, ms }, 'export finished');
+        else if (!stream.errored)
+          request.log.info({ ...summary, ms }, 'export stopped: the client went away');
+      });
       return reply
         .type('application/x-ndjson; charset=utf-8')
         .header('content-disposition', 'attachment; filename="torgo-bundle.jsonl"')

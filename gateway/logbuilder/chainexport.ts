@@ -80,18 +80,42 @@ export async function* chainSegment(
       at = prev ?? undefined;
     }
   }
-  for await (const index of store.chainIndexes(w.by, w.value, start, size)) {
-    const leaf = await store.leaf(index);
-    if (!leaf) throw new Error(`log store: chain entry at leaf ${index} is missing`);
-    yield leaf;
-    if (w.to !== undefined && timeNanos(leaf.entry.committedAt) >= w.to) return;
+  // Leaves are read a batch at a time (one LevelDB read each); a batch may read up to
+  // SEGMENT_BATCH − 1 leaves past the segment's end, which are not yielded.
+  for await (const batch of inBatches(store.chainIndexes(w.by, w.value, start, size), SEGMENT_BATCH)) {
+    const leaves = await store.leaves(batch);
+    for (const [i, leaf] of leaves.entries()) {
+      if (!leaf) throw new Error(`log store: chain entry at leaf ${batch[i]} is missing`);
+      yield leaf;
+      if (w.to !== undefined && timeNanos(leaf.entry.committedAt) >= w.to) return;
+    }
   }
 }
+
+/** Leaves read, and proofs assembled, per LevelDB read while exporting. */
+export const SEGMENT_BATCH = 256;
+
+/** Groups a stream into arrays of up to `size` items (the last one may be shorter). */
+export async function* inBatches<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** Most `.mu` texts read ahead of the chain (ledger order vs leaf order) before the export gives up. */
+const MAX_TEXTS_AHEAD = 10_000;
 
 /**
  * The `.mu` texts of the chain's selected receipts, taken from the ledger's own selection (in
  * ledger-time order, which can differ from leaf order among receipts of one timestamp): texts read
- * ahead are held until their entry comes, so memory is bounded by that disorder, not the selection.
+ * ahead are held until their entry comes, so memory is bounded by that disorder, not the selection
+ * (and by MAX_TEXTS_AHEAD, beyond which ledger and log disagree).
  */
 export class ReceiptTexts {
   private readonly ahead = new Map<string, string>();
@@ -111,9 +135,38 @@ export class ReceiptTexts {
         throw new Error(
           `receipt ${id} is on the chain but not in the ledger's selection: ledger and log disagree`,
         );
+      if (this.ahead.size >= MAX_TEXTS_AHEAD)
+        throw new Error(
+          `more than ${MAX_TEXTS_AHEAD} receipts of the ledger's selection are not on the chain before ${id}: ledger and log disagree`,
+        );
       this.ahead.set(next.value.id, next.value.mu);
     }
   }
+
+  /**
+   * After the chain: the selection's receipts no chain entry claimed must all be outside the tree
+   * of `size` (committed after the checkpoint); one inside it is a receipt the chain does not carry
+   * (logged before chains, or ledger and log disagree), and the export fails rather than sign a
+   * bundle without it. Returns how many were outside.
+   */
+  async finish(store: LogStore, size: number): Promise<number> {
+    let outside = 0;
+    const check = async (ids: string[]) => {
+      for (const [i, leaf] of (await store.receiptLeaves(ids)).entries()) {
+        if (leaf && leaf.index < size)
+          throw new Error(
+            `receipt ${ids[i]} is selected and in the log (leaf ${leaf.index}) but not on the chain: ledger and log disagree`,
+          );
+        outside++;
+      }
+    };
+    await check([...this.ahead.keys()]);
+    this.ahead.clear();
+    const rest = { [Symbol.asyncIterator]: () => this.source };
+    for await (const batch of inBatches(rest, SEGMENT_BATCH)) await check(batch.map((r) => r.id));
+    return outside;
+  }
+
   async close(): Promise<void> {
     await this.source.return?.();
   }

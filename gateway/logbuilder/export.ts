@@ -3,10 +3,15 @@
  * fresh signed checkpoint, the key entries the receipts depend on, the completeness line, the
  * receipts with their ledger entries and inclusion proofs (with the chain's link lines between
  * them, §6), and the export statement the operator key signs over all of it, links included.
- * Constant memory in the number of receipts (two passes over the selection: key ids first, then
- * receipts), so a million-receipt export streams.
+ *
+ * Constant memory in the number of receipts: every read is a range scan or a batch of point reads
+ * (SEGMENT_BATCH leaves and their inclusion proofs per LevelDB read), the statement's digest is
+ * computed as lines go out, and `inChunks` hands them on in chunks as the consumer asks (a stream's
+ * backpressure reaches the reads). When the selection is a whole chain (docs/bundle-format.md
+ * §6.3), the key ids come from the log's chain segment and the ledger is read once, for the `.mu`
+ * texts; otherwise it is read twice (key ids first, then receipts).
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash, type Hash } from 'node:crypto';
 import {
   BUNDLE_FORMAT,
   type HeaderLine,
@@ -17,18 +22,19 @@ import {
   type ReceiptLine,
   type StatementLine,
   toBase64,
-  toHex,
 } from '../../core/index.js';
 import {
   type ChainWindow,
   chainSegment,
   chainWindowOf,
   completenessLine,
+  inBatches,
   ReceiptTexts,
+  SEGMENT_BATCH,
   selects,
 } from './chainexport.js';
 import type { Checkpointer, IssuedCheckpoint } from './checkpointer.js';
-import type { LogStore } from './store.js';
+import type { LeafRecord, LogStore } from './store.js';
 
 export interface ExportedReceipt {
   readonly id: string;
@@ -60,30 +66,237 @@ export interface ExportSummary {
   links?: number;
 }
 
-/** The chain the bundle can show complete, if the selection is exactly that chain's in the window. */
-async function coveringChain(
-  store: LogStore,
-  filters: Readonly<Record<string, string>>,
-  size: number,
-  inLog: number,
-  allChained: boolean,
-  firstLeaf: number | undefined,
-): Promise<(ChainWindow & { firstLeaf: number | undefined }) | undefined> {
-  if (!allChained) return undefined; // receipts logged before chains: the chain cannot show them
-  let w: ChainWindow | { uncovered: string };
+/** The digest the statement signs: SHA-256 over every line before it, as written (§3). */
+class BundleDigest {
+  private readonly hash: Hash = createHash('sha256');
+
+  /** The object as a bundle line (JSON and LF), counted in the digest. */
+  line(o: object): string {
+    const text = `${JSON.stringify(o)}\n`;
+    this.hash.update(text, 'utf8');
+    return text;
+  }
+
+  get value(): string {
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+}
+
+/** Bytes of whole lines per chunk handed to a socket (fewer, larger writes). */
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Joins lines into UTF-8 chunks of about CHUNK_BYTES, pulled one at a time (a consumer's
+ * backpressure reaches `lines`, and through it every read).
+ */
+export async function* inChunks(lines: AsyncIterable<string>): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let bytes = 0;
+  for await (const line of lines) {
+    const b = Buffer.from(line, 'utf8');
+    pending.push(b);
+    bytes += b.length;
+    if (bytes >= CHUNK_BYTES) {
+      yield Buffer.concat(pending, bytes);
+      pending = [];
+      bytes = 0;
+    }
+  }
+  if (pending.length > 0) yield Buffer.concat(pending, bytes);
+}
+
+/** What pass 2 walks: the chain segment covering the filters, or the ledger's selection. */
+interface ExportPlan {
+  readonly chain: (ChainWindow & { firstLeaf: number | undefined }) | undefined;
+  readonly keyIds: readonly string[];
+  /** Selected receipts not in the tree (selection passes only: a chain-only plan counts them at the end). */
+  readonly notInLog: number;
+}
+
+/** The chain window of the filters, if any chain covers them. */
+function chainWindow(filters: Readonly<Record<string, string>>): ChainWindow | undefined {
   try {
-    w = chainWindowOf(filters);
+    const w = chainWindowOf(filters);
+    return 'uncovered' in w ? undefined : w;
   } catch {
     return undefined;
   }
-  if ('uncovered' in w) return undefined;
-  let selected = 0;
-  for await (const leaf of chainSegment(store, w, size, firstLeaf))
-    if (selects(w, leaf.entry as ReceiptEntry)) selected++;
-  return selected === inLog ? { ...w, firstLeaf } : undefined;
 }
 
-/** Yields the bundle's lines, each ending with LF. `summary` is filled in as it goes. */
+/** The chain segment's selected entries, from the log alone: how many, and their signer keys. */
+async function scanChain(
+  store: LogStore,
+  w: ChainWindow,
+  size: number,
+  hint: number | undefined,
+): Promise<{ selected: number; keyIds: Set<string> }> {
+  const keyIds = new Set<string>();
+  let selected = 0;
+  for await (const l of chainSegment(store, w, size, hint)) {
+    const entry = l.entry as ReceiptEntry;
+    if (!selects(w, entry)) continue;
+    selected++;
+    for (const k of entry.signers) keyIds.add(k);
+  }
+  return { selected, keyIds };
+}
+
+/**
+ * A plan for a whole chain (no time window) from the log alone, reading no receipt text: the
+ * chain's selected entries give the key ids. The ledger's first selected receipt tells whether the
+ * chain can carry the selection (not when receipts were logged before chains: format 1);
+ * `ReceiptTexts.finish` checks the rest as pass 2 goes.
+ */
+async function wholeChainPlan(
+  options: ExportOptions,
+  w: ChainWindow,
+  size: number,
+): Promise<ExportPlan | undefined> {
+  const selection = options.receipts()[Symbol.asyncIterator]();
+  let first: ExportedReceipt | undefined;
+  try {
+    const next = await selection.next();
+    first = next.done ? undefined : next.value;
+  } finally {
+    await selection.return?.();
+  }
+  const leaf = first ? await options.store.receiptLeaf(first.id) : undefined;
+  const inTree = leaf !== undefined && leaf.index < size;
+  if (inTree && !isChainedReceipt(leaf.entry as ReceiptEntry)) return undefined;
+  const hint = inTree ? leaf.index : undefined;
+  const { keyIds } = await scanChain(options.store, w, size, hint);
+  return { chain: { ...w, firstLeaf: hint }, keyIds: [...keyIds].sort(), notInLog: 0 };
+}
+
+/** A first pass over the ledger's selection: its receipts' key ids, and what the chain check needs. */
+async function selectionPass(
+  options: ExportOptions,
+  size: number,
+): Promise<ExportPlan & { inLog: number; allChained: boolean; firstLeaf: number | undefined }> {
+  const keyIds = new Set<string>();
+  let notInLog = 0;
+  let inLog = 0;
+  let allChained = true;
+  let firstLeaf: number | undefined;
+  for await (const batch of inBatches(options.receipts(), SEGMENT_BATCH)) {
+    for (const leaf of await options.store.receiptLeaves(batch.map((r) => r.id))) {
+      if (!leaf || leaf.index >= size) {
+        notInLog++;
+        continue;
+      }
+      const entry = leaf.entry as ReceiptEntry;
+      for (const k of entry.signers) keyIds.add(k);
+      inLog++;
+      if (!isChainedReceipt(entry)) allChained = false;
+      if (firstLeaf === undefined || leaf.index < firstLeaf) firstLeaf = leaf.index;
+    }
+  }
+  return { chain: undefined, keyIds: [...keyIds].sort(), notInLog, inLog, allChained, firstLeaf };
+}
+
+/**
+ * What the export walks. A whole chain is planned from the log alone (one ledger pass in all). A
+ * chain window is planned from a ledger pass and checked against the chain segment: at the window's
+ * edges a chain's `committedAt` can step back (docs/bundle-format.md §6.4), so a selected receipt
+ * may lie outside the segment; then, as when no chain covers the filters, the bundle carries the
+ * ledger's selection without a completeness claim.
+ */
+async function planExport(options: ExportOptions, size: number): Promise<ExportPlan> {
+  const w = chainWindow(options.filters);
+  if (w && w.from === undefined && w.to === undefined) {
+    const plan = await wholeChainPlan(options, w, size);
+    if (plan) return plan;
+  }
+  const pass = await selectionPass(options, size);
+  if (!w || !pass.allChained) return pass;
+  const { selected } = await scanChain(options.store, w, size, pass.firstLeaf);
+  return selected === pass.inLog ? { ...pass, chain: { ...w, firstLeaf: pass.firstLeaf } } : pass;
+}
+
+/** Every entry of each key up to the checkpoint, with its inclusion proof. */
+async function* keyLines(store: LogStore, keyIds: readonly string[], size: number): AsyncGenerator<KeyLine> {
+  for (const keyId of keyIds) {
+    const leaves = (await store.keyLeaves(keyId)).filter((l) => l.index < size);
+    const proofs = await store.inclusionProofs(
+      leaves.map((l) => l.index),
+      size,
+    );
+    for (const [i, leaf] of leaves.entries()) {
+      yield {
+        type: 'key',
+        leafIndex: leaf.index,
+        proof: proofs[i]!.map(toBase64),
+        entry: leaf.entry as KeyLine['entry'],
+      };
+    }
+  }
+}
+
+/** Pass 2 along the chain: its segment's entries, selected ones as receipts, the others as links. */
+async function* chainLines(
+  options: ExportOptions,
+  chain: ChainWindow & { firstLeaf: number | undefined },
+  size: number,
+  summary: ExportSummary,
+): AsyncGenerator<ReceiptLine | LinkLine> {
+  const texts = new ReceiptTexts(options.receipts());
+  try {
+    const segment = chainSegment(options.store, chain, size, chain.firstLeaf);
+    for await (const batch of inBatches(segment, SEGMENT_BATCH)) {
+      const proofs = await options.store.inclusionProofs(
+        batch.map((l) => l.index),
+        size,
+      );
+      for (const [i, leaf] of batch.entries()) {
+        const entry = leaf.entry as ReceiptEntry;
+        const proof = proofs[i]!.map(toBase64);
+        if (selects(chain, entry)) {
+          yield { type: 'receipt', leafIndex: leaf.index, proof, entry, mu: await texts.text(entry.id) };
+        } else {
+          summary.links = (summary.links ?? 0) + 1;
+          yield { type: 'link', leafIndex: leaf.index, proof, entry };
+        }
+      }
+    }
+    summary.skipped = await texts.finish(options.store, size);
+  } finally {
+    await texts.close();
+  }
+}
+
+/** Pass 2 over the ledger's selection: each receipt in the tree, with its entry and proof. */
+async function* selectionLines(
+  options: ExportOptions,
+  size: number,
+  summary: ExportSummary,
+): AsyncGenerator<ReceiptLine> {
+  for await (const batch of inBatches(options.receipts(), SEGMENT_BATCH)) {
+    const leaves = await options.store.receiptLeaves(batch.map((r) => r.id));
+    const inTree: [ExportedReceipt, LeafRecord][] = [];
+    for (const [i, leaf] of leaves.entries()) {
+      if (!leaf || leaf.index >= size) summary.skipped++;
+      else inTree.push([batch[i]!, leaf]);
+    }
+    const proofs = await options.store.inclusionProofs(
+      inTree.map(([, l]) => l.index),
+      size,
+    );
+    for (const [i, [r, leaf]] of inTree.entries()) {
+      yield {
+        type: 'receipt',
+        leafIndex: leaf.index,
+        proof: proofs[i]!.map(toBase64),
+        entry: leaf.entry as ReceiptEntry,
+        mu: r.mu,
+      };
+    }
+  }
+}
+
+/**
+ * Yields the bundle's lines, each ending with LF. `summary` is filled in as it goes. Stopping the
+ * iteration (a client gone) stops every read behind it.
+ */
 export async function* exportBundle(
   options: ExportOptions,
   summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 },
@@ -91,13 +304,7 @@ export async function* exportBundle(
   const { store } = options;
   const issued = options.checkpoint ?? (await options.checkpointer.issue());
   const size = issued.checkpoint.size;
-  const digest = sha256.create();
-  const enc = new TextEncoder();
-  const line = (o: object): string => {
-    const text = `${JSON.stringify(o)}\n`;
-    digest.update(enc.encode(text));
-    return text;
-  };
+  const digest = new BundleDigest();
   const header: HeaderLine = {
     type: 'header',
     format: BUNDLE_FORMAT,
@@ -106,92 +313,26 @@ export async function* exportBundle(
     filters: options.filters,
     generator: 'torgo-ledger/0.1.0',
   };
-  yield line(header);
-  yield line({ type: 'checkpoint', note: issued.note });
+  yield digest.line(header);
+  yield digest.line({ type: 'checkpoint', note: issued.note });
 
-  // Pass 1: which keys the selected receipts were signed with, and whether they are all chained.
-  const keyIds = new Set<string>();
-  let inLog = 0;
-  let notInLog = 0;
-  let allChained = true;
-  let firstLeaf: number | undefined;
-  for await (const r of options.receipts()) {
-    const leaf = await store.receiptLeaf(r.id);
-    if (!leaf || leaf.index >= size) notInLog++;
-    else {
-      const entry = leaf.entry as ReceiptEntry;
-      for (const k of entry.signers) keyIds.add(k);
-      inLog++;
-      if (!isChainedReceipt(entry)) allChained = false;
-      if (firstLeaf === undefined || leaf.index < firstLeaf) firstLeaf = leaf.index;
-    }
+  const plan = await planExport(options, size);
+  for await (const line of keyLines(store, plan.keyIds, size)) {
+    summary.keys++;
+    yield digest.line(line);
   }
-  const chain = await coveringChain(store, options.filters, size, inLog, allChained, firstLeaf);
-  const sortedKeyIds = [...keyIds].sort();
-  for (const keyId of sortedKeyIds) {
-    for (const leaf of await store.keyLeaves(keyId)) {
-      if (leaf.index >= size) continue;
-      const proof = (await store.inclusionProof(leaf.index, size)).map(toBase64);
-      const keyLine: KeyLine = {
-        type: 'key',
-        leafIndex: leaf.index,
-        proof,
-        entry: leaf.entry as KeyLine['entry'],
-      };
-      summary.keys++;
-      yield line(keyLine);
-    }
-  }
+  yield digest.line(await completenessLine(store, plan.chain, plan.keyIds, issued.checkpoint));
 
-  yield line(await completenessLine(store, chain, sortedKeyIds, issued.checkpoint));
-
-  // Pass 2: the receipts — along the chain (with its links) when one covers the filters.
-  if (chain) {
-    const texts = new ReceiptTexts(options.receipts());
-    try {
-      for await (const leaf of chainSegment(store, chain, size, chain.firstLeaf)) {
-        const entry = leaf.entry as ReceiptEntry;
-        const proof = (await store.inclusionProof(leaf.index, size)).map(toBase64);
-        if (!selects(chain, entry)) {
-          const link: LinkLine = { type: 'link', leafIndex: leaf.index, proof, entry };
-          summary.links = (summary.links ?? 0) + 1;
-          yield line(link);
-          continue;
-        }
-        const receiptLine: ReceiptLine = {
-          type: 'receipt',
-          leafIndex: leaf.index,
-          proof,
-          entry,
-          mu: await texts.text(entry.id),
-        };
-        summary.receipts++;
-        if (summary.receipts % 1000 === 0) options.onProgress?.(summary.receipts);
-        yield line(receiptLine);
-      }
-    } finally {
-      await texts.close();
-    }
-    summary.skipped = notInLog;
-  } else {
-    for await (const r of options.receipts()) {
-      const leaf = await store.receiptLeaf(r.id);
-      if (!leaf || leaf.index >= size) {
-        summary.skipped++;
-        continue;
-      }
-      const proof = (await store.inclusionProof(leaf.index, size)).map(toBase64);
-      const receiptLine: ReceiptLine = {
-        type: 'receipt',
-        leafIndex: leaf.index,
-        proof,
-        entry: leaf.entry as ReceiptEntry,
-        mu: r.mu,
-      };
+  summary.skipped = plan.notInLog;
+  const lines = plan.chain
+    ? chainLines(options, plan.chain, size, summary)
+    : selectionLines(options, size, summary);
+  for await (const line of lines) {
+    if (line.type === 'receipt') {
       summary.receipts++;
       if (summary.receipts % 1000 === 0) options.onProgress?.(summary.receipts);
-      yield line(receiptLine);
     }
+    yield digest.line(line);
   }
   const statement: StatementLine = {
     type: 'statement',
@@ -201,7 +342,7 @@ export async function* exportBundle(
       filters: header.filters,
       createdAt: header.createdAt,
       counts: { keys: summary.keys, receipts: summary.receipts },
-      digest: `sha256:${toHex(digest.digest())}`,
+      digest: digest.value,
     }),
   };
   yield `${JSON.stringify(statement)}\n`;

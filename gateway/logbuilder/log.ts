@@ -5,6 +5,7 @@
  */
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import {
   generatePrivateKey,
   type PrivateKey,
@@ -22,7 +23,7 @@ import {
   type LogBuilderStatus,
 } from './builder.js';
 import { Checkpointer, type IssuedCheckpoint } from './checkpointer.js';
-import { type ExportedReceipt, type ExportSummary, exportBundle } from './export.js';
+import { type ExportedReceipt, type ExportSummary, exportBundle, inChunks } from './export.js';
 import { LogStore } from './store.js';
 import { CheckpointWitness, witnessCheckpoint } from './witness.js';
 
@@ -207,28 +208,33 @@ export class TransparencyLog {
   }
 
   /**
-   * A bundle's lines for a selection; waits until the log covers `height` first (else E_UNAVAILABLE).
-   * The bundle's checkpoint is a fresh one, or `checkpoint` (a cosigned one, witness.ts).
+   * A bundle of a selection as a byte stream, in chunks of whole lines, read from the ledger and
+   * the log only as fast as the consumer takes it; destroying the stream (the client gone) stops
+   * the reads. Waits until the log covers `height` first (else E_UNAVAILABLE). The bundle's
+   * checkpoint is a fresh one, or `checkpoint` (a cosigned one, witness.ts).
    */
-  async *exportLines(
+  exportStream(
     height: number,
     receipts: () => AsyncIterable<ExportedReceipt>,
     filters: Record<string, string>,
     summary?: ExportSummary,
     checkpoint?: IssuedCheckpoint,
-  ): AsyncGenerator<string> {
-    await this.coverHeight(height);
-    yield* exportBundle(
-      {
-        store: this.store,
-        checkpointer: this.checkpointer,
-        receipts,
-        filters,
-        origin: this.origin,
-        ...(checkpoint ? { checkpoint } : {}),
-      },
-      summary,
-    );
+  ): Readable {
+    const lines = async function* (this: TransparencyLog): AsyncGenerator<string> {
+      await this.coverHeight(height);
+      yield* exportBundle(
+        {
+          store: this.store,
+          checkpointer: this.checkpointer,
+          receipts,
+          filters,
+          origin: this.origin,
+          ...(checkpoint ? { checkpoint } : {}),
+        },
+        summary,
+      );
+    };
+    return Readable.from(inChunks(lines.call(this)), { objectMode: false, highWaterMark: 256 * 1024 });
   }
 
   async close(): Promise<void> {

@@ -145,7 +145,12 @@ test('per-token rate limit: 429 with Retry-After; other tokens unaffected', asyn
   const limited = await call(url, 'GET', '/v1/me', { token: a });
   assert.equal(limited.status, 429);
   assert.equal(limited.json.code, 'E_RATE_LIMITED');
-  assert.ok(Number(limited.headers.get('retry-after')) > 0);
+  // Retry-After: whole seconds until the token's window resets — within the window, and the same
+  // figure as the body's details, so a client may read either.
+  const retryAfter = limited.headers.get('retry-after');
+  assert.match(retryAfter ?? '', /^[1-9]\d*$/);
+  assert.ok(Number(retryAfter) <= 60, `Retry-After ${retryAfter} within the default 60 s window`);
+  assert.equal(limited.json.details.retryAfterSeconds, Number(retryAfter));
   assert.equal((await call(url, 'GET', '/v1/me', { token: b })).status, 200);
   assert.equal((await call(url, 'GET', '/healthz')).status, 200, 'health checks are not limited');
 });

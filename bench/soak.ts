@@ -1,0 +1,380 @@
+/**
+ * Soak: `torgo serve` (child process, embedded ledger, the default rate limit of 6,000 requests/min
+ * per token) under a steady load for `--minutes N` (default 10): 8 keep-alive clients, each with its
+ * own token and source, at a fixed total rate (`--rate`, default 150 receipts/s), one ML-DSA-65
+ * receipt (~4.8 KB) per request, plus a query and a checkpoint read per interval. Every 10 s it
+ * samples the server's RSS, its CPU per receipt, the data dir's disk per receipt and the append
+ * latency (p50/p99/max); in the middle it exports one client's source (GET /v1/export) while the
+ * load goes on: time, receipts/s, RSS before and after. The per-interval table is printed and
+ * written to bench/results/soak-<date>.md; the summary rows join the bench table. Smoke mode (npm
+ * test) runs it for a few seconds with 1-second intervals. Not part of a plain `npm run bench`:
+ * name it (`--only soak`).
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { join } from 'node:path';
+import { publicKeyToPem } from '../core/index.js';
+import { type BenchOptions, median, percentile, type Row, type Suite } from './harness.js';
+import { request, type ServeChild, startServe } from './http.js';
+import { benchKey, signedReceipts } from './receipts.js';
+
+const CLIENTS = 8;
+const SOURCE = (c: number) => `soak-relay-${c}`;
+
+interface Interval {
+  readonly atSeconds: number;
+  readonly receipts: number;
+  readonly errors: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly rssMiB: number;
+  readonly cpuMsPerReceipt: number;
+  readonly diskKBPerReceipt: number;
+}
+
+interface ExportFigures {
+  readonly atSeconds: number;
+  readonly receipts: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly rssBeforeMiB: number;
+  readonly rssAfterMiB: number;
+  readonly rssPeakMiB: number;
+}
+
+/** The child's resident set (MiB) and CPU time (ms, user + system) from /proc. */
+function processFigures(pid: number): { rssMiB: number; cpuMs: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKiB = Number(/VmRSS:\s*(\d+)/.exec(status)?.[1] ?? 0);
+  // Fields after the command name: state is the 1st, utime the 12th, stime the 13th (clock ticks).
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { rssMiB: rssKiB / 1024, cpuMs: ticks * 10 };
+}
+
+async function diskBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    try {
+      total += (await stat(join(entry.parentPath, entry.name))).size;
+    } catch {
+      // a LevelDB file compacted away between readdir and stat
+    }
+  }
+  return total;
+}
+
+/**
+ * Signed receipts for client `c`, `ahead` intervals before they are needed: signing runs on worker
+ * threads in this process (the client's cost, not the server's), one interval's worth at a time.
+ */
+class ReceiptSupply {
+  private ready: string[] = [];
+  private signing: Promise<void> = Promise.resolve();
+  constructor(
+    private readonly perInterval: number,
+    private readonly client: number,
+  ) {}
+  refill(): Promise<void> {
+    this.signing = this.signing.then(async () => {
+      const signed = await signedReceipts(this.perInterval, (i) => ({
+        source: SOURCE(this.client),
+        subject: `urn:torgo:subject:${(this.client * 7919 + i) % 5000}`,
+      }));
+      this.ready.push(...signed);
+    });
+    return this.signing;
+  }
+  take(): string | undefined {
+    return this.ready.shift();
+  }
+}
+
+/** One client: sends at its share of the rate on its own keep-alive connection, records latencies. */
+async function runClient(
+  serve: ServeChild,
+  token: string,
+  supply: ReceiptSupply,
+  perSecond: number,
+  until: number,
+  sink: { latencies: number[]; receipts: number; errors: number },
+): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const gap = 1000 / perSecond;
+  let next = performance.now() + Math.random() * gap;
+  try {
+    while (next < until) {
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      next += gap;
+      const mu = supply.take();
+      if (!mu) {
+        sink.errors++; // the signer fell behind: counted, never hidden
+        continue;
+      }
+      const t0 = performance.now();
+      const r = await request(agent, serve.url, 'POST', '/v1/receipts', token, mu, 'text/markdown').catch(
+        () => ({ status: 0, text: '' }),
+      );
+      sink.latencies.push(performance.now() - t0);
+      if (r.status === 201) sink.receipts++;
+      else sink.errors++;
+    }
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** GET /v1/export of `source`: bytes and receipt lines, or the status and Retry-After of a refusal. */
+function exportOnce(
+  serve: ServeChild,
+  token: string,
+  source: string,
+): Promise<{ bytes: number; receipts: number } | { status: number; retryAfter: number }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(`/v1/export?source=${encodeURIComponent(source)}`, serve.url);
+    http
+      .get(u, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, retryAfter: Number(res.headers['retry-after'] ?? 1) });
+          return;
+        }
+        let bytes = 0;
+        let receipts = 0;
+        let tail = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          bytes += Buffer.byteLength(d);
+          const parts = (tail + d).split('\n');
+          tail = parts.pop()!;
+          for (const p of parts) if (p.startsWith('{"type":"receipt"')) receipts++;
+        });
+        res.on('end', () => resolve({ bytes, receipts }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+/**
+ * GET /v1/export of one source while the load runs, retried as its Retry-After says while the
+ * log catches up with the ledger (503); the server's RSS sampled around it.
+ */
+async function exportDuring(
+  serve: ServeChild,
+  token: string,
+  source: string,
+  startedAt: number,
+): Promise<ExportFigures> {
+  const pid = serve.child.pid!;
+  const before = processFigures(pid).rssMiB;
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, processFigures(pid).rssMiB);
+  }, 250);
+  const t0 = performance.now();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const tAttempt = performance.now();
+      const r = await exportOnce(serve, token, source);
+      if ('bytes' in r) {
+        return {
+          atSeconds: Math.round((t0 - startedAt) / 1000),
+          receipts: r.receipts,
+          bytes: r.bytes,
+          seconds: (performance.now() - tAttempt) / 1000,
+          rssBeforeMiB: before,
+          rssAfterMiB: processFigures(pid).rssMiB,
+          rssPeakMiB: peak,
+        };
+      }
+      if (r.status !== 503 || attempt === 10) throw new Error(`export: HTTP ${r.status}`);
+      await new Promise((resolve) => setTimeout(resolve, r.retryAfter * 1000));
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+function intervalTable(intervals: readonly Interval[], exp: ExportFigures | undefined): string {
+  const lines = [
+    '| t (s) | receipts/s | errors | p50 (ms) | p99 (ms) | max (ms) | RSS (MiB) | CPU per receipt (ms) | disk per receipt (KB) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  let last = 0;
+  for (const i of intervals) {
+    const secs = i.atSeconds - last;
+    last = i.atSeconds;
+    lines.push(
+      `| ${i.atSeconds} | ${(i.receipts / secs).toFixed(0)} | ${i.errors} | ${i.p50.toFixed(1)} | ${i.p99.toFixed(1)} | ${i.max.toFixed(0)} | ${i.rssMiB.toFixed(0)} | ${i.cpuMsPerReceipt.toFixed(2)} | ${i.diskKBPerReceipt.toFixed(2)} |`,
+    );
+  }
+  if (exp) {
+    lines.push(
+      '',
+      `Export at ${exp.atSeconds} s (under the load above): ${exp.receipts} receipts, ${(exp.bytes / 2 ** 20).toFixed(1)} MiB in ${exp.seconds.toFixed(1)} s = ${(exp.receipts / exp.seconds).toFixed(0)} receipts/s; server RSS ${exp.rssBeforeMiB.toFixed(0)} MiB before, ${exp.rssPeakMiB.toFixed(0)} MiB peak, ${exp.rssAfterMiB.toFixed(0)} MiB after.`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export const soakSuite: Suite = async (options: BenchOptions) => {
+  const { smoke } = options;
+  const minutes = options.minutes ?? (smoke ? 0.1 : 10);
+  const rate = options.rate ?? (smoke ? 40 : 150);
+  const intervalMs = smoke ? 1_000 : 10_000;
+  const intervals = Math.max(2, Math.round((minutes * 60_000) / intervalMs));
+  const perClient = rate / CLIENTS;
+  const perInterval = Math.ceil((perClient * intervalMs) / 1000);
+  const dir = await mkdtemp(join(options.scratch ?? '/tmp', 'torgo-bench-soak-'));
+  const serve = await startServe(dir, [], {
+    env: { TORGO_RATE_LIMIT_MAX: '6000', TORGO_RATE_LIMIT_WINDOW_MS: '60000' },
+  });
+  const exited = new Promise<void>((resolve) => serve.child.once('exit', () => resolve()));
+  const agent = new http.Agent({ keepAlive: true });
+  try {
+    const token = async (name: string, roles: string[]): Promise<string> => {
+      const r = await request(
+        agent,
+        serve.url,
+        'POST',
+        '/v1/tokens',
+        serve.admin,
+        JSON.stringify({ name, roles }),
+      );
+      if (r.status !== 201) throw new Error(`token: ${r.status} ${r.text}`);
+      return (JSON.parse(r.text) as { token: string }).token;
+    };
+    const tokens = await Promise.all(
+      Array.from({ length: CLIENTS }, (_, c) => token(`soak-${c}`, ['appender'])),
+    );
+    const auditor = await token('soak-auditor', ['auditor']);
+    const reg = await request(
+      agent,
+      serve.url,
+      'POST',
+      '/v1/keys',
+      tokens[0]!,
+      JSON.stringify({ publicKey: publicKeyToPem(benchKey) }),
+    );
+    if (reg.status !== 201) throw new Error(`key: ${reg.status} ${reg.text}`);
+    const supplies = tokens.map((_, c) => new ReceiptSupply(perInterval, c));
+    await Promise.all(supplies.flatMap((s) => [s.refill(), s.refill()]));
+
+    const sinks = tokens.map(() => ({ latencies: [] as number[], receipts: 0, errors: 0 }));
+    const startedAt = performance.now();
+    const until = startedAt + intervals * intervalMs;
+    const clients = tokens.map((t, c) => runClient(serve, t, supplies[c]!, perClient, until, sinks[c]!));
+    const rows: Interval[] = [];
+    let exportRun: Promise<ExportFigures> | undefined;
+    let cpu0 = processFigures(serve.child.pid!).cpuMs;
+    let total = 0;
+    for (let k = 1; k <= intervals; k++) {
+      for (const s of supplies) void s.refill();
+      await new Promise((r) => setTimeout(r, startedAt + k * intervalMs - performance.now()));
+      const latencies = sinks.flatMap((s) => s.latencies);
+      const receipts = sinks.reduce((n, s) => n + s.receipts, 0);
+      const errors = sinks.reduce((n, s) => n + s.errors, 0);
+      for (const s of sinks) {
+        s.latencies = [];
+        s.receipts = 0;
+        s.errors = 0;
+      }
+      total += receipts;
+      const { rssMiB, cpuMs } = processFigures(serve.child.pid!);
+      const disk = await diskBytes(join(dir, 'data'));
+      rows.push({
+        atSeconds: Math.round((k * intervalMs) / 1000),
+        receipts,
+        errors,
+        p50: latencies.length ? percentile(latencies, 50) : 0,
+        p99: latencies.length ? percentile(latencies, 99) : 0,
+        max: latencies.length ? Math.max(...latencies) : 0,
+        rssMiB,
+        cpuMsPerReceipt: receipts ? (cpuMs - cpu0) / receipts : 0,
+        diskKBPerReceipt: total ? disk / total / 1000 : 0,
+      });
+      cpu0 = cpuMs;
+      process.stderr.write(
+        `soak: ${rows.at(-1)!.atSeconds} s, ${receipts} receipts, ${errors} errors, RSS ${rssMiB.toFixed(0)} MiB\n`,
+      );
+      // The auditor's routine while the load runs: a query and a checkpoint read per interval.
+      await request(agent, serve.url, 'GET', `/v1/receipts?source=${SOURCE(1)}&limit=10`, auditor);
+      await request(agent, serve.url, 'GET', '/v1/checkpoint', auditor);
+      if (k === Math.ceil(intervals / 2)) {
+        exportRun = exportDuring(serve, auditor, SOURCE(0), startedAt);
+        exportRun.catch(() => {}); // awaited (and thrown) after the load
+      }
+    }
+    await Promise.all(clients);
+    const exp = await exportRun;
+    const table = intervalTable(rows, exp);
+    process.stderr.write(table);
+    if (!smoke) {
+      const results = join(import.meta.dirname, '..', '..', 'bench', 'results');
+      await mkdir(results, { recursive: true });
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      await writeFile(
+        join(results, `soak-${stamp}.md`),
+        `# Soak, ${minutes} min at ${rate} receipts/s, ${CLIENTS} clients\n\n${table}`,
+      );
+    }
+    const steady = rows.slice(1); // the first interval includes the warm-up
+    const errors = rows.reduce((n, r) => n + r.errors, 0);
+    const note = `${minutes} min, ${CLIENTS} clients at ${rate}/s in total, ${total.toLocaleString('en-US')} receipts, ${errors} errors`;
+    const out: Row[] = [
+      {
+        suite: 'soak',
+        name: 'append p50, median of the 10 s intervals',
+        value: median(steady.map((r) => r.p50)),
+        unit: 'ms',
+        note,
+      },
+      {
+        suite: 'soak',
+        name: 'append p99, worst 10 s interval',
+        value: Math.max(...steady.map((r) => r.p99)),
+        unit: 'ms',
+        note: `median interval ${median(steady.map((r) => r.p99)).toFixed(1)} ms; worst request ${Math.max(...rows.map((r) => r.max)).toFixed(0)} ms`,
+      },
+      {
+        suite: 'soak',
+        name: 'server CPU per receipt, median interval',
+        value: median(steady.map((r) => r.cpuMsPerReceipt)),
+        unit: 'ms',
+      },
+      {
+        suite: 'soak',
+        name: 'disk per receipt at the end (data dir ÷ receipts)',
+        value: rows.at(-1)!.diskKBPerReceipt,
+        unit: 'KB',
+      },
+      {
+        suite: 'soak',
+        name: 'server RSS at the end',
+        value: rows.at(-1)!.rssMiB,
+        unit: 'MiB',
+        note: `first interval ${rows[0]!.rssMiB.toFixed(0)} MiB, highest ${Math.max(...rows.map((r) => r.rssMiB)).toFixed(0)} MiB`,
+      },
+    ];
+    if (exp) {
+      out.push({
+        suite: 'soak',
+        name: `GET /v1/export of one source under load (${exp.receipts.toLocaleString('en-US')} receipts)`,
+        value: exp.receipts / exp.seconds,
+        unit: 'receipts/s',
+        note: `${(exp.bytes / 2 ** 20).toFixed(1)} MiB in ${exp.seconds.toFixed(1)} s; server RSS ${exp.rssBeforeMiB.toFixed(0)} → peak ${exp.rssPeakMiB.toFixed(0)} → ${exp.rssAfterMiB.toFixed(0)} MiB`,
+      });
+    }
+    return out;
+  } finally {
+    agent.destroy();
+    serve.child.kill('SIGTERM');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  }
+};
