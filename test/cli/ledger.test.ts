@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { it } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import { Level } from 'level';
 import { contracts } from '../../chaincode/contract.js';
 import { publicKeyToPem, privateKeyFromSeed } from '../../core/index.js';
@@ -14,8 +14,9 @@ import type { StorageReport } from '../../gateway/ledger/embedded/stats.js';
 import { pem, signedReceipt, testKey } from '../chaincode/ledger.js';
 import { torgo } from './run.js';
 
-it('torgo ledger check: 0 on a sound ledger, 1 once a block is altered, 2 while it is open elsewhere', async (t) => {
-  const data = await mkdtemp(path.join(tmpdir(), 'torgo-ledger-check-'));
+/** A fresh embedded ledger in a temporary directory (removed after `t`) and an appender identity on it. */
+async function appenderLedger(t: TestContext, prefix: string) {
+  const data = await mkdtemp(path.join(tmpdir(), prefix));
   t.after(() => rm(data, { recursive: true, force: true }));
   const ledger = await EmbeddedLedger.open({ dir: data, contracts });
   const who = await ledger.createIdentity({
@@ -23,6 +24,11 @@ it('torgo ledger check: 0 on a sound ledger, 1 once a block is altered, 2 while 
     name: 'relay',
     attrs: { 'torgo.role': 'appender' },
   });
+  return { data, ledger, who };
+}
+
+it('torgo ledger check: 0 on a sound ledger, 1 once a block is altered, 2 while it is open elsewhere', async (t) => {
+  const { data, ledger, who } = await appenderLedger(t, 'torgo-ledger-check-');
   await ledger.submit(who, 'registerKey', [
     publicKeyToPem(privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(4))),
     'k',
@@ -59,14 +65,7 @@ it('torgo ledger check: 0 on a sound ledger, 1 once a block is altered, 2 while 
 });
 
 it('torgo ledger stats: bytes per receipt in each store, the .mu size, and the figures after compaction', async (t) => {
-  const data = await mkdtemp(path.join(tmpdir(), 'torgo-ledger-stats-'));
-  t.after(() => rm(data, { recursive: true, force: true }));
-  const ledger = await EmbeddedLedger.open({ dir: data, contracts });
-  const who = await ledger.createIdentity({
-    mspId: 'Org1MSP',
-    name: 'relay',
-    attrs: { 'torgo.role': 'appender' },
-  });
+  const { data, ledger, who } = await appenderLedger(t, 'torgo-ledger-stats-');
   const key = testKey(5);
   await ledger.submit(who, 'registerKey', [pem(key), 'k']);
   const receipts = Array.from({ length: 5 }, () => signedReceipt([key]));

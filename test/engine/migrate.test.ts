@@ -8,7 +8,7 @@ import './quiet-logs.js';
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { encodeBlock } from '../../engine/blockstore.js';
 import {
   type Block,
@@ -70,13 +70,19 @@ async function sampleBlocks(dir: string): Promise<Block[]> {
   return blocks;
 }
 
-test('a format-1 ledger converts to format 2 with every block, value, history entry and status', async (t) => {
+/** A format-1 ledger of the sample blocks, written by hand, still open (`db`) at `location` under `tmp`. */
+async function format1Ledger(t: TestContext) {
   const source = await tempDir(t);
   const blocks = await sampleBlocks(source.dir);
   const tmp = await tempDir(t);
   const location = path.join(tmp.dir, 'ledger');
   const db = await openDb(location);
   await writeFormat1(db, blocks);
+  return { blocks, tmp, location, db };
+}
+
+test('a format-1 ledger converts to format 2 with every block, value, history entry and status', async (t) => {
+  const { blocks, tmp, location, db } = await format1Ledger(t);
   await db.close();
   await assert.rejects(
     openKv(tmp.dir),
@@ -118,12 +124,7 @@ test('a format-1 ledger converts to format 2 with every block, value, history en
 });
 
 test('a format-1 ledger whose state does not match its blocks is refused and left as it was', async (t) => {
-  const source = await tempDir(t);
-  const blocks = await sampleBlocks(source.dir);
-  const tmp = await tempDir(t);
-  const location = path.join(tmp.dir, 'ledger');
-  const db = await openDb(location);
-  await writeFormat1(db, blocks);
+  const { location, db } = await format1Ledger(t);
   const small = await db.get('s/small');
   await db.put('s/small', Buffer.concat([small!.subarray(0, 12), Buffer.from('forged')]));
   await db.close();
