@@ -109,6 +109,39 @@ export async function stopChild(c: ServeChild): Promise<void> {
   await exited;
 }
 
+/**
+ * A new appender token (named `name`) on the gateway at `url`, made with the `admin` token, and `key`
+ * registered under it: what every suite that appends over HTTP sets up first.
+ */
+export async function appenderWithKey(
+  agent: http.Agent,
+  url: string,
+  admin: string,
+  name: string,
+  key: Parameters<typeof publicKeyToPem>[0],
+): Promise<string> {
+  const created = await request(
+    agent,
+    url,
+    'POST',
+    '/v1/tokens',
+    admin,
+    JSON.stringify({ name, roles: ['appender'] }),
+  );
+  if (created.status !== 201) throw new Error(`token: ${created.status} ${created.text}`);
+  const token = (JSON.parse(created.text) as { token: string }).token;
+  const reg = await request(
+    agent,
+    url,
+    'POST',
+    '/v1/keys',
+    token,
+    JSON.stringify({ publicKey: publicKeyToPem(key) }),
+  );
+  if (reg.status !== 201) throw new Error(`key: ${reg.status} ${reg.text}`);
+  return token;
+}
+
 /** Keep-alive connections; node:http costs the client less CPU than fetch, so the client distorts less. */
 /** One HTTP request with a bearer token over `agent`; the body as text. Shared by the HTTP and Fabric benches. */
 export function request(

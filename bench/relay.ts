@@ -13,10 +13,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { publicKeyToPem } from '../core/index.js';
 import { drive } from './engine.js';
 import { median, type Row, type Suite } from './harness.js';
-import { request, startServe } from './http.js';
+import { appenderWithKey, request, startServe } from './http.js';
 import { benchKey, signedReceipts } from './receipts.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'torgo.js');
@@ -105,25 +104,7 @@ export const relaySuite: Suite = async ({ smoke, relayBacklog, scratch }) => {
   const port = new URL(gateway.url).port;
   let relay: RelayProcess | undefined;
   try {
-    const created = await request(
-      agent,
-      gateway.url,
-      'POST',
-      '/v1/tokens',
-      gateway.admin,
-      JSON.stringify({ name: 'relay', roles: ['appender'] }),
-    );
-    expect(201, created, 'token');
-    const token = (JSON.parse(created.text) as { token: string }).token;
-    const reg = await request(
-      agent,
-      gateway.url,
-      'POST',
-      '/v1/keys',
-      token,
-      JSON.stringify({ publicKey: publicKeyToPem(benchKey) }),
-    );
-    expect(201, reg, 'key');
+    const token = await appenderWithKey(agent, gateway.url, gateway.admin, 'relay', benchKey);
 
     // 1. The gateway alone, as the forwarder drives it.
     const gatewayRates: number[] = [];

@@ -12,9 +12,8 @@ import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { publicKeyToPem } from '../core/index.js';
 import { median, percentile, type Suite } from './harness.js';
-import { cpuMsOf, request, startServe, stopChild } from './http.js';
+import { appenderWithKey, cpuMsOf, request, startServe, stopChild } from './http.js';
 import { benchKey, signedReceipts } from './receipts.js';
 
 export interface SteadyLoad {
@@ -78,25 +77,7 @@ export async function steadyRuns(load: SteadyLoad, runs: number, nodeArgs: reado
   const agent = new http.Agent({ keepAlive: true, maxSockets: load.clients });
   const serve = await startServe(dir, [], { nodeArgs });
   try {
-    const created = await request(
-      agent,
-      serve.url,
-      'POST',
-      '/v1/tokens',
-      serve.admin,
-      JSON.stringify({ name: 'bench', roles: ['appender'] }),
-    );
-    if (created.status !== 201) throw new Error(`token: ${created.status} ${created.text}`);
-    const token = (JSON.parse(created.text) as { token: string }).token;
-    const reg = await request(
-      agent,
-      serve.url,
-      'POST',
-      '/v1/keys',
-      token,
-      JSON.stringify({ publicKey: publicKeyToPem(benchKey) }),
-    );
-    if (reg.status !== 201) throw new Error(`key: ${reg.status} ${reg.text}`);
+    const token = await appenderWithKey(agent, serve.url, serve.admin, 'bench', benchKey);
     const n = Math.max(1, Math.round(load.rate * load.seconds));
     // Warm-up (JIT, connections, key cache), then the timed runs.
     await offer(serve.url, token, agent, await signedReceipts(Math.min(n, 200)), load.rate, serve.child.pid);
