@@ -17,7 +17,7 @@ import { type Block, type BlockTransaction, sealBlock, type ValidationCode } fro
 import { canonicalJson, sha256Hex } from './canonical.js';
 import { EngineError } from './errors.js';
 import type { Creator } from './identity.js';
-import type { TxSimulation } from './simulation.js';
+import type { KVWrite, TxSimulation } from './simulation.js';
 import type { Db } from './state.js';
 import { blockOps } from './storage.js';
 import { BlockValidator } from './validator.js';
@@ -118,10 +118,13 @@ export class Committer {
     try {
       const validator = new BlockValidator(this.db, number);
       const transactions: BlockTransaction[] = [];
+      // Each transaction's sorted write set, built once: blockOps reads it per write, and the getter sorts.
+      const writeSets: KVWrite[][] = [];
       statuses = [];
       for (const [txNumber, { tx }] of batch.entries()) {
         const validationCode = await validator.validate(tx.txId, tx.sim);
         const writeSet = tx.sim.writeSet;
+        writeSets.push(writeSet);
         if (validationCode === 'VALID') validator.apply(writeSet, txNumber);
         statuses.push({ blockNumber: number, txNumber, validationCode });
         transactions.push({
@@ -145,11 +148,7 @@ export class Committer {
       const sealed = sealBlock(number, this.tip.hash, transactions);
       block = sealed.block;
       size = sealed.bytes.length;
-      const ops = blockOps(
-        block,
-        (txNum, write) => batch[txNum]!.tx.sim.writeSet[write]!.value,
-        validator.updates,
-      );
+      const ops = blockOps(block, (txNum, write) => writeSets[txNum]![write]!.value, validator.updates);
       await this.db.batch(ops, { sync: true });
     } catch (e) {
       const error = new EngineError('E_STORAGE', `block ${number} could not be written: ${String(e)}`, {}, e);
