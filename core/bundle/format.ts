@@ -340,14 +340,33 @@ export function parseBundleLine(text: string, lineNo: number): BundleLine {
   }
 }
 
+function decodeProofNode(p: string, lineNo: number): Uint8Array {
+  const node = fromBase64(p, 'E_PROOF_INVALID', `line ${lineNo}: proof node`);
+  if (node.length !== HASH_SIZE)
+    throw new CoreError('E_PROOF_INVALID', `line ${lineNo}: proof node is not 32 bytes`, { line: lineNo });
+  return node;
+}
+
 /** The proof nodes of a line, decoded (each must be a 32-byte hash). */
 export function decodeProof(proof: readonly string[], lineNo: number): Uint8Array[] {
-  return proof.map((p) => {
-    const node = fromBase64(p, 'E_PROOF_INVALID', `line ${lineNo}: proof node`);
-    if (node.length !== HASH_SIZE)
-      throw new CoreError('E_PROOF_INVALID', `line ${lineNo}: proof node is not 32 bytes`, { line: lineNo });
-    return node;
-  });
+  return proof.map((p) => decodeProofNode(p, lineNo));
+}
+
+/**
+ * `decodeProof` for a run of lines whose proofs share nodes (neighbouring leaves share most of
+ * theirs): a node written as the previous line's node at the same place is that node, already
+ * decoded, so it is reused. Same results and errors as `decodeProof`.
+ */
+export class ProofDecoder {
+  private text: readonly string[] = [];
+  private nodes: readonly Uint8Array[] = [];
+
+  decode(proof: readonly string[], lineNo: number): Uint8Array[] {
+    const nodes = proof.map((p, k) => (p === this.text[k] ? this.nodes[k]! : decodeProofNode(p, lineNo)));
+    this.text = proof;
+    this.nodes = nodes;
+    return nodes;
+  }
 }
 
 /** Validates a log entry object (e.g. from a chaincode event), strictly. */

@@ -9,12 +9,17 @@ import { fromBase64, utf8 } from '../../encoding.js';
 import { platformMlDsa } from '../../crypto/backend.js';
 import { importPublicKey, type PublicKey } from '../../crypto/keys.js';
 import type { MlDsaBackend } from '../../crypto/mldsa.js';
-import { verifyInclusion } from '../../log/proof.js';
-import { receiptDigest, verifyReceipt } from '../../receipt/receipt.js';
+import { InclusionVerifier } from '../../log/proof.js';
+import {
+  parseReceipt,
+  type Receipt,
+  receiptDigest,
+  verifyReceiptSignatures,
+} from '../../receipt/receipt.js';
 import { entryLeafHash, type KeyEntry, keyInvalidAt } from '../entries.js';
 import { type BundleFilters, outsideFilters } from '../filters.js';
 import { asFailure, type Failure, type Flag } from '../findings.js';
-import { decodeProof, type ReceiptLine } from '../format.js';
+import { ProofDecoder, type ReceiptLine } from '../format.js';
 
 /** What every receipt check needs; plain data, so it crosses worker boundaries. */
 export interface ReceiptCheckContext {
@@ -43,12 +48,22 @@ export interface ReceiptChecker {
   close?(): Promise<void>;
 }
 
-/** Keys from proven entries, with a lookup memo (parsing a public key is not free). */
-class KeyTable {
+/**
+ * What the checks of one context keep between receipts: keys from proven entries, with a lookup
+ * memo (parsing a public key is not free), the root, and the proof memos (neighbouring receipts
+ * share most of their audit paths, InclusionVerifier).
+ */
+class ContextState {
   private readonly publicKeys = new Map<string, PublicKey>();
   readonly entries: Map<string, KeyEntry>;
-  constructor(entries: readonly KeyEntry[]) {
-    this.entries = new Map(entries.map((e) => [e.keyId, e]));
+  readonly proofs = new ProofDecoder();
+  readonly inclusion: InclusionVerifier;
+  constructor(context: ReceiptCheckContext) {
+    this.entries = new Map(context.keys.map((e) => [e.keyId, e]));
+    this.inclusion = new InclusionVerifier(
+      context.treeSize,
+      fromBase64(context.rootHash, 'E_BUNDLE_SYNTAX', 'root hash'),
+    );
   }
   publicKey(keyId: string): PublicKey | undefined {
     let k = this.publicKeys.get(keyId);
@@ -61,7 +76,32 @@ class KeyTable {
   }
 }
 
-const tables = new WeakMap<ReceiptCheckContext, KeyTable>();
+const states = new WeakMap<ReceiptCheckContext, ContextState>();
+
+function digestMismatch(id: string): CoreError {
+  return new CoreError(
+    'E_BUNDLE_DIGEST_MISMATCH',
+    `receipt ${id}: its text does not hash to the committed digest`,
+  );
+}
+
+/**
+ * The receipt of a line, its text hashing to the committed digest. The digest is checked first,
+ * as if before parsing: parsing computes it anyway, so it is compared after a parse that succeeds
+ * and computed on its own only when the parse fails (a text that is not the committed one fails
+ * with E_BUNDLE_DIGEST_MISMATCH, whatever else is wrong with it).
+ */
+function committedReceipt(r: ReceiptLine): Receipt {
+  let receipt: Receipt;
+  try {
+    receipt = parseReceipt(r.mu);
+  } catch (e) {
+    if (receiptDigest(utf8(r.mu)) !== r.entry.digest) throw digestMismatch(r.entry.id);
+    throw e;
+  }
+  if (receipt.digest !== r.entry.digest) throw digestMismatch(r.entry.id);
+  return receipt;
+}
 
 /**
  * Checks one receipt line: inclusion proof, digest of its text, the receipt itself (canonical
@@ -75,28 +115,16 @@ export function checkReceiptLine(
   mlDsa: MlDsaBackend = platformMlDsa,
 ): ReceiptCheckResult {
   const id = r.entry.id;
-  let table = tables.get(context);
-  if (!table) {
-    table = new KeyTable(context.keys);
-    tables.set(context, table);
-  }
+  let state = states.get(context);
   try {
-    verifyInclusion(
-      r.leafIndex,
-      context.treeSize,
-      entryLeafHash(r.entry),
-      decodeProof(r.proof, line),
-      fromBase64(context.rootHash, 'E_BUNDLE_SYNTAX', 'root hash'),
-    );
-    const bytes = utf8(r.mu);
-    if (receiptDigest(bytes) !== r.entry.digest) {
-      throw new CoreError(
-        'E_BUNDLE_DIGEST_MISMATCH',
-        `receipt ${id}: its text does not hash to the committed digest`,
-      );
+    if (!state) {
+      state = new ContextState(context);
+      states.set(context, state);
     }
-    const t = table;
-    const { receipt, signers } = verifyReceipt(bytes, (keyId) => t.publicKey(keyId), mlDsa);
+    state.inclusion.verify(r.leafIndex, entryLeafHash(r.entry), state.proofs.decode(r.proof, line));
+    const receipt = committedReceipt(r);
+    const t = state;
+    const signers = verifyReceiptSignatures(receipt, (keyId) => t.publicKey(keyId), mlDsa);
     const fields = receipt.document.fields;
     if (fields.id !== id) throw new CoreError('E_BUNDLE_SYNTAX', `receipt ${fields.id} is recorded as ${id}`);
     const signed = signers.map((s) => s.keyId).sort();

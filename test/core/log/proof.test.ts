@@ -16,6 +16,7 @@ import {
 } from '../../../core/log/merkle.js';
 import {
   decompInclProof,
+  InclusionVerifier,
   rootFromInclusionProof,
   verifyConsistency,
   verifyInclusion,
@@ -315,6 +316,84 @@ describe('verification edge cases', () => {
         }
       }),
     );
+  });
+});
+
+/** What a check did: 'ok', or the error's code, reason and message. */
+function outcome(f: () => void): string {
+  try {
+    f();
+    return 'ok';
+  } catch (e) {
+    const c = e as CoreError;
+    return `${c.code} ${String(c.details?.['reason'])} ${c.message}`;
+  }
+}
+
+describe('InclusionVerifier: verifyInclusion for many leaves of one tree', () => {
+  /** One leaf's check as a bundle may present it: the true proof, or one tampered with. */
+  const tamper = fc.record({
+    index: fc.nat(),
+    how: fc.constantFrom('none', 'none', 'none', 'node', 'leaf', 'index', 'short', 'long', 'swap'),
+    k: fc.nat(),
+    bit: fc.nat(255),
+  });
+
+  it('gives every leaf, in any order, the verdict and the error verifyInclusion gives', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.array(tamper, { maxLength: 60 }), (size, steps) => {
+        const t = treeOf(size);
+        const root = t.root();
+        const verifier = new InclusionVerifier(size, root);
+        // In order first (the fast path), then the random sequence (jumps, repeats, tampering).
+        const all = [
+          ...Array.from({ length: Math.min(size, 40) }, (_, index) => ({ index, how: 'none', k: 0, bit: 0 })),
+          ...steps,
+        ];
+        for (const s of all) {
+          let i = s.index % size;
+          let leaf = t.getNode(0, i);
+          let proof = t.inclusionProof(i);
+          const k = proof.length ? s.k % proof.length : 0;
+          if (s.how === 'node' && proof.length) proof = proof.with(k, flip(proof[k]!, s.bit));
+          if (s.how === 'leaf') leaf = flip(leaf, s.bit);
+          if (s.how === 'index') i = (i + 1 + (s.k % size)) % size;
+          if (s.how === 'short') proof = proof.slice(0, -1);
+          if (s.how === 'long') proof = [...proof, root];
+          if (s.how === 'swap' && proof.length > 1) proof = proof.with(k, proof[(k + 1) % proof.length]!);
+          const expected = outcome(() => verifyInclusion(i, size, leaf, proof, root));
+          assert.equal(outcome(() => verifier.verify(i, leaf, proof)), expected, `${s.how} ${i}@${size}`);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a tampered node above the level where two neighbours meet is caught, with the same error', () => {
+    const size = 1000;
+    const t = treeOf(size);
+    const root = t.root();
+    const verifier = new InclusionVerifier(size, root);
+    verifier.verify(500, t.getNode(0, 500), t.inclusionProof(500));
+    // Leaf 501 meets 500 at level 1: its nodes 1.. are 500's; change the top one.
+    const proof = t.inclusionProof(501);
+    const bad = proof.with(proof.length - 1, flip(proof[proof.length - 1]!, 0));
+    const expected = outcome(() => verifyInclusion(501, size, t.getNode(0, 501), bad, root));
+    assert.match(expected, /^E_PROOF_INVALID root-mismatch/);
+    assert.equal(outcome(() => verifier.verify(501, t.getNode(0, 501), bad)), expected);
+    // …and the good proof still verifies after it.
+    verifier.verify(501, t.getNode(0, 501), proof);
+  });
+
+  it('a wrong root fails every leaf, as verifyInclusion does', () => {
+    const t = treeOf(20);
+    const wrong = flip(t.root(), 7);
+    const verifier = new InclusionVerifier(20, wrong);
+    for (let i = 0; i < 20; i++) {
+      const expected = outcome(() => verifyInclusion(i, 20, t.getNode(0, i), t.inclusionProof(i), wrong));
+      assert.match(expected, /^E_PROOF_INVALID/);
+      assert.equal(outcome(() => verifier.verify(i, t.getNode(0, i), t.inclusionProof(i))), expected);
+    }
   });
 });
 
