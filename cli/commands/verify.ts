@@ -8,6 +8,7 @@ import {
   type TrustedKey,
   verifyBundle,
 } from '../../core/index.js';
+import { createSha256 } from '../../core/crypto/hash.js';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from '../errors.js';
 import { readText } from '../io.js';
 import type { Output } from '../output.js';
@@ -91,12 +92,18 @@ export function addVerifyCommand(program: Command, output: Output): void {
         const tty = process.stderr.isTTY && !o.json;
         let bytes = 0;
         const started = performance.now();
+        const linesDigest = createSha256();
         const report = await verifyBundle(
-          readLines(path, (n) => {
-            bytes += n;
-          }),
+          readLines(
+            path,
+            (n) => {
+              bytes += n;
+            },
+            linesDigest,
+          ),
           {
             trusted,
+            linesDigest,
             threshold,
             allowEmpty: o.allowEmpty === true,
             requireSigned: o.requireSigned === true,

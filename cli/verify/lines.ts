@@ -1,7 +1,17 @@
 /** Streams a file's bundle lines through core's strict line reader. */
 import { createReadStream } from 'node:fs';
 import { bundleLines } from '../../core/index.js';
+import type { Sha256Hasher } from '../../core/crypto/hash.js';
 
-export function readLines(path: string, onBytes?: (n: number) => void): AsyncGenerator<string> {
-  return bundleLines(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, onBytes);
+/** `digest`: see bundleLines (the lines' bytes, hashed as read, for `verifyBundle`'s `linesDigest`). */
+export function readLines(
+  path: string,
+  onBytes?: (n: number) => void,
+  digest?: Sha256Hasher,
+): AsyncGenerator<string> {
+  return bundleLines(
+    createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
+    onBytes,
+    digest,
+  );
 }

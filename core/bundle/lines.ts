@@ -3,8 +3,11 @@
  * line length (docs/bundle-format.md §1). Isomorphic: the CLI feeds it file chunks, the browser
  * verifier a `File`'s stream, so both read a bundle byte for byte the same way.
  */
+import type { Sha256Hasher } from '../crypto/hash.js';
 import { CoreError } from '../errors.js';
 import { MAX_BUNDLE_LINE_BYTES } from './format.js';
+
+const LF = Uint8Array.of(10);
 
 function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
   const out = new Uint8Array(length);
@@ -18,16 +21,24 @@ function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
 
 /**
  * Yields each line without its LF; the n-th line yielded is physical line n of the file, the
- * number every error and report uses. Errors carry it in `details.line`. `onBytes` hears of every chunk read (for progress). */
+ * number every error and report uses. Errors carry it in `details.line`. `onBytes` hears of every
+ * chunk read (for progress). `digest`, when given, is updated with each line's bytes and its LF
+ * just before the next line is yielded: while line n is being handled it holds lines 1 to n − 1,
+ * and the last line is never in it — the bytes an export statement signs (give it to
+ * `verifyBundle` as `linesDigest`; hashing the bytes read spares encoding each line's text again).
+ */
 export async function* bundleLines(
   chunks: AsyncIterable<Uint8Array>,
   onBytes?: (n: number) => void,
+  digest?: Sha256Hasher,
 ): AsyncGenerator<string> {
   // ignoreBOM: a BOM is kept as U+FEFF (and refused by JSON.parse), never silently dropped from a hashed line.
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let pending: Uint8Array[] = [];
   let pendingLength = 0;
   let lineNo = 0;
+  /** The last line yielded and its LF, hashed into `digest` only when another line follows it. */
+  let unhashed: Uint8Array | undefined;
   const decode = (bytes: Uint8Array): string => {
     lineNo++;
     try {
@@ -41,12 +52,17 @@ export async function* bundleLines(
     let start = 0;
     for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
       const part = chunk.subarray(start, nl);
-      const line = pendingLength ? concat([...pending, part], pendingLength + part.length) : part;
+      const joined = pendingLength > 0;
+      const line = joined ? concat([...pending, part], pendingLength + part.length) : part;
       pending = [];
       pendingLength = 0;
+      if (unhashed) digest!.update(unhashed);
       yield decode(line);
+      if (digest) unhashed = joined ? concat([line, LF], line.length + 1) : chunk.subarray(start, nl + 1);
       start = nl + 1;
     }
+    // The source may reuse its chunk's memory for the next one.
+    if (unhashed?.buffer === chunk.buffer) unhashed = unhashed.slice();
     if (start < chunk.length) {
       pending.push(chunk.subarray(start));
       pendingLength += chunk.length - start;

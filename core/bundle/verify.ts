@@ -7,7 +7,7 @@
  */
 import { CoreError, isCoreError } from '../errors.js';
 import { platformMlDsa } from '../crypto/backend.js';
-import { createSha256 } from '../crypto/hash.js';
+import { createSha256, type Sha256Hasher } from '../crypto/hash.js';
 import type { MlDsaBackend } from '../crypto/mldsa.js';
 import { toBase64 } from '../encoding.js';
 import type { TrustedKey } from '../log/checkpoint.js';
@@ -76,6 +76,12 @@ export interface VerifyBundleOptions {
   readonly allowEmpty?: boolean;
   /** Refuse unsigned (v1) exports with E_BUNDLE_UNSIGNED instead of warning. */
   readonly requireSigned?: boolean;
+  /**
+   * A hasher the line reader keeps updated with every line before the one being handled
+   * (`bundleLines`' `digest`): the export statement's digest is then taken from it instead of
+   * hashing each line's text again.
+   */
+  readonly linesDigest?: Sha256Hasher;
   /** Further whole-bundle checks, run after the built-in ones (binding.ts). */
   readonly checks?: readonly BundleCheck[];
 }
@@ -109,7 +115,9 @@ class BundleVerification {
     signatures: 0,
     proofs: 0,
   };
-  private readonly digest = createSha256();
+  /** SHA-256 of the lines read so far but the manifest or statement (the reader's, or this one's). */
+  private readonly digest: Sha256Hasher;
+  private readonly hashLines: boolean;
   private readonly checks: BundleCheck[];
   private readonly completeness: CompletenessCheck = completeness();
   private stage: Stage = 'header';
@@ -126,6 +134,8 @@ class BundleVerification {
 
   constructor(private readonly options: VerifyBundleOptions) {
     this.mlDsa = options.mlDsa ?? platformMlDsa;
+    this.digest = options.linesDigest ?? createSha256();
+    this.hashLines = options.linesDigest === undefined;
     this.checks = [uniqueEntries(), keysInUse(), this.completeness, ...(options.checks ?? [])];
   }
 
@@ -186,7 +196,10 @@ class BundleVerification {
     const expect = (ok: boolean, what: string) => {
       if (!ok) throw new CoreError('E_BUNDLE_SYNTAX', `line ${n}: ${what}`);
     };
-    if (line.type !== 'manifest' && line.type !== 'statement') this.digest.update(text).update('\n');
+    // The reader's digest holds every line before this one: a manifest or statement is the last
+    // line (anything after it fails), so both ways hash the same bytes.
+    if (this.hashLines && line.type !== 'manifest' && line.type !== 'statement')
+      this.digest.update(text).update('\n');
     switch (line.type) {
       case 'header':
         expect(this.stage === 'header', 'a second header');

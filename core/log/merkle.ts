@@ -14,7 +14,7 @@
  * it likes (an async LevelDB batch, say), then `assembleProof` folds them into the proof. For a
  * synchronous store, `inclusionProof`/`consistencyProof`/`rootAt` do all three over a `NodeReader`.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../crypto/hash.js';
 import { CoreError } from '../errors.js';
 import { describeInteger } from './bits.js';
 

@@ -32,6 +32,7 @@ import {
   type VerifyBundleOptions,
 } from '../../../core/index.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { createSha256 } from '../../../core/crypto/hash.js';
 import {
   bundleText,
   buildLog,
@@ -52,7 +53,18 @@ async function verifyBytes(text: string, options: Partial<VerifyBundleOptions> =
     // Small uneven chunks: a line split across chunks must read the same.
     for (let i = 0; i < bytes.length; i += 777) yield bytes.subarray(i, i + 777);
   }
-  return verifyBundle(bundleLines(chunks()), { trusted, ...options });
+  // As `torgo verify` reads: the reader hashes the bytes it splits (linesDigest). The verifier
+  // hashing each line's text itself must give the very same report, for every bundle here (but
+  // those whose options hold state of their own: further checks, progress).
+  const linesDigest = createSha256();
+  const report = await verifyBundle(bundleLines(chunks(), undefined, linesDigest), {
+    trusted,
+    linesDigest,
+    ...options,
+  });
+  if (!options.checks && !options.onProgress)
+    assert.deepEqual(await verifyBundle(bundleLines(chunks()), { trusted, ...options }), report);
+  return report;
 }
 
 const linesOf = (text: string): string[] => text.trimEnd().split('\n');
