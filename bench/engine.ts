@@ -96,7 +96,7 @@ export async function drive(
 }
 
 /** Raw native verify of one receipt signature on one thread (no memo, no pool). */
-function verifyOneThread(smoke: boolean): number {
+export function verifyOneThread(smoke: boolean): number {
   const r = parseReceipt(makeReceipts(1)[0]!);
   const message = utf8(r.text);
   const signature = r.signatures[0]!.signature;
