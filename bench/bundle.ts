@@ -233,7 +233,10 @@ export const bundleSuite: Suite = async ({ smoke, bundleReceipts, scratch = tmpd
         name: `torgo verify ${total.toLocaleString('en-US')} receipts, 1 worker`,
         value: one.rate,
         unit: 'receipts/s',
-        limit: { name: 'native ML-DSA-65 verify, 1 thread (target ≥ 0.8×)', value: median(pairs.map((p) => p.raw)) },
+        limit: {
+          name: 'native ML-DSA-65 verify, 1 thread (target ≥ 0.8×)',
+          value: median(pairs.map((p) => p.raw)),
+        },
         note: `whole process: start, checkpoint, keys, every signature and inclusion proof; peak RSS ${(one.rss / 2 ** 20).toFixed(0)} MiB; vs raw verify, median of ${runs} runs' ratios: ${vsRaw.toFixed(2)}× (${pairs.map((p) => (rate(p.one) / p.raw).toFixed(2)).join(', ')})`,
       },
       {

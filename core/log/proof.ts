@@ -177,7 +177,9 @@ function sameHash(a: Uint8Array, b: Uint8Array): boolean {
  * does, and fails as it would. Consecutive leaves cost 2 hashes on average instead of log₂ n.
  */
 export class InclusionVerifier {
-  private last: { index: number; inner: number; nodes: Uint8Array[]; proof: readonly Uint8Array[] } | undefined;
+  private last:
+    | { index: number; inner: number; nodes: Uint8Array[]; proof: readonly Uint8Array[] }
+    | undefined;
 
   constructor(
     private readonly treeSize: number,

@@ -10,12 +10,7 @@ import { platformMlDsa } from '../../crypto/backend.js';
 import { importPublicKey, type PublicKey } from '../../crypto/keys.js';
 import type { MlDsaBackend } from '../../crypto/mldsa.js';
 import { InclusionVerifier } from '../../log/proof.js';
-import {
-  parseReceipt,
-  type Receipt,
-  receiptDigest,
-  verifyReceiptSignatures,
-} from '../../receipt/receipt.js';
+import { parseReceipt, type Receipt, receiptDigest, verifyReceiptSignatures } from '../../receipt/receipt.js';
 import { entryLeafHash, type KeyEntry, keyInvalidAt } from '../entries.js';
 import { type BundleFilters, outsideFilters } from '../filters.js';
 import { asFailure, type Failure, type Flag } from '../findings.js';

@@ -362,7 +362,11 @@ describe('InclusionVerifier: verifyInclusion for many leaves of one tree', () =>
           if (s.how === 'long') proof = [...proof, root];
           if (s.how === 'swap' && proof.length > 1) proof = proof.with(k, proof[(k + 1) % proof.length]!);
           const expected = outcome(() => verifyInclusion(i, size, leaf, proof, root));
-          assert.equal(outcome(() => verifier.verify(i, leaf, proof)), expected, `${s.how} ${i}@${size}`);
+          assert.equal(
+            outcome(() => verifier.verify(i, leaf, proof)),
+            expected,
+            `${s.how} ${i}@${size}`,
+          );
         }
       }),
       { numRuns: 150 },
@@ -380,7 +384,10 @@ describe('InclusionVerifier: verifyInclusion for many leaves of one tree', () =>
     const bad = proof.with(proof.length - 1, flip(proof[proof.length - 1]!, 0));
     const expected = outcome(() => verifyInclusion(501, size, t.getNode(0, 501), bad, root));
     assert.match(expected, /^E_PROOF_INVALID root-mismatch/);
-    assert.equal(outcome(() => verifier.verify(501, t.getNode(0, 501), bad)), expected);
+    assert.equal(
+      outcome(() => verifier.verify(501, t.getNode(0, 501), bad)),
+      expected,
+    );
     // …and the good proof still verifies after it.
     verifier.verify(501, t.getNode(0, 501), proof);
   });
@@ -392,7 +399,10 @@ describe('InclusionVerifier: verifyInclusion for many leaves of one tree', () =>
     for (let i = 0; i < 20; i++) {
       const expected = outcome(() => verifyInclusion(i, 20, t.getNode(0, i), t.inclusionProof(i), wrong));
       assert.match(expected, /^E_PROOF_INVALID/);
-      assert.equal(outcome(() => verifier.verify(i, t.getNode(0, i), t.inclusionProof(i))), expected);
+      assert.equal(
+        outcome(() => verifier.verify(i, t.getNode(0, i), t.inclusionProof(i))),
+        expected,
+      );
     }
   });
 });
