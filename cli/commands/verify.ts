@@ -5,10 +5,10 @@ import {
   formatReport,
   importPublicKey,
   inThreadChecker,
+  linesDigest,
   type TrustedKey,
   verifyBundle,
 } from '../../core/index.js';
-import { createSha256 } from '../../core/crypto/hash.js';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from '../errors.js';
 import { readText } from '../io.js';
 import type { Output } from '../output.js';
@@ -92,18 +92,18 @@ export function addVerifyCommand(program: Command, output: Output): void {
         const tty = process.stderr.isTTY && !o.json;
         let bytes = 0;
         const started = performance.now();
-        const linesDigest = createSha256();
+        const digest = linesDigest();
         const report = await verifyBundle(
           readLines(
             path,
             (n) => {
               bytes += n;
             },
-            linesDigest,
+            digest,
           ),
           {
             trusted,
-            linesDigest,
+            linesDigest: digest,
             threshold,
             allowEmpty: o.allowEmpty === true,
             requireSigned: o.requireSigned === true,

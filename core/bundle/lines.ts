@@ -3,7 +3,7 @@
  * line length (docs/bundle-format.md §1). Isomorphic: the CLI feeds it file chunks, the browser
  * verifier a `File`'s stream, so both read a bundle byte for byte the same way.
  */
-import type { Sha256Hasher } from '../crypto/hash.js';
+import { createSha256, type Sha256Hasher } from '../crypto/hash.js';
 import { CoreError } from '../errors.js';
 import { MAX_BUNDLE_LINE_BYTES } from './format.js';
 
@@ -20,12 +20,34 @@ function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
 }
 
 /**
+ * The SHA-256 that `bundleLines` (its `digest`) and `verifyBundle` (its `linesDigest`) share. Once the
+ * verifier has taken the digest (at the export statement), lines that still arrive are not hashed: a
+ * line after the statement fails the bundle as such (E_BUNDLE_SYNTAX), not as a hash used twice.
+ */
+export function linesDigest(): Sha256Hasher {
+  const hash = createSha256();
+  let taken = false;
+  const hasher: Sha256Hasher = {
+    update(data) {
+      if (!taken) hash.update(data);
+      return hasher;
+    },
+    digest() {
+      taken = true;
+      return hash.digest();
+    },
+  };
+  return hasher;
+}
+
+/**
  * Yields each line without its LF; the n-th line yielded is physical line n of the file, the
  * number every error and report uses. Errors carry it in `details.line`. `onBytes` hears of every
  * chunk read (for progress). `digest`, when given, is updated with each line's bytes and its LF
  * just before the next line is yielded: while line n is being handled it holds lines 1 to n − 1,
  * and the last line is never in it — the bytes an export statement signs (give it to
- * `verifyBundle` as `linesDigest`; hashing the bytes read spares encoding each line's text again).
+ * `verifyBundle` as `linesDigest`, made by `linesDigest()`; hashing the bytes read spares encoding
+ * each line's text again).
  */
 export async function* bundleLines(
   chunks: AsyncIterable<Uint8Array>,

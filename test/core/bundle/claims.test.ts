@@ -32,7 +32,7 @@ import {
   type VerifyBundleOptions,
 } from '../../../core/index.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { createSha256 } from '../../../core/crypto/hash.js';
+import { linesDigest as newLinesDigest } from '../../../core/bundle/lines.js';
 import {
   bundleText,
   buildLog,
@@ -56,7 +56,7 @@ async function verifyBytes(text: string, options: Partial<VerifyBundleOptions> =
   // As `torgo verify` reads: the reader hashes the bytes it splits (linesDigest). The verifier
   // hashing each line's text itself must give the very same report, for every bundle here (but
   // those whose options hold state of their own: further checks, progress).
-  const linesDigest = createSha256();
+  const linesDigest = newLinesDigest();
   const report = await verifyBundle(bundleLines(chunks(), undefined, linesDigest), {
     trusted,
     linesDigest,
@@ -217,6 +217,17 @@ describe('a bundle says exactly what it proves', () => {
   });
 
   describe('more of the same kind', () => {
+    it('a line after the export statement: E_BUNDLE_SYNTAX at that line, the statement itself verified', async () => {
+      // verifyBytes reads it both ways: the reader's digest was taken at the statement, and the line
+      // after it must fail as data after the statement, not as a hash used twice.
+      const r = await verifyBytes(join([...a, a[2]!]));
+      assert.equal(r.valid, false);
+      assert.deepEqual(codes(r), ['E_BUNDLE_SYNTAX']);
+      assert.equal(r.stopped?.line, a.length + 1);
+      assert.match(r.failures[0]!.message, /data after the export statement/);
+      assert.equal(r.statement.status, 'verified');
+    });
+
     it('a key line no receipt depends on: E_BUNDLE_KEY_UNUSED at that line', async () => {
       const extraKey = a.filter((l) => typeOf(l) === 'key').find((l) => !b.includes(l))!;
       const padded = [b[0]!, b[1]!, extraKey, ...b.slice(2)];
