@@ -231,9 +231,7 @@ export function trimDispatchCosts(): void {
 /** A parameter whose schema is exactly `{type: 'string'}`: any string validates against it. */
 function isPlainStringParameter(p: { schema?: Record<string, unknown> }): boolean {
   const schema = p.schema;
-  if (!schema || schema['type'] !== 'string') return false;
-  for (const key in schema) if (key !== 'type') return false;
-  return true;
+  return schema?.['type'] === 'string' && Object.keys(schema).length === 1;
 }
 
 export interface NetworkInternals {

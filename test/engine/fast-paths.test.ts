@@ -17,9 +17,13 @@ import {
 } from '../../engine/blockstore.js';
 import { canonicalJson } from '../../engine/canonical.js';
 import { encodeStoredBlock, isLargeWrite } from '../../engine/storage.js';
-import { type DataMarshallModule, shimInternals, type WinstonLogger } from '../../chaincode/fabric-internals.js';
+import {
+  type DataMarshallModule,
+  shimInternals,
+  type WinstonLogger,
+} from '../../chaincode/fabric-internals.js';
 import { chaincodeFromContracts, ShimClientIdentity } from '../../engine/shim.js';
-import { compareKeys } from '../../engine/state.js';
+import { compareKeys, sortByKey } from '../../engine/state.js';
 import { openKv, openKvLedger, tempDir } from './helpers.js';
 import { KvContract } from './fixtures/kv-contract.js';
 
@@ -98,7 +102,30 @@ test('compareKeys is UTF-8 byte order, surrogates (paired or lone) included', ()
   }
 });
 
-test('sealBlock is buildBlock, encodeBlock\'s length and encodeStoredBlock, in one pass', () => {
+test('sortByKey is a sort by compareKeys (UTF-8 byte order), with and without surrogates', () => {
+  const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const key = fc.oneof(
+    fc.string({
+      unit: fc.constantFrom('a', 'b', '!', '"', '\u00e9', '\uffff', '\ue000', '\u0000'),
+      maxLength: 8,
+    }),
+    fc.string({ unit: 'binary', maxLength: 8 }),
+  );
+  fc.assert(
+    fc.property(fc.uniqueArray(key, { maxLength: 40 }), (keys) => {
+      const sorted = sortByKey(keys.map((k) => ({ key: k }))).map((e) => e.key);
+      assert.deepEqual(sorted, [...keys].sort(byteOrder));
+    }),
+    { numRuns: 2000 },
+  );
+  // A surrogate pair sorts after U+FFFF in UTF-8, before it in UTF-16: the native order would be wrong.
+  assert.deepEqual(
+    sortByKey([{ key: '\ud800\udc00' }, { key: '\uffff' }]).map((e) => e.key),
+    ['\uffff', '\ud800\udc00'],
+  );
+});
+
+test("sealBlock is buildBlock, encodeBlock's length and encodeStoredBlock, in one pass", () => {
   const base64 = fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.from(b).toString('base64'));
   const write = fc.oneof(
     fc.record({ key: anyString, isDelete: fc.constant(false), value: base64 }),
@@ -219,7 +246,7 @@ test('winston drops below-level messages before formatting, and still writes the
   assert.deepEqual(seen.at(-1), 'debug:now shown');
 });
 
-test('handleParameters: plain string parameters take the short cut, with the full path\'s result; the rest the full path', () => {
+test("handleParameters: plain string parameters take the short cut, with the full path's result; the rest the full path", () => {
   chaincodeFromContracts([KvContract], 'kv', '0.0.0'); // installs the trimmed paths
   const { DataMarshall, JSONSerializer, shimLogger } = shimInternals();
   type Marshall = DataMarshallModule['prototype'] & { fromWireBuffer(...a: unknown[]): unknown };
@@ -231,7 +258,9 @@ test('handleParameters: plain string parameters take the short cut, with the ful
     full++;
     return fromWireBuffer(...a);
   };
-  const plain = (n: number) => ({ parameters: Array.from({ length: n }, () => ({ schema: { type: 'string' } })) });
+  const plain = (n: number) => ({
+    parameters: Array.from({ length: n }, () => ({ schema: { type: 'string' } })),
+  });
   // The same type with one more (harmless) keyword: always the full path.
   const described = (n: number) => ({
     parameters: Array.from({ length: n }, () => ({ schema: { type: 'string', description: 'x' } })),
@@ -248,7 +277,10 @@ test('handleParameters: plain string parameters take the short cut, with the ful
       const long = marshall.handleParameters(described(parameters.length), parameters, '[p]');
       assert.equal(full, before + parameters.length, 'the full path ran');
       assert.deepEqual(short, long);
-      assert.deepEqual(short, parameters.map((p) => p.toString('utf8')));
+      assert.deepEqual(
+        short,
+        parameters.map((p) => p.toString('utf8')),
+      );
     }),
     { numRuns: 300 },
   );
@@ -258,7 +290,10 @@ test('handleParameters: plain string parameters take the short cut, with the ful
   });
   // Other types: the full path (a number is parsed).
   const before = full;
-  assert.deepEqual(marshall.handleParameters({ parameters: [{ schema: { type: 'number' } }] }, [Buffer.from('42')], '[p]'), [42]);
+  assert.deepEqual(
+    marshall.handleParameters({ parameters: [{ schema: { type: 'number' } }] }, [Buffer.from('42')], '[p]'),
+    [42],
+  );
   assert.equal(full, before + 1);
   // With debug lines on, the full path writes them: no short cut.
   const logger = shimLogger.getLogger('contracts-spi/datamarshall.js') as WinstonLogger & {
