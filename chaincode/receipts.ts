@@ -255,7 +255,8 @@ async function appendOne(
 
 /** Splits appendReceipts' argument: a JSON array of `.mu` texts, bounded in count and bytes. */
 export function parseBatch(json: string): string[] {
-  if (Buffer.byteLength(json, 'utf8') > MAX_BATCH_BYTES * 2) {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: a text short enough is within bounds uncounted.
+  if (json.length * 3 > MAX_BATCH_BYTES * 2 && Buffer.byteLength(json, 'utf8') > MAX_BATCH_BYTES * 2) {
     throw new ContractError(
       'BATCH_TOO_LARGE',
       `the batch argument is larger than ${MAX_BATCH_BYTES * 2} bytes`,
@@ -277,7 +278,11 @@ export function parseBatch(json: string): string[] {
       `${value.length} receipts; at most ${MAX_BATCH_ITEMS} per transaction`,
     );
   }
-  const bytes = value.reduce((n: number, v: string) => n + Buffer.byteLength(v, 'utf8'), 0);
+  const units = value.reduce((n: number, v: string) => n + v.length, 0);
+  const bytes =
+    units * 3 > MAX_BATCH_BYTES
+      ? value.reduce((n: number, v: string) => n + Buffer.byteLength(v, 'utf8'), 0)
+      : 0;
   if (bytes > MAX_BATCH_BYTES) {
     throw new ContractError(
       'BATCH_TOO_LARGE',

@@ -19,7 +19,7 @@ import { EngineError } from './errors.js';
 import type { Creator } from './identity.js';
 import type { KVWrite, TxSimulation } from './simulation.js';
 import type { Db } from './state.js';
-import { blockOps } from './storage.js';
+import { blockOps, isLargeWrite } from './storage.js';
 import { BlockValidator } from './validator.js';
 
 /** An endorsed transaction waiting to be ordered. */
@@ -145,10 +145,15 @@ export class Committer {
             : null,
         });
       }
-      const sealed = sealBlock(number, this.tip.hash, transactions);
+      const sealed = sealBlock(number, this.tip.hash, transactions, isLargeWrite);
       block = sealed.block;
-      size = sealed.bytes.length;
-      const ops = blockOps(block, (txNum, write) => writeSets[txNum]![write]!.value, validator.updates);
+      size = sealed.size;
+      const ops = blockOps(
+        block,
+        (txNum, write) => writeSets[txNum]![write]!.value,
+        validator.updates,
+        sealed.stored,
+      );
       await this.db.batch(ops, { sync: true });
     } catch (e) {
       const error = new EngineError('E_STORAGE', `block ${number} could not be written: ${String(e)}`, {}, e);

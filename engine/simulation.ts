@@ -5,7 +5,7 @@
  * key (an empty value is a delete, as `newKVWrite` makes it), and the one chaincode event.
  */
 import { canonicalJson, sha256Hex } from './canonical.js';
-import { compareKeys, type Version } from './state.js';
+import { sortByKey, type Version } from './state.js';
 
 export interface KVRead {
   key: string;
@@ -75,9 +75,7 @@ export class TxSimulation {
   }
 
   get readSet(): { reads: KVRead[]; rangeQueries: RangeQueryInfo[] } {
-    const reads = [...this.reads]
-      .map(([key, version]) => ({ key, version }))
-      .sort((a, b) => compareKeys(a.key, b.key));
+    const reads = sortByKey([...this.reads].map(([key, version]) => ({ key, version })));
     // A scan never advanced constrains nothing (Fabric records no range for it either).
     const rangeQueries = this.rangeQueries.filter((q) => q.itrExhausted || q.reads.length > 0);
     return { reads, rangeQueries };
@@ -85,9 +83,7 @@ export class TxSimulation {
 
   /** Sorted by key, as Fabric's rwset builder sorts it. */
   get writeSet(): KVWrite[] {
-    return [...this.writes]
-      .map(([key, value]) => ({ key, isDelete: value.length === 0, value }))
-      .sort((a, b) => compareKeys(a.key, b.key));
+    return sortByKey([...this.writes].map(([key, value]) => ({ key, isDelete: value.length === 0, value })));
   }
 
   readSetHash(): string {

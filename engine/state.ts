@@ -217,6 +217,18 @@ export function sameVersion(a: Version | null | undefined, b: Version | null | u
  * decided without encoding, and anything touching a surrogate (lone ones encode as U+FFFD) is
  * compared as bytes.
  */
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * Sorts `entries` in place by key, in `compareKeys` order (UTF-8 bytes). When no key holds a
+ * surrogate (nearly always), UTF-16 code-unit order is that order, so keys compare natively: about
+ * five times faster than `compareKeys` over keys with long shared prefixes (a batch's index keys).
+ */
+export function sortByKey<T extends { readonly key: string }>(entries: T[]): T[] {
+  if (entries.some((e) => SURROGATE.test(e.key))) return entries.sort((a, b) => compareKeys(a.key, b.key));
+  return entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
 export function compareKeys(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   let i = 0;

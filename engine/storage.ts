@@ -45,7 +45,7 @@ export function isLargeWrite(w: BlockWrite): boolean {
   return !w.isDelete && base64Bytes(w.value) >= LARGE_VALUE;
 }
 
-/** The block as stored: large write values `null` (they are under `v/`). */
+/** The block as stored: large write values `null` (they are under `v/`). The committer has it from `sealBlock`. */
 export function encodeStoredBlock(block: Block): Buffer {
   const transactions = block.transactions.map((tx) =>
     tx.writeSet.some(isLargeWrite)
@@ -85,12 +85,14 @@ export type RawValues = (txNum: number, write: number) => Buffer;
 /**
  * Every LevelDB operation that commits `block`: large values, history and positions of its valid
  * transactions, the tx-id index, the state updates (`updates`: the last valid write per key, as
- * BlockValidator collects it), the stored block and the new height. One batch, written with sync.
+ * BlockValidator collects it), the stored block (`stored`: `encodeStoredBlock(block)`, which the committer
+ * already has from `sealBlock`) and the new height. One batch, written with sync.
  */
 export function blockOps(
   block: Block,
   rawValue: RawValues,
   updates: ReadonlyMap<string, StateUpdate>,
+  stored: Buffer = encodeStoredBlock(block),
 ): BatchOp[] {
   const ops: BatchOp[] = [];
   const put = (key: string, value: Buffer) => ops.push({ type: 'put', key, value });
@@ -123,7 +125,7 @@ export function blockOps(
     }
     put(stateKey(key), stateEntry(key, u, writeIndex));
   }
-  put(blockKey(block.number), encodeStoredBlock(block));
+  put(blockKey(block.number), stored);
   put(HEIGHT_KEY, Buffer.from(String(block.number + 1)));
   return ops;
 }

@@ -104,6 +104,11 @@ describe('Fabric internals (chaincode/fabric-internals.ts)', () => {
     const serializer = i.JSONSerializer as { prototype: Record<string, unknown> };
     assert.equal(typeof serializer.prototype['toBuffer'], 'function');
     assert.equal(typeof serializer.prototype['fromBuffer'], 'function');
+    assert.equal(typeof i.DataMarshall.prototype.handleParameters, 'function');
+    assert.equal(
+      typeof (i.DataMarshall.prototype as unknown as Record<string, unknown>)['fromWireBuffer'],
+      'function',
+    );
     assert.equal(typeof i.ClientIdentity, 'function');
     assert.equal(typeof (i.Long as { fromNumber: unknown }).fromNumber, 'function');
     for (const logger of [i.shimLogger, i.contractLogger]) {

@@ -6,6 +6,7 @@ import { indexKeys, indexRange, invertId } from '../../chaincode/indexes.js';
 import { canonicalJson } from '../../chaincode/json.js';
 import { formatTime, invertTime, normalizeTime } from '../../chaincode/time.js';
 import { ContractError, toContractError } from '../../chaincode/errors.js';
+import { MAX_BATCH_BYTES, parseBatch } from '../../chaincode/receipts.js';
 import { CoreError, newUlid } from '../../core/index.js';
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -175,5 +176,26 @@ describe('errors', () => {
       'INTERNAL: E_KEY_INVALID: bad',
     );
     assert.equal(toContractError(new TypeError('oops')).message, 'INTERNAL: oops');
+  });
+});
+
+describe('parseBatch', () => {
+  it('counts UTF-8 bytes, not UTF-16 units, against the bound (the short cut never changes a verdict)', () => {
+    // 'é' is one UTF-16 unit and two UTF-8 bytes: MAX_BATCH_BYTES / 2 of them fill the bound exactly.
+    const half = MAX_BATCH_BYTES / 2;
+    const items = (n: number) => ['é'.repeat(n - 10), 'é'.repeat(10)];
+    assert.deepEqual(
+      parseBatch(JSON.stringify(items(half))).map((t) => t.length),
+      [half - 10, 10],
+    );
+    assert.throws(() => parseBatch(JSON.stringify(items(half + 1))), {
+      message: `BATCH_TOO_LARGE: ${MAX_BATCH_BYTES + 2} bytes of receipts; at most ${MAX_BATCH_BYTES} per transaction`,
+    });
+    // The argument's own bound: a text of 3-byte characters past twice the bound.
+    assert.throws(() => parseBatch(JSON.stringify(['€'.repeat((MAX_BATCH_BYTES * 2) / 3 + 1)])), {
+      message: `BATCH_TOO_LARGE: the batch argument is larger than ${MAX_BATCH_BYTES * 2} bytes`,
+    });
+    // Within both bounds by units alone.
+    assert.deepEqual(parseBatch('["a","b"]'), ['a', 'b']);
   });
 });

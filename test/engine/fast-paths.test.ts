@@ -16,8 +16,14 @@ import {
   sealBlock,
 } from '../../engine/blockstore.js';
 import { canonicalJson } from '../../engine/canonical.js';
+import { encodeStoredBlock, isLargeWrite } from '../../engine/storage.js';
+import {
+  type DataMarshallModule,
+  shimInternals,
+  type WinstonLogger,
+} from '../../chaincode/fabric-internals.js';
 import { chaincodeFromContracts, ShimClientIdentity } from '../../engine/shim.js';
-import { compareKeys } from '../../engine/state.js';
+import { compareKeys, sortByKey } from '../../engine/state.js';
 import { openKv, openKvLedger, tempDir } from './helpers.js';
 import { KvContract } from './fixtures/kv-contract.js';
 
@@ -96,28 +102,61 @@ test('compareKeys is UTF-8 byte order, surrogates (paired or lone) included', ()
   }
 });
 
-test('sealBlock stores exactly encodeBlock(buildBlock(…))', () => {
-  const tx = (n: number): BlockTransaction => ({
-    txId: `tx${n}`,
-    timestamp: { seconds: 1_700_000_000 + n, nanos: n * 1000 },
-    creator: { mspId: 'Org1MSP', id: 'x509::/OU=client/CN=a\\/b::/CN=ca' },
-    fcn: 'appendReceipt',
-    argsHash: 'ab'.repeat(32),
-    readSetHash: 'cd'.repeat(32),
-    writeSet: [
-      { key: `receipt!${n}`, isDelete: false, value: Buffer.from(`value ${n} é`).toString('base64') },
-      { key: `gone${n}`, isDelete: true, value: '' },
-    ],
-    validationCode: n % 3 === 0 ? 'MVCC_READ_CONFLICT' : 'VALID',
-    event: n % 2 ? { name: 'E', payload: 'AAEC' } : null,
+test('sortByKey is a sort by compareKeys (UTF-8 byte order), with and without surrogates', () => {
+  const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const key = fc.oneof(
+    fc.string({
+      unit: fc.constantFrom('a', 'b', '!', '"', '\u00e9', '\uffff', '\ue000', '\u0000'),
+      maxLength: 8,
+    }),
+    fc.string({ unit: 'binary', maxLength: 8 }),
+  );
+  fc.assert(
+    fc.property(fc.uniqueArray(key, { maxLength: 40 }), (keys) => {
+      const sorted = sortByKey(keys.map((k) => ({ key: k }))).map((e) => e.key);
+      assert.deepEqual(sorted, [...keys].sort(byteOrder));
+    }),
+    { numRuns: 2000 },
+  );
+  // A surrogate pair sorts after U+FFFF in UTF-8, before it in UTF-16: the native order would be wrong.
+  assert.deepEqual(
+    sortByKey([{ key: '\ud800\udc00' }, { key: '\uffff' }]).map((e) => e.key),
+    ['\uffff', '\ud800\udc00'],
+  );
+});
+
+test("sealBlock is buildBlock, encodeBlock's length and encodeStoredBlock, in one pass", () => {
+  const base64 = fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.from(b).toString('base64'));
+  const write = fc.oneof(
+    fc.record({ key: anyString, isDelete: fc.constant(false), value: base64 }),
+    fc.record({ key: anyString, isDelete: fc.constant(true), value: fc.constant('') }),
+  );
+  const transaction: fc.Arbitrary<BlockTransaction> = fc.record({
+    txId: anyString,
+    timestamp: fc.record({ seconds: fc.nat(), nanos: fc.nat(999_999_999) }),
+    creator: fc.record({ mspId: anyString, id: anyString }),
+    fcn: anyString,
+    argsHash: fc.stringMatching(/^[0-9a-f]{64}$/),
+    readSetHash: fc.stringMatching(/^[0-9a-f]{64}$/),
+    writeSet: fc.array(write, { maxLength: 6 }),
+    validationCode: fc.constantFrom('VALID', 'MVCC_READ_CONFLICT', 'PHANTOM_READ_CONFLICT', 'DUPLICATE_TXID'),
+    event: fc.option(fc.record({ name: anyString, payload: base64 }), { nil: null }),
   });
-  for (const count of [0, 1, 7]) {
-    const transactions = Array.from({ length: count }, (_, i) => tx(i));
-    const sealed = sealBlock(count, 'ef'.repeat(32), transactions);
-    const plain = buildBlock(count, 'ef'.repeat(32), transactions);
-    assert.deepEqual(sealed.block, plain);
-    assert.ok(sealed.bytes.equals(encodeBlock(plain)));
-  }
+  fc.assert(
+    fc.property(fc.nat(), fc.array(transaction, { maxLength: 5 }), (number, transactions) => {
+      const previousHash = 'ef'.repeat(32);
+      const plain = buildBlock(number, previousHash, transactions);
+      const together = sealBlock(number, previousHash, transactions);
+      assert.deepEqual(together.block, plain);
+      assert.equal(together.size, encodeBlock(plain).length);
+      assert.ok(together.stored.equals(encodeBlock(plain)), 'nothing apart: stored as encodeBlock');
+      const apart = sealBlock(number, previousHash, transactions, isLargeWrite);
+      assert.deepEqual(apart.block, plain);
+      assert.equal(apart.size, encodeBlock(plain).length);
+      assert.ok(apart.stored.equals(encodeStoredBlock(plain)), 'large values apart: encodeStoredBlock');
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('blocks served from memory after commit equal the blocks read back from disk, and are frozen', async (t) => {
@@ -205,4 +244,70 @@ test('winston drops below-level messages before formatting, and still writes the
   logger.level = 'debug';
   logger.debug('now shown');
   assert.deepEqual(seen.at(-1), 'debug:now shown');
+});
+
+test("handleParameters: plain string parameters take the short cut, with the full path's result; the rest the full path", () => {
+  chaincodeFromContracts([KvContract], 'kv', '0.0.0'); // installs the trimmed paths
+  const { DataMarshall, JSONSerializer, shimLogger } = shimInternals();
+  type Marshall = DataMarshallModule['prototype'] & { fromWireBuffer(...a: unknown[]): unknown };
+  const Ctor = DataMarshall as unknown as new (s: string, all: object, components: object) => Marshall;
+  const marshall = new Ctor('jsonSerializer', { jsonSerializer: JSONSerializer }, {});
+  let full = 0;
+  const fromWireBuffer = marshall.fromWireBuffer.bind(marshall);
+  marshall.fromWireBuffer = (...a: unknown[]) => {
+    full++;
+    return fromWireBuffer(...a);
+  };
+  const plain = (n: number) => ({
+    parameters: Array.from({ length: n }, () => ({ schema: { type: 'string' } })),
+  });
+  // The same type with one more (harmless) keyword: always the full path.
+  const described = (n: number) => ({
+    parameters: Array.from({ length: n }, () => ({ schema: { type: 'string', description: 'x' } })),
+  });
+  const bytes = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 40 }).map((t) => Buffer.from(t, 'utf8')),
+    fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)), // not always UTF-8
+  );
+  fc.assert(
+    fc.property(fc.array(bytes, { maxLength: 4 }), (parameters) => {
+      const before = full;
+      const short = marshall.handleParameters(plain(parameters.length), parameters, '[p]');
+      assert.equal(full, before, 'the short cut ran');
+      const long = marshall.handleParameters(described(parameters.length), parameters, '[p]');
+      assert.equal(full, before + parameters.length, 'the full path ran');
+      assert.deepEqual(short, long);
+      assert.deepEqual(
+        short,
+        parameters.map((p) => p.toString('utf8')),
+      );
+    }),
+    { numRuns: 300 },
+  );
+  // A count mismatch: the full path and its error.
+  assert.throws(() => marshall.handleParameters(plain(2), [Buffer.from('a')], '[p]'), {
+    message: 'Expected 2 parameters, but 1 have been supplied',
+  });
+  // Other types: the full path (a number is parsed).
+  const before = full;
+  assert.deepEqual(
+    marshall.handleParameters({ parameters: [{ schema: { type: 'number' } }] }, [Buffer.from('42')], '[p]'),
+    [42],
+  );
+  assert.equal(full, before + 1);
+  // With debug lines on, the full path writes them: no short cut.
+  const logger = shimLogger.getLogger('contracts-spi/datamarshall.js') as WinstonLogger & {
+    level: string;
+    silent: boolean;
+  };
+  const { level, silent } = logger;
+  try {
+    logger.silent = true;
+    logger.level = 'debug';
+    assert.deepEqual(marshall.handleParameters(plain(1), [Buffer.from('a')], '[p]'), ['a']);
+    assert.equal(full, before + 2);
+  } finally {
+    logger.level = level;
+    logger.silent = silent;
+  }
 });
