@@ -12,8 +12,16 @@ import { median, type Suite } from './harness.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
-/** Runs `command` in `cwd` until it logs that the gateway listens; returns the ms that took. */
-async function untilListening(command: string, args: string[], cwd: string): Promise<number> {
+/**
+ * Runs `command` in `cwd` until it logs that the gateway listens — and then, when `ready` is given,
+ * until `ready(url)` resolves (the listening line's `url`) — and returns the ms that took; then stops it.
+ */
+async function untilListening(
+  command: string,
+  args: string[],
+  cwd: string,
+  ready?: (url: string) => Promise<void>,
+): Promise<number> {
   const started = performance.now();
   const child: ChildProcess = spawn(command, args, {
     cwd,
@@ -26,9 +34,15 @@ async function untilListening(command: string, args: string[], cwd: string): Pro
     return await new Promise<number>((resolve, reject) => {
       let out = '';
       let err = '';
+      let listening = false;
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('"msg":"gateway listening"')) resolve(performance.now() - started);
+        const line = out.split('\n').find((l) => l.includes('"msg":"gateway listening"'));
+        if (!line || listening) return;
+        listening = true;
+        if (!ready) return resolve(performance.now() - started);
+        const url = (JSON.parse(line) as { url: string }).url;
+        ready(url).then(() => resolve(performance.now() - started), reject);
       });
       child.stderr!.on('data', (d: Buffer) => {
         err += d.toString();
@@ -41,6 +55,30 @@ async function untilListening(command: string, args: string[], cwd: string): Pro
     if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
     await exited;
   }
+}
+
+/** Polls `url`/readyz until it answers 200 (every 10 ms; gives up after 60 s). */
+async function readyz(url: string): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const status = await fetch(`${url}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (performance.now() > deadline) throw new Error(`${url}/readyz still answers ${status} after 60 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** `torgo serve --data <dataDir>` (this checkout's build) from spawn to its first `/readyz` 200, in ms. */
+export function serveUntilReady(dataDir: string): Promise<number> {
+  return untilListening(
+    process.execPath,
+    ['bin/torgo.js', 'serve', '--data', dataDir, '--port', '0'],
+    REPO,
+    readyz,
+  );
 }
 
 export const startSuite: Suite = async ({ smoke, scratch }) => {
