@@ -6,7 +6,7 @@
  * symlink), so `npm ci` is not counted. Smoke mode (npm test) measures only `torgo serve` here.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { median, type Suite } from './harness.js';
 
@@ -20,7 +20,7 @@ async function untilListening(
   command: string,
   args: string[],
   cwd: string,
-  ready?: (url: string) => Promise<void>,
+  ready?: (url: string, pid: number) => Promise<void>,
 ): Promise<number> {
   const started = performance.now();
   const child: ChildProcess = spawn(command, args, {
@@ -42,7 +42,7 @@ async function untilListening(
         listening = true;
         if (!ready) return resolve(performance.now() - started);
         const url = (JSON.parse(line) as { url: string }).url;
-        ready(url).then(() => resolve(performance.now() - started), reject);
+        ready(url, child.pid!).then(() => resolve(performance.now() - started), reject);
       });
       child.stderr!.on('data', (d: Buffer) => {
         err += d.toString();
@@ -71,14 +71,34 @@ async function readyz(url: string): Promise<void> {
   }
 }
 
-/** `torgo serve --data <dataDir>` (this checkout's build) from spawn to its first `/readyz` 200, in ms. */
-export function serveUntilReady(dataDir: string): Promise<number> {
-  return untilListening(
+/** CPU time (user + system) process `pid` has used, in ms, from /proc (Linux); undefined elsewhere. */
+async function cpuMsOf(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `torgo serve --data <dataDir>` (this checkout's build) from spawn to its first `/readyz` 200: wall
+ * ms, and the CPU ms the server process used by then (what a loaded machine does not inflate as much).
+ */
+export async function serveUntilReady(dataDir: string): Promise<{ ms: number; cpuMs: number | undefined }> {
+  let cpuMs: number | undefined;
+  const ms = await untilListening(
     process.execPath,
     ['bin/torgo.js', 'serve', '--data', dataDir, '--port', '0'],
     REPO,
-    readyz,
+    async (url, pid) => {
+      await readyz(url);
+      cpuMs = await cpuMsOf(pid);
+    },
   );
+  return { ms, cpuMs };
 }
 
 export const startSuite: Suite = async ({ smoke, scratch }) => {
