@@ -6,14 +6,22 @@
  * symlink), so `npm ci` is not counted. Smoke mode (npm test) measures only `torgo serve` here.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { median, type Suite } from './harness.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
-/** Runs `command` in `cwd` until it logs that the gateway listens; returns the ms that took. */
-async function untilListening(command: string, args: string[], cwd: string): Promise<number> {
+/**
+ * Runs `command` in `cwd` until it logs that the gateway listens — and then, when `ready` is given,
+ * until `ready(url)` resolves (the listening line's `url`) — and returns the ms that took; then stops it.
+ */
+async function untilListening(
+  command: string,
+  args: string[],
+  cwd: string,
+  ready?: (url: string, pid: number) => Promise<void>,
+): Promise<number> {
   const started = performance.now();
   const child: ChildProcess = spawn(command, args, {
     cwd,
@@ -26,9 +34,15 @@ async function untilListening(command: string, args: string[], cwd: string): Pro
     return await new Promise<number>((resolve, reject) => {
       let out = '';
       let err = '';
+      let listening = false;
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('"msg":"gateway listening"')) resolve(performance.now() - started);
+        const line = out.split('\n').find((l) => l.includes('"msg":"gateway listening"'));
+        if (!line || listening) return;
+        listening = true;
+        if (!ready) return resolve(performance.now() - started);
+        const url = (JSON.parse(line) as { url: string }).url;
+        ready(url, child.pid!).then(() => resolve(performance.now() - started), reject);
       });
       child.stderr!.on('data', (d: Buffer) => {
         err += d.toString();
@@ -41,6 +55,50 @@ async function untilListening(command: string, args: string[], cwd: string): Pro
     if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
     await exited;
   }
+}
+
+/** Polls `url`/readyz until it answers 200 (every 10 ms; gives up after 60 s). */
+async function readyz(url: string): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const status = await fetch(`${url}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (performance.now() > deadline) throw new Error(`${url}/readyz still answers ${status} after 60 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** CPU time (user + system) process `pid` has used, in ms, from /proc (Linux); undefined elsewhere. */
+async function cpuMsOf(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `torgo serve --data <dataDir>` (this checkout's build) from spawn to its first `/readyz` 200: wall
+ * ms, and the CPU ms the server process used by then (what a loaded machine does not inflate as much).
+ */
+export async function serveUntilReady(dataDir: string): Promise<{ ms: number; cpuMs: number | undefined }> {
+  let cpuMs: number | undefined;
+  const ms = await untilListening(
+    process.execPath,
+    ['bin/torgo.js', 'serve', '--data', dataDir, '--port', '0'],
+    REPO,
+    async (url, pid) => {
+      await readyz(url);
+      cpuMs = await cpuMsOf(pid);
+    },
+  );
+  return { ms, cpuMs };
 }
 
 export const startSuite: Suite = async ({ smoke, scratch }) => {

@@ -163,13 +163,13 @@ export class AuditContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async getReceipt(ctx: Context, id: string): Promise<string> {
-    return canonicalJson(await queries.getReceipt(ctx, callerOf(ctx), id));
+    return queries.getReceipt(ctx, callerOf(ctx), id);
   }
 
   @Transaction(false)
   @Returns('string')
   async queryReceipts(ctx: Context, queryJson: string): Promise<string> {
-    return canonicalJson(await queries.queryReceipts(ctx, callerOf(ctx), queryJson));
+    return queries.queryReceipts(ctx, callerOf(ctx), queryJson);
   }
 
   // ── checkpoints ───────────────────────────────────────────────────────────────────────────

@@ -25,11 +25,15 @@
  *   when no transport would write it. Only fabric-shim and fabric-contract-api use that copy (the test
  *   checks the lockfile; fabric-common has its own winston 2). It cannot be put on their logger instances:
  *   those are created at module load inside the libraries and kept in private maps.
+ * - `ChaincodeFromContract.prototype.invokeFunctionality` is replaced by chaincode/fabric-invoke.ts's
+ *   port, which differs only in building debug lines when debug is on. The prototype is the only place:
+ *   the shim's bootstrap and the engine construct the class themselves.
  * - The fabric-common logger is process-wide by fabric-common's design (a global it reads).
- * Both shim patches are applied only where the contract runs — by the embedded engine when it builds its
+ * The shim patches are applied only where the contract runs — by the embedded engine when it builds its
  * dispatcher, and by the chaincode's own entry point on a peer — never by merely importing the contract.
  */
 import { createRequire } from 'node:module';
+import { invokeFunctionalityFor } from './fabric-invoke.js';
 // Types only (erased): the chaincode bundle never loads fabric-network; networkInternals() requires lazily.
 import type { FabricError } from 'fabric-network/lib/errors/fabricerror.js';
 import type { TransactionError } from 'fabric-network/lib/errors/transactionerror.js';
@@ -155,6 +159,16 @@ export function setChaincodeLogLevel(level: ChaincodeLogLevel): void {
 
 const CERTIFICATE_MEMO_LIMIT = 1024;
 let trimmed = false;
+let originalInvoke: unknown;
+
+/** The dispatcher's own `invokeFunctionality`, as installed (before trimDispatchCosts replaces it). */
+export function originalInvokeFunctionality(): unknown {
+  return originalInvoke ?? dispatcherPrototype().invokeFunctionality;
+}
+
+function dispatcherPrototype(): { invokeFunctionality: unknown } {
+  return (shimInternals().ChaincodeFromContract as { prototype: { invokeFunctionality: unknown } }).prototype;
+}
 
 /** Whether trimDispatchCosts() has patched this process (the test reads it). */
 export function dispatchCostsTrimmed(): boolean {
@@ -179,6 +193,10 @@ export function dispatchCostsTrimmed(): boolean {
  *    full path's result: the JSON serializer's `fromBuffer` yields `data.toString('utf8')` for a string
  *    schema, and that string's JSON validates against `{type: 'string'}` whatever it holds. Every
  *    other case (a count mismatch and its error, another schema, debug logging on) takes the full path.
+ * 4. The dispatcher builds its debug lines before calling the logger, one of them the JSON of the
+ *    transaction's whole result (a page of receipts: ~290 KB escaped again, ~3–4 ms). Its
+ *    `invokeFunctionality` is replaced by the same method building them only when debug is on
+ *    (chaincode/fabric-invoke.ts, held to the original by test/engine/fast-paths.test.ts).
  * Idempotent; see the file comment for how far each patch reaches.
  */
 export function trimDispatchCosts(): void {
@@ -227,6 +245,12 @@ export function trimDispatchCosts(): void {
     }
     return fullHandleParameters.call(this, fn, parameters, loggerPrefix);
   };
+
+  const dispatcher = dispatcherPrototype();
+  originalInvoke = dispatcher.invokeFunctionality;
+  dispatcher.invokeFunctionality = invokeFunctionalityFor(
+    ownRequire().resolve(SHIM_INTERNAL_PATHS.dispatcher),
+  );
 }
 
 /** A parameter whose schema is exactly `{type: 'string'}`: any string validates against it. */

@@ -27,7 +27,12 @@ export function jsonBytes(value: Json): Uint8Array {
   return encoder.encode(canonicalJson(value));
 }
 
+/** A state value this contract wrote, as text (strict UTF-8). */
+export function stateText(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
 /** Parses a state value this contract wrote. */
 export function parseStateJson<T>(bytes: Uint8Array): T {
-  return JSON.parse(decoder.decode(bytes)) as T;
+  return JSON.parse(stateText(bytes)) as T;
 }

@@ -14,7 +14,7 @@ import type { Context } from 'fabric-contract-api';
 import { ContractError } from './errors.js';
 import { type Caller, requireRole } from './identity.js';
 import { INDEXED_FIELDS, type IndexedField, indexRange, type Order, VALUE_PATTERNS } from './indexes.js';
-import { parseStateJson } from './json.js';
+import { canonicalJson, stateText } from './json.js';
 import {
   checkReceiptId,
   type Flags,
@@ -23,14 +23,14 @@ import {
   type ReceiptRecord,
   receiptStateKey,
 } from './receipts.js';
-import { getJson, readRange } from './state.js';
+import { readRange } from './state.js';
 import { normalizeTime } from './time.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;
 /**
- * A page stops early once its receipts reach this many bytes (at least one receipt is always
- * returned), so an answer stays far below gRPC's default 4 MiB message limit on the client side.
+ * A page stops early once its receipts' stored records reach this many bytes (at least one receipt is
+ * always returned), so an answer stays far below gRPC's default 4 MiB message limit on the client side.
  */
 export const MAX_PAGE_BYTES = 2 * 1024 * 1024;
 
@@ -105,11 +105,11 @@ function decodeBookmark(bookmark: string): string {
   return key;
 }
 
-export async function queryReceipts(
-  ctx: Context,
-  caller: Caller,
-  queryJson: string,
-): Promise<{ receipts: ReceiptView[]; bookmark: string }> {
+/**
+ * A page of receipts: `canonicalJson({ receipts: ReceiptView[], bookmark })`, built from the records'
+ * stored texts without parsing or re-serialising them (`receiptViewText`).
+ */
+export async function queryReceipts(ctx: Context, caller: Caller, queryJson: string): Promise<string> {
   requireRole(caller, 'query receipts', 'auditor', 'admin');
   const q = parseQuery(queryJson);
   const range = indexRange(q.by, q.value, q.order, q.from, q.to);
@@ -121,27 +121,75 @@ export async function queryReceipts(
   // One entry more than the page: its key is the next page's bookmark.
   const entries = await readRange(ctx, start, range.end, q.pageSize + 1);
   const keys = new KeyCache(ctx);
-  const receipts: ReceiptView[] = [];
+  const receipts: string[] = [];
+  let bookmark = '';
   let bytes = 0;
   for (const [i, entry] of entries.entries()) {
     if (i === q.pageSize || (receipts.length > 0 && bytes >= MAX_PAGE_BYTES)) {
-      return { receipts, bookmark: encodeBookmark(entry.key) };
+      bookmark = encodeBookmark(entry.key);
+      break;
     }
     const id = new TextDecoder().decode(entry.value);
-    const record = await getJson<ReceiptRecord>(ctx, receiptStateKey(id));
-    if (!record)
+    const stored = await ctx.stub.getState(receiptStateKey(id));
+    if (!stored || stored.length === 0)
       throw new ContractError('INTERNAL', `index key ${entry.key} points to missing receipt ${id}`);
-    receipts.push({ ...record, ...(await flagsOf(keys, record.signerKeyIds)) });
-    bytes += Buffer.byteLength(record.mu, 'utf8');
+    receipts.push(await receiptViewText(stateText(stored), (ids) => flagsOf(keys, ids)));
+    bytes += stored.length;
   }
-  return { receipts, bookmark: '' };
+  return `{"bookmark":${JSON.stringify(bookmark)},"receipts":[${receipts.join(',')}]}`;
 }
 
-export async function getReceipt(ctx: Context, caller: Caller, id: string): Promise<ReceiptView> {
+/** One receipt: `canonicalJson(ReceiptView)`. */
+export async function getReceipt(ctx: Context, caller: Caller, id: string): Promise<string> {
   requireRole(caller, 'read receipts', 'auditor', 'admin');
   const bytes = await ctx.stub.getState(receiptStateKey(checkReceiptId(id)));
   if (!bytes || bytes.length === 0)
     throw new ContractError('NOT_FOUND', `receipt ${id} is not on the ledger`);
-  const record = parseStateJson<ReceiptRecord>(bytes);
-  return { ...record, ...(await flagsOf(new KeyCache(ctx), record.signerKeyIds)) };
+  const keys = new KeyCache(ctx);
+  return receiptViewText(stateText(bytes), (ids) => flagsOf(keys, ids));
+}
+
+/**
+ * `canonicalJson({ ...record, ...flagsOf(record.signerKeyIds) })` from `recordText`, the record's stored
+ * `canonicalJson(record)`: the view's keys sort as the record's with `revokedSigners` between
+ * `operation` and `signerKeyIds`, so the view is the stored text with that one member spliced in, and
+ * the `.mu` inside is copied once, never parsed or escaped again. Held to that definition by
+ * test/chaincode/queries.test.ts.
+ */
+export async function receiptViewText(
+  recordText: string,
+  flagsFor: (signerKeyIds: readonly string[]) => Promise<Flags>,
+): Promise<string> {
+  const at = signersAt(recordText);
+  if (!at) {
+    const record = JSON.parse(recordText) as ReceiptRecord;
+    return canonicalJson({ ...record, ...(await flagsFor(record.signerKeyIds)) });
+  }
+  const { revokedSigners } = await flagsFor(at.signerKeyIds);
+  return `${recordText.slice(0, at.index)}${REVOKED_MEMBER}${canonicalJson(revokedSigners)}${recordText.slice(at.index)}`;
+}
+
+const SIGNERS_MEMBER = ',"signerKeyIds":';
+const NEXT_MEMBER = ',"source":';
+const REVOKED_MEMBER = ',"revokedSigners":';
+
+/**
+ * Where the top-level `signerKeyIds` member starts in a stored record, and its value. In JSON text a
+ * `"` inside a string is always escaped (`\"`), so `,"` never occurs inside a string: the first
+ * `,"signerKeyIds":` is a member name, and the record's only nested object (`submitter`) sorts after
+ * it. Anything else (not a record of this layout) answers undefined and takes the parsing path.
+ */
+function signersAt(recordText: string): { index: number; signerKeyIds: string[] } | undefined {
+  const index = recordText.indexOf(SIGNERS_MEMBER);
+  if (index < 0) return undefined;
+  const end = recordText.indexOf(NEXT_MEMBER, index);
+  if (end < 0) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(recordText.slice(index + SIGNERS_MEMBER.length, end));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return undefined;
+  return { index, signerKeyIds: value };
 }

@@ -4,6 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { canonicalJson } from '../../chaincode/json.js';
+import { receiptViewText } from '../../chaincode/queries.js';
+import type { Flags } from '../../chaincode/receipts.js';
 import {
   type Cast,
   idOf,
@@ -275,3 +279,52 @@ for (const kind of LEDGERS)
       assert.ok(iterators.every((i) => i.closed));
     });
   });
+
+describe('receiptViewText (a page built from stored records)', () => {
+  const tricky = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 16 }),
+    fc.constantFrom(',"signerKeyIds":["x"],"source":"y"', '],"source":', '\\",\\"', '— é\n"\\', ''),
+  );
+  const text = fc.array(tricky, { maxLength: 4 }).map((parts) => parts.join(''));
+  const record = fc.record({
+    id: text,
+    mu: text,
+    digest: text,
+    source: text,
+    operation: text,
+    subject: text,
+    occurredAt: text,
+    signerKeyIds: fc.array(text, { maxLength: 3 }),
+    submitter: fc.record({ mspId: text, id: text }),
+    txId: text,
+    committedAt: text,
+  });
+  /** Flags as flagsOf derives them: here every key id of odd length counts as revoked. */
+  const flagsFor = async (ids: readonly string[]): Promise<Flags> => ({
+    revokedSigners: ids
+      .filter((id) => id.length % 2 === 1)
+      .map((keyId) => ({ keyId, revokedAt: `at ${keyId}`, reason: `"${keyId}"` })),
+  });
+
+  it('is canonicalJson({ ...record, ...flags }) of the stored canonicalJson(record)', async () => {
+    await fc.assert(
+      fc.asyncProperty(record, async (r) => {
+        const expected = canonicalJson({ ...r, ...(await flagsFor(r.signerKeyIds)) });
+        assert.equal(await receiptViewText(canonicalJson(r), flagsFor), expected);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('takes the parsing path for a record of another layout, with the same answer', async () => {
+    for (const odd of [
+      { id: 'a', signerKeyIds: ['k1'], zeta: { signerKeyIds: ['no'] } },
+      { id: 'a', signerKeyIds: ['k1'], t: { a: 1, source: 2 } },
+    ]) {
+      assert.equal(
+        await receiptViewText(canonicalJson(odd), flagsFor),
+        canonicalJson({ ...odd, ...(await flagsFor(['k1'])) }),
+      );
+    }
+  });
+});

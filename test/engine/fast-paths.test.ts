@@ -1,10 +1,11 @@
 /**
  * The engine's fast paths against their plain definitions: canonical JSON, key order, block sealing,
- * and the two dispatcher costs trimmed in shim.ts (certificate parse memo, level check before
- * formatting). Each must give exactly what the plain version gives.
+ * and the three dispatcher costs trimmed in shim.ts (certificate parse memo, level check before
+ * formatting, debug lines built only when debug is on). Each must give exactly what the plain version gives.
  */
 import './quiet-logs.js';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -19,6 +20,7 @@ import { canonicalJson } from '../../engine/canonical.js';
 import { encodeStoredBlock, isLargeWrite } from '../../engine/storage.js';
 import {
   type DataMarshallModule,
+  originalInvokeFunctionality,
   shimInternals,
   type WinstonLogger,
 } from '../../chaincode/fabric-internals.js';
@@ -309,5 +311,55 @@ test("handleParameters: plain string parameters take the short cut, with the ful
   } finally {
     logger.level = level;
     logger.silent = silent;
+  }
+});
+
+/** sha256 of fabric-shim 2.5.8's `invokeFunctionality` source, which chaincode/fabric-invoke.ts ports. */
+const PORTED_INVOKE_SOURCE = '9f542649c43ee39a0ddcc064927ab4d938aaa736499c8711446621a4154807ba';
+
+test('the dispatcher without eager debug lines answers every invocation exactly as the original', async (t) => {
+  const ledger = await openKvLedger(t); // installs the trimmed paths
+  const original = originalInvokeFunctionality() as (...a: unknown[]) => unknown;
+  const source = createHash('sha256').update(original.toString()).digest('hex');
+  assert.equal(source, PORTED_INVOKE_SOURCE, 'fabric-shim changed invokeFunctionality: port it again');
+  const proto = (shimInternals().ChaincodeFromContract as { prototype: { invokeFunctionality: unknown } })
+    .prototype;
+  const trimmed = proto.invokeFunctionality;
+  assert.notEqual(trimmed, original);
+  const id = await ledger.createIdentity({
+    mspId: 'Org1MSP',
+    name: 'a',
+    attrs: { 'torgo.role': 'appender' },
+  });
+  await ledger.submit(id, 'put', ['a', `"é"\n${'x'.repeat(3000)}`]);
+  const calls: Array<[string, string[]]> = [
+    ['get', ['a']],
+    ['kv:get', ['a']],
+    ['get', ['missing']],
+    ['range', ['', '']],
+    ['whoami', []],
+    ['failAfterWrite', ['k', 'v']],
+    ['nope', []],
+    ['other:get', ['a']],
+    ['get', []],
+    ['get', ['a', 'b']],
+    ['', []],
+  ];
+  const outcome = async (fcn: string, args: string[]) => {
+    try {
+      return { payload: Buffer.from((await ledger.evaluate(id, fcn, args)).payload).toString('base64') };
+    } catch (e) {
+      return { error: `${(e as { code?: string }).code}: ${(e as Error).message}` };
+    }
+  };
+  try {
+    for (const [fcn, args] of calls) {
+      proto.invokeFunctionality = original;
+      const expected = await outcome(fcn, args);
+      proto.invokeFunctionality = trimmed;
+      assert.deepEqual(await outcome(fcn, args), expected, `${fcn}(${args.join(', ')})`);
+    }
+  } finally {
+    proto.invokeFunctionality = trimmed;
   }
 });
