@@ -170,7 +170,13 @@ describe('GET /v1/export streams (torgo serve in a child process, heap capped)',
     const report = JSON.parse(v.stdout) as { outcome: string; counts: { validReceipts: number } };
     assert.equal(report.outcome, 'valid');
     assert.equal(report.counts.validReceipts, RECEIPTS);
-    const finished = logs.find((l) => l['msg'] === 'export finished');
+    // The server logs an export when its stream closes, which may come just after the client's end.
+    const logged = async (msg: string, count = 1): Promise<Record<string, unknown>[]> => {
+      for (let i = 0; i < 600 && logs.filter((l) => l['msg'] === msg).length < count; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      return logs.filter((l) => l['msg'] === msg);
+    };
+    const finished = (await logged('export finished'))[0];
     assert.equal(finished?.['receipts'], RECEIPTS, JSON.stringify(finished));
 
     // The same receipts selected by operation: no chain covers it, so the ledger is read twice (key
@@ -179,7 +185,7 @@ describe('GET /v1/export streams (torgo serve in a child process, heap capped)',
     const second = await download(url, '/v1/export?operation=vitals.forward', auditor, byOperation);
     assert.equal(second.status, 200, failed());
     assert.ok(second.bytes > (HEAP_CAP_MIB - IDLE_HEAP_MIB) * 2 ** 20);
-    const exports = logs.filter((l) => l['msg'] === 'export finished');
+    const exports = await logged('export finished', 2);
     assert.equal(exports.length, 2, failed());
     assert.equal(exports[1]?.['receipts'], RECEIPTS, JSON.stringify(exports[1]));
 
@@ -187,11 +193,7 @@ describe('GET /v1/export streams (torgo serve in a child process, heap capped)',
     const cut = path.join(dir, 'cut.jsonl');
     const partial = await download(url, '/v1/export?source=icu-relay-big', auditor, cut, 4 * 2 ** 20);
     assert.equal(partial.status, 200);
-    let stopped: Record<string, unknown> | undefined;
-    for (let i = 0; i < 600 && !stopped; i++) {
-      stopped = logs.find((l) => l['msg'] === 'export stopped: the client went away');
-      if (!stopped) await new Promise((r) => setTimeout(r, 50));
-    }
+    const stopped = (await logged('export stopped: the client went away'))[0];
     assert.ok(stopped, 'the server logs that it stopped');
     assert.ok(
       (stopped['receipts'] as number) < RECEIPTS / 2,
