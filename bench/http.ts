@@ -144,7 +144,14 @@ export async function appenderWithKey(
 
 /** Keep-alive connections; node:http costs the client less CPU than fetch, so the client distorts less. */
 /** One HTTP request with a bearer token over `agent`; the body as text. Shared by the HTTP and Fabric benches. */
-export function request(
+/**
+ * One request on `agent`, its status and body. A request that fails with a reset before any answer
+ * on a connection the agent *reused* is sent once more on a new connection: the server closed that
+ * connection while it was idle (its keep-alive timeout) just as the request left, so the server
+ * never received it (RFC 9112 §9.3.1: a client may retry such a request; every request the
+ * benches send is idempotent, appends included). Any other failure is the caller's.
+ */
+export async function request(
   agent: http.Agent,
   url: string,
   method: string,
@@ -153,8 +160,29 @@ export function request(
   body?: string,
   type = 'application/json',
 ): Promise<{ status: number; text: string }> {
+  try {
+    return await requestOnce(agent, url, method, route, token, body, type);
+  } catch (e) {
+    if (!(e instanceof StaleConnectionError)) throw e;
+    return requestOnce(agent, url, method, route, token, body, type);
+  }
+}
+
+/** A reset before any answer on a reused keep-alive connection: the server never saw the request. */
+export class StaleConnectionError extends Error {}
+
+function requestOnce(
+  agent: http.Agent,
+  url: string,
+  method: string,
+  route: string,
+  token: string,
+  body: string | undefined,
+  type: string,
+): Promise<{ status: number; text: string }> {
   const u = new URL(route, url);
   return new Promise((resolve, reject) => {
+    let answered = false;
     const req = http.request(
       {
         host: u.hostname,
@@ -168,6 +196,7 @@ export function request(
         },
       },
       (res) => {
+        answered = true;
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => {
@@ -177,7 +206,10 @@ export function request(
         res.on('error', reject); // a connection reset mid-answer
       },
     );
-    req.on('error', reject);
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      const stale = !answered && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
+      reject(stale ? new StaleConnectionError(e.message, { cause: e }) : e);
+    });
     req.end(body);
   });
 }

@@ -13,6 +13,7 @@ import { bundleSuite } from './bundle.js';
 import { chainsSuite } from './chains.js';
 import { cryptoSuite } from './crypto.js';
 import { engineSuite } from './engine.js';
+import { exportSuite } from './export.js';
 import { type BenchOptions, environment, type Row, type Suite, writeResults } from './harness.js';
 import { httpSuite } from './http.js';
 import { querySuite } from './queries.js';
@@ -31,6 +32,7 @@ export const SUITES: Record<string, Suite> = {
   tls: tlsSuite,
   queries: querySuite,
   bundle: bundleSuite,
+  export: exportSuite,
   start: startSuite,
   chains: chainsSuite,
   relay: relaySuite,

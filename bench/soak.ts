@@ -93,6 +93,14 @@ class ReceiptSupply {
   }
 }
 
+/** What a client counts per interval; `reasons` says what each error was (status or error code). */
+interface Sink {
+  latencies: number[];
+  receipts: number;
+  errors: number;
+  reasons: Map<string, number>;
+}
+
 /** One client: sends at its share of the rate on its own keep-alive connection, records latencies. */
 async function runClient(
   serve: ServeChild,
@@ -100,16 +108,20 @@ async function runClient(
   supply: ReceiptSupply,
   perSecond: number,
   until: number,
-  sink: { latencies: number[]; receipts: number; errors: number },
+  sink: Sink,
 ): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const gap = 1000 / perSecond;
   let next = performance.now() + Math.random() * gap;
   try {
-    while (next < until) {
+    // Ends at `until` whatever was sent. A client behind its schedule (a server slower than the
+    // rate) sends its next request at once but never makes up the sends it missed: the achieved
+    // rate shows the shortfall, and the run still ends on time (catching up kept an overloaded
+    // run going for as long again).
+    while (performance.now() < until) {
       const wait = next - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      next += gap;
+      next = Math.max(next + gap, performance.now());
       const mu = supply.take();
       if (!mu) {
         sink.errors++; // the signer fell behind: counted, never hidden
@@ -117,11 +129,15 @@ async function runClient(
       }
       const t0 = performance.now();
       const r = await request(agent, serve.url, 'POST', '/v1/receipts', token, mu, 'text/markdown').catch(
-        () => ({ status: 0, text: '' }),
+        (e: NodeJS.ErrnoException) => ({ status: 0, text: e.code ?? e.message }),
       );
       sink.latencies.push(performance.now() - t0);
       if (r.status === 201) sink.receipts++;
-      else sink.errors++;
+      else {
+        sink.errors++;
+        const why = r.status === 0 ? r.text : `HTTP ${r.status}`;
+        sink.reasons.set(why, (sink.reasons.get(why) ?? 0) + 1);
+      }
     }
   } finally {
     agent.destroy();
@@ -129,7 +145,7 @@ async function runClient(
 }
 
 /** GET /v1/export of `source`: bytes and receipt lines, or the status and Retry-After of a refusal. */
-function exportOnce(
+export function exportOnce(
   serve: ServeChild,
   token: string,
   source: string,
@@ -265,12 +281,13 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
     const supplies = tokens.map((_, c) => new ReceiptSupply(perInterval, c));
     await Promise.all(supplies.flatMap((s) => [s.refill(), s.refill()]));
 
-    const sinks = tokens.map(() => ({ latencies: [] as number[], receipts: 0, errors: 0 }));
+    const sinks: Sink[] = tokens.map(() => ({ latencies: [], receipts: 0, errors: 0, reasons: new Map() }));
     const startedAt = performance.now();
     const until = startedAt + intervals * intervalMs;
     const clients = tokens.map((t, c) => runClient(serve, t, supplies[c]!, perClient, until, sinks[c]!));
     const rows: Interval[] = [];
     let exportRun: Promise<ExportFigures> | undefined;
+    const auditorFailures: string[] = [];
     let cpu0 = processFigures(serve.child.pid!).cpuMs;
     let total = 0;
     for (let k = 1; k <= intervals; k++) {
@@ -279,10 +296,13 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
       const latencies = sinks.flatMap((s) => s.latencies);
       const receipts = sinks.reduce((n, s) => n + s.receipts, 0);
       const errors = sinks.reduce((n, s) => n + s.errors, 0);
+      const reasons = new Map<string, number>();
       for (const s of sinks) {
+        for (const [why, n] of s.reasons) reasons.set(why, (reasons.get(why) ?? 0) + n);
         s.latencies = [];
         s.receipts = 0;
         s.errors = 0;
+        s.reasons = new Map();
       }
       total += receipts;
       const { rssMiB, cpuMs } = processFigures(serve.child.pid!);
@@ -299,20 +319,35 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
         diskKBPerReceipt: total ? disk / total / 1000 : 0,
       });
       cpu0 = cpuMs;
+      const why = [...reasons].map(([r, n]) => `${r} ×${n}`).join(', ');
       process.stderr.write(
-        `soak: ${rows.at(-1)!.atSeconds} s, ${receipts} receipts, ${errors} errors, RSS ${rssMiB.toFixed(0)} MiB\n`,
+        `soak: ${rows.at(-1)!.atSeconds} s, ${receipts} receipts, ${errors} errors${why ? ` (${why})` : ''}, RSS ${rssMiB.toFixed(0)} MiB\n`,
       );
-      // The auditor's routine while the load runs: a query and a checkpoint read per interval.
-      await request(agent, serve.url, 'GET', `/v1/receipts?source=${SOURCE(1)}&limit=10`, auditor);
-      await request(agent, serve.url, 'GET', '/v1/checkpoint', auditor);
+      // The auditor's routine while the load runs: a query and a checkpoint read per interval. A
+      // failure is counted and reported, never the end of the run.
+      for (const route of [`/v1/receipts?source=${SOURCE(1)}&limit=10`, '/v1/checkpoint']) {
+        const r = await request(agent, serve.url, 'GET', route, auditor).catch((e: Error) => ({
+          status: 0,
+          text: e.message,
+        }));
+        if (r.status !== 200)
+          auditorFailures.push(`${rows.at(-1)!.atSeconds} s ${route}: ${r.status} ${r.text}`);
+      }
       if (k === Math.ceil(intervals / 2)) {
         exportRun = exportDuring(serve, auditor, SOURCE(0), startedAt);
-        exportRun.catch(() => {}); // awaited (and thrown) after the load
+        exportRun.catch(() => {}); // awaited (and reported) after the load
       }
     }
     await Promise.all(clients);
-    const exp = await exportRun;
-    const table = intervalTable(rows, exp);
+    let exportFailure: string | undefined;
+    const exp = await exportRun?.catch((e: Error) => {
+      exportFailure = e.message;
+      return undefined;
+    });
+    let table = intervalTable(rows, exp);
+    if (exportFailure) table += `\nThe export in the middle failed: ${exportFailure}\n`;
+    if (auditorFailures.length > 0)
+      table += `\nAuditor requests that failed (${auditorFailures.length}):\n${auditorFailures.map((f) => `- ${f}`).join('\n')}\n`;
     process.stderr.write(table);
     if (!smoke) {
       const results = join(import.meta.dirname, '..', '..', 'bench', 'results');
@@ -323,9 +358,11 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
         `# Soak, ${minutes} min at ${rate} receipts/s, ${CLIENTS} clients\n\n${table}`,
       );
     }
+    // A long run keeps its table whatever failed; the smoke run (npm test) must fail on any failure.
+    if (smoke && (exportFailure || auditorFailures.length > 0)) throw new Error(table);
     const steady = rows.slice(1); // the first interval includes the warm-up
     const errors = rows.reduce((n, r) => n + r.errors, 0);
-    const note = `${minutes} min, ${CLIENTS} clients at ${rate}/s in total, ${total.toLocaleString('en-US')} receipts, ${errors} errors`;
+    const note = `${minutes} min, ${CLIENTS} clients at ${rate}/s in total, ${total.toLocaleString('en-US')} receipts, ${errors} errors; auditor requests failed: ${auditorFailures.length}; export ${exportFailure ? `failed (${exportFailure})` : 'ok'}`;
     const out: Row[] = [
       {
         suite: 'soak',

@@ -175,7 +175,12 @@ export const ConfigSchema = Type.Object(
         headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
         /** …and the whole request, body included, within this long (≥ headersTimeoutMs). In ms. */
         requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
-        /** An idle keep-alive connection is closed after this long. In ms. */
+        /**
+         * An idle keep-alive connection is closed after this long (advertised as `Keep-Alive:
+         * timeout=…`). In ms. Longer than the idle periods of clients and of proxies in front (60 s
+         * is common): a server that closes an idle connection first races the client's next request
+         * on it, which then fails with ECONNRESET (docs/operations.md, "Connections").
+         */
         keepAliveTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
       },
       { additionalProperties: false },
@@ -271,7 +276,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     retryBudgetMs: 5000,
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
-    keepAliveTimeoutMs: 5000,
+    keepAliveTimeoutMs: 72_000,
   },
   rateLimit: { max: 6000, windowMs: 60_000 },
   log: { level: 'info' },

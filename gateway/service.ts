@@ -153,7 +153,8 @@ export class GatewayService {
     if (config.ledger === 'fabric') {
       const fabric = config.fabric!;
       // Imported here, not at the top: the Fabric client libraries (fabric-network, fabric-common,
-      // fabric-ca-client, gRPC) are a large part of start-up, and an embedded gateway never uses them.
+      // fabric-ca-client, gRPC, protobufs) are a large part of start-up and ~25 MiB of heap, and an
+      // embedded gateway never uses them (docs/performance.md §12).
       driver =
         fabric.client === 'network'
           ? await (await import('./ledger/fabric/network-driver.js')).FabricNetworkDriver.open(fabric)

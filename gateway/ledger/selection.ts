@@ -61,16 +61,43 @@ export async function readSelection(
   return { rows, bookmark };
 }
 
-/** Every matching receipt, page by page (constant memory). */
+/**
+ * `.mu` bytes one ledger read of `selectAll` aims at. The contract stops a page at 2 MiB
+ * (chaincode/queries.ts), but a page passes through several copies on its way here (the contract's
+ * records, its JSON result, the payload, the parsed rows; in V8 a `.mu` text costs 2 bytes per
+ * character, its signature lines having a non-Latin-1 character), so a stream that must stay in
+ * constant memory whatever the receipts' size asks for fewer, smaller pages.
+ */
+export const READ_BYTES = 512 * 1024;
+/** Rows of `selectAll`'s first read, before any receipt's size is known. */
+const FIRST_READ = 16;
+
+/** How many rows the next read asks for: READ_BYTES over the largest `.mu` seen so far. */
+export function nextReadSize(largestMuBytes: number, readBytes = READ_BYTES): number {
+  if (largestMuBytes <= 0) return FIRST_READ;
+  return Math.max(1, Math.min(CONTRACT_PAGE, Math.floor(readBytes / largestMuBytes)));
+}
+
+/**
+ * Every matching receipt, page by page: each read asks for about `readBytes` of `.mu` text (sized by
+ * the largest receipt seen), and the next read waits until the consumer has taken every row of
+ * the last one, so memory is bounded by one read, whatever the selection's size or its receipts'.
+ */
 export async function* selectAll(
   ledger: AuditLedger,
   who: WalletIdentity,
   sel: Selection,
+  readBytes = READ_BYTES,
 ): AsyncGenerator<ReceiptView> {
   let bookmark = '';
+  let largest = 0;
   do {
-    const page = await readSelection(ledger, who, sel, bookmark, CONTRACT_PAGE);
-    yield* page.rows;
+    const page = await readSelection(ledger, who, sel, bookmark, nextReadSize(largest, readBytes));
+    for (const r of page.rows) largest = Math.max(largest, Buffer.byteLength(r.mu, 'utf8'));
     bookmark = page.bookmark;
+    // Hand the rows over one by one, dropping each reference as it goes.
+    const rows = page.rows;
+    page.rows = [];
+    while (rows.length > 0) yield rows.shift()!;
   } while (bookmark);
 }

@@ -95,17 +95,41 @@ export async function* chainSegment(
 /** Leaves read, and proofs assembled, per LevelDB read while exporting. */
 export const SEGMENT_BATCH = 256;
 
-/** Groups a stream into arrays of up to `size` items (the last one may be shorter). */
-export async function* inBatches<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+/** `.mu` bytes of the receipts one export batch holds (with SEGMENT_BATCH, whichever comes first). */
+export const BATCH_MU_BYTES = 512 * 1024;
+
+/**
+ * Groups a stream into arrays of up to `size` items, and, given `weigh`, of up to `maxWeight` in
+ * all (a batch always takes at least one item; the last one may be shorter).
+ */
+export async function* inBatches<T>(
+  items: AsyncIterable<T>,
+  size: number,
+  weigh?: (item: T) => number,
+  maxWeight = Number.POSITIVE_INFINITY,
+): AsyncGenerator<T[]> {
   let batch: T[] = [];
+  let weight = 0;
   for await (const item of items) {
     batch.push(item);
-    if (batch.length === size) {
+    if (weigh) weight += weigh(item);
+    if (batch.length === size || weight >= maxWeight) {
       yield batch;
       batch = [];
+      weight = 0;
     }
   }
   if (batch.length > 0) yield batch;
+}
+
+/** The receipts' ids alone: what a pass that needs no text batches, letting each `.mu` go at once. */
+export async function* idsOf(receipts: AsyncIterable<ExportedReceipt>): AsyncGenerator<string> {
+  for await (const r of receipts) yield r.id;
+}
+
+/** Batches of receipts with their texts, bounded by count and by `.mu` bytes. */
+export function receiptBatches(receipts: AsyncIterable<ExportedReceipt>): AsyncGenerator<ExportedReceipt[]> {
+  return inBatches(receipts, SEGMENT_BATCH, (r) => Buffer.byteLength(r.mu, 'utf8'), BATCH_MU_BYTES);
 }
 
 /** Most `.mu` texts read ahead of the chain (ledger order vs leaf order) before the export gives up. */
@@ -163,7 +187,7 @@ export class ReceiptTexts {
     await check([...this.ahead.keys()]);
     this.ahead.clear();
     const rest = { [Symbol.asyncIterator]: () => this.source };
-    for await (const batch of inBatches(rest, SEGMENT_BATCH)) await check(batch.map((r) => r.id));
+    for await (const ids of inBatches(idsOf(rest), SEGMENT_BATCH)) await check(ids);
     return outside;
   }
 

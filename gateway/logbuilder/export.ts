@@ -28,8 +28,10 @@ import {
   chainSegment,
   chainWindowOf,
   completenessLine,
+  idsOf,
   inBatches,
   ReceiptTexts,
+  receiptBatches,
   SEGMENT_BATCH,
   selects,
 } from './chainexport.js';
@@ -178,8 +180,8 @@ async function selectionPass(
   let inLog = 0;
   let allChained = true;
   let firstLeaf: number | undefined;
-  for await (const batch of inBatches(options.receipts(), SEGMENT_BATCH)) {
-    for (const leaf of await options.store.receiptLeaves(batch.map((r) => r.id))) {
+  for await (const ids of inBatches(idsOf(options.receipts()), SEGMENT_BATCH)) {
+    for (const leaf of await options.store.receiptLeaves(ids)) {
       if (!leaf || leaf.index >= size) {
         notInLog++;
         continue;
@@ -270,7 +272,7 @@ async function* selectionLines(
   size: number,
   summary: ExportSummary,
 ): AsyncGenerator<ReceiptLine> {
-  for await (const batch of inBatches(options.receipts(), SEGMENT_BATCH)) {
+  for await (const batch of receiptBatches(options.receipts())) {
     const leaves = await options.store.receiptLeaves(batch.map((r) => r.id));
     const inTree: [ExportedReceipt, LeafRecord][] = [];
     for (const [i, leaf] of leaves.entries()) {

@@ -1,0 +1,108 @@
+/**
+ * `GET /v1/export` over HTTP: `torgo serve` (child process, embedded ledger) holding N ML-DSA-65
+ * receipts of ~4.8 KB of one source (default 5,000; `--bundle-receipts` is the bundle suite's), each
+ * export read by a client that only counts: receipts/s (wall, target ≥ 2,000), receipts per server
+ * CPU-second (what a loaded machine does not distort), and the server's RSS growth during the export
+ * (issue 18: ≤ 50 MiB at any bundle size). Three exports; medians. The first export on a fresh server
+ * is also the one after the fill, so all three see the same ledger.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { median, type Row, type Suite } from './harness.js';
+import { appenderWithKey, cpuMsOf, request, startServe, stopChild } from './http.js';
+import { benchKey, signedReceipts } from './receipts.js';
+import { exportOnce } from './soak.js';
+
+const SOURCE = 'export-bench-relay';
+const BATCH = 100;
+
+function rssMiB(pid: number): number {
+  return Number(/VmRSS:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+export const exportSuite: Suite = async ({ smoke, scratch }) => {
+  const total = smoke ? 60 : 5_000;
+  const runs = smoke ? 1 : 3;
+  const dir = await mkdtemp(join(scratch ?? '/tmp', 'torgo-bench-export-'));
+  const serve = await startServe(dir);
+  const agent = new http.Agent({ keepAlive: true });
+  try {
+    const token = await appenderWithKey(agent, serve.url, serve.admin, 'export-bench', benchKey);
+    const made = await request(
+      agent,
+      serve.url,
+      'POST',
+      '/v1/tokens',
+      serve.admin,
+      JSON.stringify({ name: 'export-auditor', roles: ['auditor'] }),
+    );
+    const auditor = (JSON.parse(made.text) as { token: string }).token;
+    const signed = await signedReceipts(total, () => ({ source: SOURCE }));
+    for (let i = 0; i < total; i += BATCH) {
+      const body = JSON.stringify({ receipts: signed.slice(i, i + BATCH) });
+      const r = await request(agent, serve.url, 'POST', '/v1/receipts/batch', token, body);
+      if (r.status !== 200) throw new Error(`batch: ${r.status} ${r.text}`);
+    }
+    const pid = serve.child.pid!;
+    const figures: { rate: number; perCpuSecond: number; growth: number; bytes: number }[] = [];
+    for (let k = 0; k < runs; k++) {
+      const before = rssMiB(pid);
+      let peak = before;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, rssMiB(pid));
+      }, 100);
+      const cpu0 = cpuMsOf(pid) ?? 0;
+      const t0 = performance.now();
+      let r = await exportOnce(serve, auditor, SOURCE);
+      // The log may still be catching up with the last blocks of the fill: 503 + Retry-After.
+      while ('retryAfter' in r && r.status === 503) {
+        const wait = r.retryAfter * 1000;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        r = await exportOnce(serve, auditor, SOURCE);
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      clearInterval(sampler);
+      if (!('bytes' in r)) throw new Error(`export: HTTP ${r.status}`);
+      if (r.receipts !== total) throw new Error(`export: ${r.receipts} receipts of ${total}`);
+      const cpuSeconds = ((cpuMsOf(pid) ?? 0) - cpu0) / 1000;
+      figures.push({
+        rate: total / seconds,
+        perCpuSecond: total / cpuSeconds,
+        growth: peak - before,
+        bytes: r.bytes,
+      });
+    }
+    const mib = (figures[0]!.bytes / 2 ** 20).toFixed(1);
+    const note = `${total.toLocaleString('en-US')} receipts, ${mib} MiB; ${runs} exports, median`;
+    return [
+      {
+        suite: 'export',
+        name: `GET /v1/export of ${total.toLocaleString('en-US')} receipts, over HTTP`,
+        value: median(figures.map((f) => f.rate)),
+        unit: 'receipts/s',
+        note,
+        limit: { name: 'target', value: 2_000 },
+      },
+      {
+        suite: 'export',
+        name: 'GET /v1/export, receipts per server CPU-second',
+        value: median(figures.map((f) => f.perCpuSecond)),
+        unit: 'receipts/s',
+        note,
+      },
+      {
+        suite: 'export',
+        name: 'server RSS growth during an export (peak − before)',
+        value: median(figures.map((f) => f.growth)),
+        unit: 'MiB',
+        note: `${note}; each: ${figures.map((f) => f.growth.toFixed(0)).join(', ')} MiB (target ≤ 50 at any size)`,
+      },
+    ] satisfies Row[];
+  } finally {
+    agent.destroy();
+    await stopChild(serve);
+    await rm(dir, { recursive: true, force: true });
+  }
+};
