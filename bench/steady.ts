@@ -80,15 +80,20 @@ const CPU_PROFILER = join(import.meta.dirname, '..', '..', 'bench', 'cpu-profile
  * A fresh `torgo serve`, an appender token and the bench key registered; runs `load` `runs` times.
  * With `profileDir`, the gateway's main thread is sampled over the timed runs only.
  */
-export async function steadyRuns(load: SteadyLoad, runs: number, profileDir?: string) {
+export async function steadyRuns(
+  load: SteadyLoad,
+  runs: number,
+  profileDir?: string,
+  env: Readonly<Record<string, string>> = {},
+) {
   const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-steady-'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: load.clients });
   const serve = await startServe(
     dir,
     [],
     profileDir
-      ? { nodeArgs: ['--require', CPU_PROFILER], env: { TORGO_CPU_PROFILE_DIR: profileDir } }
-      : {},
+      ? { nodeArgs: ['--require', CPU_PROFILER], env: { ...env, TORGO_CPU_PROFILE_DIR: profileDir } }
+      : { env },
   );
   // SIGUSR2 starts the sampling, the next one writes the profile (bench/cpu-profile.cjs).
   const toggleProfile = async () => {

@@ -1,12 +1,14 @@
 /**
- * The append window: single-receipt requests of one submitting identity that arrive within
- * `windowMs` of the first are pre-verified together and reach the coalescer in one call, so they
- * share one ledger transaction — one endorsement, one dispatch, one block, one fsync, one log-builder
- * batch — and their signature checks share one message to each verification worker. What a receipt
- * costs when appends arrive spread out (a relay feeding 150/s over a few connections) is mostly such
- * per-transaction and per-message work, paid once per receipt without the window (docs/performance.md
- * §10). Each receipt waits at most `windowMs` longer; a window closes early once it holds
- * `maxReceipts`. Kafka's `linger.ms` and Fabric's `BatchTimeout` make the same trade.
+ * The append window: single-receipt requests of one submitting identity that arrive while another
+ * of its appends is in progress wait up to `windowMs` for more, then are pre-verified together and
+ * reach the coalescer in one call, so they share one ledger transaction — one endorsement, one
+ * dispatch, one block, one fsync, one log-builder batch — and their signature checks share one
+ * message to each verification worker. What a receipt costs when appends arrive spread out (a relay
+ * feeding 150/s over a few connections) is mostly such per-transaction and per-message work, paid
+ * once per receipt without the window (docs/performance.md §10). A receipt of an identity with
+ * nothing in progress goes at once, so a client sending one receipt at a time waits for nothing;
+ * the others wait at most `windowMs` longer, and a window closes early once it holds `maxReceipts`.
+ * Kafka's `linger.ms` and Fabric's `BatchTimeout` make the same trade.
  *
  * Answers are unchanged: every receipt gets its own outcome (a transaction the contract refuses for
  * one receipt is retried receipt by receipt by the coalescer), and each request is answered once its
@@ -42,6 +44,8 @@ interface Gathering {
 
 export class AppendWindow {
   private readonly open = new Map<string, Gathering>();
+  /** Appends in progress (pre-verification to answer) per identity. */
+  private readonly busy = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
   private draining = false;
 
@@ -59,11 +63,11 @@ export class AppendWindow {
 
   /** Appends one receipt, gathered with others of `who` when the window is on. */
   async append(who: WalletIdentity, input: Uint8Array | string): Promise<AppendOutcome> {
-    if (this.options.windowMs <= 0 || this.draining) {
-      const [outcome] = await this.appendAll(who, [input]);
+    const key = `${who.mspId}\n${who.label}`;
+    if (this.options.windowMs <= 0 || this.draining || (!this.busy.has(key) && !this.open.has(key))) {
+      const [outcome] = await this.run(key, who, [input]);
       return outcome!;
     }
-    const key = `${who.mspId}\n${who.label}`;
     let gathering = this.open.get(key);
     if (!gathering) {
       const timer = setTimeout(() => this.close(key), this.options.windowMs);
@@ -91,7 +95,7 @@ export class AppendWindow {
     this.open.delete(key);
     clearTimeout(gathering.timer);
     const { who, inputs, waiters } = gathering;
-    const run = this.appendAll(who, inputs).then(
+    const run = this.run(key, who, inputs).then(
       (outcomes) => {
         for (const [i, w] of waiters.entries()) w.resolve(outcomes[i]!);
       },
@@ -101,5 +105,20 @@ export class AppendWindow {
     );
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
+  }
+
+  private async run(
+    key: string,
+    who: WalletIdentity,
+    inputs: readonly (Uint8Array | string)[],
+  ): Promise<AppendOutcome[]> {
+    this.busy.set(key, (this.busy.get(key) ?? 0) + 1);
+    try {
+      return await this.appendAll(who, inputs);
+    } finally {
+      const left = this.busy.get(key)! - 1;
+      if (left === 0) this.busy.delete(key);
+      else this.busy.set(key, left);
+    }
   }
 }
