@@ -271,7 +271,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     queueReceipts: 10_000,
     receiptsPerTransaction: 50,
     transactionsInFlight: 32,
-    appendWindowMs: 0,
+    appendWindowMs: 10,
     queryPage: 100,
     csvRows: 1_000_000,
     retryBudgetMs: 5000,
