@@ -20,7 +20,6 @@ import { appendAll } from '../append/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { ReceiptView } from '../ledger/audit.js';
 import { CONTRACT_PAGE, indexedField, readSelection } from '../ledger/selection.js';
-import type { WalletIdentity } from '../ledger/wallet.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
 import { csvHeader, csvRow } from './csv.js';
