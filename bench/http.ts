@@ -275,25 +275,7 @@ export const httpSuite: Suite = async ({ smoke }) => {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
   const { child, url, admin } = await startServe(dir);
   try {
-    const created = await post(
-      agent,
-      url,
-      admin,
-      '/v1/tokens',
-      JSON.stringify({ name: 'bench', roles: ['appender'] }),
-      'application/json',
-    );
-    if (created.status !== 201) throw new Error(`token: ${created.status} ${created.text}`);
-    const token = (JSON.parse(created.text) as { token: string }).token;
-    const reg = await post(
-      agent,
-      url,
-      token,
-      '/v1/keys',
-      JSON.stringify({ publicKey: publicKeyToPem(key) }),
-      'application/json',
-    );
-    if (reg.status !== 201) throw new Error(`key: ${reg.status} ${reg.text}`);
+    const token = await appenderWithKey(agent, url, admin, 'bench', key);
     // Warm-up: connections, JIT, the gateway's key cache.
     await drive(smoke ? 4 : 64, 8, async (i) =>
       post(agent, url, token, '/v1/receipts', makeReceipts(1)[0]!, 'text/markdown').then(() => i),

@@ -5,13 +5,16 @@
  * p50/p99, counted from each request's scheduled arrival, so a stalled gateway cannot hide its queue
  * (no coordinated omission). Receipts are signed before the timed region.
  *
- * `--steady-rate`, `--steady-seconds`, `--steady-clients` set the load; BENCH_SERVE_PROF=DIR gives
- * the gateway `--cpu-prof` (docs/performance.md, steady state).
+ * `--steady-rate`, `--steady-seconds`, `--steady-clients` set the load; BENCH_SERVE_PROF=DIR profiles
+ * the gateway's main thread over the timed runs only (bench/cpu-profile.cjs, started after the
+ * warm-up and stopped after the last run: start-up and module loading stay out of it), written to
+ * DIR/<pid>.cpuprofile (docs/performance.md §10).
  */
 import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { median, percentile, type Suite } from './harness.js';
 import { appenderWithKey, cpuMsOf, request, startServe, stopChild } from './http.js';
 import { benchKey, signedReceipts } from './receipts.js';
@@ -71,21 +74,46 @@ async function offer(
   };
 }
 
-/** A fresh `torgo serve`, an appender token and the bench key registered; runs `load` `runs` times. */
-export async function steadyRuns(load: SteadyLoad, runs: number, nodeArgs: readonly string[] = []) {
+const CPU_PROFILER = join(import.meta.dirname, '..', '..', 'bench', 'cpu-profile.cjs');
+
+/**
+ * A fresh `torgo serve`, an appender token and the bench key registered; runs `load` `runs` times.
+ * With `profileDir`, the gateway's main thread is sampled over the timed runs only.
+ */
+export async function steadyRuns(
+  load: SteadyLoad,
+  runs: number,
+  profileDir?: string,
+  env: Readonly<Record<string, string>> = {},
+) {
   const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-steady-'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: load.clients });
-  const serve = await startServe(dir, [], { nodeArgs });
+  const serve = await startServe(
+    dir,
+    [],
+    profileDir
+      ? { nodeArgs: ['--require', CPU_PROFILER], env: { ...env, TORGO_CPU_PROFILE_DIR: profileDir } }
+      : { env },
+  );
+  // SIGUSR2 starts the sampling, the next one writes the profile (bench/cpu-profile.cjs).
+  const toggleProfile = async () => {
+    if (!profileDir) return;
+    serve.child.kill('SIGUSR2');
+    await sleep(200);
+  };
   try {
     const token = await appenderWithKey(agent, serve.url, serve.admin, 'bench', benchKey);
     const n = Math.max(1, Math.round(load.rate * load.seconds));
     // Warm-up (JIT, connections, key cache), then the timed runs.
     await offer(serve.url, token, agent, await signedReceipts(Math.min(n, 200)), load.rate, serve.child.pid);
+    const batches = [];
+    for (let run = 0; run < runs; run++) batches.push(await signedReceipts(n));
     const results: SteadyRun[] = [];
-    for (let run = 0; run < runs; run++) {
-      const receipts = await signedReceipts(n);
+    await toggleProfile();
+    for (const receipts of batches) {
       results.push(await offer(serve.url, token, agent, receipts, load.rate, serve.child.pid));
     }
+    await toggleProfile();
     return results;
   } finally {
     await stopChild(serve);
@@ -101,12 +129,7 @@ export const steadySuite: Suite = async ({ smoke, steady }) => {
     clients: steady?.clients ?? 8,
   };
   const runs = smoke ? 1 : 3;
-  const profileDir = process.env['BENCH_SERVE_PROF'];
-  const results = await steadyRuns(
-    load,
-    runs,
-    profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
-  );
+  const results = await steadyRuns(load, runs, process.env['BENCH_SERVE_PROF']);
   const what = `${load.rate}/s offered, ${load.clients} keep-alive clients, one receipt per request, ${results[0]!.receipts} receipts per run, median of ${runs}`;
   return [
     {

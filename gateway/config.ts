@@ -158,6 +158,11 @@ export const ConfigSchema = Type.Object(
         receiptsPerTransaction: Type.Integer({ minimum: 1, maximum: 100 }),
         /** Append transactions in flight at once. */
         transactionsInFlight: Type.Integer({ minimum: 1, maximum: 1024 }),
+        /**
+         * How long a single-receipt append waits for others of the same token to share its
+         * transaction, in ms (0: none; append/window.ts).
+         */
+        appendWindowMs: Type.Integer({ minimum: 0, maximum: 1000 }),
         /** Most rows one JSON query page returns. */
         queryPage: Type.Integer({ minimum: 1, maximum: 1000 }),
         /** Most rows one CSV export streams. */
@@ -271,6 +276,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     queueReceipts: 10_000,
     receiptsPerTransaction: 50,
     transactionsInFlight: 32,
+    appendWindowMs: 10,
     queryPage: 100,
     csvRows: 1_000_000,
     retryBudgetMs: 5000,
@@ -341,6 +347,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_QUEUE_RECEIPTS: { path: 'limits.queueReceipts', type: 'integer' },
   TORGO_RECEIPTS_PER_TRANSACTION: { path: 'limits.receiptsPerTransaction', type: 'integer' },
   TORGO_TRANSACTIONS_IN_FLIGHT: { path: 'limits.transactionsInFlight', type: 'integer' },
+  TORGO_APPEND_WINDOW_MS: { path: 'limits.appendWindowMs', type: 'integer' },
   TORGO_QUERY_PAGE: { path: 'limits.queryPage', type: 'integer' },
   TORGO_CSV_ROWS: { path: 'limits.csvRows', type: 'integer' },
   TORGO_RETRY_BUDGET_MS: { path: 'limits.retryBudgetMs', type: 'integer' },

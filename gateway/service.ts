@@ -14,6 +14,8 @@ import { assertGrantable, assertNotReserved } from './auth/policy.js';
 import { type Role, ROLES } from '../chaincode/identity.js';
 import { type TokenRecord, TokenStore, TOKEN_NAME } from './auth/tokens.js';
 import { Coalescer } from './append/coalescer.js';
+import { appendAll } from './append/pipeline.js';
+import { AppendWindow } from './append/window.js';
 import { KeyDirectory } from './append/verify.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayError } from './errors.js';
@@ -89,6 +91,8 @@ export class GatewayService {
   private tokenChanges: Promise<unknown> = Promise.resolve();
   /** The identity that reads blocks and chain info (the log operator's), once the log is open. */
   private reader: WalletIdentity | undefined;
+  /** Single-receipt appends gathered into shared transactions (append/window.ts). */
+  readonly appendWindow: AppendWindow;
 
   private constructor(
     readonly config: GatewayConfig,
@@ -112,7 +116,15 @@ export class GatewayService {
     readonly receiptHandOff: ReceiptHandOff | undefined,
     /** The worker pool of a backend this service made (not one passed in): stopped at close. */
     private readonly ownPool: VerifyPool | undefined,
-  ) {}
+  ) {
+    this.appendWindow = new AppendWindow(
+      {
+        windowMs: config.limits.appendWindowMs,
+        maxReceipts: Math.min(config.limits.receiptsPerTransaction, config.limits.batchItems),
+      },
+      (who, inputs) => appendAll(this, who, inputs),
+    );
+  }
 
   static async open(config: GatewayConfig, options: OpenOptions = {}): Promise<GatewayService> {
     // Claimed before anything opens, so an existing file fails the start at once.
@@ -642,6 +654,7 @@ export class GatewayService {
   /** Stop taking appends, answer every queued one, close the ledger. */
   async close(): Promise<void> {
     this.closing = true;
+    await this.appendWindow.drain();
     await this.coalescer.drain();
     await this.log?.close();
     await this.driver.close();

@@ -21,6 +21,7 @@ import Fastify, {
 import { GatewayError } from '../errors.js';
 import type { GatewayService } from '../service.js';
 import type { TlsStatus } from '../tls/listener.js';
+import { AccessLog } from './access-log.js';
 import { authenticate } from './auth.js';
 import { consoleRoutes } from './console.js';
 import { keyRoutes } from './keys.js';
@@ -205,6 +206,7 @@ export async function buildApp(service: GatewayService, options: AppOptions = {}
     ...(logger && typeof (logger as { info?: unknown }).info === 'function'
       ? { loggerInstance: logger as FastifyServerOptions['loggerInstance'] }
       : { logger: logger as FastifyServerOptions['logger'] }),
+    logController: new AccessLog(),
     bodyLimit: config.limits.bodyBytes,
     trustProxy: config.trustProxy,
     requestIdHeader: false,

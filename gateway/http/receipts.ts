@@ -16,12 +16,10 @@ import {
 } from '@torgo/api';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { type AppendOutcome } from '../append/coalescer.js';
-import { preVerify } from '../append/verify.js';
+import { appendAll } from '../append/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { ReceiptView } from '../ledger/audit.js';
 import { CONTRACT_PAGE, indexedField, readSelection } from '../ledger/selection.js';
-import type { WalletIdentity } from '../ledger/wallet.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
 import { csvHeader, csvRow } from './csv.js';
@@ -37,50 +35,6 @@ export function resourceOf(v: ReceiptView, block?: number): ReceiptResource {
     revokedSigners: [...revokedSigners],
   };
   return block === undefined ? resource : { ...resource, block };
-}
-
-/**
- * Verify then queue each text; one outcome per input, in order. The items are checked concurrently
- * (their signature checks run on core's worker pool). Throws only for E_QUEUE_FULL / E_UNAVAILABLE.
- */
-async function appendAll(
-  service: GatewayService,
-  who: WalletIdentity,
-  inputs: readonly (Uint8Array | string)[],
-): Promise<AppendOutcome[]> {
-  const outcomes: (AppendOutcome | undefined)[] = new Array(inputs.length);
-  const checked = await Promise.all(
-    inputs.map((input) =>
-      preVerify(service.keys, who, input, service.mlDsa, service.receiptHandOff).then(
-        ({ mu }) => ({ mu }),
-        (e: unknown) => ({ error: e }),
-      ),
-    ),
-  );
-  const valid: { index: number; mu: string }[] = [];
-  for (const [index, c] of checked.entries()) {
-    if ('mu' in c) {
-      valid.push({ index, mu: c.mu });
-      continue;
-    }
-    const e = c.error;
-    if (!(e instanceof GatewayError)) throw e;
-    if (e.details?.['stage'] === 'verify') {
-      service.metrics.verificationFailures.inc({ code: e.code, stage: 'verify' });
-    }
-    outcomes[index] = { ok: false, error: e };
-  }
-  if (valid.length > 0) {
-    const pending = service.coalescer.enqueue(
-      who,
-      valid.map((v) => v.mu),
-    );
-    const settled = await Promise.all(pending);
-    settled.forEach((o, i) => {
-      outcomes[valid[i]!.index] = o;
-    });
-  }
-  return outcomes as AppendOutcome[];
 }
 
 function bodyToReceipt(body: unknown): Uint8Array | string {
@@ -129,10 +83,10 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const [outcome] = await appendAll(service, caller.identity, [bodyToReceipt(request.body)]);
-      if (!outcome!.ok) throw outcome!.error;
-      reply.header('location', `/v1/receipts/${encodeURIComponent(outcome!.ack.id)}`);
-      return reply.code(outcome!.created ? 201 : 200).send(outcome!.ack);
+      const outcome = await service.appendWindow.append(caller.identity, bodyToReceipt(request.body));
+      if (!outcome.ok) throw outcome.error;
+      reply.header('location', `/v1/receipts/${encodeURIComponent(outcome.ack.id)}`);
+      return reply.code(outcome.created ? 201 : 200).send(outcome.ack);
     },
   );
 
