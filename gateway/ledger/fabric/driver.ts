@@ -212,10 +212,12 @@ export class FabricDriver implements LedgerDriver {
       // Another peer if there is one (failback returns to the first once it answers); else a new connection.
       const to = this.peers.length > 1 ? (conn.index + 1) % this.peers.length : conn.index;
       this.use(conn, why, to, to === conn.index ? this.newClient(to) : undefined);
-      conn.dead.abort(new LedgerError('connect', `peer ${this.peers[conn.index]!.endpoint}: ${why}`, {
-        retryable: true,
-        reason: 'PEER_UNAVAILABLE',
-      }));
+      conn.dead.abort(
+        new LedgerError('connect', `peer ${this.peers[conn.index]!.endpoint}: ${why}`, {
+          retryable: true,
+          reason: 'PEER_UNAVAILABLE',
+        }),
+      );
     } finally {
       this.checkingLiveness = false;
     }
