@@ -109,6 +109,11 @@ const FabricSchema = Type.Object(
     peers: Type.Optional(Type.Array(PeerSchema, { minItems: 1 })),
     /** How often the driver tries to move back to the first peer while it uses another, in ms. */
     failbackMs: Positive,
+    /**
+     * How often the driver checks that its peer connection still answers a call, in ms: a connection
+     * that does not answer within min(timeoutMs, 5 s) is replaced (docs/operations.md).
+     */
+    livenessMs: Positive,
     channel: Type.String({ minLength: 1 }),
     chaincode: Type.String({ minLength: 1 }),
     /** Directory of identities in fabric-network's file-system wallet format (`<label>.id`). */
@@ -329,6 +334,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_FABRIC_WALLET: { path: 'fabric.wallet', type: 'string' },
   TORGO_FABRIC_TIMEOUT_MS: { path: 'fabric.timeoutMs', type: 'integer' },
   TORGO_FABRIC_FAILBACK_MS: { path: 'fabric.failbackMs', type: 'integer' },
+  TORGO_FABRIC_LIVENESS_MS: { path: 'fabric.livenessMs', type: 'integer' },
   TORGO_FABRIC_TLS_GROUPS: { path: 'fabric.tlsGroups', type: 'string' },
   TORGO_FABRIC_CLIENT: { path: 'fabric.client', type: 'string' },
   TORGO_FABRIC_CONNECTION_PROFILE: { path: 'fabric.connectionProfile', type: 'string' },
@@ -376,6 +382,7 @@ const FABRIC_DEFAULTS = {
   chaincode: 'torgo',
   timeoutMs: 30_000,
   failbackMs: 30_000,
+  livenessMs: 5000,
   adminIdentity: 'admin',
 };
 const FABRIC_CA_DEFAULTS = { affiliation: '' };

@@ -40,6 +40,9 @@ describe('fault drills under append load', { timeout: 1_200_000 }, () => {
     acked: number;
     during: number;
     unavailable: number;
+    /** From the restart command to the process answering. */
+    startSeconds: number;
+    /** From the process answering to the first acknowledged append. */
     resumeSeconds: number;
     readyzDuringOutage: string;
   }
@@ -97,14 +100,19 @@ describe('fault drills under append load', { timeout: 1_200_000 }, () => {
       if (target === 'gateway') await gw.start();
       else await node('start', target);
       restarted = true;
+      // Resuming is timed from when the restarted process answers (the gateway: /healthz; a node: it
+      // listens). Starting a process on the loaded 2-core machine took up to 38 s for the gateway:
+      // that is the machine, not recovery, and is reported apart (startSeconds).
+      const upAt = Date.now();
       await load.more(20, 90_000);
-      const firstAckAfter = load.stats().ackTimes.find((time) => time >= restartedAt) ?? Date.now();
+      const firstAckAfter = load.stats().ackTimes.find((time) => time >= upAt) ?? Date.now();
       const stats = await load.stop();
       const figures: Figures = {
         acked: stats.acked.size,
         during,
         unavailable: stats.statuses.get(503) ?? 0,
-        resumeSeconds: (firstAckAfter - restartedAt) / 1000,
+        startSeconds: (upAt - restartedAt) / 1000,
+        resumeSeconds: (firstAckAfter - upAt) / 1000,
         readyzDuringOutage: readyz,
       };
       t.diagnostic(

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -20,7 +21,7 @@ import { EmbeddedCA } from '../../engine/index.js';
 import { loadConfig } from '../../gateway/config.js';
 import { ledgerFailure } from '../../gateway/ledger/audit.js';
 import { LedgerError } from '../../gateway/ledger/driver.js';
-import { FabricDriver } from '../../gateway/ledger/fabric/driver.js';
+import { answers, FabricDriver } from '../../gateway/ledger/fabric/driver.js';
 import { toLedgerError } from '../../gateway/ledger/fabric/errors.js';
 import { selfSignedTls, startTlsServer } from './grpc-fixtures.js';
 import { freePort, tempDir } from './helpers.js';
@@ -240,4 +241,108 @@ test('fabric driver: first peer dead → moves to the next; moves back when the 
     assert.match(e.message, new RegExp(`${deadAt}.*${secondPort}|${secondPort}.*${deadAt}`));
     return true;
   });
+});
+
+/**
+ * A TCP proxy in front of `port` whose `silence()` stops forwarding on the connections it holds
+ * without closing them: what a client sees of a peer that died while its socket stayed "open" to
+ * Node (the gateway stall, docs/fabric.md) — no error, no close, no answer. New connections are
+ * forwarded again (the peer came back).
+ */
+async function silencingProxy(port: number): Promise<{ port: number; silence(): void; close(): void }> {
+  const pairs: [Socket, Socket][] = [];
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(port, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    pairs.push([client, upstream]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    silence() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    close() {
+      server.close();
+      for (const [client, upstream] of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+    },
+  };
+}
+
+test('fabric driver: a connection that stops answering while grpc-js still says READY is replaced', async (t) => {
+  const dir = await tempDir(t);
+  const { certFile, key, cert } = await selfSignedTls(dir);
+  const { server, port } = await startTlsServer(0, key, cert);
+  t.after(() => server.forceShutdown());
+  const proxy = await silencingProxy(port);
+  t.after(() => proxy.close());
+  const f = path.join(dir, 'torgo.json');
+  await writeFile(
+    f,
+    JSON.stringify({
+      ledger: 'fabric',
+      fabric: {
+        peers: [{ endpoint: `127.0.0.1:${proxy.port}`, tlsCaCert: certFile, hostAlias: 'peer0.test' }],
+        wallet: 'wallet',
+        // A call on a silent connection would wait this long (for good, were there no deadline).
+        timeoutMs: 600_000,
+        livenessMs: 100,
+      },
+    }),
+  );
+  const driver = await FabricDriver.open(loadConfig({ env: {}, file: f }).fabric!);
+  t.after(() => driver.close());
+  const ca = new EmbeddedCA(path.join(dir, 'msp'));
+  const identity = { label: 'log-operator', ...(await ca.createIdentity({ mspId: 'Org1MSP', name: 'op' })) };
+
+  // Answered through the proxy: the server is gRPC, not Fabric.
+  await assert.rejects(driver.evaluate(identity, 'getKey', ['k']), /UNIMPLEMENTED/);
+  assert.equal(driver.peerChanges.length, 0, 'a connection that answers is kept');
+
+  proxy.silence();
+  const end = Date.now() + 20_000;
+  while (driver.peerChanges.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  const change = driver.peerChanges[0];
+  assert.ok(change, 'the silent connection was replaced');
+  assert.equal(change.from, `127.0.0.1:${proxy.port}`);
+  assert.equal(change.to, change.from, 'with one peer, by a new connection to it');
+  assert.match(change.why, /did not answer a call/);
+
+  // The new connection carries calls again: an answer, not a wait for the 10-minute deadline.
+  await assert.rejects(driver.evaluate(identity, 'getKey', ['k']), /UNIMPLEMENTED/);
+});
+
+test('fabric driver: the liveness probe counts any answer from the server, and no answer as none', async (t) => {
+  const dir = await tempDir(t);
+  const { key, cert } = await selfSignedTls(dir);
+  const { server, port } = await startTlsServer(0, key, cert);
+  t.after(() => server.forceShutdown());
+  const proxy = await silencingProxy(port);
+  t.after(() => proxy.close());
+  const client = new grpc.Client(`127.0.0.1:${proxy.port}`, grpc.credentials.createSsl(cert), {
+    'grpc.ssl_target_name_override': 'peer0.test',
+  });
+  t.after(() => client.close());
+  assert.equal(await answers(client, 10_000), true, 'UNIMPLEMENTED is an answer');
+  proxy.silence();
+  assert.equal(await answers(client, 300), false, 'silence is not');
+  assert.equal(
+    client.getChannel().getConnectivityState(false),
+    grpc.connectivityState.READY,
+    'while grpc-js still calls the connection READY',
+  );
 });

@@ -9,6 +9,15 @@
  * readiness probe) moves to the next with a new connection; while away from the first it tries every
  * `failbackMs` to move back. Any channel member's peer accepts any channel member's client identity.
  *
+ * A connection can also die without grpc-js noticing: after a peer was killed under load, Node's
+ * HTTP/2 session over TLS kept the socket "open" (the kernel had already reset it; the TLS layer held
+ * a pending write and had stopped reading, so no close was ever seen), the channel stayed READY, and
+ * every call on it waited for its deadline, for good (docs/fabric.md, "The gateway stall"). So every
+ * `livenessMs`, and after a call timed out, the driver sends one small call on the connection (gRPC
+ * health checking; a peer without that service answers UNIMPLEMENTED, which is an answer too). No
+ * answer within the probe time: the connection is replaced (the next peer, or a new connection to
+ * the same one) and its block streams are ended so the log builder reopens them.
+ *
  * Errors keep fabric-gateway's stages (errors.ts): the contract's refusal → `endorse` with its
  * `CODE: …` message; transient failures (no endorsers, a peer, the chaincode server or the orderer
  * unreachable) → retryable with a reason; CommitStatusError → `commit-status` (the outcome is unknown:
@@ -33,6 +42,27 @@ import { blockNumberOf, heightOf } from './protobuf.js';
 /** The largest gRPC message taken from a peer: Fabric's default peer.maxSendMsgSize. */
 const MAX_MESSAGE_BYTES = 100 * 1024 * 1024;
 
+/** gRPC health checking: any status the server sends back (UNIMPLEMENTED included) proves the connection carries calls. */
+const LIVENESS_METHOD = '/grpc.health.v1.Health/Check';
+const NO_ANSWER = new Set([grpc.status.DEADLINE_EXCEEDED, grpc.status.UNAVAILABLE, grpc.status.CANCELLED]);
+
+/**
+ * Whether a call on `client` gets an answer from the server within `ms`. An empty message is a
+ * HealthCheckRequest for the whole server; the answer's content does not matter.
+ */
+export function answers(client: grpc.Client, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      LIVENESS_METHOD,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.alloc(0),
+      { deadline: Date.now() + ms },
+      (e) => resolve(!e || !NO_ANSWER.has(e.code)),
+    );
+  });
+}
+
 interface Peer {
   readonly endpoint: string;
   readonly credentials: grpc.ChannelCredentials;
@@ -42,6 +72,8 @@ interface Peer {
 /** One gRPC connection to one peer and the Gateways (one per identity) sharing it. */
 class Connection {
   readonly gateways = new Map<string, Gateway>();
+  /** Aborted when the connection is found dead: its block streams end (grpc-js would wait on them forever). */
+  readonly dead = new AbortController();
   constructor(
     readonly index: number,
     readonly client: grpc.Client,
@@ -74,7 +106,9 @@ export class FabricDriver implements LedgerDriver {
   private conn: Connection;
   private observedHeight: number | undefined;
   private readonly failbackTimer: NodeJS.Timeout;
+  private readonly livenessTimer: NodeJS.Timeout;
   private probing = false;
+  private checkingLiveness = false;
   private closed = false;
   /** Peer changes, oldest first (endpoint and why), for logs and tests. */
   readonly peerChanges: { from: string; to: string; why: string }[] = [];
@@ -86,6 +120,8 @@ export class FabricDriver implements LedgerDriver {
     this.conn = new Connection(0, this.newClient(0));
     this.failbackTimer = setInterval(() => void this.failback(), config.failbackMs);
     this.failbackTimer.unref();
+    this.livenessTimer = setInterval(() => void this.checkLiveness(), config.livenessMs);
+    this.livenessTimer.unref();
   }
 
   static async open(config: FabricConfig): Promise<FabricDriver> {
@@ -102,6 +138,9 @@ export class FabricDriver implements LedgerDriver {
           // of receipts is up to ~9 MB on its own; a BFT block cut from an outage's backlog was 8.5 MB):
           // accept what the peer sends (its own limit, peer.maxSendMsgSize, defaults to 100 MB).
           'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+          // Each client its own connection: grpc-js otherwise shares one per target and options
+          // between clients, so a new client for a dead connection would get the same dead one back.
+          'grpc.use_local_subchannel_pool': 1,
           ...(p.hostAlias ? { 'grpc.ssl_target_name_override': p.hostAlias } : {}),
         },
       })),
@@ -123,14 +162,17 @@ export class FabricDriver implements LedgerDriver {
     return Math.min(this.config.timeoutMs, 5000);
   }
 
-  /** Moves from `from` to `to` (default: the next peer) unless another call already moved. */
+  /**
+   * Moves from `from` to `to` (default: the next peer) unless another call already moved; to the same
+   * peer only with a new `client` (a new connection replacing a dead one).
+   */
   private use(
     from: Connection,
     why: string,
     to = (from.index + 1) % this.peers.length,
     client?: grpc.Client,
   ): void {
-    if (this.closed || from !== this.conn || to === from.index) {
+    if (this.closed || from !== this.conn || (to === from.index && !client)) {
       client?.close();
       return;
     }
@@ -155,13 +197,45 @@ export class FabricDriver implements LedgerDriver {
   private readonly retiring = new Set<Connection>();
 
   /**
+   * Whether the connection in use still answers a call (every `livenessMs`, and after a call through
+   * it timed out); one that does not is replaced, and its block streams are ended.
+   */
+  private async checkLiveness(): Promise<void> {
+    const conn = this.conn;
+    if (this.closed || this.checkingLiveness) return;
+    // Only a connection grpc-js believes in can be dead unnoticed; the others fail their calls fast.
+    if (conn.client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY) return;
+    this.checkingLiveness = true;
+    try {
+      if (await answers(conn.client, this.probeMs())) return;
+      const why = `the connection did not answer a call within ${this.probeMs()} ms`;
+      // Another peer if there is one (failback returns to the first once it answers); else a new connection.
+      const to = this.peers.length > 1 ? (conn.index + 1) % this.peers.length : conn.index;
+      this.use(conn, why, to, to === conn.index ? this.newClient(to) : undefined);
+      conn.dead.abort(
+        new LedgerError('connect', `peer ${this.peers[conn.index]!.endpoint}: ${why}`, {
+          retryable: true,
+          reason: 'PEER_UNAVAILABLE',
+        }),
+      );
+    } finally {
+      this.checkingLiveness = false;
+    }
+  }
+
+  /**
    * A call through `conn` failed as if the peer were gone. Move at once when the channel says it is
-   * down; probe first when it is connecting (an UNAVAILABLE can also come from the orderer).
+   * down; probe first when it is connecting (an UNAVAILABLE can also come from the orderer). A channel
+   * that says READY is checked for an answer (a call timed out on it).
    */
   private suspect(conn: Connection, why: string): void {
-    if (this.peers.length < 2 || conn !== this.conn) return;
+    if (conn !== this.conn) return;
     const state = conn.client.getChannel().getConnectivityState(false);
-    if (state === grpc.connectivityState.READY) return;
+    if (state === grpc.connectivityState.READY) {
+      void this.checkLiveness();
+      return;
+    }
+    if (this.peers.length < 2) return;
     if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
       this.use(conn, why);
       return;
@@ -196,7 +270,8 @@ export class FabricDriver implements LedgerDriver {
     const mapped = toLedgerError(e);
     if (
       isPeerUnreachable(mapped) ||
-      (mapped instanceof LedgerError && mapped.reason === 'COMMIT_STATUS_UNKNOWN')
+      (mapped instanceof LedgerError &&
+        (mapped.reason === 'COMMIT_STATUS_UNKNOWN' || mapped.reason === 'TIMEOUT'))
     ) {
       this.suspect(conn, (mapped as LedgerError).message);
     }
@@ -244,6 +319,7 @@ export class FabricDriver implements LedgerDriver {
     }
     const stop = () => events.close();
     signal.addEventListener('abort', stop, { once: true });
+    conn.dead.signal.addEventListener('abort', stop, { once: true });
     try {
       for await (const block of events) {
         const logBlock = logBlockOfFabric(block, this.config.chaincode);
@@ -252,11 +328,15 @@ export class FabricDriver implements LedgerDriver {
       }
     } catch (e) {
       if (signal.aborted) return;
+      if (conn.dead.signal.aborted) throw conn.dead.signal.reason;
       throw this.failure(conn, e);
     } finally {
       signal.removeEventListener('abort', stop);
+      conn.dead.signal.removeEventListener('abort', stop);
       events.close();
     }
+    // Ended without an error: only because the connection was found dead (a peer's stream does not end).
+    if (conn.dead.signal.aborted) throw conn.dead.signal.reason;
   }
 
   async submit(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Committed> {
@@ -354,6 +434,7 @@ export class FabricDriver implements LedgerDriver {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.failbackTimer);
+    clearInterval(this.livenessTimer);
     this.conn.close();
     for (const conn of this.retiring) conn.close();
     this.retiring.clear();
