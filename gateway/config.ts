@@ -382,7 +382,7 @@ const FABRIC_DEFAULTS = {
   chaincode: 'torgo',
   timeoutMs: 30_000,
   failbackMs: 30_000,
-  livenessMs: 5000,
+  livenessMs: 2000,
   adminIdentity: 'admin',
 };
 const FABRIC_CA_DEFAULTS = { affiliation: '' };

@@ -87,7 +87,7 @@ test('fabric settings from the environment, with defaults for channel, chaincode
     chaincode: 'torgo',
     timeoutMs: 30000,
     failbackMs: 30000,
-    livenessMs: 5000,
+    livenessMs: 2000,
     adminIdentity: 'admin',
     peerEndpoint: '127.0.0.1:7051',
     tlsCaCert: '/etc/torgo/tls-ca.pem',

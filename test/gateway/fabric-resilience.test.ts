@@ -314,6 +314,15 @@ test('fabric driver: a connection that stops answering while grpc-js still says 
   assert.equal(driver.peerChanges.length, 0, 'a connection that answers is kept');
 
   proxy.silence();
+  // A call made now waits on the silent connection (its deadline is 10 minutes away)…
+  // …and fails as soon as the connection is found dead, as a retryable PEER_UNAVAILABLE.
+  const waiting = assert.rejects(driver.evaluate(identity, 'getKey', ['k']), (e: unknown) => {
+    assert.ok(e instanceof LedgerError);
+    assert.equal(e.reason, 'PEER_UNAVAILABLE');
+    assert.equal(e.retryable, true);
+    assert.match(e.message, /did not answer a call/);
+    return true;
+  });
   const end = Date.now() + 20_000;
   while (driver.peerChanges.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
   const change = driver.peerChanges[0];
@@ -321,6 +330,7 @@ test('fabric driver: a connection that stops answering while grpc-js still says 
   assert.equal(change.from, `127.0.0.1:${proxy.port}`);
   assert.equal(change.to, change.from, 'with one peer, by a new connection to it');
   assert.match(change.why, /did not answer a call/);
+  await waiting;
 
   // The new connection carries calls again: an answer, not a wait for the 10-minute deadline.
   await assert.rejects(driver.evaluate(identity, 'getKey', ['k']), /UNIMPLEMENTED/);

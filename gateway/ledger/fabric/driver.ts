@@ -16,7 +16,8 @@
  * `livenessMs`, and after a call timed out, the driver sends one small call on the connection (gRPC
  * health checking; a peer without that service answers UNIMPLEMENTED, which is an answer too). No
  * answer within the probe time: the connection is replaced (the next peer, or a new connection to
- * the same one) and its block streams are ended so the log builder reopens them.
+ * the same one), the calls waiting on it fail at once as PEER_UNAVAILABLE (retried, or 503: appends
+ * are idempotent) and its block streams are ended so the log builder reopens them.
  *
  * Errors keep fabric-gateway's stages (errors.ts): the contract's refusal → `endorse` with its
  * `CODE: …` message; transient failures (no endorsers, a peer, the chaincode server or the orderer
@@ -93,6 +94,20 @@ class Connection {
 function peerCredentials(ca: Buffer, groups: string | undefined): grpc.ChannelCredentials {
   if (!groups) return grpc.credentials.createSsl(ca);
   return grpc.credentials.createFromSecureContext(createSecureContext({ ca, ecdhCurve: groups }));
+}
+
+/**
+ * Settles as `call` does, or rejects with the connection's death as soon as it is found dead: calls
+ * already on a dead connection would otherwise each wait for their deadline (`timeoutMs`).
+ */
+function unlessDead<T>(conn: Connection, call: Promise<T>): Promise<T> {
+  const dead = conn.dead.signal;
+  if (dead.aborted) return Promise.reject(dead.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onDead = () => reject(dead.reason);
+    dead.addEventListener('abort', onDead, { once: true });
+    call.then(resolve, reject).finally(() => dead.removeEventListener('abort', onDead));
+  });
 }
 
 function waitForReady(client: grpc.Client, ms: number): Promise<void> {
@@ -344,8 +359,11 @@ export class FabricDriver implements LedgerDriver {
     let submitted: Awaited<ReturnType<Contract['submitAsync']>>;
     let status: Awaited<ReturnType<typeof submitted.getStatus>>;
     try {
-      submitted = await this.contract(conn, identity).submitAsync(fcn, { arguments: [...args] });
-      status = await submitted.getStatus();
+      submitted = await unlessDead(
+        conn,
+        this.contract(conn, identity).submitAsync(fcn, { arguments: [...args] }),
+      );
+      status = await unlessDead(conn, submitted.getStatus());
     } catch (e) {
       throw this.failure(conn, e);
     }
@@ -367,7 +385,7 @@ export class FabricDriver implements LedgerDriver {
     const conn = this.conn;
     try {
       return Buffer.from(
-        await this.contract(conn, identity).evaluate(fcn, { arguments: [...args] }),
+        await unlessDead(conn, this.contract(conn, identity).evaluate(fcn, { arguments: [...args] })),
       ).toString('utf8');
     } catch (e) {
       throw this.failure(conn, e);
@@ -378,9 +396,12 @@ export class FabricDriver implements LedgerDriver {
   async blockOf(identity: WalletIdentity, txId: string): Promise<number | undefined> {
     const conn = this.conn;
     try {
-      const block = await this.contract(conn, identity, 'qscc').evaluate('GetBlockByTxID', {
-        arguments: [this.config.channel, txId],
-      });
+      const block = await unlessDead(
+        conn,
+        this.contract(conn, identity, 'qscc').evaluate('GetBlockByTxID', {
+          arguments: [this.config.channel, txId],
+        }),
+      );
       return blockNumberOf(block);
     } catch (e) {
       this.failure(conn, e);
@@ -418,9 +439,12 @@ export class FabricDriver implements LedgerDriver {
     if (!identity) return;
     const conn = this.conn;
     try {
-      const info = await this.contract(conn, identity, 'qscc').evaluate('GetChainInfo', {
-        arguments: [this.config.channel],
-      });
+      const info = await unlessDead(
+        conn,
+        this.contract(conn, identity, 'qscc').evaluate('GetChainInfo', {
+          arguments: [this.config.channel],
+        }),
+      );
       this.noteHeight(heightOf(info));
     } catch (e) {
       const mapped = this.failure(conn, e);
