@@ -1,6 +1,6 @@
 /**
  * `GET /v1/export` over HTTP: `torgo serve` (child process, embedded ledger) holding N ML-DSA-65
- * receipts of ~4.8 KB of one source (default 5,000; `--bundle-receipts` is the bundle suite's), each
+ * receipts of ~4.8 KB of one source (default 5,000, or `--bundle-receipts`, shared with the bundle suite), each
  * export read by a client that only counts: receipts/s (wall, target ≥ 2,000), receipts per server
  * CPU-second (what a loaded machine does not distort), and the server's RSS growth during the export
  * (issue 18: ≤ 50 MiB at any bundle size). Three exports; medians. The first export on a fresh server
@@ -22,8 +22,8 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 }
 
-export const exportSuite: Suite = async ({ smoke, scratch }) => {
-  const total = smoke ? 60 : 5_000;
+export const exportSuite: Suite = async ({ smoke, scratch, bundleReceipts }) => {
+  const total = smoke ? 60 : (bundleReceipts ?? 5_000);
   const runs = smoke ? 1 : 3;
   const dir = await mkdtemp(join(scratch ?? '/tmp', 'torgo-bench-export-'));
   const serve = await startServe(dir);
