@@ -1,0 +1,62 @@
+/**
+ * What bounds an export's working set: ledger reads sized by the bytes of the largest receipt seen
+ * (gateway/ledger/selection.ts) and batches bounded by count and by `.mu` bytes (chainexport.ts).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CONTRACT_PAGE, nextReadSize, READ_BYTES } from '../../../gateway/ledger/selection.js';
+import {
+  BATCH_MU_BYTES,
+  idsOf,
+  inBatches,
+  receiptBatches,
+  SEGMENT_BATCH,
+} from '../../../gateway/logbuilder/chainexport.js';
+
+async function* from<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const i of items) out.push(i);
+  return out;
+}
+
+test('a ledger read asks for READ_BYTES of .mu: a full page of small receipts, a few large ones, never none', () => {
+  assert.equal(nextReadSize(4_900), CONTRACT_PAGE);
+  assert.equal(nextReadSize(36 * 1024), Math.floor(READ_BYTES / (36 * 1024)));
+  assert.ok(nextReadSize(36 * 1024) < 20);
+  assert.equal(nextReadSize(4 * READ_BYTES), 1);
+  assert.ok(nextReadSize(0) >= 1 && nextReadSize(0) <= CONTRACT_PAGE, 'before any receipt is seen');
+});
+
+test('receipt batches stop at BATCH_MU_BYTES of text or SEGMENT_BATCH receipts, whichever comes first', async () => {
+  const big = 'x'.repeat(36 * 1024);
+  const large = Array.from({ length: 100 }, (_, i) => ({ id: `r${i}`, mu: big }));
+  const batches = await collect(receiptBatches(from(large)));
+  assert.equal(batches.flat().length, 100, 'every receipt, once');
+  for (const b of batches.slice(0, -1)) {
+    const bytes = b.reduce((n, r) => n + r.mu.length, 0);
+    assert.ok(bytes >= BATCH_MU_BYTES && bytes < BATCH_MU_BYTES + big.length, `${bytes} bytes`);
+  }
+  const small = Array.from({ length: 600 }, (_, i) => ({ id: `s${i}`, mu: 'y'.repeat(100) }));
+  assert.deepEqual(
+    (await collect(receiptBatches(from(small)))).map((b) => b.length),
+    [SEGMENT_BATCH, SEGMENT_BATCH, 600 - 2 * SEGMENT_BATCH],
+  );
+  const huge = [{ id: 'h', mu: 'z'.repeat(2 * BATCH_MU_BYTES) }];
+  assert.deepEqual(
+    await collect(receiptBatches(from(huge))),
+    [huge],
+    'a receipt larger than a batch still goes',
+  );
+});
+
+test('an id-only pass keeps ids, in order', async () => {
+  const receipts = [
+    { id: 'a', mu: 'one' },
+    { id: 'b', mu: 'two' },
+  ];
+  assert.deepEqual(await collect(inBatches(idsOf(from(receipts)), 1)), [['a'], ['b']]);
+});
