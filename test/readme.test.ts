@@ -22,7 +22,11 @@ export function testedBlocks(readme: string): string[] {
   return [...readme.matchAll(/^```sh test\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
 }
 
-/** Starts `torgo serve` in `cwd` on a free port; resolves with its URL and the admin token it printed. */
+/**
+ * Starts `torgo serve` in `cwd` on a free port; resolves with its URL and the admin token it printed.
+ * The URL comes on stdout and the banner on stderr, in either order; it waits for both. A start that
+ * fails kills the child, so it never outlives the test.
+ */
 async function serve(cwd: string): Promise<{ child: ChildProcess; url: string; token: string }> {
   const child = spawn(process.execPath, ['bin/torgo.js', 'serve', '--port', '0'], {
     cwd,
@@ -30,20 +34,33 @@ async function serve(cwd: string): Promise<{ child: ChildProcess; url: string; t
   });
   let out = '';
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"msg":"gateway listening"/.test(out) && /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-      if (m) resolve(m[1]!);
+  let missing: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<{ child: ChildProcess; url: string; token: string }>((resolve, reject) => {
+      const check = () => {
+        const url = /"msg":"gateway listening"/.test(out) && /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+        const token = /^ {2}TORGO_TOKEN=(torgo_\S+)$/m.exec(err)?.[1];
+        if (url && token) resolve({ child, url: url[1]!, token });
+        // Listening without a banner: the banner is written first, so 30 s later it is missing.
+        else if (url && !missing)
+          missing = setTimeout(() => reject(new Error(`no admin token banner: ${err}`)), 30_000).unref();
+      };
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        check();
+      });
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        check();
+      });
+      child.once('exit', (code) => reject(new Error(`torgo serve exited ${code}: ${err}`)));
     });
-    child.once('exit', (code) => reject(new Error(`torgo serve exited ${code}: ${err}`)));
-  });
-  const token = /^ {2}TORGO_TOKEN=(torgo_\S+)$/m.exec(err)?.[1];
-  assert.ok(token, `admin token banner: ${err}`);
-  return { child, url, token };
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  } finally {
+    clearTimeout(missing);
+  }
 }
 
 /** Every file under `dir`, relative, skipping the links to this checkout's build and packages. */
