@@ -30,6 +30,8 @@ interface Interval {
   readonly p99: number;
   readonly max: number;
   readonly rssMiB: number;
+  /** The anonymous part of the RSS (heaps, buffers); the rest is file pages (the binary, LevelDB's mmapped tables). */
+  readonly anonMiB: number;
   readonly cpuMsPerReceipt: number;
   readonly diskKBPerReceipt: number;
 }
@@ -42,16 +44,24 @@ interface ExportFigures {
   readonly rssBeforeMiB: number;
   readonly rssAfterMiB: number;
   readonly rssPeakMiB: number;
+  readonly anonBeforeMiB: number;
+  readonly anonAfterMiB: number;
+  readonly anonPeakMiB: number;
 }
 
-/** The child's resident set (MiB) and CPU time (ms, user + system) from /proc. */
-function processFigures(pid: number): { rssMiB: number; cpuMs: number } {
+/**
+ * The child's resident set and its anonymous part (MiB), and CPU time (ms, user + system), from /proc.
+ * LevelDB reads its table files through mmap, so a long read (an export) brings file pages into the
+ * RSS that the kernel can drop at will: the anonymous part is what the process itself holds.
+ */
+function processFigures(pid: number): { rssMiB: number; anonMiB: number; cpuMs: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKiB = Number(/VmRSS:\s*(\d+)/.exec(status)?.[1] ?? 0);
+  const anonKiB = Number(/RssAnon:\s*(\d+)/.exec(status)?.[1] ?? 0);
   // Fields after the command name: state is the 1st, utime the 12th, stime the 13th (clock ticks).
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
-  return { rssMiB: rssKiB / 1024, cpuMs: ticks * 10 };
+  return { rssMiB: rssKiB / 1024, anonMiB: anonKiB / 1024, cpuMs: ticks * 10 };
 }
 
 async function diskBytes(dir: string): Promise<number> {
@@ -187,10 +197,13 @@ async function exportDuring(
   startedAt: number,
 ): Promise<ExportFigures> {
   const pid = serve.child.pid!;
-  const before = processFigures(pid).rssMiB;
-  let peak = before;
+  const before = processFigures(pid);
+  let peak = before.rssMiB;
+  let anonPeak = before.anonMiB;
   const sampler = setInterval(() => {
-    peak = Math.max(peak, processFigures(pid).rssMiB);
+    const now = processFigures(pid);
+    peak = Math.max(peak, now.rssMiB);
+    anonPeak = Math.max(anonPeak, now.anonMiB);
   }, 250);
   const t0 = performance.now();
   try {
@@ -198,14 +211,18 @@ async function exportDuring(
       const tAttempt = performance.now();
       const r = await exportOnce(serve, token, source);
       if ('bytes' in r) {
+        const after = processFigures(pid);
         return {
           atSeconds: Math.round((t0 - startedAt) / 1000),
           receipts: r.receipts,
           bytes: r.bytes,
           seconds: (performance.now() - tAttempt) / 1000,
-          rssBeforeMiB: before,
-          rssAfterMiB: processFigures(pid).rssMiB,
+          rssBeforeMiB: before.rssMiB,
+          rssAfterMiB: after.rssMiB,
           rssPeakMiB: peak,
+          anonBeforeMiB: before.anonMiB,
+          anonAfterMiB: after.anonMiB,
+          anonPeakMiB: anonPeak,
         };
       }
       if (r.status !== 503 || attempt === 10) throw new Error(`export: HTTP ${r.status}`);
@@ -218,21 +235,21 @@ async function exportDuring(
 
 function intervalTable(intervals: readonly Interval[], exp: ExportFigures | undefined): string {
   const lines = [
-    '| t (s) | receipts/s | errors | p50 (ms) | p99 (ms) | max (ms) | RSS (MiB) | CPU per receipt (ms) | disk per receipt (KB) |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| t (s) | receipts/s | errors | p50 (ms) | p99 (ms) | max (ms) | RSS (MiB) | of it anonymous (MiB) | CPU per receipt (ms) | disk per receipt (KB) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   let last = 0;
   for (const i of intervals) {
     const secs = i.atSeconds - last;
     last = i.atSeconds;
     lines.push(
-      `| ${i.atSeconds} | ${(i.receipts / secs).toFixed(0)} | ${i.errors} | ${i.p50.toFixed(1)} | ${i.p99.toFixed(1)} | ${i.max.toFixed(0)} | ${i.rssMiB.toFixed(0)} | ${i.cpuMsPerReceipt.toFixed(2)} | ${i.diskKBPerReceipt.toFixed(2)} |`,
+      `| ${i.atSeconds} | ${(i.receipts / secs).toFixed(0)} | ${i.errors} | ${i.p50.toFixed(1)} | ${i.p99.toFixed(1)} | ${i.max.toFixed(0)} | ${i.rssMiB.toFixed(0)} | ${i.anonMiB.toFixed(0)} | ${i.cpuMsPerReceipt.toFixed(2)} | ${i.diskKBPerReceipt.toFixed(2)} |`,
     );
   }
   if (exp) {
     lines.push(
       '',
-      `Export at ${exp.atSeconds} s (under the load above): ${exp.receipts} receipts, ${(exp.bytes / 2 ** 20).toFixed(1)} MiB in ${exp.seconds.toFixed(1)} s = ${(exp.receipts / exp.seconds).toFixed(0)} receipts/s; server RSS ${exp.rssBeforeMiB.toFixed(0)} MiB before, ${exp.rssPeakMiB.toFixed(0)} MiB peak, ${exp.rssAfterMiB.toFixed(0)} MiB after.`,
+      `Export at ${exp.atSeconds} s (under the load above): ${exp.receipts} receipts, ${(exp.bytes / 2 ** 20).toFixed(1)} MiB in ${exp.seconds.toFixed(1)} s = ${(exp.receipts / exp.seconds).toFixed(0)} receipts/s; server RSS ${exp.rssBeforeMiB.toFixed(0)} MiB before, ${exp.rssPeakMiB.toFixed(0)} MiB peak, ${exp.rssAfterMiB.toFixed(0)} MiB after (anonymous ${exp.anonBeforeMiB.toFixed(0)} → peak ${exp.anonPeakMiB.toFixed(0)} → ${exp.anonAfterMiB.toFixed(0)} MiB).`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -305,7 +322,7 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
         s.reasons = new Map();
       }
       total += receipts;
-      const { rssMiB, cpuMs } = processFigures(serve.child.pid!);
+      const { rssMiB, anonMiB, cpuMs } = processFigures(serve.child.pid!);
       const disk = await diskBytes(join(dir, 'data'));
       rows.push({
         atSeconds: Math.round((k * intervalMs) / 1000),
@@ -315,13 +332,14 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
         p99: latencies.length ? percentile(latencies, 99) : 0,
         max: latencies.length ? Math.max(...latencies) : 0,
         rssMiB,
+        anonMiB,
         cpuMsPerReceipt: receipts ? (cpuMs - cpu0) / receipts : 0,
         diskKBPerReceipt: total ? disk / total / 1000 : 0,
       });
       cpu0 = cpuMs;
       const why = [...reasons].map(([r, n]) => `${r} ×${n}`).join(', ');
       process.stderr.write(
-        `soak: ${rows.at(-1)!.atSeconds} s, ${receipts} receipts, ${errors} errors${why ? ` (${why})` : ''}, RSS ${rssMiB.toFixed(0)} MiB\n`,
+        `soak: ${rows.at(-1)!.atSeconds} s, ${receipts} receipts, ${errors} errors${why ? ` (${why})` : ''}, RSS ${rssMiB.toFixed(0)} MiB (anonymous ${anonMiB.toFixed(0)})\n`,
       );
       // The auditor's routine while the load runs: a query and a checkpoint read per interval. A
       // failure is counted and reported, never the end of the run.
@@ -395,7 +413,7 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
         name: 'server RSS at the end',
         value: rows.at(-1)!.rssMiB,
         unit: 'MiB',
-        note: `first interval ${rows[0]!.rssMiB.toFixed(0)} MiB, highest ${Math.max(...rows.map((r) => r.rssMiB)).toFixed(0)} MiB`,
+        note: `first interval ${rows[0]!.rssMiB.toFixed(0)} MiB, highest ${Math.max(...rows.map((r) => r.rssMiB)).toFixed(0)} MiB; anonymous at the end ${rows.at(-1)!.anonMiB.toFixed(0)} MiB, highest ${Math.max(...rows.map((r) => r.anonMiB)).toFixed(0)} MiB (the rest is file pages: the node binary and LevelDB's mmapped tables)`,
       },
     ];
     if (exp) {
@@ -404,7 +422,7 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
         name: `GET /v1/export of one source under load (${exp.receipts.toLocaleString('en-US')} receipts)`,
         value: exp.receipts / exp.seconds,
         unit: 'receipts/s',
-        note: `${(exp.bytes / 2 ** 20).toFixed(1)} MiB in ${exp.seconds.toFixed(1)} s; server RSS ${exp.rssBeforeMiB.toFixed(0)} → peak ${exp.rssPeakMiB.toFixed(0)} → ${exp.rssAfterMiB.toFixed(0)} MiB`,
+        note: `${(exp.bytes / 2 ** 20).toFixed(1)} MiB in ${exp.seconds.toFixed(1)} s; server RSS ${exp.rssBeforeMiB.toFixed(0)} → peak ${exp.rssPeakMiB.toFixed(0)} → ${exp.rssAfterMiB.toFixed(0)} MiB, anonymous ${exp.anonBeforeMiB.toFixed(0)} → ${exp.anonPeakMiB.toFixed(0)} → ${exp.anonAfterMiB.toFixed(0)} MiB`,
       });
     }
     return out;
