@@ -17,7 +17,7 @@ import { type Block, type BlockTransaction, sealBlock, type ValidationCode } fro
 import { canonicalJson, sha256Hex } from './canonical.js';
 import { EngineError } from './errors.js';
 import type { Creator } from './identity.js';
-import type { KVWrite, TxSimulation } from './simulation.js';
+import type { TxSimulation } from './simulation.js';
 import type { Db } from './state.js';
 import { blockOps, isLargeWrite } from './storage.js';
 import { BlockValidator } from './validator.js';
@@ -118,13 +118,10 @@ export class Committer {
     try {
       const validator = new BlockValidator(this.db, number);
       const transactions: BlockTransaction[] = [];
-      // Each transaction's sorted write set, built once: blockOps reads it per write, and the getter sorts.
-      const writeSets: KVWrite[][] = [];
       statuses = [];
       for (const [txNumber, { tx }] of batch.entries()) {
         const validationCode = await validator.validate(tx.txId, tx.sim);
         const writeSet = tx.sim.writeSet;
-        writeSets.push(writeSet);
         if (validationCode === 'VALID') validator.apply(writeSet, txNumber);
         statuses.push({ blockNumber: number, txNumber, validationCode });
         transactions.push({
@@ -150,7 +147,7 @@ export class Committer {
       size = sealed.size;
       const ops = blockOps(
         block,
-        (txNum, write) => writeSets[txNum]![write]!.value,
+        (txNum, write) => batch[txNum]!.tx.sim.writeSet[write]!.value,
         validator.updates,
         sealed.stored,
       );

@@ -38,6 +38,7 @@ export class TxSimulation {
   private readonly reads = new Map<string, Version | null>();
   private readonly rangeQueries: RangeQueryInfo[] = [];
   private readonly writes = new Map<string, Buffer>();
+  private sortedWrites: KVWrite[] | undefined;
   private writePerformed = false;
   private paginatedQueryPerformed = false;
   /** `setEvent` keeps only the last event of a transaction, as on Fabric. */
@@ -63,6 +64,7 @@ export class TxSimulation {
     }
     this.writePerformed = true;
     this.writes.set(key, value && value.length > 0 ? Buffer.from(value) : EMPTY);
+    this.sortedWrites = undefined;
   }
 
   checkBeforePaginatedQuery(): void {
@@ -82,8 +84,12 @@ export class TxSimulation {
   }
 
   /** Sorted by key, as Fabric's rwset builder sorts it. */
-  get writeSet(): KVWrite[] {
-    return sortByKey([...this.writes].map(([key, value]) => ({ key, isDelete: value.length === 0, value })));
+  get writeSet(): readonly KVWrite[] {
+    // Built once and kept until the next write: the committer reads it per write of a block.
+    this.sortedWrites ??= sortByKey(
+      [...this.writes].map(([key, value]) => ({ key, isDelete: value.length === 0, value })),
+    );
+    return this.sortedWrites;
   }
 
   readSetHash(): string {
