@@ -24,6 +24,11 @@ function notCanonical(what: string, text: string, index: number, role: string): 
 
 const SURROGATE = /[\ud800-\udfff]/;
 
+/** True when `text` holds a UTF-16 surrogate (paired or not): only then can its UTF-8 round trip differ. */
+export function hasSurrogate(text: string): boolean {
+  return SURROGATE.test(text);
+}
+
 /**
  * Decodes and checks canonical form. `role` names the text in messages ("receipt", "mirror"…).
  * `source`, when given, is the string `bytes` was encoded from: without surrogates it is exactly
@@ -35,7 +40,7 @@ export function decodeCanonical(bytes: Uint8Array, role: string, source?: string
     throw new CoreError('E_RECEIPT_NOT_CANONICAL', `${role}: starts with a byte order mark`, { line: 1 });
   }
   const text =
-    source !== undefined && !SURROGATE.test(source) ? source : fromUtf8(bytes, 'E_RECEIPT_ENCODING', role);
+    source !== undefined && !hasSurrogate(source) ? source : fromUtf8(bytes, 'E_RECEIPT_ENCODING', role);
   checkCanonical(text, role);
   return text;
 }
@@ -58,6 +63,16 @@ export function checkCanonical(text: string, role: string): void {
     throw new CoreError('E_RECEIPT_NOT_CANONICAL', `${role}: not in Unicode NFC (line ${i + 1})`, {
       line: i + 1,
     });
+  }
+}
+
+/** `checkCanonical` as a predicate. */
+export function isCanonical(text: string): boolean {
+  try {
+    checkCanonical(text, 'text');
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -5,13 +5,13 @@
 import { sha384, sha512 } from '@noble/hashes/sha2.js';
 import { sha3_256, sha3_512 } from '@noble/hashes/sha3.js';
 import { CoreError } from '../errors.js';
-import { equalBytes, toHex, utf8 } from '../encoding.js';
+import { equalBytes, fromUtf8, toHex, utf8 } from '../encoding.js';
 import { sha256 } from '../crypto/hash.js';
 import { ML_DSA } from '../crypto/mldsa.js';
 import { platformMlDsa } from '../crypto/backend.js';
 import { type PrivateKey, type PublicKey, signBytes, verifyBytes, verifyBytesAsync } from '../crypto/keys.js';
 import type { MlDsaBackend } from '../crypto/mldsa.js';
-import { checkCanonical, checkLineLengths, decodeCanonical } from './canonical.js';
+import { checkCanonical, checkLineLengths, decodeCanonical, hasSurrogate, isCanonical } from './canonical.js';
 import { parseDocument, type ReceiptDocument, serializeDocument } from './document.js';
 import { checkFields } from './fields.js';
 import { MAX_FILE_BYTES, MAX_RECEIPT_TEXT_BYTES } from './limits.js';
@@ -20,6 +20,7 @@ import {
   formatSignatureLine,
   parseSignatureLines,
   type ReceiptSignature,
+  readWellFormedSignatures,
   SIGNATURE_PREFIX,
 } from './signatures.js';
 
@@ -65,6 +66,114 @@ function splitSignatureBlock(file: string): { text: string; signatureLines: stri
   };
 }
 
+/** What the first steps of reading a `.mu` file give (§4.3 step 1, §6): the receipt text and the signatures. */
+interface ReceiptHead {
+  readonly text: string;
+  readonly signatures: ReceiptSignature[];
+}
+
+/**
+ * The first steps of reading a `.mu` file, as specified: size, strict UTF-8, canonical form of the whole
+ * file, the signature block split off, the receipt text's size, the signature lines parsed. Throws the
+ * first coded error.
+ */
+export function readHead(input: Uint8Array | string, bytes: Uint8Array): ReceiptHead {
+  if (bytes.length > MAX_FILE_BYTES) {
+    throw new CoreError('E_RECEIPT_TOO_LARGE', `receipt is ${bytes.length} bytes; at most ${MAX_FILE_BYTES}`);
+  }
+  const file = decodeCanonical(bytes, 'receipt', typeof input === 'string' ? input : undefined);
+  const { text, signatureLines, firstLine } = splitSignatureBlock(file);
+  if (textTooLarge(text)) {
+    throw new CoreError('E_RECEIPT_TOO_LARGE', `receipt text is larger than ${MAX_RECEIPT_TEXT_BYTES} bytes`);
+  }
+  return { text, signatures: parseSignatureLines(signatureLines, firstLine) };
+}
+
+function textTooLarge(text: string): boolean {
+  // At most 3 UTF-8 bytes per UTF-16 unit: only long texts need encoding to be measured.
+  return text.length * 3 > MAX_RECEIPT_TEXT_BYTES && utf8(text).length > MAX_RECEIPT_TEXT_BYTES;
+}
+
+/** The LF ending the signature block's empty line, then the first signature line's "— " (§6). */
+const SIGNATURE_BLOCK_START = `\n${SIGNATURE_PREFIX}`;
+const PREFIX_BYTES = utf8(SIGNATURE_PREFIX);
+
+/** A `.mu` file cut where its signature block would start: the receipt text, and each signature line after its "— ". */
+interface FastSplit {
+  readonly text: string;
+  readonly rests: readonly string[];
+}
+
+/**
+ * `readHead`'s result, found without scanning the signature lines' ~4.4 KB of base64 with the canonical-form
+ * regexes or decoding them as UTF-8 — or undefined whenever that cannot be shown, and then `readHead` runs
+ * and gives the verdict. Why it is `readHead`'s result when it returns one: the file is the receipt text, an
+ * empty line and signature lines "— <64 hex> <canonical base64>", in order, at most MAX_SIGNATURES
+ * (`readWellFormedSignatures`). Those lines hold only "—" (U+2014: NFC, combining class 0, composes with
+ * nothing), space, hex and base64 letters, and none ends in white space, so the whole file is valid UTF-8,
+ * free of surrogates, and canonical exactly when the receipt text is (an LF is a normalisation boundary, and
+ * the text comes first, so a fault's line number is the same); the split is `splitSignatureBlock`'s, since
+ * the block starts at the first "— " line, which follows an empty line; and the signatures are
+ * `parseSignatureLines`'. Test: test/core/receipt/fast-parse.test.ts.
+ */
+export function readWellFormedHead(input: Uint8Array | string, bytes: Uint8Array): ReceiptHead | undefined {
+  if (bytes.length > MAX_FILE_BYTES) return undefined;
+  const split = typeof input === 'string' ? splitText(input) : splitBytes(input);
+  if (!split || textTooLarge(split.text) || !isCanonical(split.text)) return undefined;
+  const signatures = readWellFormedSignatures(split.rests);
+  return signatures && { text: split.text, signatures };
+}
+
+function splitText(file: string): FastSplit | undefined {
+  if (file.startsWith(SIGNATURE_PREFIX) || !file.endsWith('\n')) return undefined;
+  const at = file.indexOf(SIGNATURE_BLOCK_START);
+  const text = at < 0 ? file : file.slice(0, at);
+  if (hasSurrogate(text)) return undefined;
+  if (at < 0) return { text, rests: [] };
+  if (file.charCodeAt(at - 1) !== 0x0a) return undefined;
+  const rests: string[] = [];
+  for (const line of file.slice(at + 1, -1).split('\n')) {
+    if (!line.startsWith(SIGNATURE_PREFIX)) return undefined;
+    rests.push(line.slice(SIGNATURE_PREFIX.length));
+  }
+  return { text, rests };
+}
+
+function splitBytes(bytes: Uint8Array): FastSplit | undefined {
+  const n = bytes.length;
+  if (n === 0 || bytes[n - 1] !== 0x0a || prefixAt(bytes, 0)) return undefined;
+  let at = bytes.indexOf(0x0a);
+  while (at >= 0 && !prefixAt(bytes, at + 1)) at = bytes.indexOf(0x0a, at + 1);
+  const text = strictUtf8(at < 0 ? bytes : bytes.subarray(0, at));
+  if (text === undefined) return undefined;
+  if (at < 0) return { text, rests: [] };
+  if (bytes[at - 1] !== 0x0a) return undefined;
+  const rests: string[] = [];
+  for (let start = at + 1; start < n; ) {
+    if (!prefixAt(bytes, start)) return undefined;
+    const end = bytes.indexOf(0x0a, start);
+    const rest = strictUtf8(bytes.subarray(start + PREFIX_BYTES.length, end));
+    if (rest === undefined) return undefined;
+    rests.push(rest);
+    start = end + 1;
+  }
+  return { text, rests };
+}
+
+/** True when a line starting with "— " starts at `i`. */
+function prefixAt(bytes: Uint8Array, i: number): boolean {
+  for (let k = 0; k < PREFIX_BYTES.length; k++) if (bytes[i + k] !== PREFIX_BYTES[k]) return false;
+  return true;
+}
+
+function strictUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return fromUtf8(bytes, 'E_RECEIPT_ENCODING', 'receipt');
+  } catch {
+    return undefined;
+  }
+}
+
 /** The self-check (§4.3): 0 when mirror(mirrored) gives `original` back, else the first line (1-based) that differs. */
 function unstableLine(original: string, mirrored: string): number {
   const back = mirror(mirrored);
@@ -98,15 +207,17 @@ function readReceiptText(text: string): string {
  */
 export function parseReceipt(input: Uint8Array | string): Receipt {
   const bytes = typeof input === 'string' ? utf8(input) : input;
-  if (bytes.length > MAX_FILE_BYTES) {
-    throw new CoreError('E_RECEIPT_TOO_LARGE', `receipt is ${bytes.length} bytes; at most ${MAX_FILE_BYTES}`);
-  }
-  const file = decodeCanonical(bytes, 'receipt', typeof input === 'string' ? input : undefined);
-  const { text, signatureLines, firstLine } = splitSignatureBlock(file);
-  if (text.length * 3 > MAX_RECEIPT_TEXT_BYTES && utf8(text).length > MAX_RECEIPT_TEXT_BYTES) {
-    throw new CoreError('E_RECEIPT_TOO_LARGE', `receipt text is larger than ${MAX_RECEIPT_TEXT_BYTES} bytes`);
-  }
-  const signatures = parseSignatureLines(signatureLines, firstLine);
+  return readReceipt(bytes, readWellFormedHead(input, bytes) ?? readHead(input, bytes));
+}
+
+/** `parseReceipt` with every step as specified (`readHead`): the definition its fast path is tested against. */
+export function parseReceiptPlain(input: Uint8Array | string): Receipt {
+  const bytes = typeof input === 'string' ? utf8(input) : input;
+  return readReceipt(bytes, readHead(input, bytes));
+}
+
+/** The rest of the reading (§4.3 steps 2–4): un-mirror, self-check, the document. */
+function readReceipt(bytes: Uint8Array, { text, signatures }: ReceiptHead): Receipt {
   const sourceText = readReceiptText(text);
   const document = parseDocument(sourceText);
   return { bytes, text, sourceText, document, signatures, digest: receiptDigest(bytes) };

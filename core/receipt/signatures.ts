@@ -1,6 +1,7 @@
 /** The signature block of a `.mu` receipt (docs/receipt-format.md §6). */
 import { CoreError } from '../errors.js';
 import { fromBase64, toBase64 } from '../encoding.js';
+import { decodeBase64Canonical } from '../crypto/base64.js';
 import { algorithmForSignatureLength } from '../crypto/mldsa.js';
 import { KEY_ID_PATTERN } from '../crypto/keys.js';
 import { MAX_SIGNATURES } from './limits.js';
@@ -34,7 +35,9 @@ export function parseSignatureLines(lines: readonly string[], firstLine: number)
         },
       );
     }
-    const signature = fromBase64(parts[1]!, 'E_SIGNATURE_SYNTAX', `line ${lineNo}: signature`);
+    const signature =
+      decodeBase64Canonical(parts[1]!) ??
+      fromBase64(parts[1]!, 'E_SIGNATURE_SYNTAX', `line ${lineNo}: signature`);
     if (!algorithmForSignatureLength(signature.length)) {
       throw new CoreError(
         'E_SIGNATURE_SYNTAX',
@@ -61,3 +64,28 @@ export function parseSignatureLines(lines: readonly string[], firstLine: number)
   });
   return out;
 }
+
+/**
+ * The signatures of well-formed signature lines, given without their "— " prefix (`rests`): exactly
+ * what `parseSignatureLines` returns for those lines when each is "<64 hex key id> <canonical base64 of
+ * an ML-DSA signature>", at most MAX_SIGNATURES of them, sorted by distinct key ids; undefined for
+ * anything else, leaving the verdict and its error to `parseSignatureLines`. (One space, at 64: the key
+ * id and the base64 alphabet hold none, so `split(' ')` there gives the same two parts.)
+ */
+export function readWellFormedSignatures(rests: readonly string[]): ReceiptSignature[] | undefined {
+  if (rests.length > MAX_SIGNATURES) return undefined;
+  const out: ReceiptSignature[] = [];
+  for (const rest of rests) {
+    if (rest.charCodeAt(KEY_ID_LENGTH) !== 0x20) return undefined;
+    const keyId = rest.slice(0, KEY_ID_LENGTH);
+    if (!KEY_ID_PATTERN.test(keyId)) return undefined;
+    const signature = decodeBase64Canonical(rest.slice(KEY_ID_LENGTH + 1));
+    if (!signature || !algorithmForSignatureLength(signature.length)) return undefined;
+    const prev = out.at(-1);
+    if (prev && prev.keyId >= keyId) return undefined;
+    out.push({ keyId, signature });
+  }
+  return out;
+}
+
+const KEY_ID_LENGTH = 64;

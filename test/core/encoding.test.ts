@@ -4,6 +4,8 @@ import { it } from 'node:test';
 import { base64 } from '@scure/base';
 import fc from 'fast-check';
 import { CoreError, decodeCanonicalBase64, fromBase64 } from '../../core/index.js';
+import * as nodePlatform from '../../core/crypto/platform/node.js';
+import * as portablePlatform from '../../core/crypto/platform/portable.js';
 
 function reference(text: string): Uint8Array | Error {
   try {
@@ -60,4 +62,45 @@ it('decodeCanonicalBase64 accepts only what @scure/base accepts, with the same b
       if (fast) assert.deepEqual(fast, ref);
     }
   }
+});
+
+it("each platform's decodeBase64Canonical gives @scure/base's bytes for canonical text and undefined for anything else", () => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const mutated = fc
+    .tuple(
+      fc.uint8Array({ minLength: 1, maxLength: 4700 }),
+      fc.nat(),
+      fc.constantFrom(...`${alphabet}=-_ \t\n\r.\u00e9\u0100\ud800\u2014`),
+      fc.constantFrom('replace', 'insert', 'delete'),
+    )
+    .map(([b, at, c, how]) => {
+      const s = base64.encode(b);
+      const i = at % s.length;
+      return s.slice(0, i) + (how === 'delete' ? '' : c) + s.slice(how === 'insert' ? i : i + 1);
+    });
+  const text = fc.oneof(
+    fc.uint8Array({ maxLength: 4700 }).map((b) => base64.encode(b)),
+    mutated,
+    fc.uint8Array({ maxLength: 40 }).map((b) => base64.encode(b).replace(/=+$/, '')),
+    fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString('base64url')),
+    fc.string({ unit: fc.constantFrom(...`${alphabet}=`), maxLength: 12 }),
+  );
+  let accepted = 0;
+  fc.assert(
+    fc.property(text, (t) => {
+      const ref = reference(t);
+      for (const platform of [nodePlatform, portablePlatform]) {
+        const got = platform.decodeBase64Canonical(t);
+        if (ref instanceof Error) assert.equal(got, undefined, JSON.stringify(t));
+        else {
+          assert.deepEqual(got, ref);
+          assert.equal(got!.byteOffset, 0, 'owns its buffer');
+          assert.equal(got!.buffer.byteLength, got!.length, 'owns its buffer');
+        }
+      }
+      if (!(ref instanceof Error)) accepted++;
+    }),
+    { numRuns: 5000 },
+  );
+  assert.ok(accepted > 1000, `${accepted} canonical texts among 5000`);
 });

@@ -5,6 +5,7 @@
  * The choice is made by probing the runtime on first use, not by any caller: both backends give the
  * same answers, so peers on different runtimes still endorse identically.
  */
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { MlDsaBackend } from '../mldsa.js';
 import { nativeBackend, nativeMlDsaAvailable } from '../native.js';
@@ -49,4 +50,17 @@ export function createSha256(): Sha256Hasher {
     },
   };
   return hasher;
+}
+
+/**
+ * Canonical base64 through Node's native decoder, about five times faster than the JavaScript one on a
+ * signature. `Buffer.from(…, 'base64')` is lenient (it skips foreign characters, takes base64url and
+ * missing padding), so the result stands only when it encodes back to exactly `text`: the canonical
+ * encoding of some bytes decodes to those bytes and to nothing else. The bytes are copied out of Node's
+ * shared pool, so the array owns its buffer (it may be posted to a worker).
+ */
+export function decodeBase64Canonical(text: string): Uint8Array | undefined {
+  const decoded = Buffer.from(text, 'base64');
+  if (decoded.toString('base64') !== text) return undefined;
+  return new Uint8Array(decoded);
 }

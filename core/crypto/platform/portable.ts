@@ -4,6 +4,7 @@
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { nobleBackend } from '../noble.js';
+import { decodeCanonicalBase64 } from '../../encoding.js';
 import type { Sha256Hasher } from './types.js';
 
 export const mlDsa = nobleBackend;
@@ -25,3 +26,6 @@ export function createSha256(): Sha256Hasher {
   };
   return hasher;
 }
+
+/** Canonical base64 in JavaScript (the one-pass decoder of core/encoding.ts). */
+export const decodeBase64Canonical: (text: string) => Uint8Array | undefined = decodeCanonicalBase64;

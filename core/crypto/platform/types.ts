@@ -16,4 +16,10 @@ export interface CryptoPlatform {
   readonly mlDsa: MlDsaBackend;
   readonly sha256: Sha256;
   readonly createSha256: () => Sha256Hasher;
+  /**
+   * Standard base64 with padding, canonical only (RFC 4648 §4, as `decodeCanonicalBase64` in
+   * core/encoding.ts): the bytes, or undefined for any text that is not the canonical encoding of
+   * some bytes. Callers leave the verdict and its message to `fromBase64` when this gives undefined.
+   */
+  readonly decodeBase64Canonical: (text: string) => Uint8Array | undefined;
 }
