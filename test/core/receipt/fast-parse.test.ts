@@ -154,7 +154,14 @@ describe('parseReceipt: the fast path against the plain definition', () => {
       at: fc.nat(),
       del: fc.nat({ max: 2 }),
       insert: fc.uint8Array({ maxLength: 3 }).map((b) => [...b]),
-      special: fc.constantFrom([], [0x0a], [0xe2, 0x80, 0x94, 0x20], [0xe2, 0x80], [0xef, 0xbb, 0xbf], [0xc3, 0x28]),
+      special: fc.constantFrom(
+        [],
+        [0x0a],
+        [0xe2, 0x80, 0x94, 0x20],
+        [0xe2, 0x80],
+        [0xef, 0xbb, 0xbf],
+        [0xc3, 0x28],
+      ),
     });
     const mutant = fc
       .tuple(fc.constantFrom(...bases), fc.array(edit, { minLength: 1, maxLength: 3 }), fc.boolean())
