@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { argsHashOf } from './argshash.js';
 import { type Block, GENESIS_PREVIOUS_HASH, type ValidationCode } from './blockstore.js';
 import { sha256Hex } from './canonical.js';
 import { Committer, type EndorsedTx } from './committer.js';
@@ -373,6 +374,11 @@ export class EmbeddedLedger {
     const txId = sha256Hex(Buffer.concat([nonce, creator.serialized]));
     const ms = Date.now();
     const timestamp = { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
+    const call = [fcn, ...args];
+    // Encoded once: what the stub hands the dispatcher, and what the args hash is taken over (before
+    // the contract runs, so nothing it does to its buffers can reach the block).
+    const bufferArgs = call.map((a) => Buffer.from(a, 'utf8'));
+    const argsHash = argsHashOf(args, bufferArgs.slice(1));
     const sim = new TxSimulation(txId);
     const snapshot = this.db.snapshot();
     const stub = new EmbeddedStub(
@@ -382,7 +388,8 @@ export class EmbeddedLedger {
         chaincodeName: this.options.chaincodeName,
         creator,
         peerMspId: this.options.peerMspId,
-        args: [fcn, ...args],
+        args: call,
+        bufferArgs,
         transient: new Map(Object.entries(options.transient ?? {})),
         timestamp,
         binding: sha256Hex(Buffer.concat([nonce, creator.serialized, EPOCH])),
@@ -402,7 +409,7 @@ export class EmbeddedLedger {
       throw new EngineError('E_ENDORSE', response.message ?? '', { txId, status: response.status });
     }
     return {
-      tx: { txId, timestamp, creator, fcn, args: [...args], sim },
+      tx: { txId, timestamp, creator, fcn, argsHash, sim },
       payload: response.payload ?? new Uint8Array(),
     };
   }
