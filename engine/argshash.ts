@@ -21,6 +21,7 @@ import { canonicalJson, sha256Hex } from './canonical.js';
  * the bytes LF, `"` and `\` — each found by Buffer#indexOf (memchr), so the bytes between are copied,
  * never looped over in JavaScript.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for.
 const CONTROL_BUT_LF = /[\0-\x09\x0b-\x1f]/;
 const LF = 0x0a;
 const QUOTE = 0x22;
