@@ -192,7 +192,11 @@ test('argsHashOf is sha256Hex(canonicalJson(args)): escapes, non-ASCII, lone sur
 
 test('a committed block carries the plain args hash of every transaction', async (t) => {
   const ledger = await openKvLedger(t);
-  const id = await ledger.createIdentity({ mspId: 'Org1MSP', name: 'h', attrs: { 'torgo.role': 'appender' } });
+  const id = await ledger.createIdentity({
+    mspId: 'Org1MSP',
+    name: 'h',
+    attrs: { 'torgo.role': 'appender' },
+  });
   const calls = [
     ['k1', 'plain'],
     ['k2', 'line one\nline "two" \\ — é'],
