@@ -29,7 +29,9 @@ const BACKSLASH = 0x5c;
 
 /** `sha256Hex(canonicalJson(args))`, from `utf8[i]` = the UTF-8 encoding of `args[i]`. */
 export function argsHashOf(args: readonly string[], utf8: readonly Buffer[]): string {
-  if (args.length !== utf8.length || !args.every(plainFree)) return sha256Hex(canonicalJson(args));
+  if (args.length !== utf8.length || !args.every((a, i) => plainFree(a, utf8[i]!))) {
+    return sha256Hex(canonicalJson(args));
+  }
   const digest = createHash('sha256');
   digest.update('[', 'latin1');
   for (let i = 0; i < utf8.length; i++) {
@@ -62,10 +64,16 @@ function escaped(src: Buffer): Buffer {
   return out;
 }
 
+/** U+FFFD in UTF-8: what encoding writes for a lone surrogate (and for U+FFFD itself). */
+const REPLACEMENT = Buffer.from([0xef, 0xbf, 0xbd]);
+
 /**
- * No lone surrogate (String#isWellFormed, ES2024; this project's lib is ES2023) and no control
- * character but LF. Two scans: one regex with both (a `u`-flag class) is ~5x slower on two-byte strings.
+ * No lone surrogate and no control character but LF. A lone surrogate encodes as U+FFFD, so bytes
+ * without one (a memmem) prove the text well-formed; only bytes with one pay String#isWellFormed
+ * (ES2024; this project's lib is ES2023). One regex for both would need the `u` flag, ~5x slower
+ * on two-byte strings.
  */
-function plainFree(text: string): boolean {
-  return (text as string & { isWellFormed(): boolean }).isWellFormed() && !CONTROL_BUT_LF.test(text);
+function plainFree(text: string, utf8: Buffer): boolean {
+  if (CONTROL_BUT_LF.test(text)) return false;
+  return utf8.indexOf(REPLACEMENT) < 0 || (text as string & { isWellFormed(): boolean }).isWellFormed();
 }

@@ -168,7 +168,7 @@ const trickyString = fc
   .array(
     fc.oneof(
       fc.constantFrom('\n', '"', '\\', '\t', '\r', '\b', '\f', '\u0000', '\u001f', '\u007f', '\u2028'),
-      fc.constantFrom('é', '—', '\u{1f600}', '\ud800', '\udfff', '/', 'a', ' '),
+      fc.constantFrom('é', '—', '\u{1f600}', '\ud800', '\udfff', '\ufffd', '/', 'a', ' '),
       fc.string({ unit: 'binary', maxLength: 4 }),
     ),
     { maxLength: 40 },
