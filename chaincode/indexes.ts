@@ -57,9 +57,12 @@ export function indexKeys(
   id: string,
 ): string[] {
   const keys: string[] = [];
+  // The same for every field (and, for time, for every receipt of the transaction): built once.
+  const ascTail = `${committedAt}${SEP}${id}`;
+  const descTail = `${invertTime(committedAt)}${SEP}${invertId(id)}`;
   for (const by of INDEXED_FIELDS) {
-    keys.push(`${prefix(by, 'asc', fields[by])}${committedAt}${SEP}${id}`);
-    keys.push(`${prefix(by, 'desc', fields[by])}${invertTime(committedAt)}${SEP}${invertId(id)}`);
+    keys.push(`${prefix(by, 'asc', fields[by])}${ascTail}`);
+    keys.push(`${prefix(by, 'desc', fields[by])}${descTail}`);
   }
   return keys;
 }

@@ -14,7 +14,6 @@
  * that much latency, paid only by a transaction that found the committer idle.
  */
 import { type Block, type BlockTransaction, sealBlock, type ValidationCode } from './blockstore.js';
-import { canonicalJson, sha256Hex } from './canonical.js';
 import { EngineError } from './errors.js';
 import type { Creator } from './identity.js';
 import type { TxSimulation } from './simulation.js';
@@ -28,7 +27,8 @@ export interface EndorsedTx {
   timestamp: { seconds: number; nanos: number };
   creator: Creator;
   fcn: string;
-  args: readonly string[];
+  /** SHA-256 of canonicalJson(args), the parameters after `fcn` (argshash.ts). */
+  argsHash: string;
   sim: TxSimulation;
 }
 
@@ -129,7 +129,7 @@ export class Committer {
           timestamp: tx.timestamp,
           creator: { mspId: tx.creator.mspId, id: tx.creator.id },
           fcn: tx.fcn,
-          argsHash: sha256Hex(canonicalJson(tx.args)),
+          argsHash: tx.argsHash,
           readSetHash: tx.sim.readSetHash(),
           writeSet: writeSet.map((w) => ({
             key: w.key,

@@ -299,12 +299,10 @@ export class StateView {
     return keys.map((k) => this.read(k));
   }
 
-  /** Versions only: what commit-time validation compares (no value is fetched from `v/`). */
-  versions(keys: readonly string[]): Array<Version | undefined> {
-    return keys.map((k) => {
-      const raw = this.getRaw(stateKey(k));
-      return raw === undefined ? undefined : decodeState(raw).version;
-    });
+  /** The version only: what commit-time validation compares (no value is fetched from `v/`). */
+  version(key: string): Version | undefined {
+    const raw = this.getRaw(stateKey(key));
+    return raw === undefined ? undefined : decodeState(raw).version;
   }
 
   private read(key: string): VersionedValue | undefined {

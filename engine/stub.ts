@@ -40,6 +40,8 @@ export interface TxContext {
   peerMspId: string;
   /** `[fcn, ...params]`, as the chaincode input's args. */
   args: readonly string[];
+  /** `args` encoded as UTF-8: what `getBufferArgs()` returns. */
+  bufferArgs: readonly Buffer[];
   transient: ReadonlyMap<string, Uint8Array>;
   timestamp: { seconds: number; nanos: number };
   /** Hex SHA-256 of nonce ‖ creator ‖ epoch, Fabric's proposal binding. */
@@ -62,7 +64,7 @@ export class EmbeddedStub implements DispatchStub {
     private readonly state: StateView,
     private readonly sim: TxSimulation,
   ) {
-    this.bufferArgs = tx.args.map((a) => Buffer.from(a, 'utf8'));
+    this.bufferArgs = [...tx.bufferArgs];
   }
 
   /** The peer closes every iterator a transaction left open when the transaction ends. */

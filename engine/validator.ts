@@ -20,6 +20,12 @@ export class BlockValidator {
   readonly updates = new Map<string, StateUpdate>();
   private readonly txIds = new Set<string>();
   private readonly committed: StateView;
+  /**
+   * Committed versions already looked up for this block. Committed state cannot change while a block
+   * is validated (the committer writes it only after), so a key every transaction read — the signer's
+   * key record, at one receipt per transaction — costs one LevelDB get per block, not one per read.
+   */
+  private readonly committedVersions = new Map<string, Version | undefined>();
 
   constructor(
     private readonly db: Db,
@@ -34,14 +40,20 @@ export class BlockValidator {
     const { reads, rangeQueries } = sim.readSet;
     const unchanged = reads.filter((r) => !this.updates.has(r.key));
     if (unchanged.length < reads.length) return 'MVCC_READ_CONFLICT';
-    const current = this.committed.versions(unchanged.map((r) => r.key));
-    for (const [i, read] of unchanged.entries()) {
-      if (!sameVersion(read.version, current[i])) return 'MVCC_READ_CONFLICT';
+    for (const read of unchanged) {
+      if (!sameVersion(read.version, this.committedVersion(read.key))) return 'MVCC_READ_CONFLICT';
     }
     for (const query of rangeQueries) {
       if (!(await this.sameRange(query))) return 'PHANTOM_READ_CONFLICT';
     }
     return 'VALID';
+  }
+
+  private committedVersion(key: string): Version | undefined {
+    if (this.committedVersions.has(key)) return this.committedVersions.get(key);
+    const version = this.committed.version(key);
+    this.committedVersions.set(key, version);
+    return version;
   }
 
   /** Record a valid transaction's writes at version (this block, `txNum`). */

@@ -16,7 +16,8 @@ import {
   encodeBlock,
   sealBlock,
 } from '../../engine/blockstore.js';
-import { canonicalJson } from '../../engine/canonical.js';
+import { argsHashOf } from '../../engine/argshash.js';
+import { canonicalJson, sha256Hex } from '../../engine/canonical.js';
 import { encodeStoredBlock, isLargeWrite } from '../../engine/storage.js';
 import {
   type DataMarshallModule,
@@ -26,6 +27,7 @@ import {
 } from '../../chaincode/fabric-internals.js';
 import { chaincodeFromContracts, ShimClientIdentity } from '../../engine/shim.js';
 import { compareKeys, sortByKey } from '../../engine/state.js';
+import { makeReceipts } from '../../bench/receipts.js';
 import { openKv, openKvLedger, tempDir } from './helpers.js';
 import { KvContract } from './fixtures/kv-contract.js';
 
@@ -159,6 +161,53 @@ test("sealBlock is buildBlock, encodeBlock's length and encodeStoredBlock, in on
     }),
     { numRuns: 500 },
   );
+});
+
+/** Strings dense in what JSON escaping and UTF-8 treat specially. */
+const trickyString = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom('\n', '"', '\\', '\t', '\r', '\b', '\f', '\u0000', '\u001f', '\u007f', '\u2028'),
+      fc.constantFrom('é', '—', '\u{1f600}', '\ud800', '\udfff', '\ufffd', '/', 'a', ' '),
+      fc.string({ unit: 'binary', maxLength: 4 }),
+    ),
+    { maxLength: 40 },
+  )
+  .map((parts) => parts.join(''));
+const utf8 = (args: readonly string[]): Buffer[] => args.map((a) => Buffer.from(a, 'utf8'));
+
+test('argsHashOf is sha256Hex(canonicalJson(args)): escapes, non-ASCII, lone surrogates, control characters', () => {
+  const definition = (args: readonly string[]) => sha256Hex(canonicalJson(args));
+  fc.assert(
+    fc.property(fc.array(fc.oneof(trickyString, anyString), { maxLength: 5 }), (args) => {
+      assert.equal(argsHashOf(args, utf8(args)), definition(args));
+    }),
+    { numRuns: 2000 },
+  );
+  const receipts = makeReceipts(3);
+  for (const args of [[], [''], receipts, [JSON.stringify(receipts)], ['a', '"\\\n'], ['\ud800x']]) {
+    assert.equal(argsHashOf(args, utf8(args)), definition(args), JSON.stringify(args).slice(0, 40));
+  }
+});
+
+test('a committed block carries the plain args hash of every transaction', async (t) => {
+  const ledger = await openKvLedger(t);
+  const id = await ledger.createIdentity({
+    mspId: 'Org1MSP',
+    name: 'h',
+    attrs: { 'torgo.role': 'appender' },
+  });
+  const calls = [
+    ['k1', 'plain'],
+    ['k2', 'line one\nline "two" \\ — é'],
+    ['k3', 'tab\tand \u0001 control'],
+    ['k4', 'lone \ud800 surrogate'],
+  ];
+  for (const args of calls) {
+    const { blockNumber, txNumber } = await ledger.submit(id, 'put', args);
+    const tx = (await ledger.getBlock(blockNumber)).transactions[txNumber]!;
+    assert.equal(tx.argsHash, sha256Hex(canonicalJson(args)), args[1]);
+  }
 });
 
 test('blocks served from memory after commit equal the blocks read back from disk, and are frozen', async (t) => {

@@ -537,3 +537,23 @@ test('a block window gathers transactions that arrive spread out into one block,
   assert.equal(ledger.height, 1);
   await rejectsWith(openKv('unused', { blockWindowMs: -1 }), 'E_ARGUMENT');
 });
+
+test('endorsements see the state committed when they start: those at one height agree, the next height sees the commit', async (t) => {
+  // Endorsements that start at the same committed height share one LevelDB snapshot (ledger.ts,
+  // SnapshotShare); every commit must still be visible to everything endorsed after it.
+  const ledger = await openKvLedger(t);
+  const id = await ledger.createIdentity(appender);
+  for (let round = 1; round <= 4; round++) {
+    const concurrent = Array.from({ length: 8 }, () => ledger.evaluate(id, 'get', ['k']));
+    const expected = round === 1 ? '' : `v${round - 1}`;
+    assert.deepEqual(
+      (await Promise.all(concurrent)).map((r) => r.result),
+      Array(8).fill(expected),
+    );
+    await ledger.submit(id, 'put', ['k', `v${round}`]);
+    assert.equal((await ledger.evaluate(id, 'get', ['k'])).result, `v${round}`);
+    // A read-modify-write endorsed after the commit is valid: it read the committed version.
+    await ledger.submit(id, 'increment', [`n${round}`]);
+  }
+  await ledger.close();
+});

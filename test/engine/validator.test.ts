@@ -165,3 +165,26 @@ test('writes: last write per key wins, an empty value is a delete, paginated que
   r.checkBeforePaginatedQuery();
   assert.throws(() => r.setState('k', Buffer.from('x')), /Writes are not allowed/);
 });
+
+test('MVCC: many transactions of a block reading one key each get the same answer as a lone reader', async (t) => {
+  // The validator looks a committed version up once per block; every later read of the key must still
+  // be judged on its own recorded version, and on what earlier transactions of the block wrote.
+  const db = await ledgerWith(t, { shared: v(0, 0) });
+  const val = new BlockValidator(db, 1);
+  const reading = (id: string, version: Version | null) => tx(id, (s) => s.recordRead('shared', version));
+  assert.equal(await val.validate('r1', reading('r1', v(0, 0))), 'VALID');
+  assert.equal(await val.validate('r2', reading('r2', v(0, 0))), 'VALID');
+  assert.equal(await val.validate('r3', reading('r3', null)), 'MVCC_READ_CONFLICT');
+  assert.equal(await val.validate('r4', reading('r4', v(0, 1))), 'MVCC_READ_CONFLICT');
+  assert.equal(await val.validate('r5', reading('r5', v(0, 0))), 'VALID');
+  const absent = (id: string, version: Version | null) => tx(id, (s) => s.recordRead('absent', version));
+  assert.equal(await val.validate('a1', absent('a1', null)), 'VALID');
+  assert.equal(await val.validate('a2', absent('a2', v(0, 0))), 'MVCC_READ_CONFLICT');
+  assert.equal(await val.validate('a3', absent('a3', null)), 'VALID');
+
+  // The next block sees what this one committed, not this block's lookups.
+  await db.put(stateKey('shared'), encodeState(Buffer.from('y'), v(1, 0)));
+  const next = new BlockValidator(db, 2);
+  assert.equal(await next.validate('n1', reading('n1', v(0, 0))), 'MVCC_READ_CONFLICT');
+  assert.equal(await next.validate('n2', reading('n2', v(1, 0))), 'VALID');
+});
