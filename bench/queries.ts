@@ -126,7 +126,7 @@ function sizesOf(smoke: boolean, ledgerReceipts: number | undefined): number[] {
 }
 
 /** Receipts arrive at a constant rate: a million over SPAN_DAYS. */
-const SECONDS_PER_RECEIPT = (SPAN_DAYS * DAY) / 1_000_000;
+export const SECONDS_PER_RECEIPT = (SPAN_DAYS * DAY) / 1_000_000;
 
 export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdir() }) => {
   const sizes = sizesOf(smoke, ledgerReceipts);
@@ -193,8 +193,11 @@ export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdi
   return rows;
 };
 
-/** Writes bulk receipts into the ledger's state; first checks it derives the contract's own state. */
-class BulkLoader {
+/**
+ * Writes bulk receipts into the ledger's state; first checks it derives the contract's own state.
+ * Also fills the steady suite's ledger (steady.ts `--steady-ledger-receipts`).
+ */
+export class BulkLoader {
   private constructor(
     private db: Awaited<ReturnType<typeof openDb>> | undefined,
     private readonly location: string,

@@ -206,6 +206,11 @@ export const ConfigSchema = Type.Object(
     log: Type.Object(
       {
         level: LogLevel,
+        /**
+         * JSON log lines are gathered up to this many bytes and written together (and at least every
+         * second, and at shutdown); 0 writes each line as it is logged. What `kill -9` loses: docs/operations.md §Logs.
+         */
+        bufferBytes: Type.Integer({ minimum: 0, maximum: 16_000 }),
       },
       { additionalProperties: false },
     ),
@@ -290,7 +295,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     keepAliveTimeoutMs: 72_000,
   },
   rateLimit: { max: 6000, windowMs: 60_000 },
-  log: { level: 'info' },
+  log: { level: 'info', bufferBytes: 4096 },
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
   transparency: {
@@ -363,6 +368,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_RATE_LIMIT_MAX: { path: 'rateLimit.max', type: 'integer' },
   TORGO_RATE_LIMIT_WINDOW_MS: { path: 'rateLimit.windowMs', type: 'integer' },
   TORGO_LOG_LEVEL: { path: 'log.level', type: 'string' },
+  TORGO_LOG_BUFFER_BYTES: { path: 'log.bufferBytes', type: 'integer' },
   TORGO_SHUTDOWN_TIMEOUT_MS: { path: 'shutdownTimeoutMs', type: 'integer' },
   TORGO_TRUST_PROXY: { path: 'trustProxy', type: 'boolean' },
   TORGO_LOG_ORIGIN: { path: 'transparency.origin', type: 'string' },
