@@ -168,6 +168,11 @@ export const ConfigSchema = Type.Object(
          * transaction, in ms (0: none; append/window.ts).
          */
         appendWindowMs: Type.Integer({ minimum: 0, maximum: 1000 }),
+        /**
+         * Embedded: signature checks queued in one event-loop turn while the verification workers
+         * are idle, up to this many, run on the main thread instead (no worker round trip; 0: never).
+         */
+        inlineVerifications: Type.Integer({ minimum: 0, maximum: 64 }),
         /** Most rows one JSON query page returns. */
         queryPage: Type.Integer({ minimum: 1, maximum: 1000 }),
         /** Most rows one CSV export streams. */
@@ -287,6 +292,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     receiptsPerTransaction: 50,
     transactionsInFlight: 32,
     appendWindowMs: 10,
+    inlineVerifications: 1,
     queryPage: 100,
     csvRows: 1_000_000,
     retryBudgetMs: 5000,
@@ -359,6 +365,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_RECEIPTS_PER_TRANSACTION: { path: 'limits.receiptsPerTransaction', type: 'integer' },
   TORGO_TRANSACTIONS_IN_FLIGHT: { path: 'limits.transactionsInFlight', type: 'integer' },
   TORGO_APPEND_WINDOW_MS: { path: 'limits.appendWindowMs', type: 'integer' },
+  TORGO_INLINE_VERIFICATIONS: { path: 'limits.inlineVerifications', type: 'integer' },
   TORGO_QUERY_PAGE: { path: 'limits.queryPage', type: 'integer' },
   TORGO_CSV_ROWS: { path: 'limits.csvRows', type: 'integer' },
   TORGO_RETRY_BUDGET_MS: { path: 'limits.retryBudgetMs', type: 'integer' },
