@@ -17,8 +17,16 @@ export interface BenchOptions {
   readonly relayBacklog?: number;
   /** Directory for scratch data (ledgers, bundles): `--scratch`, default the OS temp dir. */
   readonly scratch?: string;
-  /** The steady suite's load (`--steady-rate`, `--steady-seconds`, `--steady-clients`); defaults in steady.ts. */
-  readonly steady?: { readonly rate?: number; readonly seconds?: number; readonly clients?: number };
+  /**
+   * The steady suite's load (`--steady-rate`, `--steady-seconds`, `--steady-clients`) and the ledger's
+   * size before it (`--steady-ledger-receipts`); defaults in steady.ts.
+   */
+  readonly steady?: {
+    readonly rate?: number;
+    readonly seconds?: number;
+    readonly clients?: number;
+    readonly ledgerReceipts?: number;
+  };
   /** The soak's length (`--minutes`); its default is in soak.ts. */
   readonly minutes?: number;
   /** The soak's total append rate in receipts/s (`--rate`); its default is in soak.ts. */

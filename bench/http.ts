@@ -8,7 +8,7 @@
  * pre-verification (a second ML-DSA verify per receipt) and coalescing in front of the same engine.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -44,15 +44,17 @@ export async function startServe(
     readonly env?: Readonly<Record<string, string>>;
     /** Each of its log lines (stdout). */
     readonly onLog?: (line: string) => void;
+    /** Another tree's `bin/torgo.js` (an A/B of two builds side by side); default this tree's. */
+    readonly bin?: string | undefined;
   } = {},
 ): Promise<ServeChild> {
-  const { nodeArgs = [], env = {}, onLog } = options;
+  const { nodeArgs = [], env = {}, onLog, bin = BIN } = options;
   const tokenFile = join(dir, 'admin.token');
   const child = spawn(
     process.execPath,
     [
       ...nodeArgs,
-      BIN,
+      bin,
       'serve',
       '--data',
       join(dir, 'data'),
@@ -100,6 +102,34 @@ export function cpuMsOf(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU time per thread name of a process (Linux /proc/<pid>/task/<tid>/stat; empty elsewhere), in ms:
+ * threads with the same name (the libuv pool, V8's helpers) are summed. Tells which part of a
+ * process a cost grows in: its main thread, worker threads, LevelDB's compaction thread (which a
+ * process-wide figure lumps together).
+ */
+export function threadCpuMsOf(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      out.set(name, (out.get(name) ?? 0) + ms);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
 }
 
 /** SIGTERM a `torgo serve` child and wait for it to exit. */

@@ -16,7 +16,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { publicKeyToPem } from '../core/index.js';
 import { type BenchOptions, median, percentile, type Row, type Suite } from './harness.js';
-import { request, type ServeChild, startServe } from './http.js';
+import { request, type ServeChild, startServe, threadCpuMsOf } from './http.js';
 import { benchKey, signedReceipts } from './receipts.js';
 
 const CLIENTS = 8;
@@ -33,6 +33,13 @@ interface Interval {
   /** The anonymous part of the RSS (heaps, buffers); the rest is file pages (the binary, LevelDB's mmapped tables). */
   readonly anonMiB: number;
   readonly cpuMsPerReceipt: number;
+  /**
+   * The same CPU by thread (ms per receipt): the main thread (HTTP, contract, engine, log builder),
+   * libuv's (LevelDB's reads, writes and fsyncs, and its compaction thread, which inherits the
+   * name), the verification workers, and the rest (V8's GC and compiler helpers): what grows in a
+   * long run (docs/performance.md §12).
+   */
+  readonly threads: { main: number; libuv: number; workers: number; other: number };
   readonly diskKBPerReceipt: number;
 }
 
@@ -233,17 +240,39 @@ async function exportDuring(
   }
 }
 
+/** CPU per receipt between two samples of threadCpuMsOf, in the soak's four groups. */
+function threadShares(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+  receipts: number,
+): Interval['threads'] {
+  const out = { main: 0, libuv: 0, workers: 0, other: 0 };
+  if (!receipts) return out;
+  for (const [name, ms] of after) {
+    const group =
+      name === 'main'
+        ? 'main'
+        : name === 'libuv-worker'
+          ? 'libuv'
+          : name === 'WorkerThread'
+            ? 'workers'
+            : 'other';
+    out[group] += Math.max(0, ms - (before.get(name) ?? 0)) / receipts;
+  }
+  return out;
+}
+
 function intervalTable(intervals: readonly Interval[], exp: ExportFigures | undefined): string {
   const lines = [
-    '| t (s) | receipts/s | errors | p50 (ms) | p99 (ms) | max (ms) | RSS (MiB) | of it anonymous (MiB) | CPU per receipt (ms) | disk per receipt (KB) |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| t (s) | receipts/s | errors | p50 (ms) | p99 (ms) | max (ms) | RSS (MiB) | of it anonymous (MiB) | CPU per receipt (ms) | of it main / libuv+LevelDB / verify workers / other | disk per receipt (KB) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
   ];
   let last = 0;
   for (const i of intervals) {
     const secs = i.atSeconds - last;
     last = i.atSeconds;
     lines.push(
-      `| ${i.atSeconds} | ${(i.receipts / secs).toFixed(0)} | ${i.errors} | ${i.p50.toFixed(1)} | ${i.p99.toFixed(1)} | ${i.max.toFixed(0)} | ${i.rssMiB.toFixed(0)} | ${i.anonMiB.toFixed(0)} | ${i.cpuMsPerReceipt.toFixed(2)} | ${i.diskKBPerReceipt.toFixed(2)} |`,
+      `| ${i.atSeconds} | ${(i.receipts / secs).toFixed(0)} | ${i.errors} | ${i.p50.toFixed(1)} | ${i.p99.toFixed(1)} | ${i.max.toFixed(0)} | ${i.rssMiB.toFixed(0)} | ${i.anonMiB.toFixed(0)} | ${i.cpuMsPerReceipt.toFixed(2)} | ${[i.threads.main, i.threads.libuv, i.threads.workers, i.threads.other].map((ms) => ms.toFixed(2)).join(' / ')} | ${i.diskKBPerReceipt.toFixed(2)} |`,
     );
   }
   if (exp) {
@@ -306,6 +335,7 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
     let exportRun: Promise<ExportFigures> | undefined;
     const auditorFailures: string[] = [];
     let cpu0 = processFigures(serve.child.pid!).cpuMs;
+    let threads0 = threadCpuMsOf(serve.child.pid);
     let total = 0;
     for (let k = 1; k <= intervals; k++) {
       for (const s of supplies) void s.refill();
@@ -323,6 +353,7 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
       }
       total += receipts;
       const { rssMiB, anonMiB, cpuMs } = processFigures(serve.child.pid!);
+      const threads = threadCpuMsOf(serve.child.pid);
       const disk = await diskBytes(join(dir, 'data'));
       rows.push({
         atSeconds: Math.round((k * intervalMs) / 1000),
@@ -334,9 +365,11 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
         rssMiB,
         anonMiB,
         cpuMsPerReceipt: receipts ? (cpuMs - cpu0) / receipts : 0,
+        threads: threadShares(threads0, threads, receipts),
         diskKBPerReceipt: total ? disk / total / 1000 : 0,
       });
       cpu0 = cpuMs;
+      threads0 = threads;
       const why = [...reasons].map(([r, n]) => `${r} ×${n}`).join(', ');
       process.stderr.write(
         `soak: ${rows.at(-1)!.atSeconds} s, ${receipts} receipts, ${errors} errors${why ? ` (${why})` : ''}, RSS ${rssMiB.toFixed(0)} MiB (anonymous ${anonMiB.toFixed(0)})\n`,

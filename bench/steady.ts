@@ -5,7 +5,9 @@
  * p50/p99, counted from each request's scheduled arrival, so a stalled gateway cannot hide its queue
  * (no coordinated omission). Receipts are signed before the timed region.
  *
- * `--steady-rate`, `--steady-seconds`, `--steady-clients` set the load; BENCH_SERVE_PROF=DIR profiles
+ * `--steady-rate`, `--steady-seconds`, `--steady-clients` set the load; `--steady-ledger-receipts N`
+ * runs it on a ledger already holding N receipts (bulk-loaded into its state as the query suite does,
+ * then compacted), to see what grows with the ledger's size (§12's soak). BENCH_SERVE_PROF=DIR profiles
  * the gateway's main thread over the timed runs only (bench/cpu-profile.cjs, started after the
  * warm-up and stopped after the last run: start-up and module loading stay out of it), written to
  * DIR/<pid>.cpuprofile (docs/performance.md §10).
@@ -16,7 +18,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { median, percentile, type Suite } from './harness.js';
-import { appenderWithKey, cpuMsOf, request, startServe, stopChild } from './http.js';
+import { parseReceipt } from '../core/index.js';
+import {
+  appenderWithKey,
+  cpuMsOf,
+  request,
+  type ServeChild,
+  startServe,
+  stopChild,
+  threadCpuMsOf,
+} from './http.js';
+import { BulkLoader, SECONDS_PER_RECEIPT } from './queries.js';
 import { benchKey, signedReceipts } from './receipts.js';
 
 export interface SteadyLoad {
@@ -34,6 +46,8 @@ export interface SteadyRun {
   readonly p99: number;
   /** Receipts/s actually completed (below `rate` when the gateway cannot keep up). */
   readonly achieved: number;
+  /** CPU per receipt (ms) by thread name (`main`, `libuv-worker`, …): where the process's CPU went. */
+  readonly threads: Readonly<Record<string, number>>;
 }
 
 /** Sends `receipts` at `rate`/s over `agent`; every answer must be 201. */
@@ -46,6 +60,7 @@ async function offer(
   pid: number | undefined,
 ): Promise<SteadyRun> {
   const cpu0 = cpuMsOf(pid) ?? Number.NaN;
+  const threads0 = threadCpuMsOf(pid);
   const start = performance.now();
   const latencies: number[] = [];
   const failures: string[] = [];
@@ -64,6 +79,10 @@ async function offer(
   await Promise.all(pending);
   const elapsed = performance.now() - start;
   const cpu = (cpuMsOf(pid) ?? Number.NaN) - cpu0;
+  const threads: Record<string, number> = {};
+  for (const [name, ms] of threadCpuMsOf(pid)) {
+    threads[name] = (ms - (threads0.get(name) ?? 0)) / receipts.length;
+  }
   if (failures.length > 0) throw new Error(`${failures.length} steady appends failed: ${failures[0]}`);
   return {
     receipts: receipts.length,
@@ -71,30 +90,69 @@ async function offer(
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     achieved: (receipts.length * 1000) / elapsed,
+    threads,
   };
 }
 
 const CPU_PROFILER = join(import.meta.dirname, '..', '..', 'bench', 'cpu-profile.cjs');
 
+export interface SteadyOptions {
+  /** Sample the gateway's main thread over the timed runs into this directory. */
+  readonly profileDir?: string | undefined;
+  /** The gateway's environment (settings to compare side by side). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Bulk-load the ledger with this many receipts before the timed runs. */
+  readonly ledgerReceipts?: number | undefined;
+  /** Where the data directory goes (default the OS temp dir). */
+  readonly scratch?: string | undefined;
+  /** The `bin/torgo.js` to run (another tree's build, for an A/B); default this tree's. */
+  readonly bin?: string | undefined;
+}
+
+/**
+ * Stops `serve`, writes `count` bulk receipts into its ledger's state (checked first against the
+ * warm-up's contract-written receipts, then compacted: a ledger that grew over weeks), and starts
+ * `torgo serve` again on the same data directory.
+ */
+async function fillLedger(
+  dir: string,
+  serve: ServeChild,
+  options: Parameters<typeof startServe>[2],
+  warmUp: readonly string[],
+  count: number,
+): Promise<ServeChild> {
+  const ready = await request(new http.Agent(), serve.url, 'GET', '/readyz', '');
+  const height = (JSON.parse(ready.text) as { height: number }).height;
+  await stopChild(serve);
+  const t0 = Math.floor(Date.now() / 1000) - Math.ceil(count * SECONDS_PER_RECEIPT) - 3600;
+  const probeIds = warmUp.slice(0, 20).map((mu) => parseReceipt(mu).document.fields.id);
+  const loader = await BulkLoader.open(join(dir, 'data', 'ledger'), probeIds, warmUp[0]!, height, t0);
+  try {
+    const load = await loader.load(0, count);
+    process.stderr.write(
+      `bench: steady: ${count} receipts bulk-loaded in ${load.seconds.toFixed(0)} s, compacted in ${(load.compactedMs / 1000).toFixed(0)} s\n`,
+    );
+  } finally {
+    await loader.close();
+  }
+  return startServe(dir, [], options);
+}
+
 /**
  * A fresh `torgo serve`, an appender token and the bench key registered; runs `load` `runs` times.
  * With `profileDir`, the gateway's main thread is sampled over the timed runs only.
  */
-export async function steadyRuns(
-  load: SteadyLoad,
-  runs: number,
-  profileDir?: string,
-  env: Readonly<Record<string, string>> = {},
-) {
-  const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-steady-'));
+export async function steadyRuns(load: SteadyLoad, runs: number, options: SteadyOptions = {}) {
+  const { profileDir, env = {}, ledgerReceipts } = options;
+  const dir = await mkdtemp(join(options.scratch ?? tmpdir(), 'torgo-bench-steady-'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: load.clients });
-  const serve = await startServe(
-    dir,
-    [],
-    profileDir
+  const serveOptions = {
+    bin: options.bin,
+    ...(profileDir
       ? { nodeArgs: ['--require', CPU_PROFILER], env: { ...env, TORGO_CPU_PROFILE_DIR: profileDir } }
-      : { env },
-  );
+      : { env }),
+  };
+  let serve = await startServe(dir, [], serveOptions);
   // SIGUSR2 starts the sampling, the next one writes the profile (bench/cpu-profile.cjs).
   const toggleProfile = async () => {
     if (!profileDir) return;
@@ -105,7 +163,14 @@ export async function steadyRuns(
     const token = await appenderWithKey(agent, serve.url, serve.admin, 'bench', benchKey);
     const n = Math.max(1, Math.round(load.rate * load.seconds));
     // Warm-up (JIT, connections, key cache), then the timed runs.
-    await offer(serve.url, token, agent, await signedReceipts(Math.min(n, 200)), load.rate, serve.child.pid);
+    const warmUp = await signedReceipts(Math.min(n, 200));
+    await offer(serve.url, token, agent, warmUp, load.rate, serve.child.pid);
+    if (ledgerReceipts) {
+      agent.destroy();
+      serve = await fillLedger(dir, serve, serveOptions, warmUp, ledgerReceipts);
+      const again = await signedReceipts(Math.min(n, 200));
+      await offer(serve.url, token, agent, again, load.rate, serve.child.pid);
+    }
     const batches = [];
     for (let run = 0; run < runs; run++) batches.push(await signedReceipts(n));
     const results: SteadyRun[] = [];
@@ -122,15 +187,33 @@ export async function steadyRuns(
   }
 }
 
-export const steadySuite: Suite = async ({ smoke, steady }) => {
+/** Median CPU per receipt of each thread name over the runs, largest first: "main 2.10, libuv-worker 0.40, …". */
+export function byThread(results: readonly SteadyRun[]): string {
+  const names = new Set(results.flatMap((r) => Object.keys(r.threads)));
+  return [...names]
+    .map((name) => [name, median(results.map((r) => r.threads[name] ?? 0))] as const)
+    .filter(([, ms]) => ms >= 0.005)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, ms]) => `${name} ${ms.toFixed(2)}`)
+    .join(', ');
+}
+
+export const steadySuite: Suite = async ({ smoke, steady, scratch }) => {
   const load: SteadyLoad = {
     rate: steady?.rate ?? 150,
     seconds: smoke ? 0.2 : (steady?.seconds ?? 20),
     clients: steady?.clients ?? 8,
   };
   const runs = smoke ? 1 : 3;
-  const results = await steadyRuns(load, runs, process.env['BENCH_SERVE_PROF']);
-  const what = `${load.rate}/s offered, ${load.clients} keep-alive clients, one receipt per request, ${results[0]!.receipts} receipts per run, median of ${runs}`;
+  const results = await steadyRuns(load, runs, {
+    profileDir: process.env['BENCH_SERVE_PROF'],
+    ledgerReceipts: steady?.ledgerReceipts,
+    scratch,
+  });
+  const ledger = steady?.ledgerReceipts
+    ? `, on a ledger of ${steady.ledgerReceipts.toLocaleString('en-US')} bulk-loaded receipts`
+    : '';
+  const what = `${load.rate}/s offered, ${load.clients} keep-alive clients, one receipt per request${ledger}, ${results[0]!.receipts} receipts per run, median of ${runs}`;
   return [
     {
       suite: 'steady',
@@ -138,7 +221,7 @@ export const steadySuite: Suite = async ({ smoke, steady }) => {
       value: median(results.map((r) => r.cpuMsPerReceipt)),
       unit: 'ms',
       limit: { name: 'target', value: 1.5 },
-      note: `${what}; torgo serve process CPU (all threads) / receipts`,
+      note: `${what}; torgo serve process CPU (all threads) / receipts; by thread: ${byThread(results)}`,
     },
     {
       suite: 'steady',

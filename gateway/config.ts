@@ -168,6 +168,11 @@ export const ConfigSchema = Type.Object(
          * transaction, in ms (0: none; append/window.ts).
          */
         appendWindowMs: Type.Integer({ minimum: 0, maximum: 1000 }),
+        /**
+         * Embedded: signature checks queued in one event-loop turn while the verification workers
+         * are idle, up to this many, run on the main thread instead (no worker round trip; 0: never).
+         */
+        inlineVerifications: Type.Integer({ minimum: 0, maximum: 64 }),
         /** Most rows one JSON query page returns. */
         queryPage: Type.Integer({ minimum: 1, maximum: 1000 }),
         /** Most rows one CSV export streams. */
@@ -206,6 +211,11 @@ export const ConfigSchema = Type.Object(
     log: Type.Object(
       {
         level: LogLevel,
+        /**
+         * JSON log lines are gathered up to this many bytes and written together (and at least every
+         * second, and at shutdown); 0 writes each line as it is logged. What `kill -9` loses: docs/operations.md §Logs.
+         */
+        bufferBytes: Type.Integer({ minimum: 0, maximum: 16_000 }),
       },
       { additionalProperties: false },
     ),
@@ -282,6 +292,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     receiptsPerTransaction: 50,
     transactionsInFlight: 32,
     appendWindowMs: 10,
+    inlineVerifications: 1,
     queryPage: 100,
     csvRows: 1_000_000,
     retryBudgetMs: 5000,
@@ -290,7 +301,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     keepAliveTimeoutMs: 72_000,
   },
   rateLimit: { max: 6000, windowMs: 60_000 },
-  log: { level: 'info' },
+  log: { level: 'info', bufferBytes: 4096 },
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
   transparency: {
@@ -354,6 +365,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_RECEIPTS_PER_TRANSACTION: { path: 'limits.receiptsPerTransaction', type: 'integer' },
   TORGO_TRANSACTIONS_IN_FLIGHT: { path: 'limits.transactionsInFlight', type: 'integer' },
   TORGO_APPEND_WINDOW_MS: { path: 'limits.appendWindowMs', type: 'integer' },
+  TORGO_INLINE_VERIFICATIONS: { path: 'limits.inlineVerifications', type: 'integer' },
   TORGO_QUERY_PAGE: { path: 'limits.queryPage', type: 'integer' },
   TORGO_CSV_ROWS: { path: 'limits.csvRows', type: 'integer' },
   TORGO_RETRY_BUDGET_MS: { path: 'limits.retryBudgetMs', type: 'integer' },
@@ -363,6 +375,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_RATE_LIMIT_MAX: { path: 'rateLimit.max', type: 'integer' },
   TORGO_RATE_LIMIT_WINDOW_MS: { path: 'rateLimit.windowMs', type: 'integer' },
   TORGO_LOG_LEVEL: { path: 'log.level', type: 'string' },
+  TORGO_LOG_BUFFER_BYTES: { path: 'log.bufferBytes', type: 'integer' },
   TORGO_SHUTDOWN_TIMEOUT_MS: { path: 'shutdownTimeoutMs', type: 'integer' },
   TORGO_TRUST_PROXY: { path: 'trustProxy', type: 'boolean' },
   TORGO_LOG_ORIGIN: { path: 'transparency.origin', type: 'string' },

@@ -6,10 +6,9 @@
 import { open } from 'node:fs/promises';
 import { styleText } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { type Logger, pino } from 'pino';
-import pretty from 'pino-pretty';
 import { type AppOptions, buildApp } from './http/app.js';
 import type { GatewayConfig } from './config.js';
+import { createGatewayLog } from './logging.js';
 import { GatewayService } from './service.js';
 import { ListenerObserver, listenerOptions } from './tls/listener.js';
 import { OutboundObserver } from './tls/outbound.js';
@@ -74,23 +73,6 @@ function banner(token: string): string {
   ].join('\n');
 }
 
-/**
- * The gateway's own structured log: pino, JSON lines when stdout is not a terminal (for collectors),
- * pino-pretty's readable lines when it is. Authorization headers and cookies are redacted.
- */
-function createLogger(level: string, format: 'json' | 'pretty'): Logger {
-  const options = {
-    level,
-    redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-  };
-  if (format === 'json') return pino(options);
-  return pino(
-    options,
-    // Colours where the terminal supports them (NO_COLOR and FORCE_COLOR are honoured).
-    pretty({ translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }),
-  );
-}
-
 export async function startGateway(
   config: GatewayConfig,
   options: ServeOptions = {},
@@ -113,15 +95,20 @@ export async function startGateway(
   outbound.register(service.metrics.registry);
   let listener: ListenerObserver | undefined;
   let app: FastifyInstance;
+  const log =
+    options.log === false
+      ? undefined
+      : createGatewayLog(
+          config.log.level,
+          options.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+          config.log.bufferBytes,
+        );
   try {
     app = await buildApp(service, {
       ...(options.routes ? { routes: options.routes } : {}),
       ...(https ? { https } : {}),
       tlsStatus: () => listener?.status(outbound.list()) ?? { enabled: false, outbound: outbound.list() },
-      logger:
-        options.log === false
-          ? false
-          : createLogger(config.log.level, options.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')),
+      logger: log?.logger ?? false,
     });
     service.reportBackground = (e, what) => app.log.error({ err: e }, `${what} failed`);
     if (tls) {
@@ -136,6 +123,7 @@ export async function startGateway(
   } catch (e) {
     outbound.stop();
     await service.close();
+    log?.close();
     throw e;
   }
   const address = app.server.address();
@@ -174,6 +162,7 @@ export async function startGateway(
       try {
         await app.close();
       } finally {
+        log?.close();
         clearTimeout(timer);
         if (options.handleSignals) {
           process.off('SIGTERM', onSignal);
@@ -203,5 +192,7 @@ export async function startGateway(
     },
     'gateway listening',
   );
+  // Whoever started the gateway (an operator, a supervisor, a test) waits for this line.
+  log?.flush();
   return { url, port, service, app, adminToken, close, closed };
 }

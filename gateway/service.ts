@@ -159,7 +159,10 @@ export class GatewayService {
     // embedded benchmark measures what it saves (docs/performance.md). Why a hit cannot change an answer:
     // a verification is a deterministic function of the five inputs the memo is keyed by, and it holds
     // only this process's own successes; key status is checked apart, every time (VerificationMemo).
-    const own = options.mlDsa || config.ledger === 'fabric' ? undefined : pooledMlDsa({ memo: true });
+    const own =
+      options.mlDsa || config.ledger === 'fabric'
+        ? undefined
+        : pooledMlDsa({ memo: true, inlineUpTo: config.limits.inlineVerifications });
     const mlDsa = options.mlDsa ?? own ?? platformMlDsa;
     const handOff = config.ledger === 'fabric' ? undefined : new ReceiptHandOff();
     if (config.ledger === 'fabric') {

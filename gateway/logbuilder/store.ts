@@ -18,8 +18,8 @@ import {
   canonicalJson,
   consistencyPlan,
   CoreError,
-  entryLeafHash,
   foldNodes,
+  hashLeaf,
   inclusionPlan,
   KeyHeadsTree,
   type LogEntry,
@@ -235,12 +235,14 @@ export class LogStore {
     };
     let size = this.treeSize;
     for (const entry of entries) {
-      for (const node of appendLeaf(reader, size, entryLeafHash(entry))) {
+      // The stored leaf is the entry's canonical JSON, and its hash is entryLeafHash: one encoding for both.
+      const leaf = enc.encode(canonicalJson(entry));
+      for (const node of appendLeaf(reader, size, hashLeaf(leaf))) {
         const k = nodeKey(node.level, node.index);
         written.set(k, node.hash);
         batch.put(k, node.hash);
       }
-      batch.put(leafKey(size), enc.encode(canonicalJson(entry)));
+      batch.put(leafKey(size), leaf);
       if (entry.kind === 'receipt') {
         batch.put(receiptKey(entry.id), enc.encode(String(size)));
         if (entry.source !== undefined && entry.subject !== undefined) {

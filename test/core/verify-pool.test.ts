@@ -99,6 +99,35 @@ describe('verification pool', () => {
   });
 });
 
+describe('verification pool, low-load jobs on this thread (inlineUpTo)', () => {
+  const here = counting();
+  const pooled = withVerificationPool(here, { workers: 1, inlineUpTo: 1 });
+  after(() => pooled.pool?.close());
+  const check = (j: ReturnType<typeof jobs>[number]) =>
+    pooled.verifyAsync!(j.alg, j.publicKey, j.message, j.signature, j.context);
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('a lone job while the workers are idle is verified here, with the backend’s answer', async () => {
+    const [good, bad] = jobs(2);
+    assert.equal(await check(good!), true);
+    assert.equal(await check(bad!), false);
+    assert.equal(here.calls, 2, 'both on this thread');
+  });
+
+  it('a turn with more jobs goes to the workers, and so does a lone job while they are busy', async () => {
+    const before = here.calls;
+    const all = jobs(6);
+    const batch = all.slice(0, 5).map(check);
+    await nextTurn(); // the batch's turn has been posted: the worker holds it (it is still starting)
+    const lone = check(all[5]!);
+    assert.deepEqual(
+      [...(await Promise.all(batch)), await lone],
+      all.map((j) => j.expected),
+    );
+    assert.equal(here.calls, before, 'none verified on this thread');
+  });
+});
+
 describe('verification memo', () => {
   it('holds only accepted tuples; a hit skips the verifier, a changed input never hits', async () => {
     const backend = counting();
