@@ -400,7 +400,10 @@ export const httpSuite: Suite = async ({ smoke }) => {
       name: `POST /v1/receipts/batch, ${batch} per request, receipts per CPU-second (gateway process, client excluded)`,
       value: perSecond(1, median(gatewayCpu)),
       unit: 'receipts/s',
-      limit: { name: `engine appendReceipts, ${batch} per tx, per CPU-second`, value: perSecond(1, engineBatchCpu) },
+      limit: {
+        name: `engine appendReceipts, ${batch} per tx, per CPU-second`,
+        value: perSecond(1, engineBatchCpu),
+      },
     });
   } finally {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
