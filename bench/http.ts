@@ -5,7 +5,13 @@
  *
  * The gateway runs as `torgo serve` in a child process, as in production, with its rate limit off;
  * this process is the client (node:http, keep-alive). The gateway's path adds HTTP parsing, auth,
- * pre-verification (a second ML-DSA verify per receipt) and coalescing in front of the same engine.
+ * pre-verification (the contract's own check then finds the verification memo) and coalescing in
+ * front of the same engine, and builds the transparency log from its blocks.
+ *
+ * The client shares the machine's cores with the gateway (~0.3 ms of CPU per single-receipt request
+ * on the reference VM), which the engine alone never pays; so each HTTP row also gives CPU per receipt
+ * — the gateway's process (all threads) against the engine's process in its runs — and the client's
+ * CPU per request, and a `receipts per CPU-second` row compares the two where CPU is the only limit.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -258,6 +264,15 @@ function post(
 /** Requests (or transactions) of a batch in flight at once, gateway and engine alike. */
 const BATCH_CONCURRENCY = 4;
 
+/** CPU (all threads) of this process since `since`, in ms. */
+function ownCpuMs(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+}
+
+/** `n` over `ms` milliseconds, per second. */
+const perSecond = (n: number, ms: number): number => (n * 1000) / ms;
+
 function batchesOf<T>(items: readonly T[], size: number): T[][] {
   return Array.from({ length: Math.ceil(items.length / size) }, (_, i) =>
     items.slice(i * size, (i + 1) * size),
@@ -272,31 +287,41 @@ export const httpSuite: Suite = async ({ smoke }) => {
   const batch = smoke ? 5 : 50;
   const batchRun = smoke ? 10 : 1000;
   let engineBatchRate = Number.NaN;
+  let engineBatchCpu = Number.NaN;
 
-  // Engine alone, same receipts shape, same machine, same run.
+  // Engine alone, same receipts shape, same machine, same run; its CPU is this process's (all threads).
   const engineRates = new Map<number, number>();
+  const engineCpu = new Map<number, number>();
   const bench = await openBenchLedger();
   try {
     for (const c of concurrencies) {
       const rates: number[] = [];
+      const cpus: number[] = [];
       for (let run = 0; run < runs; run++) {
         const receipts = makeReceipts(perRun);
+        const cpu = process.cpuUsage();
         const { elapsed } = await drive(perRun, c, (i) =>
           bench.ledger.submit(bench.appender, 'appendReceipt', [receipts[i]!]),
         );
+        cpus.push(ownCpuMs(cpu) / perRun);
         rates.push((perRun * 1000) / elapsed);
       }
       engineRates.set(c, median(rates));
+      engineCpu.set(c, median(cpus));
     }
     const rates: number[] = [];
+    const cpus: number[] = [];
     for (let run = 0; run < runs; run++) {
       const batches = batchesOf(makeReceipts(batchRun), batch);
+      const cpu = process.cpuUsage();
       const { elapsed } = await drive(batches.length, BATCH_CONCURRENCY, (i) =>
         bench.ledger.submit(bench.appender, 'appendReceipts', [JSON.stringify(batches[i]!)]),
       );
+      cpus.push(ownCpuMs(cpu) / batchRun);
       rates.push((batchRun * 1000) / elapsed);
     }
     engineBatchRate = median(rates);
+    engineBatchCpu = median(cpus);
   } finally {
     await bench.close();
   }
@@ -304,6 +329,20 @@ export const httpSuite: Suite = async ({ smoke }) => {
   const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-http-'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
   const { child, url, admin } = await startServe(dir);
+  /** CPU per receipt of the gateway (all its threads) and of this process, the client, over `run`. */
+  const cpuOf = async (receipts: number, run: () => Promise<void>) => {
+    const gateway = cpuMsOf(child.pid);
+    const client = process.cpuUsage();
+    await run();
+    const after = cpuMsOf(child.pid);
+    return {
+      gateway: gateway === undefined || after === undefined ? Number.NaN : (after - gateway) / receipts,
+      client: ownCpuMs(client) / receipts,
+    };
+  };
+  /** The CPU part of a row's note, in µs. */
+  const cpuNote = (gateway: number, client: number, engine: number, per: string) =>
+    `CPU per receipt: gateway ${Math.round(gateway * 1000)} µs, engine alone ${Math.round(engine * 1000)} µs; client ${Math.round(client * 1000)} µs per ${per}`;
   try {
     const token = await appenderWithKey(agent, url, admin, 'bench', key);
     // Warm-up: connections, JIT, the gateway's key cache.
@@ -315,41 +354,65 @@ export const httpSuite: Suite = async ({ smoke }) => {
       const rates: number[] = [];
       const p50s: number[] = [];
       const p99s: number[] = [];
+      const gatewayCpu: number[] = [];
+      const clientCpu: number[] = [];
       for (let run = 0; run < runs; run++) {
         const receipts = makeReceipts(perRun);
         let failures = 0;
-        const { latencies, elapsed } = await drive(perRun, c, async (i) => {
-          const r = await post(agent, url, token, '/v1/receipts', receipts[i]!, 'text/markdown');
-          if (r.status !== 201) failures++;
+        let timed = { latencies: [] as number[], elapsed: Number.NaN };
+        const cpu = await cpuOf(perRun, async () => {
+          timed = await drive(perRun, c, async (i) => {
+            const r = await post(agent, url, token, '/v1/receipts', receipts[i]!, 'text/markdown');
+            if (r.status !== 201) failures++;
+          });
         });
         if (failures > 0) throw new Error(`${failures} HTTP appends failed at c=${c}`);
-        rates.push((perRun * 1000) / elapsed);
-        p50s.push(percentile(latencies, 50));
-        p99s.push(percentile(latencies, 99));
+        rates.push((perRun * 1000) / timed.elapsed);
+        p50s.push(percentile(timed.latencies, 50));
+        p99s.push(percentile(timed.latencies, 99));
+        gatewayCpu.push(cpu.gateway);
+        clientCpu.push(cpu.client);
       }
+      const engine = engineCpu.get(c)!;
       rows.push({
         suite: 'http',
         name: `POST /v1/receipts, c=${c}`,
         value: median(rates),
         unit: 'receipts/s',
         limit: { name: `engine alone c=${c}`, value: engineRates.get(c)! },
-        note: `p50 ${median(p50s).toFixed(1)} ms, p99 ${median(p99s).toFixed(1)} ms`,
+        note: `p50 ${median(p50s).toFixed(1)} ms, p99 ${median(p99s).toFixed(1)} ms; ${cpuNote(median(gatewayCpu), median(clientCpu), engine, 'request')}`,
       });
+      if (c === concurrencies.at(-1)) {
+        rows.push({
+          suite: 'http',
+          name: `POST /v1/receipts, c=${c}, receipts per CPU-second (gateway process, client excluded)`,
+          value: perSecond(1, median(gatewayCpu)),
+          unit: 'receipts/s',
+          limit: { name: `engine alone c=${c}, per CPU-second`, value: perSecond(1, engine) },
+        });
+      }
     }
 
     // The batch route next to the engine's batched append (same batch size and concurrency, same run).
     const rates: number[] = [];
     const p99s: number[] = [];
+    const gatewayCpu: number[] = [];
+    const clientCpu: number[] = [];
     for (let run = 0; run < runs; run++) {
       const bodies = batchesOf(makeReceipts(batchRun), batch).map((receipts) => JSON.stringify({ receipts }));
       let failures = 0;
-      const { latencies, elapsed } = await drive(bodies.length, BATCH_CONCURRENCY, async (i) => {
-        const r = await post(agent, url, token, '/v1/receipts/batch', bodies[i]!, 'application/json');
-        if (r.status !== 200 || (JSON.parse(r.text) as { failed: number }).failed !== 0) failures++;
+      let timed = { latencies: [] as number[], elapsed: Number.NaN };
+      const cpu = await cpuOf(batchRun, async () => {
+        timed = await drive(bodies.length, BATCH_CONCURRENCY, async (i) => {
+          const r = await post(agent, url, token, '/v1/receipts/batch', bodies[i]!, 'application/json');
+          if (r.status !== 200 || (JSON.parse(r.text) as { failed: number }).failed !== 0) failures++;
+        });
       });
       if (failures > 0) throw new Error(`${failures} HTTP batches failed`);
-      rates.push((batchRun * 1000) / elapsed);
-      p99s.push(percentile(latencies, 99));
+      rates.push((batchRun * 1000) / timed.elapsed);
+      p99s.push(percentile(timed.latencies, 99));
+      gatewayCpu.push(cpu.gateway);
+      clientCpu.push(cpu.client);
     }
     rows.push({
       suite: 'http',
@@ -360,7 +423,17 @@ export const httpSuite: Suite = async ({ smoke }) => {
         name: `engine appendReceipts, ${batch} per tx, c=${BATCH_CONCURRENCY}`,
         value: engineBatchRate,
       },
-      note: `p99 ${median(p99s).toFixed(1)} ms per request`,
+      note: `p99 ${median(p99s).toFixed(1)} ms per request; ${cpuNote(median(gatewayCpu), median(clientCpu), engineBatchCpu, 'receipt')}`,
+    });
+    rows.push({
+      suite: 'http',
+      name: `POST /v1/receipts/batch, ${batch} per request, receipts per CPU-second (gateway process, client excluded)`,
+      value: perSecond(1, median(gatewayCpu)),
+      unit: 'receipts/s',
+      limit: {
+        name: `engine appendReceipts, ${batch} per tx, per CPU-second`,
+        value: perSecond(1, engineBatchCpu),
+      },
     });
   } finally {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -25,7 +25,6 @@ import type { AuditLedger } from '../ledger/audit.js';
 import type { WalletIdentity } from '../ledger/wallet.js';
 
 const CACHE_LIMIT = 10_000;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export class KeyDirectory {
   private readonly keys = new Map<string, PublicKey>();
@@ -70,7 +69,9 @@ export async function preVerify(
   handOff?: ReceiptHandOff,
 ): Promise<Verified> {
   try {
-    if (typeof input === 'string' && LONE_SURROGATE.test(input)) {
+    // isWellFormed (ES2024) is false exactly when the text holds a lone surrogate; native, it costs
+    // a fraction of the regular expression with look-around it replaces (a 250 KB batch body is 50 scans).
+    if (typeof input === 'string' && !input.isWellFormed()) {
       throw new CoreError(
         'E_RECEIPT_ENCODING',
         'receipt text contains a lone UTF-16 surrogate (not encodable as UTF-8)',

@@ -70,13 +70,49 @@ function validators(): ValidatorFactory {
   // biome-ignore lint/suspicious/noExplicitAny: the factory's option types are a JTD/Ajv union.
   return ((externalSchemas: any, options: any) => {
     const convert = factory(externalSchemas, options);
-    const exact = factory(externalSchemas, {
+    const exactOptions = { ...options?.customOptions, coerceTypes: false };
+    const exact = factory(externalSchemas, { ...options, customOptions: exactOptions });
+    const exactInUnits = factory(externalSchemas, {
       ...options,
-      customOptions: { ...options?.customOptions, coerceTypes: false },
+      customOptions: { ...exactOptions, unicode: false, logger: QUIET_ON_UNICODE },
     });
     // biome-ignore lint/suspicious/noExplicitAny: route options as fastify passes them.
-    return (route: any) => (route.httpPart === 'body' ? exact : convert)(route);
+    return (route: any) => {
+      if (route.httpPart !== 'body') return convert(route);
+      return (lengthsCountableInUnits(route.schema) ? exactInUnits : exact)(route);
+    };
   }) as ValidatorFactory;
+}
+
+/**
+ * Ajv's console logger without its one warning about `unicode: false` (deprecated since Ajv 8, still
+ * honoured): printed at every start, it would tell an operator about a choice made here on purpose.
+ */
+const QUIET_ON_UNICODE = {
+  log: console.log,
+  warn: (...args: unknown[]) => {
+    if (!(typeof args[0] === 'string' && args[0].startsWith('DEPRECATED: option unicode')))
+      console.warn(...args);
+  },
+  error: console.error,
+};
+
+/**
+ * Whether every string-length limit in `schema` answers the same counted in UTF-16 units as in code
+ * points (what Ajv counts by default, with a loop over every character): true when no `maxLength`
+ * appears and no `minLength` above 1 — a string has at least one code point exactly when it has at
+ * least one unit — and no `$ref` hides a schema that could. The batch body's 50 receipts are checked
+ * only to be non-empty; counting their ~250 KB of text cost ~17 µs per receipt (docs/performance.md §5).
+ */
+export function lengthsCountableInUnits(schema: unknown): boolean {
+  if (Array.isArray(schema)) return schema.every(lengthsCountableInUnits);
+  if (schema === null || typeof schema !== 'object') return true;
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === 'maxLength' || k === '$ref') return false;
+    if (k === 'minLength' && !(typeof v === 'number' && v <= 1)) return false;
+    if (!lengthsCountableInUnits(v)) return false;
+  }
+  return true;
 }
 
 /**
