@@ -49,12 +49,12 @@ export function readSelection(
 }
 
 /**
- * `readSelection` over any form of the contract's pages: `query` reads one, `valueOf` reads a row's
- * field for the secondary filters (the API's JSON pages use the contract's bytes: gateway/ledger/page.ts).
+ * `readSelection` over any form of the contract's pages: `query` reads one, `fieldOf` reads a row's
+ * field for the secondary filters (`fieldOf`; the API's JSON pages use the contract's bytes: gateway/ledger/page.ts).
  */
 export async function readRows<R>(
   query: (q: ReceiptQuery) => Promise<{ receipts: R[]; bookmark: string }>,
-  valueOf: (row: R, field: (typeof FIELDS)[number]) => string,
+  fieldOf: (row: R, field: (typeof FIELDS)[number]) => string,
   sel: Selection,
   bookmark: string,
   want: number,
@@ -74,7 +74,7 @@ export async function readRows<R>(
       pageSize: Math.min(CONTRACT_PAGE, want - rows.length),
       bookmark,
     });
-    rows.push(...page.receipts.filter((v) => others.every((f) => valueOf(v, f) === sel[f])));
+    rows.push(...page.receipts.filter((v) => others.every((f) => fieldOf(v, f) === sel[f])));
     bookmark = page.bookmark;
     if (!bookmark) break;
   }
