@@ -134,31 +134,10 @@ export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdi
   const rows: Row[] = [];
   const dir = await mkdtemp(join(scratch, 'torgo-bench-queries-'));
   try {
-    // 1. Through the contract. Only what later steps need is kept: the receipts themselves stay
-    // out of the heap the queries run in (a large live heap means long mark-compact pauses, which
-    // would be this harness's latency, not the ledger's).
-    let bench = await openBenchLedger({ dir });
-    const { appended, probeIds, sample } = await (async () => {
-      const signed = await signedReceipts(viaContract, (i) => ({
-        source: sourceOf(i),
-        subject: subjectOf(i),
-      }));
-      const batches = Array.from({ length: Math.ceil(signed.length / 100) }, (_, b) =>
-        JSON.stringify(signed.slice(b * 100, (b + 1) * 100)),
-      );
-      const appended = await timed(() =>
-        drive(batches.length, 4, (b) => bench.ledger.submit(bench.appender, 'appendReceipts', [batches[b]!])),
-      );
-      const probeIds = signed
-        .filter((_, i) => i % Math.max(1, Math.floor(viaContract / 50)) === 0)
-        .map((mu) => parseReceipt(mu).document.fields.id);
-      return { appended: { ms: appended.ms }, probeIds, sample: signed[0]! };
-    })();
-    const height = bench.ledger.height;
-    await bench.close(true);
-
+    // 1. Through the contract.
+    const { appended, probeIds, sample, height } = await appendViaContract(dir, viaContract);
     const finalBulk = sizes[sizes.length - 1]! - viaContract;
-    const t0 = Math.floor(Date.now() / 1000) - Math.ceil(finalBulk * SECONDS_PER_RECEIPT) - 3600;
+    const t0 = bulkStart(finalBulk);
     const loader = await BulkLoader.open(join(dir, 'ledger'), probeIds, sample, height, t0);
     let loaded = 0;
     try {
@@ -174,7 +153,7 @@ export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdi
           note: `contract appends ${((viaContract * 1000) / appended.ms).toFixed(0)} receipts/s; loader checked against ${probeIds.length} contract-written receipts; then compacted in ${(load.compactedMs / 1000).toFixed(0)} s`,
         });
         await loader.close();
-        bench = await openBenchLedger({ dir, keyRegistered: true });
+        const bench = await openBenchLedger({ dir, keyRegistered: true });
         try {
           rows.push(...(await measureQueries(bench, total, t0, bulk, smoke)));
         } finally {
@@ -192,6 +171,40 @@ export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdi
   }
   return rows;
 };
+
+/** When the first bulk receipt was committed: `bulk` receipts later, an hour before now. */
+export function bulkStart(bulk: number): number {
+  return Math.floor(Date.now() / 1000) - Math.ceil(bulk * SECONDS_PER_RECEIPT) - 3600;
+}
+
+/**
+ * The ledger's first `viaContract` receipts, signed and appended through the contract (batches of
+ * 100, 4 at a time). Only what later steps need is kept: the receipts themselves stay out of the
+ * heap the queries run in (a large live heap means long mark-compact pauses, which would be this
+ * harness's latency, not the ledger's).
+ */
+export async function appendViaContract(
+  dir: string,
+  viaContract: number,
+): Promise<{ appended: { ms: number }; probeIds: string[]; sample: string; height: number }> {
+  const bench = await openBenchLedger({ dir });
+  const signed = await signedReceipts(viaContract, (i) => ({
+    source: sourceOf(i),
+    subject: subjectOf(i),
+  }));
+  const batches = Array.from({ length: Math.ceil(signed.length / 100) }, (_, b) =>
+    JSON.stringify(signed.slice(b * 100, (b + 1) * 100)),
+  );
+  const appended = await timed(() =>
+    drive(batches.length, 4, (b) => bench.ledger.submit(bench.appender, 'appendReceipts', [batches[b]!])),
+  );
+  const probeIds = signed
+    .filter((_, i) => i % Math.max(1, Math.floor(viaContract / 50)) === 0)
+    .map((mu) => parseReceipt(mu).document.fields.id);
+  const height = bench.ledger.height;
+  await bench.close(true);
+  return { appended: { ms: appended.ms }, probeIds, sample: signed[0]!, height };
+}
 
 /**
  * Writes bulk receipts into the ledger's state; first checks it derives the contract's own state.
@@ -298,19 +311,19 @@ export class BulkLoader {
 }
 
 /** Queries, one at a time, on the reopened ledger of `total` receipts (bulk ones from t0 on). */
-async function measureQueries(
+export async function measureQueries(
   bench: Awaited<ReturnType<typeof openBenchLedger>>,
   total: number,
   t0: number,
   bulk: number,
   smoke: boolean,
+  n = smoke ? 10 : 1000,
 ): Promise<Row[]> {
   const rows: Row[] = [];
   const { ledger, auditor } = bench;
   const evaluate = (fcn: string, arg: string) => ledger.evaluate(auditor, fcn, [arg]);
   // Probes: receipts spread over the ledger, read back through the contract's own index.
   const probes: Probe[] = [];
-  const n = smoke ? 10 : 1000;
   const probeRuns = smoke ? 4 : 40;
   const span = Math.max(1, Math.floor(bulk * SECONDS_PER_RECEIPT));
   for (let p = 0; p < probeRuns; p++) {

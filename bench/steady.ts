@@ -28,7 +28,7 @@ import {
   stopChild,
   threadCpuMsOf,
 } from './http.js';
-import { BulkLoader, SECONDS_PER_RECEIPT } from './queries.js';
+import { BulkLoader, bulkStart } from './queries.js';
 import { benchKey, signedReceipts } from './receipts.js';
 
 export interface SteadyLoad {
@@ -124,7 +124,7 @@ async function fillLedger(
   const ready = await request(new http.Agent(), serve.url, 'GET', '/readyz', '');
   const height = (JSON.parse(ready.text) as { height: number }).height;
   await stopChild(serve);
-  const t0 = Math.floor(Date.now() / 1000) - Math.ceil(count * SECONDS_PER_RECEIPT) - 3600;
+  const t0 = bulkStart(count);
   const probeIds = warmUp.slice(0, 20).map((mu) => parseReceipt(mu).document.fields.id);
   const loader = await BulkLoader.open(join(dir, 'data', 'ledger'), probeIds, warmUp[0]!, height, t0);
   try {

@@ -162,13 +162,13 @@ export class AuditContract extends Contract {
 
   @Transaction(false)
   @Returns('string')
-  async getReceipt(ctx: Context, id: string): Promise<string> {
+  async getReceipt(ctx: Context, id: string): Promise<Uint8Array> {
     return queries.getReceipt(ctx, callerOf(ctx), id);
   }
 
   @Transaction(false)
   @Returns('string')
-  async queryReceipts(ctx: Context, queryJson: string): Promise<string> {
+  async queryReceipts(ctx: Context, queryJson: string): Promise<Uint8Array> {
     return queries.queryReceipts(ctx, callerOf(ctx), queryJson);
   }
 

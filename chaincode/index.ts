@@ -4,6 +4,7 @@
  */
 import { AuditContract, contracts } from './contract.js';
 import { trimDispatchCosts } from './fabric-internals.js';
+import { serializers } from './serializer.js';
 
 // The contract verifies with the platform's ML-DSA (core/crypto/platform/node.ts, package.json
 // `#crypto-backend`, condition `node`, bundled by chaincode/build.mjs): OpenSSL's when the peer's Node
@@ -13,4 +14,5 @@ import { trimDispatchCosts } from './fabric-internals.js';
 // applied here, in the contract's own process on a peer, not where the contract is merely imported.
 trimDispatchCosts();
 
-export { AuditContract, contracts };
+// Queries hand their answers over as UTF-8 bytes (serializer.ts): the bootstrap reads `serializers`.
+export { AuditContract, contracts, serializers };

@@ -10,6 +10,7 @@
  * index), and stable: a page read later starts exactly where the last one stopped, receipts
  * appended meanwhile included if they fall after it.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Context } from 'fabric-contract-api';
 import { ContractError } from './errors.js';
 import { type Caller, requireRole } from './identity.js';
@@ -106,10 +107,11 @@ function decodeBookmark(bookmark: string): string {
 }
 
 /**
- * A page of receipts: `canonicalJson({ receipts: ReceiptView[], bookmark })`, built from the records'
- * stored texts without parsing or re-serialising them (`receiptViewText`).
+ * A page of receipts: the UTF-8 bytes of `canonicalJson({ receipts: ReceiptView[], bookmark })`, built
+ * from the records' stored bytes without decoding, parsing or re-serialising them (`receiptViewBytes`).
+ * Returned as bytes, not a string: the serializer puts them on the wire as they are (serializer.ts).
  */
-export async function queryReceipts(ctx: Context, caller: Caller, queryJson: string): Promise<string> {
+export async function queryReceipts(ctx: Context, caller: Caller, queryJson: string): Promise<Uint8Array> {
   requireRole(caller, 'query receipts', 'auditor', 'admin');
   const q = parseQuery(queryJson);
   const range = indexRange(q.by, q.value, q.order, q.from, q.to);
@@ -121,11 +123,11 @@ export async function queryReceipts(ctx: Context, caller: Caller, queryJson: str
   // One entry more than the page: its key is the next page's bookmark.
   const entries = await readRange(ctx, start, range.end, q.pageSize + 1);
   const keys = new KeyCache(ctx);
-  const receipts: string[] = [];
+  const parts: Uint8Array[] = [];
   let bookmark = '';
   let bytes = 0;
   for (const [i, entry] of entries.entries()) {
-    if (i === q.pageSize || (receipts.length > 0 && bytes >= MAX_PAGE_BYTES)) {
+    if (i === q.pageSize || (parts.length > 0 && bytes >= MAX_PAGE_BYTES)) {
       bookmark = encodeBookmark(entry.key);
       break;
     }
@@ -133,45 +135,59 @@ export async function queryReceipts(ctx: Context, caller: Caller, queryJson: str
     const stored = await ctx.stub.getState(receiptStateKey(id));
     if (!stored || stored.length === 0)
       throw new ContractError('INTERNAL', `index key ${entry.key} points to missing receipt ${id}`);
-    receipts.push(await receiptViewText(stateText(stored), (ids) => flagsOf(keys, ids)));
+    if (parts.length > 0) parts.push(COMMA);
+    parts.push(...(await receiptViewBytes(stored, (ids) => flagsOf(keys, ids))));
     bytes += stored.length;
   }
-  return `{"bookmark":${JSON.stringify(bookmark)},"receipts":[${receipts.join(',')}]}`;
+  return Buffer.concat([
+    Buffer.from(`{"bookmark":${JSON.stringify(bookmark)},"receipts":[`),
+    ...parts,
+    PAGE_END,
+  ]);
 }
 
-/** One receipt: `canonicalJson(ReceiptView)`. */
-export async function getReceipt(ctx: Context, caller: Caller, id: string): Promise<string> {
+/** One receipt: the UTF-8 bytes of `canonicalJson(ReceiptView)`. */
+export async function getReceipt(ctx: Context, caller: Caller, id: string): Promise<Uint8Array> {
   requireRole(caller, 'read receipts', 'auditor', 'admin');
   const bytes = await ctx.stub.getState(receiptStateKey(checkReceiptId(id)));
   if (!bytes || bytes.length === 0)
     throw new ContractError('NOT_FOUND', `receipt ${id} is not on the ledger`);
   const keys = new KeyCache(ctx);
-  return receiptViewText(stateText(bytes), (ids) => flagsOf(keys, ids));
+  return Buffer.concat(await receiptViewBytes(bytes, (ids) => flagsOf(keys, ids)));
 }
 
-/**
- * `canonicalJson({ ...record, ...flagsOf(record.signerKeyIds) })` from `recordText`, the record's stored
- * `canonicalJson(record)`: the view's keys sort as the record's with `revokedSigners` between
- * `operation` and `signerKeyIds`, so the view is the stored text with that one member spliced in, and
- * the `.mu` inside is copied once, never parsed or escaped again. Held to that definition by
- * test/chaincode/queries.test.ts.
- */
-export async function receiptViewText(
-  recordText: string,
-  flagsFor: (signerKeyIds: readonly string[]) => Promise<Flags>,
-): Promise<string> {
-  const at = signersAt(recordText);
-  if (!at) {
-    const record = JSON.parse(recordText) as ReceiptRecord;
-    return canonicalJson({ ...record, ...(await flagsFor(record.signerKeyIds)) });
-  }
-  const { revokedSigners } = await flagsFor(at.signerKeyIds);
-  return `${recordText.slice(0, at.index)}${REVOKED_MEMBER}${canonicalJson(revokedSigners)}${recordText.slice(at.index)}`;
-}
-
+const COMMA = Buffer.from(',');
+const PAGE_END = Buffer.from(']}');
 const SIGNERS_MEMBER = ',"signerKeyIds":';
 const NEXT_MEMBER = ',"source":';
 const REVOKED_MEMBER = ',"revokedSigners":';
+
+/**
+ * The UTF-8 bytes of `canonicalJson({ ...record, ...flagsOf(record.signerKeyIds) })`, in pieces, from
+ * `stored`, the record's stored `canonicalJson(record)` (UTF-8): the view's keys sort as the record's
+ * with `revokedSigners` between `operation` and `signerKeyIds`, so the view is the stored bytes with
+ * that one member spliced in, and the `.mu` inside is copied once, never decoded, parsed or escaped
+ * again. The stored bytes must be UTF-8 (a state value this contract wrote always is; checked, as
+ * decoding them was). Held to that definition by test/chaincode/queries.test.ts.
+ */
+export async function receiptViewBytes(
+  stored: Uint8Array,
+  flagsFor: (signerKeyIds: readonly string[]) => Promise<Flags>,
+): Promise<Uint8Array[]> {
+  const record = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+  if (!isUtf8(record)) throw new ContractError('INTERNAL', 'a stored receipt record is not UTF-8');
+  const at = signersAt(record);
+  if (!at) {
+    const parsed = JSON.parse(stateText(record)) as ReceiptRecord;
+    return [Buffer.from(canonicalJson({ ...parsed, ...(await flagsFor(parsed.signerKeyIds)) }))];
+  }
+  const { revokedSigners } = await flagsFor(at.signerKeyIds);
+  return [
+    record.subarray(0, at.index),
+    Buffer.from(`${REVOKED_MEMBER}${canonicalJson(revokedSigners)}`),
+    record.subarray(at.index),
+  ];
+}
 
 /**
  * Where the top-level `signerKeyIds` member starts in a stored record, and its value. In JSON text a
@@ -179,14 +195,14 @@ const REVOKED_MEMBER = ',"revokedSigners":';
  * `,"signerKeyIds":` is a member name, and the record's only nested object (`submitter`) sorts after
  * it. Anything else (not a record of this layout) answers undefined and takes the parsing path.
  */
-function signersAt(recordText: string): { index: number; signerKeyIds: string[] } | undefined {
-  const index = recordText.indexOf(SIGNERS_MEMBER);
+function signersAt(record: Buffer): { index: number; signerKeyIds: string[] } | undefined {
+  const index = record.indexOf(SIGNERS_MEMBER);
   if (index < 0) return undefined;
-  const end = recordText.indexOf(NEXT_MEMBER, index);
+  const end = record.indexOf(NEXT_MEMBER, index);
   if (end < 0) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(recordText.slice(index + SIGNERS_MEMBER.length, end));
+    value = JSON.parse(stateText(record.subarray(index + SIGNERS_MEMBER.length, end)));
   } catch {
     return undefined;
   }

@@ -347,7 +347,17 @@ export class EmbeddedLedger {
     if (this.closing) return Promise.reject(closedError());
     return this.track(async () => {
       const { tx, payload } = await this.endorse(identity, fcn, args, options);
-      return { txId: tx.txId, payload, result: Buffer.from(payload).toString('utf8') };
+      // Decoded on first read: the gateway takes the bytes (a page of receipts is ~280 KB) and never
+      // pays for the string.
+      let result: string | undefined;
+      return {
+        txId: tx.txId,
+        payload,
+        get result() {
+          result ??= Buffer.from(payload).toString('utf8');
+          return result;
+        },
+      };
     });
   }
 

@@ -9,6 +9,7 @@ import type { Contract } from 'fabric-contract-api';
 import type { ChaincodeResponse, ChaincodeStub, ClientIdentity } from 'fabric-shim-api';
 import type Long from 'long';
 import { shimInternals, trimDispatchCosts } from '../chaincode/fabric-internals.js';
+import { serializers } from '../chaincode/serializer.js';
 
 export { type ChaincodeLogLevel, setChaincodeLogLevel } from '../chaincode/fabric-internals.js';
 
@@ -59,8 +60,9 @@ export function clientIdentityOf(mspid: string, idBytes: Uint8Array): ClientIden
 }
 
 /**
- * Build the chaincode exactly as `fabric-shim/lib/contract-spi/bootstrap.js` does for a package whose
- * main module exports no custom serializers: the default `jsonSerializer`, metadata introspected from
+ * Build the chaincode exactly as `fabric-shim/lib/contract-spi/bootstrap.js` does for the chaincode
+ * package, whose main module exports its `serializers` (chaincode/serializer.ts; the bootstrap adds the
+ * default `jsonSerializer` beside them), metadata introspected from
  * the decorators, title and version standing in for package.json's name and version. The first call
  * applies the dispatcher's cost trims (chaincode/fabric-internals.ts), the engine's own use of them.
  */
@@ -69,11 +71,11 @@ export function chaincodeFromContracts(
   title: string,
   version: string,
 ): Chaincode {
-  const serializers: Serializers = {
-    transaction: 'jsonSerializer',
-    serializers: { jsonSerializer: internals.JSONSerializer },
+  const packaged: Serializers = {
+    transaction: serializers.transaction,
+    serializers: { ...serializers.serializers, jsonSerializer: internals.JSONSerializer },
   };
   trimDispatchCosts();
   // The dispatcher appends its system contract to the array it is given: hand it a copy.
-  return new ChaincodeFromContract([...contracts], serializers, {}, title, version);
+  return new ChaincodeFromContract([...contracts], packaged, {}, title, version);
 }

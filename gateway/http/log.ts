@@ -101,7 +101,9 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService }> =
     async (request) => {
       const { identity } = callerOf(request);
       return JSON.parse(
-        await service.driver.evaluate(identity, 'getCheckpointHistory', [logOf(service).origin]),
+        Buffer.from(
+          await service.driver.evaluate(identity, 'getCheckpointHistory', [logOf(service).origin]),
+        ).toString('utf8'),
       );
     },
   );

@@ -19,11 +19,15 @@ import { Type } from 'typebox';
 import { appendAll } from '../append/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { ReceiptView } from '../ledger/audit.js';
-import { CONTRACT_PAGE, indexedField, readSelection } from '../ledger/selection.js';
+import { receiptPageJson } from '../ledger/page.js';
+import { CONTRACT_PAGE, indexedField, readRows, readSelection } from '../ledger/selection.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
 import { csvHeader, csvRow } from './csv.js';
 import { decodeCursor, encodeCursor, type QueryShape } from './cursor.js';
+
+/** What fastify answers a JSON body with: the same header for the answers written as bytes here. */
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** A receipt as the API shows it: the contract's record with `digest` named `hash`. */
 export function resourceOf(v: ReceiptView, block?: number): ReceiptResource {
@@ -145,15 +149,16 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
     async (request, reply) => {
       const caller = callerOf(request);
       const { id } = request.params;
-      const view = await service.ledger.getReceipt(caller.identity, id);
+      const receipt = await service.ledger.getReceiptJson(caller.identity, id);
       if (/\btext\/markdown\b/i.test(request.headers.accept ?? '')) {
         return reply
           .type('text/markdown; charset=utf-8')
           .serializer((x: unknown) => x as string)
-          .send(view.mu);
+          .send(receipt.value('mu'));
       }
-      const block = await service.ledger.blockOf(caller.identity, view.txId);
-      return resourceOf(view, block);
+      const block = await service.ledger.blockOf(caller.identity, receipt.value('txId'));
+      // The Receipt schema's JSON, written from the contract's bytes (gateway/ledger/page.ts).
+      return reply.type(JSON_TYPE).send(Buffer.concat(receipt.resource(block)));
     },
   );
 
@@ -194,23 +199,28 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
       let bookmark = q.cursor ? decodeCursor(shape, q.cursor) : '';
 
       /** Reads up to `want` matching rows from `bookmark` on; advances `bookmark` ('' at the end). */
-      const readRows = async (want: number): Promise<ReceiptView[]> => {
+      const readViews = async (want: number): Promise<ReceiptView[]> => {
         const page = await readSelection(service.ledger, caller.identity, shape, bookmark, want);
         bookmark = page.bookmark;
         return page.rows;
       };
 
       if (!wantsCsv(request)) {
-        const rows = await readRows(q.limit ?? Math.min(50, limits.queryPage));
-        return {
-          receipts: rows.map((r) => resourceOf(r)),
-          nextCursor: bookmark ? encodeCursor(shape, bookmark) : null,
-        };
+        // The ReceiptPage schema's JSON, written from the contract's bytes (gateway/ledger/page.ts).
+        const page = await readRows(
+          (query) => service.ledger.queryReceiptJson(caller.identity, query),
+          (r, f) => r.value(f),
+          shape,
+          bookmark,
+          q.limit ?? Math.min(50, limits.queryPage),
+        );
+        const nextCursor = page.bookmark ? encodeCursor(shape, page.bookmark) : null;
+        return reply.type(JSON_TYPE).send(receiptPageJson(page.rows, nextCursor));
       }
 
       // CSV: the first page is read before the status line, so bad filters still get a JSON error.
       const max = Math.min(q.limit ?? limits.csvRows, limits.csvRows);
-      const first = await readRows(Math.min(CONTRACT_PAGE, max));
+      const first = await readViews(Math.min(CONTRACT_PAGE, max));
       async function* rows(): AsyncGenerator<string> {
         yield csvHeader();
         let sent = 0;
@@ -222,7 +232,7 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
             sent++;
           }
           if (!bookmark || sent >= max) return;
-          batch = await readRows(Math.min(CONTRACT_PAGE, max - sent));
+          batch = await readViews(Math.min(CONTRACT_PAGE, max - sent));
         }
       }
       const stream = Readable.from(rows());

@@ -7,6 +7,7 @@ import type { KeyRecord } from '../../chaincode/keys.js';
 import type { ReceiptView } from '../../chaincode/queries.js';
 import { fromContractMessage, GatewayError } from '../errors.js';
 import { type Committed, type LedgerDriver, LedgerError } from './driver.js';
+import { ReceiptJson, receiptPage } from './page.js';
 import type { WalletIdentity } from './wallet.js';
 
 export type { AppendResult, KeyRecord, ReceiptView };
@@ -104,8 +105,8 @@ function isContractRefusal(e: LedgerError): boolean {
   return e.stage === 'endorse' && fromContractMessage(e.message) !== undefined;
 }
 
-function parse<T>(text: string): T {
-  return JSON.parse(text) as T;
+function parse<T>(text: string | Uint8Array): T {
+  return JSON.parse(typeof text === 'string' ? text : new TextDecoder().decode(text)) as T;
 }
 
 export class AuditLedger {
@@ -121,8 +122,19 @@ export class AuditLedger {
   }
 
   private async evaluate<T>(who: WalletIdentity, fcn: string, args: readonly string[]): Promise<T> {
+    const bytes = await this.evaluateBytes(who, fcn, args);
     try {
-      return parse<T>(await this.driver.evaluate(who, fcn, args));
+      return parse<T>(bytes);
+    } catch (e) {
+      throw ledgerFailure(e);
+    }
+  }
+
+  /** driver.evaluate, observed, its failures translated. */
+  private async evaluateBytes(who: WalletIdentity, fcn: string, args: readonly string[]): Promise<Buffer> {
+    try {
+      const bytes = await this.driver.evaluate(who, fcn, args);
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (e) {
       this.observeFailure(e, 'evaluate');
       throw ledgerFailure(e);
@@ -198,6 +210,19 @@ export class AuditLedger {
     q: ReceiptQuery,
   ): Promise<{ receipts: ReceiptView[]; bookmark: string }> {
     return this.evaluate(who, 'queryReceipts', [JSON.stringify(q)]);
+  }
+
+  /** One receipt as the contract answered it, ready for the API's JSON without parsing its `.mu`. */
+  async getReceiptJson(who: WalletIdentity, id: string): Promise<ReceiptJson> {
+    return ReceiptJson.of(await this.evaluateBytes(who, 'getReceipt', [id]));
+  }
+
+  /** A page as the contract answered it, ready for the API's JSON without parsing its `.mu` texts. */
+  async queryReceiptJson(
+    who: WalletIdentity,
+    q: ReceiptQuery,
+  ): Promise<{ receipts: ReceiptJson[]; bookmark: string }> {
+    return receiptPage(await this.evaluateBytes(who, 'queryReceipts', [JSON.stringify(q)]));
   }
 
   registerKey(who: WalletIdentity, publicKey: string, label: string) {

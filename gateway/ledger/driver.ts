@@ -27,8 +27,12 @@ export interface LedgerDriver {
   readonly kind: 'embedded' | 'fabric';
   /** Endorse, order and commit; resolves only once the transaction is committed VALID. */
   submit(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Committed>;
-  /** Run a read-only transaction on committed state; nothing is ordered. */
-  evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<string>;
+  /**
+   * Run a read-only transaction on committed state; nothing is ordered. Answers the contract's result as
+   * the peer returned it: bytes (UTF-8 for AuditContract, whose results are strings), so a caller that
+   * passes them on never decodes them (gateway/ledger/page.ts).
+   */
+  evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Uint8Array>;
   /** The block a committed transaction is in (for answering repeats of an append); undefined if unknown. */
   blockOf(identity: WalletIdentity, txId: string): Promise<number | undefined>;
   /** Committed blocks, or undefined where the driver cannot tell cheaply. */

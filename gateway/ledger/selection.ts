@@ -4,7 +4,7 @@
  * Shared by queries, CSV and bundle exports.
  */
 import { GatewayError } from '../errors.js';
-import type { AuditLedger, ReceiptView } from './audit.js';
+import type { AuditLedger, ReceiptQuery, ReceiptView } from './audit.js';
 import type { WalletIdentity } from './wallet.js';
 
 export interface Selection {
@@ -32,20 +32,40 @@ export function indexedField(sel: Selection): (typeof FIELDS)[number] {
  * Reads up to `want` matching rows from `bookmark` on. The returned bookmark is exactly after the
  * last row returned ('' at the end), so it can become a stable cursor.
  */
-export async function readSelection(
+export function readSelection(
   ledger: AuditLedger,
   who: WalletIdentity,
   sel: Selection,
   bookmark: string,
   want: number,
 ): Promise<{ rows: ReceiptView[]; bookmark: string }> {
+  return readRows(
+    (q) => ledger.queryReceipts(who, q),
+    (v, f) => v[f],
+    sel,
+    bookmark,
+    want,
+  );
+}
+
+/**
+ * `readSelection` over any form of the contract's pages: `query` reads one, `fieldOf` reads a row's
+ * field for the secondary filters (`fieldOf`; the API's JSON pages use the contract's bytes: gateway/ledger/page.ts).
+ */
+export async function readRows<R>(
+  query: (q: ReceiptQuery) => Promise<{ receipts: R[]; bookmark: string }>,
+  fieldOf: (row: R, field: (typeof FIELDS)[number]) => string,
+  sel: Selection,
+  bookmark: string,
+  want: number,
+): Promise<{ rows: R[]; bookmark: string }> {
   const by = indexedField(sel);
   const others = FIELDS.filter((f) => f !== by && sel[f] !== undefined);
-  const rows: ReceiptView[] = [];
+  const rows: R[] = [];
   for (let round = 0; rows.length < want && round < MAX_ROUNDS; round++) {
     // With secondary filters a page may match only partly; asking for no more than still wanted
     // keeps the bookmark exactly after the last row returned.
-    const page = await ledger.queryReceipts(who, {
+    const page = await query({
       by,
       value: sel[by]!,
       ...(sel.from ? { from: sel.from } : {}),
@@ -54,7 +74,7 @@ export async function readSelection(
       pageSize: Math.min(CONTRACT_PAGE, want - rows.length),
       bookmark,
     });
-    rows.push(...page.receipts.filter((v) => others.every((f) => v[f] === sel[f])));
+    rows.push(...page.receipts.filter((v) => others.every((f) => fieldOf(v, f) === sel[f])));
     bookmark = page.bookmark;
     if (!bookmark) break;
   }

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChaincodeResponse, Iterators } from 'fabric-shim-api';
 import { shimInternals } from '../../chaincode/fabric-internals.js';
+import { serializers } from '../../chaincode/serializer.js';
 import type { ContractEvent, LedgerActor, TestLedger } from './ledger.js';
 
 const shim = shimInternals();
@@ -195,8 +196,12 @@ export class MemoryLedger implements TestLedger {
   readonly iterators: Array<{ closed: boolean }> = [];
 
   constructor(contracts: unknown[]) {
-    const serializers = { transaction: 'jsonSerializer', serializers: { jsonSerializer: JSONSerializer } };
-    this.chaincode = new ChaincodeFromContract([...contracts], serializers, {}, 'torgo', '0.0.0');
+    // As fabric-shim's bootstrap builds it from the package's `serializers` export (chaincode/index.ts).
+    const packaged = {
+      transaction: serializers.transaction,
+      serializers: { ...serializers.serializers, jsonSerializer: JSONSerializer },
+    };
+    this.chaincode = new ChaincodeFromContract([...contracts], packaged, {}, 'torgo', '0.0.0');
   }
 
   async identity(name: string, mspId: string, role?: string): Promise<LedgerActor> {

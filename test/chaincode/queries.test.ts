@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalJson } from '../../chaincode/json.js';
-import { receiptViewText } from '../../chaincode/queries.js';
+import { receiptViewBytes } from '../../chaincode/queries.js';
 import type { Flags } from '../../chaincode/receipts.js';
 import {
   type Cast,
@@ -280,7 +280,7 @@ for (const kind of LEDGERS)
     });
   });
 
-describe('receiptViewText (a page built from stored records)', () => {
+describe('receiptViewBytes (a page built from stored records)', () => {
   const tricky = fc.oneof(
     fc.string({ unit: 'binary', maxLength: 16 }),
     fc.constantFrom(',"signerKeyIds":["x"],"source":"y"', '],"source":', '\\",\\"', '— é\n"\\', ''),
@@ -306,11 +306,15 @@ describe('receiptViewText (a page built from stored records)', () => {
       .map((keyId) => ({ keyId, revokedAt: `at ${keyId}`, reason: `"${keyId}"` })),
   });
 
-  it('is canonicalJson({ ...record, ...flags }) of the stored canonicalJson(record)', async () => {
+  /** The view's bytes, from a record stored as the contract stores it (jsonBytes). */
+  const view = async (r: Parameters<typeof canonicalJson>[0]) =>
+    Buffer.concat(await receiptViewBytes(Buffer.from(canonicalJson(r)), flagsFor));
+
+  it('is the UTF-8 of canonicalJson({ ...record, ...flags }) of the stored canonicalJson(record)', async () => {
     await fc.assert(
       fc.asyncProperty(record, async (r) => {
-        const expected = canonicalJson({ ...r, ...(await flagsFor(r.signerKeyIds)) });
-        assert.equal(await receiptViewText(canonicalJson(r), flagsFor), expected);
+        const expected = Buffer.from(canonicalJson({ ...r, ...(await flagsFor(r.signerKeyIds)) }));
+        assert.deepEqual(await view(r), expected);
       }),
       { numRuns: 1000 },
     );
@@ -321,10 +325,16 @@ describe('receiptViewText (a page built from stored records)', () => {
       { id: 'a', signerKeyIds: ['k1'], zeta: { signerKeyIds: ['no'] } },
       { id: 'a', signerKeyIds: ['k1'], t: { a: 1, source: 2 } },
     ]) {
-      assert.equal(
-        await receiptViewText(canonicalJson(odd), flagsFor),
-        canonicalJson({ ...odd, ...(await flagsFor(['k1'])) }),
-      );
+      assert.deepEqual(await view(odd), Buffer.from(canonicalJson({ ...odd, ...(await flagsFor(['k1'])) })));
     }
+  });
+
+  it('refuses stored bytes that are not UTF-8, as decoding them did', async () => {
+    const stored = Buffer.from(canonicalJson({ id: 'a', mu: 'x', signerKeyIds: ['k1'], source: 's' }));
+    stored[stored.indexOf('x')] = 0xff;
+    await assert.rejects(
+      receiptViewBytes(stored, flagsFor),
+      /INTERNAL: a stored receipt record is not UTF-8/,
+    );
   });
 });

@@ -63,8 +63,13 @@ describe('chaincode package', () => {
 
   it('the bundle exports contracts whose decorator metadata survived bundling', () => {
     const require = createRequire(path.join(bundleDir, 'index.cjs'));
-    const mod = require('./index.cjs') as { contracts: unknown[] };
+    const mod = require('./index.cjs') as {
+      contracts: unknown[];
+      serializers: { transaction: string; serializers: Record<string, unknown> };
+    };
     assert.equal(mod.contracts.length, 1);
+    // What fabric-shim's bootstrap reads from the main module: the serializer queries answer through.
+    assert.equal(typeof mod.serializers.serializers[mod.serializers.transaction], 'function');
     // The dispatcher and serializer of the fabric-shim the bundle resolves (this checkout's, pinned).
     assert.equal(require.resolve('fabric-shim'), createRequire(import.meta.url).resolve('fabric-shim'));
     const ChaincodeFromContract = shimInternals().ChaincodeFromContract as new (
@@ -77,7 +82,10 @@ describe('chaincode package', () => {
     const { JSONSerializer } = shimInternals();
     const cc = new ChaincodeFromContract(
       [...mod.contracts],
-      { transaction: 'jsonSerializer', serializers: { jsonSerializer: JSONSerializer } },
+      {
+        transaction: mod.serializers.transaction,
+        serializers: { ...mod.serializers.serializers, jsonSerializer: JSONSerializer },
+      },
       {},
       'torgo',
       '0',

@@ -94,10 +94,12 @@ describe('checkpoints witnessed across organisations', () => {
 
     // On the ledger: the checkpoint with both lines, each attributed.
     const recorded = JSON.parse(
-      await gw.service.driver.evaluate(org2.operator, 'getCosignedCheckpoint', [
-        ORIGIN,
-        String(issued.json.size),
-      ]),
+      Buffer.from(
+        await gw.service.driver.evaluate(org2.operator, 'getCosignedCheckpoint', [
+          ORIGIN,
+          String(issued.json.size),
+        ]),
+      ).toString('utf8'),
     );
     assert.equal(parseNote(recorded.note).signatures.length, 2);
     assert.equal(recorded.signers.length, 2);

@@ -122,11 +122,11 @@ export class EmbeddedDriver implements LedgerDriver {
     }
   }
 
-  async evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<string> {
+  async evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Uint8Array> {
     try {
       return (
         await this.ledger.evaluate({ mspId: identity.mspId, certificate: identity.certificate }, fcn, args)
-      ).result;
+      ).payload;
     } catch (e) {
       throw toLedgerError(e);
     }

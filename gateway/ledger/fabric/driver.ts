@@ -381,12 +381,10 @@ export class FabricDriver implements LedgerDriver {
     return { result: Buffer.from(submitted.getResult()).toString('utf8'), txId: status.transactionId, block };
   }
 
-  async evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<string> {
+  async evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Uint8Array> {
     const conn = this.conn;
     try {
-      return Buffer.from(
-        await unlessDead(conn, this.contract(conn, identity).evaluate(fcn, { arguments: [...args] })),
-      ).toString('utf8');
+      return await unlessDead(conn, this.contract(conn, identity).evaluate(fcn, { arguments: [...args] }));
     } catch (e) {
       throw this.failure(conn, e);
     }

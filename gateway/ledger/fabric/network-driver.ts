@@ -583,21 +583,19 @@ export class FabricNetworkDriver implements LedgerDriver {
     return { result: result.toString('utf8'), txId, block };
   }
 
-  async evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<string> {
+  async evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Uint8Array> {
     const conn = this.conn;
     const contract = await this.contract(conn, identity);
     try {
-      return (
-        await withDeadline(
-          contract.evaluateTransaction(fcn, ...args),
-          this.hardDeadlineMs(),
-          () =>
-            new LedgerError('connect', `no answer to ${fcn} within ${this.hardDeadlineMs()} ms`, {
-              retryable: true,
-              reason: 'PEER_UNAVAILABLE',
-            }),
-        )
-      ).toString('utf8');
+      return await withDeadline(
+        contract.evaluateTransaction(fcn, ...args),
+        this.hardDeadlineMs(),
+        () =>
+          new LedgerError('connect', `no answer to ${fcn} within ${this.hardDeadlineMs()} ms`, {
+            retryable: true,
+            reason: 'PEER_UNAVAILABLE',
+          }),
+      );
     } catch (e) {
       throw this.failure(conn, e, 'evaluate');
     }

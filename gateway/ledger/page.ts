@@ -1,0 +1,274 @@
+/**
+ * The contract's receipt answers, from its bytes to the HTTP API's, without decoding or parsing the
+ * receipts' `.mu` texts.
+ *
+ * The contract answers a page as the UTF-8 of `canonicalJson({ bookmark, receipts: ReceiptView[] })`
+ * (chaincode/queries.ts). The API answers `{ receipts: Receipt[], nextCursor }` with each Receipt's
+ * members in its schema's order (api/src/schemas.ts; fastify writes them with fast-json-stringify, whose
+ * strings are `JSON.stringify`'s). Every string member of a ReceiptView is a JSON string in both, so a
+ * Receipt is the view's member texts in another order: `ReceiptJson` cuts a view's bytes into its
+ * members and writes them back in the API's order. Only the small nested values (`submitter`,
+ * `revokedSigners`, whose members the API orders differently) are parsed and written again.
+ *
+ * The cut relies on JSON text: a `"` inside a string is always escaped, so `,"` never occurs inside a
+ * string, and `,"<name>":` is a member boundary. A view is cut only if its members are exactly the
+ * expected ones, in order, each string member a single string (no `,"` in it); anything else (another
+ * contract version's layout) is parsed whole and its members re-serialised: the same answer, slower.
+ * test/gateway/page.test.ts holds both to fastify's own serialisation of the parsed answer.
+ */
+import { isUtf8 } from 'node:buffer';
+import { GatewayError } from '../errors.js';
+import type { ReceiptView } from './audit.js';
+
+/** A ReceiptView's members, in the contract's (sorted) order. */
+const MEMBERS = [
+  'committedAt',
+  'digest',
+  'id',
+  'mu',
+  'occurredAt',
+  'operation',
+  'revokedSigners',
+  'signerKeyIds',
+  'source',
+  'subject',
+  'submitter',
+  'txId',
+] as const;
+type Member = (typeof MEMBERS)[number];
+const STRING_MEMBERS = [
+  'committedAt',
+  'digest',
+  'id',
+  'mu',
+  'occurredAt',
+  'operation',
+  'source',
+  'subject',
+  'txId',
+] as const;
+const NAMES = MEMBERS.map((m) => Buffer.from(`"${m}":`));
+const NEXT = MEMBERS.map((m) => `,"${m}":`);
+const QUOTE = 0x22;
+
+interface Party {
+  readonly mspId: string;
+  readonly id: string;
+}
+interface Revocation {
+  readonly keyId: string;
+  readonly revokedAt: string;
+  readonly reason: string;
+}
+
+function internal(message: string): GatewayError {
+  return new GatewayError('E_INTERNAL', 'the ledger answered a query in an unexpected form', { message });
+}
+
+function parseAnswer<T>(bytes: Buffer): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch {
+    throw internal('the answer is not JSON');
+  }
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === 'string';
+}
+
+function party(v: unknown): Party {
+  const p = v as Partial<Party> | null;
+  if (typeof p !== 'object' || p === null || !isString(p.mspId) || !isString(p.id)) {
+    throw internal('submitter is not {mspId, id}');
+  }
+  return { mspId: p.mspId, id: p.id };
+}
+
+function revocations(v: unknown): Revocation[] {
+  if (!Array.isArray(v)) throw internal('revokedSigners is not an array');
+  return v.map((r: Partial<Revocation> | null) => {
+    if (
+      typeof r !== 'object' ||
+      r === null ||
+      !isString(r.keyId) ||
+      !isString(r.revokedAt) ||
+      !isString(r.reason)
+    )
+      throw internal('a revokedSigners entry is not {keyId, revokedAt, reason}');
+    return { keyId: r.keyId, revokedAt: r.revokedAt, reason: r.reason };
+  });
+}
+
+/** One receipt of a contract answer: its members' JSON texts, ready to be written in the API's order. */
+export class ReceiptJson {
+  private constructor(
+    /** The JSON text of each string member and of `signerKeyIds` (an array of strings). */
+    private readonly texts: Readonly<Record<Exclude<Member, 'submitter' | 'revokedSigners'>, Buffer>>,
+    private readonly submitter: Party,
+    private readonly revokedSigners: readonly Revocation[],
+  ) {}
+
+  /** Cuts a view's canonical JSON bytes into members; a view of another layout is parsed instead. */
+  static of(view: Buffer): ReceiptJson {
+    if (!isUtf8(view)) throw internal('the answer is not UTF-8');
+    return ReceiptJson.cut(view) ?? ReceiptJson.fromView(parseAnswer<ReceiptView>(view));
+  }
+
+  /** The view's members, if it is of the contract's layout; else undefined. */
+  static cut(view: Buffer): ReceiptJson | undefined {
+    if (view[0] !== 0x7b || view[view.length - 1] !== 0x7d) return undefined;
+    const texts: Partial<Record<Member, Buffer>> = {};
+    let at = 1;
+    for (let i = 0; i < MEMBERS.length; i++) {
+      const name = NAMES[i]!;
+      if (at + name.length > view.length || view.compare(name, 0, name.length, at, at + name.length) !== 0)
+        return undefined;
+      const start = at + name.length;
+      const end = i + 1 < MEMBERS.length ? view.indexOf(NEXT[i + 1]!, start) : view.length - 1;
+      if (end < start) return undefined;
+      texts[MEMBERS[i]!] = view.subarray(start, end);
+      at = end + 1;
+    }
+    for (const m of STRING_MEMBERS) {
+      const t = texts[m]!;
+      if (t.length < 2 || t[0] !== QUOTE || t[t.length - 1] !== QUOTE || t.indexOf(',"') >= 0)
+        return undefined;
+    }
+    // An array of strings: a member after it would put `],"` in the slice, which no string can hold.
+    const signers = texts.signerKeyIds!;
+    if (signers[0] !== 0x5b || signers[signers.length - 1] !== 0x5d || signers.indexOf('],"') >= 0)
+      return undefined;
+    let submitter: Party;
+    let revoked: Revocation[];
+    try {
+      submitter = party(JSON.parse(texts.submitter!.toString('utf8')));
+      revoked = revocations(JSON.parse(texts.revokedSigners!.toString('utf8')));
+    } catch {
+      return undefined;
+    }
+    return new ReceiptJson(texts as Record<Member, Buffer>, submitter, revoked);
+  }
+
+  /** The same from a parsed view (the plain definition, and the path for other layouts). */
+  static fromView(view: ReceiptView): ReceiptJson {
+    const texts: Partial<Record<Member, Buffer>> = {};
+    for (const m of STRING_MEMBERS) {
+      const v = (view as unknown as Record<string, unknown>)[m];
+      if (!isString(v)) throw internal(`${m} is not a string`);
+      texts[m] = Buffer.from(JSON.stringify(v));
+    }
+    if (!Array.isArray(view.signerKeyIds) || !view.signerKeyIds.every(isString))
+      throw internal('signerKeyIds is not an array of strings');
+    texts.signerKeyIds = Buffer.from(JSON.stringify(view.signerKeyIds));
+    return new ReceiptJson(
+      texts as Record<Member, Buffer>,
+      party(view.submitter),
+      revocations(view.revokedSigners),
+    );
+  }
+
+  /** A string member's value (for the selection's secondary filters and the `.mu` answer). */
+  value(member: (typeof STRING_MEMBERS)[number]): string {
+    return JSON.parse(this.texts[member].toString('utf8')) as string;
+  }
+
+  /**
+   * The API's Receipt (api/src/schemas.ts `Receipt`, members in its order, `digest` named `hash`,
+   * `block` only when given, last), as pieces of UTF-8 to be concatenated.
+   */
+  resource(block?: number): Buffer[] {
+    const t = this.texts;
+    const submitter = `{"mspId":${JSON.stringify(this.submitter.mspId)},"id":${JSON.stringify(this.submitter.id)}}`;
+    const revoked = this.revokedSigners
+      .map(
+        (r) =>
+          `{"keyId":${JSON.stringify(r.keyId)},"revokedAt":${JSON.stringify(r.revokedAt)},"reason":${JSON.stringify(r.reason)}}`,
+      )
+      .join(',');
+    return [
+      Buffer.from('{"id":'),
+      t.id,
+      Buffer.from(',"hash":'),
+      t.digest,
+      Buffer.from(',"source":'),
+      t.source,
+      Buffer.from(',"operation":'),
+      t.operation,
+      Buffer.from(',"subject":'),
+      t.subject,
+      Buffer.from(',"occurredAt":'),
+      t.occurredAt,
+      Buffer.from(',"committedAt":'),
+      t.committedAt,
+      Buffer.from(',"txId":'),
+      t.txId,
+      Buffer.from(',"signerKeyIds":'),
+      t.signerKeyIds,
+      Buffer.from(`,"submitter":${submitter},"revokedSigners":[${revoked}],"mu":`),
+      t.mu,
+      // fast-json-stringify writes optional members after the required ones.
+      Buffer.from(block === undefined ? '}' : `,"block":${block}}`),
+    ];
+  }
+}
+
+const PAGE_HEAD = '{"bookmark":';
+const LIST = ',"receipts":[';
+const PAGE_END = ']}';
+const NEXT_VIEW = ',{"committedAt":';
+
+/**
+ * A contract page (`queryReceipts`' answer bytes): its bookmark and its receipts. A page not of the
+ * expected layout is parsed whole.
+ */
+export function receiptPage(page: Buffer): { bookmark: string; receipts: ReceiptJson[] } {
+  if (!isUtf8(page)) throw internal('the answer is not UTF-8');
+  const cut = cutPage(page);
+  if (cut) return cut;
+  const parsed = parseAnswer<{ bookmark: unknown; receipts: ReceiptView[] }>(page);
+  if (!isString(parsed.bookmark) || !Array.isArray(parsed.receipts)) throw internal('not a page of receipts');
+  return { bookmark: parsed.bookmark, receipts: parsed.receipts.map((v) => ReceiptJson.fromView(v)) };
+}
+
+/** The page's receipts cut from its bytes, if it and every view in it are of the contract's layout. */
+function cutPage(page: Buffer): { bookmark: string; receipts: ReceiptJson[] } | undefined {
+  const list = page.indexOf(LIST);
+  if (
+    list < 0 ||
+    page.toString('latin1', 0, PAGE_HEAD.length) !== PAGE_HEAD ||
+    page.toString('latin1', page.length - PAGE_END.length) !== PAGE_END
+  ) {
+    return undefined;
+  }
+  let bookmark: unknown;
+  try {
+    bookmark = JSON.parse(page.toString('utf8', PAGE_HEAD.length, list));
+  } catch {
+    return undefined;
+  }
+  if (!isString(bookmark)) return undefined;
+  const receipts: ReceiptJson[] = [];
+  const end = page.length - PAGE_END.length;
+  // `,{"committedAt":` only starts a view: nested objects start with other members, and strings hold no `,"`.
+  for (let at = list + LIST.length; at < end; ) {
+    const next = page.indexOf(NEXT_VIEW, at);
+    const viewEnd = next < 0 || next > end ? end : next;
+    const receipt = ReceiptJson.cut(page.subarray(at, viewEnd));
+    if (!receipt) return undefined;
+    receipts.push(receipt);
+    at = viewEnd + 1;
+  }
+  return { bookmark, receipts };
+}
+
+/** The API's ReceiptPage (`{ receipts, nextCursor }`) as UTF-8 bytes. */
+export function receiptPageJson(receipts: readonly ReceiptJson[], nextCursor: string | null): Buffer {
+  const parts: Buffer[] = [Buffer.from('{"receipts":[')];
+  for (const [i, r] of receipts.entries()) {
+    if (i > 0) parts.push(Buffer.from(','));
+    parts.push(...r.resource());
+  }
+  parts.push(Buffer.from(`],"nextCursor":${nextCursor === null ? 'null' : JSON.stringify(nextCursor)}}`));
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,151 @@
+/**
+ * gateway/ledger/page.ts: the API's receipt JSON written from the contract's bytes must be, byte for
+ * byte, what the route answered before — fastify's serialisation (the route's own response schemas)
+ * of the parsed contract answer mapped by `resourceOf`.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ReceiptPage, SHARED_SCHEMAS } from '@torgo/api';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fc from 'fast-check';
+import { Type } from 'typebox';
+import { canonicalJson } from '../../chaincode/json.js';
+import type { ReceiptView } from '../../chaincode/queries.js';
+import { ReceiptJson, receiptPage, receiptPageJson } from '../../gateway/ledger/page.js';
+import { resourceOf } from '../../gateway/http/receipts.js';
+
+/** Strings that stress the cut: member names, `,"`, escapes, non-ASCII, control characters. */
+const tricky = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 12 }),
+  fc.constantFrom(
+    ',"signerKeyIds":["x"],"source":"y"',
+    ',{"committedAt":',
+    '],"source":',
+    '\\",\\"',
+    '— é\n"\\',
+    '\u0001',
+    '',
+  ),
+);
+const text = fc.array(tricky, { maxLength: 4 }).map((parts) => parts.join(''));
+const view: fc.Arbitrary<ReceiptView> = fc.record({
+  committedAt: text,
+  digest: text,
+  id: text,
+  mu: text,
+  occurredAt: text,
+  operation: text,
+  revokedSigners: fc.array(fc.record({ keyId: text, revokedAt: text, reason: text }), { maxLength: 2 }),
+  signerKeyIds: fc.array(text, { maxLength: 3 }),
+  source: text,
+  subject: text,
+  submitter: fc.record({ mspId: text, id: text }),
+  txId: text,
+});
+
+/** The contract's page bytes (chaincode/queries.ts: canonicalJson of the page). */
+function contractPage(views: readonly ReceiptView[], bookmark: string): Buffer {
+  return Buffer.from(canonicalJson({ bookmark, receipts: views as unknown as ReceiptView[] } as never));
+}
+
+describe('receipt JSON from the contract’s bytes', () => {
+  // The plain definition: fastify serialising the parsed answer with the routes' own response schemas.
+  let app: FastifyInstance;
+  let pending: { page?: unknown; receipt?: unknown } = {};
+  before(async () => {
+    app = Fastify();
+    for (const s of SHARED_SCHEMAS) app.addSchema(s);
+    const json = (schema: unknown) => ({ 200: { content: { 'application/json': { schema } } } });
+    app.get('/page', { schema: { response: json(ReceiptPage) } }, async () => pending.page);
+    app.get('/receipt', { schema: { response: json(Type.Ref('Receipt')) } }, async () => pending.receipt);
+    await app.ready();
+  });
+  after(() => app.close());
+
+  const served = async (path: '/page' | '/receipt', body: unknown) => {
+    pending = path === '/page' ? { page: body } : { receipt: body };
+    const res = await app.inject({ method: 'GET', url: path });
+    assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+    return res.rawPayload;
+  };
+
+  it('a page: the same bytes as fastify’s serialisation of the parsed page', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(view, { maxLength: 4 }),
+        fc.option(text, { nil: null }),
+        fc.string(),
+        async (views, cursor, bookmark) => {
+          const bytes = contractPage(views, bookmark);
+          const page = receiptPage(bytes);
+          assert.equal(page.bookmark, bookmark);
+          const expected = await served('/page', {
+            receipts: views.map((v) => resourceOf(v)),
+            nextCursor: cursor,
+          });
+          assert.deepEqual(receiptPageJson(page.receipts, cursor), expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('one receipt, with and without its block: the same bytes as fastify’s serialisation', async () => {
+    await fc.assert(
+      fc.asyncProperty(view, fc.option(fc.nat(), { nil: undefined }), async (v, block) => {
+        const bytes = Buffer.from(canonicalJson(v as never));
+        assert.ok(ReceiptJson.cut(bytes), 'the contract’s layout is cut, not parsed');
+        const expected = await served('/receipt', resourceOf(v, block));
+        assert.deepEqual(Buffer.concat(ReceiptJson.of(bytes).resource(block)), expected);
+        assert.equal(ReceiptJson.of(bytes).value('mu'), v.mu);
+        assert.equal(ReceiptJson.of(bytes).value('source'), v.source);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('another layout (a member more, a member missing, other order) is parsed, with the same answer', async () => {
+    const v: ReceiptView = {
+      committedAt: 't',
+      digest: 'd',
+      id: 'i',
+      mu: 'm — "x"',
+      occurredAt: 'o',
+      operation: 'op',
+      revokedSigners: [{ keyId: 'k', revokedAt: 'r', reason: 'why' }],
+      signerKeyIds: ['k'],
+      source: 's',
+      subject: 'u',
+      submitter: { mspId: 'M', id: 'I' },
+      txId: 'x',
+    };
+    const expected = await served('/page', { receipts: [resourceOf(v)], nextCursor: null });
+    const extra = { ...v, note: 'between mu and occurredAt', zz: 1 };
+    for (const odd of [
+      canonicalJson({ bookmark: '', receipts: [extra] } as never),
+      JSON.stringify({ receipts: [v], bookmark: '' }),
+      JSON.stringify({
+        bookmark: '',
+        receipts: [{ ...v, committedAt: undefined, txId: 'x', committed: 't' }],
+      }).replace('"committed":', '"committedAt":'),
+    ]) {
+      const bytes = Buffer.from(odd);
+      const first = JSON.parse(odd).receipts[0] as Record<string, unknown>;
+      if (first['note']) assert.equal(ReceiptJson.cut(Buffer.from(canonicalJson(first as never))), undefined);
+      assert.deepEqual(receiptPageJson(receiptPage(bytes).receipts, null), expected, odd);
+    }
+  });
+
+  it('refuses an answer that is not UTF-8, not JSON or not receipts with E_INTERNAL', () => {
+    for (const bad of [
+      Buffer.from([0x7b, 0xff, 0x7d]),
+      Buffer.from('{"bookmark":'),
+      Buffer.from('{"bookmark":"","receipts":[{"id":1}]}'),
+    ]) {
+      assert.throws(
+        () => receiptPage(bad),
+        (e: unknown) => (e as { code?: string }).code === 'E_INTERNAL',
+      );
+    }
+  });
+});
