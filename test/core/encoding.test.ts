@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { base64 } from '@scure/base';
 import fc from 'fast-check';
-import { CoreError, decodeCanonicalBase64, fromBase64 } from '../../core/index.js';
+import { CoreError, decodeCanonicalBase64, fromBase64, utf8 } from '../../core/index.js';
 import * as nodePlatform from '../../core/crypto/platform/node.js';
 import * as portablePlatform from '../../core/crypto/platform/portable.js';
 
@@ -103,4 +103,31 @@ it("each platform's decodeBase64Canonical gives @scure/base's bytes for canonica
     { numRuns: 5000 },
   );
   assert.ok(accepted > 1000, `${accepted} canonical texts among 5000`);
+});
+
+it("utf8 gives TextEncoder's bytes (lone surrogates as U+FFFD), in an array of its own, at every length", () => {
+  const encoder = new TextEncoder();
+  const unit = fc.oneof(
+    fc.constantFrom('a', '\n', '\u2014', 'é', '日', '\ud800', '\udc00', '\ud83d\ude00', '\u0000'),
+    fc.string({ unit: 'binary', maxLength: 3 }),
+  );
+  const text = fc.oneof(
+    fc.array(unit, { maxLength: 200 }).map((u) => u.join('')),
+    // Around the scratch buffer's bound (32,768 units at 3 bytes each).
+    fc
+      .tuple(fc.integer({ min: 32_700, max: 32_800 }), fc.constantFrom('x', '\u2014', '\ud800'))
+      .map(([n, c]) => c.repeat(n)),
+  );
+  fc.assert(
+    fc.property(text, (t) => {
+      const got = utf8(t);
+      assert.deepEqual(got, encoder.encode(t));
+      assert.equal(got.byteOffset, 0);
+      assert.equal(got.buffer.byteLength, got.length);
+    }),
+    { numRuns: 500 },
+  );
+  const a = utf8('first');
+  utf8('second');
+  assert.deepEqual(a, encoder.encode('first'), 'an earlier result is not overwritten');
 });
