@@ -33,10 +33,10 @@ import { call, createToken, tempDir } from './helpers.js';
  * modules' source text and code); the export's working set (a ledger read of ~512 KiB of `.mu`, a
  * batch of leaves and proofs, the lines in flight) adds a few MiB.
  */
-const HEAP_CAP_MIB = 72;
+const HEAP_CAP_MIB = 56;
 const IDLE_HEAP_MIB = 41;
 /** ~36 KiB receipts (the receipt text limit is 32 KiB, plus one ML-DSA-65 signature). */
-const RECEIPTS = 1_100;
+const RECEIPTS = 480;
 const LINES_PER_RECEIPT = 240;
 const BATCH = 20;
 
