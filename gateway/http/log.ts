@@ -237,7 +237,8 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService }> =
         height,
         {
           receipts: async function* () {
-            for await (const r of selectAll(service.ledger, identity, selection)) yield { id: r.id, mu: r.mu };
+            for await (const r of selectAll(service.ledger, identity, selection))
+              yield { id: r.id, mu: r.mu };
           },
           readText: async (id) => (await service.ledger.getReceiptJson(identity, id)).value('mu'),
         },
