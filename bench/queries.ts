@@ -1,7 +1,9 @@
 /**
  * Queries on a large ledger (default 1,000,000 receipts; `--ledger-receipts N`): by id, by source
  * and time window (first page and a deep page), by subject; p50/p99 of `evaluate` through the
- * contract (fabric-shim's dispatcher, the embedded engine, LevelDB), one query at a time.
+ * contract (fabric-shim's dispatcher, the embedded engine, LevelDB), one query at a time, up to the
+ * answer's bytes — what the gateway takes (it writes the API's JSON from them, gateway/ledger/page.ts);
+ * the engine decodes them to a string only if asked (`EvaluateResult.result`, read after the timing).
  * Target: p99 ≤ 10 ms (issue 14). Without `--ledger-receipts`, one run grows the ledger through
  * 10,000, 100,000 and 1,000,000 receipts and measures at each (cost growth), then grows a
  * transparency log through the same sizes and times its inclusion and consistency proofs.

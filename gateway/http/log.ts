@@ -235,8 +235,12 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService }> =
       const started = performance.now();
       const stream = log.exportStream(
         height,
-        async function* () {
-          for await (const r of selectAll(service.ledger, identity, selection)) yield { id: r.id, mu: r.mu };
+        {
+          receipts: async function* () {
+            for await (const r of selectAll(service.ledger, identity, selection))
+              yield { id: r.id, mu: r.mu };
+          },
+          readText: async (id) => (await service.ledger.getReceiptJson(identity, id)).value('mu'),
         },
         filters,
         summary,

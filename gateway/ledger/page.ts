@@ -36,17 +36,10 @@ const MEMBERS = [
   'txId',
 ] as const;
 type Member = (typeof MEMBERS)[number];
-const STRING_MEMBERS = [
-  'committedAt',
-  'digest',
-  'id',
-  'mu',
-  'occurredAt',
-  'operation',
-  'source',
-  'subject',
-  'txId',
-] as const;
+type StringMember = Exclude<Member, 'submitter' | 'revokedSigners' | 'signerKeyIds'>;
+const STRING_MEMBERS = MEMBERS.filter(
+  (m): m is StringMember => m !== 'submitter' && m !== 'revokedSigners' && m !== 'signerKeyIds',
+);
 const NAMES = MEMBERS.map((m) => Buffer.from(`"${m}":`));
 const NEXT = MEMBERS.map((m) => `,"${m}":`);
 const QUOTE = 0x22;
@@ -169,7 +162,7 @@ export class ReceiptJson {
   }
 
   /** A string member's value (for the selection's secondary filters and the `.mu` answer). */
-  value(member: (typeof STRING_MEMBERS)[number]): string {
+  value(member: StringMember): string {
     return JSON.parse(this.texts[member].toString('utf8')) as string;
   }
 

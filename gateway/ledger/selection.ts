@@ -50,7 +50,7 @@ export function readSelection(
 
 /**
  * `readSelection` over any form of the contract's pages: `query` reads one, `fieldOf` reads a row's
- * field for the secondary filters (`fieldOf`; the API's JSON pages use the contract's bytes: gateway/ledger/page.ts).
+ * field for the secondary filters (the API's JSON pages use the contract's bytes: gateway/ledger/page.ts).
  */
 export async function readRows<R>(
   query: (q: ReceiptQuery) => Promise<{ receipts: R[]; bookmark: string }>,

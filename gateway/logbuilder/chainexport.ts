@@ -132,39 +132,79 @@ export function receiptBatches(receipts: AsyncIterable<ExportedReceipt>): AsyncG
   return inBatches(receipts, SEGMENT_BATCH, (r) => Buffer.byteLength(r.mu, 'utf8'), BATCH_MU_BYTES);
 }
 
-/** Most `.mu` texts read ahead of the chain (ledger order vs leaf order) before the export gives up. */
-const MAX_TEXTS_AHEAD = 10_000;
+/** Most receipts read ahead of the chain (ledger order vs leaf order) before the export gives up. */
+const MAX_IDS_AHEAD = 100_000;
+/** `.mu` bytes of texts read ahead that are held; beyond, only their ids are kept (texts re-read by id). */
+export const AHEAD_MU_BYTES = 4 * 1024 * 1024;
 
 /**
- * The `.mu` texts of the chain's selected receipts, taken from the ledger's own selection (in
- * ledger-time order, which can differ from leaf order among receipts of one timestamp): texts read
- * ahead are held until their entry comes, so memory is bounded by that disorder, not the selection
- * (and by MAX_TEXTS_AHEAD, beyond which ledger and log disagree).
+ * The `.mu` texts of the chain's selected receipts, taken from the ledger's own selection, which is
+ * in ledger-time order (committedAt, then id): that differs from leaf order (block order) among
+ * receipts of one transaction, and between transactions whose timestamps (the proposal's clock: on
+ * Fabric, the client's) disagree with the order they were committed in. How far is bounded only by
+ * those clocks, so texts read ahead are held up to `aheadBytes` of `.mu`; past it only the receipt's
+ * id is kept and the text is read again by id (`readText`) when its entry comes. Memory is so bounded
+ * by the budget plus ~100 bytes per receipt of disorder, and by MAX_IDS_AHEAD receipts, beyond which
+ * ledger and log disagree (the export fails).
  */
 export class ReceiptTexts {
-  private readonly ahead = new Map<string, string>();
+  /** Receipts read ahead: their text, or undefined when it was not held (re-read by id). */
+  private readonly ahead = new Map<string, string | undefined>();
+  private aheadBytes = 0;
   private readonly source: AsyncIterator<ExportedReceipt>;
-  constructor(receipts: AsyncIterable<ExportedReceipt>) {
+  /** Texts read again by id (their receipt came too far ahead of the chain). */
+  reread = 0;
+  constructor(
+    receipts: AsyncIterable<ExportedReceipt>,
+    private readonly readText?: (id: string) => Promise<string>,
+    private readonly budget = AHEAD_MU_BYTES,
+  ) {
     this.source = receipts[Symbol.asyncIterator]();
   }
+
+  /** `.mu` bytes of the texts held ahead now. */
+  get heldBytes(): number {
+    return this.aheadBytes;
+  }
+
   async text(id: string): Promise<string> {
     for (;;) {
-      const held = this.ahead.get(id);
-      if (held !== undefined) {
+      if (this.ahead.has(id)) {
+        const held = this.ahead.get(id);
         this.ahead.delete(id);
-        return held;
+        if (held !== undefined) {
+          this.aheadBytes -= Buffer.byteLength(held, 'utf8');
+          return held;
+        }
+        this.reread++;
+        return this.readText!(id);
       }
       const next = await this.source.next();
       if (next.done)
         throw new Error(
           `receipt ${id} is on the chain but not in the ledger's selection: ledger and log disagree`,
         );
-      if (this.ahead.size >= MAX_TEXTS_AHEAD)
+      if (next.value.id === id) return next.value.mu;
+      if (this.ahead.size >= MAX_IDS_AHEAD)
         throw new Error(
-          `more than ${MAX_TEXTS_AHEAD} receipts of the ledger's selection are not on the chain before ${id}: ledger and log disagree`,
+          `more than ${MAX_IDS_AHEAD} receipts of the ledger's selection are not on the chain before ${id}: ledger and log disagree`,
         );
-      this.ahead.set(next.value.id, next.value.mu);
+      this.holdAhead(next.value);
     }
+  }
+
+  private holdAhead(r: ExportedReceipt): void {
+    const bytes = Buffer.byteLength(r.mu, 'utf8');
+    if (this.aheadBytes + bytes <= this.budget) {
+      this.ahead.set(r.id, r.mu);
+      this.aheadBytes += bytes;
+      return;
+    }
+    if (!this.readText)
+      throw new Error(
+        `more than ${this.budget} bytes of receipts of the ledger's selection are not on the chain before ${r.id}, and none can be read again by id`,
+      );
+    this.ahead.set(r.id, undefined);
   }
 
   /**
@@ -186,6 +226,7 @@ export class ReceiptTexts {
     };
     await check([...this.ahead.keys()]);
     this.ahead.clear();
+    this.aheadBytes = 0;
     const rest = { [Symbol.asyncIterator]: () => this.source };
     for await (const ids of inBatches(idsOf(rest), SEGMENT_BATCH)) await check(ids);
     return outside;

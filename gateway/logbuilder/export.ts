@@ -49,6 +49,11 @@ export interface ExportOptions {
   readonly checkpointer: Checkpointer;
   /** The selection, as a fresh iterable each call (it is walked twice). */
   readonly receipts: () => AsyncIterable<ExportedReceipt>;
+  /**
+   * One receipt's `.mu` by id: a chain export reads again the texts that came too far ahead of the
+   * chain to hold (chainexport.ts `ReceiptTexts`). Without it, such an export fails instead.
+   */
+  readonly readText?: (id: string) => Promise<string>;
   readonly filters: Readonly<Record<string, string>>;
   readonly origin: string;
   /**
@@ -241,7 +246,7 @@ async function* chainLines(
   size: number,
   summary: ExportSummary,
 ): AsyncGenerator<ReceiptLine | LinkLine> {
-  const texts = new ReceiptTexts(options.receipts());
+  const texts = new ReceiptTexts(options.receipts(), options.readText);
   try {
     const segment = chainSegment(options.store, chain, size, chain.firstLeaf);
     for await (const batch of inBatches(segment, SEGMENT_BATCH)) {

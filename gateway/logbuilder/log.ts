@@ -23,7 +23,7 @@ import {
   type LogBuilderStatus,
 } from './builder.js';
 import { Checkpointer, type IssuedCheckpoint } from './checkpointer.js';
-import { type ExportedReceipt, type ExportSummary, exportBundle, inChunks } from './export.js';
+import { type ExportOptions, type ExportSummary, exportBundle, inChunks } from './export.js';
 import { LogStore } from './store.js';
 import { CheckpointWitness, witnessCheckpoint } from './witness.js';
 
@@ -215,7 +215,7 @@ export class TransparencyLog {
    */
   exportStream(
     height: number,
-    receipts: () => AsyncIterable<ExportedReceipt>,
+    receipts: Pick<ExportOptions, 'receipts' | 'readText'>,
     filters: Record<string, string>,
     summary?: ExportSummary,
     checkpoint?: IssuedCheckpoint,
@@ -226,7 +226,7 @@ export class TransparencyLog {
         {
           store: this.store,
           checkpointer: this.checkpointer,
-          receipts,
+          ...receipts,
           filters,
           origin: this.origin,
           ...(checkpoint ? { checkpoint } : {}),

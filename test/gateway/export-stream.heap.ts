@@ -9,11 +9,15 @@
  * says so, with fewer receipts than the bundle holds), and what it received fails verification as
  * truncated. Before the fix (main at 62b2488) this failed: the capped server ran out of heap.
  *
- * NOT in `npm test` yet (run: `npm run build && npx node --test dist/test/gateway/export-stream.heap.js`):
- * at load 30–50 the chain export passed under the cap in both runs (38.4 MiB bundle, verified); the
- * export by operation passed once and once ended in a connection reset (the capped server probably
- * out of heap in the two-pass path: not yet confirmed), and the client-gone part has not yet run to
- * completion. A fill takes 15 min on such a load.
+ * NOT in `npm test` (run: `npm run build && npx node --test dist/test/gateway/export-stream.heap.js`):
+ * it FAILS, on the export by operation. Sized down (480 receipts, a 16.7 MiB bundle, cap 56 MiB; was
+ * 1,100 receipts, 38.4 MiB, cap 72 MiB, a 15-minute fill at load 30) it runs in ~4 minutes at load
+ * ~27 and fails the same way in both runs of 2026-12-02: the chain export completes under the cap (RSS
+ * 152 → 181 MiB), then the export by operation's connection is reset because the capped server dies
+ * of heap exhaustion — its stderr: "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap
+ * out of memory" after mark-compacts 66.1 → 52.3 MB, exit by SIGABRT. The selection path (two ledger
+ * passes, texts batched by 512 KiB for their leaves and proofs) keeps more live than the chain path
+ * (texts taken one at a time): docs/performance.md §12. Confirmed, not yet fixed.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -33,10 +37,10 @@ import { call, createToken, tempDir } from './helpers.js';
  * modules' source text and code); the export's working set (a ledger read of ~512 KiB of `.mu`, a
  * batch of leaves and proofs, the lines in flight) adds a few MiB.
  */
-const HEAP_CAP_MIB = 72;
+const HEAP_CAP_MIB = 56;
 const IDLE_HEAP_MIB = 41;
 /** ~36 KiB receipts (the receipt text limit is 32 KiB, plus one ML-DSA-65 signature). */
-const RECEIPTS = 1_100;
+const RECEIPTS = 480;
 const LINES_PER_RECEIPT = 240;
 const BATCH = 20;
 

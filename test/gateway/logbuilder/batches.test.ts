@@ -9,6 +9,7 @@ import {
   BATCH_MU_BYTES,
   idsOf,
   inBatches,
+  ReceiptTexts,
   receiptBatches,
   SEGMENT_BATCH,
 } from '../../../gateway/logbuilder/chainexport.js';
@@ -59,4 +60,32 @@ test('an id-only pass keeps ids, in order', async () => {
     { id: 'b', mu: 'two' },
   ];
   assert.deepEqual(await collect(inBatches(idsOf(from(receipts)), 1)), [['a'], ['b']]);
+});
+
+test('texts read ahead of the chain are held up to the byte budget; past it, read again by id', async () => {
+  // The ledger's order is the chain's reversed: the worst disorder, every text comes before its entry.
+  const receipts = Array.from({ length: 50 }, (_, i) => ({ id: `r${i}`, mu: `${'x'.repeat(1000)}${i}` }));
+  const byId = new Map(receipts.map((r) => [r.id, r.mu]));
+  const reads: string[] = [];
+  const budget = 10_000;
+  const texts = new ReceiptTexts(
+    from([...receipts].reverse()),
+    async (id) => {
+      reads.push(id);
+      return byId.get(id)!;
+    },
+    budget,
+  );
+  let held = 0;
+  for (const r of receipts) {
+    assert.equal(await texts.text(r.id), r.mu, 'every text, as read');
+    held = Math.max(held, texts.heldBytes);
+  }
+  assert.ok(held <= budget, `held ${held} bytes of text, budget ${budget}`);
+  assert.ok(held > budget / 2, 'the budget is used');
+  assert.equal(texts.reread, reads.length);
+  assert.ok(reads.length > 0 && reads.length < receipts.length, `${reads.length} read again`);
+  // Without a way to read a text again, a disorder beyond the budget fails the export.
+  const strict = new ReceiptTexts(from([...receipts].reverse()), undefined, budget);
+  await assert.rejects(strict.text('r0'), /none can be read again by id/);
 });
