@@ -31,14 +31,24 @@ function cached(cache: Map<string, KeyObject>, id: string, make: () => KeyObject
   return k;
 }
 
+/**
+ * The last key object made for a key array (a verifier holds its keys as arrays of its own and
+ * passes the same array for every receipt of a signer), with a copy of the bytes it was made from:
+ * the array may have been written to since, so it is used only while the bytes still match.
+ */
+const byArray = new WeakMap<Uint8Array, { alg: MlDsaAlgorithm; bytes: Buffer; key: KeyObject }>();
+
 function publicKeyObject(alg: MlDsaAlgorithm, publicKey: Uint8Array): KeyObject {
+  const view = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength);
+  const known = byArray.get(publicKey);
+  if (known && known.alg === alg && known.bytes.equals(view)) return known.key;
   // Keyed by the whole key (never a prefix or short hash an attacker could collide); latin1 is
   // the cheapest exact byte-to-string mapping Node has.
-  return cached(
-    publicKeys,
-    `${alg}:${Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1')}`,
-    () => createPublicKey({ key: Buffer.from(encodeSpki(alg, publicKey)), format: 'der', type: 'spki' }),
+  const key = cached(publicKeys, `${alg}:${view.toString('latin1')}`, () =>
+    createPublicKey({ key: Buffer.from(encodeSpki(alg, publicKey)), format: 'der', type: 'spki' }),
   );
+  byArray.set(publicKey, { alg, bytes: Buffer.from(view), key });
+  return key;
 }
 
 function privateKeyObject(alg: MlDsaAlgorithm, seed: Uint8Array): KeyObject {

@@ -15,7 +15,7 @@ import { checkCanonical, checkLineLengths, decodeCanonical, hasSurrogate, isCano
 import { parseDocument, type ReceiptDocument, serializeDocument } from './document.js';
 import { checkFields } from './fields.js';
 import { MAX_FILE_BYTES, MAX_RECEIPT_TEXT_BYTES } from './limits.js';
-import { mirror } from './mirror.js';
+import { mirrorWithSelfCheck } from './mirror.js';
 import {
   formatSignatureLine,
   parseSignatureLines,
@@ -174,21 +174,11 @@ function strictUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
-/** The self-check (§4.3): 0 when mirror(mirrored) gives `original` back, else the first line (1-based) that differs. */
-function unstableLine(original: string, mirrored: string): number {
-  const back = mirror(mirrored);
-  if (back === original) return 0;
-  const a = original.split('\n');
-  const b = back.split('\n');
-  return a.findIndex((l, i) => l !== b[i]) + 1;
-}
-
 /** Un-mirrors and self-checks a receipt text; returns the source document text (§4.3 steps 2–3). */
 function readReceiptText(text: string): string {
   checkLineLengths(text, 'receipt');
-  const source = mirror(text);
+  const { mirrored: source, unstableLine: line } = mirrorWithSelfCheck(text);
   checkCanonical(source, 'un-mirrored document');
-  const line = unstableLine(text, source);
   if (line) {
     throw new CoreError(
       'E_RECEIPT_MIRROR_MISMATCH',
@@ -230,9 +220,8 @@ export function createReceiptText(doc: ReceiptDocument): string {
   checkCanonical(sourceText, 'document');
   parseDocument(sourceText);
   checkLineLengths(sourceText, 'document');
-  const text = mirror(sourceText);
+  const { mirrored: text, unstableLine: line } = mirrorWithSelfCheck(sourceText);
   checkCanonical(text, 'mirror');
-  const line = unstableLine(sourceText, text);
   if (line) {
     throw new CoreError(
       'E_RECEIPT_MIRROR_MISMATCH',

@@ -51,6 +51,29 @@ describe('ML-DSA backends', () => {
     });
   }
 
+  it('native: a key array verified before and written to since verifies as its new bytes (the key cache follows the bytes)', () => {
+    const alg = 'ML-DSA-65';
+    const key = nativeBackend.publicKeyFromSeed(alg, seed);
+    const other = nativeBackend.publicKeyFromSeed(alg, Uint8Array.from({ length: 32 }, (_, i) => i));
+    const sig = nativeBackend.sign(alg, seed, msg, ctx);
+    const byOther = nativeBackend.sign(alg, Uint8Array.from({ length: 32 }, (_, i) => i), msg, ctx);
+    const array = Uint8Array.from(key);
+    assert.ok(nativeBackend.verify(alg, array, msg, sig, ctx), 'first verify');
+    assert.ok(nativeBackend.verify(alg, array, msg, sig, ctx), 'same array again');
+    array[100] = array[100]! ^ 1;
+    assert.equal(nativeBackend.verify(alg, array, msg, sig, ctx), false, 'one bit flipped in place');
+    array.set(other);
+    assert.equal(nativeBackend.verify(alg, array, msg, sig, ctx), false, 'another key in place');
+    assert.ok(nativeBackend.verify(alg, array, msg, byOther, ctx), "the other key's signature");
+    array.set(key);
+    assert.ok(nativeBackend.verify(alg, array, msg, sig, ctx), 'restored');
+    // A view into a larger buffer and a fresh copy: same verdicts.
+    const padded = new Uint8Array(key.length + 8);
+    padded.set(key, 4);
+    assert.ok(nativeBackend.verify(alg, padded.subarray(4, 4 + key.length), msg, sig, ctx), 'view');
+    assert.equal(nativeBackend.verify(alg, padded.subarray(3, 3 + key.length), msg, sig, ctx), false, 'shifted view');
+  });
+
   it('deterministic signing is deterministic on both backends (vectors rely on it)', () => {
     const a = nobleBackend.sign('ML-DSA-65', seed, msg, ctx, { deterministic: true });
     const b = nativeBackend.sign('ML-DSA-65', seed, msg, ctx, { deterministic: true });
