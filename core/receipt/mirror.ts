@@ -36,9 +36,7 @@ interface MirrorState {
 }
 
 function sameState(a: MirrorState, b: MirrorState): boolean {
-  return (
-    a.mode === b.mode && a.fence?.char === b.fence?.char && a.fence?.length === b.fence?.length
-  );
+  return a.mode === b.mode && a.fence?.char === b.fence?.char && a.fence?.length === b.fence?.length;
 }
 
 /**

@@ -197,7 +197,27 @@ function readReceiptText(text: string): string {
  */
 export function parseReceipt(input: Uint8Array | string): Receipt {
   const bytes = typeof input === 'string' ? utf8(input) : input;
-  return readReceipt(bytes, readWellFormedHead(input, bytes) ?? readHead(input, bytes));
+  const fast = readWellFormedHead(input, bytes);
+  const receipt = readReceipt(bytes, fast ?? readHead(input, bytes));
+  if (fast && typeof input === 'string') {
+    // The file is the text, then LF and per signature "— <ASCII>" LF (`readWellFormedHead`): past the
+    // text, every UTF-16 unit is one UTF-8 byte but "—", three. So the text's bytes are the file's first n.
+    const n = bytes.length - (input.length - fast.text.length) - 2 * fast.signatures.length;
+    signedTexts.set(receipt, { text: receipt.text, bytes: bytes.slice(0, n) });
+  }
+  return receipt;
+}
+
+/** The UTF-8 of receipts' texts, kept by `parseReceipt` where it has them for free (a copy: `bytes` is the caller's). */
+const signedTexts = new WeakMap<Receipt, { text: string; bytes: Uint8Array }>();
+
+/**
+ * `utf8(receipt.text)`, the signed message (§6): kept from parsing while `text` is still the parsed one.
+ * The array may be the one later verifications of this receipt use: read it, never write to it.
+ */
+export function signedBytes(receipt: Receipt): Uint8Array {
+  const known = signedTexts.get(receipt);
+  return known && known.text === receipt.text ? known.bytes : utf8(receipt.text);
 }
 
 /** `parseReceipt` with every step as specified (`readHead`): the definition its fast path is tested against. */
@@ -254,7 +274,7 @@ export function signReceipt(
   key: PrivateKey,
   options?: { deterministic?: boolean },
 ): string {
-  const signature = signBytes(key, utf8(receipt.text), RECEIPT_CONTEXT, options);
+  const signature = signBytes(key, signedBytes(receipt), RECEIPT_CONTEXT, options);
   const others = receipt.signatures.filter((s) => s.keyId !== key.keyId);
   return assembleReceipt(receipt.text, [...others, { keyId: key.keyId, signature }]);
 }
@@ -274,7 +294,7 @@ export function verifyReceiptSignatures(
   mlDsa: MlDsaBackend = platformMlDsa,
 ): VerifiedSignature[] {
   if (receipt.signatures.length === 0) throw new CoreError('E_SIGNATURE_MISSING', 'receipt is not signed');
-  const message = utf8(receipt.text);
+  const message = signedBytes(receipt);
   return receipt.signatures.map((s) => {
     const key = signerKey(s, resolveKey);
     if (!verifyBytes(key, message, s.signature, RECEIPT_CONTEXT, mlDsa)) throw signatureInvalid(s);
@@ -292,7 +312,7 @@ export async function verifyReceiptSignaturesAsync(
   mlDsa: MlDsaBackend = platformMlDsa,
 ): Promise<VerifiedSignature[]> {
   if (receipt.signatures.length === 0) throw new CoreError('E_SIGNATURE_MISSING', 'receipt is not signed');
-  const message = utf8(receipt.text);
+  const message = signedBytes(receipt);
   const verified: VerifiedSignature[] = [];
   for (const s of receipt.signatures) {
     const key = signerKey(s, resolveKey);

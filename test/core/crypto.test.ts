@@ -54,9 +54,17 @@ describe('ML-DSA backends', () => {
   it('native: a key array verified before and written to since verifies as its new bytes (the key cache follows the bytes)', () => {
     const alg = 'ML-DSA-65';
     const key = nativeBackend.publicKeyFromSeed(alg, seed);
-    const other = nativeBackend.publicKeyFromSeed(alg, Uint8Array.from({ length: 32 }, (_, i) => i));
+    const other = nativeBackend.publicKeyFromSeed(
+      alg,
+      Uint8Array.from({ length: 32 }, (_, i) => i),
+    );
     const sig = nativeBackend.sign(alg, seed, msg, ctx);
-    const byOther = nativeBackend.sign(alg, Uint8Array.from({ length: 32 }, (_, i) => i), msg, ctx);
+    const byOther = nativeBackend.sign(
+      alg,
+      Uint8Array.from({ length: 32 }, (_, i) => i),
+      msg,
+      ctx,
+    );
     const array = Uint8Array.from(key);
     assert.ok(nativeBackend.verify(alg, array, msg, sig, ctx), 'first verify');
     assert.ok(nativeBackend.verify(alg, array, msg, sig, ctx), 'same array again');
@@ -71,7 +79,11 @@ describe('ML-DSA backends', () => {
     const padded = new Uint8Array(key.length + 8);
     padded.set(key, 4);
     assert.ok(nativeBackend.verify(alg, padded.subarray(4, 4 + key.length), msg, sig, ctx), 'view');
-    assert.equal(nativeBackend.verify(alg, padded.subarray(3, 3 + key.length), msg, sig, ctx), false, 'shifted view');
+    assert.equal(
+      nativeBackend.verify(alg, padded.subarray(3, 3 + key.length), msg, sig, ctx),
+      false,
+      'shifted view',
+    );
   });
 
   it('deterministic signing is deterministic on both backends (vectors rely on it)', () => {

@@ -12,11 +12,17 @@ import fc from 'fast-check';
 import {
   createReceiptText,
   parseReceipt,
+  verifyReceiptSignatures,
   privateKeyFromSeed,
   signReceipt,
   utf8,
 } from '../../../core/index.js';
-import { parseReceiptPlain, readHead, readWellFormedHead } from '../../../core/receipt/receipt.js';
+import {
+  parseReceiptPlain,
+  readHead,
+  readWellFormedHead,
+  signedBytes,
+} from '../../../core/receipt/receipt.js';
 import type { NegativeVector, PositiveVector } from '../../vectors/receipt-vectors.js';
 
 const dir = join(import.meta.dirname, '..', '..', '..', '..', 'test', 'vectors', 'receipts');
@@ -39,6 +45,8 @@ function assertSameAsPlain(input: Uint8Array | string): void {
   const bytes = typeof input === 'string' ? utf8(input) : input;
   const head = readWellFormedHead(input, bytes);
   if (head) assert.deepStrictEqual(head, readHead(input, bytes));
+  // The signed message kept from parsing is the text's UTF-8.
+  if ('value' in fast) assert.deepStrictEqual(signedBytes(fast.value), utf8(fast.value.text));
 }
 
 const key65 = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(3));
@@ -83,6 +91,20 @@ describe('parseReceipt: the fast path against the plain definition', () => {
       assert.ok(readWellFormedHead(mu, utf8(mu)), 'fast path taken (string)');
       assert.ok(readWellFormedHead(utf8(mu), utf8(mu)), 'fast path taken (bytes)');
     }
+  });
+
+  it('verifies against the parsed text: a receipt whose text was changed after parsing does not verify', () => {
+    const mu = signed('kept bytes');
+    const receipt = parseReceipt(mu);
+    const resolve = (id: string) => (id === key65.keyId ? key65 : undefined);
+    assert.equal(verifyReceiptSignatures(receipt, resolve).length, 1);
+    receipt.bytes.fill(0); // the caller's file bytes are not the kept message
+    assert.equal(verifyReceiptSignatures(receipt, resolve).length, 1);
+    const swapped = { ...receipt, text: parseReceipt(signed('kept bytez')).text };
+    assert.notEqual(swapped.text, receipt.text);
+    assert.throws(() => verifyReceiptSignatures(swapped, resolve), { code: 'E_SIGNATURE_INVALID' });
+    (receipt as { text: string }).text = swapped.text;
+    assert.throws(() => verifyReceiptSignatures(receipt, resolve), { code: 'E_SIGNATURE_INVALID' });
   });
 
   it('gives the plain outcome for every negative golden vector', () => {

@@ -79,10 +79,13 @@ describe('mirrorWithSelfCheck: the mirror and its self-check in one pass', () =>
 
   it('equals the plain definition on arbitrary strings (any code unit, LF-rich)', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.string({ unit: 'binary' }), fc.constant('\n')), { maxLength: 20 }), (parts) => {
-        const t = parts.join('');
-        assert.deepStrictEqual(mirrorWithSelfCheck(t), plain(t));
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.string({ unit: 'binary' }), fc.constant('\n')), { maxLength: 20 }),
+        (parts) => {
+          const t = parts.join('');
+          assert.deepStrictEqual(mirrorWithSelfCheck(t), plain(t));
+        },
+      ),
       { numRuns: 3000 },
     );
   });
