@@ -32,7 +32,6 @@ const pad = (n: number, width: number) => n.toString(16).padStart(width, '0');
 const nodeKey = (level: number, index: number) => `n/${pad(level, 2)}/${pad(index, 14)}`;
 const leafKey = (index: number) => `e/${pad(index, 14)}`;
 const receiptKey = (id: string) => `r/${id}`;
-const keyEntryKey = (keyId: string, index: number) => `k/${keyId}/${pad(index, 14)}`;
 
 /** The chains of docs/bundle-format.md §6: receipts by source, by subject; key entries by key id. */
 export type ChainKind = 'source' | 'subject' | 'key';
@@ -52,6 +51,36 @@ const META_CHECKPOINT = 'm/checkpoint';
 /** The witness's notes (witness.ts): the last checkpoint it cosigned, the newest one cosigned by others too. */
 export type WitnessNote = 'witnessed' | 'cosigned';
 const metaWitness = (which: WitnessNote): string => `m/witness/${which}`;
+
+/** One chain an entry joins: its index prefix (computed once per entry per block). */
+interface ChainLink {
+  readonly kind: ChainKind;
+  readonly name: string;
+  readonly prefix: string;
+}
+
+const link = (kind: ChainKind, name: string): ChainLink => ({ kind, name, prefix: chainPrefix(kind, name) });
+
+/**
+ * The chains an entry is indexed under, in the order of its index keys: a key entry under its key
+ * id (every one, v1 layout), a receipt carrying source and subject under both, other receipts none.
+ */
+function chainsOf(e: LogEntry): ChainLink[] {
+  if (e.kind === 'key') return [link('key', e.keyId)];
+  if (e.source !== undefined && e.subject !== undefined)
+    return [link('source', e.source), link('subject', e.subject)];
+  return [];
+}
+
+interface ChainedBlock {
+  readonly entries: LogEntry[];
+  /** The chains of each entry, by position. */
+  readonly chains: ChainLink[][];
+  /** Chain prefix → newest leaf index after the block. */
+  readonly heads: Map<string, number>;
+}
+
+const utf8 = new TextEncoder();
 
 export interface LeafRecord {
   readonly index: number;
@@ -157,24 +186,14 @@ export class LogStore {
    * previous entry is this block's own when there is one, else the index's — so the result depends
    * only on the log's entries, identically in every organisation and after any restart.
    */
-  private async chained(
-    entries: readonly LogEntry[],
-  ): Promise<{ entries: LogEntry[]; heads: Map<string, number> }> {
-    const chainsOf = (e: LogEntry): [ChainKind, string][] =>
-      e.kind === 'key'
-        ? [['key', e.keyId]]
-        : e.source !== undefined && e.subject !== undefined
-          ? [
-              ['source', e.source],
-              ['subject', e.subject],
-            ]
-          : [];
+  private async chained(entries: readonly LogEntry[]): Promise<ChainedBlock> {
+    const chains = entries.map(chainsOf);
     // The heads this block needs and the cache lacks: looked up together, a few at a time.
     const heads = new Map<string, number | undefined>();
     const missing = new Map<string, [ChainKind, string]>();
-    for (const e of entries) {
-      for (const [kind, name] of chainsOf(e)) {
-        const prefix = chainPrefix(kind, name);
+    for (const links of chains) {
+      for (const { kind, name, prefix } of links) {
+        if (heads.has(prefix) || missing.has(prefix)) continue;
         const cached = this.heads.get(prefix);
         if (cached !== undefined) heads.set(prefix, cached);
         else missing.set(prefix, [kind, name]);
@@ -188,31 +207,32 @@ export class LogStore {
         heads.set(prefix, found[j]);
       });
     }
-    const previous = (kind: ChainKind, name: string, index: number): number | null => {
-      const prefix = chainPrefix(kind, name);
-      const prev = heads.get(prefix);
-      heads.set(prefix, index);
+    const previous = (link: ChainLink, index: number): number | null => {
+      const prev = heads.get(link.prefix);
+      heads.set(link.prefix, index);
       return prev ?? null;
     };
     const out: LogEntry[] = [];
     let index = this.treeSize;
-    for (const entry of entries) {
-      if (entry.kind === 'receipt' && entry.source !== undefined && entry.subject !== undefined) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      const links = chains[i]!;
+      if (entry.kind === 'receipt' && links.length === 2) {
         out.push({
           ...entry,
-          prevSource: previous('source', entry.source, index),
-          prevSubject: previous('subject', entry.subject, index),
+          prevSource: previous(links[0]!, index),
+          prevSubject: previous(links[1]!, index),
         });
       } else if (entry.kind === 'key') {
         // Every key entry is indexed (v1 layout); only format-2 entries carry the pointer.
-        const prevKey = previous('key', entry.keyId, index);
+        const prevKey = previous(links[0]!, index);
         out.push(entry.prevKey !== undefined ? { ...entry, prevKey } : entry);
       } else out.push(entry);
       index++;
     }
     const placed = new Map<string, number>();
     for (const [prefix, head] of heads) if (head !== undefined) placed.set(prefix, head);
-    return { entries: out, heads: placed };
+    return { entries: out, chains, heads: placed };
   }
 
   /** Appends the entries of one ledger block, atomically with the new position (not fsync'd: see above). */
@@ -220,9 +240,8 @@ export class LogStore {
     if (blockNumber !== this.next) {
       throw new Error(`log store: block ${blockNumber} arrives out of order (expected ${this.next})`);
     }
-    const { entries, heads } = await this.chained(unchained);
+    const { entries, chains, heads } = await this.chained(unchained);
     const batch = this.db.batch();
-    const enc = new TextEncoder();
     const written = new Map<string, Uint8Array>();
     const reader = {
       getNode: (level: number, index: number) => {
@@ -234,32 +253,27 @@ export class LogStore {
       },
     };
     let size = this.treeSize;
-    for (const entry of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       // The stored leaf is the entry's canonical JSON, and its hash is entryLeafHash: one encoding for both.
-      const leaf = enc.encode(canonicalJson(entry));
+      const leaf = utf8.encode(canonicalJson(entry));
       for (const node of appendLeaf(reader, size, hashLeaf(leaf))) {
         const k = nodeKey(node.level, node.index);
         written.set(k, node.hash);
         batch.put(k, node.hash);
       }
       batch.put(leafKey(size), leaf);
-      if (entry.kind === 'receipt') {
-        batch.put(receiptKey(entry.id), enc.encode(String(size)));
-        if (entry.source !== undefined && entry.subject !== undefined) {
-          batch.put(`${chainPrefix('source', entry.source)}${pad(size, 14)}`, enc.encode(String(size)));
-          batch.put(`${chainPrefix('subject', entry.subject)}${pad(size, 14)}`, enc.encode(String(size)));
-        }
-      } else batch.put(keyEntryKey(entry.keyId, size), enc.encode(String(size)));
+      // Every index key of this leaf holds the same value, the leaf index in decimal: encoded once.
+      const at = utf8.encode(String(size));
+      if (entry.kind === 'receipt') batch.put(receiptKey(entry.id), at);
+      const position = pad(size, 14);
+      for (const link of chains[i]!) batch.put(`${link.prefix}${position}`, at);
       size++;
     }
-    batch.put(META_SIZE, enc.encode(String(size)));
-    batch.put(META_NEXT_BLOCK, enc.encode(String(blockNumber + 1)));
+    batch.put(META_SIZE, utf8.encode(String(size)));
+    batch.put(META_NEXT_BLOCK, utf8.encode(String(blockNumber + 1)));
     await batch.write();
-    // The new frontier: the compact range of [0, size).
-    const all = new Map([...this.frontier, ...written]);
-    this.frontier.clear();
-    for (const n of rangeNodes(0, size))
-      this.frontier.set(nodeKey(n.level, n.index), all.get(nodeKey(n.level, n.index))!);
+    this.advanceFrontier(size, written);
     this.treeSize = size;
     this.next = blockNumber + 1;
     if (entries.some((e) => e.kind === 'key')) {
@@ -268,6 +282,17 @@ export class LogStore {
     }
     if (this.heads.size + heads.size > MAX_CACHED_HEADS) this.heads.clear();
     for (const [prefix, index] of heads) this.heads.set(prefix, index);
+  }
+
+  /** The new frontier: the compact range of [0, size), from the nodes just written and the old frontier. */
+  private advanceFrontier(size: number, written: ReadonlyMap<string, Uint8Array>): void {
+    const next: [string, Uint8Array][] = [];
+    for (const n of rangeNodes(0, size)) {
+      const k = nodeKey(n.level, n.index);
+      next.push([k, (written.get(k) ?? this.frontier.get(k))!]);
+    }
+    this.frontier.clear();
+    for (const [k, h] of next) this.frontier.set(k, h);
   }
 
   private async nodes(ids: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
