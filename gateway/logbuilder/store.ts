@@ -24,6 +24,7 @@ import {
   KeyHeadsTree,
   type LogEntry,
   type NodeId,
+  type StoredNode,
   rangeNodes,
   rootPlan,
 } from '../../core/index.js';
@@ -82,6 +83,18 @@ interface ChainedBlock {
 
 const utf8 = new TextEncoder();
 
+/**
+ * The compact range of [0, size + 1) from that of [0, size) and the nodes `appendLeaf` produced for
+ * leaf `size` (the leaf, then each node it completed, bottom up): every node but the last merged with
+ * its left sibling, which leaves the range; the last node joins it. Same nodes as
+ * `rangeNodes(0, size + 1)` (held by test/gateway/logbuilder/append-reference.test.ts).
+ */
+function advanceFrontier(frontier: Map<string, Uint8Array>, nodes: readonly StoredNode[]): void {
+  for (let j = 0; j < nodes.length - 1; j++) frontier.delete(nodeKey(nodes[j]!.level, nodes[j]!.index - 1));
+  const top = nodes[nodes.length - 1]!;
+  frontier.set(nodeKey(top.level, top.index), top.hash);
+}
+
 export interface LeafRecord {
   readonly index: number;
   readonly entry: LogEntry;
@@ -92,8 +105,8 @@ export class LogStore {
     private readonly db: Level<string, Uint8Array>,
     private treeSize: number,
     private next: number,
-    /** The right edge of the tree: exactly the nodes `appendLeaf` reads. */
-    private readonly frontier: Map<string, Uint8Array>,
+    /** The right edge of the tree (the compact range of [0, size)): exactly the nodes `appendLeaf` reads. */
+    private frontier: Map<string, Uint8Array>,
     /** Chain prefix → leaf index of the chain's newest entry (a cache of the index's last keys). */
     private readonly heads = new Map<string, number>(),
   ) {}
@@ -242,11 +255,11 @@ export class LogStore {
     }
     const { entries, chains, heads } = await this.chained(unchained);
     const batch = this.db.batch();
-    const written = new Map<string, Uint8Array>();
+    // The frontier after this block, advanced leaf by leaf; it replaces the store's once the batch is written.
+    const frontier = new Map(this.frontier);
     const reader = {
       getNode: (level: number, index: number) => {
-        const k = nodeKey(level, index);
-        const h = written.get(k) ?? this.frontier.get(k);
+        const h = frontier.get(nodeKey(level, index));
         if (!h)
           throw new CoreError('E_PROOF_INVALID', `log store: frontier node (${level}, ${index}) missing`);
         return h;
@@ -257,11 +270,9 @@ export class LogStore {
       const entry = entries[i]!;
       // The stored leaf is the entry's canonical JSON, and its hash is entryLeafHash: one encoding for both.
       const leaf = utf8.encode(canonicalJson(entry));
-      for (const node of appendLeaf(reader, size, hashLeaf(leaf))) {
-        const k = nodeKey(node.level, node.index);
-        written.set(k, node.hash);
-        batch.put(k, node.hash);
-      }
+      const nodes = appendLeaf(reader, size, hashLeaf(leaf));
+      for (const node of nodes) batch.put(nodeKey(node.level, node.index), node.hash);
+      advanceFrontier(frontier, nodes);
       batch.put(leafKey(size), leaf);
       // Every index key of this leaf holds the same value, the leaf index in decimal: encoded once.
       const at = utf8.encode(String(size));
@@ -273,7 +284,7 @@ export class LogStore {
     batch.put(META_SIZE, utf8.encode(String(size)));
     batch.put(META_NEXT_BLOCK, utf8.encode(String(blockNumber + 1)));
     await batch.write();
-    this.advanceFrontier(size, written);
+    this.frontier = frontier;
     this.treeSize = size;
     this.next = blockNumber + 1;
     if (entries.some((e) => e.kind === 'key')) {
@@ -282,17 +293,6 @@ export class LogStore {
     }
     if (this.heads.size + heads.size > MAX_CACHED_HEADS) this.heads.clear();
     for (const [prefix, index] of heads) this.heads.set(prefix, index);
-  }
-
-  /** The new frontier: the compact range of [0, size), from the nodes just written and the old frontier. */
-  private advanceFrontier(size: number, written: ReadonlyMap<string, Uint8Array>): void {
-    const next: [string, Uint8Array][] = [];
-    for (const n of rangeNodes(0, size)) {
-      const k = nodeKey(n.level, n.index);
-      next.push([k, (written.get(k) ?? this.frontier.get(k))!]);
-    }
-    this.frontier.clear();
-    for (const [k, h] of next) this.frontier.set(k, h);
   }
 
   private async nodes(ids: readonly NodeId[]): Promise<Map<string, Uint8Array>> {

@@ -15,7 +15,7 @@ import { describe, it } from 'node:test';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { Level } from 'level';
 import { sha256 } from '../../../core/crypto/hash.js';
-import { canonicalJson, type LogEntry, MemoryTree } from '../../../core/index.js';
+import { canonicalJson, type LogEntry, MemoryTree, rangeNodes } from '../../../core/index.js';
 import { entriesOf, type LogBlock } from '../../../gateway/logbuilder/builder.js';
 import { chainPrefix, LogStore } from '../../../gateway/logbuilder/store.js';
 
@@ -144,6 +144,10 @@ describe('log store append: the plain definition', () => {
           store = await LogStore.open(path); // the chain-head cache is empty: heads come from the index
         }
         await store.appendBlock(block.number, entries[i]!);
+        // The frontier advanced leaf by leaf is exactly the compact range of the tree (nothing stale).
+        const frontier = [...store['frontier'].keys()].sort();
+        const range = rangeNodes(0, store.size).map((n) => `n/${pad(n.level, 2)}/${pad(n.index, 14)}`);
+        assert.deepEqual(frontier, range.sort(), `frontier after block ${i}`);
       }
       const root = hex(await store.root());
       await store.close();
