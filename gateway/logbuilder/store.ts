@@ -95,6 +95,11 @@ function advanceFrontier(frontier: Map<string, Uint8Array>, nodes: readonly Stor
   frontier.set(nodeKey(top.level, top.index), top.hash);
 }
 
+export interface LogStoreOptions {
+  /** Most chain heads kept in memory (default 100,000); beyond it the cache is dropped. */
+  readonly maxCachedHeads?: number;
+}
+
 export interface LeafRecord {
   readonly index: number;
   readonly entry: LogEntry;
@@ -108,7 +113,14 @@ export class LogStore {
     /** The right edge of the tree (the compact range of [0, size)): exactly the nodes `appendLeaf` reads. */
     private frontier: Map<string, Uint8Array>,
     /** Chain prefix → leaf index of the chain's newest entry (a cache of the index's last keys). */
-    private readonly heads = new Map<string, number>(),
+    private readonly heads: Map<string, number>,
+    /**
+     * Whether `heads` holds every chain of the log: true for a log opened empty (every chain since
+     * was appended here and cached), false once the cache is dropped. While it holds, a chain the
+     * cache lacks has no entry, and no index read is needed to say so (issue 14: one per new subject).
+     */
+    private headsComplete: boolean,
+    private readonly maxCachedHeads: number,
   ) {}
 
   /** The last key-heads tree, valid for every size above its newest key leaf until a key entry is appended. */
@@ -116,7 +128,7 @@ export class LogStore {
   /** Counts appends with key entries, so a walk that raced one does not leave a stale memo. */
   private keyGeneration = 0;
 
-  static async open(path: string): Promise<LogStore> {
+  static async open(path: string, options: LogStoreOptions = {}): Promise<LogStore> {
     const db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
     await db.open();
     const num = async (k: string) => {
@@ -133,7 +145,15 @@ export class LogStore {
       if (!h) throw new CoreError('E_PROOF_INVALID', `log store is missing node (${n.level}, ${n.index})`);
       frontier.set(nodeKey(n.level, n.index), h);
     });
-    return new LogStore(db, size, next, frontier);
+    return new LogStore(
+      db,
+      size,
+      next,
+      frontier,
+      new Map(),
+      size === 0,
+      options.maxCachedHeads ?? MAX_CACHED_HEADS,
+    );
   }
 
   get size(): number {
@@ -150,7 +170,7 @@ export class LogStore {
     const prefix = chainPrefix(kind, name);
     if (size >= this.treeSize) {
       const cached = this.heads.get(prefix);
-      if (cached !== undefined) return cached;
+      if (cached !== undefined || this.headsComplete) return cached;
     }
     const hi = size >= this.treeSize ? `${prefix}~` : `${prefix}${pad(size, 14)}`;
     for await (const k of this.db.keys({ gte: prefix, lt: hi, reverse: true, limit: 1 })) {
@@ -208,7 +228,7 @@ export class LogStore {
       for (const { kind, name, prefix } of links) {
         if (heads.has(prefix) || missing.has(prefix)) continue;
         const cached = this.heads.get(prefix);
-        if (cached !== undefined) heads.set(prefix, cached);
+        if (cached !== undefined || this.headsComplete) heads.set(prefix, cached);
         else missing.set(prefix, [kind, name]);
       }
     }
@@ -291,7 +311,10 @@ export class LogStore {
       this.keyGeneration++;
       this.keyTreeMemo = undefined;
     }
-    if (this.heads.size + heads.size > MAX_CACHED_HEADS) this.heads.clear();
+    if (this.heads.size + heads.size > this.maxCachedHeads) {
+      this.heads.clear();
+      this.headsComplete = false;
+    }
     for (const [prefix, index] of heads) this.heads.set(prefix, index);
   }
 

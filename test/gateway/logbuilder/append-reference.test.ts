@@ -130,38 +130,43 @@ describe('log store append: the plain definition', () => {
     }
   });
 
-  it('stores exactly the reference keys and values: blocks of 1, 3 and 50, formats 1 and 2, across a reopen', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'torgo-append-ref-'));
-    try {
-      const path = join(dir, 'tree');
-      const sizes = [1, 3, 1, 50, 1, 1, 3, 50, 7, 1, 50, 1, 2, 1, 50];
-      const all = blocks(sizes, 3);
-      const entries = all.map(entriesOf);
-      let store = await LogStore.open(path);
-      for (const [i, block] of all.entries()) {
-        if (i === 9) {
-          await store.close();
-          store = await LogStore.open(path); // the chain-head cache is empty: heads come from the index
+  for (const [name, options] of [
+    ['the chain heads cached from an empty log', {}],
+    ['the chain-head cache dropped every few blocks', { maxCachedHeads: 8 }],
+  ] as const) {
+    it(`stores exactly the reference keys and values: blocks of 1, 3 and 50, formats 1 and 2, across a reopen; ${name}`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'torgo-append-ref-'));
+      try {
+        const path = join(dir, 'tree');
+        const sizes = [1, 3, 1, 50, 1, 1, 3, 50, 7, 1, 50, 1, 2, 1, 50];
+        const all = blocks(sizes, 3);
+        const entries = all.map(entriesOf);
+        let store = await LogStore.open(path, options);
+        for (const [i, block] of all.entries()) {
+          if (i === 9) {
+            await store.close();
+            store = await LogStore.open(path, options); // the chain-head cache is empty: heads come from the index
+          }
+          await store.appendBlock(block.number, entries[i]!);
+          // The frontier advanced leaf by leaf is exactly the compact range of the tree (nothing stale).
+          const frontier = [...store['frontier'].keys()].sort();
+          const range = rangeNodes(0, store.size).map((n) => `n/${pad(n.level, 2)}/${pad(n.index, 14)}`);
+          assert.deepEqual(frontier, range.sort(), `frontier after block ${i}`);
         }
-        await store.appendBlock(block.number, entries[i]!);
-        // The frontier advanced leaf by leaf is exactly the compact range of the tree (nothing stale).
-        const frontier = [...store['frontier'].keys()].sort();
-        const range = rangeNodes(0, store.size).map((n) => `n/${pad(n.level, 2)}/${pad(n.index, 14)}`);
-        assert.deepEqual(frontier, range.sort(), `frontier after block ${i}`);
+        const root = hex(await store.root());
+        await store.close();
+        const want = reference(entries);
+        const got = await contents(path);
+        assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
+        for (const [k, v] of want) assert.equal(got.get(k), v, k);
+        const total = sizes.reduce((a, b) => a + b, 0);
+        const tree = new MemoryTree();
+        for (let i = 0; i < total; i++)
+          tree.append(nobleSha256(new Uint8Array([0, ...Buffer.from(want.get(`e/${pad(i, 14)}`)!, 'hex')])));
+        assert.equal(root, hex(tree.root()));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
       }
-      const root = hex(await store.root());
-      await store.close();
-      const want = reference(entries);
-      const got = await contents(path);
-      assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
-      for (const [k, v] of want) assert.equal(got.get(k), v, k);
-      const total = sizes.reduce((a, b) => a + b, 0);
-      const tree = new MemoryTree();
-      for (let i = 0; i < total; i++)
-        tree.append(nobleSha256(new Uint8Array([0, ...Buffer.from(want.get(`e/${pad(i, 14)}`)!, 'hex')])));
-      assert.equal(root, hex(tree.root()));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    });
+  }
 });
