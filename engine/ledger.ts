@@ -26,16 +26,8 @@ import {
   setChaincodeLogLevel,
 } from './shim.js';
 import { type ChaincodeEvent, TxSimulation } from './simulation.js';
-import {
-  blockKey,
-  type Db,
-  decodeTxLocation,
-  HEIGHT_KEY,
-  openDb,
-  type Snapshot,
-  StateView,
-  txidKey,
-} from './state.js';
+import { blockKey, type Db, decodeTxLocation, HEIGHT_KEY, openDb, StateView, txidKey } from './state.js';
+import { SnapshotShare } from './snapshots.js';
 import { checkStorageFormat, decodeStoredBlock, storedBlockHash } from './storage.js';
 import { EmbeddedStub } from './stub.js';
 import { type ChainReport, verifyChain } from './verify.js';
@@ -158,51 +150,6 @@ class Nonces {
     const nonce = this.page.subarray(this.at, this.at + length);
     this.at += length;
     return nonce;
-  }
-}
-
-/**
- * The LevelDB snapshot endorsements read committed state through, one per committed height: every
- * endorsement that starts while the height is the same sees the same state, so it shares one
- * snapshot (reference-counted) instead of opening and closing its own. A snapshot is released once
- * the height moved on and its last reader is done.
- */
-class SnapshotShare {
-  private current: { snapshot: Snapshot; height: number } | undefined;
-  private readonly closing = new Set<Promise<void>>();
-
-  constructor(private readonly db: Db) {}
-
-  /** A snapshot of committed state at `height`, referenced until `release`. */
-  acquire(height: number): Snapshot {
-    if (this.current?.height !== height) {
-      this.retire();
-      this.current = { snapshot: this.db.snapshot(), height };
-    }
-    this.current.snapshot.ref();
-    return this.current.snapshot;
-  }
-
-  release(snapshot: Snapshot): void {
-    snapshot.unref();
-  }
-
-  /** Closes every snapshot (each once its readers are done); rejects with a close's error. */
-  async close(): Promise<void> {
-    this.retire();
-    await Promise.all([...this.closing]);
-  }
-
-  private retire(): void {
-    if (!this.current) return;
-    // Closes when its reference count reaches zero (abstract-level); kept until then, and kept if it fails.
-    const closed = this.current.snapshot.close();
-    this.closing.add(closed);
-    closed.then(
-      () => this.closing.delete(closed),
-      () => {},
-    );
-    this.current = undefined;
   }
 }
 
@@ -468,7 +415,7 @@ export class EmbeddedLedger {
     const argsHash = argsHashOf(args, bufferArgs.slice(1));
     const sim = new TxSimulation(txId);
     let binding: string | undefined;
-    const snapshot = this.snapshots.acquire(this.committer.height);
+    const shared = this.snapshots.acquire(this.committer.height);
     const stub = new EmbeddedStub(
       {
         txId,
@@ -487,7 +434,7 @@ export class EmbeddedLedger {
         },
         totalQueryLimit: this.options.totalQueryLimit,
       },
-      new StateView(this.db, snapshot),
+      new StateView(this.db, shared.snapshot),
       sim,
     );
     let response: Awaited<ReturnType<Chaincode['Invoke']>>;
@@ -495,7 +442,7 @@ export class EmbeddedLedger {
       response = await this.chaincode.Invoke(stub);
     } finally {
       await stub.closeIterators();
-      this.snapshots.release(snapshot);
+      this.snapshots.release(shared);
     }
     if (response.status >= 400) {
       throw new EngineError('E_ENDORSE', response.message ?? '', { txId, status: response.status });

@@ -25,6 +25,21 @@ export interface LogBlock {
 /** Where committed blocks come from: the embedded engine, or Fabric block events. */
 export type BlockSource = (fromBlock: number, signal: AbortSignal) => AsyncIterable<LogBlock>;
 
+const utf8 = new TextDecoder();
+
+/**
+ * `{ ...e, block }` for the parser. An object fresh from JSON.parse is the event's own and not used
+ * again, so it takes the block in place (the same keys in the same order as the copy); anything else
+ * is copied, exactly as before, and the parser refuses it.
+ */
+function withBlock(e: unknown, block: number): object {
+  if (typeof e === 'object' && e !== null && Object.getPrototypeOf(e) === Object.prototype) {
+    (e as { block?: unknown }).block = block;
+    return e;
+  }
+  return { ...(e as object), block };
+}
+
 /**
  * The log entries of a block: from VALID transactions' events, in transaction order. Entries of a
  * format-2 event (`logFormat: 2`) are chained: receipts must carry source and subject, key entries
@@ -37,7 +52,7 @@ export function entriesOf(block: LogBlock): LogEntry[] {
     if (!tx.valid || !tx.event) continue;
     let payload: { entries?: unknown; logFormat?: unknown };
     try {
-      payload = JSON.parse(new TextDecoder().decode(tx.event.payload)) as typeof payload;
+      payload = JSON.parse(utf8.decode(tx.event.payload)) as typeof payload;
     } catch {
       continue; // not one of our contract's events
     }
@@ -45,7 +60,7 @@ export function entriesOf(block: LogBlock): LogEntry[] {
     const chained = payload.logFormat === 2;
     payload.entries.forEach((e, i) => {
       const where = `block ${block.number} tx ${tx.txId} entry ${i}`;
-      const entry = parseLogEntry({ ...(e as object), block: block.number }, where);
+      const entry = parseLogEntry(withBlock(e, block.number), where);
       if (!chained) {
         if (entry.kind === 'receipt' && entry.source !== undefined)
           throw new CoreError('E_BUNDLE_SYNTAX', `${where}: source in an entry of log format 1`);

@@ -24,6 +24,7 @@ import {
   KeyHeadsTree,
   type LogEntry,
   type NodeId,
+  type StoredNode,
   rangeNodes,
   rootPlan,
 } from '../../core/index.js';
@@ -32,7 +33,6 @@ const pad = (n: number, width: number) => n.toString(16).padStart(width, '0');
 const nodeKey = (level: number, index: number) => `n/${pad(level, 2)}/${pad(index, 14)}`;
 const leafKey = (index: number) => `e/${pad(index, 14)}`;
 const receiptKey = (id: string) => `r/${id}`;
-const keyEntryKey = (keyId: string, index: number) => `k/${keyId}/${pad(index, 14)}`;
 
 /** The chains of docs/bundle-format.md §6: receipts by source, by subject; key entries by key id. */
 export type ChainKind = 'source' | 'subject' | 'key';
@@ -53,6 +53,53 @@ const META_CHECKPOINT = 'm/checkpoint';
 export type WitnessNote = 'witnessed' | 'cosigned';
 const metaWitness = (which: WitnessNote): string => `m/witness/${which}`;
 
+/** One chain an entry joins: its index prefix (computed once per entry per block). */
+interface ChainLink {
+  readonly kind: ChainKind;
+  readonly name: string;
+  readonly prefix: string;
+}
+
+const link = (kind: ChainKind, name: string): ChainLink => ({ kind, name, prefix: chainPrefix(kind, name) });
+
+/**
+ * The chains an entry is indexed under, in the order of its index keys: a key entry under its key
+ * id (every one, v1 layout), a receipt carrying source and subject under both, other receipts none.
+ */
+function chainsOf(e: LogEntry): ChainLink[] {
+  if (e.kind === 'key') return [link('key', e.keyId)];
+  if (e.source !== undefined && e.subject !== undefined)
+    return [link('source', e.source), link('subject', e.subject)];
+  return [];
+}
+
+interface ChainedBlock {
+  readonly entries: LogEntry[];
+  /** The chains of each entry, by position. */
+  readonly chains: ChainLink[][];
+  /** Chain prefix → newest leaf index after the block. */
+  readonly heads: Map<string, number>;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * The compact range of [0, size + 1) from that of [0, size) and the nodes `appendLeaf` produced for
+ * leaf `size` (the leaf, then each node it completed, bottom up): every node but the last merged with
+ * its left sibling, which leaves the range; the last node joins it. Same nodes as
+ * `rangeNodes(0, size + 1)` (held by test/gateway/logbuilder/append-reference.test.ts).
+ */
+function advanceFrontier(frontier: Map<string, Uint8Array>, nodes: readonly StoredNode[]): void {
+  for (let j = 0; j < nodes.length - 1; j++) frontier.delete(nodeKey(nodes[j]!.level, nodes[j]!.index - 1));
+  const top = nodes[nodes.length - 1]!;
+  frontier.set(nodeKey(top.level, top.index), top.hash);
+}
+
+export interface LogStoreOptions {
+  /** Most chain heads kept in memory (default 100,000); beyond it the cache is dropped. */
+  readonly maxCachedHeads?: number;
+}
+
 export interface LeafRecord {
   readonly index: number;
   readonly entry: LogEntry;
@@ -63,10 +110,17 @@ export class LogStore {
     private readonly db: Level<string, Uint8Array>,
     private treeSize: number,
     private next: number,
-    /** The right edge of the tree: exactly the nodes `appendLeaf` reads. */
-    private readonly frontier: Map<string, Uint8Array>,
+    /** The right edge of the tree (the compact range of [0, size)): exactly the nodes `appendLeaf` reads. */
+    private frontier: Map<string, Uint8Array>,
     /** Chain prefix → leaf index of the chain's newest entry (a cache of the index's last keys). */
-    private readonly heads = new Map<string, number>(),
+    private readonly heads: Map<string, number>,
+    /**
+     * Whether `heads` holds every chain of the log: true for a log opened empty (every chain since
+     * was appended here and cached), false once the cache is dropped. While it holds, a chain the
+     * cache lacks has no entry, and no index read is needed to say so (issue 14: one per new subject).
+     */
+    private headsComplete: boolean,
+    private readonly maxCachedHeads: number,
   ) {}
 
   /** The last key-heads tree, valid for every size above its newest key leaf until a key entry is appended. */
@@ -74,7 +128,7 @@ export class LogStore {
   /** Counts appends with key entries, so a walk that raced one does not leave a stale memo. */
   private keyGeneration = 0;
 
-  static async open(path: string): Promise<LogStore> {
+  static async open(path: string, options: LogStoreOptions = {}): Promise<LogStore> {
     const db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
     await db.open();
     const num = async (k: string) => {
@@ -91,7 +145,15 @@ export class LogStore {
       if (!h) throw new CoreError('E_PROOF_INVALID', `log store is missing node (${n.level}, ${n.index})`);
       frontier.set(nodeKey(n.level, n.index), h);
     });
-    return new LogStore(db, size, next, frontier);
+    return new LogStore(
+      db,
+      size,
+      next,
+      frontier,
+      new Map(),
+      size === 0,
+      options.maxCachedHeads ?? MAX_CACHED_HEADS,
+    );
   }
 
   get size(): number {
@@ -108,7 +170,7 @@ export class LogStore {
     const prefix = chainPrefix(kind, name);
     if (size >= this.treeSize) {
       const cached = this.heads.get(prefix);
-      if (cached !== undefined) return cached;
+      if (cached !== undefined || this.headsComplete) return cached;
     }
     const hi = size >= this.treeSize ? `${prefix}~` : `${prefix}${pad(size, 14)}`;
     for await (const k of this.db.keys({ gte: prefix, lt: hi, reverse: true, limit: 1 })) {
@@ -157,26 +219,16 @@ export class LogStore {
    * previous entry is this block's own when there is one, else the index's — so the result depends
    * only on the log's entries, identically in every organisation and after any restart.
    */
-  private async chained(
-    entries: readonly LogEntry[],
-  ): Promise<{ entries: LogEntry[]; heads: Map<string, number> }> {
-    const chainsOf = (e: LogEntry): [ChainKind, string][] =>
-      e.kind === 'key'
-        ? [['key', e.keyId]]
-        : e.source !== undefined && e.subject !== undefined
-          ? [
-              ['source', e.source],
-              ['subject', e.subject],
-            ]
-          : [];
+  private async chained(entries: readonly LogEntry[]): Promise<ChainedBlock> {
+    const chains = entries.map(chainsOf);
     // The heads this block needs and the cache lacks: looked up together, a few at a time.
     const heads = new Map<string, number | undefined>();
     const missing = new Map<string, [ChainKind, string]>();
-    for (const e of entries) {
-      for (const [kind, name] of chainsOf(e)) {
-        const prefix = chainPrefix(kind, name);
+    for (const links of chains) {
+      for (const { kind, name, prefix } of links) {
+        if (heads.has(prefix) || missing.has(prefix)) continue;
         const cached = this.heads.get(prefix);
-        if (cached !== undefined) heads.set(prefix, cached);
+        if (cached !== undefined || this.headsComplete) heads.set(prefix, cached);
         else missing.set(prefix, [kind, name]);
       }
     }
@@ -188,31 +240,32 @@ export class LogStore {
         heads.set(prefix, found[j]);
       });
     }
-    const previous = (kind: ChainKind, name: string, index: number): number | null => {
-      const prefix = chainPrefix(kind, name);
-      const prev = heads.get(prefix);
-      heads.set(prefix, index);
+    const previous = (link: ChainLink, index: number): number | null => {
+      const prev = heads.get(link.prefix);
+      heads.set(link.prefix, index);
       return prev ?? null;
     };
     const out: LogEntry[] = [];
     let index = this.treeSize;
-    for (const entry of entries) {
-      if (entry.kind === 'receipt' && entry.source !== undefined && entry.subject !== undefined) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      const links = chains[i]!;
+      if (entry.kind === 'receipt' && links.length === 2) {
         out.push({
           ...entry,
-          prevSource: previous('source', entry.source, index),
-          prevSubject: previous('subject', entry.subject, index),
+          prevSource: previous(links[0]!, index),
+          prevSubject: previous(links[1]!, index),
         });
       } else if (entry.kind === 'key') {
         // Every key entry is indexed (v1 layout); only format-2 entries carry the pointer.
-        const prevKey = previous('key', entry.keyId, index);
+        const prevKey = previous(links[0]!, index);
         out.push(entry.prevKey !== undefined ? { ...entry, prevKey } : entry);
       } else out.push(entry);
       index++;
     }
     const placed = new Map<string, number>();
     for (const [prefix, head] of heads) if (head !== undefined) placed.set(prefix, head);
-    return { entries: out, heads: placed };
+    return { entries: out, chains, heads: placed };
   }
 
   /** Appends the entries of one ledger block, atomically with the new position (not fsync'd: see above). */
@@ -220,53 +273,48 @@ export class LogStore {
     if (blockNumber !== this.next) {
       throw new Error(`log store: block ${blockNumber} arrives out of order (expected ${this.next})`);
     }
-    const { entries, heads } = await this.chained(unchained);
+    const { entries, chains, heads } = await this.chained(unchained);
     const batch = this.db.batch();
-    const enc = new TextEncoder();
-    const written = new Map<string, Uint8Array>();
+    // The frontier after this block, advanced leaf by leaf; it replaces the store's once the batch is written.
+    const frontier = new Map(this.frontier);
     const reader = {
       getNode: (level: number, index: number) => {
-        const k = nodeKey(level, index);
-        const h = written.get(k) ?? this.frontier.get(k);
+        const h = frontier.get(nodeKey(level, index));
         if (!h)
           throw new CoreError('E_PROOF_INVALID', `log store: frontier node (${level}, ${index}) missing`);
         return h;
       },
     };
     let size = this.treeSize;
-    for (const entry of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       // The stored leaf is the entry's canonical JSON, and its hash is entryLeafHash: one encoding for both.
-      const leaf = enc.encode(canonicalJson(entry));
-      for (const node of appendLeaf(reader, size, hashLeaf(leaf))) {
-        const k = nodeKey(node.level, node.index);
-        written.set(k, node.hash);
-        batch.put(k, node.hash);
-      }
+      const leaf = utf8.encode(canonicalJson(entry));
+      const nodes = appendLeaf(reader, size, hashLeaf(leaf));
+      for (const node of nodes) batch.put(nodeKey(node.level, node.index), node.hash);
+      advanceFrontier(frontier, nodes);
       batch.put(leafKey(size), leaf);
-      if (entry.kind === 'receipt') {
-        batch.put(receiptKey(entry.id), enc.encode(String(size)));
-        if (entry.source !== undefined && entry.subject !== undefined) {
-          batch.put(`${chainPrefix('source', entry.source)}${pad(size, 14)}`, enc.encode(String(size)));
-          batch.put(`${chainPrefix('subject', entry.subject)}${pad(size, 14)}`, enc.encode(String(size)));
-        }
-      } else batch.put(keyEntryKey(entry.keyId, size), enc.encode(String(size)));
+      // Every index key of this leaf holds the same value, the leaf index in decimal: encoded once.
+      const at = utf8.encode(String(size));
+      if (entry.kind === 'receipt') batch.put(receiptKey(entry.id), at);
+      const position = pad(size, 14);
+      for (const link of chains[i]!) batch.put(`${link.prefix}${position}`, at);
       size++;
     }
-    batch.put(META_SIZE, enc.encode(String(size)));
-    batch.put(META_NEXT_BLOCK, enc.encode(String(blockNumber + 1)));
+    batch.put(META_SIZE, utf8.encode(String(size)));
+    batch.put(META_NEXT_BLOCK, utf8.encode(String(blockNumber + 1)));
     await batch.write();
-    // The new frontier: the compact range of [0, size).
-    const all = new Map([...this.frontier, ...written]);
-    this.frontier.clear();
-    for (const n of rangeNodes(0, size))
-      this.frontier.set(nodeKey(n.level, n.index), all.get(nodeKey(n.level, n.index))!);
+    this.frontier = frontier;
     this.treeSize = size;
     this.next = blockNumber + 1;
     if (entries.some((e) => e.kind === 'key')) {
       this.keyGeneration++;
       this.keyTreeMemo = undefined;
     }
-    if (this.heads.size + heads.size > MAX_CACHED_HEADS) this.heads.clear();
+    if (this.heads.size + heads.size > this.maxCachedHeads) {
+      this.heads.clear();
+      this.headsComplete = false;
+    }
     for (const [prefix, index] of heads) this.heads.set(prefix, index);
   }
 

@@ -7,7 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { generatePrivateKey } from '../../core/index.js';
+import type { AppendOutcome } from '../../gateway/append/coalescer.js';
+import { AppendWindow } from '../../gateway/append/window.js';
+import type { WalletIdentity } from '../../gateway/ledger/wallet.js';
 import { call, idOf, receipt, service, startTestGateway } from './helpers.js';
 
 test('append window: receipts arriving together are each answered on their own, as without the window', async (t) => {
@@ -68,13 +72,28 @@ test('append window: receipts arriving together share transactions; window 0 kee
 test('append window: shutting down closes open windows and answers their receipts', async (t) => {
   const { gw, url, admin } = await startTestGateway(t, { 'limits.appendWindowMs': 1000 });
   const s = await service(url, admin);
-  // The first goes at once; the second arrives while it is in progress and waits in a window.
-  const pending = Promise.all(
-    [0, 1].map(() => call(url, 'POST', '/v1/receipts', { token: s.token, raw: receipt([s.key]) })),
-  );
+  // The first of a pair goes at once; the second waits in a window if it arrives while the first
+  // is in progress, which is the scheduler's call: pairs are sent until one opens a window (a pair
+  // that does not is simply answered, and must be).
+  let pending: Promise<{ status: number }[]> | undefined;
+  for (let attempt = 0; pending === undefined; attempt++) {
+    assert.ok(attempt < 50, 'no window opened in 50 pairs');
+    let settled = false;
+    const pair = Promise.all(
+      [0, 1].map(() => call(url, 'POST', '/v1/receipts', { token: s.token, raw: receipt([s.key]) })),
+    ).finally(() => {
+      settled = true;
+    });
+    while (!settled && gw.service.appendWindow.waiting === 0) await sleep(1);
+    if (gw.service.appendWindow.waiting > 0) pending = pair;
+    else
+      assert.deepEqual(
+        (await pair).map((a) => a.status),
+        [201, 201],
+      );
+  }
   // Draining (the service's close does it first) closes the open window at once, without waiting
   // out its second, and its receipt is appended, not dropped.
-  while (gw.service.appendWindow.waiting === 0) await new Promise((resolve) => setTimeout(resolve, 5));
   const drained = gw.service.appendWindow.drain();
   assert.equal(gw.service.appendWindow.waiting, 0, 'no window left open');
   await drained;
@@ -82,6 +101,37 @@ test('append window: shutting down closes open windows and answers their receipt
     (await pending).map((a) => a.status),
     [201, 201],
   );
+});
+
+test('append window: drain closes an open window at once and its receipts get their own outcomes', async () => {
+  // Deterministic: the first append is held in progress until the test lets it go.
+  const who = { mspId: 'Org1MSP', label: 'svc' } as WalletIdentity;
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const calls: (readonly (Uint8Array | string)[])[] = [];
+  const window = new AppendWindow({ windowMs: 60_000, maxReceipts: 100 }, async (_who, inputs) => {
+    calls.push(inputs);
+    if (calls.length === 1) await held;
+    return inputs.map((input) => ({ ok: true, input }) as unknown as AppendOutcome);
+  });
+  const first = window.append(who, 'a');
+  const second = window.append(who, 'b');
+  const third = window.append(who, 'c');
+  assert.equal(window.waiting, 2, 'the two arriving while the first is in progress wait');
+  const drained = window.drain();
+  assert.equal(window.waiting, 0, 'drain closed the window without waiting out its 60 s');
+  assert.deepEqual(calls, [['a'], ['b', 'c']], 'the gathered receipts went in one call');
+  release();
+  await drained;
+  assert.deepEqual(
+    [await first, await second, await third].map((o) => (o as unknown as { input: string }).input),
+    ['a', 'b', 'c'],
+  );
+  // Draining, a new receipt goes at once, alone.
+  assert.equal(((await window.append(who, 'd')) as unknown as { input: string }).input, 'd');
+  assert.deepEqual(calls.at(-1), ['d']);
 });
 
 test('append window: a client sending one receipt at a time never waits for the window', async (t) => {

@@ -11,24 +11,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createGatewayLog } from '../../gateway/logging.js';
 import { tempDir } from './helpers.js';
 
-async function logFile(t: Parameters<typeof tempDir>[0]) {
+/** A gateway log writing to a fresh file; closed (then the file) after the test. */
+async function logToFile(t: Parameters<typeof tempDir>[0], bufferBytes: number, flushMs: number) {
   const file = path.join(await tempDir(t), 'gateway.log');
   const fd = openSync(file, 'w');
+  const log = createGatewayLog('info', 'json', bufferBytes, { fd, flushMs });
+  t.after(() => {
+    log.close();
+    closeSync(fd);
+  });
   const lines = () =>
     readFileSync(file, 'utf8')
       .split('\n')
       .filter((l) => l)
       .map((l) => (JSON.parse(l) as { msg: string }).msg);
-  return { fd, lines };
+  return { log, lines };
 }
 
 test('buffered log: lines wait for bufferBytes, then go out together; flush and close write the rest', async (t) => {
-  const { fd, lines } = await logFile(t);
-  const log = createGatewayLog('info', 'json', 4096, { fd, flushMs: 60_000 });
-  t.after(() => {
-    log.close();
-    closeSync(fd);
-  });
+  const { log, lines } = await logToFile(t, 4096, 60_000);
   for (let i = 0; i < 3; i++) log.logger.info(`line ${i}`);
   assert.deepEqual(lines(), [], 'three short lines are still buffered');
   log.flush();
@@ -47,24 +48,14 @@ test('buffered log: lines wait for bufferBytes, then go out together; flush and 
 });
 
 test('buffered log: the flush interval writes a quiet gateway’s lines', async (t) => {
-  const { fd, lines } = await logFile(t);
-  const log = createGatewayLog('info', 'json', 4096, { fd, flushMs: 20 });
-  t.after(() => {
-    log.close();
-    closeSync(fd);
-  });
+  const { log, lines } = await logToFile(t, 4096, 20);
   log.logger.info('quiet');
   for (let waited = 0; lines().length === 0 && waited < 5000; waited += 20) await sleep(20);
   assert.deepEqual(lines(), ['quiet']);
 });
 
 test('log.bufferBytes 0: every line is written as it is logged', async (t) => {
-  const { fd, lines } = await logFile(t);
-  const log = createGatewayLog('info', 'json', 0, { fd, flushMs: 60_000 });
-  t.after(() => {
-    log.close();
-    closeSync(fd);
-  });
+  const { log, lines } = await logToFile(t, 0, 60_000);
   log.logger.info('at once');
   assert.deepEqual(lines(), ['at once']);
 });
