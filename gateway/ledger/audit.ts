@@ -105,8 +105,9 @@ function isContractRefusal(e: LedgerError): boolean {
   return e.stage === 'endorse' && fromContractMessage(e.message) !== undefined;
 }
 
+const utf8 = new TextDecoder();
 function parse<T>(text: string | Uint8Array): T {
-  return JSON.parse(typeof text === 'string' ? text : new TextDecoder().decode(text)) as T;
+  return JSON.parse(typeof text === 'string' ? text : utf8.decode(text)) as T;
 }
 
 export class AuditLedger {
