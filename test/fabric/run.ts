@@ -24,8 +24,10 @@
  * a failure instead.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import type { FailedTest } from './failures-reporter.js';
 import { REPO } from './network.js';
 
 /** `--network raft|bft` (anywhere in the arguments); the other arguments select suites by name. */
@@ -79,14 +81,59 @@ function script(name: string): void {
   console.log(`# fabric: ${name} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
+/** Failed tests of every run so far, with what the run was (repeated at the very end of the output). */
+const failed: { run: string; test: FailedTest }[] = [];
+
 async function runTests(files: string[], extra: NodeJS.ProcessEnv = {}): Promise<number> {
-  console.log(`# fabric: ${files.map((f) => path.basename(f)).join(', ')} ${JSON.stringify(extra)}`);
-  const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], {
-    env: { ...env, ...extra },
-    stdio: 'inherit',
-    cwd: REPO,
-  });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  const run = `${files.map((f) => path.basename(f)).join(', ')} ${JSON.stringify(extra)}`;
+  console.log(`# fabric: ${run}`);
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'torgo-fabric-report-'));
+  const report = path.join(scratch, 'failures.jsonl');
+  const reporter = path.join(REPO, 'dist', 'test', 'fabric', 'failures-reporter.js');
+  const child = spawn(
+    process.execPath,
+    [
+      '--test',
+      '--test-concurrency=1',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${reporter}`,
+      `--test-reporter-destination=${report}`,
+      ...files,
+    ],
+    { env: { ...env, ...extra }, stdio: 'inherit', cwd: REPO },
+  );
+  const code = await new Promise<number>((resolve) =>
+    child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))),
+  );
+  try {
+    for (const line of readFileSync(report, 'utf8').split('\n'))
+      if (line) failed.push({ run, test: JSON.parse(line) as FailedTest });
+  } catch {
+    // No report: the runner itself failed; its exit status says so.
+  }
+  rmSync(scratch, { recursive: true, force: true });
+  return code;
+}
+
+/**
+ * The failed tests again, last: CI shows only the tail of a run, and after a failure the nodes' logs
+ * come before this. A test's own error and diagnostics; a suite that failed only through its
+ * subtests is named without repeating them.
+ */
+function printFailures(): void {
+  if (failed.length === 0) return;
+  console.log(`# fabric: ${failed.length} failed (${args.network} network):`);
+  for (const { run, test } of failed) {
+    const where = `${test.file ? path.basename(test.file) : '?'} [${run.slice(run.indexOf('{'))}]`;
+    if (test.subtestsFailed) {
+      console.log(`#   suite ${where}: ${test.name}`);
+      continue;
+    }
+    console.log(`#   FAILED ${where}: ${test.name}`);
+    for (const l of test.message.slice(0, 1200).split('\n').slice(0, 6)) console.log(`#     ${l}`);
+    for (const d of test.diagnostics.slice(0, 2)) console.log(`#     diagnostic: ${d.slice(0, 600)}`);
+  }
 }
 
 /** On failure, the gateways' error log lines (the network directory is deleted afterwards; CI shows only output). */
@@ -178,6 +225,7 @@ async function main(): Promise<number> {
     if (process.env['TORGO_FABRIC_KEEP'] === '1')
       console.log(`# fabric: network kept in ${env['FABRIC_NETWORK_DIR']}`);
     else script('down');
+    printFailures();
   }
   return status;
 }
