@@ -39,6 +39,8 @@ export interface OrdererConnection {
   readonly endpoint: string;
   /** The channel participation API (osnadmin), client TLS with the org admin's certificate. */
   readonly adminEndpoint: string;
+  /** The operations service (plain HTTP): /healthz and Prometheus /metrics. */
+  readonly operationsEndpoint: string;
   readonly tlsCaCert: string;
 }
 
@@ -101,6 +103,38 @@ export async function ordererHeight(o: OrdererConnection, channel: string): Prom
   const info = JSON.parse(body) as { height?: number };
   if (typeof info.height !== 'number') throw new Error(`${o.name}: no height in ${body}`);
   return info.height;
+}
+
+/** What a SmartBFT orderer says of its view (its Prometheus metrics, `consensus_smartbft_*`). */
+export interface SmartBftView {
+  /** The view it runs (`view_number`) and that view's leader (`view_leader_id`, a consenter ID). */
+  readonly view: number;
+  readonly leader: number;
+  /** The view-change protocol's current and next view (`viewchange_current_view`, `viewchange_next_view`). */
+  readonly viewChangeCurrent: number;
+  readonly viewChangeNext: number;
+}
+
+/** One orderer's SmartBFT view, from its operations endpoint's /metrics (ORDERER_METRICS_PROVIDER=prometheus). */
+export async function smartBftView(o: OrdererConnection, channel: string): Promise<SmartBftView> {
+  const res = await fetch(`http://${o.operationsEndpoint}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  if (!res.ok) throw new Error(`${o.name}: /metrics answered ${res.status}`);
+  const text = await res.text();
+  const metric = (name: string): number => {
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith(`consensus_smartbft_${name}{`) && l.includes(`channel="${channel}"`));
+    const value = Number(line?.slice(line.lastIndexOf(' ') + 1));
+    if (!line || !Number.isFinite(value))
+      throw new Error(`${o.name}: no consensus_smartbft_${name} for ${channel}`);
+    return value;
+  };
+  return {
+    view: metric('view_number'),
+    leader: metric('view_leader_id'),
+    viewChangeCurrent: metric('viewchange_current_view'),
+    viewChangeNext: metric('viewchange_next_view'),
+  };
 }
 
 /** Every receipt id of a source, following the query's cursors page by page (each page must be 200). */
