@@ -4,9 +4,9 @@
  * gateways as real processes on the written gateway-<org>.json configs, and drive them over HTTP.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { request } from 'node:https';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { call } from '../gateway/helpers.js';
@@ -184,6 +184,17 @@ export async function until<T>(what: string, ms: number, check: () => Promise<T 
  * so tests can kill -9 it. Its data directory survives restarts; the first start's admin token is
  * written to a file (0600) and kept.
  */
+/**
+ * Gateways this process started and that have not exited: killed when it exits, however it exits (a
+ * cancelled suite skips its `after` hooks). Each also has a pid file in the network's pids/, so
+ * network-config/down.sh stops one that outlived its test process (killed, say) before the next run,
+ * whose gateway on the same port it would otherwise answer for.
+ */
+const liveGateways = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveGateways) child.kill('SIGKILL');
+});
+
 export class GatewayProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -210,6 +221,16 @@ export class GatewayProcess {
   /** Starts the process (with `env` added to the environment) and waits until it answers /healthz. */
   async start(env: NodeJS.ProcessEnv = {}): Promise<void> {
     if (this.child) throw new Error(`gateway ${this.org} is already running`);
+    // Another process answering on this port would pass for this one (and the suite would read
+    // another run's admin token): refuse at once.
+    const squatter = await call(this.url, 'GET', '/healthz').then(
+      (r) => `answers ${r.status}`,
+      () => undefined,
+    );
+    if (squatter)
+      throw new Error(
+        `${this.url} ${squatter} before gateway ${this.org} started: a gateway left from another run?`,
+      );
     const first = this.admin === '';
     if (first) await rm(this.tokenFile, { force: true });
     const args = [path.join(REPO, 'bin', 'torgo.js'), 'serve', '--config', this.configFile];
@@ -225,8 +246,13 @@ export class GatewayProcess {
     child.stdout.pipe(logFile);
     child.stderr.pipe(logFile);
     this.child = child;
+    liveGateways.add(child);
+    const pidFile = path.join(networkDir(), 'pids', `gateway-${this.org}.pid`);
+    await writeFile(pidFile, `${child.pid}\n`);
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.once('exit', () => {
+      liveGateways.delete(child);
+      rmSync(pidFile, { force: true });
       if (this.child === child) this.child = undefined;
     });
     await until(`gateway ${this.org} to answer /healthz`, 120_000, async () => {
