@@ -148,10 +148,16 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
   }
   const orderer = (name: string): OrdererConnection => conn.orderers.find((o) => o.name === name)!;
   const height = (name: string) => ordererHeight(orderer(name), conn.channel);
-  /** The greatest height among the running orderers. */
+  /**
+   * The greatest height among the running orderers that answer (one just started may not listen on
+   * its admin port yet).
+   */
   async function channelHeight(): Promise<number> {
     const running = conn.orderers.filter((o) => !down.has(o.name));
-    return Math.max(...(await Promise.all(running.map((o) => ordererHeight(o, conn.channel)))));
+    const heights = await Promise.all(running.map((o) => ordererHeight(o, conn.channel).catch(() => -1)));
+    const height = Math.max(...heights);
+    if (height < 0) throw new Error(`no running orderer answered: ${running.map((o) => o.name).join(', ')}`);
+    return height;
   }
   /** Each running orderer's height and the gateway's readiness: where a stalled drill is stuck. */
   async function networkState(): Promise<Record<string, unknown>> {
