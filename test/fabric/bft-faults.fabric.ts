@@ -18,7 +18,7 @@
  * outage"). The orderers' own metrics show it (consensus_smartbft_view_number and the view-change
  * protocol's views differ between running nodes). The operator's remedy is to restart the ordering
  * service's running nodes, which then agree on the highest view they recorded. A drill applies that
- * remedy only on that evidence (ordering stalled and the views apart), says so in its diagnostics,
+ * remedy only on that evidence (ordering stalled, and no quorum of nodes settled in one view), says so,
  * and still fails on anything that is TORGO's: answers, acknowledgements without quorum, how soon
  * appends resume once ordering does, and the accounting.
  */
@@ -63,14 +63,11 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
     );
     ({ gw, token, auditor, key, dir } = await startDrill('bft'));
   });
-  /** Each time a drill restarted the ordering service, and on what evidence (reported by the drills). */
-  const remedies: { drill: string; views: Record<string, unknown> }[] = [];
-
   /**
-   * Starts every orderer a drill took down and waits until all four are at one height and in one
-   * SmartBFT view: each drill assumes a whole network (the quorum drill takes two of four down; with a
+   * Starts every orderer a drill took down and waits until all four are at one height and a quorum
+   * of them in one SmartBFT view: each drill assumes a whole network (the quorum drill takes two of four down; with a
    * third still catching up from the drill before, that is three down, and SmartBFT rightly orders
-   * nothing). Views still apart after a minute are the SmartBFT stall (see the top of this file):
+   * nothing). No quorum in one view after a minute is the SmartBFT stall (see the top of this file):
    * the ordering service is restarted, so one drill's stall does not fail every suite after it.
    */
   async function restore(drill: string): Promise<void> {
@@ -82,8 +79,8 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
       );
       return Math.min(...heights) >= Math.max(...heights) && Math.min(...heights) > 0 ? true : undefined;
     });
-    const agreed = await until('every orderer in one SmartBFT view', 60_000, async () =>
-      viewsAgree(await views()) ? true : undefined,
+    const agreed = await until('a quorum of orderers in one SmartBFT view', 60_000, async () =>
+      quorumInOneView(await views()) ? true : undefined,
     ).catch(() => false);
     if (!agreed) await restartOrderingService(`${drill} (after the drill)`);
   }
@@ -101,18 +98,19 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
     );
     return Object.fromEntries(entries);
   }
-  /** The running orderers are all in one view, with no view change under way. */
-  function viewsAgree(byName: Record<string, SmartBftView | string>): boolean {
-    const running = Object.values(byName).filter((v) => v !== 'down');
-    if (running.some((v) => typeof v === 'string')) return false;
-    const settled = running as SmartBftView[];
-    return settled.every(
-      (v) =>
-        v.view === settled[0]!.view &&
-        v.viewChangeCurrent === v.view &&
-        v.viewChangeNext === v.view &&
-        v.leader === settled[0]!.leader,
-    );
+  /**
+   * A quorum (2f+1 = 3 of 4) of orderers is settled in one view under one leader, with no view change
+   * under way on them: SmartBFT can order. (One node still changing views alone does not stop it;
+   * it joins the others' view at their next decision.)
+   */
+  function quorumInOneView(byName: Record<string, SmartBftView | string>): boolean {
+    const groups = new Map<string, number>();
+    for (const v of Object.values(byName)) {
+      if (typeof v === 'string' || v.viewChangeCurrent !== v.view || v.viewChangeNext !== v.view) continue;
+      const key = `${v.view}/${v.leader}`;
+      groups.set(key, (groups.get(key) ?? 0) + 1);
+    }
+    return Math.max(0, ...groups.values()) >= 3;
   }
   /**
    * The operator's remedy for the SmartBFT stall: stop every running orderer, then start them all
@@ -123,7 +121,6 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
     const running = conn.orderers.map((o) => o.name).filter((name) => !down.has(name));
     await Promise.all(running.map((name) => node('stop', name)));
     await Promise.all(running.map((name) => node('start', name)));
-    remedies.push({ drill, views: before });
     // On the output, whichever drill it was for: how often the stall happens is worth counting.
     console.log(`# bft: ordering service restarted for ${drill}: the views were ${JSON.stringify(before)}`);
   }
@@ -261,7 +258,7 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
         const state = await networkState();
         const stalled =
           (await channelHeight()) === heightAtQuorum &&
-          !viewsAgree(state.smartBftViews as Record<string, SmartBftView | string>);
+          !quorumInOneView(state.smartBftViews as Record<string, SmartBftView | string>);
         // Anything else is TORGO's to explain: say where it stuck — ordering (orderer heights not
         // moving) or delivery and commit (orderers ahead of the gateway's peer).
         if (!stalled) throw new Error(`${e.message}; after quorum was back: ${JSON.stringify(state)}`);
