@@ -85,7 +85,7 @@ function gcReport(spans: readonly QuerySpan[], collections: readonly Collection[
         const withMajor = pauses.filter((g) => g.major > 0).length;
         const withMinor = pauses.filter((g) => g.minor > 0).length;
         const gcMs = pauses.map((g) => g.major + g.minor + g.incremental + g.weak);
-        return `${group.length} queries: wall p50 ${median(group.map((s) => s.end - s.start)).toFixed(2)} ms, CPU p50 ${median(group.map((s) => s.cpuMs)).toFixed(2)} ms, GC pause inside p50 ${median(gcMs).toFixed(2)} ms (sum ${gcMs.reduce((a, b) => a + b, 0).toFixed(1)}); with a major GC ${withMajor}, with a minor GC ${withMinor}`;
+        return `${group.length} queries: wall p50 ${median(group.map((s) => s.end - s.start)).toFixed(2)} ms, CPU p50 ${median(group.map((s) => s.cpuMs)).toFixed(2)} ms (main thread ${median(group.map((s) => s.mainMs)).toFixed(2)}), GC pause inside p50 ${median(gcMs).toFixed(2)} ms (sum ${gcMs.reduce((a, b) => a + b, 0).toFixed(1)}); with a major GC ${withMajor}, with a minor GC ${withMinor}`;
       };
       lines.push(`${kind}: slowest ${100 - p}% (≥ ${cut.toFixed(2)} ms) ${describe(slow)}`);
       lines.push(`${kind}:   the rest ${describe(fast)}`);
