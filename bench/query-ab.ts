@@ -4,16 +4,20 @@
  * turn on the same directory (the stored format does not change between them):
  *
  *   npx node dist/bench/query-ab.js build DIR [--receipts 100000]
- *   npx node dist/bench/query-ab.js measure DIR [--queries 300]
+ *   npx node dist/bench/query-ab.js measure DIR [--queries 300] [--gc]
  *
  * `measure` prints the `queries` suite's rows (p99 / p50 wall, CPU per query p50 / p99) for each kind.
+ * With `--gc` it also says, per kind, how much of the slowest 1% and 5% of queries ran during V8
+ * garbage collections (PerformanceObserver `gc` entries overlapping each query), by collection kind.
  */
 import './quiet-logs.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { openBenchLedger } from './engine.js';
-import { appendViaContract, BulkLoader, bulkStart, measureQueries } from './queries.js';
+import { median, percentile } from './harness.js';
+import { appendViaContract, BulkLoader, bulkStart, measureQueries, type QuerySpan } from './queries.js';
 
 const VIA_CONTRACT = 100;
 
@@ -30,30 +34,105 @@ async function build(dir: string, total: number): Promise<void> {
   await writeFile(join(dir, 'query-ab.json'), JSON.stringify({ total, bulk, t0 }));
 }
 
-async function measure(dir: string, queries: number): Promise<void> {
+interface Collection {
+  start: number;
+  end: number;
+  kind: 'minor' | 'major' | 'incremental' | 'weak';
+}
+
+const GC_KINDS: Record<number, Collection['kind']> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak',
+};
+
+/** Collections as V8 reports them (their pause on the main thread), for the whole measurement. */
+function observeCollections(): { collections: Collection[]; stop: () => void } {
+  const collections: Collection[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = GC_KINDS[(e as unknown as { detail: { kind: number } }).detail.kind] ?? 'weak';
+      collections.push({ start: e.startTime, end: e.startTime + e.duration, kind });
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return { collections, stop: () => observer.disconnect() };
+}
+
+/** GC pause inside one query, ms, by collection kind. */
+function pauseIn(span: QuerySpan, collections: readonly Collection[]): Record<Collection['kind'], number> {
+  const out = { minor: 0, major: 0, incremental: 0, weak: 0 };
+  for (const c of collections) {
+    const overlap = Math.min(span.end, c.end) - Math.max(span.start, c.start);
+    if (overlap > 0) out[c.kind] += overlap;
+  }
+  return out;
+}
+
+/** Per kind: the slowest 1% / 5% of queries against the rest, and the GC pause inside each group. */
+function gcReport(spans: readonly QuerySpan[], collections: readonly Collection[]): string[] {
+  const lines: string[] = [];
+  for (const kind of new Set(spans.map((s) => s.kind))) {
+    const mine = spans.filter((s) => s.kind === kind);
+    const wall = mine.map((s) => s.end - s.start);
+    for (const p of [99, 95]) {
+      const cut = percentile(wall, p);
+      const slow = mine.filter((s) => s.end - s.start >= cut);
+      const fast = mine.filter((s) => s.end - s.start < cut);
+      const describe = (group: readonly QuerySpan[]) => {
+        const pauses = group.map((s) => pauseIn(s, collections));
+        const withMajor = pauses.filter((g) => g.major > 0).length;
+        const withMinor = pauses.filter((g) => g.minor > 0).length;
+        const gcMs = pauses.map((g) => g.major + g.minor + g.incremental + g.weak);
+        return `${group.length} queries: wall p50 ${median(group.map((s) => s.end - s.start)).toFixed(2)} ms, CPU p50 ${median(group.map((s) => s.cpuMs)).toFixed(2)} ms (main thread ${median(group.map((s) => s.mainMs)).toFixed(2)}), GC pause inside p50 ${median(gcMs).toFixed(2)} ms (sum ${gcMs.reduce((a, b) => a + b, 0).toFixed(1)}); with a major GC ${withMajor}, with a minor GC ${withMinor}`;
+      };
+      lines.push(`${kind}: slowest ${100 - p}% (≥ ${cut.toFixed(2)} ms) ${describe(slow)}`);
+      lines.push(`${kind}:   the rest ${describe(fast)}`);
+    }
+  }
+  const major = collections.filter((c) => c.kind === 'major').map((c) => c.end - c.start);
+  const minor = collections.filter((c) => c.kind === 'minor').map((c) => c.end - c.start);
+  lines.push(
+    `collections: ${major.length} major (pause p50 ${median(major.length ? major : [0]).toFixed(2)} / max ${Math.max(0, ...major).toFixed(2)} ms), ${minor.length} minor (p50 ${median(minor.length ? minor : [0]).toFixed(2)} / max ${Math.max(0, ...minor).toFixed(2)} ms), over ${spans.length} queries`,
+  );
+  return lines;
+}
+
+async function measure(dir: string, queries: number, gc: boolean): Promise<void> {
   const { total, bulk, t0 } = JSON.parse(await readFile(join(dir, 'query-ab.json'), 'utf8')) as {
     total: number;
     bulk: number;
     t0: number;
   };
   const bench = await openBenchLedger({ dir, keyRegistered: true });
+  const spans: QuerySpan[] = [];
+  const observed = gc ? observeCollections() : undefined;
   try {
-    for (const row of await measureQueries(bench, total, t0, bulk, false, queries)) {
-      console.log(`${row.name}: ${row.value.toFixed(2)} ${row.unit}; ${row.note}`);
-    }
+    const rows = await measureQueries(bench, total, t0, bulk, false, queries, (s) => spans.push(s));
+    for (const row of rows) console.log(`${row.name}: ${row.value.toFixed(2)} ${row.unit}; ${row.note}`);
   } finally {
     await bench.close(true);
+  }
+  if (observed) {
+    await new Promise((resolve) => setImmediate(resolve)); // the observer's last entries
+    observed.stop();
+    for (const line of gcReport(spans, observed.collections)) console.log(line);
   }
 }
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { receipts: { type: 'string', default: '100000' }, queries: { type: 'string', default: '300' } },
+  options: {
+    receipts: { type: 'string', default: '100000' },
+    queries: { type: 'string', default: '300' },
+    gc: { type: 'boolean', default: false },
+  },
 });
 const [command, dir] = positionals;
 if (!dir || (command !== 'build' && command !== 'measure')) {
-  console.error('usage: query-ab.js build|measure DIR [--receipts N] [--queries N]');
+  console.error('usage: query-ab.js build|measure DIR [--receipts N] [--queries N] [--gc]');
   process.exit(2);
 }
 if (command === 'build') await build(dir, Number(values.receipts));
-else await measure(dir, Number(values.queries));
+else await measure(dir, Number(values.queries), values.gc);
