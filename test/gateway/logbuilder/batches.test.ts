@@ -89,3 +89,52 @@ test('texts read ahead of the chain are held up to the byte budget; past it, rea
   const strict = new ReceiptTexts(from([...receipts].reverse()), undefined, budget);
   await assert.rejects(strict.text('r0'), /none can be read again by id/);
 });
+
+/** Receipts whose `.mu` is a getter (as the gateway's ledger rows are) that counts its decodes. */
+function lazyReceipts(count: number, size: number) {
+  const decoded = new Map<string, number>();
+  const receipts = Array.from({ length: count }, (_, i) => {
+    const id = `r${i}`;
+    const text = `${'x'.repeat(size)}${i}`;
+    return {
+      id,
+      muBytes: Buffer.byteLength(text) + 2,
+      text,
+      get mu() {
+        decoded.set(id, (decoded.get(id) ?? 0) + 1);
+        return text;
+      },
+    };
+  });
+  return { receipts, decoded };
+}
+
+test('rows that know their size are batched by it without decoding their texts', async () => {
+  const { receipts, decoded } = lazyReceipts(100, 36 * 1024);
+  const batches = await collect(receiptBatches(from(receipts)));
+  assert.equal(batches.flat().length, 100);
+  for (const b of batches.slice(0, -1)) {
+    const bytes = b.reduce((n, r) => n + (r.muBytes ?? Number.NaN), 0);
+    assert.ok(bytes >= BATCH_MU_BYTES && bytes < BATCH_MU_BYTES + 37 * 1024, `${bytes} bytes`);
+  }
+  assert.equal(decoded.size, 0, 'no text decoded to weigh a batch');
+});
+
+test('texts read ahead are decoded once when held, and not at all when past the budget', async () => {
+  const { receipts, decoded } = lazyReceipts(50, 1000);
+  const budget = 10_000;
+  const reads: string[] = [];
+  const texts = new ReceiptTexts(
+    from([...receipts].reverse()),
+    async (id) => {
+      reads.push(id);
+      return receipts.find((r) => r.id === id)!.text;
+    },
+    budget,
+  );
+  for (const r of receipts) assert.equal(await texts.text(r.id), r.text);
+  assert.ok(reads.length > 0 && reads.length < receipts.length, `${reads.length} read again`);
+  for (const id of reads) assert.equal(decoded.get(id), undefined, `${id}: past the budget, never decoded`);
+  for (const [id, n] of decoded) assert.equal(n, 1, `${id} decoded once`);
+  assert.equal(decoded.size + reads.length, receipts.length);
+});
