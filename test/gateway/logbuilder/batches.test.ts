@@ -13,6 +13,8 @@ import {
   receiptBatches,
   SEGMENT_BATCH,
 } from '../../../gateway/logbuilder/chainexport.js';
+import { exportBundle } from '../../../gateway/logbuilder/export.js';
+import { buildLog, ORIGIN } from './fixture.js';
 
 async function* from<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
@@ -137,4 +139,47 @@ test('texts read ahead are decoded once when held, and not at all when past the 
   for (const id of reads) assert.equal(decoded.get(id), undefined, `${id}: past the budget, never decoded`);
   for (const [id, n] of decoded) assert.equal(n, 1, `${id} decoded once`);
   assert.equal(decoded.size + reads.length, receipts.length);
+});
+
+test('an export by a selection no chain covers decodes each .mu once, as its line is written', async () => {
+  // The selection path (two ledger passes; receipts batched for their leaves and proofs): a batch
+  // holds rows, not texts, so the texts in memory are the one being written, whatever the batch.
+  const f = await buildLog();
+  try {
+    const events: string[] = [];
+    const rows = f.receipts.map((r) => ({
+      id: r.id,
+      muBytes: Buffer.byteLength(r.mu, 'utf8') + 2,
+      get mu() {
+        events.push(`decode ${r.id}`);
+        return r.mu;
+      },
+    }));
+    const lines: string[] = [];
+    for await (const line of exportBundle({
+      store: f.store,
+      checkpointer: f.checkpointer,
+      receipts: async function* () {
+        yield* rows;
+      },
+      filters: { operation: 'vitals.forward' },
+      origin: ORIGIN,
+    })) {
+      const l = JSON.parse(line) as { type: string; mu?: string; entry?: { id: string } };
+      if (l.type === 'receipt') {
+        events.push(`line ${l.entry!.id}`);
+        lines.push(l.mu!);
+      }
+    }
+    assert.equal(lines.length, f.receipts.length, 'every receipt bundled');
+    assert.deepEqual(lines.toSorted(), f.receipts.map((r) => r.mu).toSorted(), 'each with its text');
+    const ids = events.filter((e) => e.startsWith('line ')).map((e) => e.slice(5));
+    assert.deepEqual(
+      events,
+      ids.flatMap((id) => [`decode ${id}`, `line ${id}`]),
+      'each text decoded once, right before its line',
+    );
+  } finally {
+    await f.close();
+  }
 });
