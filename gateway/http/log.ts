@@ -10,7 +10,7 @@ import { GatewayError } from '../errors.js';
 import type { IssuedCheckpoint } from '../logbuilder/checkpointer.js';
 import type { ExportSummary } from '../logbuilder/export.js';
 import type { TransparencyLog } from '../logbuilder/log.js';
-import { selectAll, type Selection } from '../ledger/selection.js';
+import { exportedReceipt, selectAll, type Selection } from '../ledger/selection.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
 import { BundleLines, Checkpoint, Errors, ExportQuery, Inclusion, ReceiptId, Size } from '@torgo/api';
@@ -237,8 +237,7 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService }> =
         height,
         {
           receipts: async function* () {
-            for await (const r of selectAll(service.ledger, identity, selection))
-              yield { id: r.id, mu: r.mu };
+            for await (const r of selectAll(service.ledger, identity, selection)) yield exportedReceipt(r);
           },
           readText: async (id) => (await service.ledger.getReceiptJson(identity, id)).value('mu'),
         },

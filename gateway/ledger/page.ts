@@ -167,6 +167,14 @@ export class ReceiptJson {
   }
 
   /**
+   * The UTF-8 size of a string member's JSON text: its value's UTF-8 size plus its quotes and escapes
+   * (a `.mu`'s line feeds), known without decoding it.
+   */
+  jsonBytes(member: StringMember): number {
+    return this.texts[member].length;
+  }
+
+  /**
    * The API's Receipt (api/src/schemas.ts `Receipt`, members in its order, `digest` named `hash`,
    * `block` only when given, last), as pieces of UTF-8 to be concatenated.
    */

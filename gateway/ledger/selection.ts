@@ -5,6 +5,7 @@
  */
 import { GatewayError } from '../errors.js';
 import type { AuditLedger, ReceiptQuery, ReceiptView } from './audit.js';
+import type { ReceiptJson } from './page.js';
 import type { WalletIdentity } from './wallet.js';
 
 export interface Selection {
@@ -102,22 +103,51 @@ export function nextReadSize(largestMuBytes: number, readBytes = READ_BYTES): nu
  * Every matching receipt, page by page: each read asks for about `readBytes` of `.mu` text (sized by
  * the largest receipt seen), and the next read waits until the consumer has taken every row of
  * the last one, so memory is bounded by one read, whatever the selection's size or its receipts'.
+ * A row is the contract's answer cut into its members' UTF-8 bytes (`ReceiptJson`), not parsed: the
+ * rows of a read stay outside the JavaScript heap (a Buffer, half the size of the `.mu` strings,
+ * which V8 stores two bytes per character), and a `.mu` becomes a string only when its consumer
+ * asks for it (`ReceiptJson.value`), one receipt at a time.
  */
 export async function* selectAll(
   ledger: AuditLedger,
   who: WalletIdentity,
   sel: Selection,
   readBytes = READ_BYTES,
-): AsyncGenerator<ReceiptView> {
+): AsyncGenerator<ReceiptJson> {
   let bookmark = '';
   let largest = 0;
   do {
-    const page = await readSelection(ledger, who, sel, bookmark, nextReadSize(largest, readBytes));
-    for (const r of page.rows) largest = Math.max(largest, Buffer.byteLength(r.mu, 'utf8'));
+    const page = await readRows(
+      (q) => ledger.queryReceiptJson(who, q),
+      (r, f) => r.value(f),
+      sel,
+      bookmark,
+      nextReadSize(largest, readBytes),
+    );
+    for (const r of page.rows) largest = Math.max(largest, r.jsonBytes('mu'));
     bookmark = page.bookmark;
     // Hand the rows over one by one, dropping each reference as it goes.
     const rows = page.rows;
     page.rows = [];
     while (rows.length > 0) yield rows.shift()!;
   } while (bookmark);
+}
+
+/**
+ * A `selectAll` row as an export takes it (gateway/logbuilder/export.ts `ExportedReceipt`): its id,
+ * its `.mu`'s size from the row's bytes, and its `.mu` decoded from them each time `mu` is read, so a
+ * batch of rows holds no `.mu` string.
+ */
+export function exportedReceipt(r: ReceiptJson): {
+  readonly id: string;
+  readonly mu: string;
+  readonly muBytes: number;
+} {
+  return {
+    id: r.value('id'),
+    muBytes: r.jsonBytes('mu'),
+    get mu() {
+      return r.value('mu');
+    },
+  };
 }

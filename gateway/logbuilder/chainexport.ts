@@ -129,7 +129,12 @@ export async function* idsOf(receipts: AsyncIterable<ExportedReceipt>): AsyncGen
 
 /** Batches of receipts with their texts, bounded by count and by `.mu` bytes. */
 export function receiptBatches(receipts: AsyncIterable<ExportedReceipt>): AsyncGenerator<ExportedReceipt[]> {
-  return inBatches(receipts, SEGMENT_BATCH, (r) => Buffer.byteLength(r.mu, 'utf8'), BATCH_MU_BYTES);
+  return inBatches(
+    receipts,
+    SEGMENT_BATCH,
+    (r) => r.muBytes ?? Buffer.byteLength(r.mu, 'utf8'),
+    BATCH_MU_BYTES,
+  );
 }
 
 /** Most receipts read ahead of the chain (ledger order vs leaf order) before the export gives up. */
@@ -194,9 +199,11 @@ export class ReceiptTexts {
   }
 
   private holdAhead(r: ExportedReceipt): void {
-    const bytes = Buffer.byteLength(r.mu, 'utf8');
-    if (this.aheadBytes + bytes <= this.budget) {
-      this.ahead.set(r.id, r.mu);
+    // Decoded once (`mu` may be a getter over the ledger's bytes), and only if it may be held.
+    const mu = r.muBytes === undefined || this.aheadBytes + r.muBytes <= this.budget ? r.mu : undefined;
+    const bytes = mu === undefined ? Number.POSITIVE_INFINITY : Buffer.byteLength(mu, 'utf8');
+    if (mu !== undefined && this.aheadBytes + bytes <= this.budget) {
+      this.ahead.set(r.id, mu);
       this.aheadBytes += bytes;
       return;
     }

@@ -40,8 +40,13 @@ import type { LeafRecord, LogStore } from './store.js';
 
 export interface ExportedReceipt {
   readonly id: string;
-  /** The `.mu` text as committed. */
+  /**
+   * The `.mu` text as committed. It may be decoded on each read (a getter over the ledger's bytes,
+   * so that receipts held in a batch are not held as strings): read it once, when it is needed.
+   */
   readonly mu: string;
+  /** About the `.mu`'s UTF-8 size (never less), when known without decoding it: what batches weigh. */
+  readonly muBytes?: number;
 }
 
 export interface ExportOptions {

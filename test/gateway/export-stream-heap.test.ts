@@ -12,11 +12,14 @@ import '../engine/quiet-logs.js';
  *
  * In `npm test` since 2026-12-02: the ledger is filled in this process (a gateway without the cap,
  * HTTP on loopback), then only the export runs in the capped child; ~25 s at load 5, ~70 s at load 10.
- * The export by operation is the last step, a `todo` subtest: a helper saw the capped server die of heap
- * exhaustion on it ("Reached heap limit ... JavaScript heap out of memory", ledger filled by a child
- * server, load ~27). Here (in-process fill, load 5–16) it passed in 3 of 3 runs once this test's own cut
- * download stopped rejecting on its own destroy() (that "aborted" looked like a server reset). Not
- * understood, so not a plain step yet: docs/performance.md §12.
+ * The export by operation (no chain covers it: the ledger's selection is read twice, and receipts are
+ * batched for their leaves and proofs) is the last step. It once killed the capped server ("Reached
+ * heap limit ... JavaScript heap out of memory"; 93f7e57 here, 1 run of 2): nothing grew with the
+ * bundle, but each batch held its `.mu` texts as strings (~1 MiB of V8 heap per 512 KiB of `.mu`),
+ * a suspended generator still held the previous batch, and the ledger read in flight its page as a
+ * string and as parsed rows — ~2.5–3 MiB over the idle heap in a snapshot mid-export, more in
+ * flight. Now the ledger's rows stay as the contract's bytes (off the V8 heap) and each text is
+ * decoded as its line is written: ~0.65 MiB over idle (docs/performance.md §12).
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -238,10 +241,8 @@ describe('GET /v1/export streams (torgo serve in a child process, heap capped)',
     assert.equal(cutReport.outcome, 'invalid');
     assert.equal(cutReport.stopped?.code, 'E_BUNDLE_TRUNCATED');
 
-    // Last: until it is fixed, this export kills the capped server (see the header comment).
     await t.test(
       'the same receipts selected by operation (two ledger passes) under the same cap',
-      { todo: 'the capped server runs out of heap on the export by operation (docs/performance.md §12)' },
       async () => {
         // The same receipts selected by operation: no chain covers it, so the ledger is read twice (key
         // ids, then receipts with their texts, in batches bounded by bytes).

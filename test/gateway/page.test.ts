@@ -13,6 +13,7 @@ import { canonicalJson } from '../../chaincode/json.js';
 import type { ReceiptView } from '../../chaincode/queries.js';
 import { ReceiptJson, receiptPage, receiptPageJson } from '../../gateway/ledger/page.js';
 import { resourceOf } from '../../gateway/http/receipts.js';
+import { exportedReceipt } from '../../gateway/ledger/selection.js';
 
 /** Strings that stress the cut: member names, `,"`, escapes, non-ASCII, control characters. */
 const tricky = fc.oneof(
@@ -99,6 +100,24 @@ describe('receipt JSON from the contract’s bytes', () => {
         assert.deepEqual(Buffer.concat(ReceiptJson.of(bytes).resource(block)), expected);
         assert.equal(ReceiptJson.of(bytes).value('mu'), v.mu);
         assert.equal(ReceiptJson.of(bytes).value('source'), v.source);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('an export row: the view’s id and .mu, decoded on each read of mu; its size never less than the .mu’s UTF-8', () => {
+    fc.assert(
+      fc.property(view, (v) => {
+        const bytes = Buffer.from(canonicalJson(v as never));
+        for (const r of [ReceiptJson.of(bytes), ReceiptJson.fromView(v)]) {
+          const row = exportedReceipt(r);
+          assert.equal(row.id, v.id);
+          assert.equal(row.mu, v.mu);
+          assert.equal(row.mu, v.mu, 'read again, the same text');
+          assert.equal(row.muBytes, r.jsonBytes('mu'));
+          assert.equal(r.jsonBytes('mu'), Buffer.byteLength(canonicalJson(v.mu)), 'the member’s JSON text');
+          assert.ok(row.muBytes >= Buffer.byteLength(v.mu, 'utf8') + 2);
+        }
       }),
       { numRuns: 500 },
     );

@@ -13,6 +13,8 @@ import {
   receiptBatches,
   SEGMENT_BATCH,
 } from '../../../gateway/logbuilder/chainexport.js';
+import { exportBundle } from '../../../gateway/logbuilder/export.js';
+import { buildLog, ORIGIN } from './fixture.js';
 
 async function* from<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
@@ -88,4 +90,96 @@ test('texts read ahead of the chain are held up to the byte budget; past it, rea
   // Without a way to read a text again, a disorder beyond the budget fails the export.
   const strict = new ReceiptTexts(from([...receipts].reverse()), undefined, budget);
   await assert.rejects(strict.text('r0'), /none can be read again by id/);
+});
+
+/** Receipts whose `.mu` is a getter (as the gateway's ledger rows are) that counts its decodes. */
+function lazyReceipts(count: number, size: number) {
+  const decoded = new Map<string, number>();
+  const receipts = Array.from({ length: count }, (_, i) => {
+    const id = `r${i}`;
+    const text = `${'x'.repeat(size)}${i}`;
+    return {
+      id,
+      muBytes: Buffer.byteLength(text) + 2,
+      text,
+      get mu() {
+        decoded.set(id, (decoded.get(id) ?? 0) + 1);
+        return text;
+      },
+    };
+  });
+  return { receipts, decoded };
+}
+
+test('rows that know their size are batched by it without decoding their texts', async () => {
+  const { receipts, decoded } = lazyReceipts(100, 36 * 1024);
+  const batches = await collect(receiptBatches(from(receipts)));
+  assert.equal(batches.flat().length, 100);
+  for (const b of batches.slice(0, -1)) {
+    const bytes = b.reduce((n, r) => n + (r.muBytes ?? Number.NaN), 0);
+    assert.ok(bytes >= BATCH_MU_BYTES && bytes < BATCH_MU_BYTES + 37 * 1024, `${bytes} bytes`);
+  }
+  assert.equal(decoded.size, 0, 'no text decoded to weigh a batch');
+});
+
+test('texts read ahead are decoded once when held, and not at all when past the budget', async () => {
+  const { receipts, decoded } = lazyReceipts(50, 1000);
+  const budget = 10_000;
+  const reads: string[] = [];
+  const texts = new ReceiptTexts(
+    from([...receipts].reverse()),
+    async (id) => {
+      reads.push(id);
+      return receipts.find((r) => r.id === id)!.text;
+    },
+    budget,
+  );
+  for (const r of receipts) assert.equal(await texts.text(r.id), r.text);
+  assert.ok(reads.length > 0 && reads.length < receipts.length, `${reads.length} read again`);
+  for (const id of reads) assert.equal(decoded.get(id), undefined, `${id}: past the budget, never decoded`);
+  for (const [id, n] of decoded) assert.equal(n, 1, `${id} decoded once`);
+  assert.equal(decoded.size + reads.length, receipts.length);
+});
+
+test('an export by a selection no chain covers decodes each .mu once, as its line is written', async () => {
+  // The selection path (two ledger passes; receipts batched for their leaves and proofs): a batch
+  // holds rows, not texts, so the texts in memory are the one being written, whatever the batch.
+  const f = await buildLog();
+  try {
+    const events: string[] = [];
+    const rows = f.receipts.map((r) => ({
+      id: r.id,
+      muBytes: Buffer.byteLength(r.mu, 'utf8') + 2,
+      get mu() {
+        events.push(`decode ${r.id}`);
+        return r.mu;
+      },
+    }));
+    const lines: string[] = [];
+    for await (const line of exportBundle({
+      store: f.store,
+      checkpointer: f.checkpointer,
+      receipts: async function* () {
+        yield* rows;
+      },
+      filters: { operation: 'vitals.forward' },
+      origin: ORIGIN,
+    })) {
+      const l = JSON.parse(line) as { type: string; mu?: string; entry?: { id: string } };
+      if (l.type === 'receipt') {
+        events.push(`line ${l.entry!.id}`);
+        lines.push(l.mu!);
+      }
+    }
+    assert.equal(lines.length, f.receipts.length, 'every receipt bundled');
+    assert.deepEqual(lines.toSorted(), f.receipts.map((r) => r.mu).toSorted(), 'each with its text');
+    const ids = events.filter((e) => e.startsWith('line ')).map((e) => e.slice(5));
+    assert.deepEqual(
+      events,
+      ids.flatMap((id) => [`decode ${id}`, `line ${id}`]),
+      'each text decoded once, right before its line',
+    );
+  } finally {
+    await f.close();
+  }
 });
