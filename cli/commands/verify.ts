@@ -86,9 +86,16 @@ export function addVerifyCommand(program: Command, output: Output): void {
             throw new CliError(`cannot read ${path}: ${e.message}`, EXIT_USAGE, 'E_IO');
           })
         ).size;
-        const trusted = await trustedKeys(o.trust, await bundleOrigin(path));
         const workers = o.workers === undefined ? undefined : Number(o.workers);
+        // Started first: each worker's start-up (a thread, its module graph) overlaps this thread's
+        // reading of the keys and the header instead of delaying the first batch.
         const pool = workers === 0 ? undefined : new WorkerPool(workers);
+        const trusted = await bundleOrigin(path)
+          .then((origin) => trustedKeys(o.trust, origin))
+          .catch(async (e: unknown) => {
+            await pool?.close();
+            throw e;
+          });
         const tty = process.stderr.isTTY && !o.json;
         let bytes = 0;
         const started = performance.now();

@@ -65,8 +65,12 @@ export interface VerifyBundleOptions {
   /** How many trusted signatures the checkpoint needs (default 1). */
   readonly threshold?: number;
   readonly checker?: ReceiptChecker;
-  /** Receipts per checker call, and how many calls may be in flight (bounds memory). */
+  /**
+   * Receipts per checker call (default 64), receipt text per call in UTF-16 units (default
+   * BATCH_TEXT_UNITS), and how many calls may be in flight (default 1): together they bound memory.
+   */
   readonly batchSize?: number;
+  readonly batchText?: number;
   readonly parallelism?: number;
   readonly onProgress?: (receiptsChecked: number) => void;
   /**
@@ -315,6 +319,7 @@ class BundleVerification {
       },
       this.options.batchSize ?? 64,
       this.options.parallelism ?? 1,
+      this.options.batchText,
     );
   }
 

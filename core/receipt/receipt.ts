@@ -203,20 +203,30 @@ export function parseReceipt(input: Uint8Array | string): Receipt {
     // The file is the text, then LF and per signature "— <ASCII>" LF (`readWellFormedHead`): past the
     // text, every UTF-16 unit is one UTF-8 byte but "—", three. So the text's bytes are the file's first n.
     const n = bytes.length - (input.length - fast.text.length) - 2 * fast.signatures.length;
-    signedTexts.set(receipt, { text: receipt.text, bytes: bytes.slice(0, n) });
+    Object.defineProperty(receipt, SIGNED_TEXT, { value: { text: receipt.text, bytes: bytes.slice(0, n) } });
   }
   return receipt;
 }
 
-/** The UTF-8 of receipts' texts, kept by `parseReceipt` where it has them for free (a copy: `bytes` is the caller's). */
-const signedTexts = new WeakMap<Receipt, { text: string; bytes: Uint8Array }>();
+/**
+ * The UTF-8 of a receipt's text, kept by `parseReceipt` where it has it for free (a copy: `bytes` is the
+ * caller's), as a non-enumerable property of the receipt: a spread or a structured clone drops it, and
+ * `deepStrictEqual` ignores it. Not a WeakMap: V8's scavenger treats the values of a WeakMap that lives in
+ * the old generation as strong, so every receipt's entry (its bytes, and its text, a slice that holds the
+ * whole `.mu` string) survived the scavenges of its lifetime and was promoted. In `torgo verify`'s workers
+ * that grew each young generation to 128 MiB and peak RSS by ~200 MiB (docs/performance.md §13).
+ */
+const SIGNED_TEXT = Symbol('signedText');
+interface KeptText {
+  readonly [SIGNED_TEXT]?: { readonly text: string; readonly bytes: Uint8Array };
+}
 
 /**
  * `utf8(receipt.text)`, the signed message (§6): kept from parsing while `text` is still the parsed one.
  * The array may be the one later verifications of this receipt use: read it, never write to it.
  */
 export function signedBytes(receipt: Receipt): Uint8Array {
-  const known = signedTexts.get(receipt);
+  const known = (receipt as KeptText)[SIGNED_TEXT];
   return known && known.text === receipt.text ? known.bytes : utf8(receipt.text);
 }
 

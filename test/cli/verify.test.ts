@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { publicKey, publicKeyToPem, toHex, utf8 } from '../../core/index.js';
@@ -171,5 +173,27 @@ describe('torgo verify (offline bundle verification)', () => {
     assert.equal((await torgo('verify', p('garbage'), '--trust', p('operator.pub.pem'))).code, 2);
     assert.equal((await torgo('verify', p('missing'), '--trust', p('operator.pub.pem'))).code, 2);
     assert.equal((await torgo('verify', p('bundle.jsonl'), '--trust', p('garbage'))).code, 2);
+  });
+
+  it('unusable input with workers: the process exits 2 on its own (the workers, started first, are stopped)', async () => {
+    const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'torgo.js');
+    for (const [bundle, trust] of [
+      [p('garbage'), p('operator.pub.pem')],
+      [p('bundle.jsonl'), p('garbage')],
+    ] as const) {
+      const run = promisify(execFile)(
+        process.execPath,
+        [bin, 'verify', bundle, '--trust', trust, '--workers', '2'],
+        {
+          timeout: 60_000,
+        },
+      );
+      const e = (await run.then(
+        () => assert.fail('exit 0'),
+        (x: unknown) => x,
+      )) as { code: unknown; killed: boolean };
+      assert.equal(e.killed, false, 'still running after 60 s: a worker kept the process alive');
+      assert.equal(e.code, 2);
+    }
   });
 });

@@ -161,11 +161,21 @@ export function inThreadChecker(mlDsa: MlDsaBackend = platformMlDsa): ReceiptChe
 }
 
 /**
- * Feeds receipt lines to a checker in batches of `batchSize`, at most `parallelism` batches in
- * flight (which bounds memory), and hands each result to `absorb` as it comes back.
+ * Receipt text per batch, in UTF-16 code units, before it is sent whatever its count: 64 receipts
+ * of ~4.8 KB are ~310 Ki, but a receipt may be 96 KiB, so counting receipts alone would let 64 of
+ * those (6 MiB a batch) be in flight per slot.
+ */
+export const BATCH_TEXT_UNITS = 512 * 1024;
+
+/**
+ * Feeds receipt lines to a checker in batches of `batchSize` receipts or `batchText` UTF-16 units
+ * of receipt text, whichever comes first, at most `parallelism` batches in flight: the reader,
+ * which awaits `add`, is held at (parallelism + 1) × (batchText + one receipt) of text ahead of
+ * the results. Each result goes to `absorb` as it comes back.
  */
 export class ReceiptBatches {
   private batch: { line: number; receipt: ReceiptLine }[] = [];
+  private batchUnits = 0;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -175,17 +185,20 @@ export class ReceiptBatches {
     private readonly absorb: (results: readonly ReceiptCheckResult[]) => void,
     private readonly batchSize: number,
     private readonly parallelism: number,
+    private readonly batchText = BATCH_TEXT_UNITS,
   ) {}
 
   async add(line: number, receipt: ReceiptLine): Promise<void> {
     this.batch.push({ line, receipt });
-    if (this.batch.length >= this.batchSize) await this.flush();
+    this.batchUnits += receipt.mu.length;
+    if (this.batch.length >= this.batchSize || this.batchUnits >= this.batchText) await this.flush();
   }
 
   private async flush(): Promise<void> {
     if (this.batch.length === 0) return;
     const jobs = this.batch;
     this.batch = [];
+    this.batchUnits = 0;
     const p: Promise<void> = this.checker.check(jobs, this.context).then(
       (results) => this.absorb(results),
       // A checker that fails (a worker died) fails each of its receipts, by line: none is lost.

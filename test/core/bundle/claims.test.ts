@@ -118,6 +118,14 @@ describe('a bundle says exactly what it proves', () => {
     const progress: number[] = [];
     await verifyBytes(join(a), { batchSize: 3, onProgress: (n) => progress.push(n) });
     assert.deepEqual(progress, [3, 4], 'progress once per batch of receipts checked');
+    const byText: number[] = [];
+    const r1 = await verifyBytes(join(a), {
+      batchText: 1,
+      parallelism: 2,
+      onProgress: (n) => byText.push(n),
+    });
+    assert.equal(r1.outcome, 'valid');
+    assert.deepEqual(byText, [1, 2, 3, 4], 'a batch is cut at its text bound, whatever its count');
     const rb = await verifyBytes(join(b));
     assert.equal(rb.outcome, 'valid', JSON.stringify(rb.failures));
     assert.equal(rb.counts.keys, 1, 'only the key the adv-b receipts were signed with');
