@@ -14,7 +14,7 @@
  * (arrivals.ts: a submitter whose next transaction is due within the window and could send it); it is
  * cut at once when none is (a lone client waiting for its answer never waits) and as soon as
  * `maxBlockTxs` are waiting. The price is at most that much latency, paid by the transactions that
- * found the committer idle.
+ * found the committer idle: those that arrived while a block was written form the next block at once.
  */
 import { Arrivals } from './arrivals.js';
 import { type Block, type BlockTransaction, sealBlock, type ValidationCode } from './blockstore.js';
@@ -46,6 +46,8 @@ interface Waiting {
   tx: EndorsedTx;
   /** performance.now() when it was queued. */
   at: number;
+  /** It arrived while a block was being written: it goes in the next block without a window. */
+  duringWrite: boolean;
   resolve(status: CommitStatus): void;
   reject(error: unknown): void;
 }
@@ -58,6 +60,8 @@ export class Committer {
   /** When the open block window ends (performance.now()). */
   private deadline = 0;
   private readonly arrivals = new Arrivals();
+  /** A block's batch is being written. */
+  private writing = false;
 
   constructor(
     private readonly db: Db,
@@ -80,7 +84,7 @@ export class Committer {
   order(tx: EndorsedTx): Promise<CommitStatus> {
     return new Promise<CommitStatus>((resolve, reject) => {
       const at = performance.now();
-      this.queue.push({ tx, at, resolve, reject });
+      this.queue.push({ tx, at, duringWrite: this.writing, resolve, reject });
       if (this.blockWindowMs > 0) this.arrivals.arrived(creatorKey(tx), at);
       if (this.cut && (this.queue.length >= this.maxBlockTxs || !this.arrivals.expectedBy(this.deadline, at))) {
         this.cut();
@@ -100,9 +104,11 @@ export class Committer {
         // (No await at all without a window: the first transaction's block is cut at once, as before.)
         if (this.blockWindowMs > 0) await this.window();
         const batch = this.queue.splice(0, this.maxBlockTxs);
+        this.writing = true;
         try {
           await this.commit(batch);
         } finally {
+          this.writing = false;
           if (this.blockWindowMs > 0) for (const w of batch) this.arrivals.left(creatorKey(w.tx));
         }
       }
@@ -116,6 +122,8 @@ export class Committer {
    * no other transaction is expected before then.
    */
   private async window(): Promise<void> {
+    // Transactions that arrived while the last block was written already form a block (group commit).
+    if (this.queue[0]!.duringWrite) return;
     const now = performance.now();
     this.deadline = this.queue[0]!.at + this.blockWindowMs;
     const wait = this.deadline - now;
