@@ -67,7 +67,10 @@ interface Lane {
 }
 
 /** Transactions (the gateway's receipts-per-transaction histogram) and blocks committed so far. */
-async function ledgerCounts(url: string, agent: http.Agent): Promise<{ transactions: number; blocks: number }> {
+async function ledgerCounts(
+  url: string,
+  agent: http.Agent,
+): Promise<{ transactions: number; blocks: number }> {
   const metrics = await request(agent, url, 'GET', '/metrics', '');
   const count = /^torgo_receipts_per_transaction_count (\d+)/m.exec(metrics.text);
   const ready = await request(agent, url, 'GET', '/readyz', '');
@@ -199,7 +202,10 @@ export async function steadyRuns(load: SteadyLoad, runs: number, options: Steady
     const token = await appenderWithKey(agent, serve.url, serve.admin, 'bench', benchKey);
     const lanes: Lane[] = [{ token, agent }];
     for (let t = 1; t < tokens; t++) {
-      lanes.push({ token: await appenderToken(agent, serve.url, serve.admin, `bench-${t}`), agent: agents[t]! });
+      lanes.push({
+        token: await appenderToken(agent, serve.url, serve.admin, `bench-${t}`),
+        agent: agents[t]!,
+      });
     }
     const n = Math.max(1, Math.round(load.rate * load.seconds));
     // Warm-up (JIT, connections, key cache), then the timed runs.

@@ -1,6 +1,7 @@
 /**
- * Who may submit again soon: the committer's block window (committer.ts) waits only for a
- * transaction that is likely to come, never for one that cannot.
+ * Who may submit again soon: the committer's block window (committer.ts) and the gateway's append
+ * window (gateway/append/window.ts) wait only for a transaction that is likely to come, never for one
+ * that cannot.
  *
  * Per creator (submitting identity) it keeps the mean gap between its transactions and how many of
  * them it had in the committer at once (queued or being written). A creator is *expected* before a
@@ -67,12 +68,14 @@ export class Arrivals {
   /** Whether some creator is expected to send a transaction that could still join a block cut at `deadline`. */
   expectedBy(deadline: number, now: number): boolean {
     this.forget(now, false);
-    for (const r of this.creators.values()) {
-      // Due by the deadline, and not overdue by more than a mean gap (one that stopped is not waited for).
-      const due = r.last + r.gap;
-      if (r.current < Math.max(1, r.peak) && due <= deadline && now - due <= r.gap) return true;
-    }
+    for (const r of this.creators.values()) if (expected(r, deadline, now)) return true;
     return false;
+  }
+
+  /** Whether `creator` is expected to send another before `deadline`. */
+  expects(creator: string, deadline: number, now: number): boolean {
+    const r = this.creators.get(creator);
+    return r !== undefined && expected(r, deadline, now);
   }
 
   /** Drops creators idle for FORGET_MS (all idle ones from the oldest on when `full`, to make room). */
@@ -83,4 +86,10 @@ export class Arrivals {
       if (full && this.creators.size < MAX_CREATORS) return;
     }
   }
+}
+
+/** Due by the deadline, not overdue by more than a mean gap (one that stopped is not waited for), and able to send. */
+function expected(r: Rhythm, deadline: number, now: number): boolean {
+  const due = r.last + r.gap;
+  return r.current < Math.max(1, r.peak) && due <= deadline && now - due <= r.gap;
 }

@@ -86,7 +86,10 @@ export class Committer {
       const at = performance.now();
       this.queue.push({ tx, at, duringWrite: this.writing, resolve, reject });
       if (this.blockWindowMs > 0) this.arrivals.arrived(creatorKey(tx), at);
-      if (this.cut && (this.queue.length >= this.maxBlockTxs || !this.arrivals.expectedBy(this.deadline, at))) {
+      if (
+        this.cut &&
+        (this.queue.length >= this.maxBlockTxs || !this.arrivals.expectedBy(this.deadline, at))
+      ) {
         this.cut();
       }
       this.running ??= this.run();

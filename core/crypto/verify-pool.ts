@@ -142,11 +142,7 @@ export class VerifyPool {
     this.scheduled = false;
     const jobs = this.queue;
     this.queue = [];
-    if (
-      jobs.length <= this.inlineUpTo &&
-      this.slots.every((s) => s.load === 0) &&
-      !this.mainThreadBusy()
-    ) {
+    if (jobs.length <= this.inlineUpTo && this.slots.every((s) => s.load === 0) && !this.mainThreadBusy()) {
       this.verifyHere(jobs);
       return;
     }
