@@ -161,7 +161,7 @@ start_orderer() {
   ORDERER_ADMIN_TLS_CERTIFICATE="$o/tls/server.crt" ORDERER_ADMIN_TLS_PRIVATEKEY="$o/tls/server.key" \
   ORDERER_ADMIN_TLS_ROOTCAS="[$o/tls/ca.crt]" ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true \
   ORDERER_ADMIN_TLS_CLIENTROOTCAS="[$o/tls/ca.crt]" \
-  ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:$(orderer_port "$name" OPS)" \
+  ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:$(orderer_port "$name" OPS)" ORDERER_METRICS_PROVIDER=prometheus \
   ORDERER_FILELEDGER_LOCATION="$net/data/$name/ledger" \
   ORDERER_CONSENSUS_WALDIR="$net/data/$name/consensus/wal" ORDERER_CONSENSUS_SNAPDIR="$net/data/$name/consensus/snapshot" \
     start "$name" "$net/data/$name" orderer

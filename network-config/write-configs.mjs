@@ -33,6 +33,8 @@ const orderer = (name) => ({
   mspId: mspId(ordererOrg(name)),
   endpoint: `127.0.0.1:${ordererPort(name)}`,
   adminEndpoint: `127.0.0.1:${ordererPort(name, 'ADMIN')}`,
+  // Operations service (plain HTTP on 127.0.0.1): /healthz and Prometheus /metrics, SmartBFT's view included.
+  operationsEndpoint: `127.0.0.1:${ordererPort(name, 'OPS')}`,
   tlsCaCert: `${net}/organizations/${ordererOrg(name)}/msp/tlscacerts/ca.pem`,
   hostAlias: `${name}.${domain}`,
 });

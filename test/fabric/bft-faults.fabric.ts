@@ -10,6 +10,17 @@
  *   participation API), and is a working member again: with it, another orderer may fail.
  * Every drill ends with every receipt a client was told about on the ledger, in the log and in a
  * verified export (accounting.ts).
+ *
+ * SmartBFT (v1.0.1, Fabric 3.1.5) does not always resume by itself after a quorum outage: the nodes
+ * that stayed up keep moving to higher views while they cannot agree on one, a node that comes back
+ * syncs to the last *decided* view, and the nodes can then stay in different views for good, none
+ * ordering (seen in 2 of 4 runs of the quorum drill here; docs/fabric.md, "SmartBFT after a quorum
+ * outage"). The orderers' own metrics show it (consensus_smartbft_view_number and the view-change
+ * protocol's views differ between running nodes). The operator's remedy is to restart the ordering
+ * service's running nodes, which then agree on the highest view they recorded. A drill applies that
+ * remedy only on that evidence (ordering stalled, and no quorum of nodes settled in one view), says so,
+ * and still fails on anything that is TORGO's: answers, acknowledgements without quorum, how soon
+ * appends resume once ordering does, and the accounting.
  */
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
@@ -25,7 +36,9 @@ import {
   node,
   type OrdererConnection,
   ordererHeight,
+  type SmartBftView,
   sleep,
+  smartBftView,
   until,
 } from './network.js';
 
@@ -50,13 +63,14 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
     );
     ({ gw, token, auditor, key, dir } = await startDrill('bft'));
   });
-  /** Starts every orderer a drill took down, so a failed drill does not leave the next without quorum. */
   /**
-   * Starts every orderer a drill took down and waits until all four are at one height: each drill
-   * assumes a whole network (the quorum drill takes two of four down; with a third still catching up
-   * from the drill before, that is three down, and SmartBFT rightly orders nothing).
+   * Starts every orderer a drill took down and waits until all four are at one height and a quorum
+   * of them in one SmartBFT view: each drill assumes a whole network (the quorum drill takes two of four down; with a
+   * third still catching up from the drill before, that is three down, and SmartBFT rightly orders
+   * nothing). No quorum in one view after a minute is the SmartBFT stall (see the top of this file):
+   * the ordering service is restarted, so one drill's stall does not fail every suite after it.
    */
-  async function restore(): Promise<void> {
+  async function restore(drill: string): Promise<void> {
     for (const name of [...down]) await start(name).catch(() => {});
     if (down.size > 0) return;
     await until('every orderer at the channel height', 120_000, async () => {
@@ -65,9 +79,54 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
       );
       return Math.min(...heights) >= Math.max(...heights) && Math.min(...heights) > 0 ? true : undefined;
     });
+    const agreed = await until('a quorum of orderers in one SmartBFT view', 60_000, async () =>
+      quorumInOneView(await views()) ? true : undefined,
+    ).catch(() => false);
+    if (!agreed) await restartOrderingService(`${drill} (after the drill)`);
   }
+
+  /** Each orderer's SmartBFT view ('down' if a drill took it down, the error if it did not answer). */
+  async function views(): Promise<Record<string, SmartBftView | string>> {
+    const entries = await Promise.all(
+      conn.orderers.map(async (o) => {
+        if (down.has(o.name)) return [o.name, 'down'] as const;
+        return [
+          o.name,
+          await smartBftView(o, conn.channel).catch((e: Error) => `error: ${e.message}`),
+        ] as const;
+      }),
+    );
+    return Object.fromEntries(entries);
+  }
+  /**
+   * A quorum (2f+1 = 3 of 4) of orderers is settled in one view under one leader, with no view change
+   * under way on them: SmartBFT can order. (One node still changing views alone does not stop it;
+   * it joins the others' view at their next decision.)
+   */
+  function quorumInOneView(byName: Record<string, SmartBftView | string>): boolean {
+    const groups = new Map<string, number>();
+    for (const v of Object.values(byName)) {
+      if (typeof v === 'string' || v.viewChangeCurrent !== v.view || v.viewChangeNext !== v.view) continue;
+      const key = `${v.view}/${v.leader}`;
+      groups.set(key, (groups.get(key) ?? 0) + 1);
+    }
+    return Math.max(0, ...groups.values()) >= 3;
+  }
+  /**
+   * The operator's remedy for the SmartBFT stall: stop every running orderer, then start them all
+   * again (each keeps its ledger and WAL). Recorded with the views that called for it.
+   */
+  async function restartOrderingService(drill: string): Promise<void> {
+    const before = await views();
+    const running = conn.orderers.map((o) => o.name).filter((name) => !down.has(name));
+    await Promise.all(running.map((name) => node('stop', name)));
+    await Promise.all(running.map((name) => node('start', name)));
+    // On the output, whichever drill it was for: how often the stall happens is worth counting.
+    console.log(`# bft: ordering service restarted for ${drill}: the views were ${JSON.stringify(before)}`);
+  }
+
   after(async () => {
-    await restore();
+    await restore('after');
     await gw?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -86,10 +145,16 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
   }
   const orderer = (name: string): OrdererConnection => conn.orderers.find((o) => o.name === name)!;
   const height = (name: string) => ordererHeight(orderer(name), conn.channel);
-  /** The greatest height among the running orderers. */
+  /**
+   * The greatest height among the running orderers that answer (one just started may not listen on
+   * its admin port yet).
+   */
   async function channelHeight(): Promise<number> {
     const running = conn.orderers.filter((o) => !down.has(o.name));
-    return Math.max(...(await Promise.all(running.map((o) => ordererHeight(o, conn.channel)))));
+    const heights = await Promise.all(running.map((o) => ordererHeight(o, conn.channel).catch(() => -1)));
+    const height = Math.max(...heights);
+    if (height < 0) throw new Error(`no running orderer answered: ${running.map((o) => o.name).join(', ')}`);
+    return height;
   }
   /** Each running orderer's height and the gateway's readiness: where a stalled drill is stuck. */
   async function networkState(): Promise<Record<string, unknown>> {
@@ -100,7 +165,11 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
         : await ordererHeight(o, conn.channel).catch((e: Error) => `error: ${e.message.slice(0, 120)}`);
     }
     const ready = await call(gw.url, 'GET', '/readyz').catch((e: Error) => ({ status: 0, text: e.message }));
-    return { ordererHeights: heights, readyz: `${ready.status} ${ready.text.slice(0, 400)}` };
+    return {
+      ordererHeights: heights,
+      smartBftViews: await views(),
+      readyz: `${ready.status} ${ready.text.slice(0, 400)}`,
+    };
   }
   function newLoad(what: string): AppendLoad {
     return new AppendLoad(() => gw.url, token, key, `bft-${what}-${Date.now().toString(36)}`, 8);
@@ -150,11 +219,11 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
       await assertAccounted(gw.url, auditor, dir, load.source, stats);
     } finally {
       load.abort();
-      await restore();
+      await restore('kill-one');
     }
   });
 
-  it('one orderer stopped and a second killed: 503 + Retry-After until quorum is back, then appends resume', async (t) => {
+  it('one orderer stopped and a second killed: 503 + Retry-After until ordering is back, then appends resume', async (t) => {
     const load = newLoad('no-quorum');
     try {
       load.start();
@@ -179,10 +248,40 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
 
       const quorumAt = Date.now();
       await start('orderer2');
+      // Ordering is back when the channel grows again (the first block after quorum returned): how
+      // long that takes is SmartBFT's (its nodes must agree on a view; a figure, not TORGO's to
+      // bound). If it does not happen and no quorum of nodes is settled in one view (the stall at
+      // the top of this file), the ordering service is restarted. Either way, from the moment
+      // ordering is back, TORGO's part is timed and bounded: the resent receipts commit.
+      const heightAtQuorum = await channelHeight();
+      const grown = (ms: number) =>
+        until('the channel to grow', ms, async () =>
+          (await channelHeight()) > heightAtQuorum ? Date.now() : undefined,
+        );
+      let stall: Record<string, unknown> | undefined;
+      let orderingBackAt = await grown(90_000).catch(async () => {
+        const state = await networkState();
+        // Anything else is TORGO's to explain: say where it stuck — ordering (orderer heights not
+        // moving) or delivery and commit (orderers ahead of the gateway's peer).
+        if (quorumInOneView(state.smartBftViews as Record<string, SmartBftView | string>))
+          throw new Error(
+            `the channel did not grow in 90 s after quorum was back, with a quorum in one view: ${JSON.stringify(state)}`,
+          );
+        stall = state;
+        return undefined;
+      });
+      if (orderingBackAt === undefined) {
+        await restartOrderingService('no-quorum (quorum back, ordering stalled)');
+        const restartedAt = Date.now();
+        orderingBackAt = await grown(90_000).catch(async () => {
+          throw new Error(
+            `the channel did not grow in 90 s after the ordering service was restarted: ${JSON.stringify(await networkState())}`,
+          );
+        });
+        stall = { restartedAfterSeconds: (restartedAt - quorumAt) / 1000, ...stall };
+      }
       await load.more(20, 120_000).catch(async (e: Error) => {
-        // It did not recover: say where it stuck — ordering (orderer heights not moving) or delivery
-        // and commit (orderers ahead of the gateway's peer) — before anything else restarts.
-        throw new Error(`${e.message}; after quorum was back: ${JSON.stringify(await networkState())}`);
+        throw new Error(`${e.message}; after ordering was back: ${JSON.stringify(await networkState())}`);
       });
       const firstAck = load.stats().ackTimes.find((time) => time >= quorumAt)!;
       await start('orderer3');
@@ -191,7 +290,9 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
         acked: stats.acked.size,
         outageSeconds: (quorumAt - lostAt) / 1000,
         ackedWithoutQuorum,
-        resumeSeconds: (firstAck - quorumAt) / 1000,
+        orderingBackSeconds: (orderingBackAt - quorumAt) / 1000,
+        resumeSeconds: Math.max(0, firstAck - orderingBackAt) / 1000,
+        smartBftStall: stall ?? false,
         statuses: Object.fromEntries(stats.statuses),
         commitUnknown: stats.commitUnknown.length,
         readyz,
@@ -200,15 +301,16 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
       assertAnswers(stats);
       assert.ok((stats.statuses.get(503) ?? 0) > 0, 'clients were told 503 while there was no quorum');
       assert.equal(ackedWithoutQuorum, 0, 'nothing was acknowledged without an ordering quorum');
+      // Clients resend at most a second after a 503; the gateway retries within its budget.
       assert.ok(
-        figures.resumeSeconds < 60,
-        `appends resumed ${figures.resumeSeconds} s after quorum was back`,
+        figures.resumeSeconds < 30,
+        `appends resumed ${figures.resumeSeconds} s after ordering was back (the channel grew again)`,
       );
       await gw.ready(60_000);
       await assertAccounted(gw.url, auditor, dir, load.source, stats);
     } finally {
       load.abort();
-      await restore();
+      await restore('no-quorum');
     }
   });
 
@@ -262,7 +364,7 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
       }
     } finally {
       load.abort();
-      await restore();
+      await restore('catch-up');
     }
   });
 });

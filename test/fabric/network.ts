@@ -4,9 +4,9 @@
  * gateways as real processes on the written gateway-<org>.json configs, and drive them over HTTP.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { request } from 'node:https';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { call } from '../gateway/helpers.js';
@@ -39,6 +39,8 @@ export interface OrdererConnection {
   readonly endpoint: string;
   /** The channel participation API (osnadmin), client TLS with the org admin's certificate. */
   readonly adminEndpoint: string;
+  /** The operations service (plain HTTP): /healthz and Prometheus /metrics. */
+  readonly operationsEndpoint: string;
   readonly tlsCaCert: string;
 }
 
@@ -103,6 +105,38 @@ export async function ordererHeight(o: OrdererConnection, channel: string): Prom
   return info.height;
 }
 
+/** What a SmartBFT orderer says of its view (its Prometheus metrics, `consensus_smartbft_*`). */
+export interface SmartBftView {
+  /** The view it runs (`view_number`) and that view's leader (`view_leader_id`, a consenter ID). */
+  readonly view: number;
+  readonly leader: number;
+  /** The view-change protocol's current and next view (`viewchange_current_view`, `viewchange_next_view`). */
+  readonly viewChangeCurrent: number;
+  readonly viewChangeNext: number;
+}
+
+/** One orderer's SmartBFT view, from its operations endpoint's /metrics (ORDERER_METRICS_PROVIDER=prometheus). */
+export async function smartBftView(o: OrdererConnection, channel: string): Promise<SmartBftView> {
+  const res = await fetch(`http://${o.operationsEndpoint}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  if (!res.ok) throw new Error(`${o.name}: /metrics answered ${res.status}`);
+  const text = await res.text();
+  const metric = (name: string): number => {
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith(`consensus_smartbft_${name}{`) && l.includes(`channel="${channel}"`));
+    const value = Number(line?.slice(line.lastIndexOf(' ') + 1));
+    if (!line || !Number.isFinite(value))
+      throw new Error(`${o.name}: no consensus_smartbft_${name} for ${channel}`);
+    return value;
+  };
+  return {
+    view: metric('view_number'),
+    leader: metric('view_leader_id'),
+    viewChangeCurrent: metric('viewchange_current_view'),
+    viewChangeNext: metric('viewchange_next_view'),
+  };
+}
+
 /** Every receipt id of a source, following the query's cursors page by page (each page must be 200). */
 export async function idsOfSource(
   url: string,
@@ -150,6 +184,17 @@ export async function until<T>(what: string, ms: number, check: () => Promise<T 
  * so tests can kill -9 it. Its data directory survives restarts; the first start's admin token is
  * written to a file (0600) and kept.
  */
+/**
+ * Gateways this process started and that have not exited: killed when it exits, however it exits (a
+ * cancelled suite skips its `after` hooks). Each also has a pid file in the network's pids/, so
+ * network-config/down.sh stops one that outlived its test process (killed, say) before the next run,
+ * whose gateway on the same port it would otherwise answer for.
+ */
+const liveGateways = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveGateways) child.kill('SIGKILL');
+});
+
 export class GatewayProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -176,6 +221,16 @@ export class GatewayProcess {
   /** Starts the process (with `env` added to the environment) and waits until it answers /healthz. */
   async start(env: NodeJS.ProcessEnv = {}): Promise<void> {
     if (this.child) throw new Error(`gateway ${this.org} is already running`);
+    // Another process answering on this port would pass for this one (and the suite would read
+    // another run's admin token): refuse at once.
+    const squatter = await call(this.url, 'GET', '/healthz').then(
+      (r) => `answers ${r.status}`,
+      () => undefined,
+    );
+    if (squatter)
+      throw new Error(
+        `${this.url} ${squatter} before gateway ${this.org} started: a gateway left from another run?`,
+      );
     const first = this.admin === '';
     if (first) await rm(this.tokenFile, { force: true });
     const args = [path.join(REPO, 'bin', 'torgo.js'), 'serve', '--config', this.configFile];
@@ -191,8 +246,13 @@ export class GatewayProcess {
     child.stdout.pipe(logFile);
     child.stderr.pipe(logFile);
     this.child = child;
+    liveGateways.add(child);
+    const pidFile = path.join(networkDir(), 'pids', `gateway-${this.org}.pid`);
+    await writeFile(pidFile, `${child.pid}\n`);
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.once('exit', () => {
+      liveGateways.delete(child);
+      rmSync(pidFile, { force: true });
       if (this.child === child) this.child = undefined;
     });
     await until(`gateway ${this.org} to answer /healthz`, 120_000, async () => {
