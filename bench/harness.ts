@@ -18,13 +18,14 @@ export interface BenchOptions {
   /** Directory for scratch data (ledgers, bundles): `--scratch`, default the OS temp dir. */
   readonly scratch?: string;
   /**
-   * The steady suite's load (`--steady-rate`, `--steady-seconds`, `--steady-clients`) and the ledger's
+   * The steady suite's load (`--steady-rate`, `--steady-seconds`, `--steady-clients`, `--steady-tokens`) and the ledger's
    * size before it (`--steady-ledger-receipts`); defaults in steady.ts.
    */
   readonly steady?: {
     readonly rate?: number;
     readonly seconds?: number;
     readonly clients?: number;
+    readonly tokens?: number;
     readonly ledgerReceipts?: number;
   };
   /** The soak's length (`--minutes`); its default is in soak.ts. */

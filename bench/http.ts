@@ -145,6 +145,25 @@ export async function stopChild(c: ServeChild): Promise<void> {
   await exited;
 }
 
+/** A new appender token (named `name`, its own identity) on the gateway at `url`, made with the `admin` token. */
+export async function appenderToken(
+  agent: http.Agent,
+  url: string,
+  admin: string,
+  name: string,
+): Promise<string> {
+  const created = await request(
+    agent,
+    url,
+    'POST',
+    '/v1/tokens',
+    admin,
+    JSON.stringify({ name, roles: ['appender'] }),
+  );
+  if (created.status !== 201) throw new Error(`token: ${created.status} ${created.text}`);
+  return (JSON.parse(created.text) as { token: string }).token;
+}
+
 /**
  * A new appender token (named `name`) on the gateway at `url`, made with the `admin` token, and `key`
  * registered under it: what every suite that appends over HTTP sets up first.
@@ -156,16 +175,7 @@ export async function appenderWithKey(
   name: string,
   key: Parameters<typeof publicKeyToPem>[0],
 ): Promise<string> {
-  const created = await request(
-    agent,
-    url,
-    'POST',
-    '/v1/tokens',
-    admin,
-    JSON.stringify({ name, roles: ['appender'] }),
-  );
-  if (created.status !== 201) throw new Error(`token: ${created.status} ${created.text}`);
-  const token = (JSON.parse(created.text) as { token: string }).token;
+  const token = await appenderToken(agent, url, admin, name);
   const reg = await request(
     agent,
     url,

@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --smoke] [-- --only SUITE,…] [-- --ledger-receipts N] [-- --bundle-receipts N]
- * [-- --relay-backlog N] [-- --scratch DIR] [-- --steady-rate N --steady-seconds N --steady-clients N --steady-ledger-receipts N]
+ * [-- --relay-backlog N] [-- --scratch DIR] [-- --steady-rate N --steady-seconds N --steady-clients N --steady-tokens N --steady-ledger-receipts N]
  * [-- --minutes N] [-- --rate R]: runs the suites, prints the table and writes
  * bench/results/latest.{md,json} (and a dated copy). The soak runs only when named
  * (`--only soak`) or in smoke mode. Method and figures: docs/performance.md.
@@ -101,6 +101,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       'steady-rate': { type: 'string' },
       'steady-seconds': { type: 'string' },
       'steady-clients': { type: 'string' },
+      'steady-tokens': { type: 'string' },
       'steady-ledger-receipts': { type: 'string' },
       minutes: { type: 'string' },
       rate: { type: 'string' },
@@ -119,6 +120,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     ...(values['steady-rate'] ? { rate: count('steady-rate', values['steady-rate'])! } : {}),
     ...(values['steady-seconds'] ? { seconds: count('steady-seconds', values['steady-seconds'])! } : {}),
     ...(values['steady-clients'] ? { clients: count('steady-clients', values['steady-clients'])! } : {}),
+    ...(values['steady-tokens'] ? { tokens: count('steady-tokens', values['steady-tokens'])! } : {}),
     ...(values['steady-ledger-receipts']
       ? { ledgerReceipts: count('steady-ledger-receipts', values['steady-ledger-receipts'])! }
       : {}),

@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { median, percentile, type Suite } from './harness.js';
 import { parseReceipt } from '../core/index.js';
 import {
+  appenderToken,
   appenderWithKey,
   cpuMsOf,
   request,
@@ -37,6 +38,12 @@ export interface SteadyLoad {
   readonly seconds: number;
   /** Keep-alive connections (requests beyond them wait for a free one: counted in the latency). */
   readonly clients: number;
+  /**
+   * Appender tokens, each its own identity (default 1); receipts go to them in turn and the clients
+   * are shared out among them. 8 tokens on 8 clients is the soak's shape: every identity sends one
+   * request at a time, so nothing of one identity is ever in progress when its next receipt arrives.
+   */
+  readonly tokens?: number;
 }
 
 export interface SteadyRun {
@@ -48,17 +55,40 @@ export interface SteadyRun {
   readonly achieved: number;
   /** CPU per receipt (ms) by thread name (`main`, `libuv-worker`, …): where the process's CPU went. */
   readonly threads: Readonly<Record<string, number>>;
+  /** Mean receipts per ledger transaction and per block over the run (the gateway's metrics, /readyz). */
+  readonly perTransaction: number;
+  readonly perBlock: number;
 }
 
-/** Sends `receipts` at `rate`/s over `agent`; every answer must be 201. */
+/** One appender identity of the load: its token and its own keep-alive connections. */
+interface Lane {
+  readonly token: string;
+  readonly agent: http.Agent;
+}
+
+/** Transactions (the gateway's receipts-per-transaction histogram) and blocks committed so far. */
+async function ledgerCounts(
+  url: string,
+  agent: http.Agent,
+): Promise<{ transactions: number; blocks: number }> {
+  const metrics = await request(agent, url, 'GET', '/metrics', '');
+  const count = /^torgo_receipts_per_transaction_count (\d+)/m.exec(metrics.text);
+  const ready = await request(agent, url, 'GET', '/readyz', '');
+  return {
+    transactions: Number(count?.[1] ?? Number.NaN),
+    blocks: (JSON.parse(ready.text) as { height: number }).height,
+  };
+}
+
+/** Sends `receipts` at `rate`/s, to the lanes in turn; every answer must be 201. */
 async function offer(
   url: string,
-  token: string,
-  agent: http.Agent,
+  lanes: readonly Lane[],
   receipts: readonly string[],
   rate: number,
   pid: number | undefined,
 ): Promise<SteadyRun> {
+  const counts0 = await ledgerCounts(url, lanes[0]!.agent);
   const cpu0 = cpuMsOf(pid) ?? Number.NaN;
   const threads0 = threadCpuMsOf(pid);
   const start = performance.now();
@@ -69,6 +99,7 @@ async function offer(
     const due = start + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const { agent, token } = lanes[i % lanes.length]!;
     pending.push(
       request(agent, url, 'POST', '/v1/receipts', token, mu, 'text/markdown').then((r) => {
         latencies.push(performance.now() - due);
@@ -84,7 +115,10 @@ async function offer(
     threads[name] = (ms - (threads0.get(name) ?? 0)) / receipts.length;
   }
   if (failures.length > 0) throw new Error(`${failures.length} steady appends failed: ${failures[0]}`);
+  const counts = await ledgerCounts(url, lanes[0]!.agent);
   return {
+    perTransaction: receipts.length / (counts.transactions - counts0.transactions),
+    perBlock: receipts.length / (counts.blocks - counts0.blocks),
     receipts: receipts.length,
     cpuMsPerReceipt: cpu / receipts.length,
     p50: percentile(latencies, 50),
@@ -145,7 +179,12 @@ async function fillLedger(
 export async function steadyRuns(load: SteadyLoad, runs: number, options: SteadyOptions = {}) {
   const { profileDir, env = {}, ledgerReceipts } = options;
   const dir = await mkdtemp(join(options.scratch ?? tmpdir(), 'torgo-bench-steady-'));
-  const agent = new http.Agent({ keepAlive: true, maxSockets: load.clients });
+  const tokens = load.tokens ?? 1;
+  const agents = Array.from(
+    { length: tokens },
+    () => new http.Agent({ keepAlive: true, maxSockets: Math.max(1, Math.round(load.clients / tokens)) }),
+  );
+  const agent = agents[0]!;
   const serveOptions = {
     bin: options.bin,
     ...(profileDir
@@ -161,28 +200,35 @@ export async function steadyRuns(load: SteadyLoad, runs: number, options: Steady
   };
   try {
     const token = await appenderWithKey(agent, serve.url, serve.admin, 'bench', benchKey);
+    const lanes: Lane[] = [{ token, agent }];
+    for (let t = 1; t < tokens; t++) {
+      lanes.push({
+        token: await appenderToken(agent, serve.url, serve.admin, `bench-${t}`),
+        agent: agents[t]!,
+      });
+    }
     const n = Math.max(1, Math.round(load.rate * load.seconds));
     // Warm-up (JIT, connections, key cache), then the timed runs.
     const warmUp = await signedReceipts(Math.min(n, 200));
-    await offer(serve.url, token, agent, warmUp, load.rate, serve.child.pid);
+    await offer(serve.url, lanes, warmUp, load.rate, serve.child.pid);
     if (ledgerReceipts) {
-      agent.destroy();
+      for (const a of agents) a.destroy();
       serve = await fillLedger(dir, serve, serveOptions, warmUp, ledgerReceipts);
       const again = await signedReceipts(Math.min(n, 200));
-      await offer(serve.url, token, agent, again, load.rate, serve.child.pid);
+      await offer(serve.url, lanes, again, load.rate, serve.child.pid);
     }
     const batches = [];
     for (let run = 0; run < runs; run++) batches.push(await signedReceipts(n));
     const results: SteadyRun[] = [];
     await toggleProfile();
     for (const receipts of batches) {
-      results.push(await offer(serve.url, token, agent, receipts, load.rate, serve.child.pid));
+      results.push(await offer(serve.url, lanes, receipts, load.rate, serve.child.pid));
     }
     await toggleProfile();
     return results;
   } finally {
     await stopChild(serve);
-    agent.destroy();
+    for (const a of agents) a.destroy();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -203,6 +249,7 @@ export const steadySuite: Suite = async ({ smoke, steady, scratch }) => {
     rate: steady?.rate ?? 150,
     seconds: smoke ? 0.2 : (steady?.seconds ?? 20),
     clients: steady?.clients ?? 8,
+    tokens: steady?.tokens ?? 1,
   };
   const runs = smoke ? 1 : 3;
   const results = await steadyRuns(load, runs, {
@@ -213,7 +260,8 @@ export const steadySuite: Suite = async ({ smoke, steady, scratch }) => {
   const ledger = steady?.ledgerReceipts
     ? `, on a ledger of ${steady.ledgerReceipts.toLocaleString('en-US')} bulk-loaded receipts`
     : '';
-  const what = `${load.rate}/s offered, ${load.clients} keep-alive clients, one receipt per request${ledger}, ${results[0]!.receipts} receipts per run, median of ${runs}`;
+  const identities = load.tokens === 1 ? '' : ` of ${load.tokens} tokens`;
+  const what = `${load.rate}/s offered, ${load.clients} keep-alive clients${identities}, one receipt per request${ledger}, ${results[0]!.receipts} receipts per run, median of ${runs}`;
   return [
     {
       suite: 'steady',
@@ -221,7 +269,7 @@ export const steadySuite: Suite = async ({ smoke, steady, scratch }) => {
       value: median(results.map((r) => r.cpuMsPerReceipt)),
       unit: 'ms',
       limit: { name: 'target', value: 1.5 },
-      note: `${what}; torgo serve process CPU (all threads) / receipts; by thread: ${byThread(results)}`,
+      note: `${what}; torgo serve process CPU (all threads) / receipts; by thread: ${byThread(results)}; receipts per transaction ${median(results.map((r) => r.perTransaction)).toFixed(2)}, per block ${median(results.map((r) => r.perBlock)).toFixed(2)}`,
     },
     {
       suite: 'steady',

@@ -9,10 +9,14 @@
  * Block window (`blockWindowMs`, default 0): when transactions arrive spread out (a steady trickle of
  * single appends), each would otherwise be a block of its own and pay every per-block cost — the
  * fsync, sealing, the tip, and each block follower's work (the log builder's batch) — once per
- * transaction (issue 18). With a window, a block is cut `blockWindowMs` after its first transaction
- * arrived (or as soon as `maxBlockTxs` are waiting), like Fabric's BatchTimeout: the price is at most
- * that much latency, paid only by a transaction that found the committer idle.
+ * transaction (issue 18). With a window, a block waits for more transactions at most `blockWindowMs`
+ * after its first one arrived, like Fabric's BatchTimeout, but only while another is expected
+ * (arrivals.ts: a submitter whose next transaction is due within the window and could send it); it is
+ * cut at once when none is (a lone client waiting for its answer never waits) and as soon as
+ * `maxBlockTxs` are waiting. The price is at most that much latency, paid by the transactions that
+ * found the committer idle: those that arrived while a block was written form the next block at once.
  */
+import { Arrivals } from './arrivals.js';
 import { type Block, type BlockTransaction, sealBlock, type ValidationCode } from './blockstore.js';
 import { EngineError } from './errors.js';
 import type { Creator } from './identity.js';
@@ -42,6 +46,8 @@ interface Waiting {
   tx: EndorsedTx;
   /** performance.now() when it was queued. */
   at: number;
+  /** It arrived while a block was being written: it goes in the next block without a window. */
+  duringWrite: boolean;
   resolve(status: CommitStatus): void;
   reject(error: unknown): void;
 }
@@ -49,8 +55,13 @@ interface Waiting {
 export class Committer {
   private queue: Waiting[] = [];
   private running: Promise<void> | undefined;
-  /** Ends the block window early (the block is full). */
+  /** Ends the block window early (the block is full, or no other transaction is expected). */
   private cut: (() => void) | undefined;
+  /** When the open block window ends (performance.now()). */
+  private deadline = 0;
+  private readonly arrivals = new Arrivals();
+  /** A block's batch is being written. */
+  private writing = false;
 
   constructor(
     private readonly db: Db,
@@ -72,8 +83,15 @@ export class Committer {
   /** Queue an endorsed transaction; resolves once its block is durable. */
   order(tx: EndorsedTx): Promise<CommitStatus> {
     return new Promise<CommitStatus>((resolve, reject) => {
-      this.queue.push({ tx, at: performance.now(), resolve, reject });
-      if (this.queue.length >= this.maxBlockTxs) this.cut?.();
+      const at = performance.now();
+      this.queue.push({ tx, at, duringWrite: this.writing, resolve, reject });
+      if (this.blockWindowMs > 0) this.arrivals.arrived(creatorKey(tx), at);
+      if (
+        this.cut &&
+        (this.queue.length >= this.maxBlockTxs || !this.arrivals.expectedBy(this.deadline, at))
+      ) {
+        this.cut();
+      }
       this.running ??= this.run();
     });
   }
@@ -89,17 +107,31 @@ export class Committer {
         // (No await at all without a window: the first transaction's block is cut at once, as before.)
         if (this.blockWindowMs > 0) await this.window();
         const batch = this.queue.splice(0, this.maxBlockTxs);
-        await this.commit(batch);
+        this.writing = true;
+        try {
+          await this.commit(batch);
+        } finally {
+          this.writing = false;
+          if (this.blockWindowMs > 0) for (const w of batch) this.arrivals.left(creatorKey(w.tx));
+        }
       }
     } finally {
       this.running = undefined;
     }
   }
 
-  /** Waits until the oldest waiting transaction is `blockWindowMs` old or a block's worth is waiting. */
+  /**
+   * Waits until the oldest waiting transaction is `blockWindowMs` old, a block's worth is waiting, or
+   * no other transaction is expected before then.
+   */
   private async window(): Promise<void> {
-    const wait = this.queue[0]!.at + this.blockWindowMs - performance.now();
+    // Transactions that arrived while the last block was written already form a block (group commit).
+    if (this.queue[0]!.duringWrite) return;
+    const now = performance.now();
+    this.deadline = this.queue[0]!.at + this.blockWindowMs;
+    const wait = this.deadline - now;
     if (wait < 1 || this.queue.length >= this.maxBlockTxs) return;
+    if (!this.arrivals.expectedBy(this.deadline, now)) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.cut?.(), wait);
       this.cut = () => {
@@ -161,4 +193,8 @@ export class Committer {
     for (const [i, w] of batch.entries()) w.resolve(statuses[i] as CommitStatus);
     this.onBlock(block, size);
   }
+}
+
+function creatorKey(tx: EndorsedTx): string {
+  return `${tx.creator.mspId}\n${tx.creator.id}`;
 }

@@ -143,7 +143,10 @@ export const ConfigSchema = Type.Object(
         mspId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
         /** Most transactions per block (group commit). */
         maxBlockTxs: Positive,
-        /** How long a block waits for more transactions after its first (engine/committer.ts), in ms. */
+        /**
+         * Most a block waits for more transactions after its first, and only while another is
+         * expected (engine/committer.ts, engine/arrivals.ts), in ms; 0: never.
+         */
         blockWindowMs: Type.Integer({ minimum: 0, maximum: 1000 }),
       },
       { additionalProperties: false },
@@ -170,7 +173,8 @@ export const ConfigSchema = Type.Object(
         appendWindowMs: Type.Integer({ minimum: 0, maximum: 1000 }),
         /**
          * Embedded: signature checks queued in one event-loop turn while the verification workers
-         * are idle, up to this many, run on the main thread instead (no worker round trip; 0: never).
+         * are idle and the main thread is not busy, up to this many, run on the main thread instead
+         * (no worker round trip; 0: never).
          */
         inlineVerifications: Type.Integer({ minimum: 0, maximum: 64 }),
         /** Most rows one JSON query page returns. */
@@ -283,7 +287,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     requirePostQuantum: false,
     clientAuth: 'off',
   },
-  embedded: { mspId: 'TorgoMSP', maxBlockTxs: 500, blockWindowMs: 0 },
+  embedded: { mspId: 'TorgoMSP', maxBlockTxs: 500, blockWindowMs: 10 },
   limits: {
     bodyBytes: 128 * 1024,
     batchBodyBytes: 8 * 1024 * 1024,
@@ -292,7 +296,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     receiptsPerTransaction: 50,
     transactionsInFlight: 32,
     appendWindowMs: 10,
-    inlineVerifications: 1,
+    inlineVerifications: 8,
     queryPage: 100,
     csvRows: 1_000_000,
     retryBudgetMs: 5000,

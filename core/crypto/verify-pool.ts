@@ -18,6 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { platformMlDsa } from './backend.js';
 import type { MlDsaAlgorithm, MlDsaBackend } from './mldsa.js';
@@ -92,8 +93,10 @@ interface Slot {
  * verified here too: at low load (one receipt now and then) a worker's round trip — copying the
  * job, waking the worker, its answer, waking this thread — costs more CPU than the verification it
  * moves (~230 µs a message against ~150 µs for an ML-DSA-65 verify, docs/performance.md §10), and
- * nothing else is waiting for this thread. Busy turns, and turns while workers are busy, still go
- * to the workers. Same verifier, same answers.
+ * nothing else is waiting for this thread. Busy turns, turns while workers are busy, and turns while
+ * this thread is busy (`mainThreadBusy`: by default, more than half of the last ~100 ms spent outside
+ * the event loop's wait) still go to the workers, so under load the checks run in parallel. Same
+ * verifier, same answers.
  */
 export class VerifyPool {
   private readonly slots: Slot[];
@@ -107,6 +110,7 @@ export class VerifyPool {
     private readonly fallback: MlDsaBackend,
     private readonly workerUrl: URL,
     private readonly inlineUpTo = 0,
+    private readonly mainThreadBusy: () => boolean = eventLoopBusy(),
   ) {
     this.slots = Array.from({ length: Math.max(1, size) }, () => ({
       worker: undefined,
@@ -138,7 +142,7 @@ export class VerifyPool {
     this.scheduled = false;
     const jobs = this.queue;
     this.queue = [];
-    if (jobs.length <= this.inlineUpTo && this.slots.every((s) => s.load === 0)) {
+    if (jobs.length <= this.inlineUpTo && this.slots.every((s) => s.load === 0) && !this.mainThreadBusy()) {
       this.verifyHere(jobs);
       return;
     }
@@ -196,6 +200,24 @@ export class VerifyPool {
   }
 }
 
+/**
+ * Whether this thread's event loop was busy more than half the time over the last ~100 ms (its
+ * utilisation, sampled at most every 100 ms: one cheap call per flush).
+ */
+export function eventLoopBusy(): () => boolean {
+  let mark = performance.eventLoopUtilization();
+  let busy = false;
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const since = performance.eventLoopUtilization(now, mark);
+    if (since.idle + since.active >= 100) {
+      busy = since.utilization > 0.5;
+      mark = now;
+    }
+    return busy;
+  };
+}
+
 /** The worker file next to this one; none when bundled into one CommonJS file (the Fabric chaincode bundle). */
 function defaultWorkerUrl(): URL | undefined {
   const here: unknown = import.meta.url;
@@ -222,11 +244,18 @@ function compactJob(job: VerifyJob): VerifyJob {
  */
 export function withVerificationPool(
   backend: MlDsaBackend,
-  options: { workers: number; workerUrl?: URL; inlineUpTo?: number },
+  options: { workers: number; workerUrl?: URL; inlineUpTo?: number; mainThreadBusy?: () => boolean },
 ): MlDsaBackend & { readonly pool: VerifyPool | undefined } {
   const workerUrl = options.workerUrl ?? defaultWorkerUrl();
   if (options.workers <= 0 || !workerUrl) return { ...delegateTo(backend), pool: undefined };
-  const pool = new VerifyPool(options.workers, backend.name, backend, workerUrl, options.inlineUpTo);
+  const pool = new VerifyPool(
+    options.workers,
+    backend.name,
+    backend,
+    workerUrl,
+    options.inlineUpTo,
+    options.mainThreadBusy,
+  );
   return {
     ...delegateTo(backend),
     pool,

@@ -8,12 +8,18 @@
  * once per receipt without the window (docs/performance.md §10). A receipt of an identity with
  * nothing in progress goes at once, so a client sending one receipt at a time waits for nothing;
  * the others wait at most `windowMs` longer, and a window closes early once it holds `maxReceipts`.
+ * A receipt of an identity with nothing in progress also opens a window when another of that
+ * identity is *expected* within it (engine/arrivals.ts: an identity with several requests in flight
+ * at once lately, whose next is due): a client spreading receipts over several connections at a
+ * steady rate then shares transactions too. Such a window closes as soon as no other is expected
+ * (every connection of the client has its receipt in it).
  * Kafka's `linger.ms` and Fabric's `BatchTimeout` make the same trade.
  *
  * Answers are unchanged: every receipt gets its own outcome (a transaction the contract refuses for
  * one receipt is retried receipt by receipt by the coalescer), and each request is answered once its
  * receipt is committed (acknowledged = durable). Windows close at once when draining (shutdown).
  */
+import { Arrivals } from '../../engine/arrivals.js';
 import type { WalletIdentity } from '../ledger/wallet.js';
 import type { AppendOutcome } from './coalescer.js';
 
@@ -40,6 +46,10 @@ interface Gathering {
   readonly inputs: (Uint8Array | string)[];
   readonly waiters: Waiter[];
   readonly timer: NodeJS.Timeout;
+  /** When it closes (performance.now()). */
+  readonly deadline: number;
+  /** Opened because another receipt was expected, not because an append was in progress. */
+  readonly expected: boolean;
 }
 
 export class AppendWindow {
@@ -47,6 +57,8 @@ export class AppendWindow {
   /** Appends in progress (pre-verification to answer) per identity. */
   private readonly busy = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
+  /** Each identity's rhythm: requests in the gateway at once, and the gap between them. */
+  private readonly arrivals = new Arrivals();
   private draining = false;
 
   constructor(
@@ -64,21 +76,47 @@ export class AppendWindow {
   /** Appends one receipt, gathered with others of `who` when the window is on. */
   async append(who: WalletIdentity, input: Uint8Array | string): Promise<AppendOutcome> {
     const key = `${who.mspId}\n${who.label}`;
-    if (this.options.windowMs <= 0 || this.draining || (!this.busy.has(key) && !this.open.has(key))) {
+    const now = performance.now();
+    this.arrivals.arrived(key, now);
+    try {
+      return await this.gather(key, who, input, now);
+    } finally {
+      this.arrivals.left(key);
+    }
+  }
+
+  private async gather(
+    key: string,
+    who: WalletIdentity,
+    input: Uint8Array | string,
+    now: number,
+  ): Promise<AppendOutcome> {
+    const { windowMs } = this.options;
+    let gathering = this.open.get(key);
+    const alone =
+      windowMs <= 0 ||
+      this.draining ||
+      (!gathering && !this.busy.has(key) && !this.arrivals.expects(key, now + windowMs, now));
+    if (alone) {
       const [outcome] = await this.run(key, who, [input]);
       return outcome!;
     }
-    let gathering = this.open.get(key);
     if (!gathering) {
-      const timer = setTimeout(() => this.close(key), this.options.windowMs);
-      gathering = { who, inputs: [], waiters: [], timer };
+      const timer = setTimeout(() => this.close(key), windowMs);
+      const expected = !this.busy.has(key);
+      gathering = { who, inputs: [], waiters: [], timer, deadline: now + windowMs, expected };
       this.open.set(key, gathering);
     }
     const answer = new Promise<AppendOutcome>((resolve, reject) => {
       gathering.waiters.push({ resolve, reject });
     });
     gathering.inputs.push(input);
-    if (gathering.inputs.length >= this.options.maxReceipts) this.close(key);
+    if (
+      gathering.inputs.length >= this.options.maxReceipts ||
+      (gathering.expected && !this.arrivals.expects(key, gathering.deadline, now))
+    ) {
+      this.close(key);
+    }
     return answer;
   }
 

@@ -20,6 +20,7 @@ import {
 } from '../../core/index.js';
 import { nativeBackend } from '../../core/crypto/native.js';
 import {
+  eventLoopBusy,
   pooledMlDsa,
   VerificationMemo,
   withVerificationMemo,
@@ -101,7 +102,8 @@ describe('verification pool', () => {
 
 describe('verification pool, low-load jobs on this thread (inlineUpTo)', () => {
   const here = counting();
-  const pooled = withVerificationPool(here, { workers: 1, inlineUpTo: 1 });
+  let busy = false;
+  const pooled = withVerificationPool(here, { workers: 1, inlineUpTo: 1, mainThreadBusy: () => busy });
   after(() => pooled.pool?.close());
   const check = (j: ReturnType<typeof jobs>[number]) =>
     pooled.verifyAsync!(j.alg, j.publicKey, j.message, j.signature, j.context);
@@ -125,6 +127,32 @@ describe('verification pool, low-load jobs on this thread (inlineUpTo)', () => {
       all.map((j) => j.expected),
     );
     assert.equal(here.calls, before, 'none verified on this thread');
+  });
+
+  it('a lone job while this thread is busy goes to the workers', async () => {
+    const before = here.calls;
+    const [good, bad] = jobs(2);
+    busy = true;
+    try {
+      assert.equal(await check(good!), true);
+      assert.equal(await check(bad!), false);
+    } finally {
+      busy = false;
+    }
+    assert.equal(here.calls, before, 'none verified on this thread');
+  });
+});
+
+describe('eventLoopBusy', () => {
+  it('says busy after ~100 ms of a blocked event loop, and idle after ~100 ms of waiting', async () => {
+    const busy = eventLoopBusy();
+    const until = performance.now() + 150;
+    while (performance.now() < until) {
+      // blocked: the event loop never waits
+    }
+    assert.equal(busy(), true);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal(busy(), false);
   });
 });
 

@@ -514,28 +514,46 @@ test('the contract class list is not modified and two ledgers run side by side',
   assert.equal((await two.evaluate(b, 'get', ['k'])).result, 'two');
 });
 
-test('a block window gathers transactions that arrive spread out into one block, and a full block does not wait', async (t) => {
+test('a block window waits for submitters whose next transaction is due, and a full block does not wait', async (t) => {
   const ledger = await openKvLedger(t, { blockWindowMs: 10_000, maxBlockTxs: 3 });
-  const id = await ledger.createIdentity(appender);
+  const ids = await Promise.all(
+    ['relay-1', 'relay-2', 'relay-3'].map((name) => ledger.createIdentity({ ...appender, name })),
+  );
+  // Two rounds 60 ms apart, the three at once: nobody's rhythm is known yet, so nothing waits.
   const started = performance.now();
-  const first = ledger.submit(id, 'put', ['a', '1']);
-  // The first waits in its window; later submissions (each endorsed after the previous one) join it.
+  for (const round of [0, 1]) {
+    await Promise.all(ids.map((id, i) => ledger.submit(id, 'put', [`k${round}${i}`, 'v'])));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+  }
+  assert.ok(performance.now() - started < 5_000, 'no window was waited out');
+  const height = ledger.height;
+  // Third round, 20 ms apart: the others' next transactions are due, so the first waits for them; the third fills the block.
+  const first = ledger.submit(ids[0]!, 'put', ['a', '1']);
   await new Promise((resolve) => setTimeout(resolve, 20));
-  const second = ledger.submit(id, 'put', ['b', '2']);
+  const second = ledger.submit(ids[1]!, 'put', ['b', '2']);
   await new Promise((resolve) => setTimeout(resolve, 20));
-  const third = ledger.submit(id, 'put', ['c', '3']);
+  const third = ledger.submit(ids[2]!, 'put', ['c', '3']);
   const results = await Promise.all([first, second, third]);
   assert.deepEqual(
     results.map((r) => [r.blockNumber, r.txNumber]),
     [
-      [0, 0],
-      [0, 1],
-      [0, 2],
+      [height, 0],
+      [height, 1],
+      [height, 2],
     ],
   );
   assert.ok(performance.now() - started < 10_000, 'the third transaction filled the block: cut at once');
-  assert.equal(ledger.height, 1);
+  assert.equal(ledger.height, height + 1);
   await rejectsWith(openKv('unused', { blockWindowMs: -1 }), 'E_ARGUMENT');
+});
+
+test('a block window never waits for a client whose one transaction is already in the block', async (t) => {
+  const ledger = await openKvLedger(t, { blockWindowMs: 10_000 });
+  const id = await ledger.createIdentity(appender);
+  const started = performance.now();
+  for (let i = 0; i < 5; i++) await ledger.submit(id, 'put', [`k${i}`, 'v']);
+  assert.equal(ledger.height, 5);
+  assert.ok(performance.now() - started < 5_000, 'a lone sequential client waited for itself');
 });
 
 test('endorsements see the state committed when they start: those at one height agree, the next height sees the commit', async (t) => {

@@ -154,3 +154,32 @@ test('append window: a client sending one receipt at a time never waits for the 
     assert.equal((await pending).status, 201);
   }
 });
+
+test('append window: a token with several requests in flight lately gathers with nothing in progress; one sending one at a time never waits', async () => {
+  const calls: (readonly (Uint8Array | string)[])[] = [];
+  const window = new AppendWindow({ windowMs: 50, maxReceipts: 100 }, async (_who, inputs) => {
+    calls.push(inputs);
+    return inputs.map((input) => ({ ok: true, input }) as unknown as AppendOutcome);
+  });
+  const one = { mspId: 'Org1MSP', label: 'one-at-a-time' } as WalletIdentity;
+  for (const input of ['s0', 's1', 's2', 's3']) {
+    const answer = window.append(one, input);
+    assert.equal(window.waiting, 0, 'a client with one request at a time never opens a window');
+    await answer;
+  }
+  assert.deepEqual(calls, [['s0'], ['s1'], ['s2'], ['s3']]);
+
+  const many = { mspId: 'Org1MSP', label: 'several-connections' } as WalletIdentity;
+  calls.length = 0;
+  // Two at once: the second arrives while the first is in progress (the window as before).
+  await Promise.all([window.append(many, 'a'), window.append(many, 'b')]);
+  assert.deepEqual(calls, [['a'], ['b']]);
+  // Nothing of it in progress now, but it had two in flight at once and its next is due: a window
+  // opens, and closes as soon as its second connection's receipt is in it (no other can come).
+  const c = window.append(many, 'c');
+  assert.equal(window.waiting, 1, 'the window opened for a client with several requests in flight');
+  const d = window.append(many, 'd');
+  assert.equal(window.waiting, 0, 'closed once no other receipt was expected');
+  await Promise.all([c, d]);
+  assert.deepEqual(calls.at(-1), ['c', 'd']);
+});
