@@ -258,7 +258,9 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
       // Transactions in flight when quorum went may still commit; after that, nothing can.
       await sleep(5_000);
       const quietFrom = Date.now();
-      await sleep(10_000);
+      // TORGO_BFT_OUTAGE_MS lengthens the outage (default 10 s of it counted here): SmartBFT tries a
+      // view more per view-change timeout while it lasts, and long outages are where it stalls.
+      await sleep(Number(process.env['TORGO_BFT_OUTAGE_MS'] ?? 10_000));
       const ackedWithoutQuorum = load.stats().ackTimes.filter((time) => time >= quietFrom).length;
 
       const quorumAt = Date.now();
