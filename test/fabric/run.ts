@@ -11,7 +11,8 @@
  *    developer's network on the default ports, or the other suite's, is untouched;
  * 2. `node --test` over dist/test/fabric/*.fabric.js, one file at a time (they share the network),
  *    with the gateway's default Fabric client (`@hyperledger/fabric-gateway`); then the API suite
- *    again with `network` (fabric-network 2.2, for networks without the peer Gateway service). The
+ *    again with `network` (fabric-network 2.2, for networks without the peer Gateway service); the
+ *    fault drills (*faults.fabric.js) last, so what they leave behind cannot fail another suite. The
  *    fault drills run with the gateway client every time (`.ci/run` included, since the gateway stall
  *    was fixed: docs/fabric.md); with the network client only on request
  *    (TORGO_FABRIC_NETWORK_FAULTS=1): it passes them in most runs, not every run, and CI must not
@@ -208,11 +209,17 @@ async function main(): Promise<number> {
     script('deploy');
     const clients = (process.env['TORGO_FABRIC_CLIENTS'] ?? 'gateway,network').split(',');
     status = 0;
-    for (const client of clients) {
-      const suites =
-        client === 'gateway' || process.env['TORGO_FABRIC_NETWORK_FAULTS'] === '1'
-          ? files
-          : files.filter((f) => !f.endsWith('faults.fabric.js'));
+    // The fault drills last, after every client's other suites: a drill restarts and kills nodes,
+    // and what it leaves (a SmartBFT node still syncing, say) must not decide another suite's fate.
+    const drills = files.filter((f) => f.endsWith('faults.fabric.js'));
+    const others = files.filter((f) => !drills.includes(f));
+    const runs = [
+      ...clients.map((client) => ({ client, suites: others })),
+      ...clients
+        .filter((client) => client === 'gateway' || process.env['TORGO_FABRIC_NETWORK_FAULTS'] === '1')
+        .map((client) => ({ client, suites: drills })),
+    ];
+    for (const { client, suites } of runs) {
       if (suites.length === 0) continue;
       const code = await runTests(suites, { TORGO_FABRIC_CLIENT: client });
       status ||= code;
