@@ -14,7 +14,7 @@
  * SmartBFT (v1.0.1, Fabric 3.1.5) does not always resume by itself after a quorum outage: the nodes
  * that stayed up keep moving to higher views while they cannot agree on one, a node that comes back
  * syncs to the last *decided* view, and the nodes can then stay in different views for good, none
- * ordering (seen in 2 of 4 runs of the quorum drill here; docs/fabric.md, "SmartBFT after a quorum
+ * ordering (seen in 2 of 13 runs of the quorum drill here; docs/fabric.md, "SmartBFT after a quorum
  * outage"). The orderers' own metrics show it (consensus_smartbft_view_number and the view-change
  * protocol's views differ between running nodes). The operator's remedy is to restart the ordering
  * service's running nodes, which then agree on the highest view they recorded. A drill applies that
