@@ -121,33 +121,23 @@ describe('BFT ordering under append load (four SmartBFT orderers, two organisati
     );
     return Object.fromEntries(entries);
   }
-  /** Every orderer answers and is settled in one view under one leader, with no view change under way. */
-  function allInOneView(byName: Record<string, SmartBftView | string>): boolean {
-    const all = Object.values(byName);
-    return all.every(
-      (v) =>
-        typeof v !== 'string' &&
-        typeof all[0] !== 'string' &&
-        v.view === all[0]!.view &&
-        v.leader === all[0]!.leader &&
-        v.viewChangeCurrent === v.view &&
-        v.viewChangeNext === v.view,
-    );
-  }
   /**
-   * A quorum (2f+1 = 3 of 4) of orderers is settled in one view under one leader, with no view change
-   * under way on them: SmartBFT can order. (One node still changing views alone does not stop it;
-   * it joins the others' view at their next decision.)
+   * The most orderers settled in one view under one leader (answering, no view change under way on
+   * them). All four: the ordering service is whole. A quorum (2f+1 = 3): SmartBFT can order (one node
+   * still changing views alone does not stop it; it joins the others' view at their next decision).
    */
-  function quorumInOneView(byName: Record<string, SmartBftView | string>): boolean {
+  function settledInOneView(byName: Record<string, SmartBftView | string>): number {
     const groups = new Map<string, number>();
     for (const v of Object.values(byName)) {
       if (typeof v === 'string' || v.viewChangeCurrent !== v.view || v.viewChangeNext !== v.view) continue;
       const key = `${v.view}/${v.leader}`;
       groups.set(key, (groups.get(key) ?? 0) + 1);
     }
-    return Math.max(0, ...groups.values()) >= 3;
+    return Math.max(0, ...groups.values());
   }
+  const allInOneView = (byName: Record<string, SmartBftView | string>) =>
+    settledInOneView(byName) === conn.orderers.length;
+  const quorumInOneView = (byName: Record<string, SmartBftView | string>) => settledInOneView(byName) >= 3;
   /**
    * The operator's remedy for the SmartBFT stall: stop every running orderer, then start them all
    * again (each keeps its ledger and WAL). Recorded with the views that called for it.
