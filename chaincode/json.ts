@@ -6,6 +6,7 @@
  */
 
 import { canonicalJson as coreCanonicalJson } from '../core/json.js';
+import { escapeJsonUtf8, isWellFormedUtf16 } from '../core/json-utf8.js';
 
 export type Json =
   | string
@@ -25,6 +26,37 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function jsonBytes(value: Json): Uint8Array {
   return encoder.encode(canonicalJson(value));
+}
+
+type JsonObject = { readonly [key: string]: Json | undefined };
+
+/**
+ * `jsonBytes(value)`, given also `utf8` = the UTF-8 encoding of the string `value[key]`: that string
+ * is escaped byte-wise from `utf8` (core/json-utf8.ts), never escaped into a second string and
+ * encoded again; the other properties go through canonicalJson as always. Canonical JSON lists keys
+ * in sorted order, so the result is the properties before `key`, then `key`, then those after it.
+ * Same bytes as `jsonBytes(value)` (test/chaincode/json.test.ts); a string with a lone surrogate
+ * takes `jsonBytes` itself. Why: a receipt record's `.mu` (chaincode/receipts.ts).
+ */
+export function jsonBytesWithUtf8(value: JsonObject, key: string, utf8: Uint8Array): Uint8Array {
+  const text = value[key];
+  if (typeof text !== 'string' || !isWellFormedUtf16(text, utf8)) return jsonBytes(value);
+  const before: Record<string, Json | undefined> = Object.create(null);
+  const after: Record<string, Json | undefined> = Object.create(null);
+  for (const k of Object.keys(value)) {
+    if (k < key) before[k] = value[k];
+    else if (k > key) after[k] = value[k];
+  }
+  const head = canonicalJson(before).slice(0, -1);
+  const tail = canonicalJson(after).slice(1);
+  const prefix = encoder.encode(`${head}${head.length > 1 ? ',' : ''}${JSON.stringify(key)}:"`);
+  const escaped = escapeJsonUtf8(utf8);
+  const suffix = encoder.encode(`"${tail.length > 1 ? ',' : ''}${tail}`);
+  const out = new Uint8Array(prefix.length + escaped.length + suffix.length);
+  out.set(prefix);
+  out.set(escaped, prefix.length);
+  out.set(suffix, prefix.length + escaped.length);
+  return out;
 }
 
 /** A state value this contract wrote, as text (strict UTF-8). */
