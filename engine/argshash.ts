@@ -7,24 +7,22 @@
  *
  * The engine already encodes every argument as UTF-8 once (the stub's `getBufferArgs`), and for a
  * well-formed string JSON.stringify's escaping is a byte-for-byte rewrite of those bytes
- * (core/json-utf8.ts), so the hash is taken over the escaped bytes directly. A string holding a lone
- * surrogate takes the plain definition. test/engine/fast-paths.test.ts holds this to
+ * (core/json-utf8.ts), so the hash is taken over the escaped bytes directly (a string holding a lone
+ * surrogate is escaped by the definition there). test/engine/fast-paths.test.ts holds this to
  * `sha256Hex(canonicalJson(args))`.
  */
 import { createHash } from 'node:crypto';
-import { escapeJsonUtf8, isWellFormedUtf16 } from '../core/json-utf8.js';
+import { jsonEscapedUtf8 } from '../core/json-utf8.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
 
 /** `sha256Hex(canonicalJson(args))`, from `utf8[i]` = the UTF-8 encoding of `args[i]`. */
 export function argsHashOf(args: readonly string[], utf8: readonly Buffer[]): string {
-  if (args.length !== utf8.length || !args.every((a, i) => isWellFormedUtf16(a, utf8[i]!))) {
-    return sha256Hex(canonicalJson(args));
-  }
+  if (args.length !== utf8.length) return sha256Hex(canonicalJson(args));
   const digest = createHash('sha256');
   digest.update('[', 'latin1');
   for (let i = 0; i < utf8.length; i++) {
     digest.update(i === 0 ? '"' : ',"', 'latin1');
-    digest.update(escapeJsonUtf8(utf8[i]!));
+    digest.update(jsonEscapedUtf8(args[i]!, utf8[i]!));
     digest.update('"', 'latin1');
   }
   digest.update(']', 'latin1');

@@ -29,6 +29,3 @@ export const trickyString = fc
     { maxLength: 60 },
   )
   .map((parts) => parts.join(''));
-
-export const isWellFormed = (s: string): boolean =>
-  (s as string & { isWellFormed(): boolean }).isWellFormed();
