@@ -205,6 +205,7 @@ function detailOf(e: ContractError): string {
 }
 
 const NO_CHECK: SignatureCheck = Promise.resolve(undefined);
+const utf8Encoder = new TextEncoder();
 
 async function appendOne(
   ctx: Context,
@@ -248,7 +249,7 @@ async function appendOne(
     committedAt: tx.time,
   };
   await ctx.stub.putState(receiptStateKey(f.id), recordBytes(record, receipt.bytes));
-  const idBytes = new TextEncoder().encode(f.id);
+  const idBytes = utf8Encoder.encode(f.id);
   for (const key of indexKeys(f, tx.time, f.id)) await ctx.stub.putState(key, idBytes);
   inThisTx.set(f.id, record);
   return { result: { ...entryOf(record), revokedSigners: [], status: 'appended' }, signatures };

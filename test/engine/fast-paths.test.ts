@@ -81,6 +81,17 @@ test('canonicalJson is the plain definition, errors included', () => {
   }
 });
 
+test('canonicalJson quotes keys as the definition does past its memory of quoted keys: many keys, long keys', () => {
+  const many = Object.fromEntries(
+    Array.from({ length: 3000 }, (_, i) => [`k${i}"\\${'é'.repeat(i % 70)}`, i]),
+  );
+  const long = { ['x'.repeat(65)]: 1, ['"'.repeat(64)]: 2, ['\ud800'.repeat(100)]: [3] };
+  for (let round = 0; round < 2; round++) {
+    assert.equal(canonicalJson(many), referenceCanonicalJson(many));
+    assert.equal(canonicalJson(long), referenceCanonicalJson(long));
+  }
+});
+
 test('compareKeys is UTF-8 byte order, surrogates (paired or lone) included', () => {
   const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
   const key = fc.oneof(
