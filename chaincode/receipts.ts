@@ -235,7 +235,18 @@ async function appendOne(
     };
   }
   const { signatures } = await checkSigners(receipt, keys, mlDsa);
-  const record: ReceiptRecord = {
+  const record = recordOf(mu, receipt, tx);
+  await ctx.stub.putState(receiptStateKey(f.id), recordBytes(record, receipt.bytes));
+  const idBytes = utf8Encoder.encode(f.id);
+  for (const key of indexKeys(f, tx.time, f.id)) await ctx.stub.putState(key, idBytes);
+  inThisTx.set(f.id, record);
+  return { result: { ...entryOf(record), revokedSigners: [], status: 'appended' }, signatures };
+}
+
+/** What the ledger stores for `receipt` (parsed from `mu`), appended in `tx`. */
+export function recordOf(mu: string, receipt: Receipt, tx: TxInfo): ReceiptRecord {
+  const f = receipt.document.fields;
+  return {
     id: f.id,
     mu,
     digest: receipt.digest,
@@ -248,11 +259,6 @@ async function appendOne(
     txId: tx.txId,
     committedAt: tx.time,
   };
-  await ctx.stub.putState(receiptStateKey(f.id), recordBytes(record, receipt.bytes));
-  const idBytes = utf8Encoder.encode(f.id);
-  for (const key of indexKeys(f, tx.time, f.id)) await ctx.stub.putState(key, idBytes);
-  inThisTx.set(f.id, record);
-  return { result: { ...entryOf(record), revokedSigners: [], status: 'appended' }, signatures };
 }
 
 /**

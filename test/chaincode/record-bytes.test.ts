@@ -14,7 +14,7 @@ import { it } from 'node:test';
 import fc from 'fast-check';
 import { auditContracts } from '../../chaincode/contract.js';
 import { type Json, jsonBytes, jsonBytesWithUtf8 } from '../../chaincode/json.js';
-import { type ReceiptRecord, receiptStateKey, recordBytes } from '../../chaincode/receipts.js';
+import { type ReceiptRecord, receiptStateKey, recordBytes, recordOf } from '../../chaincode/receipts.js';
 import { platformMlDsa } from '../../core/crypto/backend.js';
 import { parseReceipt, ReceiptHandOff } from '../../core/index.js';
 import { EmbeddedLedger } from '../../engine/index.js';
@@ -69,22 +69,14 @@ it('jsonBytesWithUtf8 is jsonBytes when the named property is absent or not a st
   }
 });
 
-function recordOf(mu: string, submitterId: string): ReceiptRecord {
-  const receipt = parseReceipt(mu);
-  const f = receipt.document.fields;
-  return {
-    id: f.id,
-    mu,
-    digest: receipt.digest,
-    source: f.source,
-    operation: f.operation,
-    subject: f.subject,
-    occurredAt: f.occurredAt,
-    signerKeyIds: receipt.signatures.map((s) => s.keyId),
-    submitter: { mspId: 'Org1MSP', id: submitterId },
+/** A record as appendOne builds it, for a caller whose certificate id needs JSON escapes. */
+function recordFor(mu: string): ReceiptRecord {
+  const caller = { mspId: 'Org1MSP', id: 'x509::CN=a "b" \\ é::CN=ca', roles: new Set<never>() };
+  return recordOf(mu, parseReceipt(mu), {
+    caller,
     txId: 'a'.repeat(64),
-    committedAt: '2026-12-02T09:00:00.000000000Z',
-  };
+    time: '2026-12-02T09:00:00.000000000Z',
+  });
 }
 
 /** Intents a receipt may carry that JSON escapes or UTF-8 encodes on more than one byte. */
@@ -99,7 +91,7 @@ it('recordBytes is jsonBytes(record) on real signed receipts', () => {
   const signer = testKey(7);
   for (const intent of INTENTS) {
     const mu = signedReceipt([signer], { intent });
-    const record = recordOf(mu, `x509::CN=a "b" \\ é::CN=ca`);
+    const record = recordFor(mu);
     assert.deepEqual(
       Buffer.from(recordBytes(record, parseReceipt(mu).bytes)),
       Buffer.from(jsonBytes(record)),
