@@ -43,7 +43,10 @@ const PHASES: [string, RegExp][] = [
   ['LevelDB write (batch)', /^batch .*abstract-level/],
   ['MVCC validation', /^validate .*engine\/validator/],
   ['commit: history, args hash, rest', /^commit .*engine\/committer/],
-  ['contract state JSON (records, events)', /^(putJson|getJson|emitAppended|jsonBytes) /],
+  [
+    'contract state JSON (records, events)',
+    /^(putJson|getJson|emitAppended|jsonBytes|jsonBytesWithUtf8|recordBytes) /,
+  ],
   ['dispatcher: parameters (fabric-shim)', /^(handleParameters|_fromString|toWireBuffer) /],
   ['dispatcher: rest (fabric-shim)', /^(Invoke|invokeFunctionality) .*fabric-shim/],
   ['endorse: rest (engine)', /^endorse .*engine\/ledger/],

@@ -19,7 +19,8 @@ import { ContractError, fromCoreError } from './errors.js';
 import { type Party, party, requireRole } from './identity.js';
 import { indexKeys } from './indexes.js';
 import { checkUsable, findKey, type KeyRecord, type TxInfo } from './keys.js';
-import { getJson, putJson } from './state.js';
+import { jsonBytesWithUtf8 } from './json.js';
+import { getJson } from './state.js';
 
 export const RECEIPT_PREFIX = 'receipt!';
 /** Most receipts in one appendReceipts transaction. */
@@ -204,6 +205,7 @@ function detailOf(e: ContractError): string {
 }
 
 const NO_CHECK: SignatureCheck = Promise.resolve(undefined);
+const utf8Encoder = new TextEncoder();
 
 async function appendOne(
   ctx: Context,
@@ -233,7 +235,18 @@ async function appendOne(
     };
   }
   const { signatures } = await checkSigners(receipt, keys, mlDsa);
-  const record: ReceiptRecord = {
+  const record = recordOf(mu, receipt, tx);
+  await ctx.stub.putState(receiptStateKey(f.id), recordBytes(record, receipt.bytes));
+  const idBytes = utf8Encoder.encode(f.id);
+  for (const key of indexKeys(f, tx.time, f.id)) await ctx.stub.putState(key, idBytes);
+  inThisTx.set(f.id, record);
+  return { result: { ...entryOf(record), revokedSigners: [], status: 'appended' }, signatures };
+}
+
+/** What the ledger stores for `receipt` (parsed from `mu`), appended in `tx`. */
+export function recordOf(mu: string, receipt: Receipt, tx: TxInfo): ReceiptRecord {
+  const f = receipt.document.fields;
+  return {
     id: f.id,
     mu,
     digest: receipt.digest,
@@ -246,11 +259,15 @@ async function appendOne(
     txId: tx.txId,
     committedAt: tx.time,
   };
-  await putJson(ctx, receiptStateKey(f.id), record);
-  const idBytes = new TextEncoder().encode(f.id);
-  for (const key of indexKeys(f, tx.time, f.id)) await ctx.stub.putState(key, idBytes);
-  inThisTx.set(f.id, record);
-  return { result: { ...entryOf(record), revokedSigners: [], status: 'appended' }, signatures };
+}
+
+/**
+ * A record's state value, `jsonBytes(record)`, with the `.mu` escaped from `muUtf8`, its UTF-8 bytes
+ * (a parse's `receipt.bytes`): the largest value the contract writes, and a two-byte string in V8
+ * (every `.mu` holds "—"), so escaping it as text and encoding that was the contract's largest cost.
+ */
+export function recordBytes(record: ReceiptRecord, muUtf8: Uint8Array): Uint8Array {
+  return jsonBytesWithUtf8(record, 'mu', muUtf8);
 }
 
 /** Splits appendReceipts' argument: a JSON array of `.mu` texts, bounded in count and bytes. */
