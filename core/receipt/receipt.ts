@@ -149,7 +149,11 @@ function readWellFormedString(file: string): WellFormedFile | undefined {
   if (encoded.textBytes.length > MAX_RECEIPT_TEXT_BYTES || !isCanonical(text)) return undefined;
   const signatures = readWellFormedSignatures(encoded.rests);
   if (!signatures) return undefined;
-  return { head: { text, signatures }, bytes: encoded.bytes, textBytes: signatures.length ? encoded.textBytes : undefined };
+  return {
+    head: { text, signatures },
+    bytes: encoded.bytes,
+    textBytes: signatures.length ? encoded.textBytes : undefined,
+  };
 }
 
 /**
