@@ -144,46 +144,50 @@ function readWellFormedString(file: string): WellFormedFile | undefined {
   const split = splitText(file);
   if (!split) return undefined;
   const encoded = encodeWellFormed(split);
-  if (!encoded || encoded.bytes.length > MAX_FILE_BYTES) return undefined;
-  const { text } = split;
-  if (encoded.textBytes.length > MAX_RECEIPT_TEXT_BYTES || !isCanonical(text)) return undefined;
+  if (!encoded || encoded.textBytes.length > MAX_RECEIPT_TEXT_BYTES || !isCanonical(split.text))
+    return undefined;
   const signatures = readWellFormedSignatures(encoded.rests);
   if (!signatures) return undefined;
-  return {
-    head: { text, signatures },
-    bytes: encoded.bytes,
-    textBytes: signatures.length ? encoded.textBytes : undefined,
-  };
+  const head = { text: split.text, signatures };
+  return { head, bytes: encoded.bytes, textBytes: signatures.length ? encoded.textBytes : undefined };
 }
 
+const encoder = new TextEncoder();
+/** Where `encodeWellFormed` assembles a file: the largest one, which is also 3 bytes per unit of the longest text. */
+const FILE_SCRATCH = new Uint8Array(Math.max(MAX_FILE_BYTES, 3 * MAX_RECEIPT_TEXT_BYTES));
+
 /**
- * The UTF-8 of a split string file: its text's (`utf8`, a short string), then the signature lines written as
- * ASCII (`writeAscii`) — undefined if one is not ASCII. `rests` are the lines as the bytes read back: equal
- * strings, flat, for the base64 decoder.
+ * The UTF-8 of a split string file of at most MAX_FILE_BYTES (else undefined): its text's (`TextEncoder`,
+ * a short string), then the signature lines written as ASCII (`writeAscii`) — undefined if one is not
+ * ASCII. Assembled in one scratch array, then copied out: the file's bytes and the text's, each an array of
+ * its own. `rests` are the lines as read back from the bytes: equal strings, flat, for the base64 decoder.
  */
 function encodeWellFormed({
   text,
   rests,
 }: FastSplit): { bytes: Uint8Array; textBytes: Uint8Array; rests: string[] } | undefined {
-  const textBytes = utf8(text);
-  if (rests.length === 0) return { bytes: textBytes, textBytes, rests: [] };
-  let length = textBytes.length + 1;
+  // A text longer than this in UTF-16 units is longer in UTF-8 bytes too: too large (`readHead` says so).
+  if (text.length > MAX_RECEIPT_TEXT_BYTES) return undefined;
+  const scratch = FILE_SCRATCH;
+  const n = encoder.encodeInto(text, scratch).written;
+  let length = n + 1;
   for (const rest of rests) length += PREFIX_BYTES.length + rest.length + 1;
-  const bytes = new Uint8Array(length);
-  bytes.set(textBytes);
-  let at = textBytes.length;
-  bytes[at++] = 0x0a;
+  if (rests.length === 0) length = n;
+  if (length > MAX_FILE_BYTES) return undefined;
+  let at = n;
+  if (rests.length) scratch[at++] = 0x0a;
   const flat: string[] = [];
   for (const rest of rests) {
-    bytes.set(PREFIX_BYTES, at);
+    scratch.set(PREFIX_BYTES, at);
     at += PREFIX_BYTES.length;
-    const copy = writeAscii(rest, bytes, at);
+    const copy = writeAscii(rest, scratch, at);
     if (copy === undefined) return undefined;
     flat.push(copy);
     at += rest.length;
-    bytes[at++] = 0x0a;
+    scratch[at++] = 0x0a;
   }
-  return { bytes, textBytes, rests: flat };
+  const bytes = scratch.slice(0, length);
+  return { bytes, textBytes: rests.length ? scratch.slice(0, n) : bytes, rests: flat };
 }
 
 function splitText(file: string): FastSplit | undefined {

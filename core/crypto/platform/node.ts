@@ -5,7 +5,7 @@
  * The choice is made by probing the runtime on first use, not by any caller: both backends give the
  * same answers, so peers on different runtimes still endorse identically.
  */
-import { Buffer, isAscii } from 'node:buffer';
+import { Buffer } from 'node:buffer';
 import * as crypto from 'node:crypto';
 import type { MlDsaBackend } from '../mldsa.js';
 import { nativeBackend, nativeMlDsaAvailable } from '../native.js';
@@ -89,11 +89,23 @@ export function decodeBase64Canonical(text: string): Uint8Array | undefined {
  * only when they are ASCII and read back as exactly `text`; the copy read back is returned.
  */
 export function writeAscii(text: string, out: Uint8Array, at: number): string | undefined {
-  const view = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  const view = bufferOver(out);
   const end = at + view.write(text, at, 'latin1');
-  if (end - at !== text.length || !isAscii(view.subarray(at, end))) return undefined;
+  if (end - at !== text.length) return undefined;
   const copy = view.toString('latin1', at, end);
-  return copy === text ? copy : undefined;
+  // Equal: every unit was one byte, written as is. One UTF-8 byte per unit: every unit is ASCII.
+  return copy === text && Buffer.byteLength(copy, 'utf8') === copy.length ? copy : undefined;
+}
+
+/** A Buffer over the same memory as `out`, kept for the next call with the same array (a caller's scratch). */
+let viewed: Uint8Array | undefined;
+let view: Buffer = Buffer.alloc(0);
+function bufferOver(out: Uint8Array): Buffer {
+  if (out !== viewed) {
+    view = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    viewed = out;
+  }
+  return view;
 }
 
 /** `indexOfByte` of `CryptoPlatform`: Node's `Buffer#indexOf` (memchr) on the caller's bytes, not copied. */
