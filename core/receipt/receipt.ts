@@ -107,7 +107,9 @@ interface FastSplit {
 
 /**
  * What the fast path gives: `readHead`'s result, the file's bytes (a string's UTF-8, made on the way), and
- * the receipt text's UTF-8 when it has it for free (a copy of its own) — the signed message.
+ * for a signed string the receipt text's UTF-8 (a copy of its own), the signed message. (Bytes input keeps
+ * none: copying it out and keeping it on the receipt measured no cheaper than encoding the short text again
+ * at verification.)
  */
 export interface WellFormedFile {
   readonly head: ReceiptHead;
@@ -137,7 +139,7 @@ export function readWellFormedFile(input: Uint8Array | string): WellFormedFile |
   const signatures = readWellFormedSignatures(split.rests);
   if (!signatures) return undefined;
   const head = { text: split.text, signatures };
-  return { head, bytes: input, textBytes: signatures.length ? input.slice(0, textEnd(input)) : undefined };
+  return { head, bytes: input, textBytes: undefined };
 }
 
 function readWellFormedString(file: string): WellFormedFile | undefined {
