@@ -59,11 +59,20 @@ export function checkReceiptId(field: string, value: string): void {
 export function isTimestamp(value: string): boolean {
   const m = OCCURRED_AT.exec(value);
   if (!m) return false;
-  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return false;
-  const date = new Date(0);
-  date.setUTCFullYear(y, mo - 1, d);
-  return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return false;
+  return Number(m[4]) <= 23 && Number(m[5]) <= 59 && Number(m[6]) <= 59;
+}
+
+/**
+ * Days in month `mo` (1–12) of year `y` in the proleptic Gregorian calendar, ECMAScript's (what a `Date`
+ * rolling over a day past the month's end said before; arithmetic is a fraction of a `Date`'s cost).
+ */
+function daysInMonth(y: number, mo: number): number {
+  if (mo === 2) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
+  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
 }
 
 export function checkPayloadDigest(value: string): void {

@@ -4,6 +4,7 @@
  * structurally unchanged; `readReceiptText` checks that with the self-check, which
  * `mirrorWithSelfCheck` does in the same pass as the mirror.
  */
+import { hasSurrogate } from './canonical.js';
 
 /** Reverses UTF-16 units, or undefined when `s` holds a surrogate (then units and code points differ). */
 function revUnits(s: string): string | undefined {
@@ -20,6 +21,43 @@ function revUnits(s: string): string | undefined {
 export function rev(s: string): string {
   // Surrogates: the code point path (pairs stay in order, lone ones as they are).
   return revUnits(s) ?? Array.from(s).reverse().join('');
+}
+
+/**
+ * Where a line's reversed parts come from: `part(line, a, b)` is `revUnits(line.slice(a, b))`.
+ * `mirror` reverses each part as it meets it; `mirrorWithSelfCheck` reverses a surrogate-free text
+ * once and slices each part out of that (`TextReversal`): line i's part [a, b) reversed is the
+ * reversal's [n − start − b, n − start − a), with n the text's length and start the line's offset.
+ */
+interface Reverser {
+  /** The offset in the text of the line being mirrored. */
+  lineStart: number;
+  part(line: string, a: number, b: number): string | undefined;
+}
+
+function eachPart(): Reverser {
+  return { lineStart: 0, part: (line, a, b) => revUnits(line.slice(a, b)) };
+}
+
+const UNITS = new TextDecoder('utf-16le');
+let scratch = new Uint16Array(1024);
+
+/** The reversal of a whole surrogate-free text, its parts sliced per line (`lineStart` set by the caller). */
+class TextReversal implements Reverser {
+  private readonly reversed: string;
+  private readonly length: number;
+  lineStart = 0;
+  constructor(text: string) {
+    const n = text.length;
+    if (scratch.length < n) scratch = new Uint16Array(n);
+    for (let i = 0; i < n; i++) scratch[n - 1 - i] = text.charCodeAt(i);
+    this.reversed = UNITS.decode(scratch.subarray(0, n));
+    this.length = n;
+  }
+  part(_line: string, a: number, b: number): string {
+    const end = this.length - this.lineStart;
+    return this.reversed.slice(end - b, end - a);
+  }
 }
 
 const FENCE = /^( *)(`{3,}|~{3,})(.*)$/s;
@@ -46,22 +84,22 @@ function sameState(a: MirrorState, b: MirrorState): boolean {
  * first ": " where the forward one put it, and a content without ": " does not come back ending
  * in ":" unless it went out so. The caller proves the prefix.
  */
-function mirrorFrontMatterContent(content: string): [mirrored: string, stable: boolean] {
-  const sep = content.indexOf(': ');
+function mirrorFrontMatterContent(line: string, c: number, r: Reverser): [mirrored: string, stable: boolean] {
+  const sep = line.indexOf(': ', c);
   if (sep >= 0) {
-    const head = revUnits(content.slice(0, sep));
-    const tail = revUnits(content.slice(sep + 2));
+    const head = r.part(line, c, sep);
+    const tail = r.part(line, sep + 2, line.length);
     if (head !== undefined && tail !== undefined) return [`${head}: ${tail}`, head.indexOf(': ') < 0];
-    return [`${rev(content.slice(0, sep))}: ${rev(content.slice(sep + 2))}`, false];
+    return [`${rev(line.slice(c, sep))}: ${rev(line.slice(sep + 2))}`, false];
   }
-  if (content.endsWith(':')) {
-    const head = revUnits(content.slice(0, -1));
+  if (line.length > c && line.endsWith(':')) {
+    const head = r.part(line, c, line.length - 1);
     if (head !== undefined) return [`${head}:`, head.indexOf(': ') < 0];
-    return [`${rev(content.slice(0, -1))}:`, false];
+    return [`${rev(line.slice(c, -1))}:`, false];
   }
-  const all = revUnits(content);
+  const all = r.part(line, c, line.length);
   if (all !== undefined) return [all, all.indexOf(': ') < 0 && !all.endsWith(':')];
-  return [rev(content), false];
+  return [rev(line.slice(c)), false];
 }
 
 /**
@@ -70,19 +108,23 @@ function mirrorFrontMatterContent(content: string): [mirrored: string, stable: b
  * mirror's state as this line moved `state` (false means: not proven, check it the plain way).
  * A line proven stable never moves the state.
  */
-function mirrorLine(state: MirrorState, line: string): [mirrored: string, stable: boolean] {
+function mirrorLine(
+  state: MirrorState,
+  line: string,
+  r: Reverser = eachPart(),
+): [mirrored: string, stable: boolean] {
   if (state.mode === 'start') {
     // The first line moves the state whatever it is: never proven.
     state.mode = line === '---' ? 'front' : 'body';
-    return state.mode === 'front' ? [line, false] : [mirrorLine(state, line)[0], false];
+    return state.mode === 'front' ? [line, false] : [mirrorLine(state, line, r)[0], false];
   }
   if (state.mode === 'front') {
     if (line === '---') {
       state.mode = 'body';
       return [line, false];
     }
-    const [, indent, dash, content] = FRONT_MATTER.exec(line)!;
-    const [mirrored, stable] = mirrorFrontMatterContent(content!);
+    const [, indent, dash] = FRONT_MATTER.exec(line)!;
+    const [mirrored, stable] = mirrorFrontMatterContent(line, indent!.length + (dash?.length ?? 0), r);
     // The back mirror reads the same indent and dash when the mirrored content cannot extend them.
     const prefixKept = dash !== undefined || (!mirrored.startsWith(' ') && !mirrored.startsWith('- '));
     return [`${indent}${dash ?? ''}${mirrored}`, stable && prefixKept];
@@ -101,7 +143,7 @@ function mirrorLine(state: MirrorState, line: string): [mirrored: string, stable
     return [f[1]! + f[2]! + rev(f[3]!), false];
   }
   const [, indent, marker, rest] = BODY_MARKER.exec(line)!;
-  const reversed = revUnits(rest!);
+  const reversed = r.part(line, indent!.length + (marker?.length ?? 0), line.length);
   if (reversed === undefined) return [indent! + (marker ?? '') + rev(rest!), false];
   // A marker starts with one of # > - * + or a digit, which alone picks the alternative, and its
   // characters fix the match: the back mirror reads the same indent and marker, and no fence. With
@@ -116,9 +158,10 @@ function startState(): MirrorState {
 /** Mirrors a whole text (LF-separated lines; a final LF stays final). */
 export function mirror(text: string): string {
   const state = startState();
+  const r = eachPart();
   return text
     .split('\n')
-    .map((line) => mirrorLine(state, line)[0])
+    .map((line) => mirrorLine(state, line, r)[0])
     .join('\n');
 }
 
@@ -136,9 +179,11 @@ export function mirrorWithSelfCheck(text: string): { mirrored: string; unstableL
   const back = startState();
   let inStep = true;
   let unstableLine = 0;
+  const r = hasSurrogate(text) ? eachPart() : new TextReversal(text);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
-    const [mirrored, stable] = mirrorLine(forward, line);
+    const [mirrored, stable] = mirrorLine(forward, line, r);
+    r.lineStart += line.length + 1;
     out[i] = mirrored;
     if (inStep && stable) continue; // `back` equals `forward`, which this line left as it was
     const [again] = mirrorLine(back, mirrored);

@@ -7,6 +7,7 @@ import { sha3_256, sha3_512 } from '@noble/hashes/sha3.js';
 import { CoreError } from '../errors.js';
 import { equalBytes, fromUtf8, toHex, utf8 } from '../encoding.js';
 import { sha256 } from '../crypto/hash.js';
+import { indexOfByte, writeAscii } from '../crypto/bytes.js';
 import { ML_DSA } from '../crypto/mldsa.js';
 import { platformMlDsa } from '../crypto/backend.js';
 import { type PrivateKey, type PublicKey, signBytes, verifyBytes, verifyBytesAsync } from '../crypto/keys.js';
@@ -105,23 +106,90 @@ interface FastSplit {
 }
 
 /**
- * `readHead`'s result, found without scanning the signature lines' ~4.4 KB of base64 with the canonical-form
- * regexes or decoding them as UTF-8 — or undefined whenever that cannot be shown, and then `readHead` runs
- * and gives the verdict. Why it is `readHead`'s result when it returns one: the file is the receipt text, an
- * empty line and signature lines "— <64 hex> <canonical base64>", in order, at most MAX_SIGNATURES
- * (`readWellFormedSignatures`). Those lines hold only "—" (U+2014: NFC, combining class 0, composes with
- * nothing), space, hex and base64 letters, and none ends in white space, so the whole file is valid UTF-8,
- * free of surrogates, and canonical exactly when the receipt text is (an LF is a normalisation boundary, and
- * the text comes first, so a fault's line number is the same); the split is `splitSignatureBlock`'s, since
- * the block starts at the first "— " line, which follows an empty line; and the signatures are
- * `parseSignatureLines`'. Test: test/core/receipt/fast-parse.test.ts.
+ * What the fast path gives: `readHead`'s result, the file's bytes (a string's UTF-8, made on the way), and
+ * for a signed string the receipt text's UTF-8 (a copy of its own), the signed message. (Bytes input keeps
+ * none: copying it out and keeping it on the receipt measured no cheaper than encoding the short text again
+ * at verification.)
  */
-export function readWellFormedHead(input: Uint8Array | string, bytes: Uint8Array): ReceiptHead | undefined {
-  if (bytes.length > MAX_FILE_BYTES) return undefined;
-  const split = typeof input === 'string' ? splitText(input) : splitBytes(input);
+export interface WellFormedFile {
+  readonly head: ReceiptHead;
+  readonly bytes: Uint8Array;
+  readonly textBytes: Uint8Array | undefined;
+}
+
+/**
+ * `readHead`'s result, found without scanning the signature lines' ~4.4 KB of base64 with the canonical-form
+ * regexes, decoding them as UTF-8 or, for a string, encoding them with `TextEncoder` — or undefined whenever
+ * that cannot be shown, and then `readHead` runs and gives the verdict. Why it is `readHead`'s result when it
+ * returns one: the file is the receipt text, an empty line and signature lines "— <64 hex> <canonical
+ * base64>", in order, at most MAX_SIGNATURES (`readWellFormedSignatures`). Those lines hold only "—" (U+2014:
+ * NFC, combining class 0, composes with nothing), space, hex and base64 letters, and none ends in white
+ * space, so the whole file is valid UTF-8, free of surrogates, and canonical exactly when the receipt text is
+ * (an LF is a normalisation boundary, and the text comes first, so a fault's line number is the same); the
+ * split is `splitSignatureBlock`'s, since the block starts at the first "— " line, which follows an empty
+ * line; and the signatures are `parseSignatureLines'`. A string's UTF-8 is then its text's UTF-8, an LF, and
+ * per line "— "'s three bytes and a space, the line's ASCII and an LF (`encodeWellFormed`). Test:
+ * test/core/receipt/fast-parse.test.ts.
+ */
+export function readWellFormedFile(input: Uint8Array | string): WellFormedFile | undefined {
+  if (typeof input === 'string') return readWellFormedString(input);
+  if (input.length > MAX_FILE_BYTES) return undefined;
+  const split = splitBytes(input);
   if (!split || textTooLarge(split.text) || !isCanonical(split.text)) return undefined;
   const signatures = readWellFormedSignatures(split.rests);
-  return signatures && { text: split.text, signatures };
+  if (!signatures) return undefined;
+  const head = { text: split.text, signatures };
+  return { head, bytes: input, textBytes: undefined };
+}
+
+function readWellFormedString(file: string): WellFormedFile | undefined {
+  const split = splitText(file);
+  if (!split) return undefined;
+  const encoded = encodeWellFormed(split);
+  if (!encoded || encoded.textBytes.length > MAX_RECEIPT_TEXT_BYTES || !isCanonical(split.text))
+    return undefined;
+  const signatures = readWellFormedSignatures(encoded.rests);
+  if (!signatures) return undefined;
+  const head = { text: split.text, signatures };
+  return { head, bytes: encoded.bytes, textBytes: signatures.length ? encoded.textBytes : undefined };
+}
+
+const encoder = new TextEncoder();
+/** Where `encodeWellFormed` assembles a file: the largest one, which is also 3 bytes per unit of the longest text. */
+const FILE_SCRATCH = new Uint8Array(Math.max(MAX_FILE_BYTES, 3 * MAX_RECEIPT_TEXT_BYTES));
+
+/**
+ * The UTF-8 of a split string file of at most MAX_FILE_BYTES (else undefined): its text's (`TextEncoder`,
+ * a short string), then the signature lines written as ASCII (`writeAscii`) — undefined if one is not
+ * ASCII. Assembled in one scratch array, then copied out: the file's bytes and the text's, each an array of
+ * its own. `rests` are the lines as read back from the bytes: equal strings, flat, for the base64 decoder.
+ */
+function encodeWellFormed({
+  text,
+  rests,
+}: FastSplit): { bytes: Uint8Array; textBytes: Uint8Array; rests: string[] } | undefined {
+  // A text longer than this in UTF-16 units is longer in UTF-8 bytes too: too large (`readHead` says so).
+  if (text.length > MAX_RECEIPT_TEXT_BYTES) return undefined;
+  const scratch = FILE_SCRATCH;
+  const n = encoder.encodeInto(text, scratch).written;
+  let length = n + 1;
+  for (const rest of rests) length += PREFIX_BYTES.length + rest.length + 1;
+  if (rests.length === 0) length = n;
+  if (length > MAX_FILE_BYTES) return undefined;
+  let at = n;
+  if (rests.length) scratch[at++] = 0x0a;
+  const flat: string[] = [];
+  for (const rest of rests) {
+    scratch.set(PREFIX_BYTES, at);
+    at += PREFIX_BYTES.length;
+    const copy = writeAscii(rest, scratch, at);
+    if (copy === undefined) return undefined;
+    flat.push(copy);
+    at += rest.length;
+    scratch[at++] = 0x0a;
+  }
+  const bytes = scratch.slice(0, length);
+  return { bytes, textBytes: rests.length ? scratch.slice(0, n) : bytes, rests: flat };
 }
 
 function splitText(file: string): FastSplit | undefined {
@@ -132,26 +200,34 @@ function splitText(file: string): FastSplit | undefined {
   if (at < 0) return { text, rests: [] };
   if (file.charCodeAt(at - 1) !== 0x0a) return undefined;
   const rests: string[] = [];
-  for (const line of file.slice(at + 1, -1).split('\n')) {
-    if (!line.startsWith(SIGNATURE_PREFIX)) return undefined;
-    rests.push(line.slice(SIGNATURE_PREFIX.length));
+  for (let start = at + 1; start < file.length; ) {
+    if (!file.startsWith(SIGNATURE_PREFIX, start)) return undefined;
+    const end = file.indexOf('\n', start);
+    rests.push(file.slice(start + SIGNATURE_PREFIX.length, end));
+    start = end + 1;
   }
   return { text, rests };
+}
+
+/** Where the receipt text of well-formed bytes ends: at the LF before the first "— " line, or at the end. */
+function textEnd(bytes: Uint8Array): number {
+  let at = indexOfByte(bytes, 0x0a, 0);
+  while (at >= 0 && !prefixAt(bytes, at + 1)) at = indexOfByte(bytes, 0x0a, at + 1);
+  return at < 0 ? bytes.length : at;
 }
 
 function splitBytes(bytes: Uint8Array): FastSplit | undefined {
   const n = bytes.length;
   if (n === 0 || bytes[n - 1] !== 0x0a || prefixAt(bytes, 0)) return undefined;
-  let at = bytes.indexOf(0x0a);
-  while (at >= 0 && !prefixAt(bytes, at + 1)) at = bytes.indexOf(0x0a, at + 1);
-  const text = strictUtf8(at < 0 ? bytes : bytes.subarray(0, at));
+  const at = textEnd(bytes);
+  const text = strictUtf8(bytes.subarray(0, at));
   if (text === undefined) return undefined;
-  if (at < 0) return { text, rests: [] };
+  if (at === n) return { text, rests: [] };
   if (bytes[at - 1] !== 0x0a) return undefined;
   const rests: string[] = [];
   for (let start = at + 1; start < n; ) {
     if (!prefixAt(bytes, start)) return undefined;
-    const end = bytes.indexOf(0x0a, start);
+    const end = indexOfByte(bytes, 0x0a, start);
     const rest = strictUtf8(bytes.subarray(start + PREFIX_BYTES.length, end));
     if (rest === undefined) return undefined;
     rests.push(rest);
@@ -193,17 +269,14 @@ function readReceiptText(text: string): string {
 
 /**
  * Parses a `.mu` receipt (attacker-controlled): size, encoding, canonical form, mirror, document, signature
- * syntax.
+ * syntax. Same receipt, same error as `parseReceiptPlain`; faster where the file is well formed.
  */
 export function parseReceipt(input: Uint8Array | string): Receipt {
-  const bytes = typeof input === 'string' ? utf8(input) : input;
-  const fast = readWellFormedHead(input, bytes);
-  const receipt = readReceipt(bytes, fast ?? readHead(input, bytes));
-  if (fast && typeof input === 'string') {
-    // The file is the text, then LF and per signature "— <ASCII>" LF (`readWellFormedHead`): past the
-    // text, every UTF-16 unit is one UTF-8 byte but "—", three. So the text's bytes are the file's first n.
-    const n = bytes.length - (input.length - fast.text.length) - 2 * fast.signatures.length;
-    Object.defineProperty(receipt, SIGNED_TEXT, { value: { text: receipt.text, bytes: bytes.slice(0, n) } });
+  const fast = readWellFormedFile(input);
+  if (!fast) return parseReceiptPlain(input);
+  const receipt = readReceipt(fast.bytes, fast.head);
+  if (fast.textBytes) {
+    Object.defineProperty(receipt, SIGNED_TEXT, { value: { text: receipt.text, bytes: fast.textBytes } });
   }
   return receipt;
 }

@@ -131,3 +131,51 @@ it("utf8 gives TextEncoder's bytes (lone surrogates as U+FFFD), in an array of i
   utf8('second');
   assert.deepEqual(a, encoder.encode('first'), 'an earlier result is not overwritten');
 });
+
+it("each platform's writeAscii writes a string's UTF-8 exactly when it is ASCII, and indexOfByte finds what indexOf finds", () => {
+  // Units whose low byte is an ASCII letter or digit (U+0141 "Ł" is 0x41 "A" truncated), Latin-1, "—".
+  const unit = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...'AZaz09+/= -\n'.split('')) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '\u0141',
+        '\u0130',
+        '\u00c1',
+        '\u0080',
+        '\u007f',
+        '\u2014',
+        '\ud841',
+        '\uff21',
+      ),
+    },
+  );
+  const text = fc.array(unit, { maxLength: 300 }).map((u) => u.join(''));
+  let ascii = 0;
+  fc.assert(
+    fc.property(text, fc.nat({ max: 8 }), (t, at) => {
+      const isAscii = [...t].every((c) => c.charCodeAt(0) < 0x80);
+      for (const platform of [nodePlatform, portablePlatform]) {
+        const out = new Uint8Array(at + t.length + 3).fill(0xee);
+        const got = platform.writeAscii(t, out.subarray(1), at);
+        if (!isAscii) {
+          assert.equal(got, undefined, JSON.stringify(t));
+          continue;
+        }
+        assert.equal(got, t);
+        assert.deepEqual(out.subarray(1 + at, 1 + at + t.length), utf8(t));
+        assert.equal(out[0], 0xee, 'nothing written before the view');
+        assert.equal(out[1 + at + t.length], 0xee, 'nothing written past the text');
+        const bytes = utf8(t);
+        for (const from of [0, at, t.length]) {
+          assert.equal(platform.indexOfByte(bytes, 0x0a, from), bytes.indexOf(0x0a, from));
+        }
+      }
+      if (isAscii) ascii++;
+    }),
+    { numRuns: 2000 },
+  );
+  assert.ok(ascii > 100, `${ascii} ASCII texts among 2000`);
+  const short = new Uint8Array(4);
+  assert.equal(nodePlatform.writeAscii('abcde', short, 0), undefined, 'no room: not written in full');
+});

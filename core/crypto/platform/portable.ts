@@ -29,3 +29,17 @@ export function createSha256(): Sha256Hasher {
 
 /** Canonical base64 in JavaScript (the one-pass decoder of core/encoding.ts). */
 export const decodeBase64Canonical: (text: string) => Uint8Array | undefined = decodeCanonicalBase64;
+
+/** `writeAscii` of `CryptoPlatform`, in JavaScript. */
+export function writeAscii(text: string, out: Uint8Array, at: number): string | undefined {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit > 0x7f) return undefined;
+    out[at + i] = unit;
+  }
+  return text;
+}
+
+export function indexOfByte(bytes: Uint8Array, byte: number, from: number): number {
+  return bytes.indexOf(byte, from);
+}

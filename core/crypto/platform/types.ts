@@ -22,4 +22,13 @@ export interface CryptoPlatform {
    * some bytes. Callers leave the verdict and its message to `fromBase64` when this gives undefined.
    */
   readonly decodeBase64Canonical: (text: string) => Uint8Array | undefined;
+  /**
+   * Writes `text` into `out` at `at`, one byte per UTF-16 unit, when every unit is ASCII (below 0x80): then
+   * those bytes are its UTF-8. Returns a string equal to `text` (Node: a flat copy read back from the bytes,
+   * cheaper for the native base64 decoder than a slice of a two-byte string), or undefined when a unit is not
+   * ASCII (what was written is then meaningless). `out` must have room for `text.length` bytes at `at`.
+   */
+  readonly writeAscii: (text: string, out: Uint8Array, at: number) => string | undefined;
+  /** `bytes.indexOf(byte, from)` (Node: memchr; `Uint8Array.prototype.indexOf` is a loop). */
+  readonly indexOfByte: (bytes: Uint8Array, byte: number, from: number) => number;
 }

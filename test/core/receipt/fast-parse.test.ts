@@ -1,5 +1,5 @@
 /**
- * `parseReceipt`'s fast path (`readWellFormedHead`) held to the plain definition (`readHead`,
+ * `parseReceipt`'s fast path (`readWellFormedFile`) held to the plain definition (`readHead`,
  * `parseReceiptPlain`): on the golden vectors and on signed receipts mutated in every way that matters to
  * the split, the canonical form, the encoding and the signature lines, the fast path either declines or
  * gives exactly `readHead`'s result, and `parseReceipt` gives exactly `parseReceiptPlain`'s receipt or error.
@@ -20,7 +20,7 @@ import {
 import {
   parseReceiptPlain,
   readHead,
-  readWellFormedHead,
+  readWellFormedFile,
   signedBytes,
 } from '../../../core/receipt/receipt.js';
 import type { NegativeVector, PositiveVector } from '../../vectors/receipt-vectors.js';
@@ -43,8 +43,13 @@ function assertSameAsPlain(input: Uint8Array | string): void {
   const plain = outcome(() => parseReceiptPlain(input));
   assert.deepStrictEqual(fast, plain, typeof input === 'string' ? JSON.stringify(input) : undefined);
   const bytes = typeof input === 'string' ? utf8(input) : input;
-  const head = readWellFormedHead(input, bytes);
-  if (head) assert.deepStrictEqual(head, readHead(input, bytes));
+  const well = readWellFormedFile(input);
+  if (well) {
+    assert.deepStrictEqual(well.head, readHead(input, bytes));
+    // A string's UTF-8, made on the way, is `utf8`'s; the text's, when kept, too.
+    assert.deepStrictEqual(well.bytes, bytes);
+    if (well.textBytes) assert.deepStrictEqual(well.textBytes, utf8(well.head.text));
+  }
   // The signed message kept from parsing is the text's UTF-8.
   if ('value' in fast) assert.deepStrictEqual(signedBytes(fast.value), utf8(fast.value.text));
 }
@@ -82,14 +87,13 @@ describe('parseReceipt: the fast path against the plain definition', () => {
     assert.equal(positives.length, 5);
     for (const v of positives) {
       for (const input of [utf8(v.mu), v.mu]) {
-        const bytes = typeof input === 'string' ? utf8(input) : input;
-        assert.ok(readWellFormedHead(input, bytes), `${v.name}: fast path taken`);
+        assert.ok(readWellFormedFile(input), `${v.name}: fast path taken`);
         assertSameAsPlain(input);
       }
     }
     for (const mu of bases) {
-      assert.ok(readWellFormedHead(mu, utf8(mu)), 'fast path taken (string)');
-      assert.ok(readWellFormedHead(utf8(mu), utf8(mu)), 'fast path taken (bytes)');
+      assert.ok(readWellFormedFile(mu), 'fast path taken (string)');
+      assert.ok(readWellFormedFile(utf8(mu)), 'fast path taken (bytes)');
     }
   });
 

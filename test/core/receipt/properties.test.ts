@@ -11,6 +11,7 @@ import {
   serializeDocument,
   utf8,
 } from '../../../core/index.js';
+import { isTimestamp } from '../../../core/receipt/fields.js';
 
 // Body text drawn from ASCII, Latin-1 letters, CJK, emoji and combining marks, so both the
 // happy path and the refusals (non-NFC mirrors, unstable line ends) get exercised.
@@ -51,7 +52,46 @@ const document: fc.Arbitrary<ReceiptDocument> = fc.record({
     ]),
 });
 
+/** The definition `isTimestamp` is held to: the syntax, the fields' ranges, and a `Date` that keeps the day. */
+function timestampByDate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z$/.exec(value);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return false;
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+}
+
 describe('receipt properties', () => {
+  it('isTimestamp accepts exactly the real instants: month lengths, leap years (1900, 2000, 2024), ranges', () => {
+    const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+    const year = fc.oneof(
+      fc.integer({ min: 0, max: 9999 }),
+      fc.constantFrom(0, 1, 4, 100, 400, 1600, 1900, 2000, 2023, 2024, 2100, 9999),
+    );
+    const stamp = fc
+      .tuple(year, two(13), two(32), two(24), two(60), two(60), fc.constantFrom('', '.1', '.123456789', '.'))
+      .map(
+        ([y, mo, d, h, mi, s, frac]) => `${String(y).padStart(4, '0')}-${mo}-${d}T${h}:${mi}:${s}${frac}Z`,
+      );
+    let real = 0;
+    fc.assert(
+      fc.property(stamp, (t) => {
+        assert.equal(isTimestamp(t), timestampByDate(t), t);
+        if (isTimestamp(t)) real++;
+      }),
+      { numRuns: 20_000 },
+    );
+    // Leap days of a leap year, a century leap year and a century that is not; month ends; year 0.
+    const known = { '2024-02-29': true, '2000-02-29': true, '1900-02-29': false, '2023-02-29': false };
+    const ends = { '2026-04-30': true, '2026-04-31': false, '0001-01-01': true, '0000-01-01': false };
+    for (const [day, real] of Object.entries({ ...known, ...ends })) {
+      assert.equal(isTimestamp(`${day}T00:00:00Z`), real, day);
+    }
+    assert.ok(real > 5000, `${real} real instants among 20,000`);
+  });
+
   it('rev is an involution on any string', () => {
     fc.assert(fc.property(fc.string({ unit: 'grapheme' }), (s) => rev(rev(s)) === s));
   });
