@@ -14,13 +14,15 @@ import autocannon from 'autocannon';
 export interface LoadOptions {
   /** The gateway's base URL (`http://127.0.0.1:PORT`). */
   readonly url: string;
-  /** The route every request posts to. */
+  /** The method of every request; default POST. */
+  readonly method?: 'GET' | 'POST';
+  /** The route every request goes to. */
   readonly path: string;
   /** A bearer token. */
   readonly token: string;
   /** The bodies' Content-Type. */
   readonly type: string;
-  /** One body per request, each sent once, in order of sending. */
+  /** One body per request (empty for none), each sent once, in order of sending. */
   readonly bodies: readonly Buffer[];
   /** Requests in flight at once (one connection each). */
   readonly connections: number;
@@ -63,7 +65,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     headers: { authorization: `Bearer ${options.token}`, 'content-type': options.type },
     requests: [
       {
-        method: 'POST',
+        method: options.method ?? 'POST',
         path: options.path,
         // Called once per request sent (autocannon rebuilds a request that has a setupRequest).
         setupRequest: (request) => ({ ...request, body: bodies[next++]! }),
