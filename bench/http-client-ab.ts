@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { privateKeyFromSeed } from '../core/index.js';
 import { drive, makeReceipts } from './engine.js';
 import { median } from './harness.js';
+import { ledgerCounts } from './steady.js';
 import { appenderWithKey, cpuMsOf, createdOne, loadChecked, request, startServe, stopChild } from './http.js';
 
 const { values } = parseArgs({
@@ -57,30 +58,37 @@ try {
   const token = await appenderWithKey(agent, serve.url, serve.admin, 'client-ab', key);
   await send('node:http', makeReceipts(64), token);
   await send('autocannon', makeReceipts(64), token);
-  const figures = new Map<Client, { client: number[]; gateway: number[]; rate: number[] }>();
+  const figures = new Map<
+    Client,
+    { client: number[]; kernel: number[]; gateway: number[]; rate: number[] }
+  >();
   for (let round = 0; round < rounds; round++) {
     const order: Client[] = round % 2 === 0 ? ['node:http', 'autocannon'] : ['autocannon', 'node:http'];
     for (const client of order) {
       const receipts = makeReceipts(perRun);
+      const counts = await ledgerCounts(serve.url, agent);
       const gateway = cpuMsOf(serve.child.pid)!;
       const own = process.cpuUsage();
       const start = performance.now();
       await send(client, receipts, token);
       const elapsed = performance.now() - start;
       const u = process.cpuUsage(own);
-      const f = figures.get(client) ?? { client: [], gateway: [], rate: [] };
+      const gatewayMs = cpuMsOf(serve.child.pid)! - gateway;
+      const after = await ledgerCounts(serve.url, agent);
+      const f = figures.get(client) ?? { client: [], kernel: [], gateway: [], rate: [] };
       f.client.push((u.user + u.system) / perRun);
-      f.gateway.push(((cpuMsOf(serve.child.pid)! - gateway) * 1000) / perRun);
+      f.kernel.push(u.system / perRun);
+      f.gateway.push((gatewayMs * 1000) / perRun);
       f.rate.push((perRun * 1000) / elapsed);
       figures.set(client, f);
       console.log(
-        `round ${round + 1} ${client}: client ${f.client.at(-1)!.toFixed(0)} µs/request, gateway ${f.gateway.at(-1)!.toFixed(0)} µs/receipt, ${f.rate.at(-1)!.toFixed(0)}/s`,
+        `round ${round + 1} ${client}: client ${f.client.at(-1)!.toFixed(0)} µs/request (kernel ${f.kernel.at(-1)!.toFixed(0)}), gateway ${f.gateway.at(-1)!.toFixed(0)} µs/receipt, ${f.rate.at(-1)!.toFixed(0)}/s, ${(perRun / (after.transactions - counts.transactions)).toFixed(1)} receipts per transaction, ${(perRun / (after.blocks - counts.blocks)).toFixed(1)} per block`,
       );
     }
   }
   for (const [client, f] of figures)
     console.log(
-      `${client}: median client ${median(f.client).toFixed(0)} µs/request, gateway ${median(f.gateway).toFixed(0)} µs/receipt, ${median(f.rate).toFixed(0)}/s (c=${c}, ${rounds} rounds of ${perRun})`,
+      `${client}: median client ${median(f.client).toFixed(0)} µs/request (kernel ${median(f.kernel).toFixed(0)}), gateway ${median(f.gateway).toFixed(0)} µs/receipt, ${median(f.rate).toFixed(0)}/s (c=${c}, ${rounds} rounds of ${perRun})`,
     );
 } finally {
   await stopChild(serve);
