@@ -48,27 +48,6 @@ function hashSecret(secret: string): string {
   return `sha256:${createHash('sha256').update(secret).digest('hex')}`;
 }
 
-const STORED_HASH = /^sha256:([0-9a-f]{64})$/;
-
-/**
- * The 32 digest bytes a stored `hash` names, decoded once per record (every authenticated request
- * compares against them); undefined for a hash no secret can match (not `sha256:` + 64 lower-case
- * hex digits, which hashSecret never writes).
- */
-const digests = new WeakMap<TokenRecord, Buffer | null>();
-function digestOf(record: TokenRecord): Buffer | undefined {
-  let d = digests.get(record);
-  if (d === undefined) {
-    const m = STORED_HASH.exec(record.hash);
-    d = m ? Buffer.from(m[1]!, 'hex') : null;
-    digests.set(record, d);
-  }
-  return d ?? undefined;
-}
-
-/** Compared against when the token id is unknown, so that case costs the same hash and compare. */
-const NO_DIGEST = createHash('sha256').update('no such token').digest();
-
 export function infoOf(r: TokenRecord): TokenInfo {
   const { hash: _hash, ...info } = r;
   return info;
@@ -103,10 +82,10 @@ export class TokenStore {
     const m = TOKEN.exec(token);
     if (!m) return undefined;
     const record = this.tokens.get(m[1]!);
-    const stored = record && digestOf(record);
-    const actual = createHash('sha256').update(m[2]!).digest();
-    const same = timingSafeEqual(stored ?? NO_DIGEST, actual);
-    if (!record || !stored || !same || record.revokedAt) return undefined;
+    const expected = Buffer.from(record?.hash ?? hashSecret('no such token'));
+    const actual = Buffer.from(hashSecret(m[2]!));
+    const same = expected.length === actual.length && timingSafeEqual(expected, actual);
+    if (!record || !same || record.revokedAt) return undefined;
     return record;
   }
 

@@ -1,7 +1,7 @@
 /**
  * TokenStore.authenticate against its plain definition: a token authenticates exactly when its id
  * names a live record whose stored `hash` equals `sha256:` + the lower-case hex SHA-256 of the secret
- * (the store compares the digest bytes it decoded once per record; this holds it to the string form).
+ * (the store compares digests in constant time; this holds it to the plain string comparison).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
