@@ -4,12 +4,13 @@
  * the batch route (50 per request, 4 in flight) next to the engine's appendReceipts of 50, 4 in flight.
  *
  * The gateway runs as `torgo serve` in a child process, as in production, with its rate limit off;
- * this process is the client (node:http, keep-alive). The gateway's path adds HTTP parsing, auth,
+ * this process is the client: autocannon in the timed runs (load.ts; every body a distinct receipt
+ * prepared before timing, every answer checked), node:http for set-up. The gateway's path adds HTTP parsing, auth,
  * pre-verification (the contract's own check then finds the verification memo) and coalescing in
  * front of the same engine, and builds the transparency log from its blocks.
  *
- * The client shares the machine's cores with the gateway (~0.3 ms of CPU per single-receipt request
- * on the reference VM), which the engine alone never pays; so each HTTP row also gives CPU per receipt
+ * The client shares the machine's cores with the gateway (~0.2 ms of CPU per single-receipt request
+ * on the reference VM, ~0.5 ms with node:http), which the engine alone never pays; so each HTTP row also gives CPU per receipt
  * — the gateway's process (all threads) against the engine's process in its runs — and the client's
  * CPU per request, and a `receipts per CPU-second` row compares the two where CPU is the only limit.
  */
@@ -23,6 +24,7 @@ import { createInterface } from 'node:readline';
 import { privateKeyFromSeed, publicKeyToPem } from '../core/index.js';
 import { drive, makeReceipts, openBenchLedger } from './engine.js';
 import { median, percentile, type Row, type Suite } from './harness.js';
+import { type LoadOptions, load } from './load.js';
 
 /** The key engine.ts signs with (same seed), registered through the API. */
 const key = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(9));
@@ -271,6 +273,44 @@ function post(
   return request(agent, url, 'POST', route, token, body, type);
 }
 
+/** Receipts a `POST /v1/receipts` answer acknowledges: 1 for a 201 with the receipt's id, else 0. */
+export function createdOne(status: number, text: string): number {
+  if (status !== 201) return 0;
+  return typeof (JSON.parse(text) as { id?: unknown }).id === 'string' ? 1 : 0;
+}
+
+/**
+ * Receipts a `POST /v1/receipts/batch` answer of `size` fresh receipts acknowledges: all of them when
+ * it is a 200 with every item appended (201 each), else 0.
+ */
+export function appendedInBatch(status: number, text: string, size: number): number {
+  if (status !== 200) return 0;
+  const r = JSON.parse(text) as { appended?: unknown; failed?: unknown; results?: { status?: unknown }[] };
+  const all =
+    r.appended === size &&
+    r.failed === 0 &&
+    r.results?.length === size &&
+    r.results.every((x) => x.status === 201);
+  return all ? size : 0;
+}
+
+/**
+ * `load` (load.ts) that fails unless every answer acknowledged what was sent, `expected` receipts in
+ * all: a bench that does not check its answers measures nothing.
+ */
+export async function loadChecked(
+  options: Omit<LoadOptions, 'acknowledged'>,
+  expected: number,
+  acknowledged: LoadOptions['acknowledged'],
+): Promise<{ latencies: number[]; elapsed: number }> {
+  const r = await load({ ...options, acknowledged });
+  if (r.failures > 0 || r.acknowledged !== expected)
+    throw new Error(
+      `${options.path}: ${r.acknowledged} of ${expected} receipts acknowledged, ${r.failures} failed requests${r.firstFailure ? ` (first: ${r.firstFailure})` : ''}`,
+    );
+  return { latencies: r.latencies, elapsed: r.elapsed };
+}
+
 /** Requests (or transactions) of a batch in flight at once, gateway and engine alike. */
 const BATCH_CONCURRENCY = 4;
 
@@ -367,16 +407,15 @@ export const httpSuite: Suite = async ({ smoke }) => {
       const gatewayCpu: number[] = [];
       const clientCpu: number[] = [];
       for (let run = 0; run < runs; run++) {
-        const receipts = makeReceipts(perRun);
-        let failures = 0;
+        const bodies = makeReceipts(perRun).map((mu) => Buffer.from(mu));
         let timed = { latencies: [] as number[], elapsed: Number.NaN };
         const cpu = await cpuOf(perRun, async () => {
-          timed = await drive(perRun, c, async (i) => {
-            const r = await post(agent, url, token, '/v1/receipts', receipts[i]!, 'text/markdown');
-            if (r.status !== 201) failures++;
-          });
+          timed = await loadChecked(
+            { url, token, path: '/v1/receipts', type: 'text/markdown', bodies, connections: c },
+            perRun,
+            createdOne,
+          );
         });
-        if (failures > 0) throw new Error(`${failures} HTTP appends failed at c=${c}`);
         rates.push((perRun * 1000) / timed.elapsed);
         p50s.push(percentile(timed.latencies, 50));
         p99s.push(percentile(timed.latencies, 99));
@@ -409,16 +448,24 @@ export const httpSuite: Suite = async ({ smoke }) => {
     const gatewayCpu: number[] = [];
     const clientCpu: number[] = [];
     for (let run = 0; run < runs; run++) {
-      const bodies = batchesOf(makeReceipts(batchRun), batch).map((receipts) => JSON.stringify({ receipts }));
-      let failures = 0;
+      const bodies = batchesOf(makeReceipts(batchRun), batch).map((receipts) =>
+        Buffer.from(JSON.stringify({ receipts })),
+      );
       let timed = { latencies: [] as number[], elapsed: Number.NaN };
       const cpu = await cpuOf(batchRun, async () => {
-        timed = await drive(bodies.length, BATCH_CONCURRENCY, async (i) => {
-          const r = await post(agent, url, token, '/v1/receipts/batch', bodies[i]!, 'application/json');
-          if (r.status !== 200 || (JSON.parse(r.text) as { failed: number }).failed !== 0) failures++;
-        });
+        timed = await loadChecked(
+          {
+            url,
+            token,
+            path: '/v1/receipts/batch',
+            type: 'application/json',
+            bodies,
+            connections: BATCH_CONCURRENCY,
+          },
+          batchRun,
+          (status, text) => appendedInBatch(status, text, batch),
+        );
       });
-      if (failures > 0) throw new Error(`${failures} HTTP batches failed`);
       rates.push((batchRun * 1000) / timed.elapsed);
       p99s.push(percentile(timed.latencies, 99));
       gatewayCpu.push(cpu.gateway);

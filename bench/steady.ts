@@ -67,7 +67,7 @@ interface Lane {
 }
 
 /** Transactions (the gateway's receipts-per-transaction histogram) and blocks committed so far. */
-async function ledgerCounts(
+export async function ledgerCounts(
   url: string,
   agent: http.Agent,
 ): Promise<{ transactions: number; blocks: number }> {
