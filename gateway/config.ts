@@ -233,7 +233,7 @@ export const ConfigSchema = Type.Object(
       {
         /**
          * V8's `--max-semi-space-size`, MiB: a semi-space of the young generation (which is two of
-         * them); 0 leaves Node's default (32 MiB here, from a 4 GiB heap limit). The gateway's live
+         * them); 0 leaves Node's default (64 MiB here, from a 4 GiB heap limit). The gateway's live
          * heap is small, so a young generation as large as the old generation's headroom starts
          * mark-compacts early (docs/performance.md §11, fifth pass).
          */
