@@ -34,7 +34,14 @@ import { benchKey, makeReceipts, signedReceipts } from './receipts.js';
 export { makeReceipts } from './receipts.js';
 
 export async function openBenchLedger(
-  options: { scratch?: string; dir?: string; keyRegistered?: boolean; mlDsa?: MlDsaBackend } = {},
+  options: {
+    scratch?: string;
+    dir?: string;
+    keyRegistered?: boolean;
+    mlDsa?: MlDsaBackend;
+    /** LevelDB's block cache, bytes (default LevelDB's 8 MiB). */
+    cacheBytes?: number;
+  } = {},
 ): Promise<{
   ledger: EmbeddedLedger;
   appender: Awaited<ReturnType<EmbeddedLedger['createIdentity']>>;
@@ -46,7 +53,12 @@ export async function openBenchLedger(
   // As the embedded gateway runs the contract (its checks on worker threads), without the memo
   // unless asked: nothing here pre-verifies.
   const contracts = auditContracts(options.mlDsa ?? pooledMlDsa({ memo: false }));
-  const ledger = await EmbeddedLedger.open({ dir, contracts, chaincodeLogLevel: 'ERROR' });
+  const ledger = await EmbeddedLedger.open({
+    dir,
+    contracts,
+    chaincodeLogLevel: 'ERROR',
+    ...(options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes }),
+  });
   const appender = await ledger.createIdentity({
     mspId: 'Org1MSP',
     name: 'bench',

@@ -4,18 +4,21 @@
  * turn on the same directory (the stored format does not change between them):
  *
  *   npx node dist/bench/query-ab.js build DIR [--receipts 100000]
- *   npx node dist/bench/query-ab.js measure DIR [--queries 300] [--gc]
+ *   npx node dist/bench/query-ab.js measure DIR [--queries 300] [--gc] [--cache-mib N]
  *
  * `measure` prints the `queries` suite's rows (p99 / p50 wall, CPU per query p50 / p99) for each kind.
  * With `--gc` it also says, per kind, how much of the slowest 1% and 5% of queries ran during V8
  * garbage collections (PerformanceObserver `gc` entries overlapping each query), by collection kind.
+ * `--cache-mib` sets LevelDB's block cache (default LevelDB's 8 MiB); the new space's size and the
+ * block cache are printed first, so a run says what it measured.
  */
 import './quiet-logs.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { openBenchLedger } from './engine.js';
+import { type Collection, collectionSummary, observeCollections } from './gc.js';
 import { median, percentile } from './harness.js';
 import { appendViaContract, BulkLoader, bulkStart, measureQueries, type QuerySpan } from './queries.js';
 
@@ -32,32 +35,6 @@ async function build(dir: string, total: number): Promise<void> {
     await loader.close();
   }
   await writeFile(join(dir, 'query-ab.json'), JSON.stringify({ total, bulk, t0 }));
-}
-
-interface Collection {
-  start: number;
-  end: number;
-  kind: 'minor' | 'major' | 'incremental' | 'weak';
-}
-
-const GC_KINDS: Record<number, Collection['kind']> = {
-  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
-  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
-  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
-  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak',
-};
-
-/** Collections as V8 reports them (their pause on the main thread), for the whole measurement. */
-function observeCollections(): { collections: Collection[]; stop: () => void } {
-  const collections: Collection[] = [];
-  const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      const kind = GC_KINDS[(e as unknown as { detail: { kind: number } }).detail.kind] ?? 'weak';
-      collections.push({ start: e.startTime, end: e.startTime + e.duration, kind });
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  return { collections, stop: () => observer.disconnect() };
 }
 
 /** GC pause inside one query, ms, by collection kind. */
@@ -91,21 +68,23 @@ function gcReport(spans: readonly QuerySpan[], collections: readonly Collection[
       lines.push(`${kind}:   the rest ${describe(fast)}`);
     }
   }
-  const major = collections.filter((c) => c.kind === 'major').map((c) => c.end - c.start);
-  const minor = collections.filter((c) => c.kind === 'minor').map((c) => c.end - c.start);
   lines.push(
-    `collections: ${major.length} major (pause p50 ${median(major.length ? major : [0]).toFixed(2)} / max ${Math.max(0, ...major).toFixed(2)} ms), ${minor.length} minor (p50 ${median(minor.length ? minor : [0]).toFixed(2)} / max ${Math.max(0, ...minor).toFixed(2)} ms), over ${spans.length} queries`,
+    `collections: ${collectionSummary(collections, 'major')}, ${collectionSummary(collections, 'minor')}, over ${spans.length} queries`,
   );
   return lines;
 }
 
-async function measure(dir: string, queries: number, gc: boolean): Promise<void> {
+async function measure(dir: string, queries: number, gc: boolean, cacheMiB?: number): Promise<void> {
   const { total, bulk, t0 } = JSON.parse(await readFile(join(dir, 'query-ab.json'), 'utf8')) as {
     total: number;
     bulk: number;
     t0: number;
   };
-  const bench = await openBenchLedger({ dir, keyRegistered: true });
+  const bench = await openBenchLedger({
+    dir,
+    keyRegistered: true,
+    ...(cacheMiB === undefined ? {} : { cacheBytes: cacheMiB * 2 ** 20 }),
+  });
   const spans: QuerySpan[] = [];
   const observed = gc ? observeCollections() : undefined;
   try {
@@ -114,6 +93,10 @@ async function measure(dir: string, queries: number, gc: boolean): Promise<void>
   } finally {
     await bench.close(true);
   }
+  const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  console.log(
+    `new space at the end ${((newSpace?.space_size ?? 0) / 2 ** 20).toFixed(0)} MiB; LevelDB block cache ${cacheMiB ?? 8} MiB`,
+  );
   if (observed) {
     await new Promise((resolve) => setImmediate(resolve)); // the observer's last entries
     observed.stop();
@@ -127,12 +110,16 @@ const { positionals, values } = parseArgs({
     receipts: { type: 'string', default: '100000' },
     queries: { type: 'string', default: '300' },
     gc: { type: 'boolean', default: false },
+    'cache-mib': { type: 'string' },
   },
 });
 const [command, dir] = positionals;
 if (!dir || (command !== 'build' && command !== 'measure')) {
-  console.error('usage: query-ab.js build|measure DIR [--receipts N] [--queries N] [--gc]');
+  console.error('usage: query-ab.js build|measure DIR [--receipts N] [--queries N] [--gc] [--cache-mib N]');
   process.exit(2);
 }
 if (command === 'build') await build(dir, Number(values.receipts));
-else await measure(dir, Number(values.queries), values.gc);
+else {
+  const cacheMiB = values['cache-mib'] === undefined ? undefined : Number(values['cache-mib']);
+  await measure(dir, Number(values.queries), values.gc, cacheMiB);
+}

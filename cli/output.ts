@@ -1,10 +1,24 @@
-/** Where commands write: injectable so tests capture output without touching process streams. */
+/**
+ * Where commands write, and what they may do to the process they run in: injectable so tests capture
+ * output, and run commands in-process without the process being replaced under them.
+ */
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /**
+   * Replaces the running process with the argument vector given (argv[0] first; `process.execve`,
+   * same process id). Only the real process's output has it; `torgo serve` uses it to start again
+   * with its young generation set (cli/young-generation.ts).
+   */
+  readonly replaceProcess?: ((args: readonly string[]) => void) | undefined;
 }
+
+const execve = process.execve;
 
 export const processOutput: Output = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
+  // Absent where Node has no process.execve (Windows).
+  replaceProcess:
+    typeof execve === 'function' ? (args) => execve(process.execPath, [...args], process.env) : undefined,
 };

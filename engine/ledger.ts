@@ -58,6 +58,8 @@ export interface LedgerOptions {
   totalQueryLimit?: number;
   /** Sets fabric-shim's (process-wide) log level, as a peer's CORE_CHAINCODE_LOGGING_LEVEL would. */
   chaincodeLogLevel?: ChaincodeLogLevel;
+  /** LevelDB's block cache, bytes (engine/state.ts `DbOptions`). Default LevelDB's, 8 MiB. */
+  cacheBytes?: number;
 }
 
 export interface SubmitOptions {
@@ -178,7 +180,9 @@ export class EmbeddedLedger {
     private readonly db: Db,
     private readonly chaincode: Chaincode,
     tip: { height: number; hash: string },
-    private readonly options: Required<Omit<LedgerOptions, 'chaincodeLogLevel' | 'contracts' | 'dir'>>,
+    private readonly options: Required<
+      Omit<LedgerOptions, 'chaincodeLogLevel' | 'contracts' | 'dir' | 'cacheBytes'>
+    >,
   ) {
     this.identities = new EmbeddedCA(path.join(dir, 'msp'));
     this.snapshots = new SnapshotShare(db);
@@ -214,7 +218,12 @@ export class EmbeddedLedger {
     );
     const dir = path.resolve(options.dir);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const db = await openDb(path.join(dir, 'ledger'));
+    const db = await openDb(
+      path.join(dir, 'ledger'),
+      options.cacheBytes === undefined
+        ? {}
+        : { cacheBytes: positiveInteger('cacheBytes', options.cacheBytes) },
+    );
     try {
       await checkStorageFormat(db, path.join(dir, 'ledger'), true);
       return new EmbeddedLedger(dir, db, chaincode, await readTip(db), settings);

@@ -73,9 +73,21 @@ export interface HistoryRecord {
   value: string;
 }
 
+export interface DbOptions {
+  /**
+   * LevelDB's block cache (uncompressed blocks kept in memory), bytes; LevelDB's default is 8 MiB.
+   * A point read that misses it reads and decompresses a block from disk (docs/performance.md §11).
+   */
+  readonly cacheBytes?: number;
+}
+
 /** Open (creating if needed) the LevelDB at `location`; a second opener, in any process, gets E_LOCKED. */
-export async function openDb(location: string): Promise<Db> {
-  const db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+export async function openDb(location: string, options: DbOptions = {}): Promise<Db> {
+  const db = new Level<string, Buffer>(location, {
+    keyEncoding: 'utf8',
+    valueEncoding: 'buffer',
+    ...(options.cacheBytes === undefined ? {} : { cacheSize: options.cacheBytes }),
+  });
   try {
     await db.open();
   } catch (e) {

@@ -148,6 +148,11 @@ export const ConfigSchema = Type.Object(
          * expected (engine/committer.ts, engine/arrivals.ts), in ms; 0: never.
          */
         blockWindowMs: Type.Integer({ minimum: 0, maximum: 1000 }),
+        /**
+         * LevelDB's block cache, MiB (8: LevelDB's default). Memory the ledger may keep of
+         * decompressed table blocks; docs/performance.md §11 measures what it buys a query page.
+         */
+        cacheMiB: Type.Integer({ minimum: 8, maximum: 65_536 }),
       },
       { additionalProperties: false },
     ),
@@ -223,6 +228,19 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** The Node.js runtime `torgo serve` runs on (cli/commands/serve.ts starts it again if needed). */
+    node: Type.Object(
+      {
+        /**
+         * V8's `--max-semi-space-size`, MiB: a semi-space of the young generation (which is two of
+         * them); 0 leaves Node's default (64 MiB here, from a 4 GiB heap limit). The gateway's live
+         * heap is small, so a young generation as large as the old generation's headroom starts
+         * mark-compacts early (docs/performance.md §11, fifth pass).
+         */
+        maxSemiSpaceMiB: Type.Integer({ minimum: 0, maximum: 1024 }),
+      },
+      { additionalProperties: false },
+    ),
     /** How long graceful shutdown waits for in-flight requests before closing anyway, in ms. */
     shutdownTimeoutMs: Positive,
     /** Trust X-Forwarded-For from a reverse proxy (rate limits and logs then see the client address). */
@@ -287,7 +305,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     requirePostQuantum: false,
     clientAuth: 'off',
   },
-  embedded: { mspId: 'TorgoMSP', maxBlockTxs: 500, blockWindowMs: 10 },
+  embedded: { mspId: 'TorgoMSP', maxBlockTxs: 500, blockWindowMs: 10, cacheMiB: 8 },
   limits: {
     bodyBytes: 128 * 1024,
     batchBodyBytes: 8 * 1024 * 1024,
@@ -306,6 +324,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   },
   rateLimit: { max: 6000, windowMs: 60_000 },
   log: { level: 'info', bufferBytes: 4096 },
+  node: { maxSemiSpaceMiB: 16 },
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
   transparency: {
@@ -341,6 +360,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_EMBEDDED_MSP_ID: { path: 'embedded.mspId', type: 'string' },
   TORGO_EMBEDDED_MAX_BLOCK_TXS: { path: 'embedded.maxBlockTxs', type: 'integer' },
   TORGO_EMBEDDED_BLOCK_WINDOW_MS: { path: 'embedded.blockWindowMs', type: 'integer' },
+  TORGO_EMBEDDED_CACHE_MIB: { path: 'embedded.cacheMiB', type: 'integer' },
   TORGO_FABRIC_PEER_ENDPOINT: { path: 'fabric.peerEndpoint', type: 'string' },
   TORGO_FABRIC_TLS_CA_CERT: { path: 'fabric.tlsCaCert', type: 'string' },
   TORGO_FABRIC_HOST_ALIAS: { path: 'fabric.hostAlias', type: 'string' },
@@ -380,6 +400,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_RATE_LIMIT_WINDOW_MS: { path: 'rateLimit.windowMs', type: 'integer' },
   TORGO_LOG_LEVEL: { path: 'log.level', type: 'string' },
   TORGO_LOG_BUFFER_BYTES: { path: 'log.bufferBytes', type: 'integer' },
+  TORGO_NODE_MAX_SEMI_SPACE_MIB: { path: 'node.maxSemiSpaceMiB', type: 'integer' },
   TORGO_SHUTDOWN_TIMEOUT_MS: { path: 'shutdownTimeoutMs', type: 'integer' },
   TORGO_TRUST_PROXY: { path: 'trustProxy', type: 'boolean' },
   TORGO_LOG_ORIGIN: { path: 'transparency.origin', type: 'string' },

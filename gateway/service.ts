@@ -181,6 +181,7 @@ export class GatewayService {
         mspId: config.embedded.mspId,
         maxBlockTxs: config.embedded.maxBlockTxs,
         blockWindowMs: config.embedded.blockWindowMs,
+        cacheMiB: config.embedded.cacheMiB,
         maxQueue: Math.max(10_000, config.limits.transactionsInFlight * 4),
         mlDsa,
         handOff,

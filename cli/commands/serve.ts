@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import type { Output } from '../output.js';
+import { ensureYoungGeneration } from '../young-generation.js';
 
 interface ServeFlags {
   config?: string;
@@ -59,7 +60,6 @@ export function addServe(program: Command, output: Output): void {
       if (flags.port !== undefined && !/^\d{1,5}$/.test(flags.port))
         throw new CliError('--port must be a number', EXIT_USAGE);
       const { ConfigError, loadConfig } = await import('../../gateway/config.js');
-      const { startGateway } = await import('../../gateway/server.js');
       let config: ReturnType<typeof loadConfig>;
       try {
         config = loadConfig({
@@ -83,6 +83,11 @@ export function addServe(program: Command, output: Output): void {
         if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE, e.code);
         throw e;
       }
+      // Before anything is opened or written: the process may replace itself here.
+      ensureYoungGeneration(config.node.maxSemiSpaceMiB, output.replaceProcess, (line) =>
+        output.err(`torgo: ${line}\n`),
+      );
+      const { startGateway } = await import('../../gateway/server.js');
       let gateway: Awaited<ReturnType<typeof startGateway>>;
       try {
         gateway = await startGateway(config, {

@@ -19,12 +19,13 @@ import { Type } from 'typebox';
 import { appendAll } from '../append/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { ReceiptView } from '../ledger/audit.js';
-import { receiptPageJson } from '../ledger/page.js';
+import { writeReceiptPage } from '../ledger/page.js';
 import { CONTRACT_PAGE, indexedField, readRows, readSelection } from '../ledger/selection.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
 import { csvHeader, csvRow } from './csv.js';
 import { decodeCursor, encodeCursor, type QueryShape } from './cursor.js';
+import { PageBuffers } from './page-buffers.js';
 
 /** What fastify answers a JSON body with: the same header for the answers written as bytes here. */
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -66,6 +67,7 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
   { service },
 ) => {
   const { limits } = service.config;
+  const pageBuffers = new PageBuffers();
 
   app.post(
     '/v1/receipts',
@@ -215,7 +217,8 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
           q.limit ?? Math.min(50, limits.queryPage),
         );
         const nextCursor = page.bookmark ? encodeCursor(shape, page.bookmark) : null;
-        return reply.type(JSON_TYPE).send(receiptPageJson(page.rows, nextCursor));
+        const body = writeReceiptPage(page.rows, nextCursor, (size) => pageBuffers.lend(size, reply.raw));
+        return reply.type(JSON_TYPE).send(body);
       }
 
       // CSV: the first page is read before the status line, so bad filters still get a JSON error.

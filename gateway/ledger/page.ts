@@ -263,13 +263,39 @@ function cutPage(page: Buffer): { bookmark: string; receipts: ReceiptJson[] } | 
   return { bookmark, receipts };
 }
 
-/** The API's ReceiptPage (`{ receipts, nextCursor }`) as UTF-8 bytes. */
-export function receiptPageJson(receipts: readonly ReceiptJson[], nextCursor: string | null): Buffer {
-  const parts: Buffer[] = [Buffer.from('{"receipts":[')];
+/** The API's ReceiptPage (`{ receipts, nextCursor }`) as pieces of UTF-8, to be concatenated. */
+function receiptPageParts(receipts: readonly ReceiptJson[], nextCursor: string | null): Buffer[] {
+  const parts: Buffer[] = [PAGE_OPEN];
   for (const [i, r] of receipts.entries()) {
-    if (i > 0) parts.push(Buffer.from(','));
+    if (i > 0) parts.push(COMMA);
     parts.push(...r.resource());
   }
   parts.push(Buffer.from(`],"nextCursor":${nextCursor === null ? 'null' : JSON.stringify(nextCursor)}}`));
-  return Buffer.concat(parts);
+  return parts;
+}
+
+const PAGE_OPEN = Buffer.from('{"receipts":[');
+const COMMA = Buffer.from(',');
+
+/** The API's ReceiptPage (`{ receipts, nextCursor }`) as UTF-8 bytes. */
+export function receiptPageJson(receipts: readonly ReceiptJson[], nextCursor: string | null): Buffer {
+  return Buffer.concat(receiptPageParts(receipts, nextCursor));
+}
+
+/**
+ * The same bytes as `receiptPageJson`, written into a buffer `lend(size)` gives (at least `size`
+ * bytes: a pooled one, gateway/http/page-buffers.ts); answers the written part of it.
+ */
+export function writeReceiptPage(
+  receipts: readonly ReceiptJson[],
+  nextCursor: string | null,
+  lend: (size: number) => Buffer,
+): Buffer {
+  const parts = receiptPageParts(receipts, nextCursor);
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const out = lend(size);
+  let at = 0;
+  for (const part of parts) at += part.copy(out, at);
+  return out.subarray(0, size);
 }

@@ -27,6 +27,8 @@ export interface EmbeddedDriverOptions {
   dataDir: string;
   mspId: string;
   maxBlockTxs: number;
+  /** LevelDB's block cache, MiB (engine's `cacheBytes`). Default LevelDB's, 8. */
+  cacheMiB?: number;
   /** engine's `blockWindowMs`. Default 0. */
   blockWindowMs?: number;
   /** Submissions in flight before the engine refuses (the gateway's own queue is in front of it). */
@@ -87,6 +89,7 @@ export class EmbeddedDriver implements LedgerDriver {
         maxBlockTxs: options.maxBlockTxs,
         blockWindowMs: options.blockWindowMs ?? 0,
         ...(options.maxQueue ? { maxQueue: options.maxQueue } : {}),
+        ...(options.cacheMiB ? { cacheBytes: options.cacheMiB * 2 ** 20 } : {}),
         chaincodeLogLevel: 'CRITICAL',
       });
       return new EmbeddedDriver(ledger, options.mspId);

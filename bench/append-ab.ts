@@ -1,0 +1,81 @@
+/**
+ * Embedded appends for A/B comparisons of process-wide settings (V8's young generation, LevelDB's block
+ * cache): the `embedded` suite's single-receipt and batch scenarios, reported as CPU time per receipt
+ * (the process's, all threads, and the main thread's) and the collections V8 made, which a loaded
+ * machine inflates far less than receipts/s. Run it alternately with each setting:
+ *
+ *   npx node [--max-semi-space-size=N] dist/bench/append-ab.js [--receipts 1500] [--runs 1] [--scratch DIR]
+ */
+import './quiet-logs.js';
+import { tmpdir } from 'node:os';
+import { parseArgs } from 'node:util';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { drive, openBenchLedger } from './engine.js';
+import { collectionSummary, observeCollections } from './gc.js';
+import { median } from './harness.js';
+import { signedReceipts } from './receipts.js';
+
+interface Scenario {
+  readonly name: string;
+  readonly concurrency: number;
+  readonly batch: number;
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  { name: 'append single, c=16', concurrency: 16, batch: 1 },
+  { name: 'append batch of 50, c=4', concurrency: 4, batch: 50 },
+];
+
+/** The ledger calls for `receipts`: one `appendReceipt` each, or `appendReceipts` of `batch`. */
+function callsOf(receipts: readonly string[], batch: number): [string, string[]][] {
+  if (batch === 1) return receipts.map((r) => ['appendReceipt', [r]]);
+  return Array.from({ length: Math.ceil(receipts.length / batch) }, (_, i) => [
+    'appendReceipts',
+    [JSON.stringify(receipts.slice(i * batch, (i + 1) * batch))],
+  ]);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      receipts: { type: 'string', default: '1500' },
+      runs: { type: 'string', default: '1' },
+      scratch: { type: 'string', default: tmpdir() },
+    },
+  });
+  const receipts = Number(values.receipts);
+  const { ledger, appender, close } = await openBenchLedger({ scratch: values.scratch });
+  try {
+    const warm = await signedReceipts(400);
+    await drive(warm.length, 16, (i) => ledger.submit(appender, 'appendReceipt', [warm[i]!]));
+    for (const s of SCENARIOS) {
+      const cpu: number[] = [];
+      const main: number[] = [];
+      for (let run = 0; run < Number(values.runs); run++) {
+        const calls = callsOf(await signedReceipts(receipts), s.batch);
+        const observed = observeCollections();
+        const cpu0 = process.cpuUsage();
+        const main0 = process.threadCpuUsage();
+        await drive(calls.length, s.concurrency, (i) => ledger.submit(appender, calls[i]![0], calls[i]![1]));
+        const used = process.cpuUsage(cpu0);
+        const usedMain = process.threadCpuUsage(main0);
+        await new Promise((resolve) => setImmediate(resolve)); // the observer's last entries
+        observed.stop();
+        cpu.push((used.user + used.system) / 1000 / receipts);
+        main.push((usedMain.user + usedMain.system) / 1000 / receipts);
+        console.log(
+          `${s.name} run ${run + 1}: CPU ${cpu.at(-1)!.toFixed(3)} ms/receipt (main thread ${main.at(-1)!.toFixed(3)}); ${collectionSummary(observed.collections, 'major')}, ${collectionSummary(observed.collections, 'minor')}`,
+        );
+      }
+      console.log(
+        `${s.name}: CPU p50 ${median(cpu).toFixed(3)} ms/receipt, main thread ${median(main).toFixed(3)}`,
+      );
+    }
+  } finally {
+    await close();
+  }
+  const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  console.log(`new space at the end ${((newSpace?.space_size ?? 0) / 2 ** 20).toFixed(0)} MiB`);
+}
+
+await main();

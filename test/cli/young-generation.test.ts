@@ -1,0 +1,90 @@
+/**
+ * cli/young-generation.ts: `torgo serve` runs with V8's young generation capped at
+ * `node.maxSemiSpaceMiB`, whichever way it is started — the process replaces itself (same process id)
+ * when the flag is missing, and leaves an explicit flag or 0 alone.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { hasSemiSpaceFlag, relaunchArgs } from '../../cli/young-generation.js';
+import { tempDir } from '../gateway/helpers.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const BIN = path.join(ROOT, 'bin', 'torgo.js');
+
+const start = {
+  execPath: '/usr/bin/node',
+  execArgv: ['--enable-source-maps'],
+  argv: ['/usr/bin/node', '/opt/torgo/bin/torgo.js', 'serve', '--port', '0'],
+  nodeOptions: undefined,
+};
+
+test('relaunchArgs: the same program and arguments with the flag first; none when given or 0', () => {
+  assert.deepEqual(relaunchArgs(16, start), [
+    '/usr/bin/node',
+    '--max-semi-space-size=16',
+    '--enable-source-maps',
+    '/opt/torgo/bin/torgo.js',
+    'serve',
+    '--port',
+    '0',
+  ]);
+  assert.equal(relaunchArgs(0, start), undefined, '0: Node’s default');
+  assert.equal(relaunchArgs(16, { ...start, execArgv: ['--max-semi-space-size=4'] }), undefined);
+  assert.equal(relaunchArgs(16, { ...start, execArgv: ['--max-semi-space-size', '4'] }), undefined);
+  assert.equal(
+    relaunchArgs(16, { ...start, nodeOptions: '--trace-warnings --max-semi-space-size=64' }),
+    undefined,
+  );
+  assert.equal(hasSemiSpaceFlag({ execArgv: ['--max-semi-space-sizes=4'], nodeOptions: '' }), false);
+});
+
+/** Starts `torgo serve` as a real process; answers its command line while it listens, then stops it. */
+async function serveCommandLine(
+  dir: string,
+  env: Record<string, string>,
+): Promise<{ spawned: number; logged: number; cmdline: string[] }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--data', path.join(dir, 'data'), '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TORGO_CONFIG: '', NODE_OPTIONS: '', ...env },
+  });
+  try {
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const logged = await new Promise<number>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /"pid":(\d+)[^\n]*"msg":"gateway listening"/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`torgo serve exited ${code}: ${err}`)));
+    });
+    const cmdline = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+    return { spawned: child.pid!, logged, cmdline };
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+test('torgo serve: started without the flag it runs, as the same process, with --max-semi-space-size', {
+  skip: process.platform !== 'linux' && 'reads /proc',
+}, async (t) => {
+  const dir = await tempDir(t, 'torgo-young-');
+  const byDefault = await serveCommandLine(dir, {});
+  assert.equal(byDefault.logged, byDefault.spawned, 'the process id is kept');
+  assert.ok(byDefault.cmdline.includes('--max-semi-space-size=16'), byDefault.cmdline.join(' '));
+  const asked = await serveCommandLine(dir, { TORGO_NODE_MAX_SEMI_SPACE_MIB: '8' });
+  assert.ok(asked.cmdline.includes('--max-semi-space-size=8'), asked.cmdline.join(' '));
+  const off = await serveCommandLine(dir, { TORGO_NODE_MAX_SEMI_SPACE_MIB: '0' });
+  assert.ok(!off.cmdline.some((a) => a.startsWith('--max-semi-space-size')), off.cmdline.join(' '));
+  const given = await serveCommandLine(dir, { NODE_OPTIONS: '--max-semi-space-size=4' });
+  assert.ok(!given.cmdline.some((a) => a.startsWith('--max-semi-space-size')), 'NODE_OPTIONS kept as given');
+});
