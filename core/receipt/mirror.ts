@@ -42,7 +42,11 @@ function eachPart(): Reverser {
 const UNITS = new TextDecoder('utf-16le');
 let scratch = new Uint16Array(1024);
 
-/** The reversal of a whole surrogate-free text, its parts sliced per line (`lineStart` set by the caller). */
+/**
+ * The reversal of a whole surrogate-free text, its parts sliced per line (`lineStart` set by the caller).
+ * The units are reversed in a `Uint16Array` and decoded as UTF-16LE: typed arrays are in the platform's
+ * byte order, little-endian wherever Node and the browsers run (the mirror tests would fail elsewhere).
+ */
 class TextReversal implements Reverser {
   private readonly reversed: string;
   private readonly length: number;
