@@ -9,8 +9,8 @@
  * pre-verification (the contract's own check then finds the verification memo) and coalescing in
  * front of the same engine, and builds the transparency log from its blocks.
  *
- * The client shares the machine's cores with the gateway (~0.2 ms of CPU per single-receipt request
- * on the reference VM, ~0.5 ms with node:http), which the engine alone never pays; so each HTTP row also gives CPU per receipt
+ * The client shares the machine's cores with the gateway (~0.1–0.3 ms of CPU per single-receipt request
+ * on the reference VM), which the engine alone never pays; so each HTTP row also gives CPU per receipt
  * — the gateway's process (all threads) against the engine's process in its runs — and the client's
  * CPU per request, and a `receipts per CPU-second` row compares the two where CPU is the only limit.
  */

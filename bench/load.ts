@@ -3,11 +3,11 @@
  * keep-alive connection per concurrent request, each request a distinct body prepared before the timed
  * region, and every answer checked.
  *
- * Why not `node:http` (`request` in http.ts, still used for set-up): on the 2-vCPU reference VM its
- * client side (ClientRequest, IncomingMessage, the agent's socket pool, a promise per request) cost
- * ~0.2–0.5 ms of CPU per single-receipt request, on the same two cores as the gateway it measures,
- * which the engine alone never pays. autocannon writes each request as one prepared buffer and parses
- * the answer with http-parser-js, without streams or agents (docs/performance.md §5).
+ * Why not `node:http` (`request` in http.ts, still used for set-up): its client side (ClientRequest,
+ * IncomingMessage, the agent's socket pool, a promise per request) runs on the same two cores as the
+ * gateway it measures. autocannon writes each request as one buffer and parses the answer without
+ * streams or agents: 0.4–0.8× of node:http's CPU per request on the loaded reference VM, ~0.9× in quiet
+ * minutes (docs/performance.md §5, `bench/http-client-ab.js`).
  */
 import autocannon from 'autocannon';
 
