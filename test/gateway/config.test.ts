@@ -166,3 +166,24 @@ test('qscc answers: block number and height decoded from protobuf', () => {
   assert.equal(heightOf(Uint8Array.from([0x08, 0xad, 0x02, 0x12, 0x01, 0x00])), 301);
   assert.equal(blockNumberOf(Uint8Array.from([0x0a, 0x00])), 0);
 });
+
+test('runtime sizes: young generation and LevelDB caches from the environment, bounds checked', () => {
+  const c = loadConfig({
+    env: {
+      TORGO_NODE_MAX_SEMI_SPACE_MIB: '0',
+      TORGO_EMBEDDED_CACHE_MIB: '64',
+      TORGO_EMBEDDED_MAX_OPEN_FILES: '4000',
+    },
+  });
+  assert.equal(c.node.maxSemiSpaceMiB, 0);
+  assert.equal(c.embedded.cacheMiB, 64);
+  assert.equal(c.embedded.maxOpenFiles, 4000);
+  assert.equal(loadConfig({ env: {} }).node.maxSemiSpaceMiB, 16);
+  assert.throws(
+    () => loadConfig({ env: { TORGO_NODE_MAX_SEMI_SPACE_MIB: '-1', TORGO_EMBEDDED_CACHE_MIB: '4' } }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /node\.maxSemiSpaceMiB/.test(e.message) &&
+      /embedded\.cacheMiB/.test(e.message),
+  );
+});
