@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, DEFAULT_CONFIG, loadConfig, peersOf } from '../../gateway/config.js';
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  type GatewayConfig,
+  loadConfig,
+  peersOf,
+} from '../../gateway/config.js';
 import { fromContractMessage } from '../../gateway/errors.js';
 import { blockNumberOf, heightOf } from '../../gateway/ledger/fabric/protobuf.js';
 import { tempDir } from './helpers.js';
@@ -168,16 +174,13 @@ test('qscc answers: block number and height decoded from protobuf', () => {
 });
 
 test('runtime sizes: young generation and LevelDB caches from the environment, bounds checked', () => {
-  const c = loadConfig({
-    env: {
-      TORGO_NODE_MAX_SEMI_SPACE_MIB: '0',
-      TORGO_EMBEDDED_CACHE_MIB: '64',
-      TORGO_EMBEDDED_MAX_OPEN_FILES: '4000',
-    },
-  });
-  assert.equal(c.node.maxSemiSpaceMiB, 0);
-  assert.equal(c.embedded.cacheMiB, 64);
-  assert.equal(c.embedded.maxOpenFiles, 4000);
+  const sizes: [string, (c: GatewayConfig) => number, number][] = [
+    ['TORGO_NODE_MAX_SEMI_SPACE_MIB', (c) => c.node.maxSemiSpaceMiB, 0],
+    ['TORGO_EMBEDDED_CACHE_MIB', (c) => c.embedded.cacheMiB, 64],
+    ['TORGO_EMBEDDED_MAX_OPEN_FILES', (c) => c.embedded.maxOpenFiles, 4000],
+  ];
+  const set = loadConfig({ env: Object.fromEntries(sizes.map(([name, , v]) => [name, String(v)])) });
+  for (const [name, read, v] of sizes) assert.equal(read(set), v, name);
   assert.equal(loadConfig({ env: {} }).node.maxSemiSpaceMiB, 16);
   assert.throws(
     () => loadConfig({ env: { TORGO_NODE_MAX_SEMI_SPACE_MIB: '-1', TORGO_EMBEDDED_CACHE_MIB: '4' } }),
