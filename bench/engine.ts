@@ -41,6 +41,8 @@ export async function openBenchLedger(
     mlDsa?: MlDsaBackend;
     /** LevelDB's block cache, bytes (default LevelDB's 8 MiB). */
     cacheBytes?: number;
+    /** Table files LevelDB keeps open (default LevelDB's 1000). */
+    maxOpenFiles?: number;
   } = {},
 ): Promise<{
   ledger: EmbeddedLedger;
@@ -58,6 +60,7 @@ export async function openBenchLedger(
     contracts,
     chaincodeLogLevel: 'ERROR',
     ...(options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes }),
+    ...(options.maxOpenFiles === undefined ? {} : { maxOpenFiles: options.maxOpenFiles }),
   });
   const appender = await ledger.createIdentity({
     mspId: 'Org1MSP',

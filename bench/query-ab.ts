@@ -4,13 +4,13 @@
  * turn on the same directory (the stored format does not change between them):
  *
  *   npx node dist/bench/query-ab.js build DIR [--receipts 100000]
- *   npx node dist/bench/query-ab.js measure DIR [--queries 300] [--gc] [--cache-mib N]
+ *   npx node dist/bench/query-ab.js measure DIR [--queries 300] [--gc] [--cache-mib N] [--max-open-files N]
  *
  * `measure` prints the `queries` suite's rows (p99 / p50 wall, CPU per query p50 / p99) for each kind.
  * With `--gc` it also says, per kind, how much of the slowest 1% and 5% of queries ran during V8
  * garbage collections (PerformanceObserver `gc` entries overlapping each query), by collection kind.
- * `--cache-mib` sets LevelDB's block cache (default LevelDB's 8 MiB); the new space's size and the
- * block cache are printed first, so a run says what it measured.
+ * `--cache-mib` sets LevelDB's block cache (default LevelDB's 8 MiB), `--max-open-files` the table files
+ * it keeps open (default 1000); the new space's size, those settings and the RSS are printed at the end.
  */
 import './quiet-logs.js';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -74,7 +74,13 @@ function gcReport(spans: readonly QuerySpan[], collections: readonly Collection[
   return lines;
 }
 
-async function measure(dir: string, queries: number, gc: boolean, cacheMiB?: number): Promise<void> {
+async function measure(
+  dir: string,
+  queries: number,
+  gc: boolean,
+  cacheMiB?: number,
+  maxOpenFiles?: number,
+): Promise<void> {
   const { total, bulk, t0 } = JSON.parse(await readFile(join(dir, 'query-ab.json'), 'utf8')) as {
     total: number;
     bulk: number;
@@ -84,6 +90,7 @@ async function measure(dir: string, queries: number, gc: boolean, cacheMiB?: num
     dir,
     keyRegistered: true,
     ...(cacheMiB === undefined ? {} : { cacheBytes: cacheMiB * 2 ** 20 }),
+    ...(maxOpenFiles === undefined ? {} : { maxOpenFiles }),
   });
   const spans: QuerySpan[] = [];
   const observed = gc ? observeCollections() : undefined;
@@ -95,7 +102,7 @@ async function measure(dir: string, queries: number, gc: boolean, cacheMiB?: num
   }
   const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
   console.log(
-    `new space at the end ${((newSpace?.space_size ?? 0) / 2 ** 20).toFixed(0)} MiB; LevelDB block cache ${cacheMiB ?? 8} MiB`,
+    `new space at the end ${((newSpace?.space_size ?? 0) / 2 ** 20).toFixed(0)} MiB; LevelDB block cache ${cacheMiB ?? 8} MiB, ${maxOpenFiles ?? 1000} open files; RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
   );
   if (observed) {
     await new Promise((resolve) => setImmediate(resolve)); // the observer's last entries
@@ -111,15 +118,19 @@ const { positionals, values } = parseArgs({
     queries: { type: 'string', default: '300' },
     gc: { type: 'boolean', default: false },
     'cache-mib': { type: 'string' },
+    'max-open-files': { type: 'string' },
   },
 });
 const [command, dir] = positionals;
 if (!dir || (command !== 'build' && command !== 'measure')) {
-  console.error('usage: query-ab.js build|measure DIR [--receipts N] [--queries N] [--gc] [--cache-mib N]');
+  console.error(
+    'usage: query-ab.js build|measure DIR [--receipts N] [--queries N] [--gc] [--cache-mib N] [--max-open-files N]',
+  );
   process.exit(2);
 }
 if (command === 'build') await build(dir, Number(values.receipts));
 else {
   const cacheMiB = values['cache-mib'] === undefined ? undefined : Number(values['cache-mib']);
-  await measure(dir, Number(values.queries), values.gc, cacheMiB);
+  const maxOpenFiles = values['max-open-files'] === undefined ? undefined : Number(values['max-open-files']);
+  await measure(dir, Number(values.queries), values.gc, cacheMiB, maxOpenFiles);
 }

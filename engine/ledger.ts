@@ -60,6 +60,8 @@ export interface LedgerOptions {
   chaincodeLogLevel?: ChaincodeLogLevel;
   /** LevelDB's block cache, bytes (engine/state.ts `DbOptions`). Default LevelDB's, 8 MiB. */
   cacheBytes?: number;
+  /** Table files LevelDB keeps open (engine/state.ts `DbOptions`). Default LevelDB's, 1000. */
+  maxOpenFiles?: number;
 }
 
 export interface SubmitOptions {
@@ -181,7 +183,7 @@ export class EmbeddedLedger {
     private readonly chaincode: Chaincode,
     tip: { height: number; hash: string },
     private readonly options: Required<
-      Omit<LedgerOptions, 'chaincodeLogLevel' | 'contracts' | 'dir' | 'cacheBytes'>
+      Omit<LedgerOptions, 'chaincodeLogLevel' | 'contracts' | 'dir' | 'cacheBytes' | 'maxOpenFiles'>
     >,
   ) {
     this.identities = new EmbeddedCA(path.join(dir, 'msp'));
@@ -218,12 +220,14 @@ export class EmbeddedLedger {
     );
     const dir = path.resolve(options.dir);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const db = await openDb(
-      path.join(dir, 'ledger'),
-      options.cacheBytes === undefined
+    const db = await openDb(path.join(dir, 'ledger'), {
+      ...(options.cacheBytes === undefined
         ? {}
-        : { cacheBytes: positiveInteger('cacheBytes', options.cacheBytes) },
-    );
+        : { cacheBytes: positiveInteger('cacheBytes', options.cacheBytes) }),
+      ...(options.maxOpenFiles === undefined
+        ? {}
+        : { maxOpenFiles: positiveInteger('maxOpenFiles', options.maxOpenFiles) }),
+    });
     try {
       await checkStorageFormat(db, path.join(dir, 'ledger'), true);
       return new EmbeddedLedger(dir, db, chaincode, await readTip(db), settings);

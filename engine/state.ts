@@ -79,6 +79,11 @@ export interface DbOptions {
    * A point read that misses it reads and decompresses a block from disk (docs/performance.md §11).
    */
   readonly cacheBytes?: number;
+  /**
+   * Table files LevelDB keeps open (each with its index and filter blocks in memory); LevelDB's
+   * default is 1000. A point read in a table that is not open opens it and reads those blocks first.
+   */
+  readonly maxOpenFiles?: number;
 }
 
 /** Open (creating if needed) the LevelDB at `location`; a second opener, in any process, gets E_LOCKED. */
@@ -87,6 +92,7 @@ export async function openDb(location: string, options: DbOptions = {}): Promise
     keyEncoding: 'utf8',
     valueEncoding: 'buffer',
     ...(options.cacheBytes === undefined ? {} : { cacheSize: options.cacheBytes }),
+    ...(options.maxOpenFiles === undefined ? {} : { maxOpenFiles: options.maxOpenFiles }),
   });
   try {
     await db.open();

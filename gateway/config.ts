@@ -153,6 +153,11 @@ export const ConfigSchema = Type.Object(
          * decompressed table blocks; docs/performance.md §11 measures what it buys a query page.
          */
         cacheMiB: Type.Integer({ minimum: 8, maximum: 65_536 }),
+        /**
+         * Table files LevelDB keeps open (1000: LevelDB's default). A ledger of N GB has ~500 × N
+         * tables of 2 MiB; a point read in one not open first opens it and reads its index and filter.
+         */
+        maxOpenFiles: Type.Integer({ minimum: 100, maximum: 1_000_000 }),
       },
       { additionalProperties: false },
     ),
@@ -305,7 +310,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     requirePostQuantum: false,
     clientAuth: 'off',
   },
-  embedded: { mspId: 'TorgoMSP', maxBlockTxs: 500, blockWindowMs: 10, cacheMiB: 8 },
+  embedded: { mspId: 'TorgoMSP', maxBlockTxs: 500, blockWindowMs: 10, cacheMiB: 8, maxOpenFiles: 1000 },
   limits: {
     bodyBytes: 128 * 1024,
     batchBodyBytes: 8 * 1024 * 1024,
@@ -361,6 +366,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_EMBEDDED_MAX_BLOCK_TXS: { path: 'embedded.maxBlockTxs', type: 'integer' },
   TORGO_EMBEDDED_BLOCK_WINDOW_MS: { path: 'embedded.blockWindowMs', type: 'integer' },
   TORGO_EMBEDDED_CACHE_MIB: { path: 'embedded.cacheMiB', type: 'integer' },
+  TORGO_EMBEDDED_MAX_OPEN_FILES: { path: 'embedded.maxOpenFiles', type: 'integer' },
   TORGO_FABRIC_PEER_ENDPOINT: { path: 'fabric.peerEndpoint', type: 'string' },
   TORGO_FABRIC_TLS_CA_CERT: { path: 'fabric.tlsCaCert', type: 'string' },
   TORGO_FABRIC_HOST_ALIAS: { path: 'fabric.hostAlias', type: 'string' },

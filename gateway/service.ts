@@ -182,6 +182,7 @@ export class GatewayService {
         maxBlockTxs: config.embedded.maxBlockTxs,
         blockWindowMs: config.embedded.blockWindowMs,
         cacheMiB: config.embedded.cacheMiB,
+        maxOpenFiles: config.embedded.maxOpenFiles,
         maxQueue: Math.max(10_000, config.limits.transactionsInFlight * 4),
         mlDsa,
         handOff,

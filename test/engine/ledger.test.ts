@@ -578,3 +578,12 @@ test('endorsements see the state committed when they start: those at one height 
   }
   await ledger.close();
 });
+
+test('LevelDB sizes: a ledger opens with its block cache and open-file limit set, and refuses bad ones', async (t) => {
+  const ledger = await openKvLedger(t, { cacheBytes: 16 * 2 ** 20, maxOpenFiles: 200 });
+  const id = await ledger.createIdentity(appender);
+  await ledger.submit(id, 'put', ['k', 'v']);
+  assert.equal(ledger.height, 1);
+  await rejectsWith(openKv('unused', { cacheBytes: 0 }), 'E_ARGUMENT');
+  await rejectsWith(openKv('unused', { maxOpenFiles: 1.5 }), 'E_ARGUMENT');
+});

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, DEFAULT_CONFIG, loadConfig, peersOf } from '../../gateway/config.js';
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  type GatewayConfig,
+  loadConfig,
+  peersOf,
+} from '../../gateway/config.js';
 import { fromContractMessage } from '../../gateway/errors.js';
 import { blockNumberOf, heightOf } from '../../gateway/ledger/fabric/protobuf.js';
 import { tempDir } from './helpers.js';
@@ -165,4 +171,22 @@ test('qscc answers: block number and height decoded from protobuf', () => {
   assert.equal(blockNumberOf(block), 300);
   assert.equal(heightOf(Uint8Array.from([0x08, 0xad, 0x02, 0x12, 0x01, 0x00])), 301);
   assert.equal(blockNumberOf(Uint8Array.from([0x0a, 0x00])), 0);
+});
+
+test('runtime sizes: young generation and LevelDB caches from the environment, bounds checked', () => {
+  const sizes: [string, (c: GatewayConfig) => number, number][] = [
+    ['TORGO_NODE_MAX_SEMI_SPACE_MIB', (c) => c.node.maxSemiSpaceMiB, 0],
+    ['TORGO_EMBEDDED_CACHE_MIB', (c) => c.embedded.cacheMiB, 64],
+    ['TORGO_EMBEDDED_MAX_OPEN_FILES', (c) => c.embedded.maxOpenFiles, 4000],
+  ];
+  const set = loadConfig({ env: Object.fromEntries(sizes.map(([name, , v]) => [name, String(v)])) });
+  for (const [name, read, v] of sizes) assert.equal(read(set), v, name);
+  assert.equal(loadConfig({ env: {} }).node.maxSemiSpaceMiB, 16);
+  assert.throws(
+    () => loadConfig({ env: { TORGO_NODE_MAX_SEMI_SPACE_MIB: '-1', TORGO_EMBEDDED_CACHE_MIB: '4' } }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /node\.maxSemiSpaceMiB/.test(e.message) &&
+      /embedded\.cacheMiB/.test(e.message),
+  );
 });

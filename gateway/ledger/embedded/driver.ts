@@ -29,6 +29,8 @@ export interface EmbeddedDriverOptions {
   maxBlockTxs: number;
   /** LevelDB's block cache, MiB (engine's `cacheBytes`). Default LevelDB's, 8. */
   cacheMiB?: number;
+  /** Table files LevelDB keeps open (engine's `maxOpenFiles`). Default LevelDB's, 1000. */
+  maxOpenFiles?: number;
   /** engine's `blockWindowMs`. Default 0. */
   blockWindowMs?: number;
   /** Submissions in flight before the engine refuses (the gateway's own queue is in front of it). */
@@ -90,6 +92,7 @@ export class EmbeddedDriver implements LedgerDriver {
         blockWindowMs: options.blockWindowMs ?? 0,
         ...(options.maxQueue ? { maxQueue: options.maxQueue } : {}),
         ...(options.cacheMiB ? { cacheBytes: options.cacheMiB * 2 ** 20 } : {}),
+        ...(options.maxOpenFiles ? { maxOpenFiles: options.maxOpenFiles } : {}),
         chaincodeLogLevel: 'CRITICAL',
       });
       return new EmbeddedDriver(ledger, options.mspId);
