@@ -329,7 +329,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   },
   rateLimit: { max: 6000, windowMs: 60_000 },
   log: { level: 'info', bufferBytes: 4096 },
-  node: { maxSemiSpaceMiB: 16 },
+  node: { maxSemiSpaceMiB: 0 },
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
   transparency: {

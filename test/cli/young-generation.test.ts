@@ -74,17 +74,24 @@ async function serveCommandLine(
   }
 }
 
-test('torgo serve: started without the flag it runs, as the same process, with --max-semi-space-size', {
+test('torgo serve: asked for a young generation, it runs as the same process with --max-semi-space-size; by default it does not restart', {
   skip: process.platform !== 'linux' && 'reads /proc',
 }, async (t) => {
   const dir = await tempDir(t, 'torgo-young-');
   const byDefault = await serveCommandLine(dir, {});
-  assert.equal(byDefault.logged, byDefault.spawned, 'the process id is kept');
-  assert.ok(byDefault.cmdline.includes('--max-semi-space-size=16'), byDefault.cmdline.join(' '));
-  const asked = await serveCommandLine(dir, { TORGO_NODE_MAX_SEMI_SPACE_MIB: '8' });
-  assert.ok(asked.cmdline.includes('--max-semi-space-size=8'), asked.cmdline.join(' '));
-  const off = await serveCommandLine(dir, { TORGO_NODE_MAX_SEMI_SPACE_MIB: '0' });
-  assert.ok(!off.cmdline.some((a) => a.startsWith('--max-semi-space-size')), off.cmdline.join(' '));
-  const given = await serveCommandLine(dir, { NODE_OPTIONS: '--max-semi-space-size=4' });
+  assert.equal(byDefault.logged, byDefault.spawned);
+  assert.ok(
+    !byDefault.cmdline.some((a) => a.startsWith('--max-semi-space-size')),
+    byDefault.cmdline.join(' '),
+  );
+  const asked = await serveCommandLine(dir, { TORGO_NODE_MAX_SEMI_SPACE_MIB: '16' });
+  assert.equal(asked.logged, asked.spawned, 'the process id is kept');
+  assert.ok(asked.cmdline.includes('--max-semi-space-size=16'), asked.cmdline.join(' '));
+  const eight = await serveCommandLine(dir, { TORGO_NODE_MAX_SEMI_SPACE_MIB: '8' });
+  assert.ok(eight.cmdline.includes('--max-semi-space-size=8'), eight.cmdline.join(' '));
+  const given = await serveCommandLine(dir, {
+    NODE_OPTIONS: '--max-semi-space-size=4',
+    TORGO_NODE_MAX_SEMI_SPACE_MIB: '16',
+  });
   assert.ok(!given.cmdline.some((a) => a.startsWith('--max-semi-space-size')), 'NODE_OPTIONS kept as given');
 });

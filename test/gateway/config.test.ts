@@ -175,13 +175,13 @@ test('qscc answers: block number and height decoded from protobuf', () => {
 
 test('runtime sizes: young generation and LevelDB caches from the environment, bounds checked', () => {
   const sizes: [string, (c: GatewayConfig) => number, number][] = [
-    ['TORGO_NODE_MAX_SEMI_SPACE_MIB', (c) => c.node.maxSemiSpaceMiB, 0],
+    ['TORGO_NODE_MAX_SEMI_SPACE_MIB', (c) => c.node.maxSemiSpaceMiB, 16],
     ['TORGO_EMBEDDED_CACHE_MIB', (c) => c.embedded.cacheMiB, 64],
     ['TORGO_EMBEDDED_MAX_OPEN_FILES', (c) => c.embedded.maxOpenFiles, 4000],
   ];
   const set = loadConfig({ env: Object.fromEntries(sizes.map(([name, , v]) => [name, String(v)])) });
   for (const [name, read, v] of sizes) assert.equal(read(set), v, name);
-  assert.equal(loadConfig({ env: {} }).node.maxSemiSpaceMiB, 16);
+  assert.equal(loadConfig({ env: {} }).node.maxSemiSpaceMiB, 0, 'off unless asked (no restart)');
   assert.throws(
     () => loadConfig({ env: { TORGO_NODE_MAX_SEMI_SPACE_MIB: '-1', TORGO_EMBEDDED_CACHE_MIB: '4' } }),
     (e: unknown) =>
