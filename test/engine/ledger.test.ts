@@ -519,11 +519,14 @@ test('a block window waits for submitters whose next transaction is due, and a f
   const ids = await Promise.all(
     ['relay-1', 'relay-2', 'relay-3'].map((name) => ledger.createIdentity({ ...appender, name })),
   );
-  // Two rounds 60 ms apart, the three at once: nobody's rhythm is known yet, so nothing waits.
+  // Two rounds 250 ms apart, the three at once: nobody's rhythm is known yet, so nothing waits. (A
+  // creator stops being expected once overdue by more than its mean gap: with a gap of 250 ms, a
+  // loaded machine has to delay the third round by a quarter of a second more than the second for
+  // the window not to wait; with 60 ms it did, at load 20.)
   const started = performance.now();
   for (const round of [0, 1]) {
     await Promise.all(ids.map((id, i) => ledger.submit(id, 'put', [`k${round}${i}`, 'v'])));
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
   assert.ok(performance.now() - started < 5_000, 'no window was waited out');
   const height = ledger.height;
