@@ -277,14 +277,14 @@ function receiptPageParts(receipts: readonly ReceiptJson[], nextCursor: string |
 const PAGE_OPEN = Buffer.from('{"receipts":[');
 const COMMA = Buffer.from(',');
 
-/** The API's ReceiptPage (`{ receipts, nextCursor }`) as UTF-8 bytes. */
+/** The API's ReceiptPage (`{ receipts, nextCursor }`) as UTF-8 bytes, in a buffer of its own. */
 export function receiptPageJson(receipts: readonly ReceiptJson[], nextCursor: string | null): Buffer {
-  return Buffer.concat(receiptPageParts(receipts, nextCursor));
+  return writeReceiptPage(receipts, nextCursor, (size) => Buffer.allocUnsafe(size));
 }
 
 /**
- * The same bytes as `receiptPageJson`, written into a buffer `lend(size)` gives (at least `size`
- * bytes: a pooled one, gateway/http/page-buffers.ts); answers the written part of it.
+ * The API's ReceiptPage written into a buffer `lend(size)` gives (at least `size` bytes: a pooled
+ * one, gateway/http/page-buffers.ts); answers the written part of it.
  */
 export function writeReceiptPage(
   receipts: readonly ReceiptJson[],
