@@ -11,8 +11,8 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { privateKeyFromSeed } from '../core/index.js';
 import { drive, makeReceipts } from './engine.js';
+import { benchKey } from './receipts.js';
 import { median } from './harness.js';
 import { ledgerCounts } from './steady.js';
 import { appenderWithKey, cpuMsOf, createdOne, loadChecked, request, startServe, stopChild } from './http.js';
@@ -28,7 +28,7 @@ const perRun = Number(values.receipts);
 const rounds = Number(values.rounds);
 const c = Number(values.concurrency);
 
-const key = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(9));
+const key = benchKey;
 const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-client-'));
 const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
 const serve = await startServe(dir);

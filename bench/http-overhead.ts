@@ -15,8 +15,8 @@ import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { privateKeyFromSeed } from '../core/index.js';
 import { makeReceipts } from './engine.js';
+import { benchKey } from './receipts.js';
 import { median } from './harness.js';
 import {
   appenderWithKey,
@@ -51,7 +51,7 @@ interface Build {
   readonly figures: Map<string, { all: number[]; main: number[] }>;
 }
 
-const key = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(9));
+const key = benchKey;
 const agent = new http.Agent({ keepAlive: true });
 
 async function open(name: string, bin: string | undefined): Promise<Build> {

@@ -21,13 +21,14 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { privateKeyFromSeed, publicKeyToPem } from '../core/index.js';
+import { publicKeyToPem } from '../core/index.js';
 import { drive, makeReceipts, openBenchLedger } from './engine.js';
+import { benchKey } from './receipts.js';
 import { median, percentile, type Row, type Suite } from './harness.js';
 import { type LoadOptions, load } from './load.js';
 
 /** The key engine.ts signs with (same seed), registered through the API. */
-const key = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(9));
+const key = benchKey;
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'torgo.js');
 
 export interface ServeChild {
