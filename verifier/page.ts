@@ -11,7 +11,7 @@ import {
   type PublicKey,
   type ReceiptChecker,
   type TrustedKey,
-  verifyBundle,
+  verifyBundleBytes,
 } from '../core/index.js';
 import { WebWorkerPool } from './pool.js';
 
@@ -124,6 +124,7 @@ function makeChecker(): { checker: ReceiptChecker; threads: number } {
       threads: size,
       checker: {
         check: (jobs, context) => pool.check(jobs, context),
+        checkFrames: (batch, context) => pool.checkFrames(batch, context),
         close: async () => {
           await pool.close();
           URL.revokeObjectURL(url);
@@ -259,23 +260,21 @@ export function startPage(): void {
     progress.hidden = false;
     progress.max = Math.max(file.size, 1);
     progress.value = 0;
-    const report = await verifyBundle(
-      bundleLines(chunksOf(file), (b) => {
+    const report = await verifyBundleBytes(chunksOf(file), {
+      trusted,
+      onBytes: (b) => {
         bytes += b;
         progress.value = bytes;
-      }),
-      {
-        trusted,
-        threshold: n,
-        checker,
-        parallelism: Math.max(threads, 1) * 2,
-        onProgress: (count) => {
-          const pct = Math.min(100, Math.round((bytes / Math.max(file.size, 1)) * 100));
-          const rate = Math.round(count / Math.max((performance.now() - started) / 1000, 0.001));
-          progressText.textContent = `${pct}% — ${count.toLocaleString('en')} receipts, ${rate.toLocaleString('en')}/s`;
-        },
       },
-    );
+      threshold: n,
+      checker,
+      parallelism: Math.max(threads, 1) * 2,
+      onProgress: (count) => {
+        const pct = Math.min(100, Math.round((bytes / Math.max(file.size, 1)) * 100));
+        const rate = Math.round(count / Math.max((performance.now() - started) / 1000, 0.001));
+        progressText.textContent = `${pct}% — ${count.toLocaleString('en')} receipts, ${rate.toLocaleString('en')}/s`;
+      },
+    });
     progress.value = progress.max;
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     progressText.textContent = `${report.counts.receipts.toLocaleString('en')} receipts in ${seconds} s on ${threads || 1} thread${threads === 1 ? '' : 's'}${threads ? '' : ' (no workers here)'}`;

@@ -8,13 +8,13 @@ import { type CheckAnswer, type CheckRequest, CheckerPool, serveChecks } from '.
 /** The worker side: runs when the page script finds itself in a worker. */
 export function serveWorker(scope: {
   onmessage: ((e: MessageEvent<CheckRequest>) => void) | null;
-  postMessage(m: CheckAnswer): void;
+  postMessage(m: CheckAnswer, transfer: Transferable[]): void;
 }): void {
   serveChecks(
     (handler) => {
       scope.onmessage = (e) => handler(e.data);
     },
-    (answer) => scope.postMessage(answer),
+    (answer, transfer) => scope.postMessage(answer, transfer ?? []),
   );
 }
 
@@ -25,7 +25,7 @@ export class WebWorkerPool extends CheckerPool {
       Array.from({ length: size }, () => {
         const worker = new Worker(scriptUrl);
         return {
-          post: (request) => worker.postMessage(request),
+          post: (request, transfer) => worker.postMessage(request, transfer ?? []),
           listen: (onAnswer, onError) => {
             worker.onmessage = (e: MessageEvent<CheckAnswer>) => onAnswer(e.data);
             worker.onerror = (e) => onError(new Error(e.message || 'verification worker failed'));

@@ -1,13 +1,13 @@
 /** `torgo verify BUNDLE --trust OPERATOR.pub.pem …`: offline verification of an export bundle. */
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   formatReport,
   importPublicKey,
   inThreadChecker,
-  linesDigest,
   type TrustedKey,
-  verifyBundle,
+  verifyBundleBytes,
 } from '../../core/index.js';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from '../errors.js';
 import { readText } from '../io.js';
@@ -99,18 +99,13 @@ export function addVerifyCommand(program: Command, output: Output): void {
         const tty = process.stderr.isTTY && !o.json;
         let bytes = 0;
         const started = performance.now();
-        const digest = linesDigest();
-        const report = await verifyBundle(
-          readLines(
-            path,
-            (n) => {
-              bytes += n;
-            },
-            digest,
-          ),
+        const report = await verifyBundleBytes(
+          createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
           {
             trusted,
-            linesDigest: digest,
+            onBytes: (n) => {
+              bytes += n;
+            },
             threshold,
             allowEmpty: o.allowEmpty === true,
             requireSigned: o.requireSigned === true,

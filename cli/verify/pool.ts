@@ -10,7 +10,7 @@ export class WorkerPool extends CheckerPool {
       Array.from({ length: size }, () => {
         const worker = new Worker(url);
         return {
-          post: (request) => worker.postMessage(request),
+          post: (request, transfer) => worker.postMessage(request, transfer),
           listen: (onAnswer, onError) => {
             worker.on('message', (a: CheckAnswer) => onAnswer(a));
             worker.on('error', onError);

@@ -5,5 +5,5 @@ import { type CheckRequest, serveChecks } from '../../core/bundle/pool.js';
 const port = parentPort!;
 serveChecks(
   (handler) => port.on('message', (m: CheckRequest) => handler(m)),
-  (answer) => port.postMessage(answer),
+  (answer, transfer) => port.postMessage(answer, transfer),
 );

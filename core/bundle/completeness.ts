@@ -16,7 +16,7 @@ import { type CoreError, type CoreErrorCode, isCoreError } from '../errors.js';
 import type { Checkpoint } from '../log/checkpoint.js';
 import { isChainedReceipt, type ReceiptEntry, timeNanos } from './entries.js';
 import { type KeyHeadsCommitment, keyHeadsOf, verifyKeyHead } from './keyheads.js';
-import type { ChainBy, CompletenessLine, KeyLine, LinkLine, ReceiptLine } from './format.js';
+import type { ChainBy, CompletenessLine, KeyLine, LinkLine, ReceiptHead } from './format.js';
 
 export interface CompletenessFailure {
   readonly line: number;
@@ -157,7 +157,7 @@ export class CompletenessChecker {
   }
 
   /** A receipt or link line, in bundle order. */
-  entry(r: ReceiptLine | LinkLine, line: number): void {
+  entry(r: ReceiptHead | LinkLine, line: number): void {
     const e = r.entry;
     if (!this.claim || !this.chain) {
       if (r.type === 'link') this.fail(line, 'E_CHAIN_INVALID', 'a link line, but no chain is claimed', e.id);

@@ -38,6 +38,8 @@ export interface ReceiptLine {
   readonly entry: ReceiptEntry;
   readonly mu: string;
 }
+/** What the whole-bundle checks see of a receipt line (BundleCheck.receipt): its place and log entry. */
+export type ReceiptHead = Pick<ReceiptLine, 'type' | 'leafIndex' | 'entry'>;
 /**
  * A chained receipt entry that completes a chain segment without being a selected receipt: the
  * boundary entries before and after the window, or entries of the chain the other filters leave out

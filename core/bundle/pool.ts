@@ -2,11 +2,14 @@
  * Fanning receipt checks out to workers, whatever the runtime calls them: Node worker threads
  * (cli/verify/pool.ts) and browser Web Workers (verifier/pool.ts) adapt to `CheckWorker`, the
  * worker side runs `serveChecks`. A context (the proven keys) is sent once per worker; batches go
- * to the least busy worker. Plain data crosses the boundary, so results are the in-thread ones.
+ * to the least busy worker. Receipt jobs cross the boundary as plain data (structured clone), so
+ * results are the in-thread ones; a batch of line bytes (frames.ts) crosses as its buffer,
+ * transferred there and back.
  */
 import { platformMlDsa } from '../crypto/backend.js';
 import type { MlDsaBackend } from '../crypto/mldsa.js';
 import type { ReceiptLine } from './format.js';
+import { checkFrameBatch, type FrameAnswer, type FrameBatch, type FrameResult } from './frames.js';
 import {
   checkReceiptLine,
   type ReceiptCheckContext,
@@ -21,17 +24,21 @@ interface Job {
 
 export type CheckRequest =
   | { context: { id: number; value: ReceiptCheckContext } }
-  | { batch: number; contextId: number; jobs: Job[] };
+  | { batch: number; contextId: number; jobs: Job[] }
+  | { batch: number; contextId: number; frames: FrameBatch };
 
 export interface CheckAnswer {
   batch: number;
   results?: ReceiptCheckResult[];
+  /** The answer to a `frames` request: a result per line, and its buffer given back (transferred). */
+  frames?: FrameResult[];
+  buffer?: ArrayBuffer;
   error?: string;
 }
 
-/** One worker as the pool drives it. */
+/** One worker as the pool drives it. `transfer`: buffers whose ownership moves with the message. */
 export interface CheckWorker {
-  post(request: CheckRequest): void;
+  post(request: CheckRequest, transfer?: ArrayBuffer[]): void;
   /** Registers the handlers for the worker's answers and for its failure. */
   listen(onAnswer: (answer: CheckAnswer) => void, onError: (e: Error) => void): void;
   terminate(): Promise<unknown> | undefined;
@@ -40,7 +47,7 @@ export interface CheckWorker {
 /** The worker side: answers requests arriving through `listen` with `answer`. */
 export function serveChecks(
   listen: (handler: (request: CheckRequest) => void) => void,
-  answer: (a: CheckAnswer) => void,
+  answer: (a: CheckAnswer, transfer?: ArrayBuffer[]) => void,
   mlDsa: MlDsaBackend = platformMlDsa,
 ): void {
   const contexts = new Map<number, ReceiptCheckContext>();
@@ -52,6 +59,11 @@ export function serveChecks(
     try {
       const context = contexts.get(m.contextId);
       if (!context) throw new Error(`unknown context ${m.contextId}`);
+      if ('frames' in m) {
+        const frames = checkFrameBatch(m.frames, context, mlDsa);
+        answer({ batch: m.batch, frames, buffer: m.frames.buffer }, [m.frames.buffer]);
+        return;
+      }
       answer({
         batch: m.batch,
         results: m.jobs.map((j) => checkReceiptLine(j.line, j.receipt, context, mlDsa)),
@@ -72,7 +84,7 @@ export class CheckerPool implements ReceiptChecker {
   private readonly slots: Slot[];
   private readonly pending = new Map<
     number,
-    { resolve: (r: ReceiptCheckResult[]) => void; reject: (e: Error) => void }
+    { resolve: (a: CheckAnswer) => void; reject: (e: Error) => void }
   >();
   private readonly contextIds = new WeakMap<ReceiptCheckContext, number>();
   private nextBatch = 0;
@@ -85,7 +97,7 @@ export class CheckerPool implements ReceiptChecker {
           const p = this.pending.get(a.batch);
           this.pending.delete(a.batch);
           if (a.error !== undefined) p?.reject(new Error(a.error));
-          else p?.resolve(a.results ?? []);
+          else p?.resolve(a);
         },
         (e) => {
           for (const p of this.pending.values()) p.reject(e);
@@ -101,6 +113,21 @@ export class CheckerPool implements ReceiptChecker {
   }
 
   async check(jobs: readonly Job[], context: ReceiptCheckContext): Promise<ReceiptCheckResult[]> {
+    const a = await this.send(context, (batch, contextId) => [{ batch, contextId, jobs: [...jobs] }]);
+    return a.results ?? [];
+  }
+
+  /** The batch's buffer is transferred to the worker (detached here) and comes back with the answer. */
+  async checkFrames(frames: FrameBatch, context: ReceiptCheckContext): Promise<FrameAnswer> {
+    const a = await this.send(context, (batch, contextId) => [{ batch, contextId, frames }, [frames.buffer]]);
+    return { results: a.frames ?? [], buffer: a.buffer! };
+  }
+
+  /** Posts one request to the least busy worker (its context first, once) and awaits the answer. */
+  private async send(
+    context: ReceiptCheckContext,
+    request: (batch: number, contextId: number) => [CheckRequest, ArrayBuffer[]?],
+  ): Promise<CheckAnswer> {
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     let contextId = this.contextIds.get(context);
     if (contextId === undefined) {
@@ -114,9 +141,9 @@ export class CheckerPool implements ReceiptChecker {
     const batch = this.nextBatch++;
     slot.busy++;
     try {
-      return await new Promise<ReceiptCheckResult[]>((resolve, reject) => {
+      return await new Promise<CheckAnswer>((resolve, reject) => {
         this.pending.set(batch, { resolve, reject });
-        slot.worker.post({ batch, contextId, jobs: [...jobs] });
+        slot.worker.post(...request(batch, contextId));
       });
     } finally {
       slot.busy--;

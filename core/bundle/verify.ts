@@ -20,7 +20,23 @@ import {
   Findings,
   type StatementStatus,
 } from './findings.js';
-import { BUNDLE_FORMAT_V1, type BundleLine, MAX_BUNDLE_LINE_BYTES, parseBundleLine } from './format.js';
+import {
+  BUNDLE_FORMAT_V1,
+  type BundleLine,
+  MAX_BUNDLE_LINE_BYTES,
+  parseBundleLine,
+  type ReceiptHead,
+  type ReceiptLine,
+} from './format.js';
+import {
+  BATCH_BYTES,
+  type CheckedFrame,
+  type FrameAnswer,
+  type FrameBatch,
+  FrameBatcher,
+  frameLines,
+} from './frames.js';
+import { bundleFrames, decodeBundleLine } from './lines.js';
 import { type BundleCheck, keysInUse, uniqueEntries } from './steps/binding.js';
 import { checkCheckpoint, describeCheckpoint, type ProvenCheckpoint } from './steps/checkpoint.js';
 import { type BundleHeader, checkHeader } from './steps/header.js';
@@ -28,6 +44,7 @@ import { KeyEntries } from './steps/keys.js';
 import {
   inThreadChecker,
   ReceiptBatches,
+  type ReceiptCheckContext,
   type ReceiptCheckResult,
   type ReceiptChecker,
 } from './steps/receipts.js';
@@ -46,6 +63,13 @@ export {
 export type { BundleCheck } from './steps/binding.js';
 export type { ProvenCheckpoint } from './steps/checkpoint.js';
 export type { BundleHeader } from './steps/header.js';
+export {
+  BATCH_BYTES,
+  type CheckedFrame,
+  type FrameAnswer,
+  type FrameBatch,
+  type FrameResult,
+} from './frames.js';
 export { completenessText, provesCompleteness } from './steps/completeness.js';
 export {
   checkReceiptLine,
@@ -71,6 +95,8 @@ export interface VerifyBundleOptions {
    */
   readonly batchSize?: number;
   readonly batchText?: number;
+  /** `verifyBundleBytes`: line bytes per batch of lines sent to the checker (default BATCH_BYTES). */
+  readonly batchBytes?: number;
   readonly parallelism?: number;
   readonly onProgress?: (receiptsChecked: number) => void;
   /**
@@ -88,6 +114,12 @@ export interface VerifyBundleOptions {
   readonly linesDigest?: Sha256Hasher;
   /** Further whole-bundle checks, run after the built-in ones (binding.ts). */
   readonly checks?: readonly BundleCheck[];
+}
+
+/** `verifyBundleBytes`' options: `linesDigest` does not apply (it hashes the lines it frames itself). */
+export interface VerifyBundleBytesOptions extends Omit<VerifyBundleOptions, 'linesDigest'> {
+  /** Hears of every chunk read, by its length (progress). */
+  readonly onBytes?: (n: number) => void;
 }
 
 /** `claimed`: the completeness line was read (§6), links or receipts follow. */
@@ -130,6 +162,9 @@ class BundleVerification {
   private checkpoint: ProvenCheckpoint | undefined;
   private keys: KeyEntries | undefined;
   private receipts: ReceiptBatches | undefined;
+  private context: ReceiptCheckContext | undefined;
+  /** `runBytes`: batches of lines sent to the checker, in line order, their answers not yet read. */
+  private readonly inFlight: { batch: FrameBatch; answer: Promise<FrameAnswer> }[] = [];
   private statement: StatementStatus = 'not-checked';
   private statementSigners: readonly string[] | undefined;
   private stopped: { line: number; code: string; message: string } | undefined;
@@ -143,30 +178,117 @@ class BundleVerification {
     this.checks = [uniqueEntries(), keysInUse(), this.completeness, ...(options.checks ?? [])];
   }
 
-  async run(lines: AsyncIterable<string>): Promise<BundleReport> {
+  /** Verifies a bundle read as decoded lines (`bundleLines`). */
+  run(lines: AsyncIterable<string>): Promise<BundleReport> {
     const checker = this.options.checker ?? inThreadChecker(this.mlDsa);
     const iterator = lines[Symbol.asyncIterator]();
-    try {
+    return this.walk(checker, async () => {
       for (;;) {
-        let next: IteratorResult<string>;
-        try {
-          next = await iterator.next();
-        } catch (e) {
-          // The reader's own errors (bad UTF-8, an overlong or unterminated line) name their line.
-          const line =
-            isCoreError(e) && typeof e.details?.['line'] === 'number'
-              ? e.details['line']
-              : this.counts.lines + 1;
-          throw new Stop(asFailure(e, line as number));
-        }
-        if (next.done) break;
-        const n = ++this.counts.lines;
-        try {
-          await this.line(next.value, n, checker);
-        } catch (e) {
-          throw e instanceof Stop ? e : new Stop(asFailure(e, n));
-        }
+        const next = await this.read(iterator);
+        if (next.done) return;
+        await this.handle(next.value, checker);
       }
+    });
+  }
+
+  /**
+   * Verifies a bundle read as bytes. Lines are framed here and read here up to the first receipt
+   * line; from there, when the checker can (`checkFrames`), every line travels as bytes in
+   * batches and this thread only hashes each line and runs the whole-bundle checks on what the
+   * checker says of it, in line order; a line the checker declines is read here the plain way.
+   */
+  runBytes(chunks: AsyncIterable<Uint8Array>, onBytes?: (n: number) => void): Promise<BundleReport> {
+    const checker = this.options.checker ?? inThreadChecker(this.mlDsa);
+    const frames = bundleFrames(chunks, onBytes)[Symbol.asyncIterator]();
+    return this.walk(checker, async () => {
+      for (;;) {
+        const next = await this.read(frames);
+        if (next.done) return;
+        await this.handle(this.decode(next.value), checker, next.value);
+        if (this.stage === 'receipts' && checker.checkFrames) break;
+      }
+      // The first receipt was checked the plain way: its result comes first.
+      await this.receipts!.drain();
+      await this.readFrames(frames, checker);
+    });
+  }
+
+  /** Reads every line that is left in batches of bytes (runBytes). */
+  private async readFrames(frames: AsyncIterator<Uint8Array>, checker: ReceiptChecker): Promise<void> {
+    const o = this.options;
+    const batcher = new FrameBatcher(o.batchSize ?? 64, o.batchBytes ?? BATCH_BYTES);
+    const parallelism = o.parallelism ?? 1;
+    const dispatch = () => {
+      const batch = batcher.take();
+      if (batch) this.inFlight.push({ batch, answer: checker.checkFrames!(batch, this.context!) });
+    };
+    const absorbAll = async (atMost: number) => {
+      while (this.inFlight.length > atMost) await this.absorbFrames(this.inFlight.shift()!, batcher, checker);
+    };
+    let lineNo = this.counts.lines;
+    for (;;) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await frames.next();
+      } catch (e) {
+        // A reader's error is about the line after every line framed: those are checked first.
+        dispatch();
+        await absorbAll(0);
+        throw this.readerStop(e);
+      }
+      if (next.done) break;
+      if (!batcher.fits(next.value.length)) dispatch();
+      if (batcher.push(next.value, ++lineNo)) dispatch();
+      await absorbAll(parallelism - 1);
+    }
+    dispatch();
+    await absorbAll(0);
+  }
+
+  /** One batch's answer, line by line in order: a checked receipt, or a line read here. */
+  private async absorbFrames(
+    inFlight: { batch: FrameBatch; answer: Promise<FrameAnswer> },
+    batcher: FrameBatcher,
+    checker: ReceiptChecker,
+  ): Promise<void> {
+    const { batch } = inFlight;
+    let answer: FrameAnswer;
+    try {
+      answer = await inFlight.answer;
+    } catch (e) {
+      // The batch's bytes went with it: what it held cannot be read, so the walk stops there.
+      throw new Stop(asFailure(e, batch.firstLine));
+    }
+    const lines = frameLines(new Uint8Array(answer.buffer), batch.ends);
+    for (let i = 0; i < lines.length; i++) {
+      const checked = answer.results[i];
+      if (checked) this.checkedReceipt(checked, lines[i]!);
+      else await this.handle(this.decode(lines[i]!), checker, lines[i]);
+    }
+    batcher.reuse(answer.buffer);
+    this.options.onProgress?.(this.counts.validReceipts + this.counts.invalidReceipts);
+  }
+
+  /** A receipt line the checker read and checked: what `line` does with a receipt line, but parse and check. */
+  private checkedReceipt(r: CheckedFrame, bytes: Uint8Array): void {
+    const n = ++this.counts.lines;
+    try {
+      this.notAfterLastLine(n);
+    } catch (e) {
+      throw new Stop(asFailure(e, n));
+    }
+    this.digest.update(bytes).update('\n');
+    if (this.receiptHooks({ type: 'receipt', leafIndex: r.leafIndex, entry: r.entry }, n))
+      this.absorb(r.check);
+  }
+
+  /**
+   * Runs `body` (the reading of every line) and then whatever it all shows; a structural failure
+   * (Stop) ends the reading and is reported, with everything read before it still checked.
+   */
+  private async walk(checker: ReceiptChecker, body: () => Promise<void>): Promise<BundleReport> {
+    try {
+      await body();
       if (this.stage !== 'done') {
         throw new Stop({
           line: this.counts.lines + 1,
@@ -180,10 +302,52 @@ class BundleVerification {
       this.findings.fail(e.failure);
       // Whatever was read before the stop is still checked, so the counts add up.
       await this.receipts?.drain().catch(() => undefined);
+      // Batches of lines after the stop were not read: they only finish before the checker closes.
+      await Promise.allSettled(this.inFlight.map((b) => b.answer));
     } finally {
       await checker.close?.();
     }
     return this.report();
+  }
+
+  /** The next line from a reader; the reader's own errors stop the walk. */
+  private async read<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {
+    try {
+      return await iterator.next();
+    } catch (e) {
+      throw this.readerStop(e);
+    }
+  }
+
+  /** The reader's own errors (bad UTF-8, an overlong or unterminated line) name their line. */
+  private readerStop(e: unknown): Stop {
+    const line =
+      isCoreError(e) && typeof e.details?.['line'] === 'number' ? e.details['line'] : this.counts.lines + 1;
+    return new Stop(asFailure(e, line as number));
+  }
+
+  /** The next line's text, decoded as `bundleLines` does (a reader's error if it is not UTF-8). */
+  private decode(bytes: Uint8Array): string {
+    try {
+      return decodeBundleLine(bytes, this.counts.lines + 1);
+    } catch (e) {
+      throw this.readerStop(e);
+    }
+  }
+
+  /** Counts the next line and routes it (`line`); `bytes` are its bytes when it was read as bytes. */
+  private async handle(text: string, checker: ReceiptChecker, bytes?: Uint8Array): Promise<void> {
+    const n = ++this.counts.lines;
+    try {
+      await this.line(text, n, checker, bytes);
+    } catch (e) {
+      throw e instanceof Stop ? e : new Stop(asFailure(e, n));
+    }
+  }
+
+  private notAfterLastLine(n: number): void {
+    if (this.stage === 'done')
+      throw new CoreError('E_BUNDLE_SYNTAX', `line ${n}: data after the ${this.lastLineName()}`);
   }
 
   private lastLineName(): string {
@@ -191,9 +355,8 @@ class BundleVerification {
   }
 
   /** Routes one line to its step, enforcing the order of §1. */
-  private async line(text: string, n: number, checker: ReceiptChecker): Promise<void> {
-    if (this.stage === 'done')
-      throw new CoreError('E_BUNDLE_SYNTAX', `line ${n}: data after the ${this.lastLineName()}`);
+  private async line(text: string, n: number, checker: ReceiptChecker, bytes?: Uint8Array): Promise<void> {
+    this.notAfterLastLine(n);
     if (text.length > MAX_BUNDLE_LINE_BYTES)
       throw new CoreError('E_BUNDLE_SYNTAX', `line ${n}: longer than ${MAX_BUNDLE_LINE_BYTES} bytes`);
     const line: BundleLine = parseBundleLine(text, n);
@@ -203,7 +366,7 @@ class BundleVerification {
     // The reader's digest holds every line before this one: a manifest or statement is the last
     // line (anything after it fails), so both ways hash the same bytes.
     if (this.hashLines && line.type !== 'manifest' && line.type !== 'statement')
-      this.digest.update(text).update('\n');
+      this.digest.update(bytes ?? text).update('\n');
     switch (line.type) {
       case 'header':
         expect(this.stage === 'header', 'a second header');
@@ -304,7 +467,7 @@ class BundleVerification {
 
   private startReceipts(checker: ReceiptChecker): void {
     this.stage = 'receipts';
-    const context = {
+    this.context = {
       treeSize: this.checkpoint!.size,
       rootHash: toBase64(this.checkpoint!.rootHash),
       keys: this.keys!.entries(),
@@ -312,7 +475,7 @@ class BundleVerification {
     };
     this.receipts = new ReceiptBatches(
       checker,
-      context,
+      this.context,
       (results) => {
         for (const r of results) this.absorb(r);
         this.options.onProgress?.(this.counts.validReceipts + this.counts.invalidReceipts);
@@ -323,10 +486,16 @@ class BundleVerification {
     );
   }
 
-  private async verifyReceipt(line: Extract<BundleLine, { type: 'receipt' }>, n: number): Promise<void> {
+  private async verifyReceipt(line: ReceiptLine, n: number): Promise<void> {
+    if (this.receiptHooks(line, n)) await this.receipts!.add(n, line);
+  }
+
+  /** Counts a receipt line and runs the whole-bundle checks on it; false if one refused it (its failure absorbed). */
+  private receiptHooks(line: ReceiptHead, n: number): boolean {
     this.counts.receipts++;
     try {
       for (const c of this.checks) c.receipt?.(line, n);
+      return true;
     } catch (e) {
       this.absorb({
         line: n,
@@ -335,9 +504,8 @@ class BundleVerification {
         signatures: 0,
         flags: [],
       });
-      return;
+      return false;
     }
-    await this.receipts!.add(n, line);
   }
 
   private absorb(r: ReceiptCheckResult): void {
@@ -461,6 +629,19 @@ class BundleVerification {
       ...(summary ? { completeness: summary } : {}),
     };
   }
+}
+
+/**
+ * Verifies a bundle given as its bytes (a file's chunks): the same checks, findings and report as
+ * `verifyBundle` over `bundleLines` of the same bytes, failures listed in line order. With a
+ * checker that has `checkFrames` (the worker pools, `inThreadChecker`), receipt lines are decoded,
+ * parsed and checked by the checker, and this thread frames and hashes lines only.
+ */
+export function verifyBundleBytes(
+  chunks: AsyncIterable<Uint8Array>,
+  options: VerifyBundleBytesOptions,
+): Promise<BundleReport> {
+  return new BundleVerification(options).runBytes(chunks, options.onBytes);
 }
 
 /** Verifies a bundle given as its lines (each without LF; the reader must have decoded UTF-8 strictly). */

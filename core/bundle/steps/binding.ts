@@ -9,7 +9,7 @@ import { sha256 } from '../../crypto/hash.js';
 import { CoreError } from '../../errors.js';
 import { utf8 } from '../../encoding.js';
 import type { BundleLimit, Failure } from '../findings.js';
-import type { CompletenessLine, KeyLine, LinkLine, ReceiptLine } from '../format.js';
+import type { CompletenessLine, KeyLine, LinkLine, ReceiptHead } from '../format.js';
 import type { BundleHeader } from './header.js';
 import type { ProvenCheckpoint } from './checkpoint.js';
 
@@ -31,7 +31,7 @@ export interface BundleCheck {
   readonly proves?: readonly BundleLimit[];
   start?(header: BundleHeader, checkpoint: ProvenCheckpoint): void;
   key?(line: KeyLine, n: number): void;
-  receipt?(line: ReceiptLine, n: number): void;
+  receipt?(line: ReceiptHead, n: number): void;
   /** A link line (§6): a chain entry without its receipt, its inclusion proof checked by the orchestrator. */
   link?(line: LinkLine, n: number): void;
   /** The completeness line (§6), once, after the keys. */

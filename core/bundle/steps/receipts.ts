@@ -14,6 +14,7 @@ import { parseReceipt, type Receipt, receiptDigest, verifyReceiptSignatures } fr
 import { entryLeafHash, type KeyEntry, keyInvalidAt } from '../entries.js';
 import { type BundleFilters, outsideFilters } from '../filters.js';
 import { asFailure, type Failure, type Flag } from '../findings.js';
+import { checkFrameBatch, type FrameAnswer, type FrameBatch } from '../frames.js';
 import { ProofDecoder, type ReceiptLine } from '../format.js';
 
 /** What every receipt check needs; plain data, so it crosses worker boundaries. */
@@ -40,6 +41,11 @@ export interface ReceiptChecker {
     jobs: readonly { line: number; receipt: ReceiptLine }[],
     context: ReceiptCheckContext,
   ): Promise<ReceiptCheckResult[]>;
+  /**
+   * Checks a batch of whole lines given as bytes (frames.ts): what `verifyBundleBytes` uses when the
+   * checker has it. The answer gives the batch's buffer back (a worker receives it transferred).
+   */
+  checkFrames?(batch: FrameBatch, context: ReceiptCheckContext): Promise<FrameAnswer>;
   close?(): Promise<void>;
 }
 
@@ -156,6 +162,9 @@ export function inThreadChecker(mlDsa: MlDsaBackend = platformMlDsa): ReceiptChe
   return {
     async check(jobs, context) {
       return jobs.map((j) => checkReceiptLine(j.line, j.receipt, context, mlDsa));
+    },
+    async checkFrames(batch, context) {
+      return { results: checkFrameBatch(batch, context, mlDsa), buffer: batch.buffer };
     },
   };
 }
