@@ -13,6 +13,7 @@ import { toBase64 } from '../encoding.js';
 import type { TrustedKey } from '../log/checkpoint.js';
 import {
   asFailure,
+  type Failure,
   BUNDLE_LIMITS,
   type BundleLimit,
   type BundleOutcome,
@@ -278,8 +279,7 @@ class BundleVerification {
       throw new Stop(asFailure(e, n));
     }
     this.digest.update(bytes).update('\n');
-    if (this.receiptHooks({ type: 'receipt', leafIndex: r.leafIndex, entry: r.entry }, n))
-      this.absorb(r.check);
+    this.absorb(this.receiptHooks({ type: 'receipt', leafIndex: r.leafIndex, entry: r.entry }, n) ?? r.check);
   }
 
   /**
@@ -299,9 +299,10 @@ class BundleVerification {
     } catch (e) {
       if (!(e instanceof Stop)) throw e;
       this.stopped = e.failure;
-      this.findings.fail(e.failure);
-      // Whatever was read before the stop is still checked, so the counts add up.
+      // Whatever was read before the stop is still checked, so the counts add up; its failures
+      // come first, in line order.
       await this.receipts?.drain().catch(() => undefined);
+      this.findings.fail(e.failure);
       // Batches of lines after the stop were not read: they only finish before the checker closes.
       await Promise.allSettled(this.inFlight.map((b) => b.answer));
     } finally {
@@ -461,7 +462,7 @@ class BundleVerification {
       this.counts.proofs++;
       for (const c of this.checks) c.link?.(line, n);
     } catch (e) {
-      this.findings.fail(asFailure(e, n, line.entry.id));
+      this.failInOrder(asFailure(e, n, line.entry.id));
     }
   }
 
@@ -476,10 +477,8 @@ class BundleVerification {
     this.receipts = new ReceiptBatches(
       checker,
       this.context,
-      (results) => {
-        for (const r of results) this.absorb(r);
-        this.options.onProgress?.(this.counts.validReceipts + this.counts.invalidReceipts);
-      },
+      (r) => this.absorb(r),
+      () => this.options.onProgress?.(this.counts.validReceipts + this.counts.invalidReceipts),
       this.options.batchSize ?? 64,
       this.options.parallelism ?? 1,
       this.options.batchText,
@@ -487,25 +486,35 @@ class BundleVerification {
   }
 
   private async verifyReceipt(line: ReceiptLine, n: number): Promise<void> {
-    if (this.receiptHooks(line, n)) await this.receipts!.add(n, line);
+    const refused = this.receiptHooks(line, n);
+    if (refused) this.receipts!.after(() => this.absorb(refused));
+    else await this.receipts!.add(n, line);
   }
 
-  /** Counts a receipt line and runs the whole-bundle checks on it; false if one refused it (its failure absorbed). */
-  private receiptHooks(line: ReceiptHead, n: number): boolean {
+  /**
+   * Counts a receipt line and runs the whole-bundle checks on it: the receipt's failure if one
+   * refused it (it is then not checked further).
+   */
+  private receiptHooks(line: ReceiptHead, n: number): ReceiptCheckResult | undefined {
     this.counts.receipts++;
     try {
       for (const c of this.checks) c.receipt?.(line, n);
-      return true;
+      return undefined;
     } catch (e) {
-      this.absorb({
+      return {
         line: n,
         id: line.entry.id,
         failure: asFailure(e, n, line.entry.id),
         signatures: 0,
         flags: [],
-      });
-      return false;
+      };
     }
+  }
+
+  /** Records a failure found at a line after every receipt line before it (ReceiptBatches.after). */
+  private failInOrder(f: Failure): void {
+    if (this.receipts) this.receipts.after(() => this.findings.fail(f));
+    else this.findings.fail(f);
   }
 
   private absorb(r: ReceiptCheckResult): void {

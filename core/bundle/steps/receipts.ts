@@ -176,22 +176,31 @@ export function inThreadChecker(mlDsa: MlDsaBackend = platformMlDsa): ReceiptChe
  */
 export const BATCH_TEXT_UNITS = 512 * 1024;
 
+type Entry = { line: number; receipt: ReceiptLine } | { then: () => void };
+
 /**
  * Feeds receipt lines to a checker in batches of `batchSize` receipts or `batchText` UTF-16 units
  * of receipt text, whichever comes first, at most `parallelism` batches in flight: the reader,
  * which awaits `add`, is held at (parallelism + 1) × (batchText + one receipt) of text ahead of
- * the results. Each result goes to `absorb` as it comes back.
+ * the results. Results go to `absorb` in the order their receipts were added, whatever order the
+ * batches come back in, and `after` keeps anything else in that order too: so what a report lists
+ * is in line order, however many workers check.
  */
 export class ReceiptBatches {
-  private batch: { line: number; receipt: ReceiptLine }[] = [];
+  private batch: Entry[] = [];
+  private batchJobs = 0;
   private batchUnits = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  /** The last batch's absorption: each batch's results are absorbed after the one before. */
+  private absorbed: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly checker: ReceiptChecker,
     private readonly context: ReceiptCheckContext,
-    /** Hears each batch's results as they come back (in the order of its jobs). */
-    private readonly absorb: (results: readonly ReceiptCheckResult[]) => void,
+    /** Hears each result, in the order of the receipts. */
+    private readonly absorb: (result: ReceiptCheckResult) => void,
+    /** Hears of each batch of receipts absorbed (progress). */
+    private readonly absorbedBatch: () => void,
     private readonly batchSize: number,
     private readonly parallelism: number,
     private readonly batchText = BATCH_TEXT_UNITS,
@@ -199,29 +208,46 @@ export class ReceiptBatches {
 
   async add(line: number, receipt: ReceiptLine): Promise<void> {
     this.batch.push({ line, receipt });
+    this.batchJobs++;
     this.batchUnits += receipt.mu.length;
-    if (this.batch.length >= this.batchSize || this.batchUnits >= this.batchText) await this.flush();
+    if (this.batchJobs >= this.batchSize || this.batchUnits >= this.batchText) await this.flush();
+  }
+
+  /** Runs `then` once every receipt added before it was absorbed: now, if none is pending. */
+  after(then: () => void): void {
+    if (this.batch.length === 0 && this.inFlight.size === 0) then();
+    else this.batch.push({ then });
   }
 
   private async flush(): Promise<void> {
     if (this.batch.length === 0) return;
-    const jobs = this.batch;
+    const entries = this.batch;
+    const jobs = entries.filter((e): e is Extract<Entry, { line: number }> => 'receipt' in e);
     this.batch = [];
+    this.batchJobs = 0;
     this.batchUnits = 0;
-    const p: Promise<void> = this.checker.check(jobs, this.context).then(
-      (results) => this.absorb(results),
-      // A checker that fails (a worker died) fails each of its receipts, by line: none is lost.
-      (e) =>
-        this.absorb(
-          jobs.map((j) => ({
-            line: j.line,
-            id: j.receipt.entry.id,
-            failure: asFailure(e, j.line, j.receipt.entry.id),
-            signatures: 0,
-            flags: [],
-          })),
-        ),
-    );
+    const checked: Promise<readonly ReceiptCheckResult[]> =
+      jobs.length === 0
+        ? Promise.resolve([])
+        : this.checker.check(jobs, this.context).catch((e: unknown) =>
+            // A checker that fails (a worker died) fails each of its receipts, by line: none is lost.
+            jobs.map((j) => ({
+              line: j.line,
+              id: j.receipt.entry.id,
+              failure: asFailure(e, j.line, j.receipt.entry.id),
+              signatures: 0,
+              flags: [],
+            })),
+          );
+    const p = Promise.all([checked, this.absorbed]).then(([results]) => {
+      let k = 0;
+      for (const e of entries) {
+        if ('then' in e) e.then();
+        else this.absorb(results[k++]!);
+      }
+      if (jobs.length > 0) this.absorbedBatch();
+    });
+    this.absorbed = p;
     const tracked = p.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
     while (this.inFlight.size >= this.parallelism) await Promise.race(this.inFlight);

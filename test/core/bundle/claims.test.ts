@@ -29,6 +29,7 @@ import {
   toHex,
   utf8,
   verifyBundle,
+  verifyBundleBytes,
   type VerifyBundleOptions,
 } from '../../../core/index.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -62,8 +63,19 @@ async function verifyBytes(text: string, options: Partial<VerifyBundleOptions> =
     linesDigest,
     ...options,
   });
-  if (!options.checks && !options.onProgress)
+  if (!options.checks && !options.onProgress) {
     assert.deepEqual(await verifyBundle(bundleLines(chunks()), { trusted, ...options }), report);
+    // As `torgo verify` reads now: lines framed as bytes, receipt lines decoded, parsed and checked
+    // from batches of bytes — a batch per line, batches split at arbitrary lines, one batch.
+    for (const batchBytes of [1, 7_000, 1 << 20]) {
+      const { linesDigest: _, ...rest } = options;
+      assert.deepEqual(
+        await verifyBundleBytes(chunks(), { trusted, ...rest, batchBytes }),
+        report,
+        `verifyBundleBytes, batches of ${batchBytes} bytes`,
+      );
+    }
+  }
   return report;
 }
 

@@ -158,3 +158,20 @@ export async function bundleText(
   }
   return text;
 }
+
+/**
+ * The fixture's export with `count` more receipts of icu-relay-3 (signed by the witness key, one
+ * block after the fixture's): a bundle long enough to span several batches of lines.
+ */
+export async function longerBundle(f: LogFixture, count: number): Promise<string> {
+  const extra = Array.from({ length: count }, (_, i) => signedReceipt(100 + i, [f.witness]));
+  await f.store.appendBlock(
+    4,
+    extra.map((mu, i) => ({
+      ...receiptEntry(mu, `2026-04-02T00:00:${String(i).padStart(2, '0')}.000Z`, 100 + i),
+      block: 4,
+    })),
+  );
+  const more = extra.map((mu) => ({ id: parseReceipt(mu).document.fields.id, mu }));
+  return bundleText(f, { source: 'icu-relay-3' }, [...f.receipts, ...more]);
+}

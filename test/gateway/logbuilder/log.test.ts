@@ -4,7 +4,9 @@ import {
   type BundleReport,
   publicKey,
   toBase64,
+  utf8,
   verifyBundle,
+  verifyBundleBytes,
   verifyCheckpoint,
   verifyConsistency,
   verifyInclusion,
@@ -27,12 +29,24 @@ const trusted = [{ name: ORIGIN, key: publicKey(operatorKey.alg, operatorKey.pub
 async function verifyText(text: string, threshold = 1): Promise<BundleReport> {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
-  return verifyBundle(
+  const report = await verifyBundle(
     (async function* () {
       yield* lines;
     })(),
     { trusted, threshold },
   );
+  // Read as bytes, receipt lines checked from batches of their bytes: the same report.
+  const bytes = utf8(text);
+  for (const batchSize of [1, 2, 64]) {
+    const batched = await verifyBundleBytes(
+      (async function* () {
+        yield bytes;
+      })(),
+      { trusted, threshold, batchSize },
+    );
+    assert.deepEqual(batched, report, `batches of ${batchSize} lines`);
+  }
+  return report;
 }
 
 describe('transparency log store, checkpoints, export and offline verification', () => {
