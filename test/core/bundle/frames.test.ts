@@ -81,7 +81,8 @@ describe('a bundle read as bytes in batches: the plain report, whatever the boun
   });
 
   /** The bundle with line `n` (1-based) replaced. */
-  const replaced = (n: number, line: Uint8Array): Uint8Array[] => lines.map((l, i) => (i === n - 1 ? line : l));
+  const replaced = (n: number, line: Uint8Array): Uint8Array[] =>
+    lines.map((l, i) => (i === n - 1 ? line : l));
 
   it('a clean bundle: valid, the same report for batches of 1, 4, 64 lines, of a few bytes, in 1-byte to 1 MiB chunks', async () => {
     assert.equal(receiptLines.length, 24);
