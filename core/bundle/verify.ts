@@ -650,7 +650,9 @@ export function verifyBundleBytes(
   chunks: AsyncIterable<Uint8Array>,
   options: VerifyBundleBytesOptions,
 ): Promise<BundleReport> {
-  return new BundleVerification(options).runBytes(chunks, options.onBytes);
+  // It hashes the lines it frames itself: a reader's digest has no place here, even if given.
+  const { linesDigest: _, ...own } = options as VerifyBundleOptions & VerifyBundleBytesOptions;
+  return new BundleVerification(own).runBytes(chunks, options.onBytes);
 }
 
 /** Verifies a bundle given as its lines (each without LF; the reader must have decoded UTF-8 strictly). */
