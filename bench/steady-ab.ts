@@ -1,0 +1,54 @@
+/**
+ * Steady load A/B (docs/performance.md §10): `steadyRuns` of two builds of `torgo serve` one after the
+ * other, alternating (A, B, B, A, …), each a fresh gateway at the steady suite's shape; prints CPU per
+ * receipt (all threads and by thread, /proc), receipts per transaction / block, p50/p99, the load average.
+ *
+ *   npx node dist/bench/steady-ab.js --a /work/base/bin/torgo.js [--b bin/torgo.js] [--rounds 3]
+ *     [--seconds 8] [--runs 3] [--rate 150] [--clients 8] [--tokens 1]
+ */
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { median } from './harness.js';
+import { byThread, type SteadyRun, steadyRuns } from './steady.js';
+
+const { values } = parseArgs({
+  options: {
+    a: { type: 'string' },
+    b: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '8' },
+    rate: { type: 'string', default: '150' },
+    clients: { type: 'string', default: '8' },
+    tokens: { type: 'string', default: '1' },
+  },
+});
+const load = {
+  rate: Number(values.rate),
+  seconds: Number(values.seconds),
+  clients: Number(values.clients),
+  tokens: Number(values.tokens),
+};
+const builds = { A: values.a, B: values.b } as const;
+const all: Record<'A' | 'B', SteadyRun[]> = { A: [], B: [] };
+for (let round = 0; round < Number(values.rounds); round++) {
+  const order: ('A' | 'B')[] = round % 2 === 0 ? ['A', 'B'] : ['B', 'A'];
+  for (const which of order) {
+    const load1 = loadavg()[0]!.toFixed(1);
+    const runs = await steadyRuns(load, Number(values.runs), { bin: builds[which] });
+    all[which].push(...runs);
+    const cpu = median(runs.map((r) => r.cpuMsPerReceipt));
+    process.stdout.write(
+      `round ${round} ${which} load ${load1}: ${cpu.toFixed(2)} ms/receipt (${byThread(runs)}); ` +
+        `per tx ${median(runs.map((r) => r.perTransaction)).toFixed(2)}, per block ${median(runs.map((r) => r.perBlock)).toFixed(2)}; ` +
+        `p50 ${median(runs.map((r) => r.p50)).toFixed(1)} p99 ${median(runs.map((r) => r.p99)).toFixed(1)} ms; ` +
+        `${median(runs.map((r) => r.achieved)).toFixed(0)}/s\n`,
+    );
+  }
+}
+for (const which of ['A', 'B'] as const) {
+  const runs = all[which];
+  process.stdout.write(
+    `${which}: median ${median(runs.map((r) => r.cpuMsPerReceipt)).toFixed(2)} ms (${byThread(runs)}); p50 ${median(runs.map((r) => r.p50)).toFixed(1)} p99 ${median(runs.map((r) => r.p99)).toFixed(1)} ms\n`,
+  );
+}
