@@ -4,7 +4,9 @@
  * receipt (all threads and by thread, /proc), receipts per transaction / block, p50/p99, the load average.
  *
  *   npx node dist/bench/steady-ab.js --a /work/base/bin/torgo.js [--b bin/torgo.js] [--rounds 3]
- *     [--seconds 8] [--runs 3] [--rate 150] [--clients 8] [--tokens 1]
+ *     [--seconds 8] [--runs 3] [--rate 150] [--clients 8] [--tokens 1] [--a-env K=V,K=V] [--b-env K=V]
+ *
+ * With only `--a-env`/`--b-env` (same build), it compares two settings of one build.
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -21,8 +23,20 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '150' },
     clients: { type: 'string', default: '8' },
     tokens: { type: 'string', default: '1' },
+    'a-env': { type: 'string', default: '' },
+    'b-env': { type: 'string', default: '' },
   },
 });
+/** "K=V,K=V" as an environment. */
+function envOf(spec: string): Record<string, string> {
+  return Object.fromEntries(
+    spec
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}
+const envs = { A: envOf(values['a-env']), B: envOf(values['b-env']) } as const;
 const load = {
   rate: Number(values.rate),
   seconds: Number(values.seconds),
@@ -35,7 +49,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
   const order: ('A' | 'B')[] = round % 2 === 0 ? ['A', 'B'] : ['B', 'A'];
   for (const which of order) {
     const load1 = loadavg()[0]!.toFixed(1);
-    const runs = await steadyRuns(load, Number(values.runs), { bin: builds[which] });
+    const runs = await steadyRuns(load, Number(values.runs), { bin: builds[which], env: envs[which] });
     all[which].push(...runs);
     const cpu = median(runs.map((r) => r.cpuMsPerReceipt));
     process.stdout.write(

@@ -129,10 +129,16 @@ async function offer(
 }
 
 const CPU_PROFILER = join(import.meta.dirname, '..', '..', 'bench', 'cpu-profile.cjs');
+const PROBE = join(import.meta.dirname, '..', '..', 'bench', 'steady-probe.mjs');
 
 export interface SteadyOptions {
   /** Sample the gateway's main thread over the timed runs into this directory. */
   readonly profileDir?: string | undefined;
+  /**
+   * Account the gateway's steady path over the timed runs (bench/steady-probe.mjs: hand-offs to other
+   * threads by kind, main-thread CPU of the wrapped steps) into this JSON file. Not with `profileDir`.
+   */
+  readonly probeOut?: string | undefined;
   /** The gateway's environment (settings to compare side by side). */
   readonly env?: Readonly<Record<string, string>>;
   /** Bulk-load the ledger with this many receipts before the timed runs. */
@@ -172,12 +178,34 @@ async function fillLedger(
   return startServe(dir, [], options);
 }
 
+/** The gateway's Node options and environment: the CPU profiler or the accounting probe preloaded, if asked. */
+function instrumented(options: SteadyOptions, env: Readonly<Record<string, string>>) {
+  if (options.profileDir) {
+    return {
+      nodeArgs: ['--require', CPU_PROFILER],
+      env: { ...env, TORGO_CPU_PROFILE_DIR: options.profileDir },
+    };
+  }
+  if (options.probeOut) {
+    return {
+      nodeArgs: ['--import', PROBE],
+      env: {
+        ...env,
+        TORGO_PROBE_OUT: options.probeOut,
+        // The classes it wraps are those of the build that runs (another tree's, for an A/B).
+        TORGO_PROBE_DIST: options.bin ? join(options.bin, '..', '..', 'dist') : join(import.meta.dirname, '..'),
+      },
+    };
+  }
+  return { env };
+}
+
 /**
  * A fresh `torgo serve`, an appender token and the bench key registered; runs `load` `runs` times.
  * With `profileDir`, the gateway's main thread is sampled over the timed runs only.
  */
 export async function steadyRuns(load: SteadyLoad, runs: number, options: SteadyOptions = {}) {
-  const { profileDir, env = {}, ledgerReceipts } = options;
+  const { env = {}, ledgerReceipts } = options;
   const dir = await mkdtemp(join(options.scratch ?? tmpdir(), 'torgo-bench-steady-'));
   const tokens = load.tokens ?? 1;
   const agents = Array.from(
@@ -185,16 +213,11 @@ export async function steadyRuns(load: SteadyLoad, runs: number, options: Steady
     () => new http.Agent({ keepAlive: true, maxSockets: Math.max(1, Math.round(load.clients / tokens)) }),
   );
   const agent = agents[0]!;
-  const serveOptions = {
-    bin: options.bin,
-    ...(profileDir
-      ? { nodeArgs: ['--require', CPU_PROFILER], env: { ...env, TORGO_CPU_PROFILE_DIR: profileDir } }
-      : { env }),
-  };
+  const serveOptions = { bin: options.bin, ...instrumented(options, env) };
   let serve = await startServe(dir, [], serveOptions);
-  // SIGUSR2 starts the sampling, the next one writes the profile (bench/cpu-profile.cjs).
+  // SIGUSR2 starts the sampling (or accounting), the next one writes it (bench/cpu-profile.cjs, steady-probe.mjs).
   const toggleProfile = async () => {
-    if (!profileDir) return;
+    if (!options.profileDir && !options.probeOut) return;
     serve.child.kill('SIGUSR2');
     await sleep(200);
   };
