@@ -68,5 +68,9 @@ for (const [name, n] of Object.entries(probe.counts)) line(name, n / receipts, '
 process.stdout.write('per receipt, main-thread CPU inside:\n');
 for (const [name, us] of Object.entries(probe.cpuUs)) {
   const q = probe.quantilesUs[name];
-  line(`${name}${q ? ` (per call p50 ${q.p50}, p90 ${q.p90}, p99 ${q.p99}, max ${q.max} µs)` : ''}`, us / receipts, 'µs');
+  line(
+    `${name}${q ? ` (per call p50 ${q.p50}, p90 ${q.p90}, p99 ${q.p99}, max ${q.max} µs)` : ''}`,
+    us / receipts,
+    'µs',
+  );
 }

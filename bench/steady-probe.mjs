@@ -35,8 +35,7 @@ const usNow = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
 };
-let depth = 0;
-/** Wraps `proto[method]`: counts calls, and charges the main thread's CPU inside it (outermost only). */
+/** Wraps `proto[method]`: counts calls, and charges the CPU used inside it. */
 function wrap(proto, method, name, extra) {
   const original = proto[method];
   if (typeof original !== 'function') throw new Error(`probe: no ${name}`);
@@ -45,15 +44,13 @@ function wrap(proto, method, name, extra) {
     count(name);
     extra?.(args);
     const t0 = usNow();
-    depth++;
     try {
       return original.apply(this, args);
     } finally {
-      depth--;
       const used = usNow() - t0;
       cpu.set(name, (cpu.get(name) ?? 0) + used);
-      let list = samples.get(name);
-      if (!list) samples.set(name, (list = []));
+      const list = samples.get(name) ?? [];
+      if (list.length === 0) samples.set(name, list);
       list.push(used);
     }
   };
@@ -91,16 +88,27 @@ const hook = createHook({
     if (sites.has(type)) {
       const frames = (new Error().stack ?? '').split('\n').slice(3, 9);
       const site = frames.find((f) => /dist\/(gateway|engine|core|chaincode)\//.test(f)) ?? frames[0] ?? '';
-      count(`site:${type} ${site.trim().replace(/^at /, '').replace(/\(.*\/dist\//, '(')}`);
+      count(
+        `site:${type} ${site
+          .trim()
+          .replace(/^at /, '')
+          .replace(/\(.*\/dist\//, '(')}`,
+      );
     }
   },
 });
 
 const { VerifyPool } = await load('core/crypto/verify-pool.js');
-wrap(VerifyPool.prototype, 'post', 'verify: message to a worker', (args) => count('verify: checks sent to workers', args[1].length));
-wrap(VerifyPool.prototype, 'verifyHere', 'verify: checks verified inline (call)', (args) => count('verify: checks verified inline', args[0].length));
+wrap(VerifyPool.prototype, 'post', 'verify: message to a worker', (args) =>
+  count('verify: checks sent to workers', args[1].length),
+);
+wrap(VerifyPool.prototype, 'verifyHere', 'verify: checks verified inline (call)', (args) =>
+  count('verify: checks verified inline', args[0].length),
+);
 const { Committer } = await load('engine/committer.js');
-wrap(Committer.prototype, 'commit', 'committer: block (sync part)', (args) => count('committer: transactions', args[0].length));
+wrap(Committer.prototype, 'commit', 'committer: block (sync part)', (args) =>
+  count('committer: transactions', args[0].length),
+);
 const { LogStore } = await load('gateway/logbuilder/store.js');
 wrap(LogStore.prototype, 'appendBlock', 'log: appendBlock (sync part)');
 const { Checkpointer } = await load('gateway/logbuilder/checkpointer.js');
@@ -111,7 +119,10 @@ const bytesOf = (v) => (typeof v === 'string' ? Buffer.byteLength(v) : (v?.byteL
 wrap(ClassicLevel.prototype, '_batch', 'leveldb: array batch (submit)', (args) => {
   if (args[1]?.sync) count('leveldb: array batch with sync');
   count('leveldb: array batch ops', args[0].length);
-  count('leveldb: array batch bytes', args[0].reduce((n, op) => n + bytesOf(op.key) + bytesOf(op.value), 0));
+  count(
+    'leveldb: array batch bytes',
+    args[0].reduce((n, op) => n + bytesOf(op.key) + bytesOf(op.value), 0),
+  );
 });
 const chained = require('classic-level/chained-batch.js');
 const ChainedBatch = chained.ChainedBatch ?? Object.values(chained)[0];
@@ -131,7 +142,15 @@ function report() {
       [...samples].map(([name, list]) => {
         list.sort((a, b) => a - b);
         const q = (p) => list[Math.min(list.length - 1, Math.floor(p * list.length))];
-        return [name, { p50: Math.round(q(0.5)), p90: Math.round(q(0.9)), p99: Math.round(q(0.99)), max: Math.round(list[list.length - 1]) }];
+        return [
+          name,
+          {
+            p50: Math.round(q(0.5)),
+            p90: Math.round(q(0.9)),
+            p99: Math.round(q(0.99)),
+            max: Math.round(list[list.length - 1]),
+          },
+        ];
       }),
     ),
   };

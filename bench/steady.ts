@@ -193,7 +193,9 @@ function instrumented(options: SteadyOptions, env: Readonly<Record<string, strin
         ...env,
         TORGO_PROBE_OUT: options.probeOut,
         // The classes it wraps are those of the build that runs (another tree's, for an A/B).
-        TORGO_PROBE_DIST: options.bin ? join(options.bin, '..', '..', 'dist') : join(import.meta.dirname, '..'),
+        TORGO_PROBE_DIST: options.bin
+          ? join(options.bin, '..', '..', 'dist')
+          : join(import.meta.dirname, '..'),
       },
     };
   }

@@ -158,7 +158,7 @@ describe('threadCpuBusy', () => {
     assert.equal(busy(), false);
   });
 
-  it('reads this thread\'s real CPU time by default: spinning is busy, sleeping is not', async () => {
+  it("reads this thread's real CPU time by default: spinning is busy, sleeping is not", async () => {
     const t0 = performance.now();
     const busy = threadCpuBusy();
     const start = process.threadCpuUsage();
