@@ -1,8 +1,9 @@
 /**
  * The transparency log on LevelDB: perfect-subtree hashes (core/log/merkle.ts storage model),
  * the entry of every leaf, lookups from receipt id / key id to leaves, and the position in the
- * ledger the log has followed up to. One atomic batch per ledger block, so a crash leaves the
- * log exactly at a block boundary and the builder resumes from there.
+ * ledger the log has followed up to. One atomic batch per ledger block, or per group of consecutive
+ * blocks (the builder's, at a trickle of small blocks), so a crash leaves the log exactly at a block
+ * boundary and the builder resumes from there.
  *
  * Block batches are written without fsync (issue 18: at one receipt per block that was a second
  * fsync per receipt). The log needs none: it is a deterministic function of the ledger's blocks,
