@@ -10,8 +10,7 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { median } from './harness.js';
-import { byThread, type SteadyRun, steadyRuns } from './steady.js';
+import { type SteadyRun, steadyLoadArgs, steadyLoadOf, steadyRuns, steadySummary } from './steady.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,10 +18,7 @@ const { values } = parseArgs({
     b: { type: 'string' },
     rounds: { type: 'string', default: '3' },
     runs: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '8' },
-    rate: { type: 'string', default: '150' },
-    clients: { type: 'string', default: '8' },
-    tokens: { type: 'string', default: '1' },
+    ...steadyLoadArgs,
     'a-env': { type: 'string', default: '' },
     'b-env': { type: 'string', default: '' },
   },
@@ -37,12 +33,7 @@ function envOf(spec: string): Record<string, string> {
   );
 }
 const envs = { A: envOf(values['a-env']), B: envOf(values['b-env']) } as const;
-const load = {
-  rate: Number(values.rate),
-  seconds: Number(values.seconds),
-  clients: Number(values.clients),
-  tokens: Number(values.tokens),
-};
+const load = steadyLoadOf(values);
 const builds = { A: values.a, B: values.b } as const;
 const all: Record<'A' | 'B', SteadyRun[]> = { A: [], B: [] };
 for (let round = 0; round < Number(values.rounds); round++) {
@@ -51,18 +42,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
     const load1 = loadavg()[0]!.toFixed(1);
     const runs = await steadyRuns(load, Number(values.runs), { bin: builds[which], env: envs[which] });
     all[which].push(...runs);
-    const cpu = median(runs.map((r) => r.cpuMsPerReceipt));
-    process.stdout.write(
-      `round ${round} ${which} load ${load1}: ${cpu.toFixed(2)} ms/receipt (${byThread(runs)}); ` +
-        `per tx ${median(runs.map((r) => r.perTransaction)).toFixed(2)}, per block ${median(runs.map((r) => r.perBlock)).toFixed(2)}; ` +
-        `p50 ${median(runs.map((r) => r.p50)).toFixed(1)} p99 ${median(runs.map((r) => r.p99)).toFixed(1)} ms; ` +
-        `${median(runs.map((r) => r.achieved)).toFixed(0)}/s\n`,
-    );
+    process.stdout.write(`round ${round} ${which} load ${load1}: ${steadySummary(runs)}\n`);
   }
 }
-for (const which of ['A', 'B'] as const) {
-  const runs = all[which];
-  process.stdout.write(
-    `${which}: median ${median(runs.map((r) => r.cpuMsPerReceipt)).toFixed(2)} ms (${byThread(runs)}); p50 ${median(runs.map((r) => r.p50)).toFixed(1)} p99 ${median(runs.map((r) => r.p99)).toFixed(1)} ms\n`,
-  );
-}
+for (const which of ['A', 'B'] as const) process.stdout.write(`${which}: ${steadySummary(all[which])}\n`);

@@ -1,26 +1,23 @@
 /**
  * Accounting of the steady path (docs/performance.md §10, sixth round): one `steadyRuns` of a build with
- * bench/steady-probe.mjs preloaded, printed per receipt: hand-offs to other threads by kind, the
- * main thread's CPU inside each wrapped step, and the /proc CPU by thread of the same runs.
+ * bench/steady-probe.mjs preloaded, printed per receipt: the CPU of each kind of event-loop wake, hand-offs
+ * to other threads by kind, the CPU inside each wrapped step, and the /proc CPU by thread of the same runs.
  *
- *   npx node dist/bench/steady-account.js [--bin other/bin/torgo.js] [--seconds 8] [--runs 2] [--tokens 1] [--promises]
+ *   npx node dist/bench/steady-account.js [--bin other/bin/torgo.js] [--seconds 8] [--runs 2] [--tokens 1]
+ *     [--promises] [--sites Timeout,Immediate]
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { median } from './harness.js';
-import { byThread, steadyRuns } from './steady.js';
+import { steadyLoadArgs, steadyLoadOf, steadyRuns, steadySummary } from './steady.js';
 
 const { values } = parseArgs({
   options: {
     bin: { type: 'string' },
-    seconds: { type: 'string', default: '8' },
     runs: { type: 'string', default: '2' },
-    rate: { type: 'string', default: '150' },
-    clients: { type: 'string', default: '8' },
-    tokens: { type: 'string', default: '1' },
+    ...steadyLoadArgs,
     promises: { type: 'boolean', default: false },
     /** Count where async resources of these types are created (comma-separated, e.g. Timeout,TickObject). */
     sites: { type: 'string', default: '' },
@@ -28,44 +25,31 @@ const { values } = parseArgs({
 });
 const probeOut = join(await mkdtemp(join(tmpdir(), 'torgo-probe-')), 'probe.json');
 const load1 = loadavg()[0]!.toFixed(1);
-const runs = await steadyRuns(
-  {
-    rate: Number(values.rate),
-    seconds: Number(values.seconds),
-    clients: Number(values.clients),
-    tokens: Number(values.tokens),
-  },
-  Number(values.runs),
-  {
-    bin: values.bin,
-    probeOut,
-    env: { TORGO_PROBE_SITES: values.sites, ...(values.promises ? { TORGO_PROBE_PROMISES: '1' } : {}) },
-  },
-);
+const runs = await steadyRuns(steadyLoadOf(values), Number(values.runs), {
+  bin: values.bin,
+  probeOut,
+  env: { TORGO_PROBE_SITES: values.sites, ...(values.promises ? { TORGO_PROBE_PROMISES: '1' } : {}) },
+});
 const receipts = runs.reduce((n, r) => n + r.receipts, 0);
 const probe = JSON.parse(readFileSync(probeOut, 'utf8')) as {
   counts: Record<string, number>;
   cpuUs: Record<string, number>;
-  mainCpuUs: number;
+  processCpuUs: number;
   quantilesUs: Record<string, { p50: number; p90: number; p99: number; max: number }>;
   wakes: Record<string, number>;
   wakeCpuUs: Record<string, number>;
 };
 const line = (name: string, per: number, unit: string) =>
   process.stdout.write(`${per.toFixed(3).padStart(9)} ${unit.padEnd(6)} ${name}\n`);
-process.stdout.write(
-  `${receipts} receipts, load ${load1}; /proc per receipt: ${median(runs.map((r) => r.cpuMsPerReceipt)).toFixed(2)} ms (${byThread(runs)}); ` +
-    `per tx ${median(runs.map((r) => r.perTransaction)).toFixed(2)}, per block ${median(runs.map((r) => r.perBlock)).toFixed(2)}; ` +
-    `p50 ${median(runs.map((r) => r.p50)).toFixed(1)} p99 ${median(runs.map((r) => r.p99)).toFixed(1)} ms\n`,
-);
-line('process CPU (cpuUsage, probe on)', probe.mainCpuUs / 1000 / receipts, 'ms');
+process.stdout.write(`${receipts} receipts, load ${load1}; /proc: ${steadySummary(runs)}\n`);
+line('process CPU (cpuUsage, probe on)', probe.processCpuUs / 1000 / receipts, 'ms');
 process.stdout.write('per receipt, CPU by what woke the event loop (wakes per receipt):\n');
 for (const [name, us] of Object.entries(probe.wakeCpuUs)) {
   line(`${name} (${((probe.wakes[name] ?? 0) / receipts).toFixed(2)} wakes)`, us / receipts, 'µs');
 }
 process.stdout.write('per receipt, counts:\n');
 for (const [name, n] of Object.entries(probe.counts)) line(name, n / receipts, 'x');
-process.stdout.write('per receipt, main-thread CPU inside:\n');
+process.stdout.write('per receipt, CPU inside (process-wide while the step runs on the main thread):\n');
 for (const [name, us] of Object.entries(probe.cpuUs)) {
   const q = probe.quantilesUs[name];
   line(

@@ -2,10 +2,10 @@
 // `torgo serve` with --import (bench/steady.ts `probeOut`), never part of the product. Between two
 // SIGUSR2 it counts, per kind, the hand-offs of the main thread to other threads and back — async
 // resources created (libuv pool work such as LevelDB's batch/get, timers, immediates), verification
-// messages to the workers, checks verified inline — and the main thread's CPU spent inside each
-// wrapped step, then writes them as JSON to TORGO_PROBE_OUT. The wrapped steps are synchronous,
-// so threadCpuUsage around them is exact; an async step is charged only up to its first await
-// (noted by `…(sync part)` in its name). TORGO_PROBE_DIST: the dist/ whose classes it wraps.
+// messages to the workers, checks verified inline —, the CPU of each event-loop wake by what woke it,
+// and the CPU spent inside each wrapped step, then writes them as JSON to TORGO_PROBE_OUT. The wrapped
+// steps run on the main thread; an async step is charged only up to its first await (noted by
+// `…(sync part)` in its name). TORGO_PROBE_DIST: the dist/ whose classes it wraps.
 import { createHook } from 'node:async_hooks';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -56,7 +56,7 @@ function wrap(proto, method, name, extra) {
   };
 }
 
-// Wakes: the main thread's CPU from one top-level callback to the next (the callback, then the ticks
+// Wakes: the CPU from one top-level callback to the next (the callback, then the ticks
 // and promise reactions it set off, which run after it), charged to the kind of resource whose
 // callback it was: what woke the event loop, and what that wake cost.
 const types = new Map();
@@ -135,7 +135,7 @@ function report() {
   const o = {
     counts: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1])),
     cpuUs: Object.fromEntries([...cpu].sort((a, b) => b[1] - a[1])),
-    mainCpuUs: usNow() - startCpu,
+    processCpuUs: usNow() - startCpu,
     wakes: Object.fromEntries(wakes),
     wakeCpuUs: Object.fromEntries([...wakeCpu].sort((a, b) => b[1] - a[1])),
     quantilesUs: Object.fromEntries(

@@ -258,6 +258,39 @@ export async function steadyRuns(load: SteadyLoad, runs: number, options: Steady
   }
 }
 
+/** Command-line options (node:util parseArgs) that shape a steady load, for the A/B and accounting scripts. */
+export const steadyLoadArgs = {
+  seconds: { type: 'string', default: '8' },
+  rate: { type: 'string', default: '150' },
+  clients: { type: 'string', default: '8' },
+  tokens: { type: 'string', default: '1' },
+} as const;
+
+/** The load `steadyLoadArgs` parsed into. */
+export function steadyLoadOf(values: {
+  seconds: string;
+  rate: string;
+  clients: string;
+  tokens: string;
+}): SteadyLoad {
+  return {
+    rate: Number(values.rate),
+    seconds: Number(values.seconds),
+    clients: Number(values.clients),
+    tokens: Number(values.tokens),
+  };
+}
+
+/** One line of medians over runs: CPU per receipt (by thread), receipts per transaction and block, p50/p99. */
+export function steadySummary(runs: readonly SteadyRun[]): string {
+  const m = (f: (r: SteadyRun) => number) => median(runs.map(f));
+  return (
+    `${m((r) => r.cpuMsPerReceipt).toFixed(2)} ms/receipt (${byThread(runs)}); ` +
+    `per tx ${m((r) => r.perTransaction).toFixed(2)}, per block ${m((r) => r.perBlock).toFixed(2)}; ` +
+    `p50 ${m((r) => r.p50).toFixed(1)} p99 ${m((r) => r.p99).toFixed(1)} ms; ${m((r) => r.achieved).toFixed(0)}/s`
+  );
+}
+
 /** Median CPU per receipt of each thread name over the runs, largest first: "main 2.10, libuv-worker 0.40, …". */
 export function byThread(results: readonly SteadyRun[]): string {
   const names = new Set(results.flatMap((r) => Object.keys(r.threads)));
