@@ -129,10 +129,16 @@ async function offer(
 }
 
 const CPU_PROFILER = join(import.meta.dirname, '..', '..', 'bench', 'cpu-profile.cjs');
+const PROBE = join(import.meta.dirname, '..', '..', 'bench', 'steady-probe.mjs');
 
 export interface SteadyOptions {
   /** Sample the gateway's main thread over the timed runs into this directory. */
   readonly profileDir?: string | undefined;
+  /**
+   * Account the gateway's steady path over the timed runs (bench/steady-probe.mjs: hand-offs to other
+   * threads by kind, main-thread CPU of the wrapped steps) into this JSON file. Not with `profileDir`.
+   */
+  readonly probeOut?: string | undefined;
   /** The gateway's environment (settings to compare side by side). */
   readonly env?: Readonly<Record<string, string>>;
   /** Bulk-load the ledger with this many receipts before the timed runs. */
@@ -172,12 +178,36 @@ async function fillLedger(
   return startServe(dir, [], options);
 }
 
+/** The gateway's Node options and environment: the CPU profiler or the accounting probe preloaded, if asked. */
+function instrumented(options: SteadyOptions, env: Readonly<Record<string, string>>) {
+  if (options.profileDir) {
+    return {
+      nodeArgs: ['--require', CPU_PROFILER],
+      env: { ...env, TORGO_CPU_PROFILE_DIR: options.profileDir },
+    };
+  }
+  if (options.probeOut) {
+    return {
+      nodeArgs: ['--import', PROBE],
+      env: {
+        ...env,
+        TORGO_PROBE_OUT: options.probeOut,
+        // The classes it wraps are those of the build that runs (another tree's, for an A/B).
+        TORGO_PROBE_DIST: options.bin
+          ? join(options.bin, '..', '..', 'dist')
+          : join(import.meta.dirname, '..'),
+      },
+    };
+  }
+  return { env };
+}
+
 /**
  * A fresh `torgo serve`, an appender token and the bench key registered; runs `load` `runs` times.
  * With `profileDir`, the gateway's main thread is sampled over the timed runs only.
  */
 export async function steadyRuns(load: SteadyLoad, runs: number, options: SteadyOptions = {}) {
-  const { profileDir, env = {}, ledgerReceipts } = options;
+  const { env = {}, ledgerReceipts } = options;
   const dir = await mkdtemp(join(options.scratch ?? tmpdir(), 'torgo-bench-steady-'));
   const tokens = load.tokens ?? 1;
   const agents = Array.from(
@@ -185,16 +215,11 @@ export async function steadyRuns(load: SteadyLoad, runs: number, options: Steady
     () => new http.Agent({ keepAlive: true, maxSockets: Math.max(1, Math.round(load.clients / tokens)) }),
   );
   const agent = agents[0]!;
-  const serveOptions = {
-    bin: options.bin,
-    ...(profileDir
-      ? { nodeArgs: ['--require', CPU_PROFILER], env: { ...env, TORGO_CPU_PROFILE_DIR: profileDir } }
-      : { env }),
-  };
+  const serveOptions = { bin: options.bin, ...instrumented(options, env) };
   let serve = await startServe(dir, [], serveOptions);
-  // SIGUSR2 starts the sampling, the next one writes the profile (bench/cpu-profile.cjs).
+  // SIGUSR2 starts the sampling (or accounting), the next one writes it (bench/cpu-profile.cjs, steady-probe.mjs).
   const toggleProfile = async () => {
-    if (!profileDir) return;
+    if (!options.profileDir && !options.probeOut) return;
     serve.child.kill('SIGUSR2');
     await sleep(200);
   };
@@ -231,6 +256,39 @@ export async function steadyRuns(load: SteadyLoad, runs: number, options: Steady
     for (const a of agents) a.destroy();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Command-line options (node:util parseArgs) that shape a steady load, for the A/B and accounting scripts. */
+export const steadyLoadArgs = {
+  seconds: { type: 'string', default: '8' },
+  rate: { type: 'string', default: '150' },
+  clients: { type: 'string', default: '8' },
+  tokens: { type: 'string', default: '1' },
+} as const;
+
+/** The load `steadyLoadArgs` parsed into. */
+export function steadyLoadOf(values: {
+  seconds: string;
+  rate: string;
+  clients: string;
+  tokens: string;
+}): SteadyLoad {
+  return {
+    rate: Number(values.rate),
+    seconds: Number(values.seconds),
+    clients: Number(values.clients),
+    tokens: Number(values.tokens),
+  };
+}
+
+/** One line of medians over runs: CPU per receipt (by thread), receipts per transaction and block, p50/p99. */
+export function steadySummary(runs: readonly SteadyRun[]): string {
+  const m = (f: (r: SteadyRun) => number) => median(runs.map(f));
+  return (
+    `${m((r) => r.cpuMsPerReceipt).toFixed(2)} ms/receipt (${byThread(runs)}); ` +
+    `per tx ${m((r) => r.perTransaction).toFixed(2)}, per block ${m((r) => r.perBlock).toFixed(2)}; ` +
+    `p50 ${m((r) => r.p50).toFixed(1)} p99 ${m((r) => r.p99).toFixed(1)} ms; ${m((r) => r.achieved).toFixed(0)}/s`
+  );
 }
 
 /** Median CPU per receipt of each thread name over the runs, largest first: "main 2.10, libuv-worker 0.40, …". */

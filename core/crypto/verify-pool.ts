@@ -94,8 +94,8 @@ interface Slot {
  * job, waking the worker, its answer, waking this thread — costs more CPU than the verification it
  * moves (~230 µs a message against ~150 µs for an ML-DSA-65 verify, docs/performance.md §10), and
  * nothing else is waiting for this thread. Busy turns, turns while workers are busy, and turns while
- * this thread is busy (`mainThreadBusy`: by default, more than half of the last ~100 ms spent outside
- * the event loop's wait) still go to the workers, so under load the checks run in parallel. Same
+ * this thread is busy (`mainThreadBusy`: by default, more than half a core of CPU used over the last
+ * ~100 ms, `threadCpuBusy`) still go to the workers, so under load the checks run in parallel. Same
  * verifier, same answers.
  */
 export class VerifyPool {
@@ -110,7 +110,7 @@ export class VerifyPool {
     private readonly fallback: MlDsaBackend,
     private readonly workerUrl: URL,
     private readonly inlineUpTo = 0,
-    private readonly mainThreadBusy: () => boolean = eventLoopBusy(),
+    private readonly mainThreadBusy: () => boolean = threadCpuBusy(),
   ) {
     this.slots = Array.from({ length: Math.max(1, size) }, () => ({
       worker: undefined,
@@ -200,19 +200,40 @@ export class VerifyPool {
   }
 }
 
+/** Clocks `threadCpuBusy` reads, in ms: this thread's CPU time and the wall clock (tests pass their own). */
+export interface BusyClocks {
+  cpuMs(): number;
+  wallMs(): number;
+}
+
+const threadClocks: BusyClocks = {
+  cpuMs: () => {
+    const u = process.threadCpuUsage();
+    return (u.user + u.system) / 1000;
+  },
+  wallMs: () => performance.now(),
+};
+
 /**
- * Whether this thread's event loop was busy more than half the time over the last ~100 ms (its
- * utilisation, sampled at most every 100 ms: one cheap call per flush).
+ * Whether this thread used more than half a core over the last ~100 ms (re-measured at most every
+ * 100 ms: two cheap calls per flush). Unlike event-loop utilisation it counts only the CPU the thread
+ * got, not the time it waited for a core that other processes held (which event-loop utilisation
+ * counts as busy), so on a loaded machine a
+ * gateway at a modest rate still verifies its few checks here instead of paying a worker's round
+ * trip for each (docs/performance.md §10, sixth round); a thread that is really saturated still
+ * hands its checks to the workers.
  */
-export function eventLoopBusy(): () => boolean {
-  let mark = performance.eventLoopUtilization();
+export function threadCpuBusy(clocks: BusyClocks = threadClocks): () => boolean {
+  let cpuMark = clocks.cpuMs();
+  let wallMark = clocks.wallMs();
   let busy = false;
   return () => {
-    const now = performance.eventLoopUtilization();
-    const since = performance.eventLoopUtilization(now, mark);
-    if (since.idle + since.active >= 100) {
-      busy = since.utilization > 0.5;
-      mark = now;
+    const wall = clocks.wallMs();
+    if (wall - wallMark >= 100) {
+      const cpu = clocks.cpuMs();
+      busy = (cpu - cpuMark) / (wall - wallMark) > 0.5;
+      cpuMark = cpu;
+      wallMark = wall;
     }
     return busy;
   };

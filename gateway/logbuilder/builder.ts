@@ -116,7 +116,19 @@ export interface LogBuilderOptions {
   readonly onBlock?: (blockNumber: number, block: LogBlock) => void;
   /** In [0, 1); the jitter source (tests pin it). */
   readonly random?: () => number;
+  /**
+   * Most blocks written to the store in one batch (default 4). A block is held until this many are
+   * held, no next block arrives within `holdMs`, or a reader waits for it (`caughtUp`): at a steady
+   * trickle of small blocks, one store write — one wake of LevelDB's thread and one completion — per
+   * few blocks instead of one each (docs/performance.md §10, sixth round). 1: every block at once.
+   */
+  readonly groupBlocks?: number;
+  /** How long a held block waits for the next one, in ms (default 50): the log's lag at a standstill. */
+  readonly holdMs?: number;
 }
+
+/** What ends a hold early (the hold time passed, a reader waits, the builder stops). */
+const RELEASED = Symbol('released');
 
 /** Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): uniform in [d/2, d). */
 export function backoffDelay(
@@ -164,6 +176,10 @@ export class LogBuilder {
   /** When the log last fell behind a known height, or last made progress while behind. */
   private behindSince: number | undefined;
   private reconnectingSince: number | undefined;
+  /** Ends the current hold (set while blocks are held); the next block held is written at once. */
+  private release: (() => void) | undefined;
+  /** The first block number after those held (blocks below it are on their way to the store). */
+  private heldUpTo = 0;
 
   constructor(
     private readonly store: LogStore,
@@ -177,6 +193,8 @@ export class LogBuilder {
       settleMs: o.settleMs ?? 1000,
       caughtUpTimeoutMs: o.caughtUpTimeoutMs ?? 10_000,
       random: o.random ?? Math.random,
+      groupBlocks: Math.max(1, o.groupBlocks ?? 4),
+      holdMs: o.holdMs ?? 50,
       ...(o.onError ? { onError: o.onError } : {}),
       ...(o.onBlock ? { onBlock: o.onBlock } : {}),
     };
@@ -197,13 +215,7 @@ export class LogBuilder {
         settle.unref();
       }
       try {
-        for await (const block of this.source(this.store.nextBlock, signal)) {
-          if (block.number < this.store.nextBlock) continue;
-          // A gap (block.number > nextBlock) throws here and the stream is reopened at nextBlock.
-          await this.store.appendBlock(block.number, entriesOf(block));
-          this.progressed();
-          this.options.onBlock?.(block.number, block);
-        }
+        await this.stream(signal);
         if (signal.aborted) break;
         throw new Error(`the block stream ended at block ${this.store.nextBlock}`);
       } catch (e) {
@@ -224,6 +236,104 @@ export class LogBuilder {
       if (!signal.aborted) this.reconnectCount++;
     }
     this.state = 'stopped';
+  }
+
+  /**
+   * Reads one block stream until it ends, writing its blocks to the store a group at a time
+   * (`groupBlocks`, `holdMs`; at once when a reader waits for one). Blocks already stored are
+   * skipped; a gap (a block beyond the next) is written after the held ones and throws there, so the
+   * stream is reopened at the next block. Held blocks are written before a failure is reported.
+   */
+  private async stream(signal: AbortSignal): Promise<void> {
+    const iterator = this.source(this.store.nextBlock, signal)[Symbol.asyncIterator]();
+    // The next block asked for and not yet taken (kept across groups when a hold ends first).
+    let next: Promise<IteratorResult<LogBlock>> | undefined;
+    try {
+      for (;;) {
+        const held: LogBlock[] = [];
+        let ended = false;
+        let failure: unknown;
+        try {
+          const first = next ?? iterator.next();
+          ended = await this.group(iterator, first, held, signal, (pending) => {
+            next = pending;
+          });
+        } catch (e) {
+          failure = e;
+        }
+        await this.write(held);
+        if (failure !== undefined) throw failure;
+        if (ended || signal.aborted) return;
+      }
+    } finally {
+      // A block asked for may never come (a ledger at rest): do not wait for the stream to yield it.
+      iterator.return?.().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Takes blocks into `held` from `first` on until the group is full, the hold ends or a reader
+   * waits for a held block; true when the stream ended. `pending` gets the next block asked for
+   * and not taken (undefined when none is).
+   */
+  private async group(
+    iterator: AsyncIterator<LogBlock>,
+    first: Promise<IteratorResult<LogBlock>>,
+    held: LogBlock[],
+    signal: AbortSignal,
+    pending: (next: Promise<IteratorResult<LogBlock>> | undefined) => void,
+  ): Promise<boolean> {
+    let result = await first;
+    pending(undefined);
+    let expected = this.store.nextBlock;
+    let hold: Promise<typeof RELEASED> | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      for (;;) {
+        if (result.done) return true;
+        const block = result.value;
+        if (block.number > expected) {
+          await this.write(held.splice(0));
+          await this.write([block]); // out of order: the store refuses it, and says why
+        }
+        if (block.number === expected) {
+          held.push(block);
+          expected++;
+          this.heldUpTo = expected;
+        }
+        if (held.length >= this.options.groupBlocks || signal.aborted || this.awaited(expected - 1))
+          return false;
+        if (held.length > 0 && !hold) {
+          hold = new Promise((resolve) => {
+            this.release = () => resolve(RELEASED);
+          });
+          timer = setTimeout(this.release!, this.options.holdMs);
+        }
+        const next = iterator.next();
+        pending(next);
+        const raced = hold ? await Promise.race([next, hold]) : await next;
+        if (raced === RELEASED) return false;
+        pending(undefined);
+        result = raced;
+      }
+    } finally {
+      clearTimeout(timer);
+      this.release = undefined;
+    }
+  }
+
+  /** Whether a reader waits for a block up to `block` (`caughtUp`). */
+  private awaited(block: number): boolean {
+    for (const w of this.waiters) if (w.block <= block) return true;
+    return false;
+  }
+
+  /** Stores `blocks` (consecutive, from the store's next block) in one batch and reports them. */
+  private async write(blocks: readonly LogBlock[]): Promise<void> {
+    if (blocks.length === 0) return;
+    await this.store.appendBlocks(blocks.map((b) => ({ number: b.number, entries: entriesOf(b) })));
+    this.progressed();
+    for (const block of blocks) this.options.onBlock?.(block.number, block);
   }
 
   private progressed(): void {
@@ -305,6 +415,8 @@ export class LogBuilder {
         },
       };
       this.waiters.add(waiter);
+      // A held block a reader waits for is written now (one still to come, as soon as it comes).
+      if (block < this.heldUpTo) this.release?.();
     });
   }
 
@@ -348,6 +460,7 @@ export class LogBuilder {
   }
 
   async stop(): Promise<void> {
+    this.release?.();
     this.abort.abort();
     for (const w of this.waiters) w.reject(this.behind(w.block, 'the transparency log is stopping'));
     this.waiters.clear();

@@ -20,7 +20,7 @@ import {
 } from '../../core/index.js';
 import { nativeBackend } from '../../core/crypto/native.js';
 import {
-  eventLoopBusy,
+  threadCpuBusy,
   pooledMlDsa,
   VerificationMemo,
   withVerificationMemo,
@@ -143,16 +143,36 @@ describe('verification pool, low-load jobs on this thread (inlineUpTo)', () => {
   });
 });
 
-describe('eventLoopBusy', () => {
-  it('says busy after ~100 ms of a blocked event loop, and idle after ~100 ms of waiting', async () => {
-    const busy = eventLoopBusy();
-    const until = performance.now() + 150;
-    while (performance.now() < until) {
-      // blocked: the event loop never waits
-    }
+describe('threadCpuBusy', () => {
+  it('says busy when this thread used more than half of the last ~100 ms, not when it waited', () => {
+    let cpu = 0;
+    let wall = 0;
+    const busy = threadCpuBusy({ cpuMs: () => cpu, wallMs: () => wall });
+    wall += 150;
+    cpu += 100; // 100 ms of CPU in 150 ms
     assert.equal(busy(), true);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    wall += 50;
+    assert.equal(busy(), true, 'kept until ~100 ms more have passed');
+    wall += 100;
+    cpu += 40; // 40 ms in 150 ms: a thread that waited (for I/O, or for a core other processes held)
     assert.equal(busy(), false);
+  });
+
+  it("reads this thread's real CPU time by default: spinning is busy, sleeping is not", async () => {
+    const t0 = performance.now();
+    const busy = threadCpuBusy();
+    const start = process.threadCpuUsage();
+    // Spin until this thread has used 150 ms of CPU, however long a loaded machine makes that take.
+    for (;;) {
+      const u = process.threadCpuUsage(start);
+      if (u.user + u.system >= 150_000) break;
+    }
+    const wall = performance.now() - t0;
+    const spun = busy();
+    // 150 ms of CPU within 250 ms of wall time is more than half a core.
+    if (wall < 250) assert.equal(spun, true, `150 ms of CPU in ${wall.toFixed(0)} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal(busy(), false, 'a thread that slept 150 ms is idle');
   });
 });
 

@@ -5,7 +5,7 @@
  * entry, leaves as canonical JSON, nodes from core's in-memory tree, SHA-256 from @noble/hashes
  * (not the OpenSSL backend the store uses). Blocks of 1, 3 and 50 entries, format 1 and 2, key
  * entries, recurring and new chains, across a reopen (so the chain heads come from the cache and from
- * the index).
+ * the index); block by block and several blocks per write (`appendBlocks`, the log builder's groups).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -130,9 +130,11 @@ describe('log store append: the plain definition', () => {
     }
   });
 
-  for (const [name, options] of [
-    ['the chain heads cached from an empty log', {}],
-    ['the chain-head cache dropped every few blocks', { maxCachedHeads: 8 }],
+  for (const [name, options, grouped] of [
+    ['the chain heads cached from an empty log', {}, false],
+    ['the chain-head cache dropped every few blocks', { maxCachedHeads: 8 }, false],
+    ['blocks written in groups of 1 to 4 (appendBlocks)', {}, true],
+    ['in groups, the chain-head cache dropped every few blocks', { maxCachedHeads: 8 }, true],
   ] as const) {
     it(`stores exactly the reference keys and values: blocks of 1, 3 and 50, formats 1 and 2, across a reopen; ${name}`, async () => {
       const dir = await mkdtemp(join(tmpdir(), 'torgo-append-ref-'));
@@ -141,17 +143,28 @@ describe('log store append: the plain definition', () => {
         const sizes = [1, 3, 1, 50, 1, 1, 3, 50, 7, 1, 50, 1, 2, 1, 50];
         const all = blocks(sizes, 3);
         const entries = all.map(entriesOf);
+        // Groups of consecutive blocks written in one call: one each, or 1, 2, 3, 4, 1, … (a group starts at block 9).
+        const groups: number[][] = [];
+        for (let i = 0; i < all.length; ) {
+          const n = grouped
+            ? Math.min(i < 9 ? 9 - i : all.length, (groups.length % 4) + 1, all.length - i)
+            : 1;
+          groups.push(Array.from({ length: n }, (_, j) => i + j));
+          i += n;
+        }
         let store = await LogStore.open(path, options);
-        for (const [i, block] of all.entries()) {
-          if (i === 9) {
+        for (const group of groups) {
+          if (group[0] === 9) {
             await store.close();
             store = await LogStore.open(path, options); // the chain-head cache is empty: heads come from the index
           }
-          await store.appendBlock(block.number, entries[i]!);
+          if (grouped) {
+            await store.appendBlocks(group.map((i) => ({ number: all[i]!.number, entries: entries[i]! })));
+          } else await store.appendBlock(all[group[0]!]!.number, entries[group[0]!]!);
           // The frontier advanced leaf by leaf is exactly the compact range of the tree (nothing stale).
           const frontier = [...store['frontier'].keys()].sort();
           const range = rangeNodes(0, store.size).map((n) => `n/${pad(n.level, 2)}/${pad(n.index, 14)}`);
-          assert.deepEqual(frontier, range.sort(), `frontier after block ${i}`);
+          assert.deepEqual(frontier, range.sort(), `frontier after block ${group.at(-1)}`);
         }
         const root = hex(await store.root());
         await store.close();

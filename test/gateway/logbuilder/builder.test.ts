@@ -213,4 +213,68 @@ describe('log builder: reconnects, status, bounded waits', () => {
     await assert.rejects(pending, (e: unknown) => e instanceof GatewayError && e.code === 'E_UNAVAILABLE');
     assert.equal(builder.status().state, 'stopped');
   });
+
+  it('blocks arriving one by one share a store write: at most groupBlocks, at most holdMs apart', async (t) => {
+    const store = await openStore(t);
+    const writes: number[][] = [];
+    const appendBlocks = store.appendBlocks.bind(store);
+    store.appendBlocks = (blocks) => {
+      writes.push(blocks.map((b) => b.number));
+      return appendBlocks(blocks);
+    };
+    const ledger = new ScriptedLedger();
+    const builder = new LogBuilder(store, ledger.source, { groupBlocks: 3, holdMs: 10_000 });
+    t.after(() => builder.stop());
+    builder.start();
+    for (let i = 0; i < 6; i++) {
+      ledger.grow(1);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await until('six blocks stored', () => store.nextBlock === 6);
+    assert.deepEqual(writes, [
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
+    // A block with no successor waits at most holdMs.
+    const quick = new LogBuilder(await openStore(t), ledger.source, { holdMs: 20 });
+    t.after(() => quick.stop());
+    quick.start();
+    await until('held blocks written after the hold', () => quick.status().nextBlock === 6, 2000);
+  });
+
+  it('a reader waiting for a held block has it written at once', async (t) => {
+    const store = await openStore(t);
+    const ledger = new ScriptedLedger();
+    const builder = new LogBuilder(store, ledger.source, { groupBlocks: 100, holdMs: 60_000 });
+    t.after(() => builder.stop());
+    builder.start();
+    ledger.grow(2);
+    await until('the blocks held', () => builder['heldUpTo'] === 2);
+    assert.equal(store.nextBlock, 0, 'held, not written');
+    await builder.caughtUp(1, 5000);
+    assert.equal(store.nextBlock, 2);
+    // One still to come is written as soon as it comes.
+    const waiting = builder.caughtUp(2, 5000);
+    ledger.grow(1);
+    await waiting;
+    assert.equal(store.nextBlock, 3);
+  });
+
+  it('with groupBlocks 1 every block is written on its own, at once', async (t) => {
+    const store = await openStore(t);
+    let writes = 0;
+    const appendBlocks = store.appendBlocks.bind(store);
+    store.appendBlocks = (blocks) => {
+      writes++;
+      assert.equal(blocks.length, 1);
+      return appendBlocks(blocks);
+    };
+    const ledger = new ScriptedLedger();
+    const builder = new LogBuilder(store, ledger.source, { groupBlocks: 1, holdMs: 60_000 });
+    t.after(() => builder.stop());
+    builder.start();
+    ledger.grow(3);
+    await until('three blocks stored', () => store.nextBlock === 3);
+    assert.equal(writes, 3);
+  });
 });
