@@ -27,6 +27,7 @@ interface Scenario {
 
 const SCENARIOS: readonly Scenario[] = [
   { name: 'append single, c=16', concurrency: 16, batch: 1 },
+  { name: 'append single, c=64', concurrency: 64, batch: 1 },
   { name: 'append batch of 50, c=4', concurrency: 4, batch: 50 },
 ];
 

@@ -297,10 +297,7 @@ export function withVerificationMemo(
  * A receipt's pre-check (receipt-check.ts) with the keys the caller looked up: on the pool's workers when
  * there is a pool, else on this thread; the memo keys of an accepted receipt go into `memo`.
  */
-export type ReceiptChecker = (
-  input: Uint8Array | string,
-  keys: ReceiptJob['keys'],
-) => Promise<ReceiptCheck>;
+export type ReceiptChecker = (input: Uint8Array | string, keys: ReceiptJob['keys']) => Promise<ReceiptCheck>;
 
 export function receiptChecker(
   pool: VerifyPool | undefined,
@@ -333,7 +330,8 @@ export function pooledMlDsa(options: {
     workers: options.workers ?? availableParallelism(),
     ...(options.inlineUpTo === undefined ? {} : { inlineUpTo: options.inlineUpTo }),
   });
-  if (!options.memo) return { ...pooled, checkReceipt: receiptChecker(pooled.pool, platformMlDsa, undefined) };
+  if (!options.memo)
+    return { ...pooled, checkReceipt: receiptChecker(pooled.pool, platformMlDsa, undefined) };
   const memoized = withVerificationMemo(pooled);
   return {
     ...memoized,
