@@ -14,7 +14,7 @@ import './quiet-logs.js';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { appendCalls, drive, openBenchLedger, type PreCheck } from './engine.js';
+import { appendCalls, drive, openBenchLedger, type PreCheck, verifyOneThread } from './engine.js';
 import { collectionSummary, observeCollections } from './gc.js';
 import { median } from './harness.js';
 import { signedReceipts } from './receipts.js';
@@ -49,24 +49,29 @@ async function main(): Promise<void> {
     for (const s of SCENARIOS) {
       const cpu: number[] = [];
       const main: number[] = [];
+      const ratios: number[] = [];
       for (let run = 0; run < Number(values.runs); run++) {
         const calls = appendCalls(await signedReceipts(receipts), s.batch);
+        const raw = verifyOneThread(false); // the issue's yardstick, next to the run
+        const started = performance.now();
         const observed = observeCollections();
         const cpu0 = process.cpuUsage();
         const main0 = process.threadCpuUsage();
         await drive(calls.length, s.concurrency, (i) => append(calls[i]!));
         const used = process.cpuUsage(cpu0);
         const usedMain = process.threadCpuUsage(main0);
+        const rate = (receipts * 1000) / (performance.now() - started);
         await new Promise((resolve) => setImmediate(resolve)); // the observer's last entries
         observed.stop();
         cpu.push((used.user + used.system) / 1000 / receipts);
         main.push((usedMain.user + usedMain.system) / 1000 / receipts);
+        ratios.push(rate / raw);
         console.log(
-          `${s.name} (pre-check ${preCheck}) run ${run + 1}: CPU ${cpu.at(-1)!.toFixed(3)} ms/receipt (main thread ${main.at(-1)!.toFixed(3)}); ${collectionSummary(observed.collections, 'major')}, ${collectionSummary(observed.collections, 'minor')}`,
+          `${s.name} (pre-check ${preCheck}) run ${run + 1}: ${rate.toFixed(0)} receipts/s, ${ratios.at(-1)!.toFixed(2)}× of 1-thread verify (${raw.toFixed(0)}/s); CPU ${cpu.at(-1)!.toFixed(3)} ms/receipt (main thread ${main.at(-1)!.toFixed(3)}); ${collectionSummary(observed.collections, 'major')}, ${collectionSummary(observed.collections, 'minor')}`,
         );
       }
       console.log(
-        `${s.name} (pre-check ${preCheck}): CPU p50 ${median(cpu).toFixed(3)} ms/receipt, main thread ${median(main).toFixed(3)}`,
+        `${s.name} (pre-check ${preCheck}): CPU p50 ${median(cpu).toFixed(3)} ms/receipt, main thread ${median(main).toFixed(3)}; ratio to 1-thread verify p50 ${median(ratios).toFixed(2)}`,
       );
     }
   } finally {
