@@ -5,29 +5,14 @@
  * for every golden vector, broken receipts, lone surrogates, unknown keys and a key lookup that fails.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fromBase64, type PublicKey, publicKeyFromPem, ReceiptHandOff, utf8 } from '../../core/index.js';
+import { fromBase64, ReceiptHandOff, utf8 } from '../../core/index.js';
 import { pooledMlDsa } from '../../core/crypto/verify-pool.js';
 import { type KeyLookup, preVerify, type Verified } from '../../gateway/append/verify.js';
 import { GatewayError } from '../../gateway/errors.js';
-import type { NegativeVector, PositiveVector } from '../vectors/receipt-vectors.js';
+import { flipInLastSignature, storedReceiptVectors } from '../vectors/stored-receipts.js';
 
-const dir = join(import.meta.dirname, '..', '..', '..', 'test', 'vectors', 'receipts');
-const load = <T>(name: string): T => JSON.parse(readFileSync(join(dir, name), 'utf8')) as T;
-const positives = ['minimal', 'ml-dsa-44', 'ml-dsa-87', 'multi-signature', 'rich-body'].map((n) =>
-  load<PositiveVector>(`${n}.json`),
-);
-const negatives = load<NegativeVector[]>('negative.json');
-const registry = new Map<string, PublicKey>(
-  positives.flatMap((v) => v.signers.map((s) => [s.keyId, publicKeyFromPem(s.publicKeyPem)] as const)),
-);
-
-function flipInLastSignature(mu: string): string {
-  const at = mu.lastIndexOf(' ') + 10;
-  return `${mu.slice(0, at)}${mu[at] === 'A' ? 'B' : 'A'}${mu.slice(at + 1)}`;
-}
+const { positives, negatives, signerKeys: registry } = storedReceiptVectors();
 
 const inputs: { name: string; input: Uint8Array | string }[] = [
   ...positives.flatMap((v) => [
