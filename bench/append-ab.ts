@@ -5,12 +5,16 @@
  * machine inflates far less than receipts/s. Run it alternately with each setting:
  *
  *   npx node [--max-semi-space-size=N] dist/bench/append-ab.js [--receipts 1500] [--runs 1] [--scratch DIR]
+ *     [--precheck worker|thread|none]
+ *
+ * `--precheck` (default `worker`, what the embedded gateway does): how receipts are checked before the
+ * ledger (bench/engine.ts `PreCheck`); alternate `worker` and `thread` to measure the parse's move.
  */
 import './quiet-logs.js';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { drive, openBenchLedger } from './engine.js';
+import { appendCalls, drive, openBenchLedger, type PreCheck, verifyOneThread } from './engine.js';
 import { collectionSummary, observeCollections } from './gc.js';
 import { median } from './harness.js';
 import { signedReceipts } from './receipts.js';
@@ -23,17 +27,9 @@ interface Scenario {
 
 const SCENARIOS: readonly Scenario[] = [
   { name: 'append single, c=16', concurrency: 16, batch: 1 },
+  { name: 'append single, c=64', concurrency: 64, batch: 1 },
   { name: 'append batch of 50, c=4', concurrency: 4, batch: 50 },
 ];
-
-/** The ledger calls for `receipts`: one `appendReceipt` each, or `appendReceipts` of `batch`. */
-function callsOf(receipts: readonly string[], batch: number): [string, string[]][] {
-  if (batch === 1) return receipts.map((r) => ['appendReceipt', [r]]);
-  return Array.from({ length: Math.ceil(receipts.length / batch) }, (_, i) => [
-    'appendReceipts',
-    [JSON.stringify(receipts.slice(i * batch, (i + 1) * batch))],
-  ]);
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -41,34 +37,41 @@ async function main(): Promise<void> {
       receipts: { type: 'string', default: '1500' },
       runs: { type: 'string', default: '1' },
       scratch: { type: 'string', default: tmpdir() },
+      precheck: { type: 'string', default: 'worker' },
     },
   });
   const receipts = Number(values.receipts);
-  const { ledger, appender, close } = await openBenchLedger({ scratch: values.scratch });
+  const preCheck = values.precheck as PreCheck;
+  const { append, close } = await openBenchLedger({ scratch: values.scratch, preCheck });
   try {
-    const warm = await signedReceipts(400);
-    await drive(warm.length, 16, (i) => ledger.submit(appender, 'appendReceipt', [warm[i]!]));
+    const warm = appendCalls(await signedReceipts(400), 1);
+    await drive(warm.length, 16, (i) => append(warm[i]!));
     for (const s of SCENARIOS) {
       const cpu: number[] = [];
       const main: number[] = [];
+      const ratios: number[] = [];
       for (let run = 0; run < Number(values.runs); run++) {
-        const calls = callsOf(await signedReceipts(receipts), s.batch);
+        const calls = appendCalls(await signedReceipts(receipts), s.batch);
+        const raw = verifyOneThread(false); // the issue's yardstick, next to the run
+        const started = performance.now();
         const observed = observeCollections();
         const cpu0 = process.cpuUsage();
         const main0 = process.threadCpuUsage();
-        await drive(calls.length, s.concurrency, (i) => ledger.submit(appender, calls[i]![0], calls[i]![1]));
+        await drive(calls.length, s.concurrency, (i) => append(calls[i]!));
         const used = process.cpuUsage(cpu0);
         const usedMain = process.threadCpuUsage(main0);
+        const rate = (receipts * 1000) / (performance.now() - started);
         await new Promise((resolve) => setImmediate(resolve)); // the observer's last entries
         observed.stop();
         cpu.push((used.user + used.system) / 1000 / receipts);
         main.push((usedMain.user + usedMain.system) / 1000 / receipts);
+        ratios.push(rate / raw);
         console.log(
-          `${s.name} run ${run + 1}: CPU ${cpu.at(-1)!.toFixed(3)} ms/receipt (main thread ${main.at(-1)!.toFixed(3)}); ${collectionSummary(observed.collections, 'major')}, ${collectionSummary(observed.collections, 'minor')}`,
+          `${s.name} (pre-check ${preCheck}) run ${run + 1}: ${rate.toFixed(0)} receipts/s, ${ratios.at(-1)!.toFixed(2)}× of 1-thread verify (${raw.toFixed(0)}/s); CPU ${cpu.at(-1)!.toFixed(3)} ms/receipt (main thread ${main.at(-1)!.toFixed(3)}); ${collectionSummary(observed.collections, 'major')}, ${collectionSummary(observed.collections, 'minor')}`,
         );
       }
       console.log(
-        `${s.name}: CPU p50 ${median(cpu).toFixed(3)} ms/receipt, main thread ${median(main).toFixed(3)}`,
+        `${s.name} (pre-check ${preCheck}): CPU p50 ${median(cpu).toFixed(3)} ms/receipt, main thread ${median(main).toFixed(3)}; ratio to 1-thread verify p50 ${median(ratios).toFixed(2)}`,
       );
     }
   } finally {

@@ -17,9 +17,11 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditContracts } from '../chaincode/contract.js';
 import {
+  type PublicKey,
   parseReceipt,
   publicKeyToPem,
   RECEIPT_CONTEXT,
+  ReceiptHandOff,
   utf8,
   verifyReceiptSignatures,
 } from '../core/index.js';
@@ -28,17 +30,48 @@ import { pooledMlDsa } from '../core/crypto/verify-pool.js';
 import { nativeBackend } from '../core/crypto/native.js';
 import { EmbeddedLedger } from '../engine/index.js';
 import { openDb } from '../engine/state.js';
+import { preVerify } from '../gateway/append/verify.js';
 import { median, opsPerSecond, percentile, type Row, type Suite, timed } from './harness.js';
 import { benchKey, makeReceipts, signedReceipts } from './receipts.js';
 
 export { makeReceipts } from './receipts.js';
+
+/**
+ * What is done with a receipt before the ledger sees it. `worker`: what the embedded gateway does
+ * (gateway/append/verify.ts `preVerify`): the parse and the signature checks on the verification workers,
+ * the parse handed over to the contract, whose own signature checks then find the memo; `thread`: the same
+ * with the parse on this thread (the gateway before issue 14's fifth pass); `none`: nothing, the contract
+ * parses and verifies alone (its checks on the workers, no memo: the embedded suite before that pass).
+ */
+export type PreCheck = 'worker' | 'thread' | 'none';
+
+/** One ledger call of an append scenario: `appendReceipt` of one receipt, or `appendReceipts` of a batch. */
+export interface AppendCall {
+  readonly fcn: 'appendReceipt' | 'appendReceipts';
+  readonly arg: string;
+  readonly receipts: readonly string[];
+}
+
+/** The calls appending `receipts`, `batch` per call; the batch argument is built here, outside timed regions. */
+export function appendCalls(receipts: readonly string[], batch: number): AppendCall[] {
+  if (batch === 1) return receipts.map((r) => ({ fcn: 'appendReceipt', arg: r, receipts: [r] }));
+  return Array.from({ length: Math.ceil(receipts.length / batch) }, (_, i) => {
+    const slice = receipts.slice(i * batch, (i + 1) * batch);
+    return { fcn: 'appendReceipts', arg: JSON.stringify(slice), receipts: slice };
+  });
+}
+
+const benchPublicKey: PublicKey = { alg: benchKey.alg, publicKey: benchKey.publicKey, keyId: benchKey.keyId };
 
 export async function openBenchLedger(
   options: {
     scratch?: string;
     dir?: string;
     keyRegistered?: boolean;
+    /** The contract's backend (default: the platform's on the worker pool, with the memo when pre-checking). */
     mlDsa?: MlDsaBackend;
+    /** Default `none`. */
+    preCheck?: PreCheck;
     /** LevelDB's block cache, bytes (default LevelDB's 8 MiB). */
     cacheBytes?: number;
     /** Table files LevelDB keeps open (default LevelDB's 1000). */
@@ -48,13 +81,21 @@ export async function openBenchLedger(
   ledger: EmbeddedLedger;
   appender: Awaited<ReturnType<EmbeddedLedger['createIdentity']>>;
   auditor: Awaited<ReturnType<EmbeddedLedger['createIdentity']>>;
+  /** Pre-checks `call`'s receipts as `preCheck` says, then submits it. */
+  append: (call: AppendCall) => Promise<unknown>;
   dir: string;
   close: (keep?: boolean) => Promise<void>;
 }> {
   const dir = options.dir ?? (await mkdtemp(join(options.scratch ?? tmpdir(), 'torgo-bench-')));
-  // As the embedded gateway runs the contract (its checks on worker threads), without the memo
-  // unless asked: nothing here pre-verifies.
-  const contracts = auditContracts(options.mlDsa ?? pooledMlDsa({ memo: false }));
+  // As the embedded gateway runs the contract: its checks on worker threads; the memo and the
+  // hand-over of parses only where receipts are pre-checked, as the gateway does.
+  const preCheck = options.preCheck ?? 'none';
+  const pooled = options.mlDsa ? undefined : pooledMlDsa({ memo: preCheck !== 'none' });
+  const mlDsa = options.mlDsa ?? pooled!;
+  const handOff = preCheck === 'none' ? undefined : new ReceiptHandOff();
+  const checkReceipt = preCheck === 'worker' ? pooled?.checkReceipt : undefined;
+  const resolveKey = async (keyId: string) => (keyId === benchKey.keyId ? benchPublicKey : undefined);
+  const contracts = auditContracts(mlDsa, handOff);
   const ledger = await EmbeddedLedger.open({
     dir,
     contracts,
@@ -76,10 +117,17 @@ export async function openBenchLedger(
   if (!options.keyRegistered) {
     await ledger.submit(appender, 'registerKey', [publicKeyToPem(benchKey), 'bench']);
   }
+  const append = async (call: AppendCall): Promise<unknown> => {
+    if (handOff) {
+      await Promise.all(call.receipts.map((r) => preVerify(resolveKey, r, mlDsa, handOff, checkReceipt)));
+    }
+    return ledger.submit(appender, call.fcn, [call.arg]);
+  };
   return {
     ledger,
     appender,
     auditor,
+    append,
     dir,
     close: async (keep = false) => {
       await ledger.close();
@@ -202,11 +250,13 @@ export const engineSuite: Suite = async ({ smoke, scratch = tmpdir() }) => {
     `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; main thread ${mainUs.toFixed(0)} µs/receipt; ` +
     `${(rate / verifyAll).toFixed(2)}× of ${cores}-thread verify${extra}`;
 
-  const { ledger, appender, close } = await openBenchLedger({ scratch });
+  // Receipts pre-checked as the embedded gateway does (PreCheck `worker`), so that the rows measure the
+  // ledger a gateway drives (docs/performance.md §4, fifth pass).
+  const { ledger, append, close } = await openBenchLedger({ scratch, preCheck: 'worker' });
   try {
     // Warm-up: JIT, the worker pool, LevelDB's first files.
-    const warm = await signedReceipts(smoke ? 8 : 400);
-    await drive(warm.length, 16, (i) => ledger.submit(appender, 'appendReceipt', [warm[i]!]));
+    const warm = appendCalls(await signedReceipts(smoke ? 8 : 400), 1);
+    await drive(warm.length, 16, (i) => append(warm[i]!));
 
     const scenarios: { name: string; concurrency: number; batch: number; receipts: number }[] = [
       { name: 'append single, c=1', concurrency: 1, batch: 1, receipts: smoke ? 10 : 400 },
@@ -231,16 +281,10 @@ export const engineSuite: Suite = async ({ smoke, scratch = tmpdir() }) => {
         // measurement at the start made the ratios of later rows a figure of when it was taken.
         const raw = verifyOneThread(smoke);
         // Client work (building the argument) stays outside the timed region.
-        const calls: [string, string[]][] =
-          batch === 1
-            ? receipts.map((r) => ['appendReceipt', [r]])
-            : Array.from({ length: Math.ceil(receipts.length / batch) }, (_, i) => [
-                'appendReceipts',
-                [JSON.stringify(receipts.slice(i * batch, (i + 1) * batch))],
-              ]);
+        const calls = appendCalls(receipts, batch);
         const h0 = ledger.height;
         const { value, ms, mainMs } = await timed(() =>
-          drive(calls.length, s.concurrency, (i) => ledger.submit(appender, calls[i]![0], calls[i]![1])),
+          drive(calls.length, s.concurrency, (i) => append(calls[i]!)),
         );
         results.push({
           rate: (receipts.length * 1000) / ms,

@@ -4,10 +4,11 @@
  * as a .cpuprofile (open it in Chrome DevTools or speedscope) and summarised by phase.
  *
  *   npm run build && npx node dist/bench/profile.js [--batch 50] [--concurrency 4] [--receipts 5000]
- *     [--workers N] [--out bench/results/append.cpuprofile]
+ *     [--workers N] [--precheck worker|thread|none] [--out bench/results/append.cpuprofile]
  *
  * `--batch 1` profiles appendReceipt; `--workers 0` keeps signature checks on the main thread (as
- * before the verification pool). Phases are attributed by the first matching frame from the top of
+ * before the verification pool); `--precheck` (default `worker`, the embedded gateway's way) as
+ * bench/engine.ts `PreCheck` (`--workers` applies to `none` only). Phases are attributed by the first matching frame from the top of
  * each sample's stack; the µs per receipt include the profiler's own overhead (~1.5× here), so
  * compare them with each other, not with `npm run bench`.
  */
@@ -17,7 +18,7 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pooledMlDsa } from '../core/crypto/verify-pool.js';
-import { drive, openBenchLedger } from './engine.js';
+import { appendCalls, drive, openBenchLedger, type PreCheck } from './engine.js';
 import { signedReceipts } from './receipts.js';
 
 interface ProfileNode {
@@ -39,6 +40,11 @@ const PHASES: [string, RegExp][] = [
   ['creator certificate (ClientIdentity)', /^ClientIdentity .*fabric-shim/],
   ['public key import', /^importPublicKey /],
   ['receipt parse (core)', /^parseReceipt /],
+  ['memo keys (SHA-256 of the verified tuple)', /^key .*verify-memo/],
+  [
+    'pre-check: gateway preVerify, pool messages, hand-over',
+    /^(preVerify|checkOffThread|checkHere|signerKeyIdHints|give|take|flush|post|settle) |messageport|worker_threads/,
+  ],
   ['block: serialise + hash', /^(sealBlock|buildBlock|encodeBlock) /],
   ['LevelDB write (batch)', /^batch .*abstract-level/],
   ['MVCC validation', /^validate .*engine\/validator/],
@@ -87,6 +93,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       concurrency: { type: 'string', default: '4' },
       receipts: { type: 'string', default: '5000' },
       workers: { type: 'string' },
+      precheck: { type: 'string', default: 'worker' },
       out: {
         type: 'string',
         default: join(import.meta.dirname, '..', '..', 'bench', 'results', 'append.cpuprofile'),
@@ -96,21 +103,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const batch = Number(values.batch);
   const concurrency = Number(values.concurrency);
   const total = Number(values.receipts);
-  const mlDsa = pooledMlDsa({
-    memo: false,
-    ...(values.workers === undefined ? {} : { workers: Number(values.workers) }),
-  });
-  const { ledger, appender, close } = await openBenchLedger({ mlDsa });
+  const preCheck = values.precheck as PreCheck;
+  const mlDsa =
+    values.workers === undefined || preCheck !== 'none'
+      ? undefined
+      : pooledMlDsa({ memo: false, workers: Number(values.workers) });
+  const { append, close } = await openBenchLedger({ preCheck, ...(mlDsa ? { mlDsa } : {}) });
   try {
-    const warm = await signedReceipts(400);
-    await drive(warm.length, 16, (i) => ledger.submit(appender, 'appendReceipt', [warm[i]!]));
-    const receipts = await signedReceipts(total);
-    const calls: string[] =
-      batch === 1
-        ? receipts
-        : Array.from({ length: Math.ceil(total / batch) }, (_, i) =>
-            JSON.stringify(receipts.slice(i * batch, (i + 1) * batch)),
-          );
+    const warm = appendCalls(await signedReceipts(400), 1);
+    await drive(warm.length, 16, (i) => append(warm[i]!));
+    const calls = appendCalls(await signedReceipts(total), batch);
     const fcn = batch === 1 ? 'appendReceipt' : 'appendReceipts';
     const session = new Session();
     session.connect();
@@ -118,13 +120,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     await session.post('Profiler.setSamplingInterval', { interval: 200 });
     await session.post('Profiler.start');
     const started = performance.now();
-    await drive(calls.length, concurrency, (i) => ledger.submit(appender, fcn, [calls[i]!]));
+    await drive(calls.length, concurrency, (i) => append(calls[i]!));
     const ms = performance.now() - started;
     const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: Profile };
     session.disconnect();
     writeFileSync(values.out, JSON.stringify(profile));
     process.stdout.write(
-      `${fcn}, batch ${batch}, c=${concurrency}: ${((total * 1000) / ms).toFixed(0)} receipts/s under the profiler; ${values.out}\n\n`,
+      `${fcn}, batch ${batch}, c=${concurrency}, pre-check ${preCheck}: ${((total * 1000) / ms).toFixed(0)} receipts/s under the profiler; ${values.out}\n\n`,
     );
     for (const p of phases(profile, total)) {
       process.stdout.write(

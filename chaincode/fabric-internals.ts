@@ -193,12 +193,28 @@ export function dispatchCostsTrimmed(): boolean {
  *    full path's result: the JSON serializer's `fromBuffer` yields `data.toString('utf8')` for a string
  *    schema, and that string's JSON validates against `{type: 'string'}` whatever it holds. Every
  *    other case (a count mismatch and its error, another schema, debug logging on) takes the full path.
+ *    A buffer made by `utf8WithText` (the embedded engine's arguments) answers its text instead of
+ *    being decoded: the same string (below), without decoding a batch's 250 KB the engine just encoded.
  * 4. The dispatcher builds its debug lines before calling the logger, one of them the JSON of the
  *    transaction's whole result (a page of receipts: ~290 KB escaped again, ~3–4 ms). Its
  *    `invokeFunctionality` is replaced by the same method building them only when debug is on
  *    (chaincode/fabric-invoke.ts, held to the original by test/engine/fast-paths.test.ts).
  * Idempotent; see the file comment for how far each patch reaches.
  */
+const UTF8_TEXT = Symbol('utf8Text');
+type TextBuffer = Buffer & { readonly [UTF8_TEXT]?: string };
+
+/**
+ * `Buffer.from(text, 'utf8')`, carrying `text` when `text` is well formed (no lone surrogate): then, and
+ * only then, decoding the buffer gives `text` back, so the trimmed `handleParameters` answers it as the
+ * decode. The buffer must not be written to (the engine's arguments never are before the dispatch).
+ */
+export function utf8WithText(text: string): Buffer {
+  const buffer = Buffer.from(text, 'utf8');
+  if (text.isWellFormed()) Object.defineProperty(buffer, UTF8_TEXT, { value: text });
+  return buffer;
+}
+
 export function trimDispatchCosts(): void {
   if (trimmed) return;
   trimmed = true;
@@ -241,7 +257,7 @@ export function trimDispatchCosts(): void {
       expected.every(isPlainStringParameter) &&
       !marshallLogger.isLevelEnabled('debug')
     ) {
-      return parameters.map((p) => p.toString('utf8'));
+      return parameters.map((p) => (p as TextBuffer)[UTF8_TEXT] ?? p.toString('utf8'));
     }
     return fullHandleParameters.call(this, fn, parameters, loggerPrefix);
   };

@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { utf8WithText } from '../chaincode/fabric-internals.js';
 import { argsHashOf } from './argshash.js';
 import { type Block, GENESIS_PREVIOUS_HASH, type ValidationCode } from './blockstore.js';
 import { sha256Hex } from './canonical.js';
@@ -429,7 +430,7 @@ export class EmbeddedLedger {
     const call = [fcn, ...args];
     // Encoded once: what the stub hands the dispatcher, and what the args hash is taken over (before
     // the contract runs, so nothing it does to its buffers can reach the block).
-    const bufferArgs = call.map((a) => Buffer.from(a, 'utf8'));
+    const bufferArgs = call.map(utf8WithText);
     const argsHash = argsHashOf(args, bufferArgs.slice(1));
     const sim = new TxSimulation(txId);
     let binding: string | undefined;

@@ -6,7 +6,7 @@ import { type FileHandle, open as openFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { platformMlDsa } from '../core/crypto/backend.js';
 import type { MlDsaBackend } from '../core/crypto/mldsa.js';
-import { pooledMlDsa, type VerifyPool } from '../core/crypto/verify-pool.js';
+import { pooledMlDsa, type ReceiptChecker, type VerifyPool } from '../core/crypto/verify-pool.js';
 import { ReceiptHandOff } from '../core/index.js';
 import { type AuditActor, type AuditEventInput, TokenAuditLog } from './auth/audit.js';
 import { type Caller, callerFor, identityRoles } from './auth/caller.js';
@@ -114,6 +114,8 @@ export class GatewayService {
      * contract runs in this process; Fabric's does not (undefined).
      */
     readonly receiptHandOff: ReceiptHandOff | undefined,
+    /** Pre-checks (parse and signatures) on the worker pool of a backend this service made; else undefined. */
+    readonly checkReceipt: ReceiptChecker | undefined,
     /** The worker pool of a backend this service made (not one passed in): stopped at close. */
     private readonly ownPool: VerifyPool | undefined,
   ) {
@@ -240,6 +242,7 @@ export class GatewayService {
         commits,
         mlDsa,
         handOff,
+        own?.checkReceipt,
         own?.pool,
       );
       await service.openLog();

@@ -16,65 +16,23 @@
  * SHA-256 collision); a miss runs the verifier. Key status (revoked, retired) is not part of it:
  * the contract checks that itself, every time. Bounded: the oldest entries go first.
  */
-import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { platformMlDsa } from './backend.js';
-import type { MlDsaAlgorithm, MlDsaBackend } from './mldsa.js';
+import type { MlDsaBackend } from './mldsa.js';
+import { type ReceiptCheck, type ReceiptJob, runReceiptCheck } from './receipt-check.js';
+import { VerificationMemo, type VerifyJob } from './verify-memo.js';
 
-export interface VerifyJob {
-  readonly alg: MlDsaAlgorithm;
-  readonly publicKey: Uint8Array;
-  readonly message: Uint8Array;
-  readonly signature: Uint8Array;
-  readonly context: Uint8Array;
-}
+export { VerificationMemo, type VerifyJob } from './verify-memo.js';
 
-/** Entries kept: ~100 bytes each; a few seconds of appends at full speed. */
-const MEMO_LIMIT = 32_768;
+/** A job queued: a signature to verify, or a receipt to pre-check (receipt-check.ts). */
+type Pending =
+  | { readonly kind: 'verify'; readonly job: VerifyJob; resolve(ok: boolean): void }
+  | { readonly kind: 'receipt'; readonly job: ReceiptJob; resolve(check: ReceiptCheck): void };
 
-export class VerificationMemo {
-  private readonly entries = new Set<string>();
-
-  constructor(private readonly limit = MEMO_LIMIT) {}
-
-  static key(job: VerifyJob): string {
-    const h = createHash('sha256');
-    const length = Buffer.alloc(4);
-    for (const part of [
-      Buffer.from(job.alg, 'utf8'),
-      job.publicKey,
-      job.context,
-      job.signature,
-      job.message,
-    ]) {
-      length.writeUInt32BE(part.length);
-      h.update(length).update(part);
-    }
-    return h.digest().toString('latin1');
-  }
-
-  has(key: string): boolean {
-    return this.entries.has(key);
-  }
-
-  /** Call only with the key of a tuple the verifier accepted. */
-  add(key: string): void {
-    if (this.entries.has(key)) return;
-    if (this.entries.size >= this.limit) this.entries.delete(this.entries.values().next().value!);
-    this.entries.add(key);
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-}
-
-interface Pending {
-  readonly job: VerifyJob;
-  resolve(ok: boolean): void;
-}
+/** What a worker answers per job: a verification's result, or a receipt check's. */
+type WireResult = boolean | ReceiptCheck;
 
 interface Slot {
   worker: Worker | undefined;
@@ -124,13 +82,20 @@ export class VerifyPool {
   }
 
   verify(job: VerifyJob): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      this.queue.push({ job, resolve });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return new Promise<boolean>((resolve) => this.enqueue({ kind: 'verify', job, resolve }));
+  }
+
+  /** `runReceiptCheck(job, backend)` on a worker: the parse and the signature checks off this thread. */
+  checkReceipt(job: ReceiptJob): Promise<ReceiptCheck> {
+    return new Promise<ReceiptCheck>((resolve) => this.enqueue({ kind: 'receipt', job, resolve }));
+  }
+
+  private enqueue(pending: Pending): void {
+    this.queue.push(pending);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   /** Stop the workers (their pending jobs are verified on this thread). */
@@ -165,18 +130,21 @@ export class VerifyPool {
     slot.posted.set(id, chunk);
     slot.load += chunk.length;
     worker.ref();
-    worker.postMessage({ id, jobs: chunk.map((p) => compactJob(p.job)) });
+    worker.postMessage({
+      id,
+      jobs: chunk.map((p) => (p.kind === 'verify' ? compactJob(p.job) : compactReceiptJob(p.job))),
+    });
   }
 
   private start(slot: Slot): Worker {
     const worker = new Worker(this.workerUrl, { workerData: { backend: this.backendName } });
     worker.unref();
-    worker.on('message', (m: { id: number; results: boolean[] }) => {
+    worker.on('message', (m: { id: number; results: WireResult[] }) => {
       const chunk = slot.posted.get(m.id);
       if (!chunk) return;
       slot.posted.delete(m.id);
       slot.load -= chunk.length;
-      for (const [i, p] of chunk.entries()) p.resolve(m.results[i] === true);
+      for (const [i, p] of chunk.entries()) settle(p, m.results[i]);
       if (slot.posted.size === 0) worker.unref();
     });
     const fail = (): void => {
@@ -194,10 +162,21 @@ export class VerifyPool {
   }
 
   private verifyHere(chunk: readonly Pending[]): void {
-    for (const { job, resolve } of chunk) {
-      resolve(this.fallback.verify(job.alg, job.publicKey, job.message, job.signature, job.context));
+    for (const p of chunk) {
+      if (p.kind === 'receipt') {
+        p.resolve(runReceiptCheck(p.job, this.fallback));
+        continue;
+      }
+      const { job } = p;
+      p.resolve(this.fallback.verify(job.alg, job.publicKey, job.message, job.signature, job.context));
     }
   }
+}
+
+/** Answers a job with what its worker (or this thread) gave: a non-boolean verification is a failure. */
+function settle(p: Pending, result: WireResult | undefined): void {
+  if (p.kind === 'verify') p.resolve(result === true);
+  else p.resolve(typeof result === 'object' ? result : { verdict: 'undecided' });
 }
 
 /** Clocks `threadCpuBusy` reads, in ms: this thread's CPU time and the wall clock (tests pass their own). */
@@ -246,9 +225,10 @@ function defaultWorkerUrl(): URL | undefined {
 }
 
 /** Structured cloning copies a view's whole ArrayBuffer: post only the bytes that matter. */
+const compact = (u: Uint8Array): Uint8Array =>
+  u.byteOffset === 0 && u.byteLength === u.buffer.byteLength ? u : u.slice();
+
 function compactJob(job: VerifyJob): VerifyJob {
-  const compact = (u: Uint8Array): Uint8Array =>
-    u.byteOffset === 0 && u.byteLength === u.buffer.byteLength ? u : u.slice();
   return {
     alg: job.alg,
     publicKey: compact(job.publicKey),
@@ -256,6 +236,10 @@ function compactJob(job: VerifyJob): VerifyJob {
     signature: compact(job.signature),
     context: compact(job.context),
   };
+}
+
+function compactReceiptJob(job: ReceiptJob): ReceiptJob {
+  return typeof job.input === 'string' ? job : { ...job, input: compact(job.input) };
 }
 
 /**
@@ -331,9 +315,29 @@ export function withVerificationMemo(
 }
 
 /**
+ * A receipt's pre-check (receipt-check.ts) with the keys the caller looked up: on the pool's workers when
+ * there is a pool, else on this thread; the memo keys of an accepted receipt go into `memo`.
+ */
+export type ReceiptChecker = (input: Uint8Array | string, keys: ReceiptJob['keys']) => Promise<ReceiptCheck>;
+
+export function receiptChecker(
+  pool: VerifyPool | undefined,
+  backend: MlDsaBackend,
+  memo: VerificationMemo | undefined,
+): ReceiptChecker {
+  return async (input, keys) => {
+    const job = { input, keys, memoKeys: memo !== undefined };
+    const check = pool ? await pool.checkReceipt(job) : runReceiptCheck(job, backend);
+    // Keys of tuples the verifier (of this process, on a worker) just accepted: VerificationMemo's rule.
+    if (memo && check.verdict === 'valid') for (const key of check.memoKeys) memo.add(key);
+    return check;
+  };
+}
+
+/**
  * The platform's backend (`#crypto-backend`) with its async checks on `workers` threads (default one
  * per core, started on first use; `inlineUpTo` as VerifyPool), and with `memo` a fresh
- * VerificationMemo in front of both paths.
+ * VerificationMemo in front of both paths; `checkReceipt` pre-checks receipts with the same pool and memo.
  */
 export function pooledMlDsa(options: {
   workers?: number;
@@ -341,10 +345,18 @@ export function pooledMlDsa(options: {
   inlineUpTo?: number;
 }): MlDsaBackend & {
   readonly pool: VerifyPool | undefined;
+  readonly checkReceipt: ReceiptChecker;
 } {
   const pooled = withVerificationPool(platformMlDsa, {
     workers: options.workers ?? availableParallelism(),
     ...(options.inlineUpTo === undefined ? {} : { inlineUpTo: options.inlineUpTo }),
   });
-  return options.memo ? { ...withVerificationMemo(pooled), pool: pooled.pool } : pooled;
+  if (!options.memo)
+    return { ...pooled, checkReceipt: receiptChecker(pooled.pool, platformMlDsa, undefined) };
+  const memoized = withVerificationMemo(pooled);
+  return {
+    ...memoized,
+    pool: pooled.pool,
+    checkReceipt: receiptChecker(pooled.pool, platformMlDsa, memoized.memo),
+  };
 }

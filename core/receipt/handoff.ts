@@ -13,6 +13,11 @@
  * (a refused request, a Fabric ledger in another process) cost nothing but their slot until evicted.
  *
  * Nothing fills it unless a caller does (`torgo verify`, the CLI and the browser never do).
+ *
+ * Entries are found by a short fingerprint of the text (its length and its last units: a signed
+ * receipt's end is its last signature's base64) and taken only by a text equal to the entry's: a Map
+ * keyed by the whole text hashed every ~5 KB text twice (V8 hashes a string key in full, and the
+ * contract's text is another string than the gateway's), ~5 % of the append's main thread.
  */
 import { parseReceipt, type Receipt } from './receipt.js';
 
@@ -20,8 +25,20 @@ import { parseReceipt, type Receipt } from './receipt.js';
 const HANDOFF_ENTRIES = 512;
 const HANDOFF_UNITS = 4 * 1024 * 1024;
 
+/** Units of a text's end in its fingerprint. */
+const FINGERPRINT_UNITS = 48;
+
+function fingerprint(text: string): string {
+  return `${text.length}:${text.slice(-FINGERPRINT_UNITS)}`;
+}
+
+interface Entry {
+  readonly text: string;
+  readonly receipt: Receipt;
+}
+
 export class ReceiptHandOff {
-  private readonly entries = new Map<string, Receipt>();
+  private readonly entries = new Map<string, Entry>();
   private units = 0;
   private takes = 0;
 
@@ -41,13 +58,16 @@ export class ReceiptHandOff {
 
   /** Hands over `receipt`, which must be `parseReceipt(text)` (or of `text`'s UTF-8 bytes). */
   give(text: string, receipt: Receipt): void {
-    if (text.length > this.maxUnits || this.entries.has(text)) return;
+    const key = fingerprint(text);
+    // (An entry under the same fingerprint stays: for the same text it is the same parse; for another
+    // text this one is not handed over, which costs its contract a parse, never a wrong answer.)
+    if (text.length > this.maxUnits || this.entries.has(key)) return;
     while (this.entries.size >= this.maxEntries || this.units + text.length > this.maxUnits) {
-      const oldest = this.entries.keys().next().value!;
+      const [oldest, entry] = this.entries.entries().next().value!;
       this.entries.delete(oldest);
-      this.units -= oldest.length;
+      this.units -= entry.text.length;
     }
-    this.entries.set(text, freezeReceipt(receipt));
+    this.entries.set(key, { text, receipt: freezeReceipt(receipt) });
     this.units += text.length;
   }
 
@@ -58,13 +78,14 @@ export class ReceiptHandOff {
 
   /** The parse handed over for exactly `text`, removed; undefined when there is none. */
   take(text: string): Receipt | undefined {
-    if (this.entries.size === 0) return undefined; // (no hashing of the text when nothing was handed over)
-    const receipt = this.entries.get(text);
-    if (receipt === undefined) return undefined;
-    this.entries.delete(text);
+    if (this.entries.size === 0) return undefined; // (no fingerprint when nothing was handed over)
+    const key = fingerprint(text);
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.text !== text) return undefined;
+    this.entries.delete(key);
     this.units -= text.length;
     this.takes++;
-    return receipt;
+    return entry.receipt;
   }
 }
 

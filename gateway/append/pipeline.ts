@@ -3,6 +3,7 @@
  * ones for the coalescer in one call, so that receipts checked together can share a transaction.
  */
 import type { MlDsaBackend } from '../../core/crypto/mldsa.js';
+import type { ReceiptChecker } from '../../core/crypto/verify-pool.js';
 import type { ReceiptHandOff } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
 import type { WalletIdentity } from '../ledger/wallet.js';
@@ -14,6 +15,8 @@ export interface AppendParts {
   readonly keys: KeyDirectory;
   readonly mlDsa: MlDsaBackend;
   readonly receiptHandOff: ReceiptHandOff | undefined;
+  /** Pre-checks on core's verification workers (parse included); undefined: on this thread. */
+  readonly checkReceipt: ReceiptChecker | undefined;
   readonly metrics: GatewayMetrics;
   readonly coalescer: Coalescer;
 }
@@ -30,7 +33,13 @@ export async function appendAll(
   const outcomes: (AppendOutcome | undefined)[] = new Array(inputs.length);
   const checked = await Promise.all(
     inputs.map((input) =>
-      preVerify(parts.keys, who, input, parts.mlDsa, parts.receiptHandOff).then(
+      preVerify(
+        (keyId) => parts.keys.resolve(who, keyId),
+        input,
+        parts.mlDsa,
+        parts.receiptHandOff,
+        parts.checkReceipt,
+      ).then(
         ({ mu }) => ({ mu }),
         (e: unknown) => ({ error: e }),
       ),

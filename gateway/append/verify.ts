@@ -20,6 +20,8 @@ import {
   verifyReceiptSignaturesAsync,
 } from '../../core/index.js';
 import type { MlDsaBackend } from '../../core/crypto/mldsa.js';
+import { coreErrorOf, signerKeyIdHints } from '../../core/crypto/receipt-check.js';
+import type { ReceiptChecker } from '../../core/crypto/verify-pool.js';
 import { fromCoreError, GatewayError } from '../errors.js';
 import type { AuditLedger } from '../ledger/audit.js';
 import type { WalletIdentity } from '../ledger/wallet.js';
@@ -56,17 +58,24 @@ export interface Verified {
   readonly mu: string;
 }
 
+/** The public key of a key id, or undefined when the registry has none (KeyDirectory.resolve for one caller). */
+export type KeyLookup = (keyId: string) => Promise<PublicKey | undefined>;
+
 /**
  * Parses (attacker-controlled input) and verifies one receipt. Throws a GatewayError with core's
  * code (`E_RECEIPT_*`, `E_SIGNATURE_*`, `E_KEY_UNKNOWN`) and `details.stage = "verify"`. A receipt
  * that passes is handed over to `handOff` (the embedded contract's parse) when one is given.
+ *
+ * With `checkReceipt` (core's, on the verification workers), the parse runs there together with the
+ * signature checks, and this thread receives the parse: same verdict, same error (receipt-check.ts),
+ * and whatever that check leaves undecided is checked here as without it.
  */
 export async function preVerify(
-  keys: KeyDirectory,
-  who: WalletIdentity,
+  resolveKey: KeyLookup,
   input: Uint8Array | string,
   mlDsa: MlDsaBackend,
   handOff?: ReceiptHandOff,
+  checkReceipt?: ReceiptChecker,
 ): Promise<Verified> {
   try {
     // isWellFormed (ES2024) is false exactly when the text holds a lone surrogate; native, it costs
@@ -77,17 +86,51 @@ export async function preVerify(
         'receipt text contains a lone UTF-16 surrogate (not encodable as UTF-8)',
       );
     }
-    const receipt = parseReceipt(input);
-    const resolved = new Map<string, PublicKey>();
-    for (const s of receipt.signatures) {
-      const key = await keys.resolve(who, s.keyId);
-      if (key) resolved.set(s.keyId, key);
-    }
-    await verifyReceiptSignaturesAsync(receipt, (keyId) => resolved.get(keyId), mlDsa);
-    const mu = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
-    handOff?.give(mu, receipt);
-    return { receipt, mu };
+    const offThread = checkReceipt ? await checkOffThread(resolveKey, input, checkReceipt) : undefined;
+    const verified = offThread ?? (await checkHere(resolveKey, input, mlDsa));
+    handOff?.give(verified.mu, verified.receipt);
+    return verified;
   } catch (e) {
     throw fromCoreError(e) ?? e;
   }
+}
+
+/** The parse and the signature checks on this thread. */
+async function checkHere(
+  resolveKey: KeyLookup,
+  input: Uint8Array | string,
+  mlDsa: MlDsaBackend,
+): Promise<Verified> {
+  const receipt = parseReceipt(input);
+  const resolved = new Map<string, PublicKey>();
+  for (const s of receipt.signatures) {
+    const key = await resolveKey(s.keyId);
+    if (key) resolved.set(s.keyId, key);
+  }
+  await verifyReceiptSignaturesAsync(receipt, (keyId) => resolved.get(keyId), mlDsa);
+  const mu = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+  return { receipt, mu };
+}
+
+/**
+ * The check on core's workers, with the keys of the key ids the signature lines seem to name; undefined
+ * when it is undecided. A key whose lookup fails is not passed: if the receipt needs it, the check is
+ * undecided and `checkHere` looks it up again, failing as it would have.
+ */
+async function checkOffThread(
+  resolveKey: KeyLookup,
+  input: Uint8Array | string,
+  checkReceipt: ReceiptChecker,
+): Promise<Verified | undefined> {
+  const keys = new Map<string, PublicKey | null>();
+  for (const keyId of signerKeyIdHints(input)) {
+    try {
+      keys.set(keyId, (await resolveKey(keyId)) ?? null);
+    } catch {
+      // (left to checkHere, above)
+    }
+  }
+  const check = await checkReceipt(input, keys);
+  if (check.verdict === 'invalid') throw coreErrorOf(check.error);
+  return check.verdict === 'valid' ? { receipt: check.receipt, mu: check.mu } : undefined;
 }

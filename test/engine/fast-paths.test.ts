@@ -23,6 +23,7 @@ import {
   type DataMarshallModule,
   originalInvokeFunctionality,
   shimInternals,
+  utf8WithText,
   type WinstonLogger,
 } from '../../chaincode/fabric-internals.js';
 import { chaincodeFromContracts, ShimClientIdentity } from '../../engine/shim.js';
@@ -298,7 +299,7 @@ test('winston drops below-level messages before formatting, and still writes the
   assert.deepEqual(seen.at(-1), 'debug:now shown');
 });
 
-test("handleParameters: plain string parameters take the short cut, with the full path's result; the rest the full path", () => {
+test("handleParameters: plain string parameters take the short cut, with the full path's result (also for the engine's buffers that carry their text); the rest the full path", () => {
   chaincodeFromContracts([KvContract], 'kv', '0.0.0'); // installs the trimmed paths
   const { DataMarshall, JSONSerializer, shimLogger } = shimInternals();
   type Marshall = DataMarshallModule['prototype'] & { fromWireBuffer(...a: unknown[]): unknown };
@@ -320,6 +321,10 @@ test("handleParameters: plain string parameters take the short cut, with the ful
   const bytes = fc.oneof(
     fc.string({ unit: 'binary', maxLength: 40 }).map((t) => Buffer.from(t, 'utf8')),
     fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)), // not always UTF-8
+    // The engine's arguments, carrying their text when it is well formed (lone surrogates: not).
+    fc
+      .string({ unit: fc.constantFrom('a', '"', 'é', '—', '\uD800', '\uDC00', '😀'), maxLength: 40 })
+      .map(utf8WithText),
   );
   fc.assert(
     fc.property(fc.array(bytes, { maxLength: 4 }), (parameters) => {

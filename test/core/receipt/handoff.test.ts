@@ -64,3 +64,19 @@ test('the hand-over is bounded by entries and by text length, oldest first', () 
   tooLong.give(mus[0]!, parsed[0]!);
   assert.equal(tooLong.size, 0);
 });
+
+test('texts that share a fingerprint (length and end) never take each other’s parse', () => {
+  const store = new ReceiptHandOff();
+  const mu = mus[0]!;
+  const other = `X${mu.slice(1)}`; // same length, same end
+  assert.equal(other.length, mu.length);
+  assert.notEqual(other, mu);
+  store.give(mu, parseReceipt(mu));
+  store.give(other, parseReceipt(mus[1]!)); // (not kept: the slot is taken)
+  assert.equal(store.size, 1);
+  assert.equal(store.take(other), undefined, 'an equal fingerprint is not an equal text');
+  assert.throws(() => store.parse(other), { name: 'CoreError' }, 'the other text is parsed (and fails)');
+  const taken = store.take(mu);
+  assert.ok(taken);
+  assert.deepEqual(taken, parseReceipt(mu));
+});
