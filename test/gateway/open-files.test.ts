@@ -70,7 +70,8 @@ test('tableFileBudget derives 0 from the limit, at least 1000 and at most the ce
     softLimit: 4096,
     allowed: 1829,
   });
-  assert.equal(tableFileBudget(0, 20_000).maxOpenFiles, 5010);
+  assert.equal(tableFileBudget(0, 20_000).maxOpenFiles, DERIVED_MAX_OPEN_FILES_CEILING, '5010 allowed');
+  assert.equal(tableFileBudget(0, 16_000).maxOpenFiles, 1010 + 3200);
   assert.equal(tableFileBudget(0, 1_048_576).maxOpenFiles, DERIVED_MAX_OPEN_FILES_CEILING);
   assert.equal(tableFileBudget(0, Number.POSITIVE_INFINITY).maxOpenFiles, DERIVED_MAX_OPEN_FILES_CEILING);
   assert.equal(tableFileBudget(0, 256).maxOpenFiles, 1010);

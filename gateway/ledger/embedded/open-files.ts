@@ -28,11 +28,13 @@ export const LEVELDB_MAX_OPEN_FILES = 50_000;
 /** LevelDB's default, kept where the limit cannot be read (not Linux) or leaves no room. */
 export const DEFAULT_MAX_OPEN_FILES = 1000;
 /**
- * The derived default's ceiling: memory. An open table keeps its index and filter blocks (~? KiB per
- * 2 MiB table, measured in docs/performance.md §11 sixth pass), so 10,000 open tables (a ~20 GB ledger,
- * ~3.7 million receipts) cost at most ~? MiB; a larger ledger is an operator's choice to configure.
+ * The derived default's ceiling: memory. An open table keeps its index and filter blocks in memory
+ * (6.5 KiB of compressed index and 7.4 KiB of filter per 2 MiB table at a million receipts; ~40 KiB of
+ * anonymous RSS per table measured, docs/performance.md §11 sixth pass), so 5000 open tables cost at most
+ * ~200 MiB, reached by a ledger of ~10 GB (~1.8 million receipts); beyond, the cache holds most tables and
+ * an operator with the memory configures more.
  */
-export const DERIVED_MAX_OPEN_FILES_CEILING = 10_000;
+export const DERIVED_MAX_OPEN_FILES_CEILING = 5000;
 /**
  * Descriptors the rest of the gateway needs at the least before LevelDB may hold any for tables: ~30 at
  * rest (measured), the verification workers' loops, and room for a few hundred connections. Below a soft
