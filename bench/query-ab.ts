@@ -19,7 +19,7 @@ import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { readSoftOpenFileLimit, tableFileBudget } from '../gateway/ledger/embedded/open-files.js';
+import { derivedMaxOpenFiles } from '../gateway/ledger/embedded/open-files.js';
 import { openBenchLedger } from './engine.js';
 import { type Collection, collectionSummary, observeCollections } from './gc.js';
 import { median, percentile } from './harness.js';
@@ -166,10 +166,6 @@ else {
   // `derived`: what a gateway derives from this process's open-file limit (embedded.maxOpenFiles 0).
   const asked = values['max-open-files'];
   const maxOpenFiles =
-    asked === undefined
-      ? undefined
-      : asked === 'derived'
-        ? tableFileBudget(0, await readSoftOpenFileLimit()).maxOpenFiles
-        : Number(asked);
+    asked === undefined ? undefined : asked === 'derived' ? await derivedMaxOpenFiles() : Number(asked);
   await measure(dir, Number(values.queries), values.gc, values.warm, cacheMiB, maxOpenFiles);
 }

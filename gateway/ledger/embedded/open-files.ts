@@ -111,3 +111,8 @@ export async function readSoftOpenFileLimit(): Promise<number | undefined> {
     return undefined;
   }
 }
+
+/** What a gateway with `embedded.maxOpenFiles` 0 opens its ledger with in this process (benchmarks). */
+export async function derivedMaxOpenFiles(): Promise<number> {
+  return tableFileBudget(0, await readSoftOpenFileLimit()).maxOpenFiles;
+}
