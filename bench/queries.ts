@@ -39,6 +39,7 @@ import {
   stateKey,
   valueKey,
 } from '../engine/state.js';
+import { derivedMaxOpenFiles } from '../gateway/ledger/embedded/open-files.js';
 import { LogStore } from '../gateway/logbuilder/store.js';
 import { receiptEntry } from './chains.js';
 import { drive, openBenchLedger } from './engine.js';
@@ -132,6 +133,7 @@ export const SECONDS_PER_RECEIPT = (SPAN_DAYS * DAY) / 1_000_000;
 
 export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdir() }) => {
   const sizes = sizesOf(smoke, ledgerReceipts);
+  const maxOpenFiles = await derivedMaxOpenFiles();
   const viaContract = Math.min(sizes[0]!, smoke ? 100 : VIA_CONTRACT);
   const rows: Row[] = [];
   const dir = await mkdtemp(join(scratch, 'torgo-bench-queries-'));
@@ -155,9 +157,11 @@ export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdi
           note: `contract appends ${((viaContract * 1000) / appended.ms).toFixed(0)} receipts/s; loader checked against ${probeIds.length} contract-written receipts; then compacted in ${(load.compactedMs / 1000).toFixed(0)} s`,
         });
         await loader.close();
-        const bench = await openBenchLedger({ dir, keyRegistered: true });
+        // As a gateway opens it: embedded.maxOpenFiles derived from this process's open-file limit.
+        const bench = await openBenchLedger({ dir, keyRegistered: true, maxOpenFiles });
         try {
-          rows.push(...(await measureQueries(bench, total, t0, bulk, smoke)));
+          for (const row of await measureQueries(bench, total, t0, bulk, smoke))
+            rows.push({ ...row, note: `${row.note}; ${maxOpenFiles} table files open at most` });
         } finally {
           await bench.close(true);
         }

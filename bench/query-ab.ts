@@ -4,19 +4,22 @@
  * turn on the same directory (the stored format does not change between them):
  *
  *   npx node dist/bench/query-ab.js build DIR [--receipts 100000]
- *   npx node dist/bench/query-ab.js measure DIR [--queries 300] [--gc] [--cache-mib N] [--max-open-files N]
+ *   npx node dist/bench/query-ab.js measure DIR [--queries 300] [--gc] [--warm] [--cache-mib N] [--max-open-files N|derived]
  *
  * `measure` prints the `queries` suite's rows (p99 / p50 wall, CPU per query p50 / p99) for each kind.
  * With `--gc` it also says, per kind, how much of the slowest 1% and 5% of queries ran during V8
  * garbage collections (PerformanceObserver `gc` entries overlapping each query), by collection kind.
+ * `--warm` runs the same queries once untimed first (a gateway that has run a while: its tables open).
  * `--cache-mib` sets LevelDB's block cache (default LevelDB's 8 MiB), `--max-open-files` the table files
- * it keeps open (default 1000); the new space's size, those settings and the RSS are printed at the end.
+ * it keeps open (default 1000; `derived`: the gateway's default, from this process's open-file limit); the
+ * table files open, the anonymous and file-backed RSS before closing, the new space's size, those settings and the RSS are printed at the end.
  */
 import './quiet-logs.js';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics } from 'node:v8';
+import { derivedMaxOpenFiles } from '../gateway/ledger/embedded/open-files.js';
 import { openBenchLedger } from './engine.js';
 import { type Collection, collectionSummary, observeCollections } from './gc.js';
 import { median, percentile } from './harness.js';
@@ -35,6 +38,29 @@ async function build(dir: string, total: number): Promise<void> {
     await loader.close();
   }
   await writeFile(join(dir, 'query-ab.json'), JSON.stringify({ total, bulk, t0 }));
+}
+
+/**
+ * The table files LevelDB holds open (Linux /proc): mapped (no descriptor) and read through a
+ * descriptor, and the process's anonymous and file-backed RSS — what the open tables cost.
+ */
+async function openTables(): Promise<string> {
+  const maps = await readFile('/proc/self/maps', 'utf8');
+  const mapped = new Set(
+    maps
+      .split('\n')
+      .filter((l) => l.endsWith('.ldb'))
+      .map((l) => l.slice(l.lastIndexOf(' ') + 1)),
+  );
+  const fds = await readdir('/proc/self/fd');
+  let withFd = 0;
+  for (const fd of fds) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target.endsWith('.ldb')) withFd++;
+  }
+  const status = await readFile('/proc/self/status', 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return `${mapped.size} tables mapped, ${withFd} with a descriptor; RssAnon ${(kib('RssAnon') / 1024).toFixed(0)} MiB, RssFile ${(kib('RssFile') / 1024).toFixed(0)} MiB`;
 }
 
 /** GC pause inside one query, ms, by collection kind. */
@@ -78,6 +104,7 @@ async function measure(
   dir: string,
   queries: number,
   gc: boolean,
+  warm: boolean,
   cacheMiB?: number,
   maxOpenFiles?: number,
 ): Promise<void> {
@@ -94,15 +121,19 @@ async function measure(
   });
   const spans: QuerySpan[] = [];
   const observed = gc ? observeCollections() : undefined;
+  let tables = '';
   try {
+    // A gateway that has run a while has its tables open: an untimed pass of the same queries first.
+    if (warm) await measureQueries(bench, total, t0, bulk, false, queries);
     const rows = await measureQueries(bench, total, t0, bulk, false, queries, (s) => spans.push(s));
     for (const row of rows) console.log(`${row.name}: ${row.value.toFixed(2)} ${row.unit}; ${row.note}`);
+    tables = await openTables();
   } finally {
     await bench.close(true);
   }
   const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
   console.log(
-    `new space at the end ${((newSpace?.space_size ?? 0) / 2 ** 20).toFixed(0)} MiB; LevelDB block cache ${cacheMiB ?? 8} MiB, ${maxOpenFiles ?? 1000} open files; RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+    `new space at the end ${((newSpace?.space_size ?? 0) / 2 ** 20).toFixed(0)} MiB; LevelDB block cache ${cacheMiB ?? 8} MiB, ${maxOpenFiles ?? 1000} open files; RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB; before closing: ${tables}`,
   );
   if (observed) {
     await new Promise((resolve) => setImmediate(resolve)); // the observer's last entries
@@ -117,6 +148,7 @@ const { positionals, values } = parseArgs({
     receipts: { type: 'string', default: '100000' },
     queries: { type: 'string', default: '300' },
     gc: { type: 'boolean', default: false },
+    warm: { type: 'boolean', default: false },
     'cache-mib': { type: 'string' },
     'max-open-files': { type: 'string' },
   },
@@ -124,13 +156,16 @@ const { positionals, values } = parseArgs({
 const [command, dir] = positionals;
 if (!dir || (command !== 'build' && command !== 'measure')) {
   console.error(
-    'usage: query-ab.js build|measure DIR [--receipts N] [--queries N] [--gc] [--cache-mib N] [--max-open-files N]',
+    'usage: query-ab.js build|measure DIR [--receipts N] [--queries N] [--gc] [--warm] [--cache-mib N] [--max-open-files N|derived]',
   );
   process.exit(2);
 }
 if (command === 'build') await build(dir, Number(values.receipts));
 else {
   const cacheMiB = values['cache-mib'] === undefined ? undefined : Number(values['cache-mib']);
-  const maxOpenFiles = values['max-open-files'] === undefined ? undefined : Number(values['max-open-files']);
-  await measure(dir, Number(values.queries), values.gc, cacheMiB, maxOpenFiles);
+  // `derived`: what a gateway derives from this process's open-file limit (embedded.maxOpenFiles 0).
+  const asked = values['max-open-files'];
+  const maxOpenFiles =
+    asked === undefined ? undefined : asked === 'derived' ? await derivedMaxOpenFiles() : Number(asked);
+  await measure(dir, Number(values.queries), values.gc, values.warm, cacheMiB, maxOpenFiles);
 }

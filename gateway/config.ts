@@ -154,10 +154,12 @@ export const ConfigSchema = Type.Object(
          */
         cacheMiB: Type.Integer({ minimum: 8, maximum: 65_536 }),
         /**
-         * Table files LevelDB keeps open (1000: LevelDB's default). A ledger of N GB has ~500 × N
-         * tables of 2 MiB; a point read in one not open first opens it and reads its index and filter.
+         * Table files LevelDB keeps open; 0 (the default): derived from the process's open-file limit
+         * (gateway/ledger/embedded/open-files.ts), else 100–50,000 (LevelDB clips above), refused at
+         * start above what the limit allows. A ledger of N GB has ~500 × N tables of 2 MiB; a point
+         * read in one not open first opens it and reads its index and filter.
          */
-        maxOpenFiles: Type.Integer({ minimum: 100, maximum: 1_000_000 }),
+        maxOpenFiles: Type.Integer({ minimum: 0, maximum: 50_000 }),
       },
       { additionalProperties: false },
     ),
@@ -310,7 +312,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     requirePostQuantum: false,
     clientAuth: 'off',
   },
-  embedded: { mspId: 'TorgoMSP', maxBlockTxs: 500, blockWindowMs: 10, cacheMiB: 8, maxOpenFiles: 1000 },
+  embedded: { mspId: 'TorgoMSP', maxBlockTxs: 500, blockWindowMs: 10, cacheMiB: 8, maxOpenFiles: 0 },
   limits: {
     bodyBytes: 128 * 1024,
     batchBodyBytes: 8 * 1024 * 1024,
@@ -565,6 +567,10 @@ export function loadConfig(sources: ConfigSources = {}): GatewayConfig {
     limits['headersTimeoutMs'] > limits['requestTimeoutMs']
   ) {
     problems.push('limits.headersTimeoutMs: must not exceed limits.requestTimeoutMs');
+  }
+  const maxOpenFiles = (tree['embedded'] as Tree | undefined)?.['maxOpenFiles'];
+  if (typeof maxOpenFiles === 'number' && maxOpenFiles > 0 && maxOpenFiles < 100) {
+    problems.push('embedded.maxOpenFiles: 0 (derived from the open-file limit) or 100–50000');
   }
   if (tree['ledger'] === 'fabric' && !tree['fabric']) {
     problems.push('fabric: ledger "fabric" needs a fabric section (peerEndpoint, tlsCaCert, wallet…)');

@@ -29,6 +29,8 @@ export function createMetrics(sources: {
   blockHeight: () => number | undefined;
   /** Undefined while the transparency log is off. */
   log?: () => LogGaugeSource | undefined;
+  /** Embedded: the table files LevelDB keeps open, and whether configured or derived. */
+  tableFiles?: { readonly maxOpenFiles: number; readonly source: string };
 }): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'torgo_' });
@@ -86,6 +88,14 @@ export function createMetrics(sources: {
       if (h !== undefined) this.set(h);
     },
   });
+  if (sources.tableFiles) {
+    new Gauge({
+      name: 'torgo_ledger_max_open_files',
+      help: "Table files the embedded ledger's LevelDB keeps open (embedded.maxOpenFiles; source: configured, derived from the open-file limit, or LevelDB's default where the limit is unknown)",
+      labelNames: ['source'],
+      registers: [registry],
+    }).set({ source: sources.tableFiles.source }, sources.tableFiles.maxOpenFiles);
+  }
   const ledgerCommitSeconds = new Histogram({
     name: 'torgo_ledger_commit_duration_seconds',
     help: 'Time from submitting a ledger transaction to its commit (VALID), by contract function',

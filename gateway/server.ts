@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { type AppOptions, buildApp } from './http/app.js';
 import type { GatewayConfig } from './config.js';
 import { createGatewayLog } from './logging.js';
-import { GatewayService } from './service.js';
+import { GatewayService, type OpenOptions } from './service.js';
 import { ListenerObserver, listenerOptions } from './tls/listener.js';
 import { OutboundObserver } from './tls/outbound.js';
 
@@ -30,6 +30,8 @@ export interface ServeOptions {
   logFormat?: 'json' | 'pretty';
   /** Extra routes (e.g. the transparency log's), registered on the same app. */
   routes?: AppOptions['routes'];
+  /** The open-file limit the ledger's table files are derived from (service's OpenOptions); default: read it. */
+  softOpenFileLimit?: OpenOptions['softOpenFileLimit'];
 }
 
 export interface RunningGateway {
@@ -87,6 +89,7 @@ export async function startGateway(
     service = await GatewayService.open(config, {
       bootstrapAdmin: options.bootstrapAdmin ?? false,
       logOperatorTokenFile: options.logOperatorTokenFile,
+      ...(options.softOpenFileLimit ? { softOpenFileLimit: options.softOpenFileLimit } : {}),
     });
   } catch (e) {
     outbound.stop();

@@ -23,6 +23,11 @@ import { AuditLedger, ledgerFailure } from './ledger/audit.js';
 import { CommitHealth, type CommitStatus } from './ledger/commit-health.js';
 import { type IdentityRequest, type LedgerDriver, LedgerError } from './ledger/driver.js';
 import { EmbeddedDriver } from './ledger/embedded/driver.js';
+import {
+  readSoftOpenFileLimit,
+  type TableFileBudget,
+  tableFileBudget,
+} from './ledger/embedded/open-files.js';
 import { FileSystemWallet, LABEL_PATTERN, type WalletIdentity } from './ledger/wallet.js';
 import { type LogHealth, TransparencyLog } from './logbuilder/log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
@@ -71,6 +76,11 @@ export interface OpenOptions {
    * Fabric, the platform's (`#crypto-backend`).
    */
   mlDsa?: MlDsaBackend;
+  /**
+   * The process's soft open-file limit, undefined when unknown; the embedded ledger's table files are
+   * derived from it or checked against it (gateway/ledger/embedded/open-files.ts). Default: read it.
+   */
+  softOpenFileLimit?: () => Promise<number | undefined>;
 }
 
 /** A token just created: its record and the token string (which exists nowhere else). */
@@ -129,12 +139,20 @@ export class GatewayService {
   }
 
   static async open(config: GatewayConfig, options: OpenOptions = {}): Promise<GatewayService> {
+    // Checked before anything opens: a table cache the open-file limit cannot hold fails the start.
+    const tables =
+      config.ledger === 'embedded'
+        ? tableFileBudget(
+            config.embedded.maxOpenFiles,
+            await (options.softOpenFileLimit ?? readSoftOpenFileLimit)(),
+          )
+        : undefined;
     // Claimed before anything opens, so an existing file fails the start at once.
     const operatorFile = options.logOperatorTokenFile
       ? await openFile(options.logOperatorTokenFile, 'wx', 0o600)
       : undefined;
     try {
-      return await GatewayService.openClaimed(config, options, operatorFile);
+      return await GatewayService.openClaimed(config, options, operatorFile, tables);
     } catch (e) {
       if (operatorFile) {
         await operatorFile.close();
@@ -148,6 +166,7 @@ export class GatewayService {
     config: GatewayConfig,
     options: OpenOptions,
     operatorFile: FileHandle | undefined,
+    tables: TableFileBudget | undefined,
   ): Promise<GatewayService> {
     const { store, created } = await TokenStore.open(config.dataDir);
     const { log: audit, created: auditCreated } = await TokenAuditLog.open(config.dataDir);
@@ -184,7 +203,7 @@ export class GatewayService {
         maxBlockTxs: config.embedded.maxBlockTxs,
         blockWindowMs: config.embedded.blockWindowMs,
         cacheMiB: config.embedded.cacheMiB,
-        maxOpenFiles: config.embedded.maxOpenFiles,
+        maxOpenFiles: tables!.maxOpenFiles,
         maxQueue: Math.max(10_000, config.limits.transactionsInFlight * 4),
         mlDsa,
         handOff,
@@ -206,6 +225,7 @@ export class GatewayService {
         queueDepth: () => coalescer?.depth ?? 0,
         blockHeight: () => driver.height(),
         log: () => service?.logHealth(),
+        ...(tables ? { tableFiles: tables } : {}),
       });
       const commits = new CommitHealth();
       const ledger = new AuditLedger(driver, {
