@@ -64,8 +64,12 @@ export function runReceiptCheck(job: ReceiptJob, mlDsa: MlDsaBackend): ReceiptCh
     if (!(e instanceof CoreError)) return UNDECIDED;
     return { verdict: 'invalid', error: { code: e.code, message: e.message, details: e.details } };
   }
-  const mu = typeof job.input === 'string' ? job.input : Buffer.from(job.input).toString('utf8');
-  return { verdict: 'valid', receipt, mu, memoKeys: job.memoKeys ? memoKeysOf(receipt, job.keys) : [] };
+  return {
+    verdict: 'valid',
+    receipt,
+    mu: receiptText(job.input),
+    memoKeys: job.memoKeys ? memoKeysOf(receipt, job.keys) : [],
+  };
 }
 
 /** The memo key of each (accepted) signature of `receipt`, as the contract's check will look it up. */
@@ -81,6 +85,12 @@ function memoKeysOf(receipt: Receipt, keys: ReceiptJob['keys']): string[] {
       context: RECEIPT_CONTEXT,
     });
   });
+}
+
+/** The `.mu` text of an input that parsed: a string itself, or its bytes decoded as UTF-8 (read in place). */
+export function receiptText(input: Uint8Array | string): string {
+  if (typeof input === 'string') return input;
+  return Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
 }
 
 export function coreErrorOf(error: Extract<ReceiptCheck, { verdict: 'invalid' }>['error']): CoreError {

@@ -20,7 +20,7 @@ import {
   verifyReceiptSignaturesAsync,
 } from '../../core/index.js';
 import type { MlDsaBackend } from '../../core/crypto/mldsa.js';
-import { coreErrorOf, signerKeyIdHints } from '../../core/crypto/receipt-check.js';
+import { coreErrorOf, receiptText, signerKeyIdHints } from '../../core/crypto/receipt-check.js';
 import type { ReceiptChecker } from '../../core/crypto/verify-pool.js';
 import { fromCoreError, GatewayError } from '../errors.js';
 import type { AuditLedger } from '../ledger/audit.js';
@@ -108,8 +108,7 @@ async function checkHere(
     if (key) resolved.set(s.keyId, key);
   }
   await verifyReceiptSignaturesAsync(receipt, (keyId) => resolved.get(keyId), mlDsa);
-  const mu = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
-  return { receipt, mu };
+  return { receipt, mu: receiptText(input) };
 }
 
 /**
