@@ -90,7 +90,9 @@ async function main(): Promise<void> {
     const n = Number(values.queries);
     for (const kind of await queryKinds(bench, bulk, t0, false)) {
       const rows: Record<string, number[]> = {};
-      const add = (name: string, v: number) => (rows[name] ??= []).push(v);
+      const add = (name: string, v: number) => {
+        rows[name] = [...(rows[name] ?? []), v];
+      };
       for (let k = 0; k < n; k++) {
         const [fcn, arg] = await kind.arg(k);
         gc();
