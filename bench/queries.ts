@@ -342,17 +342,22 @@ export interface QuerySpan {
   mainMs: number;
 }
 
-/** Queries, one at a time, on the reopened ledger of `total` receipts (bulk ones from t0 on). */
-export async function measureQueries(
+/** One kind of query the suite measures: its name and, for the k-th query, the call. */
+export interface QueryKind {
+  readonly name: string;
+  readonly arg: (k: number) => Promise<[fcn: string, arg: string]>;
+}
+
+/**
+ * The suite's kinds of query on the reopened ledger of `total` receipts (bulk ones from t0 on), on
+ * probes read back through the contract's own index.
+ */
+export async function queryKinds(
   bench: Awaited<ReturnType<typeof openBenchLedger>>,
-  total: number,
-  t0: number,
   bulk: number,
+  t0: number,
   smoke: boolean,
-  n = smoke ? 10 : 1000,
-  trace?: (span: QuerySpan) => void,
-): Promise<Row[]> {
-  const rows: Row[] = [];
+): Promise<QueryKind[]> {
   const { ledger, auditor } = bench;
   const evaluate = (fcn: string, arg: string) => ledger.evaluate(auditor, fcn, [arg]);
   // Probes: receipts spread over the ledger, read back through the contract's own index.
@@ -382,7 +387,7 @@ export async function measureQueries(
       to: new Date(at + 5 * DAY * 1000).toISOString(),
     };
   };
-  const kinds: { name: string; arg: (k: number) => Promise<[string, string]> }[] = [
+  return [
     { name: 'by id (getReceipt)', arg: async (k) => ['getReceipt', pick(k).id] },
     {
       name: 'by source + 10-day window, first page of 50',
@@ -429,6 +434,22 @@ export async function measureQueries(
       ],
     },
   ];
+}
+
+/** Queries, one at a time, on the reopened ledger of `total` receipts (bulk ones from t0 on). */
+export async function measureQueries(
+  bench: Awaited<ReturnType<typeof openBenchLedger>>,
+  total: number,
+  t0: number,
+  bulk: number,
+  smoke: boolean,
+  n = smoke ? 10 : 1000,
+  trace?: (span: QuerySpan) => void,
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const { ledger, auditor } = bench;
+  const evaluate = (fcn: string, arg: string) => ledger.evaluate(auditor, fcn, [arg]);
+  const kinds = await queryKinds(bench, bulk, t0, smoke);
   for (const kind of kinds) {
     const latencies: number[] = [];
     const cpu: number[] = [];

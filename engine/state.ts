@@ -346,13 +346,34 @@ export class StateView {
 
   /** Keys in byte order within `range`; stop early by returning from the generator (closes the LevelDB iterator). */
   async *range(range: KeyRange): AsyncGenerator<VersionedKV> {
-    const bounds: { gte: string; lt?: string; lte?: string } = { gte: stateKey(range.gte) };
-    if (range.lte !== undefined) bounds.lte = stateKey(range.lte);
-    else if (range.lt) bounds.lt = stateKey(range.lt);
-    else bounds.lt = nextPrefix(PREFIX.state);
-    for await (const [k, v] of this.db.iterator({ ...bounds, ...this.options() })) {
-      yield { key: k.slice(PREFIX.state.length), ...this.resolve(decodeState(v)) };
+    for await (const [k, v] of this.db.iterator({ ...stateBounds(range), ...this.options() })) {
+      yield this.entry(k, v);
     }
+  }
+
+  /**
+   * The first `limit` entries of `range` (fewer at its end), as `range` yields them, read in batches
+   * (`nextv`) instead of one asynchronous step per entry: a paginated query reads its whole page at
+   * once. Held to `range` by test/engine/fast-paths.test.ts.
+   */
+  async rangeEntries(range: KeyRange, limit: number): Promise<VersionedKV[]> {
+    const out: VersionedKV[] = [];
+    const iterator = this.db.iterator({ ...stateBounds(range), ...this.options() });
+    try {
+      while (out.length < limit) {
+        // A batch stops early past the iterator's byte budget; an empty one is the range's end.
+        const batch = await iterator.nextv(limit - out.length);
+        if (batch.length === 0) break;
+        for (const [k, v] of batch) out.push(this.entry(k, v));
+      }
+    } finally {
+      await iterator.close();
+    }
+    return out;
+  }
+
+  private entry(storedKey: string, stored: Buffer): VersionedKV {
+    return { key: storedKey.slice(PREFIX.state.length), ...this.resolve(decodeState(stored)) };
   }
 
   /** A key's committed history, newest first (Fabric ≥ 2.0 order: block height, then position in block). */
@@ -382,6 +403,15 @@ export class StateView {
   private options(): { snapshot?: Snapshot } {
     return this.snapshot ? { snapshot: this.snapshot } : {};
   }
+}
+
+/** LevelDB bounds of a range over state keys (`lt: ''` or none: to the end of the namespace). */
+function stateBounds(range: KeyRange): { gte: string; lt?: string; lte?: string } {
+  const bounds: { gte: string; lt?: string; lte?: string } = { gte: stateKey(range.gte) };
+  if (range.lte !== undefined) bounds.lte = stateKey(range.lte);
+  else if (range.lt) bounds.lt = stateKey(range.lt);
+  else bounds.lt = nextPrefix(PREFIX.state);
+  return bounds;
 }
 
 /** The smallest string greater than every string starting with `prefix` (prefixes here end in ASCII). */

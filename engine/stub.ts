@@ -328,14 +328,28 @@ export class EmbeddedStub implements DispatchStub {
     }
     this.sim.checkBeforePaginatedQuery();
     const limit = pageSize > 0 && pageSize < this.tx.totalQueryLimit ? pageSize : this.tx.totalQueryLimit;
-    const scan = this.openScan(bookmark || startKey, endKey, limit);
+    const from = bookmark || startKey;
+    // The page and the key after it, read at once; recorded as a scan pulled `limit` times records
+    // itself (`Scan.pull`): the range extends to each key returned, and is exhausted only if the
+    // scan ran off its end before the page was full.
+    const info: RangeQueryInfo = { startKey: from, endKey: '', itrExhausted: false, reads: [] };
+    this.sim.recordRangeQuery(info);
+    const range: KeyRange = endKey ? { gte: from, lt: endKey } : { gte: from };
+    const entries = await this.state.rangeEntries(range, limit + 1);
     const page: Iterators.KV[] = [];
-    for (let kv = await scan.pull(); kv; kv = await scan.pull()) page.push(kv);
-    const next = page.length === limit ? await scan.peekKey() : '';
-    await scan.close();
+    for (const entry of entries.slice(0, limit)) {
+      info.reads.push({ key: entry.key, version: entry.version });
+      info.endKey = entry.key;
+      // The shim builds `{key, value}`: there is no namespace at run time.
+      page.push({ key: entry.key, value: entry.value } as unknown as Iterators.KV);
+    }
+    if (entries.length < limit) {
+      info.itrExhausted = true;
+      info.endKey = endKey;
+    }
     return {
       iterator: new ArrayIterator(page),
-      metadata: { fetchedRecordsCount: page.length, bookmark: next },
+      metadata: { fetchedRecordsCount: page.length, bookmark: entries[limit]?.key ?? '' },
     };
   }
 
@@ -385,12 +399,6 @@ class Scan implements Iterators.StateQueryIterator {
     this.info.endKey = r.value.key;
     // The shim builds `{key, value}`: there is no namespace at run time.
     return { key: r.value.key, value: r.value.value } as unknown as Iterators.KV;
-  }
-
-  /** The key after the last one returned, without recording it (the peer's `GetBookmarkAndClose`). */
-  async peekKey(): Promise<string> {
-    const r = await this.source.next();
-    return r.done ? '' : r.value.key;
   }
 
   async next(): Promise<Iterators.NextResult<Iterators.KV>> {

@@ -93,6 +93,20 @@ function revocations(v: unknown): Revocation[] {
   });
 }
 
+/** The constant texts between a Receipt's members, made once rather than per receipt written. */
+const RESOURCE = {
+  id: Buffer.from('{"id":'),
+  hash: Buffer.from(',"hash":'),
+  source: Buffer.from(',"source":'),
+  operation: Buffer.from(',"operation":'),
+  subject: Buffer.from(',"subject":'),
+  occurredAt: Buffer.from(',"occurredAt":'),
+  committedAt: Buffer.from(',"committedAt":'),
+  txId: Buffer.from(',"txId":'),
+  signerKeyIds: Buffer.from(',"signerKeyIds":'),
+  end: Buffer.from('}'),
+};
+
 /** One receipt of a contract answer: its members' JSON texts, ready to be written in the API's order. */
 export class ReceiptJson {
   private constructor(
@@ -188,28 +202,28 @@ export class ReceiptJson {
       )
       .join(',');
     return [
-      Buffer.from('{"id":'),
+      RESOURCE.id,
       t.id,
-      Buffer.from(',"hash":'),
+      RESOURCE.hash,
       t.digest,
-      Buffer.from(',"source":'),
+      RESOURCE.source,
       t.source,
-      Buffer.from(',"operation":'),
+      RESOURCE.operation,
       t.operation,
-      Buffer.from(',"subject":'),
+      RESOURCE.subject,
       t.subject,
-      Buffer.from(',"occurredAt":'),
+      RESOURCE.occurredAt,
       t.occurredAt,
-      Buffer.from(',"committedAt":'),
+      RESOURCE.committedAt,
       t.committedAt,
-      Buffer.from(',"txId":'),
+      RESOURCE.txId,
       t.txId,
-      Buffer.from(',"signerKeyIds":'),
+      RESOURCE.signerKeyIds,
       t.signerKeyIds,
       Buffer.from(`,"submitter":${submitter},"revokedSigners":[${revoked}],"mu":`),
       t.mu,
       // fast-json-stringify writes optional members after the required ones.
-      Buffer.from(block === undefined ? '}' : `,"block":${block}}`),
+      block === undefined ? RESOURCE.end : Buffer.from(`,"block":${block}}`),
     ];
   }
 }

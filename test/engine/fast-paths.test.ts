@@ -7,7 +7,8 @@ import './quiet-logs.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { test } from 'node:test';
+import path from 'node:path';
+import { type TestContext, test } from 'node:test';
 import fc from 'fast-check';
 import {
   type Block,
@@ -27,7 +28,20 @@ import {
   type WinstonLogger,
 } from '../../chaincode/fabric-internals.js';
 import { chaincodeFromContracts, ShimClientIdentity } from '../../engine/shim.js';
-import { compareKeys, sortByKey } from '../../engine/state.js';
+import { TxSimulation } from '../../engine/simulation.js';
+import {
+  compareKeys,
+  encodeState,
+  encodeStateRef,
+  type KeyRange,
+  openDb,
+  sortByKey,
+  StateView,
+  stateKey,
+  valueKey,
+  type VersionedKV,
+} from '../../engine/state.js';
+import { EmbeddedStub, type TxContext } from '../../engine/stub.js';
 import { makeReceipts } from '../../bench/receipts.js';
 import { openKv, openKvLedger, tempDir } from './helpers.js';
 import { trickyString } from '../core/tricky-strings.js';
@@ -416,5 +430,108 @@ test('the dispatcher without eager debug lines answers every invocation exactly 
     }
   } finally {
     proto.invokeFunctionality = trimmed;
+  }
+});
+
+/** A state of `n` keys, values from a few bytes to past the iterators' 16 KiB batch budget, some under `v/`. */
+async function rangeState(t: TestContext, n: number): Promise<StateView> {
+  const { dir, closeLater } = await tempDir(t);
+  const db = await openDb(path.join(dir, 'db'));
+  closeLater(db);
+  const ops: { type: 'put'; key: string; value: Buffer }[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = `k${String(i).padStart(3, '0')}${i % 7 === 0 ? 'é' : ''}`;
+    const value = Buffer.from(`${i}:${'v'.repeat([3, 200, 9000, 20000][i % 4]!)}`);
+    const version = { blockNum: i + 1, txNum: i % 3 };
+    if (i % 2 === 0) {
+      ops.push({ type: 'put', key: stateKey(key), value: encodeState(value, version) });
+    } else {
+      ops.push({ type: 'put', key: valueKey(version, 0), value });
+      ops.push({ type: 'put', key: stateKey(key), value: encodeStateRef(version, 0) });
+    }
+  }
+  await db.batch(ops);
+  return new StateView(db);
+}
+
+async function plainRange(view: StateView, range: KeyRange): Promise<VersionedKV[]> {
+  const out: VersionedKV[] = [];
+  for await (const kv of view.range(range)) out.push(kv);
+  return out;
+}
+
+const RANGE_KEYS = ['', 'k', 'k000', 'k005', 'k007é', 'k010', 'k023', 'k039', 'k040', 'z'];
+
+test('rangeEntries reads what range yields, batches cut short by their byte budget included', async (t) => {
+  const view = await rangeState(t, 40);
+  for (const gte of RANGE_KEYS) {
+    for (const lt of [...RANGE_KEYS, undefined]) {
+      const range: KeyRange = lt === undefined ? { gte } : { gte, lt };
+      const all = await plainRange(view, range);
+      for (const limit of [1, 2, 3, 5, 17, 40, 41, 100]) {
+        assert.deepEqual(
+          await view.rangeEntries(range, limit),
+          all.slice(0, limit),
+          `${gte}..${lt} ${limit}`,
+        );
+      }
+    }
+  }
+});
+
+test("a paginated range query's page, bookmark and recorded range are those of a scan pulled page-size times", async (t) => {
+  const view = await rangeState(t, 40);
+  const tx = { txId: 't', bufferArgs: [], totalQueryLimit: 25 } as unknown as TxContext;
+  for (const start of RANGE_KEYS) {
+    for (const end of RANGE_KEYS) {
+      for (const [pageSize, bookmark] of [
+        [1, ''],
+        [3, ''],
+        [10, 'k012'],
+        [40, ''],
+        [0, 'k020'],
+        [25, ''],
+      ] as const) {
+        const sim = new TxSimulation('t');
+        const stub = new EmbeddedStub(tx, view, sim);
+        const { iterator, metadata } = await stub.getStateByRangeWithPagination(
+          start,
+          end,
+          pageSize,
+          bookmark,
+        );
+        const got: { key: string; value: Uint8Array }[] = [];
+        for (let r = await iterator.next(); !r.done; r = await iterator.next()) got.push(r.value);
+        // The definition: a scan from the bookmark (or the start) pulled at most `limit` times, the
+        // next key peeked without being recorded.
+        const limit = pageSize > 0 && pageSize < 25 ? pageSize : 25;
+        const from = bookmark || start || '\u0001';
+        const all = await plainRange(view, end ? { gte: from, lt: end } : { gte: from });
+        const page = all.slice(0, limit);
+        const label = `${start}..${end} ${pageSize} ${bookmark}`;
+        assert.deepEqual(
+          got.map((kv) => [kv.key, Buffer.from(kv.value)]),
+          page.map((kv) => [kv.key, kv.value]),
+          label,
+        );
+        assert.deepEqual(
+          metadata,
+          { fetchedRecordsCount: page.length, bookmark: all[limit]?.key ?? '' },
+          label,
+        );
+        const exhausted = all.length < limit;
+        const expected = {
+          startKey: from,
+          endKey: exhausted ? end : (page[page.length - 1]?.key ?? ''),
+          itrExhausted: exhausted,
+          reads: page.map((kv) => ({ key: kv.key, version: kv.version })),
+        };
+        assert.deepEqual(
+          sim.readSet.rangeQueries,
+          expected.itrExhausted || page.length > 0 ? [expected] : [],
+          label,
+        );
+      }
+    }
   }
 });
