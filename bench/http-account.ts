@@ -146,7 +146,15 @@ async function gatewayRound(
     const bodies = makeReceipts(single).map((mu) => Buffer.from(mu));
     await timed('single c=64', single, () =>
       loadChecked(
-        { url: serve.url, token, path: '/v1/receipts', type: 'text/markdown', bodies, connections: 64 },
+        {
+          url: serve.url,
+          token,
+          path: '/v1/receipts',
+          type: 'text/markdown',
+          bodies,
+          connections: 64,
+          client: 'raw',
+        },
         single,
         createdOne,
       ),
@@ -164,6 +172,7 @@ async function gatewayRound(
           type: 'application/json',
           bodies: batches,
           connections: 4,
+          client: 'raw',
         },
         batchTotal,
         (status, text) => appendedInBatch(status, text, BATCH),
