@@ -71,8 +71,8 @@ const POISONING: { protoAction: 'error'; constructorAction: 'error' } = {
  * `JSON.parse`, objects with an own `__proto__` or a `constructor.prototype` refused), without the
  * two regular-expression passes over the whole text by which secure-json-parse decides whether to
  * look at the parsed value: those are only a filter in front of the same walk, and a walk over the
- * parsed value costs a few nodes where the regexes read every character (a 240 KB batch body:
- * ~7 µs per receipt of 11–14). Undefined when the text fails either step: the caller then lets the
+ * parsed value visits each object once where the regexes read every character (a 240 KB batch
+ * body: ~7 µs per receipt instead of 11–14, docs/performance.md §5). Undefined when the text fails either step: the caller then lets the
  * default parser answer, so every refusal keeps its error. Held to the default parser by
  * test/gateway/body-validation.test.ts.
  */
