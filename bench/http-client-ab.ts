@@ -1,6 +1,6 @@
 /**
  * The bench client's own cost: `node:http` (keep-alive agent, `request` in http.ts) against autocannon
- * (load.ts) driving the same `torgo serve` with single-receipt `POST /v1/receipts`, alternating in the
+ * and the raw-socket client (load.ts `load`, `loadRaw`) driving the same `torgo serve` with single-receipt `POST /v1/receipts`, alternating in the
  * same minutes. Prints, per client, the median over rounds of its CPU per request (this process, all
  * threads), the gateway's CPU per receipt (its process, all threads, /proc) and the rate.
  *
@@ -33,14 +33,14 @@ const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-client-'));
 const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
 const serve = await startServe(dir);
 
-type Client = 'node:http' | 'autocannon';
+type Client = 'node:http' | 'autocannon' | 'raw';
 /** Sends `receipts` with client `client`; fails unless every one was answered 201. */
 async function send(client: Client, receipts: string[], token: string): Promise<void> {
-  if (client === 'autocannon') {
+  if (client !== 'node:http') {
     const bodies = receipts.map((mu) => Buffer.from(mu));
     const { url } = serve;
     await loadChecked(
-      { url, token, path: '/v1/receipts', type: 'text/markdown', bodies, connections: c },
+      { url, token, path: '/v1/receipts', type: 'text/markdown', bodies, connections: c, client },
       receipts.length,
       createdOne,
     );
@@ -58,12 +58,14 @@ try {
   const token = await appenderWithKey(agent, serve.url, serve.admin, 'client-ab', key);
   await send('node:http', makeReceipts(64), token);
   await send('autocannon', makeReceipts(64), token);
+  await send('raw', makeReceipts(64), token);
   const figures = new Map<
     Client,
     { client: number[]; kernel: number[]; gateway: number[]; rate: number[] }
   >();
   for (let round = 0; round < rounds; round++) {
-    const order: Client[] = round % 2 === 0 ? ['node:http', 'autocannon'] : ['autocannon', 'node:http'];
+    const clients: Client[] = ['node:http', 'autocannon', 'raw'];
+    const order = round % 2 === 0 ? clients : clients.toReversed();
     for (const client of order) {
       const receipts = makeReceipts(perRun);
       const counts = await ledgerCounts(serve.url, agent);

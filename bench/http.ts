@@ -4,8 +4,10 @@
  * the batch route (50 per request, 4 in flight) next to the engine's appendReceipts of 50, 4 in flight.
  *
  * The gateway runs as `torgo serve` in a child process, as in production, with its rate limit off;
- * this process is the client: autocannon in the timed runs (load.ts; every body a distinct receipt
- * prepared before timing, every answer checked), node:http for set-up. The gateway's path adds HTTP parsing, auth,
+ * this process is the client: the raw-socket client in the timed runs (load.ts `loadRaw`: one
+ * keep-alive connection per request in flight, every body a distinct receipt prepared before timing,
+ * every answer checked; ~0.45× of autocannon's CPU per request, docs/performance.md §5), node:http
+ * for set-up. The gateway's path adds HTTP parsing, auth,
  * pre-verification (the contract's own check then finds the verification memo) and coalescing in
  * front of the same engine, and builds the transparency log from its blocks.
  *
@@ -312,6 +314,9 @@ export async function loadChecked(
   return { latencies: r.latencies, elapsed: r.elapsed };
 }
 
+/** The timed runs' load generator (load.ts): the raw-socket client, the cheapest honest one measured. */
+const CLIENT = 'raw';
+
 /** Requests (or transactions) of a batch in flight at once, gateway and engine alike. */
 const BATCH_CONCURRENCY = 4;
 
@@ -412,7 +417,15 @@ export const httpSuite: Suite = async ({ smoke }) => {
         let timed = { latencies: [] as number[], elapsed: Number.NaN };
         const cpu = await cpuOf(perRun, async () => {
           timed = await loadChecked(
-            { url, token, path: '/v1/receipts', type: 'text/markdown', bodies, connections: c },
+            {
+              url,
+              token,
+              path: '/v1/receipts',
+              type: 'text/markdown',
+              bodies,
+              connections: c,
+              client: CLIENT,
+            },
             perRun,
             createdOne,
           );
@@ -462,6 +475,7 @@ export const httpSuite: Suite = async ({ smoke }) => {
             type: 'application/json',
             bodies,
             connections: BATCH_CONCURRENCY,
+            client: CLIENT,
           },
           batchRun,
           (status, text) => appendedInBatch(status, text, batch),

@@ -7,8 +7,10 @@
  * IncomingMessage, the agent's socket pool, a promise per request) runs on the same two cores as the
  * gateway it measures. autocannon writes each request as one buffer and parses the answer without
  * streams or agents: 0.4–0.8× of node:http's CPU per request on the loaded reference VM, ~0.9× in quiet
- * minutes (docs/performance.md §5, `bench/http-client-ab.js`).
+ * minutes (docs/performance.md §5, `bench/http-client-ab.js`). `loadRaw` (below) does the same with
+ * less still: ~0.45× of autocannon's CPU per request; the HTTP suite's timed runs use it.
  */
+import { connect } from 'node:net';
 import autocannon from 'autocannon';
 
 export interface LoadOptions {
@@ -31,6 +33,8 @@ export interface LoadOptions {
    * that acknowledges nothing the bench expected (counted as a failure).
    */
   readonly acknowledged: (status: number, body: string) => number;
+  /** autocannon (default) or the raw-socket client (`loadRaw`). */
+  readonly client?: 'autocannon' | 'raw';
 }
 
 export interface LoadResult {
@@ -48,6 +52,7 @@ export interface LoadResult {
 
 /** Sends every body once with `connections` in flight; resolves when every answer is in. */
 export async function load(options: LoadOptions): Promise<LoadResult> {
+  if (options.client === 'raw') return loadRaw(options);
   const { bodies, connections } = options;
   if (bodies.length === 0) return { elapsed: 0, latencies: [], acknowledged: 0, failures: 0 };
   let next = 0;
@@ -99,6 +104,96 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     latencies,
     acknowledged,
     failures: failures + result.errors + result.timeouts,
+    ...(firstFailure === undefined ? {} : { firstFailure }),
+  };
+}
+
+/**
+ * The same load as `load` from a smaller client: one keep-alive `net` socket per request in flight,
+ * each request written as one buffer built before the timed region (request line, host, bearer token,
+ * Content-Type, Content-Length, the body), each answer read as its status line, its Content-Length and
+ * that many bytes of body, and checked by `acknowledged` exactly as `load` checks it. No HTTP parser
+ * beyond that: an answer without Content-Length (chunked) or one that closes the connection is a
+ * failure, so the client can only under-count what the gateway acknowledged.
+ */
+export async function loadRaw(options: LoadOptions): Promise<LoadResult> {
+  const { bodies } = options;
+  const connections = Math.min(options.connections, bodies.length);
+  if (bodies.length === 0) return { elapsed: 0, latencies: [], acknowledged: 0, failures: 0 };
+  const u = new URL(options.url);
+  const head = (body: Buffer) =>
+    `${options.method ?? 'POST'} ${options.path} HTTP/1.1\r\nhost: ${u.host}\r\nauthorization: Bearer ${options.token}\r\n` +
+    (body.length > 0 ? `content-type: ${options.type}\r\ncontent-length: ${body.length}\r\n` : '') +
+    '\r\n';
+  const requests = bodies.map((b) => Buffer.concat([Buffer.from(head(b), 'latin1'), b]));
+  let next = 0;
+  let acknowledged = 0;
+  let failures = 0;
+  let firstFailure: string | undefined;
+  const latencies: number[] = [];
+  const fail = (why: string) => {
+    failures++;
+    firstFailure ??= why;
+  };
+  const start = performance.now();
+  let end = start;
+  await Promise.all(
+    Array.from(
+      { length: connections },
+      () =>
+        new Promise<void>((resolve) => {
+          const socket = connect({ host: u.hostname, port: Number(u.port) });
+          socket.setNoDelay(true);
+          let sentAt = 0;
+          let pending: Buffer | undefined;
+          const send = () => {
+            if (next >= requests.length) {
+              socket.end();
+              resolve();
+              return;
+            }
+            sentAt = performance.now();
+            socket.write(requests[next++]!);
+          };
+          socket.on('connect', send);
+          socket.on('data', (chunk: Buffer) => {
+            pending = pending ? Buffer.concat([pending, chunk]) : chunk;
+            const headEnd = pending.indexOf('\r\n\r\n');
+            if (headEnd < 0) return;
+            const header = pending.toString('latin1', 0, headEnd);
+            const length = /\r\ncontent-length: *(\d+)/i.exec(header);
+            if (!length) {
+              fail(`an answer without Content-Length: ${header.slice(0, 300)}`);
+              socket.destroy();
+              resolve();
+              return;
+            }
+            const bodyEnd = headEnd + 4 + Number(length[1]);
+            if (pending.length < bodyEnd) return;
+            const status = Number(header.slice(9, 12));
+            const text = pending.toString('utf8', headEnd + 4, bodyEnd);
+            pending = pending.length > bodyEnd ? pending.subarray(bodyEnd) : undefined;
+            end = performance.now();
+            latencies.push(end - sentAt);
+            const n = options.acknowledged(status, text);
+            if (n > 0) acknowledged += n;
+            else fail(`${status} ${text.slice(0, 300)}`);
+            send();
+          });
+          socket.on('error', (e) => {
+            fail(`connection: ${e.message}`);
+            resolve();
+          });
+          socket.on('close', () => resolve());
+        }),
+    ),
+  );
+  if (next !== bodies.length) throw new Error(`the raw client sent ${next} bodies, not ${bodies.length}`);
+  return {
+    elapsed: end - start,
+    latencies,
+    acknowledged,
+    failures,
     ...(firstFailure === undefined ? {} : { firstFailure }),
   };
 }

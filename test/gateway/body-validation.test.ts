@@ -1,12 +1,13 @@
 /**
  * Request bodies whose only string-length limit is "non-empty" are checked in UTF-16 units (no
  * per-character count); every other body keeps Ajv's count of code points. Both must answer as the
- * code-point count would.
+ * code-point count would. A JSON body is parsed as fastify's default parser parses it.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { batchBody, RevokeKeyBody, ReceiptWrapper } from '@torgo/api';
-import { lengthsCountableInUnits } from '../../gateway/http/app.js';
+import Fastify from 'fastify';
+import { lengthsCountableInUnits, parsedJsonBody } from '../../gateway/http/app.js';
 import { call, receipt, service, startTestGateway } from './helpers.js';
 
 test('lengthsCountableInUnits: only schemas whose length limits are minLength <= 1, without $ref', () => {
@@ -66,4 +67,42 @@ test('a body with maxLength still counts code points: a 200-emoji revocation rea
     body: { reason: '😀'.repeat(200) },
   });
   assert.equal(fits.status, 200, fits.text);
+});
+
+test('parsedJsonBody: the value fastify’s default JSON parser gives, and undefined wherever it refuses', () => {
+  const fastifyDefault = Fastify().getDefaultJsonParser('error', 'error');
+  const viaDefault = (text: string): { value: unknown } | undefined => {
+    let out: { value: unknown } | undefined;
+    fastifyDefault({} as never, text, (err, value) => {
+      out = err ? undefined : { value };
+    });
+    return out;
+  };
+  const texts = [
+    '{"receipts":["a","b"]}',
+    '\ufeff{"receipt":"x"}',
+    '[1,{"a":[{"b":null}]}]',
+    '"text"',
+    '42',
+    'null',
+    '',
+    '{',
+    '{"a":1}x',
+    '{"__proto__":{"admin":true}}',
+    '{"a":[{"__proto__":1}]}',
+    '{"\\u005f_proto__":1}',
+    '{"_\\u005Fproto\\u005f_" :1}',
+    '{"constructor":{"prototype":{"x":1}}}',
+    '{"a":{"constructor":{"prototype":null}}}',
+    '{"c\\u006Fnstructor":{"prototype":1}}',
+    '{"constructor":{"name":"not a prototype"}}',
+    '{"constructor":"text"}',
+    '{"proto":"__proto__","text":"constructor prototype"}',
+    '{"receipts":["{\\"__proto__\\":1}"]}',
+  ];
+  for (const text of texts) assert.deepEqual(parsedJsonBody(text), viaDefault(text), JSON.stringify(text));
+  assert.equal(parsedJsonBody('{"a":[{"\\u005f_proto__":1}]}'), undefined, 'an escaped __proto__ is refused');
+  assert.deepEqual(parsedJsonBody('\ufeff{"constructor":{"name":"x"}}'), {
+    value: { constructor: { name: 'x' } },
+  });
 });
