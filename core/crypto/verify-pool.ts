@@ -21,7 +21,13 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { platformMlDsa } from './backend.js';
 import type { MlDsaBackend } from './mldsa.js';
-import { type ReceiptCheck, type ReceiptJob, runReceiptCheck } from './receipt-check.js';
+import {
+  type ReceiptCheck,
+  type ReceiptJob,
+  runReceiptCheck,
+  unwireCheck,
+  type WireCheck,
+} from './receipt-check.js';
 import { VerificationMemo, type VerifyJob } from './verify-memo.js';
 
 export { VerificationMemo, type VerifyJob } from './verify-memo.js';
@@ -31,8 +37,8 @@ type Pending =
   | { readonly kind: 'verify'; readonly job: VerifyJob; resolve(ok: boolean): void }
   | { readonly kind: 'receipt'; readonly job: ReceiptJob; resolve(check: ReceiptCheck): void };
 
-/** What a worker answers per job: a verification's result, or a receipt check's. */
-type WireResult = boolean | ReceiptCheck;
+/** What a worker answers per job: a verification's result, or a receipt check's (`wireCheck`). */
+type WireResult = boolean | WireCheck;
 
 interface Slot {
   worker: Worker | undefined;
@@ -176,7 +182,7 @@ export class VerifyPool {
 /** Answers a job with what its worker (or this thread) gave: a non-boolean verification is a failure. */
 function settle(p: Pending, result: WireResult | undefined): void {
   if (p.kind === 'verify') p.resolve(result === true);
-  else p.resolve(typeof result === 'object' ? result : { verdict: 'undecided' });
+  else p.resolve(typeof result === 'object' ? unwireCheck(result, p.job) : { verdict: 'undecided' });
 }
 
 /** Clocks `threadCpuBusy` reads, in ms: this thread's CPU time and the wall clock (tests pass their own). */

@@ -26,6 +26,8 @@ import {
   type ReceiptJob,
   runReceiptCheck,
   signerKeyIdHints,
+  unwireCheck,
+  wireCheck,
 } from '../../core/crypto/receipt-check.js';
 import {
   receiptChecker,
@@ -144,6 +146,21 @@ describe('receipt pre-check off the caller thread', () => {
   it('on worker threads: the same, every job of one turn answered in order', async () => {
     const checks = await Promise.all(all.map((c) => pool.checkReceipt(job(c))));
     for (const [i, c] of all.entries()) assertSame(checks[i]!, c, nativeBackend);
+  });
+
+  it("a worker posts a string input's valid check without the text, and the pool puts the input back", () => {
+    for (const c of all) {
+      const check = runReceiptCheck(job(c), nativeBackend);
+      const wire = wireCheck(check, job(c));
+      if (check.verdict === 'valid' && typeof c.input === 'string') {
+        assert.equal((wire as { mu: unknown }).mu, null, c.name);
+      } else assert.equal(wire, check, c.name);
+      assert.deepEqual(unwireCheck(wire, job(c)), check, c.name);
+    }
+    // A text-less answer to a bytes job is not something a worker posts: undecided, checked by the caller.
+    const bytes = all.find((c) => typeof c.input !== 'string' && runReceiptCheck(job(c), nativeBackend).verdict === 'valid')!;
+    const valid = runReceiptCheck(job(bytes), nativeBackend);
+    assert.deepEqual(unwireCheck({ ...valid, mu: null } as never, job(bytes)), { verdict: 'undecided' });
   });
 
   it('undecided exactly when a signature names a key id that was not looked up', async () => {
