@@ -77,7 +77,9 @@ export function runReceiptCheck(job: ReceiptJob, mlDsa: MlDsaBackend): ReceiptCh
  * input (`runReceiptCheck`), so that the caller's own string is not cloned back to it (~10 KB per receipt:
  * every `.mu` holds "—", so it is a two-byte string); `unwireCheck` puts the input back in its place.
  */
-export type WireCheck = ReceiptCheck | (Omit<Extract<ReceiptCheck, { verdict: 'valid' }>, 'mu'> & { mu: null });
+export type WireCheck =
+  | ReceiptCheck
+  | (Omit<Extract<ReceiptCheck, { verdict: 'valid' }>, 'mu'> & { mu: null });
 
 export function wireCheck(check: ReceiptCheck, job: ReceiptJob): WireCheck {
   return check.verdict === 'valid' && typeof job.input === 'string' ? { ...check, mu: null } : check;

@@ -19,6 +19,7 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { RECEIPT_CONTEXT, signedBytes } from '../receipt/receipt.js';
 import { platformMlDsa } from './backend.js';
 import type { MlDsaBackend } from './mldsa.js';
 import {
@@ -302,14 +303,18 @@ export function withVerificationMemo(
     ...delegateTo(backend),
     memo,
     verify(alg, publicKey, message, signature, context) {
-      const key = VerificationMemo.key({ alg, publicKey, message, signature, context });
+      const job = { alg, publicKey, message, signature, context };
+      if (memo.hasAccepted(job)) return true;
+      const key = VerificationMemo.key(job);
       if (memo.has(key)) return true;
       const ok = backend.verify(alg, publicKey, message, signature, context);
       if (ok) memo.add(key);
       return ok;
     },
     async verifyAsync(alg, publicKey, message, signature, context) {
-      const key = VerificationMemo.key({ alg, publicKey, message, signature, context });
+      const job = { alg, publicKey, message, signature, context };
+      if (memo.hasAccepted(job)) return true;
+      const key = VerificationMemo.key(job);
       if (memo.has(key)) return true;
       const ok = backend.verifyAsync
         ? await backend.verifyAsync(alg, publicKey, message, signature, context)
@@ -334,8 +339,25 @@ export function receiptChecker(
   return async (input, keys) => {
     const job = { input, keys, memoKeys: memo !== undefined };
     const check = pool ? await pool.checkReceipt(job) : runReceiptCheck(job, backend);
-    // Keys of tuples the verifier (of this process, on a worker) just accepted: VerificationMemo's rule.
-    if (memo && check.verdict === 'valid') for (const key of check.memoKeys) memo.add(key);
+    // Tuples the verifier (of this process, on a worker) just accepted: VerificationMemo's rule. By key, and
+    // by the arrays of this parse, which is what a pre-check hands over to the contract: the same bytes the
+    // worker verified (a structured clone is exact), with the keys it was given.
+    if (memo && check.verdict === 'valid') {
+      for (const key of check.memoKeys) memo.add(key);
+      const message = signedBytes(check.receipt);
+      for (const s of check.receipt.signatures) {
+        const key = keys.get(s.keyId);
+        if (key) {
+          memo.addAccepted({
+            alg: key.alg,
+            publicKey: key.publicKey,
+            message,
+            signature: s.signature,
+            context: RECEIPT_CONTEXT,
+          });
+        }
+      }
+    }
     return check;
   };
 }
