@@ -5,7 +5,7 @@
  * machine inflates far less than receipts/s. Run it alternately with each setting:
  *
  *   npx node [--max-semi-space-size=N] dist/bench/append-ab.js [--receipts 1500] [--runs 1] [--scratch DIR]
- *     [--precheck worker|thread|none]
+ *     [--precheck worker|thread|none] [--only 'c=64,batch']
  *
  * `--precheck` (default `worker`, what the embedded gateway does): how receipts are checked before the
  * ledger (bench/engine.ts `PreCheck`); alternate `worker` and `thread` to measure the parse's move.
@@ -42,7 +42,9 @@ async function main(): Promise<void> {
       only: { type: 'string' },
     },
   });
-  const scenarios = SCENARIOS.filter((s) => !values.only || s.name.includes(values.only));
+  // `--only 'c=64,batch'`: the scenarios whose name holds one of these.
+  const only = values.only?.split(',');
+  const scenarios = SCENARIOS.filter((s) => !only || only.some((part) => s.name.includes(part)));
   const receipts = Number(values.receipts);
   const preCheck = values.precheck as PreCheck;
   const { append, close } = await openBenchLedger({ scratch: values.scratch, preCheck });
