@@ -14,7 +14,9 @@
  * encoding, and is filled only with tuples the real verifier just accepted — never with failures,
  * never from outside this process. A hit is therefore what the verifier would answer again (up to a
  * SHA-256 collision); a miss runs the verifier. Key status (revoked, retired) is not part of it:
- * the contract checks that itself, every time. Bounded: the oldest entries go first.
+ * the contract checks that itself, every time. Bounded: the oldest entries go first. A tuple a receipt
+ * pre-check accepted is also found by its signature's array (`VerificationMemo.addAccepted`): only when
+ * all five inputs equal, byte for byte, a copy taken when it was accepted, so such a hit is exact.
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
