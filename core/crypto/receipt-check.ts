@@ -72,6 +72,26 @@ export function runReceiptCheck(job: ReceiptJob, mlDsa: MlDsaBackend): ReceiptCh
   };
 }
 
+/**
+ * A check as a worker posts it: for a string input, the valid verdict without its `.mu` text, which is that
+ * input (`runReceiptCheck`), so that the caller's own string is not cloned back to it (~10 KB per receipt:
+ * every `.mu` holds "—", so it is a two-byte string); `unwireCheck` puts the input back in its place.
+ */
+export type WireCheck =
+  | ReceiptCheck
+  | (Omit<Extract<ReceiptCheck, { verdict: 'valid' }>, 'mu'> & { mu: null });
+
+export function wireCheck(check: ReceiptCheck, job: ReceiptJob): WireCheck {
+  return check.verdict === 'valid' && typeof job.input === 'string' ? { ...check, mu: null } : check;
+}
+
+/** The check a worker posted as `wireCheck(check, job)`: `check` again. */
+export function unwireCheck(check: WireCheck, job: ReceiptJob): ReceiptCheck {
+  if (check.verdict !== 'valid' || check.mu !== null) return check;
+  if (typeof job.input !== 'string') return UNDECIDED; // not what a worker posts: leave it to the caller
+  return { ...check, mu: job.input };
+}
+
 /** The memo key of each (accepted) signature of `receipt`, as the contract's check will look it up. */
 function memoKeysOf(receipt: Receipt, keys: ReceiptJob['keys']): string[] {
   const message = signedBytes(receipt);

@@ -16,10 +16,54 @@ export interface VerifyJob {
 /** Entries kept: ~100 bytes each; a few seconds of appends at full speed. */
 const MEMO_LIMIT = 32_768;
 
+/** A tuple accepted, its bytes copied (publicKey ‖ context ‖ signature ‖ message) when it was accepted. */
+interface Accepted {
+  readonly alg: string;
+  readonly bytes: Buffer;
+  readonly publicKey: number;
+  readonly context: number;
+  readonly signature: number;
+}
+
+/**
+ * Successful verifications, by SHA-256 of the tuple (`key`) and, for tuples added with `addAccepted`, by the
+ * signature's array object as well: the parse a pre-check hands over to the contract carries the very arrays
+ * the pre-check accepted, so the contract's check finds them without hashing ~5.6 KB (issue 14). An entry
+ * by array answers only a tuple equal byte for byte to the one accepted (compared with a copy taken then, so
+ * an array changed since does not match), and lives as long as that array (a WeakMap): nothing to bound.
+ */
 export class VerificationMemo {
   private readonly entries = new Set<string>();
+  private readonly bySignature = new WeakMap<Uint8Array, Accepted>();
 
   constructor(private readonly limit = MEMO_LIMIT) {}
+
+  /** Whether `job` equals, byte for byte, the tuple accepted with its signature array (`addAccepted`). */
+  hasAccepted(job: VerifyJob): boolean {
+    const a = this.bySignature.get(job.signature);
+    if (!a || a.alg !== job.alg) return false;
+    const { bytes } = a;
+    const ends = [a.publicKey, a.publicKey + a.context, a.publicKey + a.context + a.signature, bytes.length];
+    const parts = [job.publicKey, job.context, job.signature, job.message];
+    let at = 0;
+    for (const [i, part] of parts.entries()) {
+      if (part.length !== ends[i]! - at || bytes.compare(part, 0, part.length, at, ends[i]) !== 0)
+        return false;
+      at = ends[i]!;
+    }
+    return true;
+  }
+
+  /** Call only with a tuple the verifier accepted; `hasAccepted` then finds it by `job.signature`. */
+  addAccepted(job: VerifyJob): void {
+    this.bySignature.set(job.signature, {
+      alg: job.alg,
+      bytes: Buffer.concat([job.publicKey, job.context, job.signature, job.message]),
+      publicKey: job.publicKey.length,
+      context: job.context.length,
+      signature: job.signature.length,
+    });
+  }
 
   static key(job: VerifyJob): string {
     const h = createHash('sha256');

@@ -14,14 +14,23 @@
  * encoding, and is filled only with tuples the real verifier just accepted — never with failures,
  * never from outside this process. A hit is therefore what the verifier would answer again (up to a
  * SHA-256 collision); a miss runs the verifier. Key status (revoked, retired) is not part of it:
- * the contract checks that itself, every time. Bounded: the oldest entries go first.
+ * the contract checks that itself, every time. Bounded: the oldest entries go first. A tuple a receipt
+ * pre-check accepted is also found by its signature's array (`VerificationMemo.addAccepted`): only when
+ * all five inputs equal, byte for byte, a copy taken when it was accepted, so such a hit is exact.
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { RECEIPT_CONTEXT, signedBytes } from '../receipt/receipt.js';
 import { platformMlDsa } from './backend.js';
 import type { MlDsaBackend } from './mldsa.js';
-import { type ReceiptCheck, type ReceiptJob, runReceiptCheck } from './receipt-check.js';
+import {
+  type ReceiptCheck,
+  type ReceiptJob,
+  runReceiptCheck,
+  unwireCheck,
+  type WireCheck,
+} from './receipt-check.js';
 import { VerificationMemo, type VerifyJob } from './verify-memo.js';
 
 export { VerificationMemo, type VerifyJob } from './verify-memo.js';
@@ -31,8 +40,8 @@ type Pending =
   | { readonly kind: 'verify'; readonly job: VerifyJob; resolve(ok: boolean): void }
   | { readonly kind: 'receipt'; readonly job: ReceiptJob; resolve(check: ReceiptCheck): void };
 
-/** What a worker answers per job: a verification's result, or a receipt check's. */
-type WireResult = boolean | ReceiptCheck;
+/** What a worker answers per job: a verification's result, or a receipt check's (`wireCheck`). */
+type WireResult = boolean | WireCheck;
 
 interface Slot {
   worker: Worker | undefined;
@@ -176,7 +185,7 @@ export class VerifyPool {
 /** Answers a job with what its worker (or this thread) gave: a non-boolean verification is a failure. */
 function settle(p: Pending, result: WireResult | undefined): void {
   if (p.kind === 'verify') p.resolve(result === true);
-  else p.resolve(typeof result === 'object' ? result : { verdict: 'undecided' });
+  else p.resolve(typeof result === 'object' ? unwireCheck(result, p.job) : { verdict: 'undecided' });
 }
 
 /** Clocks `threadCpuBusy` reads, in ms: this thread's CPU time and the wall clock (tests pass their own). */
@@ -296,14 +305,18 @@ export function withVerificationMemo(
     ...delegateTo(backend),
     memo,
     verify(alg, publicKey, message, signature, context) {
-      const key = VerificationMemo.key({ alg, publicKey, message, signature, context });
+      const job = { alg, publicKey, message, signature, context };
+      if (memo.hasAccepted(job)) return true;
+      const key = VerificationMemo.key(job);
       if (memo.has(key)) return true;
       const ok = backend.verify(alg, publicKey, message, signature, context);
       if (ok) memo.add(key);
       return ok;
     },
     async verifyAsync(alg, publicKey, message, signature, context) {
-      const key = VerificationMemo.key({ alg, publicKey, message, signature, context });
+      const job = { alg, publicKey, message, signature, context };
+      if (memo.hasAccepted(job)) return true;
+      const key = VerificationMemo.key(job);
       if (memo.has(key)) return true;
       const ok = backend.verifyAsync
         ? await backend.verifyAsync(alg, publicKey, message, signature, context)
@@ -328,8 +341,25 @@ export function receiptChecker(
   return async (input, keys) => {
     const job = { input, keys, memoKeys: memo !== undefined };
     const check = pool ? await pool.checkReceipt(job) : runReceiptCheck(job, backend);
-    // Keys of tuples the verifier (of this process, on a worker) just accepted: VerificationMemo's rule.
-    if (memo && check.verdict === 'valid') for (const key of check.memoKeys) memo.add(key);
+    // Tuples the verifier (of this process, on a worker) just accepted: VerificationMemo's rule. By key, and
+    // by the arrays of this parse, which is what a pre-check hands over to the contract: the same bytes the
+    // worker verified (a structured clone is exact), with the keys it was given.
+    if (memo && check.verdict === 'valid') {
+      for (const key of check.memoKeys) memo.add(key);
+      const message = signedBytes(check.receipt);
+      for (const s of check.receipt.signatures) {
+        const key = keys.get(s.keyId);
+        if (key) {
+          memo.addAccepted({
+            alg: key.alg,
+            publicKey: key.publicKey,
+            message,
+            signature: s.signature,
+            context: RECEIPT_CONTEXT,
+          });
+        }
+      }
+    }
     return check;
   };
 }

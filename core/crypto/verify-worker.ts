@@ -3,7 +3,7 @@
  * a signature's verification (a boolean), or a receipt's pre-check (receipt-check.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type ReceiptJob, runReceiptCheck } from './receipt-check.js';
+import { type ReceiptJob, runReceiptCheck, wireCheck } from './receipt-check.js';
 import type { VerifyJob } from './verify-memo.js';
 import { nativeBackend } from './native.js';
 import { nobleBackend } from './noble.js';
@@ -13,7 +13,7 @@ const backend = (workerData as { backend: string }).backend === 'native' ? nativ
 parentPort!.on('message', (m: { id: number; jobs: (VerifyJob | ReceiptJob)[] }) => {
   const results = m.jobs.map((j) =>
     'input' in j
-      ? runReceiptCheck(j, backend)
+      ? wireCheck(runReceiptCheck(j, backend), j)
       : backend.verify(j.alg, j.publicKey, j.message, j.signature, j.context),
   );
   parentPort!.postMessage({ id: m.id, results });

@@ -26,11 +26,14 @@ import {
   type ReceiptJob,
   runReceiptCheck,
   signerKeyIdHints,
+  unwireCheck,
+  wireCheck,
 } from '../../core/crypto/receipt-check.js';
 import {
   receiptChecker,
   VerificationMemo,
   VerifyPool,
+  type VerifyJob,
   withVerificationMemo,
 } from '../../core/crypto/verify-pool.js';
 import { flipInLastSignature, storedReceiptVectors } from '../vectors/stored-receipts.js';
@@ -146,6 +149,23 @@ describe('receipt pre-check off the caller thread', () => {
     for (const [i, c] of all.entries()) assertSame(checks[i]!, c, nativeBackend);
   });
 
+  it("a worker posts a string input's valid check without the text, and the pool puts the input back", () => {
+    for (const c of all) {
+      const check = runReceiptCheck(job(c), nativeBackend);
+      const wire = wireCheck(check, job(c));
+      if (check.verdict === 'valid' && typeof c.input === 'string') {
+        assert.equal((wire as { mu: unknown }).mu, null, c.name);
+      } else assert.equal(wire, check, c.name);
+      assert.deepEqual(unwireCheck(wire, job(c)), check, c.name);
+    }
+    // A text-less answer to a bytes job is not something a worker posts: undecided, checked by the caller.
+    const bytes = all.find(
+      (c) => typeof c.input !== 'string' && runReceiptCheck(job(c), nativeBackend).verdict === 'valid',
+    )!;
+    const valid = runReceiptCheck(job(bytes), nativeBackend);
+    assert.deepEqual(unwireCheck({ ...valid, mu: null } as never, job(bytes)), { verdict: 'undecided' });
+  });
+
   it('undecided exactly when a signature names a key id that was not looked up', async () => {
     for (const v of positives) {
       const signers = v.signers.map((s) => s.keyId);
@@ -183,6 +203,35 @@ describe('receipt pre-check off the caller thread', () => {
       await verifyReceiptSignaturesAsync(result.receipt, (id) => allKeys.get(id), contractSide);
     }
     assert.equal(verifications, 0, 'every signature was a memo hit');
+    // Each handed-over parse is found by its signature arrays alone (no SHA-256 of the tuple); a parse of
+    // the same text made apart (other arrays) is found by the memo keys.
+    const byArrays = new VerificationMemo();
+    const checkByArrays = receiptChecker(pool, nativeBackend, byArrays);
+    for (const v of positives) {
+      const c = cases().find((k) => k.name === `${v.name} (string)`)!;
+      const result = await checkByArrays(c.input, c.keys);
+      assert.equal(result.verdict, 'valid');
+      if (result.verdict !== 'valid') continue;
+      for (const s of result.receipt.signatures) {
+        const signer: PublicKey = allKeys.get(s.keyId)!;
+        const tuple: VerifyJob = {
+          alg: signer.alg,
+          publicKey: signer.publicKey,
+          message: utf8(result.receipt.text),
+          signature: s.signature,
+          context: RECEIPT_CONTEXT,
+        };
+        assert.equal(byArrays.hasAccepted(tuple), true, v.name);
+        assert.equal(byArrays.hasAccepted({ ...tuple, signature: s.signature.slice() }), false, v.name);
+        assert.equal(byArrays.has(VerificationMemo.key(tuple)), true, v.name);
+      }
+      await verifyReceiptSignaturesAsync(
+        parseReceipt(c.input as string),
+        (id) => allKeys.get(id),
+        withVerificationMemo(counting, byArrays),
+      );
+    }
+    assert.equal(verifications, 0, 'a parse made apart was a memo hit too, by key');
     // Failures are never remembered.
     const bad = cases().find((k) => k.name === 'minimal, a signature byte changed')!;
     const before = memo.size;

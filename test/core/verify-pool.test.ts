@@ -222,6 +222,49 @@ describe('verification memo', () => {
     assert.equal(new Set([a, b, c].map((j) => VerificationMemo.key(j))).size, 3);
   });
 
+  it('by signature array: only the exact tuple accepted with that array hits; anything else takes the key or the verifier', async () => {
+    const backend = counting();
+    const memo = new VerificationMemo();
+    const b = withVerificationMemo(backend, memo);
+    const good = jobs(1)[0]!;
+    memo.addAccepted(good);
+    assert.equal(memo.size, 0, 'nothing by key');
+    assert.equal(memo.hasAccepted(good), true);
+    assert.equal(b.verify(good.alg, good.publicKey, good.message, good.signature, good.context), true);
+    assert.equal(backend.calls, 0, 'a hit by array skips the verifier');
+    // Equal bytes in another array: not found by array (found by key only once something added the key).
+    const copy = { ...good, signature: good.signature.slice() };
+    assert.equal(memo.hasAccepted(copy), false);
+    // Every input changed on its own, the signature array kept (each byte of the copy is compared, lengths
+    // too): a miss, and the verifier's own answer.
+    const changed = [
+      { ...good, message: utf8('message 0!\n') },
+      { ...good, message: good.message.subarray(1) },
+      { ...good, context: utf8('torgo/other/v1') },
+      { ...good, context: new Uint8Array(0) },
+      { ...good, publicKey: third.publicKey },
+      { ...good, publicKey: good.publicKey.map((x, j) => (j === good.publicKey.length - 1 ? x ^ 1 : x)) },
+      { ...good, alg: 'ML-DSA-65' as const },
+    ];
+    for (const c of changed) {
+      assert.equal(memo.hasAccepted(c), false);
+      const callsBefore: number = backend.calls;
+      assert.equal(await b.verifyAsync!(c.alg, c.publicKey, c.message, c.signature, c.context), false);
+      assert.equal(backend.calls, callsBefore + 1);
+    }
+    // The array itself changed after it was accepted: no longer the tuple accepted.
+    const mutable = jobs(1)[0]!;
+    memo.addAccepted(mutable);
+    mutable.signature[9] = mutable.signature[9]! ^ 1;
+    assert.equal(memo.hasAccepted(mutable), false);
+    const callsBefore: number = backend.calls;
+    assert.equal(
+      b.verify(mutable.alg, mutable.publicKey, mutable.message, mutable.signature, mutable.context),
+      false,
+    );
+    assert.equal(backend.calls, callsBefore + 1);
+  });
+
   it('evicts the oldest entries past its bound', () => {
     const memo = new VerificationMemo(2);
     for (const k of ['a', 'b', 'c']) memo.add(k);
