@@ -11,7 +11,7 @@ import { importPublicKey, type PublicKey } from '../../crypto/keys.js';
 import type { MlDsaBackend } from '../../crypto/mldsa.js';
 import { InclusionVerifier } from '../../log/proof.js';
 import { parseReceipt, type Receipt, receiptDigest, verifyReceiptSignatures } from '../../receipt/receipt.js';
-import { entryLeafHash, type KeyEntry, keyInvalidAt } from '../entries.js';
+import { entryLeafHash, type KeyEntry, keyInvalidAt, type ReceiptEntry } from '../entries.js';
 import { type BundleFilters, outsideFilters } from '../filters.js';
 import { asFailure, type Failure, type Flag } from '../findings.js';
 import { checkFrameBatch, type FrameAnswer, type FrameBatch } from '../frames.js';
@@ -92,15 +92,15 @@ function digestMismatch(id: string): CoreError {
  * and computed on its own only when the parse fails (a text that is not the committed one fails
  * with E_BUNDLE_DIGEST_MISMATCH, whatever else is wrong with it).
  */
-function committedReceipt(r: ReceiptLine): Receipt {
+function committedReceipt(entry: ReceiptEntry, mu: string | Uint8Array): Receipt {
   let receipt: Receipt;
   try {
-    receipt = parseReceipt(r.mu);
+    receipt = parseReceipt(mu);
   } catch (e) {
-    if (receiptDigest(utf8(r.mu)) !== r.entry.digest) throw digestMismatch(r.entry.id);
+    if (receiptDigest(typeof mu === 'string' ? utf8(mu) : mu) !== entry.digest) throw digestMismatch(entry.id);
     throw e;
   }
-  if (receipt.digest !== r.entry.digest) throw digestMismatch(r.entry.id);
+  if (receipt.digest !== entry.digest) throw digestMismatch(entry.id);
   return receipt;
 }
 
@@ -115,6 +115,20 @@ export function checkReceiptLine(
   context: ReceiptCheckContext,
   mlDsa: MlDsaBackend = platformMlDsa,
 ): ReceiptCheckResult {
+  return checkReceipt(line, r, r.mu, context, mlDsa);
+}
+
+/**
+ * `checkReceiptLine` of a line whose `.mu` file is given apart, as its text or its UTF-8 (`parseReceipt`
+ * reads both the same): what a checker that read the line from its bytes uses (frames.ts).
+ */
+export function checkReceipt(
+  line: number,
+  r: Omit<ReceiptLine, 'mu'>,
+  mu: string | Uint8Array,
+  context: ReceiptCheckContext,
+  mlDsa: MlDsaBackend = platformMlDsa,
+): ReceiptCheckResult {
   const id = r.entry.id;
   let state = states.get(context);
   try {
@@ -123,7 +137,7 @@ export function checkReceiptLine(
       states.set(context, state);
     }
     state.inclusion.verify(r.leafIndex, entryLeafHash(r.entry), state.proofs.decode(r.proof, line));
-    const receipt = committedReceipt(r);
+    const receipt = committedReceipt(r.entry, mu);
     const t = state;
     const signers = verifyReceiptSignatures(receipt, (keyId) => t.publicKey(keyId), mlDsa);
     const fields = receipt.document.fields;
