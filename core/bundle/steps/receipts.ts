@@ -11,7 +11,7 @@ import { importPublicKey, type PublicKey } from '../../crypto/keys.js';
 import type { MlDsaBackend } from '../../crypto/mldsa.js';
 import { InclusionVerifier } from '../../log/proof.js';
 import { parseReceipt, type Receipt, receiptDigest, verifyReceiptSignatures } from '../../receipt/receipt.js';
-import { entryLeafHash, type KeyEntry, keyInvalidAt, type ReceiptEntry } from '../entries.js';
+import { entryLeafHash, type KeyEntry, keyValidity, type ReceiptEntry } from '../entries.js';
 import { type BundleFilters, outsideFilters } from '../filters.js';
 import { asFailure, type Failure, type Flag } from '../findings.js';
 import { checkFrameBatch, type FrameAnswer, type FrameBatch } from '../frames.js';
@@ -56,6 +56,7 @@ export interface ReceiptChecker {
  */
 class ContextState {
   private readonly publicKeys = new Map<string, PublicKey>();
+  private readonly validity = new Map<string, (time: string) => string | undefined>();
   readonly entries: Map<string, KeyEntry>;
   readonly proofs = new ProofDecoder();
   readonly inclusion: InclusionVerifier;
@@ -74,6 +75,15 @@ class ContextState {
       this.publicKeys.set(keyId, k);
     }
     return k;
+  }
+  /** `keyInvalidAt` of a proven key's entry, that entry's times parsed once. */
+  keyInvalidAt(keyId: string, time: string): string | undefined {
+    let valid = this.validity.get(keyId);
+    if (!valid) {
+      valid = keyValidity(this.entries.get(keyId)!);
+      this.validity.set(keyId, valid);
+    }
+    return valid(time);
   }
 }
 
@@ -153,7 +163,7 @@ export function checkReceipt(
     const flags: Flag[] = [];
     for (const keyId of signed) {
       const entry = t.entries.get(keyId)!;
-      const why = keyInvalidAt(entry, r.entry.committedAt);
+      const why = t.keyInvalidAt(keyId, r.entry.committedAt);
       if (why) throw new CoreError('E_BUNDLE_KEY_NOT_VALID', `receipt ${id}: ${why}`);
       if (entry.revokedAt !== null) {
         flags.push({
