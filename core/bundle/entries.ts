@@ -98,12 +98,15 @@ export function keyValidity(entry: KeyEntry): (time: string) => string | undefin
   return (time) => {
     const t = timeNanos(time);
     validFrom ??= timeNanos(entry.validFrom);
-    if (t < validFrom) return `key ${entry.keyId} was not yet valid at ${time} (valid from ${entry.validFrom})`;
-    if (entry.revokedAt !== null && (revokedAt ??= timeNanos(entry.revokedAt)) <= t) {
-      return `key ${entry.keyId} was revoked at ${entry.revokedAt}, before ${time}`;
+    if (t < validFrom)
+      return `key ${entry.keyId} was not yet valid at ${time} (valid from ${entry.validFrom})`;
+    if (entry.revokedAt !== null) {
+      revokedAt ??= timeNanos(entry.revokedAt);
+      if (revokedAt <= t) return `key ${entry.keyId} was revoked at ${entry.revokedAt}, before ${time}`;
     }
-    if (entry.retiredAt !== null && (retiredAt ??= timeNanos(entry.retiredAt)) <= t) {
-      return `key ${entry.keyId} was retired at ${entry.retiredAt}, before ${time}`;
+    if (entry.retiredAt !== null) {
+      retiredAt ??= timeNanos(entry.retiredAt);
+      if (retiredAt <= t) return `key ${entry.keyId} was retired at ${entry.retiredAt}, before ${time}`;
     }
     return undefined;
   };

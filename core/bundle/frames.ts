@@ -128,18 +128,18 @@ export function readMuString(bytes: Uint8Array, from: number, end: number): Uint
   let i = from;
   let quote = indexOfByte(bytes, 0x22, from);
   for (;;) {
-    let escape = indexOfByte(bytes, 0x5c, i);
-    if (escape < 0 || escape > end) escape = end;
-    if (quote < escape) return undefined;
-    out.set(bytes.subarray(i, escape), w);
-    w += escape - i;
-    if (escape === end) return out.slice(0, w);
-    let b = bytes[escape + 1]!;
-    if (escape + 1 >= end) return undefined;
+    let backslash = indexOfByte(bytes, 0x5c, i);
+    if (backslash < 0 || backslash > end) backslash = end;
+    if (quote < backslash) return undefined;
+    out.set(bytes.subarray(i, backslash), w);
+    w += backslash - i;
+    if (backslash === end) return out.slice(0, w);
+    let b = bytes[backslash + 1]!;
+    if (backslash + 1 >= end) return undefined;
     if (b === 0x6e) b = 0x0a;
     else if (b !== 0x22 && b !== 0x5c) return undefined;
     out[w++] = b;
-    i = escape + 2;
+    i = backslash + 2;
     if (quote < i) quote = indexOfByte(bytes, 0x22, i);
   }
 }

@@ -107,7 +107,8 @@ function committedReceipt(entry: ReceiptEntry, mu: string | Uint8Array): Receipt
   try {
     receipt = parseReceipt(mu);
   } catch (e) {
-    if (receiptDigest(typeof mu === 'string' ? utf8(mu) : mu) !== entry.digest) throw digestMismatch(entry.id);
+    if (receiptDigest(typeof mu === 'string' ? utf8(mu) : mu) !== entry.digest)
+      throw digestMismatch(entry.id);
     throw e;
   }
   if (receipt.digest !== entry.digest) throw digestMismatch(entry.id);

@@ -16,7 +16,13 @@ import {
 import { parseBundleLine, type ReceiptLine } from '../../../core/bundle/format.js';
 import type { ReceiptCheckContext } from '../../../core/bundle/steps/receipts.js';
 import { inThreadChecker, parseReceipt, publicKey, utf8, verifyBundleBytes } from '../../../core/index.js';
-import { buildLog, type LogFixture, longerBundle, ORIGIN, operatorKey } from '../../gateway/logbuilder/fixture.js';
+import {
+  buildLog,
+  type LogFixture,
+  longerBundle,
+  ORIGIN,
+  operatorKey,
+} from '../../gateway/logbuilder/fixture.js';
 
 const trusted = [{ name: ORIGIN, key: publicKey(operatorKey.alg, operatorKey.publicKey) }];
 const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -97,10 +103,7 @@ describe('a receipt line read from its bytes', () => {
   }
 
   /** Where the `.mu` string's content starts in a line, and where its closing quote is. */
-  const muSpan = (l: Uint8Array): [number, number] => [
-    Buffer.from(l).indexOf(',"mu":"') + 7,
-    l.length - 2,
-  ];
+  const muSpan = (l: Uint8Array): [number, number] => [Buffer.from(l).indexOf(',"mu":"') + 7, l.length - 2];
 
   it('every clean line is read fast and checks as plainly (valid)', () => {
     for (const l of lines) {
@@ -139,8 +142,14 @@ describe('a receipt line read from its bytes', () => {
       ['a field after mu', splice(l, l.length - 1, 0, text(',"z":1'))],
       ['the line ending inside a nested object', splice(l, l.length - 1, 1, text('"}}'))],
       ['no closing brace', l.subarray(0, l.length - 1)],
-      ['a link line with a mu', text(new TextDecoder().decode(l).replace('"type":"receipt"', '"type":"link"'))],
-      ['the em dash of the signature line escaped', text(new TextDecoder().decode(l).replace('\\n—', '\\n\\u2014'))],
+      [
+        'a link line with a mu',
+        text(new TextDecoder().decode(l).replace('"type":"receipt"', '"type":"link"')),
+      ],
+      [
+        'the em dash of the signature line escaped',
+        text(new TextDecoder().decode(l).replace('\\n—', '\\n\\u2014')),
+      ],
       ['the mirrored text changed', text(new TextDecoder().decode(l).replace('hctab', 'hctaB'))],
       ['a signature letter changed', splice(l, end - 10, 1, text(l[end - 10] === 0x41 ? 'B' : 'A'))],
     ];
@@ -173,15 +182,24 @@ describe('a receipt line read from its bytes', () => {
     );
     let fast = 0;
     fc.assert(
-      fc.property(fc.nat(lines.length - 1), fc.double({ min: 0, max: 1, noNaN: true }), fc.nat(2), insert, (k, where, remove, bytes) => {
-        // A line never holds an LF (the framing splits there).
-        if (bytes.includes(0x0a)) return;
-        const l = lines[k]!;
-        // Half of the edits land inside the .mu string, where the fast reading works.
-        const [start, end] = muSpan(l);
-        const at = where < 0.5 ? Math.floor(where * 2 * l.length) : start + Math.floor((where - 0.5) * 2 * (end - start));
-        if (same(splice(l, at, Math.min(remove, l.length - at), bytes), `line ${k}, ${at}`)) fast++;
-      }),
+      fc.property(
+        fc.nat(lines.length - 1),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.nat(2),
+        insert,
+        (k, where, remove, bytes) => {
+          // A line never holds an LF (the framing splits there).
+          if (bytes.includes(0x0a)) return;
+          const l = lines[k]!;
+          // Half of the edits land inside the .mu string, where the fast reading works.
+          const [start, end] = muSpan(l);
+          const at =
+            where < 0.5
+              ? Math.floor(where * 2 * l.length)
+              : start + Math.floor((where - 0.5) * 2 * (end - start));
+          if (same(splice(l, at, Math.min(remove, l.length - at), bytes), `line ${k}, ${at}`)) fast++;
+        },
+      ),
       { numRuns: 600 },
     );
     assert.ok(fast > 20, `${fast} edited lines read fast`);
