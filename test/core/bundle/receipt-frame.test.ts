@@ -15,16 +15,13 @@ import {
 } from '../../../core/bundle/frames.js';
 import { parseBundleLine, type ReceiptLine } from '../../../core/bundle/format.js';
 import type { ReceiptCheckContext } from '../../../core/bundle/steps/receipts.js';
-import { inThreadChecker, parseReceipt, publicKey, utf8, verifyBundleBytes } from '../../../core/index.js';
+import { inThreadChecker, parseReceipt, utf8, verifyBundleBytes } from '../../../core/index.js';
 import {
   buildLog,
   type LogFixture,
   longerBundle,
-  ORIGIN,
-  operatorKey,
+  operatorTrust as trusted,
 } from '../../gateway/logbuilder/fixture.js';
-
-const trusted = [{ name: ORIGIN, key: publicKey(operatorKey.alg, operatorKey.publicKey) }];
 const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The plain reading of a line: its parsed JSON, or undefined when that throws. */
