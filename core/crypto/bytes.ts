@@ -3,4 +3,4 @@
  * condition of `#crypto-backend` (platform/node.ts), JavaScript loops elsewhere (platform/portable.ts).
  * Both give the same results (test/core/encoding.test.ts), so which one runs changes no answer.
  */
-export { indexOfByte, writeAscii } from '#crypto-backend';
+export { indexOfByte, isUtf8, writeAscii } from '#crypto-backend';

@@ -179,3 +179,43 @@ it("each platform's writeAscii writes a string's UTF-8 exactly when it is ASCII,
   const short = new Uint8Array(4);
   assert.equal(nodePlatform.writeAscii('abcde', short, 0), undefined, 'no room: not written in full');
 });
+
+it("each platform's isUtf8 says what a fatal TextDecoder says, on random bytes and on UTF-8 with one byte changed", () => {
+  const fatal = new TextDecoder('utf-8', { fatal: true });
+  const decodes = (b: Uint8Array) => {
+    try {
+      fatal.decode(b);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // Valid UTF-8 (surrogate-free strings, "—", 4-byte characters), then maybe one byte set to anything.
+  const bytes = fc.oneof(
+    fc.uint8Array({ maxLength: 40 }),
+    fc
+      .tuple(fc.string({ unit: 'grapheme', maxLength: 30 }), fc.nat(), fc.integer({ min: -1, max: 255 }))
+      .map(([s, at, b]) => {
+        const u = utf8(`${s}—\u{1F600}`);
+        if (b >= 0) u[at % u.length] = b;
+        return u;
+      }),
+  );
+  let valid = 0;
+  fc.assert(
+    fc.property(bytes, (b) => {
+      const want = decodes(b);
+      if (want) valid++;
+      assert.equal(nodePlatform.isUtf8(b), want);
+      assert.equal(portablePlatform.isUtf8(b), want);
+    }),
+    { numRuns: 3000 },
+  );
+  assert.ok(valid > 300 && valid < 2900, `${valid} of 3000 valid: both answers reached`);
+  assert.equal(
+    nodePlatform.isUtf8(Uint8Array.of(0xed, 0xa0, 0x80)),
+    false,
+    'an encoded surrogate is not UTF-8',
+  );
+  assert.equal(nodePlatform.isUtf8(Uint8Array.of(0xc0, 0xaf)), false, 'an overlong form is not UTF-8');
+});

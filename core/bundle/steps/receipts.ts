@@ -11,7 +11,7 @@ import { importPublicKey, type PublicKey } from '../../crypto/keys.js';
 import type { MlDsaBackend } from '../../crypto/mldsa.js';
 import { InclusionVerifier } from '../../log/proof.js';
 import { parseReceipt, type Receipt, receiptDigest, verifyReceiptSignatures } from '../../receipt/receipt.js';
-import { entryLeafHash, type KeyEntry, keyInvalidAt } from '../entries.js';
+import { entryLeafHash, type KeyEntry, keyValidity, type ReceiptEntry } from '../entries.js';
 import { type BundleFilters, outsideFilters } from '../filters.js';
 import { asFailure, type Failure, type Flag } from '../findings.js';
 import { checkFrameBatch, type FrameAnswer, type FrameBatch } from '../frames.js';
@@ -56,6 +56,7 @@ export interface ReceiptChecker {
  */
 class ContextState {
   private readonly publicKeys = new Map<string, PublicKey>();
+  private readonly validity = new Map<string, (time: string) => string | undefined>();
   readonly entries: Map<string, KeyEntry>;
   readonly proofs = new ProofDecoder();
   readonly inclusion: InclusionVerifier;
@@ -75,6 +76,15 @@ class ContextState {
     }
     return k;
   }
+  /** `keyInvalidAt` of a proven key's entry, that entry's times parsed once. */
+  keyInvalidAt(keyId: string, time: string): string | undefined {
+    let valid = this.validity.get(keyId);
+    if (!valid) {
+      valid = keyValidity(this.entries.get(keyId)!);
+      this.validity.set(keyId, valid);
+    }
+    return valid(time);
+  }
 }
 
 const states = new WeakMap<ReceiptCheckContext, ContextState>();
@@ -92,15 +102,16 @@ function digestMismatch(id: string): CoreError {
  * and computed on its own only when the parse fails (a text that is not the committed one fails
  * with E_BUNDLE_DIGEST_MISMATCH, whatever else is wrong with it).
  */
-function committedReceipt(r: ReceiptLine): Receipt {
+function committedReceipt(entry: ReceiptEntry, mu: string | Uint8Array): Receipt {
   let receipt: Receipt;
   try {
-    receipt = parseReceipt(r.mu);
+    receipt = parseReceipt(mu);
   } catch (e) {
-    if (receiptDigest(utf8(r.mu)) !== r.entry.digest) throw digestMismatch(r.entry.id);
+    if (receiptDigest(typeof mu === 'string' ? utf8(mu) : mu) !== entry.digest)
+      throw digestMismatch(entry.id);
     throw e;
   }
-  if (receipt.digest !== r.entry.digest) throw digestMismatch(r.entry.id);
+  if (receipt.digest !== entry.digest) throw digestMismatch(entry.id);
   return receipt;
 }
 
@@ -115,6 +126,20 @@ export function checkReceiptLine(
   context: ReceiptCheckContext,
   mlDsa: MlDsaBackend = platformMlDsa,
 ): ReceiptCheckResult {
+  return checkReceipt(line, r, r.mu, context, mlDsa);
+}
+
+/**
+ * `checkReceiptLine` of a line whose `.mu` file is given apart, as its text or its UTF-8 (`parseReceipt`
+ * reads both the same): what a checker that read the line from its bytes uses (frames.ts).
+ */
+export function checkReceipt(
+  line: number,
+  r: Omit<ReceiptLine, 'mu'>,
+  mu: string | Uint8Array,
+  context: ReceiptCheckContext,
+  mlDsa: MlDsaBackend = platformMlDsa,
+): ReceiptCheckResult {
   const id = r.entry.id;
   let state = states.get(context);
   try {
@@ -123,7 +148,7 @@ export function checkReceiptLine(
       states.set(context, state);
     }
     state.inclusion.verify(r.leafIndex, entryLeafHash(r.entry), state.proofs.decode(r.proof, line));
-    const receipt = committedReceipt(r);
+    const receipt = committedReceipt(r.entry, mu);
     const t = state;
     const signers = verifyReceiptSignatures(receipt, (keyId) => t.publicKey(keyId), mlDsa);
     const fields = receipt.document.fields;
@@ -139,7 +164,7 @@ export function checkReceiptLine(
     const flags: Flag[] = [];
     for (const keyId of signed) {
       const entry = t.entries.get(keyId)!;
-      const why = keyInvalidAt(entry, r.entry.committedAt);
+      const why = t.keyInvalidAt(keyId, r.entry.committedAt);
       if (why) throw new CoreError('E_BUNDLE_KEY_NOT_VALID', `receipt ${id}: ${why}`);
       if (entry.revokedAt !== null) {
         flags.push({

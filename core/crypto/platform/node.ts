@@ -5,7 +5,7 @@
  * The choice is made by probing the runtime on first use, not by any caller: both backends give the
  * same answers, so peers on different runtimes still endorse identically.
  */
-import { Buffer } from 'node:buffer';
+import { Buffer, isUtf8 as bufferIsUtf8 } from 'node:buffer';
 import * as crypto from 'node:crypto';
 import type { MlDsaBackend } from '../mldsa.js';
 import { nativeBackend, nativeMlDsaAvailable } from '../native.js';
@@ -111,4 +111,9 @@ function bufferOver(out: Uint8Array): Buffer {
 /** `indexOfByte` of `CryptoPlatform`: Node's `Buffer#indexOf` (memchr) on the caller's bytes, not copied. */
 export function indexOfByte(bytes: Uint8Array, byte: number, from: number): number {
   return Buffer.prototype.indexOf.call(bytes, byte, from);
+}
+
+/** `isUtf8` of `CryptoPlatform`: Node's validator (simdutf), without decoding. */
+export function isUtf8(bytes: Uint8Array): boolean {
+  return bufferIsUtf8(bytes);
 }

@@ -43,3 +43,15 @@ export function writeAscii(text: string, out: Uint8Array, at: number): string | 
 export function indexOfByte(bytes: Uint8Array, byte: number, from: number): number {
   return bytes.indexOf(byte, from);
 }
+
+const fatal = new TextDecoder('utf-8', { fatal: true });
+
+/** `isUtf8` of `CryptoPlatform`: a fatal decode, its text dropped. */
+export function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    fatal.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -31,4 +31,6 @@ export interface CryptoPlatform {
   readonly writeAscii: (text: string, out: Uint8Array, at: number) => string | undefined;
   /** `bytes.indexOf(byte, from)` (Node: memchr; `Uint8Array.prototype.indexOf` is a loop). */
   readonly indexOfByte: (bytes: Uint8Array, byte: number, from: number) => number;
+  /** Whether `bytes` is well-formed UTF-8: exactly when a fatal `TextDecoder` decodes it (Node: `buffer.isUtf8`). */
+  readonly isUtf8: (bytes: Uint8Array) => boolean;
 }

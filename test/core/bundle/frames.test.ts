@@ -11,7 +11,6 @@ import {
   inThreadChecker,
   MAX_BUNDLE_LINE_BYTES,
   type ReceiptChecker,
-  publicKey,
   utf8,
   verifyBundle,
   verifyBundleBytes,
@@ -21,11 +20,8 @@ import {
   buildLog,
   type LogFixture,
   longerBundle,
-  ORIGIN,
-  operatorKey,
+  operatorTrust as trusted,
 } from '../../gateway/logbuilder/fixture.js';
-
-const trusted = [{ name: ORIGIN, key: publicKey(operatorKey.alg, operatorKey.publicKey) }];
 const LF = Uint8Array.of(10);
 
 function join(lines: readonly Uint8Array[], final = true): Uint8Array {

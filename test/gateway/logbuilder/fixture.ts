@@ -9,6 +9,7 @@ import {
   type PrivateKey,
   parseReceipt,
   privateKeyFromSeed,
+  publicKey,
   type ReceiptEntry,
   signReceipt,
   toBase64,
@@ -19,6 +20,8 @@ import { LogStore } from '../../../gateway/logbuilder/store.js';
 
 export const ORIGIN = 'torgo.test/log';
 export const operatorKey = privateKeyFromSeed('ML-DSA-65', new Uint8Array(32).fill(7));
+/** The operator's key as a verifier trusts it (`verifyBundle`'s `trusted`). */
+export const operatorTrust = [{ name: ORIGIN, key: publicKey(operatorKey.alg, operatorKey.publicKey) }];
 export const owner = { mspId: 'Org1MSP', id: 'x509::CN=relay::CN=ca' };
 
 /** A key entry as the contract's event gives it to the store; `extra` overrides (e.g. `prevKey`). */
