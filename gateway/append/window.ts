@@ -99,7 +99,7 @@ export class AppendWindow {
     let gathering = this.open.get(key);
     const expected = !this.busy.has(key);
     const alone =
-      windowMs <= 0 || this.draining || (!gathering && !this.waitsFor(key, expected, now + windowMs, now));
+      windowMs <= 0 || this.draining || (!gathering && !this.opens(key, expected, now + windowMs, now));
     if (alone) {
       const [outcome] = await this.run(key, who, [input]);
       return outcome!;
@@ -131,7 +131,7 @@ export class AppendWindow {
    * waits out its time: closing it at the first receipt predicted late lost a quarter of what it
    * gathered at 150/s (docs/performance.md §10, seventh round).
    */
-  private waitsFor(key: string, expected: boolean, deadline: number, now: number): boolean {
+  private opens(key: string, expected: boolean, deadline: number, now: number): boolean {
     return expected ? this.arrivals.expects(key, deadline, now) : this.arrivals.dueBy(key, deadline, now);
   }
 
