@@ -5,8 +5,11 @@
  *
  *   npx node dist/bench/steady-ab.js --a /work/base/bin/torgo.js [--b bin/torgo.js] [--rounds 3]
  *     [--seconds 8] [--runs 3] [--rate 150] [--clients 8] [--tokens 1] [--a-env K=V,K=V] [--b-env K=V]
+ *   npx node dist/bench/steady-ab.js --sweep 'TORGO_APPEND_WINDOW_MS=10;TORGO_APPEND_WINDOW_MS=20' [--b …]
  *
  * With only `--a-env`/`--b-env` (same build), it compares two settings of one build.
+ * `--sweep 'K=V;K=V;…'` compares any number of settings of one build (`--b`, default this tree's),
+ * in turn and in reverse every other round (a window-length table, docs/performance.md §10).
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     ...steadyLoadArgs,
     'a-env': { type: 'string', default: '' },
     'b-env': { type: 'string', default: '' },
+    sweep: { type: 'string' },
   },
 });
 /** "K=V,K=V" as an environment. */
@@ -32,17 +36,26 @@ function envOf(spec: string): Record<string, string> {
       .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   );
 }
-const envs = { A: envOf(values['a-env']), B: envOf(values['b-env']) } as const;
 const load = steadyLoadOf(values);
-const builds = { A: values.a, B: values.b } as const;
-const all: Record<'A' | 'B', SteadyRun[]> = { A: [], B: [] };
+/** Each variant: a label, a build and its environment. */
+const variants: { label: string; bin: string | undefined; env: Record<string, string> }[] = values.sweep
+  ? values.sweep.split(';').map((spec) => ({ label: spec || '(defaults)', bin: values.b, env: envOf(spec) }))
+  : [
+      { label: 'A', bin: values.a, env: envOf(values['a-env']) },
+      { label: 'B', bin: values.b, env: envOf(values['b-env']) },
+    ];
+const all: SteadyRun[][] = variants.map(() => []);
 for (let round = 0; round < Number(values.rounds); round++) {
-  const order: ('A' | 'B')[] = round % 2 === 0 ? ['A', 'B'] : ['B', 'A'];
-  for (const which of order) {
+  const order = variants.map((_, i) => i);
+  if (round % 2 === 1) order.reverse();
+  for (const i of order) {
     const load1 = loadavg()[0]!.toFixed(1);
-    const runs = await steadyRuns(load, Number(values.runs), { bin: builds[which], env: envs[which] });
-    all[which].push(...runs);
-    process.stdout.write(`round ${round} ${which} load ${load1}: ${steadySummary(runs)}\n`);
+    const { label, bin, env } = variants[i]!;
+    const runs = await steadyRuns(load, Number(values.runs), { bin, env });
+    all[i]!.push(...runs);
+    process.stdout.write(`round ${round} ${label} load ${load1}: ${steadySummary(runs)}\n`);
   }
 }
-for (const which of ['A', 'B'] as const) process.stdout.write(`${which}: ${steadySummary(all[which])}\n`);
+for (const [i, { label }] of variants.entries()) {
+  process.stdout.write(`${label}: ${steadySummary(all[i]!)}\n`);
+}

@@ -78,6 +78,16 @@ export class Arrivals {
     return r !== undefined && expected(r, deadline, now);
   }
 
+  /**
+   * Whether `creator`'s next transaction is due before `deadline` by its rhythm alone (whatever it
+   * has in flight): a creator whose mean gap is longer than what is left of a window will not
+   * send within it, so waiting for it would only add latency.
+   */
+  dueBy(creator: string, deadline: number, now: number): boolean {
+    const r = this.creators.get(creator);
+    return r !== undefined && due(r, deadline, now);
+  }
+
   /** Drops creators idle for FORGET_MS (all idle ones from the oldest on when `full`, to make room). */
   private forget(now: number, full: boolean): void {
     for (const [creator, r] of this.creators) {
@@ -90,6 +100,11 @@ export class Arrivals {
 
 /** Due by the deadline, not overdue by more than a mean gap (one that stopped is not waited for), and able to send. */
 function expected(r: Rhythm, deadline: number, now: number): boolean {
-  const due = r.last + r.gap;
-  return r.current < Math.max(1, r.peak) && due <= deadline && now - due <= r.gap;
+  return r.current < Math.max(1, r.peak) && due(r, deadline, now);
+}
+
+/** Its next transaction due by the deadline and not overdue by more than a mean gap. */
+function due(r: Rhythm, deadline: number, now: number): boolean {
+  const next = r.last + r.gap;
+  return next <= deadline && now - next <= r.gap;
 }

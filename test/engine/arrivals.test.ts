@@ -39,3 +39,15 @@ test('a client with its one transaction in the committer is not expected; one wi
   b.left('many');
   assert.equal(b.expectedBy(100, 22), true, 'one of its two in the committer: another may come');
 });
+
+test('dueBy: by the rhythm alone, whatever the creator has in flight', () => {
+  const a = new Arrivals();
+  rhythm(a, 'x', [0, 50, 100]); // mean gap 50: next due at 150
+  a.arrived('x', 150);
+  a.arrived('x', 151); // mean gap ~40 now; both in flight (expects would say no: at its peak)
+  assert.equal(a.expects('x', 200, 151), false, 'at its peak of transactions in flight');
+  assert.equal(a.dueBy('x', 200, 151), true, 'its next is due by 200 all the same');
+  assert.equal(a.dueBy('x', 160, 151), false, 'not due within 9 ms');
+  assert.equal(a.dueBy('x', 1000, 900), false, 'overdue by more than a mean gap: it stopped');
+  assert.equal(a.dueBy('unknown', 1000, 0), false, 'a creator never seen is not due');
+});

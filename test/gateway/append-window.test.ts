@@ -14,6 +14,27 @@ import { AppendWindow } from '../../gateway/append/window.js';
 import type { WalletIdentity } from '../../gateway/ledger/wallet.js';
 import { call, idOf, receipt, service, startTestGateway } from './helpers.js';
 
+/**
+ * An AppendWindow over a stand-in append that answers each receipt with itself; the calls for which
+ * `holds(inputs, n)` is true (n: 1 for the first call) stay in progress until `release()`.
+ */
+function heldWindow(
+  windowMs: number,
+  holds: (inputs: readonly (Uint8Array | string)[], n: number) => boolean,
+) {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const calls: (readonly (Uint8Array | string)[])[] = [];
+  const window = new AppendWindow({ windowMs, maxReceipts: 100 }, async (_who, inputs) => {
+    calls.push(inputs);
+    if (holds(inputs, calls.length)) await held;
+    return inputs.map((input) => ({ ok: true, input }) as unknown as AppendOutcome);
+  });
+  return { window, calls, release };
+}
+
 test('append window: receipts arriving together are each answered on their own, as without the window', async (t) => {
   const { url, admin } = await startTestGateway(t, { 'limits.appendWindowMs': 300 });
   const s = await service(url, admin);
@@ -106,16 +127,7 @@ test('append window: shutting down closes open windows and answers their receipt
 test('append window: drain closes an open window at once and its receipts get their own outcomes', async () => {
   // Deterministic: the first append is held in progress until the test lets it go.
   const who = { mspId: 'Org1MSP', label: 'svc' } as WalletIdentity;
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const calls: (readonly (Uint8Array | string)[])[] = [];
-  const window = new AppendWindow({ windowMs: 60_000, maxReceipts: 100 }, async (_who, inputs) => {
-    calls.push(inputs);
-    if (calls.length === 1) await held;
-    return inputs.map((input) => ({ ok: true, input }) as unknown as AppendOutcome);
-  });
+  const { window, calls, release } = heldWindow(60_000, (_inputs, n) => n === 1);
   const first = window.append(who, 'a');
   const second = window.append(who, 'b');
   const third = window.append(who, 'c');
@@ -182,4 +194,29 @@ test('append window: a token with several requests in flight lately gathers with
   assert.equal(window.waiting, 0, 'closed once no other receipt was expected');
   await Promise.all([c, d]);
   assert.deepEqual(calls.at(-1), ['c', 'd']);
+});
+
+test('append window: behind an append in progress, a receipt waits only when its token sends faster than the window', async () => {
+  // The first append of each token is held in progress until the test lets it go.
+  const { window, calls, release } = heldWindow(
+    40,
+    (inputs) => inputs[0] === 'slow-0' || inputs[0] === 'fast-0',
+  );
+  // A trickle: its second receipt comes 120 ms after the first (three windows), while the first is
+  // still in progress. Its next is not due within a window, so it goes at once instead of waiting 40 ms.
+  const slow = { mspId: 'Org1MSP', label: 'slow' } as WalletIdentity;
+  const s0 = window.append(slow, 'slow-0');
+  await sleep(120);
+  const s1 = window.append(slow, 's1');
+  assert.equal(window.waiting, 0, 'a receipt of a token slower than the window is not held');
+  assert.deepEqual(calls.at(-1), ['s1'], 'it went at once, alone');
+  // A token sending faster than the window: those behind its append in progress gather.
+  const fast = { mspId: 'Org1MSP', label: 'fast' } as WalletIdentity;
+  const f0 = window.append(fast, 'fast-0');
+  const f1 = window.append(fast, 'f1');
+  const f2 = window.append(fast, 'f2');
+  assert.equal(window.waiting, 2, 'receipts of a token faster than the window wait for each other');
+  release();
+  await Promise.all([s0, s1, f0, f1, f2]);
+  assert.deepEqual(calls.slice(2), [['fast-0'], ['f1', 'f2']]);
 });
