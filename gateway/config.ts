@@ -320,7 +320,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     queueReceipts: 10_000,
     receiptsPerTransaction: 50,
     transactionsInFlight: 32,
-    appendWindowMs: 20,
+    appendWindowMs: 10,
     inlineVerifications: 8,
     queryPage: 100,
     csvRows: 1_000_000,
