@@ -111,8 +111,12 @@ function matchesAt(bytes: Uint8Array, pattern: Uint8Array, at: number): boolean 
   return true;
 }
 
-/** Where `readMuString` writes before copying out: a line is at most MAX_BUNDLE_LINE_BYTES. */
-const MU_SCRATCH = new Uint8Array(MAX_BUNDLE_LINE_BYTES);
+/**
+ * Where `readMuString` writes before copying out: a line is at most MAX_BUNDLE_LINE_BYTES. Made at the
+ * first read, so a process (or a browser page) that imports this module and never reads a frame does not
+ * hold the 1 MiB.
+ */
+let muScratch: Uint8Array | undefined;
 
 /**
  * The bytes of a JSON string's content `bytes[from, end)` (`bytes[end]` must be a `"`) with each escape
@@ -123,7 +127,8 @@ const MU_SCRATCH = new Uint8Array(MAX_BUNDLE_LINE_BYTES);
  * and a line holds no LF), so such a line is read the plain way (`checkReceiptFrame`).
  */
 export function readMuString(bytes: Uint8Array, from: number, end: number): Uint8Array | undefined {
-  const out = MU_SCRATCH;
+  muScratch ??= new Uint8Array(MAX_BUNDLE_LINE_BYTES);
+  const out = muScratch;
   let w = 0;
   let i = from;
   let quote = indexOfByte(bytes, 0x22, from);
