@@ -115,6 +115,13 @@ describe('checkpoints witnessed across organisations', () => {
     assert.equal(org1Status.cosigned, 1, 'Org1 cosigned Org2’s checkpoint');
     assert.equal(org1Status.refused, 0);
     assert.equal(org1Status.witnessed.size, theirs.checkpoint.size);
+    // Org1 adopts that cosigned checkpoint when its own log builder reaches the block recording Org1's
+    // cosignature, which may come a little after (the builder writes blocks in groups, held up to 50 ms):
+    // a cosigned export before then is of the earlier cosigned checkpoint (3 receipts; a clean-clone run saw it).
+    await until('Org1 to hold Org2’s cosigned checkpoint', async () => {
+      const s = (await call(url, 'GET', '/v1/log/witness', { token: auditor })).json;
+      return s.latest?.size === theirs.checkpoint.size && s.latest?.signatures === 2 ? true : undefined;
+    });
 
     // The cosigned export: `torgo verify` with both organisations' keys and threshold 2.
     const org1Pub = path.join(dir, 'org1.pub.pem');
