@@ -21,7 +21,7 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { RECEIPT_CONTEXT, signedBytes } from '../receipt/receipt.js';
+import { keepSignedBytes, RECEIPT_CONTEXT } from '../receipt/receipt.js';
 import { platformMlDsa } from './backend.js';
 import type { MlDsaBackend } from './mldsa.js';
 import {
@@ -301,23 +301,25 @@ export function withVerificationMemo(
   backend: MlDsaBackend,
   memo: VerificationMemo = new VerificationMemo(),
 ): MlDsaBackend & { readonly memo: VerificationMemo } {
+  /** The key to add once `job` verifies, or undefined when the memo already answers it (an accepted tuple). */
+  const missing = (job: VerifyJob): string | undefined => {
+    if (memo.hasAccepted(job)) return undefined;
+    const key = VerificationMemo.key(job);
+    return memo.has(key) ? undefined : key;
+  };
   return {
     ...delegateTo(backend),
     memo,
     verify(alg, publicKey, message, signature, context) {
-      const job = { alg, publicKey, message, signature, context };
-      if (memo.hasAccepted(job)) return true;
-      const key = VerificationMemo.key(job);
-      if (memo.has(key)) return true;
+      const key = missing({ alg, publicKey, message, signature, context });
+      if (key === undefined) return true;
       const ok = backend.verify(alg, publicKey, message, signature, context);
       if (ok) memo.add(key);
       return ok;
     },
     async verifyAsync(alg, publicKey, message, signature, context) {
-      const job = { alg, publicKey, message, signature, context };
-      if (memo.hasAccepted(job)) return true;
-      const key = VerificationMemo.key(job);
-      if (memo.has(key)) return true;
+      const key = missing({ alg, publicKey, message, signature, context });
+      if (key === undefined) return true;
       const ok = backend.verifyAsync
         ? await backend.verifyAsync(alg, publicKey, message, signature, context)
         : backend.verify(alg, publicKey, message, signature, context);
@@ -346,7 +348,8 @@ export function receiptChecker(
     // worker verified (a structured clone is exact), with the keys it was given.
     if (memo && check.verdict === 'valid') {
       for (const key of check.memoKeys) memo.add(key);
-      const message = signedBytes(check.receipt);
+      // Kept on the parse, so that the contract's check of it does not encode its text a second time.
+      const message = keepSignedBytes(check.receipt);
       for (const s of check.receipt.signatures) {
         const key = keys.get(s.keyId);
         if (key) {

@@ -303,6 +303,19 @@ export function signedBytes(receipt: Receipt): Uint8Array {
   return known && known.text === receipt.text ? known.bytes : utf8(receipt.text);
 }
 
+/**
+ * `signedBytes(receipt)`, kept on the receipt as `parseReceipt` keeps it, for a receipt that has none: a parse
+ * that crossed a structured clone (a verification worker's) lost it, and its later verifications (the
+ * contract's) would encode the text again. The same bytes `signedBytes` gives: read them, never write to them.
+ */
+export function keepSignedBytes(receipt: Receipt): Uint8Array {
+  const bytes = signedBytes(receipt);
+  if (!Object.hasOwn(receipt, SIGNED_TEXT) && Object.isExtensible(receipt)) {
+    Object.defineProperty(receipt, SIGNED_TEXT, { value: { text: receipt.text, bytes } });
+  }
+  return bytes;
+}
+
 /** `parseReceipt` with every step as specified (`readHead`): the definition its fast path is tested against. */
 export function parseReceiptPlain(input: Uint8Array | string): Receipt {
   const bytes = typeof input === 'string' ? utf8(input) : input;
