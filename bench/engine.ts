@@ -76,6 +76,8 @@ export async function openBenchLedger(
     cacheBytes?: number;
     /** Table files LevelDB keeps open (default LevelDB's 1000). */
     maxOpenFiles?: number;
+    /** LevelDB's write buffer, bytes (default the engine's). */
+    writeBufferBytes?: number;
   } = {},
 ): Promise<{
   ledger: EmbeddedLedger;
@@ -102,6 +104,7 @@ export async function openBenchLedger(
     chaincodeLogLevel: 'ERROR',
     ...(options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes }),
     ...(options.maxOpenFiles === undefined ? {} : { maxOpenFiles: options.maxOpenFiles }),
+    ...(options.writeBufferBytes === undefined ? {} : { writeBufferBytes: options.writeBufferBytes }),
   });
   const appender = await ledger.createIdentity({
     mspId: 'Org1MSP',

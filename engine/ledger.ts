@@ -27,7 +27,16 @@ import {
   setChaincodeLogLevel,
 } from './shim.js';
 import { type ChaincodeEvent, TxSimulation } from './simulation.js';
-import { blockKey, type Db, decodeTxLocation, HEIGHT_KEY, openDb, StateView, txidKey } from './state.js';
+import {
+  blockKey,
+  type Db,
+  decodeTxLocation,
+  flushMemtable,
+  HEIGHT_KEY,
+  openDb,
+  StateView,
+  txidKey,
+} from './state.js';
 import { SnapshotShare } from './snapshots.js';
 import { checkStorageFormat, decodeStoredBlock, storedBlockHash } from './storage.js';
 import { EmbeddedStub } from './stub.js';
@@ -63,6 +72,8 @@ export interface LedgerOptions {
   cacheBytes?: number;
   /** Table files LevelDB keeps open (engine/state.ts `DbOptions`). Default LevelDB's, 1000. */
   maxOpenFiles?: number;
+  /** LevelDB's write buffer, bytes (engine/state.ts `DbOptions`). Default LevelDB's, 4 MiB. */
+  writeBufferBytes?: number;
 }
 
 export interface SubmitOptions {
@@ -184,7 +195,10 @@ export class EmbeddedLedger {
     private readonly chaincode: Chaincode,
     tip: { height: number; hash: string },
     private readonly options: Required<
-      Omit<LedgerOptions, 'chaincodeLogLevel' | 'contracts' | 'dir' | 'cacheBytes' | 'maxOpenFiles'>
+      Omit<
+        LedgerOptions,
+        'chaincodeLogLevel' | 'contracts' | 'dir' | 'cacheBytes' | 'maxOpenFiles' | 'writeBufferBytes'
+      >
     >,
   ) {
     this.identities = new EmbeddedCA(path.join(dir, 'msp'));
@@ -228,6 +242,9 @@ export class EmbeddedLedger {
       ...(options.maxOpenFiles === undefined
         ? {}
         : { maxOpenFiles: positiveInteger('maxOpenFiles', options.maxOpenFiles) }),
+      ...(options.writeBufferBytes === undefined
+        ? {}
+        : { writeBufferBytes: positiveInteger('writeBufferBytes', options.writeBufferBytes) }),
     });
     try {
       await checkStorageFormat(db, path.join(dir, 'ledger'), true);
@@ -405,7 +422,11 @@ export class EmbeddedLedger {
       await this.committer.idle();
       await this.snapshots.close();
       this.closed = true;
-      await this.db.close();
+      try {
+        await flushMemtable(this.db);
+      } finally {
+        await this.db.close();
+      }
     })();
     return this.closingDone;
   }

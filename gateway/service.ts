@@ -204,6 +204,7 @@ export class GatewayService {
         blockWindowMs: config.embedded.blockWindowMs,
         cacheMiB: config.embedded.cacheMiB,
         maxOpenFiles: tables!.maxOpenFiles,
+        writeBufferMiB: config.embedded.writeBufferMiB,
         maxQueue: Math.max(10_000, config.limits.transactionsInFlight * 4),
         mlDsa,
         handOff,

@@ -4,7 +4,7 @@
  */
 import './quiet-logs.js';
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
@@ -586,4 +586,42 @@ test('LevelDB sizes: a ledger opens with its block cache and open-file limit set
   assert.equal(ledger.height, 1);
   await rejectsWith(openKv('unused', { cacheBytes: 0 }), 'E_ARGUMENT');
   await rejectsWith(openKv('unused', { maxOpenFiles: 1.5 }), 'E_ARGUMENT');
+  await rejectsWith(openKv('unused', { writeBufferBytes: 0 }), 'E_ARGUMENT');
+});
+
+test('LevelDB write buffer: the size given is the one LevelDB flushes at', async (t) => {
+  // ~2 MiB of values: past a 256 KiB buffer (level-0 tables written), within a 16 MiB one (the log only).
+  const tablesAfterWrites = async (writeBufferBytes: number): Promise<number> => {
+    const tmp = await tempDir(t);
+    const ledger = await openKv(tmp.dir, { writeBufferBytes });
+    const id = await ledger.createIdentity(appender);
+    const value = 'x'.repeat(16 * 1024);
+    for (let i = 0; i < 128; i++) await ledger.submit(id, 'put', [`k${i}`, value]);
+    const files = await readdir(path.join(tmp.dir, 'ledger'));
+    await ledger.close();
+    return files.filter((f) => f.endsWith('.ldb')).length;
+  };
+  assert.ok((await tablesAfterWrites(256 * 1024)) > 0, 'a 256 KiB buffer flushes tables');
+  assert.equal(await tablesAfterWrites(16 * 2 ** 20), 0, 'a 16 MiB buffer keeps 2 MiB in its log');
+});
+
+test('LevelDB write buffer: a closed ledger leaves no log to replay at the next open', async (t) => {
+  const tmp = await tempDir(t);
+  const logBytes = async () => {
+    const dir = path.join(tmp.dir, 'ledger');
+    const logs = (await readdir(dir)).filter((f) => f.endsWith('.log'));
+    return (await Promise.all(logs.map(async (f) => (await stat(path.join(dir, f))).size))).reduce(
+      (a, b) => a + b,
+      0,
+    );
+  };
+  const ledger = await openKv(tmp.dir, { writeBufferBytes: 16 * 2 ** 20 });
+  const id = await ledger.createIdentity(appender);
+  for (let i = 0; i < 64; i++) await ledger.submit(id, 'put', [`k${i}`, 'x'.repeat(16 * 1024)]);
+  assert.ok((await logBytes()) > 2 ** 20, 'the writes are in the log while open');
+  await ledger.close();
+  assert.equal(await logBytes(), 0, 'close wrote the memtable to a table (engine/state.ts flushMemtable)');
+  const again = await openKv(tmp.dir);
+  tmp.closeLater(again);
+  assert.equal((await again.evaluate(id, 'get', ['k63'])).result, 'x'.repeat(16 * 1024));
 });

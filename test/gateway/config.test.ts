@@ -178,15 +178,25 @@ test('runtime sizes: young generation and LevelDB caches from the environment, b
     ['TORGO_NODE_MAX_SEMI_SPACE_MIB', (c) => c.node.maxSemiSpaceMiB, 16],
     ['TORGO_EMBEDDED_CACHE_MIB', (c) => c.embedded.cacheMiB, 64],
     ['TORGO_EMBEDDED_MAX_OPEN_FILES', (c) => c.embedded.maxOpenFiles, 4000],
+    ['TORGO_EMBEDDED_WRITE_BUFFER_MIB', (c) => c.embedded.writeBufferMiB, 64],
   ];
   const set = loadConfig({ env: Object.fromEntries(sizes.map(([name, , v]) => [name, String(v)])) });
   for (const [name, read, v] of sizes) assert.equal(read(set), v, name);
   assert.equal(loadConfig({ env: {} }).node.maxSemiSpaceMiB, 0, 'off unless asked (no restart)');
+  assert.equal(loadConfig({ env: {} }).embedded.writeBufferMiB, 32, 'docs/operations.md says 32');
   assert.throws(
-    () => loadConfig({ env: { TORGO_NODE_MAX_SEMI_SPACE_MIB: '-1', TORGO_EMBEDDED_CACHE_MIB: '4' } }),
+    () =>
+      loadConfig({
+        env: {
+          TORGO_NODE_MAX_SEMI_SPACE_MIB: '-1',
+          TORGO_EMBEDDED_CACHE_MIB: '4',
+          TORGO_EMBEDDED_WRITE_BUFFER_MIB: '2',
+        },
+      }),
     (e: unknown) =>
       e instanceof ConfigError &&
       /node\.maxSemiSpaceMiB/.test(e.message) &&
-      /embedded\.cacheMiB/.test(e.message),
+      /embedded\.cacheMiB/.test(e.message) &&
+      /embedded\.writeBufferMiB/.test(e.message),
   );
 });

@@ -31,6 +31,8 @@ export interface EmbeddedDriverOptions {
   cacheMiB?: number;
   /** Table files LevelDB keeps open (engine's `maxOpenFiles`). Default LevelDB's, 1000. */
   maxOpenFiles?: number;
+  /** LevelDB's write buffer, MiB (engine's `writeBufferBytes`). Default LevelDB's, 4. */
+  writeBufferMiB?: number;
   /** engine's `blockWindowMs`. Default 0. */
   blockWindowMs?: number;
   /** Submissions in flight before the engine refuses (the gateway's own queue is in front of it). */
@@ -93,6 +95,7 @@ export class EmbeddedDriver implements LedgerDriver {
         ...(options.maxQueue ? { maxQueue: options.maxQueue } : {}),
         ...(options.cacheMiB ? { cacheBytes: options.cacheMiB * 2 ** 20 } : {}),
         ...(options.maxOpenFiles ? { maxOpenFiles: options.maxOpenFiles } : {}),
+        ...(options.writeBufferMiB ? { writeBufferBytes: options.writeBufferMiB * 2 ** 20 } : {}),
         chaincodeLogLevel: 'CRITICAL',
       });
       return new EmbeddedDriver(ledger, options.mspId);
