@@ -76,7 +76,7 @@ export async function openBenchLedger(
     cacheBytes?: number;
     /** Table files LevelDB keeps open (default LevelDB's 1000). */
     maxOpenFiles?: number;
-    /** LevelDB's write buffer, bytes (default the engine's). */
+    /** LevelDB's write buffer, bytes (default the engine's, 32 MiB). */
     writeBufferBytes?: number;
   } = {},
 ): Promise<{

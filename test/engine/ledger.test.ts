@@ -589,20 +589,22 @@ test('LevelDB sizes: a ledger opens with its block cache and open-file limit set
   await rejectsWith(openKv('unused', { writeBufferBytes: 0 }), 'E_ARGUMENT');
 });
 
-test('LevelDB write buffer: the size given is the one LevelDB flushes at', async (t) => {
-  // ~2 MiB of values: past a 256 KiB buffer (level-0 tables written), within a 16 MiB one (the log only).
-  const tablesAfterWrites = async (writeBufferBytes: number): Promise<number> => {
+test('LevelDB write buffer: the size given is the one LevelDB flushes at; 32 MiB by default', async (t) => {
+  // 16 KiB values, one per transaction: tables appear once the buffer is full.
+  const tablesAfterWrites = async (values: number, writeBufferBytes?: number): Promise<number> => {
     const tmp = await tempDir(t);
-    const ledger = await openKv(tmp.dir, { writeBufferBytes });
+    const ledger = await openKv(tmp.dir, writeBufferBytes === undefined ? {} : { writeBufferBytes });
     const id = await ledger.createIdentity(appender);
     const value = 'x'.repeat(16 * 1024);
-    for (let i = 0; i < 128; i++) await ledger.submit(id, 'put', [`k${i}`, value]);
+    for (let i = 0; i < values; i++) await ledger.submit(id, 'put', [`k${i}`, value]);
     const files = await readdir(path.join(tmp.dir, 'ledger'));
     await ledger.close();
     return files.filter((f) => f.endsWith('.ldb')).length;
   };
-  assert.ok((await tablesAfterWrites(256 * 1024)) > 0, 'a 256 KiB buffer flushes tables');
-  assert.equal(await tablesAfterWrites(16 * 2 ** 20), 0, 'a 16 MiB buffer keeps 2 MiB in its log');
+  assert.ok((await tablesAfterWrites(128, 256 * 1024)) > 0, '2 MiB overflow a 256 KiB buffer');
+  assert.equal(await tablesAfterWrites(128, 16 * 2 ** 20), 0, 'a 16 MiB buffer holds 2 MiB');
+  assert.ok((await tablesAfterWrites(384, 4 * 2 ** 20)) > 0, "6 MiB overflow LevelDB's own 4 MiB");
+  assert.equal(await tablesAfterWrites(384), 0, 'the default (32 MiB) holds 6 MiB');
 });
 
 test('LevelDB write buffer: a closed ledger leaves no log to replay at the next open', async (t) => {

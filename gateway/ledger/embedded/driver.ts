@@ -31,7 +31,7 @@ export interface EmbeddedDriverOptions {
   cacheMiB?: number;
   /** Table files LevelDB keeps open (engine's `maxOpenFiles`). Default LevelDB's, 1000. */
   maxOpenFiles?: number;
-  /** LevelDB's write buffer, MiB (engine's `writeBufferBytes`). Default LevelDB's, 4. */
+  /** LevelDB's write buffer, MiB (engine's `writeBufferBytes`). Default the engine's, 32. */
   writeBufferMiB?: number;
   /** engine's `blockWindowMs`. Default 0. */
   blockWindowMs?: number;
