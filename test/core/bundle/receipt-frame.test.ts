@@ -199,7 +199,9 @@ describe('a receipt line read from its bytes', () => {
       ),
       { numRuns: 600 },
     );
-    assert.ok(fast > 20, `${fast} edited lines read fast`);
+    // Both paths reached. 600 random edits read 18–33 fast (12 runs): a bound of 20 failed ~1 run in 7;
+    // what a fast reading answers is held to the plain one above whatever the count.
+    assert.ok(fast >= 5, `${fast} edited lines read fast`);
   });
 
   it('readMuString: the escapes resolved, or undefined for a raw quote, another escape or an escape at the end', () => {
