@@ -115,6 +115,16 @@ export function cpuMsOf(pid: number | undefined): number | undefined {
   }
 }
 
+/** A process's main-thread system (kernel) time, ms: its wakes, socket and pipe writes, epoll (Linux). */
+export function mainKernelMsOf(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * CPU time per thread name of a process (Linux /proc/<pid>/task/<tid>/stat; empty elsewhere), in ms:
  * threads with the same name (the libuv pool, V8's helpers) are summed. Tells which part of a

@@ -23,6 +23,7 @@ import {
   appenderToken,
   appenderWithKey,
   cpuMsOf,
+  mainKernelMsOf,
   request,
   type ServeChild,
   startServe,
@@ -55,6 +56,8 @@ export interface SteadyRun {
   readonly achieved: number;
   /** CPU per receipt (ms) by thread name (`main`, `libuv-worker`, …): where the process's CPU went. */
   readonly threads: Readonly<Record<string, number>>;
+  /** Of the main thread's CPU per receipt (ms), its kernel part (wakes, socket writes, epoll). */
+  readonly mainKernel: number;
   /** Mean receipts per ledger transaction and per block over the run (the gateway's metrics, /readyz). */
   readonly perTransaction: number;
   readonly perBlock: number;
@@ -91,6 +94,7 @@ async function offer(
   const counts0 = await ledgerCounts(url, lanes[0]!.agent);
   const cpu0 = cpuMsOf(pid) ?? Number.NaN;
   const threads0 = threadCpuMsOf(pid);
+  const kernel0 = mainKernelMsOf(pid) ?? Number.NaN;
   const start = performance.now();
   const latencies: number[] = [];
   const failures: string[] = [];
@@ -110,6 +114,7 @@ async function offer(
   await Promise.all(pending);
   const elapsed = performance.now() - start;
   const cpu = (cpuMsOf(pid) ?? Number.NaN) - cpu0;
+  const mainKernel = ((mainKernelMsOf(pid) ?? Number.NaN) - kernel0) / receipts.length;
   const threads: Record<string, number> = {};
   for (const [name, ms] of threadCpuMsOf(pid)) {
     threads[name] = (ms - (threads0.get(name) ?? 0)) / receipts.length;
@@ -125,6 +130,7 @@ async function offer(
     p99: percentile(latencies, 99),
     achieved: (receipts.length * 1000) / elapsed,
     threads,
+    mainKernel,
   };
 }
 
@@ -147,6 +153,8 @@ export interface SteadyOptions {
   readonly scratch?: string | undefined;
   /** The `bin/torgo.js` to run (another tree's build, for an A/B); default this tree's. */
   readonly bin?: string | undefined;
+  /** Node options for the gateway (V8 flags NODE_OPTIONS refuses, e.g. `--single-threaded-gc`). */
+  readonly nodeArgs?: readonly string[] | undefined;
 }
 
 /**
@@ -199,7 +207,7 @@ function instrumented(options: SteadyOptions, env: Readonly<Record<string, strin
       },
     };
   }
-  return { env };
+  return { env, ...(options.nodeArgs?.length ? { nodeArgs: [...options.nodeArgs] } : {}) };
 }
 
 /**
@@ -285,7 +293,7 @@ export function steadyLoadOf(values: {
 export function steadySummary(runs: readonly SteadyRun[]): string {
   const m = (f: (r: SteadyRun) => number) => median(runs.map(f));
   return (
-    `${m((r) => r.cpuMsPerReceipt).toFixed(2)} ms/receipt (${byThread(runs)}); ` +
+    `${m((r) => r.cpuMsPerReceipt).toFixed(2)} ms/receipt (${byThread(runs)}; main's kernel part ${m((r) => r.mainKernel).toFixed(2)}); ` +
     `per tx ${m((r) => r.perTransaction).toFixed(2)}, per block ${m((r) => r.perBlock).toFixed(2)}; ` +
     `p50 ${m((r) => r.p50).toFixed(1)} p99 ${m((r) => r.p99).toFixed(1)} ms; ${m((r) => r.achieved).toFixed(0)}/s`
   );
