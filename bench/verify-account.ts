@@ -12,8 +12,6 @@
  *     process total less the threads still alive at exit)
  */
 import './quiet-logs.js';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createReadStream, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -22,7 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { publicKeyToPem } from '../core/index.js';
 import { Checkpointer } from '../gateway/logbuilder/checkpointer.js';
-import { buildLog, exportTo, ORIGIN, operatorKey } from './bundle.js';
+import { buildLog, exportTo, ORIGIN, operatorKey, runNode } from './bundle.js';
 import { verifyOneThread } from './engine.js';
 import { median } from './harness.js';
 
@@ -223,14 +221,7 @@ async function verifyRun(tree: string, workers: number): Promise<CliRun> {
     String(workers),
     '--json',
   ];
-  const started = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  const wall = performance.now() - started;
+  const { code, stdout, stderr, ms: wall } = await runNode(args);
   const m = /cpu=(.*)/.exec(stderr);
   if (code !== 0 || !m || !(JSON.parse(stdout) as { valid: boolean }).valid)
     throw new Error(`${tree}: torgo verify exited with ${code}: ${stderr.slice(-1000)}`);
