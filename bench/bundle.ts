@@ -128,6 +128,20 @@ export async function exportTo(
   return summary.receipts;
 }
 
+/** A child `node` (this process's) with `args`: its exit code, output and wall-clock ms. */
+export async function runNode(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr, ms: performance.now() - started };
+}
+
 /** `torgo verify` in a child process: elapsed ms, peak RSS (bytes) and its JSON report. */
 async function verifyChild(
   bundle: string,
@@ -148,14 +162,7 @@ async function verifyChild(
     String(workers),
     '--json',
   ];
-  const started = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  const ms = performance.now() - started;
+  const { code, stdout, stderr, ms } = await runNode(args);
   const rss = /maxRSS=(\d+)/.exec(stderr);
   if (code !== 0 || !rss) throw new Error(`torgo verify exited with ${code}: ${stderr.slice(-2000)}`);
   const report = JSON.parse(stdout) as { valid: boolean; counts: { validReceipts: number } };
