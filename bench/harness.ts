@@ -166,3 +166,9 @@ export function writeResults(
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ environment: env, rows }, null, 2)}\n`);
   return md;
 }
+
+/** Bytes this process has caused to be written to disk so far (/proc/self/io `write_bytes`). */
+export function bytesWritten(): number {
+  const m = /^write_bytes: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'));
+  return m ? Number(m[1]) : 0;
+}

@@ -11,11 +11,10 @@
  * Compactions lag the writes that cause them; a run's last quarter is the closest to the steady cost.
  */
 import './quiet-logs.js';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type AppendCall, appendCalls, drive, openBenchLedger } from './engine.js';
-import { median } from './harness.js';
+import { bytesWritten, median } from './harness.js';
 import { threadCpuMsOf } from './http.js';
 import { signedReceipts } from './receipts.js';
 
@@ -31,11 +30,6 @@ interface Quarter {
   readonly cpu: Record<string, number>;
   /** KiB written to disk per receipt. */
   readonly writtenKiB: number;
-}
-
-function bytesWritten(): number {
-  const m = /^write_bytes: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'));
-  return m ? Number(m[1]) : 0;
 }
 
 function cpuBetween(before: Map<string, number>, after: Map<string, number>, receipts: number) {
