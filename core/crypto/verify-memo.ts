@@ -16,11 +16,14 @@ export interface VerifyJob {
 /** Entries kept: ~100 bytes each; a few seconds of appends at full speed. */
 const MEMO_LIMIT = 32_768;
 
-/** A tuple accepted, its bytes copied (publicKey ‖ context ‖ signature ‖ message) when it was accepted. */
+/**
+ * A tuple accepted, its bytes copied when it was accepted: the public key (a copy shared by the tuples
+ * accepted with the same key array while its bytes stay the same) and context ‖ signature ‖ message.
+ */
 interface Accepted {
   readonly alg: string;
+  readonly publicKey: Buffer;
   readonly bytes: Buffer;
-  readonly publicKey: number;
   readonly context: number;
   readonly signature: number;
 }
@@ -35,6 +38,8 @@ interface Accepted {
 export class VerificationMemo {
   private readonly entries = new Set<string>();
   private readonly bySignature = new WeakMap<Uint8Array, Accepted>();
+  /** The last copy taken of each public key array; reused only while the array still holds those bytes. */
+  private readonly keyCopies = new WeakMap<Uint8Array, Buffer>();
 
   constructor(private readonly limit = MEMO_LIMIT) {}
 
@@ -42,9 +47,10 @@ export class VerificationMemo {
   hasAccepted(job: VerifyJob): boolean {
     const a = this.bySignature.get(job.signature);
     if (!a || a.alg !== job.alg) return false;
+    if (!a.publicKey.equals(job.publicKey)) return false;
     const { bytes } = a;
-    const ends = [a.publicKey, a.publicKey + a.context, a.publicKey + a.context + a.signature, bytes.length];
-    const parts = [job.publicKey, job.context, job.signature, job.message];
+    const ends = [a.context, a.context + a.signature, bytes.length];
+    const parts = [job.context, job.signature, job.message];
     let at = 0;
     for (const [i, part] of parts.entries()) {
       if (part.length !== ends[i]! - at || bytes.compare(part, 0, part.length, at, ends[i]) !== 0)
@@ -58,11 +64,20 @@ export class VerificationMemo {
   addAccepted(job: VerifyJob): void {
     this.bySignature.set(job.signature, {
       alg: job.alg,
-      bytes: Buffer.concat([job.publicKey, job.context, job.signature, job.message]),
-      publicKey: job.publicKey.length,
+      publicKey: this.keyCopy(job.publicKey),
+      bytes: Buffer.concat([job.context, job.signature, job.message]),
       context: job.context.length,
       signature: job.signature.length,
     });
+  }
+
+  /** A copy of `publicKey`'s bytes now: the one taken before if the array has not changed since (issue 14). */
+  private keyCopy(publicKey: Uint8Array): Buffer {
+    const copy = this.keyCopies.get(publicKey);
+    if (copy?.equals(publicKey)) return copy;
+    const fresh = Buffer.from(publicKey);
+    this.keyCopies.set(publicKey, fresh);
+    return fresh;
   }
 
   static key(job: VerifyJob): string {

@@ -265,6 +265,43 @@ describe('verification memo', () => {
     assert.equal(backend.calls, callsBefore + 1);
   });
 
+  it('by signature array: a public key array reused for many tuples answers each with the bytes it had when that tuple was accepted', () => {
+    const memo = new VerificationMemo();
+    const signed = (k: typeof other, text: string, publicKey: Uint8Array) => {
+      const message = utf8(text);
+      return {
+        alg: k.alg,
+        publicKey,
+        message,
+        signature: nativeBackend.sign(k.alg, k.seed, message, ctx),
+        context: ctx,
+      };
+    };
+    // One key array for every tuple, as the contract's key cache passes it.
+    const shared = other.publicKey.slice();
+    const a = signed(other, 'a\n', shared);
+    const b = signed(other, 'b\n', shared);
+    memo.addAccepted(a);
+    memo.addAccepted(b);
+    assert.equal(memo.hasAccepted(a), true);
+    assert.equal(memo.hasAccepted(b), true);
+    // The array now holds another key (same length): the tuples accepted before no longer match it ...
+    shared.set(third.publicKey);
+    assert.equal(memo.hasAccepted(a), false);
+    assert.equal(memo.hasAccepted({ ...b, publicKey: third.publicKey }), false);
+    // ... but still match the bytes they were accepted with.
+    assert.equal(memo.hasAccepted({ ...a, publicKey: other.publicKey }), true);
+    // A tuple accepted with the array's new bytes takes a new copy: it matches those bytes only, never the old
+    // key's (which never signed it).
+    const c = signed(third, 'c\n', shared);
+    assert.equal(nativeBackend.verify(c.alg, c.publicKey, c.message, c.signature, c.context), true);
+    memo.addAccepted(c);
+    assert.equal(memo.hasAccepted(c), true);
+    assert.equal(memo.hasAccepted({ ...c, publicKey: third.publicKey }), true);
+    assert.equal(memo.hasAccepted({ ...c, publicKey: other.publicKey }), false);
+    assert.equal(memo.hasAccepted({ ...b, publicKey: other.publicKey }), true);
+  });
+
   it('evicts the oldest entries past its bound', () => {
     const memo = new VerificationMemo(2);
     for (const k of ['a', 'b', 'c']) memo.add(k);
