@@ -25,7 +25,7 @@
  * a failure instead.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FailedTest } from './failures-reporter.js';
@@ -68,8 +68,25 @@ const env: NodeJS.ProcessEnv = {
   FABRIC31_HOME: fabric31Home,
 };
 
-function onPath(command: string): boolean {
-  return spawnSync('bash', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+/** What network-config/up.sh needs (its `need` line), node aside. */
+const FABRIC_COMMANDS = [
+  'peer',
+  'orderer',
+  'configtxgen',
+  'osnadmin',
+  'fabric-ca-server',
+  'fabric-ca-client',
+];
+
+/**
+ * The commands of FABRIC_COMMANDS the network scripts would not find: they look in Fabric's bin/ first
+ * (lib.sh puts it before PATH: FABRIC31_HOME for bft, the repository's .fabric for raft), then on PATH.
+ */
+function missingCommands(fabricBin: string): string[] {
+  const search = `PATH=${JSON.stringify(fabricBin)}:"$PATH"`;
+  return FABRIC_COMMANDS.filter(
+    (c) => spawnSync('bash', ['-c', `${search} command -v ${c}`], { stdio: 'ignore' }).status !== 0,
+  );
 }
 
 function script(name: string): void {
@@ -182,11 +199,13 @@ function printNodeWarnings(): void {
 }
 
 async function main(): Promise<number> {
-  const missing = bft
-    ? !existsSync(path.join(fabric31Home, 'bin', 'peer')) &&
-      `no Fabric 3.1 binaries in ${fabric31Home}/bin (set FABRIC31_HOME; docs/fabric.md, "Fabric 3.1")`
-    : !onPath('peer') &&
-      'no Fabric binaries on PATH (peer, orderer, configtxgen, osnadmin; see docs/fabric.md)';
+  const fabricBin = bft ? path.join(fabric31Home, 'bin') : path.join(REPO, '.fabric', 'bin');
+  const absent = missingCommands(fabricBin);
+  const missing =
+    absent.length > 0 &&
+    (bft
+      ? `no Fabric 3.1 ${absent.join(', ')} in ${fabricBin} or on PATH (set FABRIC31_HOME; docs/fabric.md, "Fabric 3.1")`
+      : `no Fabric ${absent.join(', ')} on PATH (see docs/fabric.md)`);
   if (missing) {
     console.log(`SKIPPED: the ${args.network} Fabric suite: ${missing}`);
     return process.env['TORGO_FABRIC_REQUIRED'] === '1' ? 1 : 0;
