@@ -3,7 +3,12 @@
  * routable address): POST /v1/receipts, POST /v1/receipts/batch, GET /v1/status, GET
  * /v1/rejected, GET /healthz, GET /metrics. Answers 202 only after the receipt is durable.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { MAX_FILE_BYTES } from '../core/index.js';
 import { RelayError } from './errors.js';
@@ -15,13 +20,13 @@ const BATCH_BODY_BYTES = 16 * 1024 * 1024;
 const RETRY_AFTER_SECONDS = { E_RELAY_FULL: 30, E_RELAY_CLOSED: 5 } as Readonly<Record<string, number>>;
 
 export function buildRelayApp(relay: Relay, logger: Logger | false): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: logger === false ? undefined : logger,
-    logger: logger === false ? false : undefined,
+  const app: FastifyInstance = Fastify({
+    // pino's Logger is a FastifyBaseLogger; naming the wider type keeps the instance's type FastifyInstance.
+    ...(logger === false ? { logger: false } : { loggerInstance: logger as FastifyBaseLogger }),
     bodyLimit: MAX_FILE_BYTES * 2,
     // Services hand over receipts at high rates on loopback: log failures, not every request.
-    disableRequestLogging: true,
-  } as never) as unknown as FastifyInstance;
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   app.addContentTypeParser('text/markdown', { parseAs: 'buffer' }, (_request, body, done) =>
     done(null, body),
   );
