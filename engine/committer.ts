@@ -84,6 +84,8 @@ export class Committer {
   private readonly arrivals = new Arrivals();
   /** The block whose batch is being written, if any. */
   private inFlight: Writing | undefined;
+  /** Called by `order` once: a transaction arrived (see `run`). */
+  private arrived: (() => void) | undefined;
   /** Where the next block is sealed: the durable tip, or the block in flight once it is sealed. */
   private sealTip: { height: number; hash: string };
 
@@ -111,6 +113,7 @@ export class Committer {
     return new Promise<CommitStatus>((resolve, reject) => {
       const at = performance.now();
       this.queue.push({ tx, at, duringWrite: this.inFlight !== undefined, resolve, reject });
+      this.arrived?.();
       if (this.blockWindowMs > 0) this.arrivals.arrived(creatorKey(tx), at);
       if (
         this.cut &&
@@ -132,7 +135,16 @@ export class Committer {
       for (;;) {
         if (this.queue.length === 0) {
           if (!this.inFlight) break;
-          await this.settle();
+          // The block before is being written. The next block is cut as soon as a transaction arrives
+          // and this thread has run what else was ready (setImmediate: after the poll phase), so that
+          // its validation overlaps the write instead of starting after it; or once the write returned.
+          const arrival = new Promise<boolean>((resolve) => {
+            this.arrived = () => resolve(true);
+          });
+          const early = await Promise.race([this.inFlight.written.then(() => false), arrival]);
+          this.arrived = undefined;
+          if (early) await new Promise<void>((resolve) => setImmediate(resolve));
+          else await this.settle();
           continue;
         }
         // (No await at all without a window: the first transaction's block is cut at once, as before.)
