@@ -5,15 +5,14 @@
  */
 import './quiet-logs.js';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { test } from 'node:test';
 import { type Block, GENESIS_PREVIOUS_HASH } from '../../engine/blockstore.js';
 import { Committer, type EndorsedTx } from '../../engine/committer.js';
 import type { Creator } from '../../engine/identity.js';
 import { TxSimulation } from '../../engine/simulation.js';
-import { encodeState, openDb, type Snapshot, stateKey, txidKey, type Version } from '../../engine/state.js';
+import { type Snapshot, stateKey, txidKey, type Version } from '../../engine/state.js';
 import type { BatchOp } from '../../engine/storage.js';
-import { tempDir } from './helpers.js';
+import { stateDb } from './helpers.js';
 
 const creator = { mspId: 'Org1MSP', id: 'x509::/CN=test::/CN=ca' } as Creator;
 
@@ -27,25 +26,16 @@ function endorsed(txId: string, build: (s: TxSimulation) => void): EndorsedTx {
  * A LevelDB whose writes wait for the test (`release(error?)` lets the oldest held write go on, or fail
  * without writing), and which records the tx ids the committer looks up.
  */
-async function heldDb(t: Parameters<typeof tempDir>[0], state: Record<string, Version>) {
+async function heldDb(t: Parameters<typeof stateDb>[0], state: Record<string, Version>) {
   const held: { ops: number; release: (error?: Error) => void }[] = [];
-  // Registered before tempDir's, so it runs first: a write a failed test still holds would keep the
+  // Registered before stateDb's cleanup, so it runs first: a write a failed test still holds would keep the
   // database from closing.
   let over = false;
   t.after(() => {
     over = true;
     for (const h of held) h.release(new Error('the test ended'));
   });
-  const tmp = await tempDir(t);
-  const db = await openDb(path.join(tmp.dir, 'ledger'));
-  tmp.closeLater(db);
-  await db.batch(
-    Object.entries(state).map(([key, version]) => ({
-      type: 'put' as const,
-      key: stateKey(key),
-      value: encodeState(Buffer.from('x'), version),
-    })),
-  );
+  const db = await stateDb(t, state);
   const lookedUp: string[] = [];
   const proxy = new Proxy(db, {
     get(target, prop) {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { EmbeddedLedger, type LedgerOptions } from '../../engine/index.js';
+import { type Db, encodeState, openDb, stateKey, type Version } from '../../engine/state.js';
 import { KvContract } from './fixtures/kv-contract.js';
 
 /** A temp dir removed after the test, after everything opened in it was closed. */
@@ -33,4 +34,19 @@ export async function openKvLedger(
   const ledger = await openKv(tmp.dir, options);
   tmp.closeLater(ledger);
   return ledger;
+}
+
+/** A ledger database in a temp dir (closed after the test) holding `state`: each key at its version, value "x". */
+export async function stateDb(t: TestContext, state: Record<string, Version>): Promise<Db> {
+  const tmp = await tempDir(t);
+  const db = await openDb(path.join(tmp.dir, 'ledger'));
+  tmp.closeLater(db);
+  await db.batch(
+    Object.entries(state).map(([key, version]) => ({
+      type: 'put' as const,
+      key: stateKey(key),
+      value: encodeState(Buffer.from('x'), version),
+    })),
+  );
+  return db;
 }

@@ -4,28 +4,13 @@
  */
 import './quiet-logs.js';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { test } from 'node:test';
 import { TxSimulation } from '../../engine/simulation.js';
-import { type Db, encodeState, openDb, stateKey, txidKey, type Version } from '../../engine/state.js';
+import { encodeState, stateKey, txidKey, type Version } from '../../engine/state.js';
 import { BlockValidator } from '../../engine/validator.js';
-import { tempDir } from './helpers.js';
+import { stateDb } from './helpers.js';
 
 const v = (blockNum: number, txNum: number): Version => ({ blockNum, txNum });
-
-async function ledgerWith(t: Parameters<typeof tempDir>[0], entries: Record<string, Version>): Promise<Db> {
-  const tmp = await tempDir(t);
-  const db = await openDb(path.join(tmp.dir, 'ledger'));
-  tmp.closeLater(db);
-  await db.batch(
-    Object.entries(entries).map(([key, version]) => ({
-      type: 'put' as const,
-      key: stateKey(key),
-      value: encodeState(Buffer.from('x'), version),
-    })),
-  );
-  return db;
-}
 
 function tx(id: string, build: (s: TxSimulation) => void): TxSimulation {
   const s = new TxSimulation(id);
@@ -34,7 +19,7 @@ function tx(id: string, build: (s: TxSimulation) => void): TxSimulation {
 }
 
 test('MVCC: a read is valid only at the committed version and if no earlier tx of the block wrote it', async (t) => {
-  const db = await ledgerWith(t, { a: v(0, 0), b: v(0, 1) });
+  const db = await stateDb(t, { a: v(0, 0), b: v(0, 1) });
   const val = new BlockValidator(db, 1);
   assert.equal(
     await val.validate(
@@ -93,7 +78,7 @@ test('MVCC: a read is valid only at the committed version and if no earlier tx o
 });
 
 test('phantoms: a scanned range must return the same keys at the same versions at commit', async (t) => {
-  const db = await ledgerWith(t, { 'r/1': v(0, 0), 'r/3': v(0, 1) });
+  const db = await stateDb(t, { 'r/1': v(0, 0), 'r/3': v(0, 1) });
   const scanAll = (id: string) =>
     tx(id, (s) => {
       s.recordRangeQuery({
@@ -169,7 +154,7 @@ test('writes: last write per key wins, an empty value is a delete, paginated que
 test('MVCC: many transactions of a block reading one key each get the same answer as a lone reader', async (t) => {
   // The validator looks a committed version up once per block; every later read of the key must still
   // be judged on its own recorded version, and on what earlier transactions of the block wrote.
-  const db = await ledgerWith(t, { shared: v(0, 0) });
+  const db = await stateDb(t, { shared: v(0, 0) });
   const val = new BlockValidator(db, 1);
   const reading = (id: string, version: Version | null) => tx(id, (s) => s.recordRead('shared', version));
   assert.equal(await val.validate('r1', reading('r1', v(0, 0))), 'VALID');
@@ -190,7 +175,7 @@ test('MVCC: many transactions of a block reading one key each get the same answe
 });
 
 test('a block validated while the block before it is written gets the codes it gets once that block is on disk', async (t) => {
-  const db = await ledgerWith(t, { a: v(0, 0), b: v(0, 0), 'r/1': v(0, 0), 'r/3': v(0, 0), gone: v(0, 0) });
+  const db = await stateDb(t, { a: v(0, 0), b: v(0, 0), 'r/1': v(0, 0), 'r/3': v(0, 0), gone: v(0, 0) });
   // Block 1, validated and not yet written: it updates a, inserts r/2 and c, deletes gone and r/3.
   const pending = new BlockValidator(db, 1);
   const writes = [
