@@ -43,12 +43,12 @@ const PHASES: [string, RegExp][] = [
   ['memo keys (SHA-256 of the verified tuple)', /^key .*verify-memo/],
   [
     'pre-check: gateway preVerify, pool messages, hand-over',
-    /^(preVerify|checkOffThread|checkHere|signerKeyIdHints|give|take|flush|post|settle) (?!.*engine\/committer)|messageport|worker_threads/,
+    /^(preVerify|checkOffThread|checkHere|signerKeyIdHints|give|take|flush|post|settle) |messageport|worker_threads/,
   ],
   ['block: serialise + hash', /^(sealBlock|buildBlock|encodeBlock) /],
   ['LevelDB write (batch)', /^batch .*abstract-level/],
   ['MVCC validation', /^validate .*engine\/validator/],
-  ['commit: history, args hash, rest', /^(prepare|settle) .*engine\/committer/],
+  ['commit: history, args hash, rest', /^commit .*engine\/committer/],
   [
     'contract state JSON (records, events)',
     /^(putJson|getJson|emitAppended|jsonBytes|jsonBytesWithUtf8|recordBytes) /,

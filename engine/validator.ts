@@ -4,11 +4,6 @@
  * version it read is still the committed version and no earlier valid transaction of the same block
  * wrote that key (MVCC_READ_CONFLICT), and every range it scanned still returns the same keys at the
  * same versions (PHANTOM_READ_CONFLICT). A tx id already on the ledger is a DUPLICATE_TXID.
- *
- * "Committed" includes the block before this one while its batch is still being written (`PendingBlock`):
- * the committer validates a block during the previous block's fsync, and writes it only once that
- * write has returned (committer.ts), so what this block is judged against is what will be on disk
- * before it.
  */
 import type { ValidationCode } from './blockstore.js';
 import type { KVWrite, RangeQueryInfo, TxSimulation } from './simulation.js';
@@ -20,17 +15,10 @@ export interface StateUpdate {
   version: Version;
 }
 
-/** A validated block whose batch is being written: its state updates and every tx id it holds. */
-export interface PendingBlock {
-  readonly updates: ReadonlyMap<string, StateUpdate>;
-  readonly txIds: ReadonlySet<string>;
-}
-
 export class BlockValidator {
   /** Writes of the block's valid transactions so far, last write per key. */
   readonly updates = new Map<string, StateUpdate>();
-  /** Every tx id of this block so far, valid or not (the tx-id index holds them all). */
-  readonly txIds = new Set<string>();
+  private readonly txIds = new Set<string>();
   private readonly committed: StateView;
   /**
    * Committed versions already looked up for this block. Committed state cannot change while a block
@@ -42,15 +30,12 @@ export class BlockValidator {
   constructor(
     private readonly db: Db,
     readonly blockNum: number,
-    /** The previous block, while its batch is being written; it is committed state for this block. */
-    private readonly pending?: PendingBlock,
   ) {
     this.committed = new StateView(db);
   }
 
   async validate(txId: string, sim: TxSimulation): Promise<ValidationCode> {
-    if (this.txIds.has(txId) || this.pending?.txIds.has(txId) || this.db.getSync(txidKey(txId)) !== undefined)
-      return 'DUPLICATE_TXID';
+    if (this.txIds.has(txId) || this.db.getSync(txidKey(txId)) !== undefined) return 'DUPLICATE_TXID';
     this.txIds.add(txId);
     const { reads, rangeQueries } = sim.readSet;
     const unchanged = reads.filter((r) => !this.updates.has(r.key));
@@ -66,8 +51,7 @@ export class BlockValidator {
 
   private committedVersion(key: string): Version | undefined {
     if (this.committedVersions.has(key)) return this.committedVersions.get(key);
-    const pending = this.pending?.updates.get(key);
-    const version = pending ? versionOf(pending) : this.committed.version(key);
+    const version = this.committed.version(key);
     this.committedVersions.set(key, version);
     return version;
   }
@@ -94,21 +78,13 @@ export class BlockValidator {
         : { gte: q.startKey, lt: q.endKey }
       : { gte: q.startKey, lte: q.endKey };
     for await (const kv of this.committed.range(range)) now.set(kv.key, kv.version);
-    for (const updates of this.pending ? [this.pending.updates, this.updates] : [this.updates]) {
-      for (const [key, u] of updates) {
-        if (!inRange(key)) continue;
-        const version = versionOf(u);
-        if (version) now.set(key, version);
-        else now.delete(key);
-      }
+    for (const [key, u] of this.updates) {
+      if (!inRange(key)) continue;
+      if (u.value.length === 0) now.delete(key);
+      else now.set(key, u.version);
     }
     if (now.size !== q.reads.length) return false;
     const keys = [...now.keys()].sort(compareKeys);
     return q.reads.every((r, i) => r.key === keys[i] && sameVersion(r.version, now.get(r.key)));
   }
-}
-
-/** The version a state update leaves its key at: none for a delete. */
-function versionOf(u: StateUpdate): Version | undefined {
-  return u.value.length === 0 ? undefined : u.version;
 }

@@ -6,7 +6,7 @@ import './quiet-logs.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TxSimulation } from '../../engine/simulation.js';
-import { encodeState, stateKey, txidKey, type Version } from '../../engine/state.js';
+import { encodeState, stateKey, type Version } from '../../engine/state.js';
 import { BlockValidator } from '../../engine/validator.js';
 import { stateDb } from './helpers.js';
 
@@ -172,76 +172,4 @@ test('MVCC: many transactions of a block reading one key each get the same answe
   const next = new BlockValidator(db, 2);
   assert.equal(await next.validate('n1', reading('n1', v(0, 0))), 'MVCC_READ_CONFLICT');
   assert.equal(await next.validate('n2', reading('n2', v(1, 0))), 'VALID');
-});
-
-test('a block validated while the block before it is written gets the codes it gets once that block is on disk', async (t) => {
-  const db = await stateDb(t, { a: v(0, 0), b: v(0, 0), 'r/1': v(0, 0), 'r/3': v(0, 0), gone: v(0, 0) });
-  // Block 1, validated and not yet written: it updates a, inserts r/2 and c, deletes gone and r/3.
-  const pending = new BlockValidator(db, 1);
-  const writes = [
-    tx('p0', (s) => s.setState('a', Buffer.from('a1'))),
-    tx('p1', (s) => {
-      s.setState('r/2', Buffer.from('new'));
-      s.setState('c', Buffer.from('c1'));
-    }),
-    tx('p2', (s) => {
-      s.setState('gone', undefined);
-      s.setState('r/3', undefined);
-    }),
-  ];
-  for (const [i, w] of writes.entries()) {
-    assert.equal(await pending.validate(w.txId, w), 'VALID');
-    pending.apply(w.writeSet, i);
-  }
-  const scan = (id: string, reads: { key: string; version: Version }[]) =>
-    tx(id, (s) => s.recordRangeQuery({ startKey: 'r/', endKey: 'r0', itrExhausted: true, reads }));
-  // Block 2's transactions, each endorsed at some height.
-  const block2 = () => [
-    tx('q-old-a', (s) => s.recordRead('a', v(0, 0))),
-    tx('q-new-a', (s) => s.recordRead('a', v(1, 0))),
-    tx('q-b', (s) => s.recordRead('b', v(0, 0))),
-    tx('q-absent-c', (s) => s.recordRead('c', null)),
-    tx('q-new-c', (s) => s.recordRead('c', v(1, 1))),
-    tx('q-old-gone', (s) => s.recordRead('gone', v(0, 0))),
-    tx('q-deleted-gone', (s) => s.recordRead('gone', null)),
-    tx('p1', (s) => s.recordRead('b', v(0, 0))),
-    scan('q-scan-before', [
-      { key: 'r/1', version: v(0, 0) },
-      { key: 'r/3', version: v(0, 0) },
-    ]),
-    scan('q-scan-after', [
-      { key: 'r/1', version: v(0, 0) },
-      { key: 'r/2', version: v(1, 1) },
-    ]),
-  ];
-  const codes = async (validator: BlockValidator) => {
-    const out: Record<string, string> = {};
-    for (const s of block2()) out[s.txId] = await validator.validate(s.txId, s);
-    return out;
-  };
-  const whilePending = await codes(new BlockValidator(db, 2, pending));
-
-  // Block 1 on disk: its state updates and its tx ids, as the committer's batch writes them.
-  await db.batch([
-    ...[...pending.updates].map(([key, u]) =>
-      u.value.length === 0
-        ? { type: 'del' as const, key: stateKey(key) }
-        : { type: 'put' as const, key: stateKey(key), value: encodeState(u.value, u.version) },
-    ),
-    ...[...pending.txIds].map((id) => ({ type: 'put' as const, key: txidKey(id), value: Buffer.of(1) })),
-  ]);
-  const onDisk = await codes(new BlockValidator(db, 2));
-  assert.deepEqual(whilePending, onDisk);
-  assert.deepEqual(onDisk, {
-    'q-old-a': 'MVCC_READ_CONFLICT',
-    'q-new-a': 'VALID',
-    'q-b': 'VALID',
-    'q-absent-c': 'MVCC_READ_CONFLICT',
-    'q-new-c': 'VALID',
-    'q-old-gone': 'MVCC_READ_CONFLICT',
-    'q-deleted-gone': 'VALID',
-    p1: 'DUPLICATE_TXID',
-    'q-scan-before': 'PHANTOM_READ_CONFLICT',
-    'q-scan-after': 'VALID',
-  });
 });
