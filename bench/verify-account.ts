@@ -163,8 +163,10 @@ function stepsOf(t: Tree, context: Context, lines: readonly Uint8Array[]) {
 
 async function steps(): Promise<void> {
   const loaded = await Promise.all(trees.map(loadTree));
-  const { context, lines } = await captureLines(loaded[0]!, Number(values.lines));
-  const byTree = loaded.map((t) => stepsOf(t, context, lines));
+  // Each tree's own context (its shape is the tree's: branch vpost added the keys as read), the same lines.
+  const captured = await Promise.all(loaded.map((t) => captureLines(t, Number(values.lines))));
+  const lines = captured[0]!.lines;
+  const byTree = loaded.map((t, i) => stepsOf(t, captured[i]!.context, lines));
   const names = Object.keys(byTree[0]!) as (keyof (typeof byTree)[0])[];
   const samples = new Map<string, number[]>();
   const load0 = loadavg()[0]!;
