@@ -163,8 +163,10 @@ function stepsOf(t: Tree, context: Context, lines: readonly Uint8Array[]) {
 
 async function steps(): Promise<void> {
   const loaded = await Promise.all(trees.map(loadTree));
-  const { context, lines } = await captureLines(loaded[0]!, Number(values.lines));
-  const byTree = loaded.map((t) => stepsOf(t, context, lines));
+  // Each tree's own context (its shape is the tree's: branch vpost added the keys as read), the same lines.
+  const captured = await Promise.all(loaded.map((t) => captureLines(t, Number(values.lines))));
+  const lines = captured[0]!.lines;
+  const byTree = loaded.map((t, i) => stepsOf(t, captured[i]!.context, lines));
   const names = Object.keys(byTree[0]!) as (keyof (typeof byTree)[0])[];
   const samples = new Map<string, number[]>();
   const load0 = loadavg()[0]!;
@@ -200,6 +202,7 @@ const CPU_PROBE = `data:text/javascript,${encodeURIComponent(
 
 interface CliRun {
   readonly wall: number;
+  readonly receipts: number;
   readonly main: number;
   readonly helpers: number;
   readonly workers: number;
@@ -223,13 +226,16 @@ async function verifyRun(tree: string, workers: number): Promise<CliRun> {
   ];
   const { code, stdout, stderr, ms: wall } = await runNode(args);
   const m = /cpu=(.*)/.exec(stderr);
-  if (code !== 0 || !m || !(JSON.parse(stdout) as { valid: boolean }).valid)
+  const report =
+    code === 0 ? (JSON.parse(stdout) as { valid: boolean; counts: { receipts: number } }) : undefined;
+  if (!m || !report?.valid)
     throw new Error(`${tree}: torgo verify exited with ${code}: ${stderr.slice(-1000)}`);
   const cpu = JSON.parse(m[1]!) as { total: number; threads: Record<string, number>; rss: number };
   const main = cpu.threads['main'] ?? 0;
   const alive = Object.values(cpu.threads).reduce((a, b) => a + b, 0);
   return {
     wall,
+    receipts: report.counts.receipts,
     main,
     helpers: alive - main,
     workers: cpu.total - alive,
@@ -273,6 +279,31 @@ async function cli(): Promise<void> {
     }
   }
   console.log(`raw verify median ${median(raws).toFixed(0)}/s`);
+  issueRows(counts, runs, raws);
+}
+
+/**
+ * Issue 14's rows by wall clock, per round (each round's runs against the raw verify measured right
+ * after them), then their medians: row 6, 1 worker's receipts/s over the raw verify's ops/s; row 7,
+ * 1 worker's wall over 2 workers'.
+ */
+function issueRows(
+  counts: readonly number[],
+  runs: ReadonlyMap<string, CliRun[]>,
+  raws: readonly number[],
+): void {
+  if (!counts.includes(1)) return;
+  for (const tree of trees) {
+    const one = runs.get(`1\t${tree}`)!;
+    const row6 = one.map((r, i) => r.receipts / (r.wall / 1000) / raws[i]!);
+    const two = runs.get(`2\t${tree}`);
+    const row7 = two?.map((r, i) => one[i]!.wall / r.wall);
+    const fmt = (xs: readonly number[]) =>
+      `${xs.map((x) => x.toFixed(2)).join(' ')} (median ${median([...xs]).toFixed(2)})`;
+    console.log(
+      `${tree}: row 6 (1 worker / raw verify) ${fmt(row6)}${row7 ? `; row 7 (2 vs 1 worker) ${fmt(row7)}` : ''}`,
+    );
+  }
 }
 
 const mode = positionals[0];

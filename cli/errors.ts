@@ -1,6 +1,6 @@
 /** How the CLI ends: exit 0 success/valid, 1 invalid (a check failed), 2 usage or unreadable input. */
 import { TorgoApiError } from '@torgo/client';
-import { isCoreError } from '../core/index.js';
+import { isCoreError } from '../core/errors.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;

@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './encoding.js';
 export * from './crypto/mldsa.js';
 export * from './crypto/keys.js';
+export * from './crypto/pem.js';
 export { platformMlDsa } from './crypto/backend.js';
 export { nobleBackend } from './crypto/noble.js';
 export * from './receipt/limits.js';

@@ -15,7 +15,7 @@ import {
   type ReceiptCheckContext,
   type ReceiptChecker,
   type ReceiptCheckResult,
-} from './verify.js';
+} from './steps/receipts.js';
 
 interface Job {
   line: number;

@@ -472,6 +472,7 @@ class BundleVerification {
       treeSize: this.checkpoint!.size,
       rootHash: toBase64(this.checkpoint!.rootHash),
       keys: this.keys!.entries(),
+      publicKeys: this.keys!.publicKeys(),
       filters: this.header!.parsedFilters,
     };
     this.receipts = new ReceiptBatches(

@@ -12,7 +12,7 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { encodePkcs8Seed, encodeSpki } from './der.js';
+import { encodePkcs8Seed, encodeSpki } from './spki.js';
 import { checkContext, ML_DSA, type MlDsaAlgorithm, type MlDsaBackend, SEED_LENGTH } from './mldsa.js';
 import { nobleBackend } from './noble.js';
 import { toHex } from '../encoding.js';

@@ -3,7 +3,8 @@
  * public key hashing to its key id. The newest proven entry of each key states its validity.
  */
 import { CoreError } from '../../errors.js';
-import { importPublicKey } from '../../crypto/keys.js';
+import type { PublicKey } from '../../crypto/keys.js';
+import { importPublicKey } from '../../crypto/pem.js';
 import { parseAlgorithm } from '../../crypto/mldsa.js';
 import { verifyInclusion } from '../../log/proof.js';
 import { entryLeafHash, type KeyEntry } from '../entries.js';
@@ -11,7 +12,7 @@ import { decodeProof, type KeyLine } from '../format.js';
 import type { ProvenCheckpoint } from './checkpoint.js';
 
 export class KeyEntries {
-  private readonly newest = new Map<string, { entry: KeyEntry; leafIndex: number }>();
+  private readonly newest = new Map<string, { entry: KeyEntry; leafIndex: number; key: PublicKey }>();
 
   constructor(private readonly checkpoint: ProvenCheckpoint) {}
 
@@ -33,11 +34,16 @@ export class KeyEntries {
     }
     const prev = this.newest.get(k.entry.keyId);
     if (!prev || prev.leafIndex < k.leafIndex)
-      this.newest.set(k.entry.keyId, { entry: k.entry, leafIndex: k.leafIndex });
+      this.newest.set(k.entry.keyId, { entry: k.entry, leafIndex: k.leafIndex, key: pk });
   }
 
   /** The newest proven entry of every key, for the receipt checks. */
   entries(): KeyEntry[] {
     return [...this.newest.values()].map((k) => k.entry);
+  }
+
+  /** The public key of each of `entries()`, in the same order, as `check` read it. */
+  publicKeys(): PublicKey[] {
+    return [...this.newest.values()].map((k) => k.key);
   }
 }

@@ -7,7 +7,7 @@
 import { CoreError } from '../../errors.js';
 import { fromBase64, utf8 } from '../../encoding.js';
 import { platformMlDsa } from '../../crypto/backend.js';
-import { importPublicKey, type PublicKey } from '../../crypto/keys.js';
+import type { PublicKey } from '../../crypto/keys.js';
 import type { MlDsaBackend } from '../../crypto/mldsa.js';
 import { InclusionVerifier } from '../../log/proof.js';
 import { parseReceipt, type Receipt, receiptDigest, verifyReceiptSignatures } from '../../receipt/receipt.js';
@@ -24,6 +24,12 @@ export interface ReceiptCheckContext {
   readonly rootHash: string;
   /** Newest proven entry per key id. */
   readonly keys: readonly KeyEntry[];
+  /**
+   * Each of those entries' public key as step 3 read it (importPublicKey, its key id and algorithm
+   * checked against the entry): a checker uses these, so it need not read keys again, nor load the
+   * PEM and DER readers (pem.ts) to do so.
+   */
+  readonly publicKeys: readonly PublicKey[];
   /** The header's filters: every receipt must satisfy them. */
   readonly filters: BundleFilters;
 }
@@ -50,31 +56,25 @@ export interface ReceiptChecker {
 }
 
 /**
- * What the checks of one context keep between receipts: keys from proven entries, with a lookup
- * memo (parsing a public key is not free), the root, and the proof memos (neighbouring receipts
- * share most of their audit paths, InclusionVerifier).
+ * What the checks of one context keep between receipts: keys from proven entries by key id, the
+ * root, and the proof memos (neighbouring receipts share most of their audit paths, InclusionVerifier).
  */
 class ContextState {
-  private readonly publicKeys = new Map<string, PublicKey>();
+  private readonly publicKeys: Map<string, PublicKey>;
   private readonly validity = new Map<string, (time: string) => string | undefined>();
   readonly entries: Map<string, KeyEntry>;
   readonly proofs = new ProofDecoder();
   readonly inclusion: InclusionVerifier;
   constructor(context: ReceiptCheckContext) {
     this.entries = new Map(context.keys.map((e) => [e.keyId, e]));
+    this.publicKeys = new Map(context.publicKeys.map((k) => [k.keyId, k]));
     this.inclusion = new InclusionVerifier(
       context.treeSize,
       fromBase64(context.rootHash, 'E_BUNDLE_SYNTAX', 'root hash'),
     );
   }
   publicKey(keyId: string): PublicKey | undefined {
-    let k = this.publicKeys.get(keyId);
-    const e = this.entries.get(keyId);
-    if (!k && e) {
-      k = importPublicKey(e.publicKey);
-      this.publicKeys.set(keyId, k);
-    }
-    return k;
+    return this.publicKeys.get(keyId);
   }
   /** `keyInvalidAt` of a proven key's entry, that entry's times parsed once. */
   keyInvalidAt(keyId: string, time: string): string | undefined {
