@@ -22,7 +22,7 @@ import { EngineError } from './errors.js';
 import type { Creator } from './identity.js';
 import type { TxSimulation } from './simulation.js';
 import type { Db } from './state.js';
-import { blockOps, isLargeWrite } from './storage.js';
+import { blockOps, isLargeWrite, writeOps } from './storage.js';
 import { BlockValidator } from './validator.js';
 
 /** An endorsed transaction waiting to be ordered. */
@@ -183,7 +183,7 @@ export class Committer {
         validator.updates,
         sealed.stored,
       );
-      await this.db.batch(ops, { sync: true });
+      await writeOps(this.db, ops, { sync: true });
     } catch (e) {
       const error = new EngineError('E_STORAGE', `block ${number} could not be written: ${String(e)}`, {}, e);
       for (const w of batch) w.reject(error);

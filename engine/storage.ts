@@ -34,6 +34,27 @@ import type { StateUpdate } from './validator.js';
 
 export type BatchOp = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
+/**
+ * `db.batch(ops, options)`, the same operations in the same order as one WriteBatch and one write, but
+ * through classic-level's chained batch: one native `put` or `del` call per operation. The array form
+ * has abstract-level clone every operation and then reads its `type`, `key` and `value` one N-API
+ * property lookup at a time: about twice the committer thread's CPU per operation, ~16 of them per
+ * receipt (docs/performance.md §4, eleventh pass). test/engine/storage.test.ts holds it to `db.batch`.
+ */
+export async function writeOps(db: Db, ops: readonly BatchOp[], options: { sync: boolean }): Promise<void> {
+  const batch = db.batch();
+  try {
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+  } catch (e) {
+    await batch.close();
+    throw e;
+  }
+  await batch.write(options);
+}
+
 /** A write's value length in bytes, from its base64 text (no decoding). */
 function base64Bytes(text: string): number {
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;

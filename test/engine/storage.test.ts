@@ -7,8 +7,10 @@ import './quiet-logs.js';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { EmbeddedLedger, EngineError, verifyLedgerAt } from '../../engine/index.js';
-import { FORMAT_KEY, HEIGHT_KEY, openDb, STORAGE_FORMAT } from '../../engine/state.js';
+import { type Db, FORMAT_KEY, HEIGHT_KEY, openDb, STORAGE_FORMAT } from '../../engine/state.js';
+import { type BatchOp, writeOps } from '../../engine/storage.js';
 import { KvContract } from './fixtures/kv-contract.js';
 import { openKv, tempDir } from './helpers.js';
 
@@ -113,4 +115,38 @@ test('a ledger in another storage format is refused with E_LEDGER_FORMAT; a new 
       return true;
     });
   }
+});
+
+test('writeOps leaves the database as db.batch does: puts, deletes and repeated keys, in order', async (t) => {
+  const tmp = await tempDir(t);
+  const viaArray = await openDb(path.join(tmp.dir, 'array'));
+  tmp.closeLater(viaArray);
+  const viaWriteOps = await openDb(path.join(tmp.dir, 'chained'));
+  tmp.closeLater(viaWriteOps);
+  const everything = async (db: Db) => (await db.iterator().all()).map(([k, v]) => [k, v.toString('hex')]);
+  // Few keys, so that one batch puts, deletes and puts again the same key; non-ASCII and empty values too.
+  const key = fc.constantFrom('a', 'b', 's/\u00e9', 'v/\u0000x', '\ud83d\ude00');
+  const op: fc.Arbitrary<BatchOp> = fc.oneof(
+    fc.record({
+      type: fc.constant('put' as const),
+      key,
+      value: fc.uint8Array({ maxLength: 70 }).map((b) => Buffer.from(b)),
+    }),
+    fc.record({ type: fc.constant('del' as const), key }),
+  );
+  let batches = 0;
+  let nonEmpty = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { maxLength: 12 }), async (ops) => {
+      await viaArray.batch(ops, { sync: false });
+      await writeOps(viaWriteOps, ops, { sync: false });
+      const expected = await everything(viaArray);
+      assert.deepEqual(await everything(viaWriteOps), expected);
+      batches++;
+      if (expected.length > 0) nonEmpty++;
+    }),
+    { numRuns: 200 },
+  );
+  assert.equal(batches, 200);
+  assert.ok(nonEmpty > 0, 'some runs left something to compare');
 });
