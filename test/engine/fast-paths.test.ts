@@ -226,7 +226,7 @@ test('a committed block carries the plain args hash of every transaction', async
   }
 });
 
-test('blocks served from memory after commit equal the blocks read back from disk, and are frozen', async (t) => {
+test('blocks served from memory after commit equal the blocks read back from disk, and are frozen throughout', async (t) => {
   const tmp = await tempDir(t);
   const ledger = await openKv(tmp.dir);
   const id = await ledger.createIdentity({
@@ -240,7 +240,19 @@ test('blocks served from memory after commit equal the blocks read back from dis
   await ledger.submit(id, 'del', ['a']);
   const fromMemory: Block[] = [];
   for (let n = 0; n < ledger.height; n++) fromMemory.push(await ledger.getBlock(n));
-  assert.ok(fromMemory.every((b) => Object.isFrozen(b) && Object.isFrozen(b.transactions[0]!.writeSet)));
+  const unfrozen = (value: unknown, at: string): string[] =>
+    value !== null && typeof value === 'object'
+      ? [
+          ...(Object.isFrozen(value) ? [] : [at]),
+          ...Object.entries(value).flatMap(([k, v]) => unfrozen(v, `${at}.${k}`)),
+        ]
+      : [];
+  assert.deepEqual(
+    fromMemory.flatMap((b, n) => unfrozen(b, `block ${n}`)),
+    [],
+    'every object of a kept block is frozen',
+  );
+  assert.ok(fromMemory.some((b) => b.transactions.some((tx) => tx.event !== null && tx.writeSet.length > 0)));
   assert.throws(() => {
     (fromMemory[0]!.transactions as unknown[]).push(null);
   }, TypeError);
