@@ -46,7 +46,8 @@ const PHASES: [string, RegExp][] = [
     /^(preVerify|checkOffThread|checkHere|signerKeyIdHints|give|take|flush|post|settle) |messageport|worker_threads/,
   ],
   ['block: serialise + hash', /^(sealBlock|buildBlock|encodeBlock) /],
-  ['LevelDB write (batch)', /^batch .*abstract-level/],
+  // The array batch (abstract-level), or the chained batch the committer fills (storage.ts `writeOps`).
+  ['LevelDB write (batch)', /^batch .*abstract-level|^writeOps /],
   ['MVCC validation', /^validate .*engine\/validator/],
   ['commit: history, args hash, rest', /^commit .*engine\/committer/],
   [
