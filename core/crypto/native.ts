@@ -12,7 +12,6 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { encodePkcs8Seed, encodeSpki } from './spki.js';
 import { checkContext, ML_DSA, type MlDsaAlgorithm, type MlDsaBackend, SEED_LENGTH } from './mldsa.js';
 import { nobleBackend } from './noble.js';
 import { toHex } from '../encoding.js';
@@ -45,23 +44,31 @@ function publicKeyObject(alg: MlDsaAlgorithm, publicKey: Uint8Array): KeyObject 
   // Keyed by the whole key (never a prefix or short hash an attacker could collide); latin1 is
   // the cheapest exact byte-to-string mapping Node has.
   const key = cached(publicKeys, `${alg}:${view.toString('latin1')}`, () =>
-    createPublicKey({ key: Buffer.from(encodeSpki(alg, publicKey)), format: 'der', type: 'spki' }),
+    createPublicKey({ key: { kty: 'AKP', alg, pub: view.toString('base64url') }, format: 'jwk' }),
   );
   byArray.set(publicKey, { alg, bytes: Buffer.from(view), key });
   return key;
 }
 
+/**
+ * The key object of a seed, imported as a JWK (`AKP`, draft-ietf-cose-dilithium): its `pub` is the
+ * public key FIPS 204 ML-DSA.KeyGen_internal derives from the seed (noble's), which OpenSSL checks
+ * nothing against — it derives the key pair from the seed itself; test/core/crypto.test.ts holds the
+ * two derivations equal. (JWK, not DER: a verifying thread loads no ASN.1 library, §13.)
+ */
 function privateKeyObject(alg: MlDsaAlgorithm, seed: Uint8Array): KeyObject {
-  return cached(privateKeys, `${alg}:${toHex(seed)}`, () =>
-    createPrivateKey({ key: Buffer.from(encodePkcs8Seed(alg, seed)), format: 'der', type: 'pkcs8' }),
-  );
+  return cached(privateKeys, `${alg}:${toHex(seed)}`, () => {
+    const pub = Buffer.from(nobleBackend.publicKeyFromSeed(alg, seed)).toString('base64url');
+    const priv = Buffer.from(seed.buffer, seed.byteOffset, seed.byteLength).toString('base64url');
+    return createPrivateKey({ key: { kty: 'AKP', alg, pub, priv }, format: 'jwk' });
+  });
 }
 
 export const nativeBackend: MlDsaBackend = {
   name: 'native',
   publicKeyFromSeed(alg, seed) {
-    const spki = createPublicKey(privateKeyObject(alg, seed)).export({ format: 'der', type: 'spki' });
-    return new Uint8Array(spki.subarray(spki.length - ML_DSA[alg].publicKeyLength));
+    const jwk = createPublicKey(privateKeyObject(alg, seed)).export({ format: 'jwk' });
+    return new Uint8Array(Buffer.from(jwk.pub as string, 'base64url'));
   },
   randomSeed() {
     return new Uint8Array(randomBytes(SEED_LENGTH));

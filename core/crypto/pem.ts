@@ -1,14 +1,49 @@
 /**
- * Reading ML-DSA keys as people hand them over: PEM files (SPKI / PKCS#8 seed form, as OpenSSL 3.5
- * and Node 24 write them) and raw base64 public keys. The DER inside is attacker-controlled and is
- * parsed by der.ts (the ASN.1 schema library); keys.ts holds what needs no parsing.
+ * ML-DSA keys made and exchanged: key ids (SHA-256 of the DER SubjectPublicKeyInfo), PEM files
+ * (SPKI / PKCS#8 seed form, as OpenSSL 3.5 and Node 24 read and write them) and raw base64 public
+ * keys. All DER, written and read, goes through der.ts (the ASN.1 schema library); the DER read is
+ * attacker-controlled. keys.ts holds what needs none of it (signing and verifying).
  */
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { CoreError } from '../errors.js';
-import { equalBytes, fromBase64 } from '../encoding.js';
-import { decodePkcs8, decodeSpki } from './der.js';
-import { type PrivateKey, type PublicKey, privateKeyFromSeed, publicKey } from './keys.js';
-import { ML_DSA, ML_DSA_ALGORITHMS } from './mldsa.js';
+import { equalBytes, fromBase64, toBase64, toHex } from '../encoding.js';
+import { platformMlDsa } from './backend.js';
+import { decodePkcs8, decodeSpki, encodePkcs8Seed, encodeSpki } from './der.js';
+import { sha256 } from './hash.js';
+import type { PrivateKey, PublicKey } from './keys.js';
+import { DEFAULT_ALGORITHM, ML_DSA, ML_DSA_ALGORITHMS, type MlDsaAlgorithm } from './mldsa.js';
+
+export function keyIdOf(alg: MlDsaAlgorithm, publicKey: Uint8Array): string {
+  return toHex(sha256(encodeSpki(alg, publicKey)));
+}
+
+export function publicKey(alg: MlDsaAlgorithm, raw: Uint8Array): PublicKey {
+  return { alg, publicKey: raw, keyId: keyIdOf(alg, raw) };
+}
+
+export function privateKeyFromSeed(alg: MlDsaAlgorithm, seed: Uint8Array): PrivateKey {
+  const raw = platformMlDsa.publicKeyFromSeed(alg, seed);
+  return { alg, seed, publicKey: raw, keyId: keyIdOf(alg, raw) };
+}
+
+export function generatePrivateKey(alg: MlDsaAlgorithm = DEFAULT_ALGORITHM): PrivateKey {
+  return privateKeyFromSeed(alg, platformMlDsa.randomSeed());
+}
+
+function pem(label: string, der: Uint8Array): string {
+  const b64 = toBase64(der);
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+export function publicKeyToPem(key: PublicKey): string {
+  return pem('PUBLIC KEY', encodeSpki(key.alg, key.publicKey));
+}
+
+export function privateKeyToPem(key: PrivateKey): string {
+  return pem('PRIVATE KEY', encodePkcs8Seed(key.alg, key.seed));
+}
 
 /** Parses exactly one PEM block with the given label (RFC 7468 strict-ish: LF or CRLF, no headers). */
 function unpem(text: string, label: string): Uint8Array {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CoreError } from '../../../core/errors.js';
 import { toBase64, toHex, utf8 } from '../../../core/encoding.js';
-import { privateKeyFromSeed } from '../../../core/crypto/keys.js';
+import { privateKeyFromSeed } from '../../../core/crypto/pem.js';
 import { publicKeyFromPem } from '../../../core/crypto/pem.js';
 import { nobleBackend } from '../../../core/crypto/noble.js';
 import { nativeBackend, nativeMlDsaAvailable } from '../../../core/crypto/native.js';

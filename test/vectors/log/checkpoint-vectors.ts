@@ -3,7 +3,7 @@
  * rebuild it and require byte equality, so code and vector cannot drift.
  */
 import { toHex } from '../../../core/encoding.js';
-import { privateKeyFromSeed, publicKeyToPem } from '../../../core/crypto/keys.js';
+import { privateKeyFromSeed, publicKeyToPem } from '../../../core/crypto/pem.js';
 import { CHECKPOINT_CONTEXT, type Checkpoint, signCheckpoint } from '../../../core/log/checkpoint.js';
 import { mlDsaNoteKeyHash } from '../../../core/log/note-mldsa.js';
 import { hex } from './log-vectors.js';

@@ -3,7 +3,7 @@
  * the checkpoint vector's tree, signed by the same log key. The test rebuilds it byte for byte.
  */
 import { toHex } from '../../../core/encoding.js';
-import { privateKeyFromSeed, publicKeyToPem } from '../../../core/crypto/keys.js';
+import { privateKeyFromSeed, publicKeyToPem } from '../../../core/crypto/pem.js';
 import { mlDsaNoteKeyHash } from '../../../core/log/note-mldsa.js';
 import {
   type ExportStatement,
