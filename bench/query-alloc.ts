@@ -10,7 +10,7 @@
  *
  * Per kind, medians per query: the contract path (`evaluate`: LevelDB's reads, counted by wrapping
  * classic-level's point read and iterator, the contract's page, the engine) and the gateway's JSON page
- * (`receiptPage` + `writeReceiptPage` into a reused buffer, as gateway/http/page-buffers.ts lends).
+ * (`receiptPageOfParts` + `writeReceiptPage` into a reused buffer, as gateway/http/page-buffers.ts lends).
  */
 import './quiet-logs.js';
 import { readFile } from 'node:fs/promises';
@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { Level } from 'level';
 import { derivedMaxOpenFiles } from '../gateway/ledger/embedded/open-files.js';
-import { receiptPage, writeReceiptPage } from '../gateway/ledger/page.js';
+import { receiptPageOfParts, writeReceiptPage } from '../gateway/ledger/page.js';
 import { openBenchLedger } from './engine.js';
 import { median } from './harness.js';
 import { queryKinds } from './queries.js';
@@ -100,13 +100,9 @@ async function main(): Promise<void> {
         const [e0, h0] = [external(), heap()];
         const answer = await bench.ledger.evaluate(bench.auditor, fcn, [arg]);
         const [e1, h1] = [external(), heap()];
-        const payload = Buffer.from(
-          answer.payload.buffer,
-          answer.payload.byteOffset,
-          answer.payload.byteLength,
-        );
         if (fcn === 'queryReceipts') {
-          const page = receiptPage(payload);
+          // As the gateway reads a page: in the engine's parts (gateway/ledger/audit.ts).
+          const page = receiptPageOfParts(answer.parts);
           writeReceiptPage(page.receipts, page.bookmark || null, () => out);
         }
         const [e2, h2] = [external(), heap()];
@@ -115,7 +111,10 @@ async function main(): Promise<void> {
         add('  LevelDB point reads, bytes', reads.getBytes);
         add('  LevelDB iterator entries', reads.entries);
         add('  LevelDB iterator entries, value bytes', reads.entryBytes);
-        add("  the contract's answer, bytes", payload.length);
+        add(
+          "  the contract's answer, bytes",
+          answer.parts.reduce((n, p) => n + p.byteLength, 0),
+        );
         add('contract path, V8 heap bytes', h1 - h0);
         add("gateway's JSON page, external bytes", e2 - e1);
         add("gateway's JSON page, V8 heap bytes", h2 - h1);

@@ -9,6 +9,7 @@ import type { Context as ContractContext } from 'fabric-contract-api';
 import { platformMlDsa } from '../core/crypto/backend.js';
 import type { MlDsaBackend } from '../core/crypto/mldsa.js';
 import type { ReceiptHandOff } from '../core/receipt/handoff.js';
+import type { ByteParts } from './bytes.js';
 import * as checkpoints from './checkpoints.js';
 import { ContractError, toContractError } from './errors.js';
 import { callerOf, requireRole } from './identity.js';
@@ -168,7 +169,7 @@ export class AuditContract extends Contract {
 
   @Transaction(false)
   @Returns('string')
-  async queryReceipts(ctx: Context, queryJson: string): Promise<Uint8Array> {
+  async queryReceipts(ctx: Context, queryJson: string): Promise<ByteParts> {
     return queries.queryReceipts(ctx, callerOf(ctx), queryJson);
   }
 

@@ -12,6 +12,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Context } from 'fabric-contract-api';
+import { ByteParts } from './bytes.js';
 import { ContractError } from './errors.js';
 import { type Caller, requireRole } from './identity.js';
 import { INDEXED_FIELDS, type IndexedField, indexRange, type Order, VALUE_PATTERNS } from './indexes.js';
@@ -110,8 +111,11 @@ function decodeBookmark(bookmark: string): string {
  * A page of receipts: the UTF-8 bytes of `canonicalJson({ receipts: ReceiptView[], bookmark })`, built
  * from the records' stored bytes without decoding, parsing or re-serialising them (`receiptViewBytes`).
  * Returned as bytes, not a string: the serializer puts them on the wire as they are (serializer.ts).
+ * In parts (bytes.ts): the page's head (`{"bookmark":…,"receipts":[`), each receipt's view in the
+ * pieces `receiptViewBytes` gives (split at member boundaries), a `,` part between two views, and `]}`
+ * — what the embedded gateway cuts without concatenating (gateway/ledger/page.ts `receiptPageOfParts`).
  */
-export async function queryReceipts(ctx: Context, caller: Caller, queryJson: string): Promise<Uint8Array> {
+export async function queryReceipts(ctx: Context, caller: Caller, queryJson: string): Promise<ByteParts> {
   requireRole(caller, 'query receipts', 'auditor', 'admin');
   const q = parseQuery(queryJson);
   const range = indexRange(q.by, q.value, q.order, q.from, q.to);
@@ -139,7 +143,7 @@ export async function queryReceipts(ctx: Context, caller: Caller, queryJson: str
     parts.push(...(await receiptViewBytes(stored, (ids) => flagsOf(keys, ids))));
     bytes += stored.length;
   }
-  return Buffer.concat([
+  return new ByteParts([
     Buffer.from(`{"bookmark":${JSON.stringify(bookmark)},"receipts":[`),
     ...parts,
     PAGE_END,

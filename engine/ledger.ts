@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { ByteParts } from '../chaincode/bytes.js';
 import { utf8WithText } from '../chaincode/fabric-internals.js';
 import { argsHashOf } from './argshash.js';
 import { type Block, GENESIS_PREVIOUS_HASH, type ValidationCode } from './blockstore.js';
@@ -92,10 +93,25 @@ function utf8Text(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
+/**
+ * A chaincode response's payload: bytes, or the parts the embedded dispatcher leaves an answer in
+ * (engine/shim.ts `PartsSerializer`, typed as the Buffer it stands in for).
+ */
+function answerOf(payload: Uint8Array | undefined): Uint8Array | ByteParts {
+  const value: unknown = payload;
+  if (value instanceof ByteParts) return value;
+  return payload ?? new Uint8Array();
+}
+
 export interface EvaluateResult {
   txId: string;
   /** The chaincode response payload. */
   payload: Uint8Array;
+  /**
+   * The payload as the contract built it: its parts, in order (chaincode/bytes.ts: a page of receipts),
+   * or the payload alone. `payload` is their concatenation, made only when read.
+   */
+  parts: readonly Uint8Array[];
   /** `payload` decoded as UTF-8: what a contract returning a string returned. */
   result: string;
 }
@@ -310,7 +326,8 @@ export class EmbeddedLedger {
     this.inflight++;
     return this.track(async () => {
       try {
-        const { tx, payload } = await this.endorse(identity, fcn, args, options);
+        const { tx, answer } = await this.endorse(identity, fcn, args, options);
+        const payload = answer instanceof ByteParts ? answer.concat() : answer;
         const status = await this.committer.order(tx);
         if (status.validationCode !== 'VALID') {
           throw new EngineError(
@@ -322,6 +339,7 @@ export class EmbeddedLedger {
         return {
           txId: tx.txId,
           payload,
+          parts: [payload],
           result: utf8Text(payload),
           blockNumber: status.blockNumber,
           txNumber: status.txNumber,
@@ -343,18 +361,27 @@ export class EmbeddedLedger {
   ): Promise<EvaluateResult> {
     if (this.closing) return Promise.reject(closedError());
     return this.track(async () => {
-      const { tx, payload } = await this.endorse(identity, fcn, args, options);
-      // Decoded on first read: the gateway takes the bytes (a page of receipts is ~280 KB) and never
-      // pays for the string.
+      const { tx, answer } = await this.endorse(identity, fcn, args, options);
+      // Concatenated and decoded on first read: the gateway takes the parts (a page of receipts is
+      // ~280 KB) and pays for neither.
+      let payload: Uint8Array | undefined;
       let result: string | undefined;
-      return {
+      const bytes = (): Uint8Array => {
+        payload ??= answer instanceof ByteParts ? answer.concat() : answer;
+        return payload;
+      };
+      const evaluated: EvaluateResult = {
         txId: tx.txId,
-        payload,
+        parts: answer instanceof ByteParts ? answer.parts : [answer],
+        get payload() {
+          return bytes();
+        },
         get result() {
-          result ??= utf8Text(payload);
+          result ??= utf8Text(bytes());
           return result;
         },
       };
+      return evaluated;
     });
   }
 
@@ -450,7 +477,7 @@ export class EmbeddedLedger {
     fcn: string,
     args: readonly string[],
     options: SubmitOptions,
-  ): Promise<{ tx: EndorsedTx; payload: Uint8Array }> {
+  ): Promise<{ tx: EndorsedTx; answer: Uint8Array | ByteParts }> {
     if (typeof fcn !== 'string' || fcn.length === 0)
       throw new EngineError('E_ARGUMENT', 'fcn must be a non-empty string');
     if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) {
@@ -501,10 +528,7 @@ export class EmbeddedLedger {
     if (response.status >= 400) {
       throw new EngineError('E_ENDORSE', response.message ?? '', { txId, status: response.status });
     }
-    return {
-      tx: { txId, timestamp, creator, fcn, argsHash, sim },
-      payload: response.payload ?? new Uint8Array(),
-    };
+    return { tx: { txId, timestamp, creator, fcn, argsHash, sim }, answer: answerOf(response.payload) };
   }
 
   private async track<T>(operation: () => Promise<T>): Promise<T> {

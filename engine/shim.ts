@@ -9,7 +9,8 @@ import type { Contract } from 'fabric-contract-api';
 import type { ChaincodeResponse, ChaincodeStub, ClientIdentity } from 'fabric-shim-api';
 import type Long from 'long';
 import { shimInternals, trimDispatchCosts } from '../chaincode/fabric-internals.js';
-import { serializers } from '../chaincode/serializer.js';
+import { ByteParts } from '../chaincode/bytes.js';
+import { serializers, TransactionSerializer } from '../chaincode/serializer.js';
 
 export { type ChaincodeLogLevel, setChaincodeLogLevel } from '../chaincode/fabric-internals.js';
 
@@ -60,10 +61,26 @@ export function clientIdentityOf(mspid: string, idBytes: Uint8Array): ClientIden
 }
 
 /**
+ * The contract's transaction serializer as the embedded dispatcher runs it: an answer in parts
+ * (chaincode/bytes.ts, a page of receipts) stays in parts instead of becoming one fresh ~270 KB buffer
+ * per page (docs/performance.md §11, "Queries, eighth pass"). The engine is the only reader of an
+ * embedded response and takes them (ledger.ts `answerOf`); the dispatcher passes the serializer's
+ * result to `shim.success` untouched (chaincode/fabric-invoke.ts), hence the one cast. Everything
+ * else is the contract's serializer.
+ */
+class PartsSerializer extends TransactionSerializer {
+  override toBuffer(result: unknown, schema: unknown, loggerPrefix?: string): Buffer {
+    if (result instanceof ByteParts) return result as unknown as Buffer;
+    return super.toBuffer(result, schema, loggerPrefix);
+  }
+}
+
+/**
  * Build the chaincode exactly as `fabric-shim/lib/contract-spi/bootstrap.js` does for the chaincode
  * package, whose main module exports its `serializers` (chaincode/serializer.ts; the bootstrap adds the
  * default `jsonSerializer` beside them), metadata introspected from
- * the decorators, title and version standing in for package.json's name and version. The first call
+ * the decorators, title and version standing in for package.json's name and version — but with the
+ * transaction serializer that keeps an answer in parts (`PartsSerializer`). The first call
  * applies the dispatcher's cost trims (chaincode/fabric-internals.ts), the engine's own use of them.
  */
 export function chaincodeFromContracts(
@@ -73,7 +90,11 @@ export function chaincodeFromContracts(
 ): Chaincode {
   const packaged: Serializers = {
     transaction: serializers.transaction,
-    serializers: { ...serializers.serializers, jsonSerializer: internals.JSONSerializer },
+    serializers: {
+      ...serializers.serializers,
+      [serializers.transaction]: PartsSerializer,
+      jsonSerializer: internals.JSONSerializer,
+    },
   };
   trimDispatchCosts();
   // The dispatcher appends its system contract to the array it is given: hand it a copy.

@@ -33,6 +33,16 @@ export interface LedgerDriver {
    * passes them on never decodes them (gateway/ledger/page.ts).
    */
   evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Uint8Array>;
+  /**
+   * `evaluate`, the answer in the parts the contract built it in (their concatenation is what
+   * `evaluate` answers), where the driver has them without concatenating: the embedded engine. A
+   * Fabric peer sends one buffer, so the Fabric drivers leave it out.
+   */
+  evaluateParts?(
+    identity: WalletIdentity,
+    fcn: string,
+    args: readonly string[],
+  ): Promise<readonly Uint8Array[]>;
   /** The block a committed transaction is in (for answering repeats of an append); undefined if unknown. */
   blockOf(identity: WalletIdentity, txId: string): Promise<number | undefined>;
   /** Committed blocks, or undefined where the driver cannot tell cheaply. */

@@ -66,6 +66,13 @@ function parseAnswer<T>(bytes: Buffer): T {
   }
 }
 
+/** Whether `bytes` begins with `text` (ASCII). */
+function startsWith(bytes: Buffer | undefined, text: string): boolean {
+  return (
+    bytes !== undefined && bytes.length >= text.length && bytes.toString('latin1', 0, text.length) === text
+  );
+}
+
 function isString(v: unknown): v is string {
   return typeof v === 'string';
 }
@@ -124,18 +131,45 @@ export class ReceiptJson {
 
   /** The view's members, if it is of the contract's layout; else undefined. */
   static cut(view: Buffer): ReceiptJson | undefined {
-    if (view[0] !== 0x7b || view[view.length - 1] !== 0x7d) return undefined;
+    return ReceiptJson.cutPieces([view]);
+  }
+
+  /**
+   * `cut` of a view given in pieces (their concatenation is the view), without concatenating them: each
+   * member must lie within one piece, the next piece starting with the next member's `,"name":` — as in
+   * the contract's pages, which splice `revokedSigners` in at member boundaries (chaincode/queries.ts
+   * `receiptViewBytes`). Otherwise undefined, and the caller reads the concatenation.
+   */
+  static cutPieces(pieces: readonly Buffer[]): ReceiptJson | undefined {
+    const first = pieces[0];
+    const last = pieces[pieces.length - 1];
+    if (!first || !last || first[0] !== 0x7b || last[last.length - 1] !== 0x7d) return undefined;
     const texts: Partial<Record<Member, Buffer>> = {};
+    let p = 0;
+    let view = first;
     let at = 1;
     for (let i = 0; i < MEMBERS.length; i++) {
       const name = NAMES[i]!;
       if (at + name.length > view.length || view.compare(name, 0, name.length, at, at + name.length) !== 0)
         return undefined;
       const start = at + name.length;
-      const end = i + 1 < MEMBERS.length ? view.indexOf(NEXT[i + 1]!, start) : view.length - 1;
+      let end: number;
+      if (i + 1 < MEMBERS.length) {
+        const next = NEXT[i + 1]!;
+        end = view.indexOf(next, start);
+        // `,"` only at its start: no match of `next` begins in this piece and ends in the following one.
+        if (end < 0 && startsWith(pieces[p + 1], next)) end = view.length;
+      } else {
+        end = p === pieces.length - 1 ? view.length - 1 : -1;
+      }
       if (end < start) return undefined;
       texts[MEMBERS[i]!] = view.subarray(start, end);
-      at = end + 1;
+      if (end < view.length) {
+        at = end + 1;
+      } else {
+        view = pieces[++p]!;
+        at = 1;
+      }
     }
     for (const m of STRING_MEMBERS) {
       const t = texts[m]!;
@@ -244,6 +278,96 @@ export function receiptPage(page: Buffer): { bookmark: string; receipts: Receipt
   const parsed = parseAnswer<{ bookmark: unknown; receipts: ReceiptView[] }>(page);
   if (!isString(parsed.bookmark) || !Array.isArray(parsed.receipts)) throw internal('not a page of receipts');
   return { bookmark: parsed.bookmark, receipts: parsed.receipts.map((v) => ReceiptJson.fromView(v)) };
+}
+
+/**
+ * A contract page from the parts the embedded engine hands over (engine/ledger.ts `EvaluateResult.parts`;
+ * chaincode/queries.ts builds them: the head `{"bookmark":…,"receipts":[`, each view in pieces split at
+ * member boundaries, a `,` part between two views, and `]}`): the same answer as `receiptPage` of their
+ * concatenation, without making it — a fresh ~270 KB buffer per page is what set off V8's mark-compacts
+ * under queries (docs/performance.md §11, "Queries, eighth pass"). Parts of any other shape, a view
+ * `cutPage` would split differently or a member across two pieces: the concatenation is read by
+ * `receiptPage`. test/gateway/page.test.ts holds it to that definition.
+ */
+export function receiptPageOfParts(parts: readonly Uint8Array[]): {
+  bookmark: string;
+  receipts: ReceiptJson[];
+} {
+  const buffers = parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+  return cutParts(buffers) ?? receiptPage(Buffer.concat(buffers));
+}
+
+/** A part holding only the `,` between two views. */
+function isComma(part: Buffer): boolean {
+  return part.length === 1 && part[0] === 0x2c;
+}
+
+function cutParts(parts: readonly Buffer[]): { bookmark: string; receipts: ReceiptJson[] } | undefined {
+  const head = parts[0];
+  const last = parts[parts.length - 1];
+  if (!head || parts.length < 2 || !last || last.toString('latin1') !== PAGE_END) return undefined;
+  // The head is `{"bookmark":<a JSON string>,"receipts":[`, as cutPage reads it from a whole page.
+  if (
+    !isUtf8(head) ||
+    !startsWith(head, PAGE_HEAD) ||
+    head.indexOf(LIST) !== head.length - LIST.length ||
+    head.length < PAGE_HEAD.length + LIST.length
+  ) {
+    return undefined;
+  }
+  let bookmark: unknown;
+  try {
+    bookmark = JSON.parse(head.toString('utf8', PAGE_HEAD.length, head.length - LIST.length));
+  } catch {
+    return undefined;
+  }
+  if (!isString(bookmark)) return undefined;
+  // The views: the parts between the head and the end, split at the `,` parts.
+  const views: Buffer[][] = [];
+  let view: Buffer[] = [];
+  for (let i = 1; i < parts.length - 1; i++) {
+    const part = parts[i]!;
+    if (!isComma(part)) {
+      view.push(part);
+      continue;
+    }
+    if (view.length === 0) return undefined;
+    views.push(view);
+    view = [];
+  }
+  if (view.length > 0) views.push(view);
+  else if (views.length > 0) return undefined;
+  const receipts: ReceiptJson[] = [];
+  for (const pieces of views) {
+    if (!viewAsCutPageSeesIt(pieces)) return undefined;
+    const receipt = ReceiptJson.cutPieces(pieces);
+    if (!receipt) return undefined;
+    receipts.push(receipt);
+  }
+  return { bookmark, receipts };
+}
+
+/**
+ * Whether cutPage, reading the concatenated page, would take these pieces as one whole view: each is
+ * UTF-8 (a whole page is checked), and no `,{"committedAt":` — where cutPage ends a view — lies in them
+ * or across two of them (its `,` is only at its start, so a match across pieces ends with the second
+ * piece starting with the rest of it).
+ */
+function viewAsCutPageSeesIt(pieces: readonly Buffer[]): boolean {
+  for (const [i, piece] of pieces.entries()) {
+    if (!isUtf8(piece) || piece.indexOf(NEXT_VIEW) >= 0) return false;
+    const next = pieces[i + 1];
+    if (!next) continue;
+    for (let k = 1; k < NEXT_VIEW.length; k++) {
+      if (
+        piece.length >= k &&
+        piece.toString('latin1', piece.length - k) === NEXT_VIEW.slice(0, k) &&
+        startsWith(next, NEXT_VIEW.slice(k))
+      )
+        return false;
+    }
+  }
+  return true;
 }
 
 /** The page's receipts cut from its bytes, if it and every view in it are of the contract's layout. */

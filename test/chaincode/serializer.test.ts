@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { JSONSerializer } from 'fabric-contract-api';
+import { ByteParts } from '../../chaincode/bytes.js';
 import { serializers, TransactionSerializer } from '../../chaincode/serializer.js';
 
 describe('TransactionSerializer', () => {
@@ -17,6 +18,22 @@ describe('TransactionSerializer', () => {
     backing.set(bytes, 2);
     assert.deepEqual(ours.toBuffer(backing.subarray(2, 2 + bytes.length), {}), Buffer.from(text));
     assert.deepEqual(ours.toBuffer(Buffer.from(backing.buffer, 2, bytes.length), {}), Buffer.from(text));
+  });
+
+  it('sends an answer in parts as their concatenation: one buffer, as a peer must', () => {
+    const text = '{"bookmark":"","receipts":[{"mu":"— é"},{"mu":"x"}]}';
+    const bytes = Buffer.from(text);
+    const backing = Buffer.concat([Buffer.from('zz'), bytes, Buffer.from('zz')]);
+    const parts = new ByteParts([
+      backing.subarray(2, 10),
+      new Uint8Array(0),
+      backing.subarray(10, 30),
+      new Uint8Array(backing.subarray(30, 2 + bytes.length)),
+    ]);
+    assert.equal(parts.byteLength, bytes.length);
+    const sent = ours.toBuffer(parts, undefined);
+    assert.ok(Buffer.isBuffer(sent));
+    assert.deepEqual(sent, stock.toBuffer(text, {}));
   });
 
   it('serialises everything else as the stock serializer does', () => {

@@ -44,6 +44,30 @@ async function allBlocks(ledger: EmbeddedLedger): Promise<Block[]> {
   return out;
 }
 
+test('an answer in parts (chaincode/bytes.ts): evaluate hands the parts over as built, payload and result are their concatenation', async (t) => {
+  const ledger = await openKvLedger(t);
+  const id = await ledger.createIdentity(appender);
+  const value = 'a value — in pieces, ' + 'x'.repeat(40);
+  await ledger.submit(id, 'put', ['k', value]);
+  const answer = await ledger.evaluate(id, 'getParts', ['k', '7']);
+  const bytes = Buffer.from(value);
+  assert.equal(answer.parts.length, Math.ceil(bytes.length / 7), 'not concatenated on the way');
+  assert.deepEqual(
+    answer.parts.map((p) => Buffer.from(p)),
+    Array.from({ length: answer.parts.length }, (_, i) => bytes.subarray(i * 7, i * 7 + 7)),
+  );
+  assert.deepEqual(Buffer.from(answer.payload), bytes);
+  assert.equal(answer.result, value);
+  // Submitted, the answer is its bytes (a peer's proposal response carries one buffer).
+  const submitted = await ledger.submit(id, 'getParts', ['k', '5']);
+  assert.deepEqual(Buffer.from(submitted.payload), bytes);
+  assert.deepEqual(
+    submitted.parts.map((p) => Buffer.from(p)),
+    [bytes],
+  );
+  assert.equal(submitted.result, value);
+});
+
 test('submit commits a block and evaluate reads committed state', async (t) => {
   const ledger = await openKvLedger(t);
   const id = await ledger.createIdentity(appender);

@@ -10,8 +10,14 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { Type } from 'typebox';
 import { canonicalJson } from '../../chaincode/json.js';
-import type { ReceiptView } from '../../chaincode/queries.js';
-import { ReceiptJson, receiptPage, receiptPageJson, writeReceiptPage } from '../../gateway/ledger/page.js';
+import { type ReceiptView, receiptViewBytes } from '../../chaincode/queries.js';
+import {
+  ReceiptJson,
+  receiptPage,
+  receiptPageJson,
+  receiptPageOfParts,
+  writeReceiptPage,
+} from '../../gateway/ledger/page.js';
 import { resourceOf } from '../../gateway/http/receipts.js';
 import { exportedReceipt } from '../../gateway/ledger/selection.js';
 
@@ -156,6 +162,121 @@ describe('receipt JSON from the contract’s bytes', () => {
       if (first['note']) assert.equal(ReceiptJson.cut(Buffer.from(canonicalJson(first as never))), undefined);
       assert.deepEqual(receiptPageJson(receiptPage(bytes).receipts, null), expected, odd);
     }
+  });
+
+  /** A view as the contract answers it in a page: its stored record's bytes with revokedSigners spliced in. */
+  async function contractPieces(v: ReceiptView): Promise<Buffer[]> {
+    const { revokedSigners, ...record } = v;
+    const stored = Buffer.from(canonicalJson(record as never));
+    const pieces = await receiptViewBytes(stored, async () => ({ revokedSigners }));
+    return pieces.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  }
+
+  /** `bytes` cut at `cuts` (positions, any order, repeats and the ends allowed). */
+  function splitAt(bytes: Buffer, cuts: readonly number[]): Buffer[] {
+    const at = [...new Set([0, ...cuts.map((c) => c % (bytes.length + 1)), bytes.length])].sort(
+      (a, b) => a - b,
+    );
+    return at.slice(1).map((end, i) => bytes.subarray(at[i]!, end));
+  }
+
+  /** What a page answers through the API, with its bookmark. */
+  const answered = (page: { bookmark: string; receipts: ReceiptJson[] }) => [
+    page.bookmark,
+    receiptPageJson(page.receipts, page.bookmark || null).toString('utf8'),
+  ];
+
+  it('a page in the contract’s parts: the same answer as its concatenation, each view cut in its pieces', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(view, { maxLength: 4 }), fc.string(), async (views, bookmark) => {
+        const parts: Buffer[] = [Buffer.from(`{"bookmark":${JSON.stringify(bookmark)},"receipts":[`)];
+        for (const [i, v] of views.entries()) {
+          if (i > 0) parts.push(Buffer.from(','));
+          const pieces = await contractPieces(v);
+          // The contract's pieces are cut wherever the whole view is: the parts path does not fall back.
+          const whole = Buffer.concat(pieces);
+          assert.deepEqual(whole, Buffer.from(canonicalJson(v as never)), 'the pieces make the view');
+          assert.equal(Boolean(ReceiptJson.cutPieces(pieces)), Boolean(ReceiptJson.cut(whole)));
+          parts.push(...pieces);
+        }
+        parts.push(Buffer.from(']}'));
+        const concatenated = Buffer.concat(parts);
+        assert.deepEqual(concatenated, contractPage(views, bookmark));
+        assert.deepEqual(answered(receiptPageOfParts(parts)), answered(receiptPage(concatenated)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a page in any parts, and a view in any pieces: the answer of the concatenation, or undefined for a view', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(view, { maxLength: 3 }),
+        fc.string(),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        async (views, bookmark, cuts) => {
+          const page = contractPage(views, bookmark);
+          // Arbitrary cuts: through member names, multi-byte characters, the head, the separators.
+          assert.deepEqual(answered(receiptPageOfParts(splitAt(page, cuts))), answered(receiptPage(page)));
+          for (const v of views) {
+            const whole = Buffer.from(canonicalJson(v as never));
+            const pieces = ReceiptJson.cutPieces(splitAt(whole, cuts));
+            if (pieces) assert.deepEqual(pieces.resource(7), ReceiptJson.cut(whole)?.resource(7));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('parts the page cut does not read as the contract’s: a view holding `,{"committedAt":` across two pieces, a stray `,`, a bad head', async () => {
+    const v = {
+      committedAt: 'c',
+      digest: 'd',
+      id: 'i',
+      mu: 'm',
+      occurredAt: 'o',
+      operation: 'op',
+      revokedSigners: [],
+      signerKeyIds: [],
+      source: 's',
+      subject: 'su',
+      submitter: { mspId: 'M', id: 'x' },
+      txId: 't',
+    } satisfies ReceiptView;
+    const one = Buffer.from(canonicalJson(v as never));
+    const head = Buffer.from('{"bookmark":"b","receipts":[');
+    const end = Buffer.from(']}');
+    const comma = Buffer.from(',');
+    for (const parts of [
+      [head, one, comma, one, end],
+      [head, one, comma, comma, one, end],
+      [head, one, comma, end],
+      [Buffer.from('{"bookmark":"b",'), Buffer.from('"receipts":['), one, end],
+      [head, one.subarray(0, 5), one.subarray(5), end],
+      [head, end],
+    ]) {
+      const concatenated = Buffer.concat(parts);
+      let expected: unknown;
+      try {
+        expected = answered(receiptPage(concatenated));
+      } catch (e) {
+        expected = (e as { code?: string }).code;
+      }
+      let actual: unknown;
+      try {
+        actual = answered(receiptPageOfParts(parts));
+      } catch (e) {
+        actual = (e as { code?: string }).code;
+      }
+      assert.deepEqual(actual, expected, concatenated.toString());
+    }
+    // Two views glued without their `,` part: cutPage would see one view holding `,{"committedAt":`.
+    const glued = [head, one, Buffer.from(',{"committedAt":"c"'), end];
+    assert.throws(
+      () => receiptPageOfParts(glued),
+      (e: unknown) => (e as { code?: string }).code === 'E_INTERNAL',
+    );
   });
 
   it('refuses an answer that is not UTF-8, not JSON or not receipts with E_INTERNAL', () => {

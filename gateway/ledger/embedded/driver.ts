@@ -141,6 +141,20 @@ export class EmbeddedDriver implements LedgerDriver {
     }
   }
 
+  async evaluateParts(
+    identity: WalletIdentity,
+    fcn: string,
+    args: readonly string[],
+  ): Promise<readonly Uint8Array[]> {
+    try {
+      return (
+        await this.ledger.evaluate({ mspId: identity.mspId, certificate: identity.certificate }, fcn, args)
+      ).parts;
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
   async blockOf(_identity: WalletIdentity, txId: string): Promise<number | undefined> {
     try {
       return (await this.ledger.getTransactionStatus(txId))?.blockNumber;
