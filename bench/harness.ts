@@ -32,6 +32,8 @@ export interface BenchOptions {
   readonly minutes?: number;
   /** The soak's total append rate in receipts/s (`--rate`); its default is in soak.ts. */
   readonly rate?: number;
+  /** When the soak exports, in minutes from its start (`--export-at`); default the middle of the run. */
+  readonly exportAtMinutes?: number;
 }
 
 export interface Row {

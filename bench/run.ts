@@ -1,7 +1,7 @@
 /**
  * npm run bench [-- --smoke] [-- --only SUITE,…] [-- --ledger-receipts N] [-- --bundle-receipts N]
  * [-- --relay-backlog N] [-- --scratch DIR] [-- --steady-rate N --steady-seconds N --steady-clients N --steady-tokens N --steady-ledger-receipts N]
- * [-- --minutes N] [-- --rate R]: runs the suites, prints the table and writes
+ * [-- --minutes N] [-- --rate R] [-- --export-at MIN]: runs the suites, prints the table and writes
  * bench/results/latest.{md,json} (and a dated copy). The soak runs only when named
  * (`--only soak`) or in smoke mode. Method and figures: docs/performance.md.
  */
@@ -105,6 +105,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       'steady-ledger-receipts': { type: 'string' },
       minutes: { type: 'string' },
       rate: { type: 'string' },
+      'export-at': { type: 'string' },
     },
   });
   const count = (name: string, v: string | undefined): number | undefined => {
@@ -133,6 +134,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   const minutes = positive('minutes', values.minutes);
   const rate = positive('rate', values.rate);
+  const exportAt = positive('export-at', values['export-at']);
   const md = await runBenchmarks({
     steady,
     smoke: Boolean(values.smoke),
@@ -142,6 +144,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     ...(relayBacklog ? { relayBacklog } : {}),
     ...(minutes ? { minutes } : {}),
     ...(rate ? { rate } : {}),
+    ...(exportAt ? { exportAtMinutes: exportAt } : {}),
     scratch: values.scratch ?? tmpdir(),
     resultsDir: join(import.meta.dirname, '..', '..', 'bench', 'results'),
   });

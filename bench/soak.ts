@@ -4,8 +4,8 @@
  * own token and source, at a fixed total rate (`--rate`, default 150 receipts/s), one ML-DSA-65
  * receipt (~4.8 KB) per request, plus a query and a checkpoint read per interval. Every 10 s it
  * samples the server's RSS, its CPU per receipt, the data dir's disk per receipt and the append
- * latency (p50/p99/max); in the middle it exports one client's source (GET /v1/export) while the
- * load goes on: time, receipts/s, RSS before and after. The per-interval table is printed and
+ * latency (p50/p99/max); in the middle (or at `--export-at MIN`) it exports one client's source
+ * (GET /v1/export) while the load goes on: time, receipts/s, RSS before and after. The per-interval table is printed and
  * written to bench/results/soak-<date>.md; the summary rows join the bench table. Smoke mode (npm
  * test) runs it for a few seconds with 1-second intervals. Not part of a plain `npm run bench`:
  * name it (`--only soak`).
@@ -290,6 +290,10 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
   const rate = options.rate ?? (smoke ? 40 : 150);
   const intervalMs = smoke ? 1_000 : 10_000;
   const intervals = Math.max(2, Math.round((minutes * 60_000) / intervalMs));
+  const exportInterval =
+    options.exportAtMinutes === undefined
+      ? Math.ceil(intervals / 2)
+      : Math.min(intervals, Math.max(1, Math.round((options.exportAtMinutes * 60_000) / intervalMs)));
   const perClient = rate / CLIENTS;
   const perInterval = Math.ceil((perClient * intervalMs) / 1000);
   const dir = await mkdtemp(join(options.scratch ?? '/tmp', 'torgo-bench-soak-'));
@@ -384,7 +388,7 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
         if (r.status !== 200)
           auditorFailures.push(`${rows.at(-1)!.atSeconds} s ${route}: ${r.status} ${r.text}`);
       }
-      if (k === Math.ceil(intervals / 2)) {
+      if (k === exportInterval) {
         exportRun = exportDuring(serve, auditor, SOURCE(0), startedAt);
         exportRun.catch(() => {}); // awaited (and reported) after the load
       }
