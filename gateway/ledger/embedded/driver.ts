@@ -132,13 +132,7 @@ export class EmbeddedDriver implements LedgerDriver {
   }
 
   async evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Uint8Array> {
-    try {
-      return (
-        await this.ledger.evaluate({ mspId: identity.mspId, certificate: identity.certificate }, fcn, args)
-      ).payload;
-    } catch (e) {
-      throw toLedgerError(e);
-    }
+    return (await this.evaluated(identity, fcn, args)).payload;
   }
 
   async evaluateParts(
@@ -146,10 +140,16 @@ export class EmbeddedDriver implements LedgerDriver {
     fcn: string,
     args: readonly string[],
   ): Promise<readonly Uint8Array[]> {
+    return (await this.evaluated(identity, fcn, args)).parts;
+  }
+
+  private async evaluated(identity: WalletIdentity, fcn: string, args: readonly string[]) {
     try {
-      return (
-        await this.ledger.evaluate({ mspId: identity.mspId, certificate: identity.certificate }, fcn, args)
-      ).parts;
+      return await this.ledger.evaluate(
+        { mspId: identity.mspId, certificate: identity.certificate },
+        fcn,
+        args,
+      );
     } catch (e) {
       throw toLedgerError(e);
     }
