@@ -438,27 +438,33 @@ function done<T>(): Iterators.NextResult<T> {
  */
 function asyncIterable<R, T>(promise: Promise<R>): Promise<R> & AsyncIterable<T> {
   const iterable = promise as Promise<R> & AsyncIterable<T>;
-  iterable[Symbol.asyncIterator] = () => {
-    let iterator: Iterators.CommonIterator<T> | undefined;
-    return {
-      next: async () => {
-        if (!iterator) {
-          const response = (await promise) as {
-            iterator?: Iterators.CommonIterator<T>;
-          } & Iterators.CommonIterator<T>;
-          iterator = response.iterator ? response.iterator : response;
-        }
-        const nextVal = await iterator.next();
-        if (nextVal.done) await iterator.close();
-        return nextVal;
-      },
-      return: async () => {
-        await iterator?.close();
-        return { done: true, value: undefined };
-      },
-    };
-  };
+  // One function for every query, reading its promise from `this` (a closure per query was one more
+  // object and context to collect with each page; docs/performance.md §11, "Queries, ninth pass").
+  iterable[Symbol.asyncIterator] = iterateResponse as () => AsyncIterator<T>;
   return iterable;
+}
+
+/** The async iterator of a query's promise (`this`), as `asyncIterable` attaches it. */
+function iterateResponse<T>(this: Promise<unknown>): AsyncIterator<T> {
+  const promise = this;
+  let iterator: Iterators.CommonIterator<T> | undefined;
+  return {
+    next: async () => {
+      if (!iterator) {
+        const response = (await promise) as {
+          iterator?: Iterators.CommonIterator<T>;
+        } & Iterators.CommonIterator<T>;
+        iterator = response.iterator ? response.iterator : response;
+      }
+      const nextVal = await iterator.next();
+      if (nextVal.done) await iterator.close();
+      return nextVal;
+    },
+    return: async () => {
+      await iterator?.close();
+      return { done: true, value: undefined };
+    },
+  };
 }
 
 function validateCompositeKeyAttribute(attr: unknown): void {
