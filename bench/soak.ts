@@ -10,14 +10,17 @@
  * test) runs it for a few seconds with 1-second intervals. Not part of a plain `npm run bench`:
  * name it (`--only soak`).
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { publicKeyToPem } from '../core/index.js';
 import { type BenchOptions, median, percentile, type Row, type Suite } from './harness.js';
 import { request, type ServeChild, startServe, threadCpuMsOf } from './http.js';
-import { benchKey, signedReceipts } from './receipts.js';
+import { benchKey, type ReceiptShape } from './receipts.js';
+import type { SignedChunk, SignRequest } from './soak-signer.js';
 
 const CLIENTS = 8;
 const SOURCE = (c: number) => `soak-relay-${c}`;
@@ -85,28 +88,78 @@ async function diskBytes(dir: string): Promise<number> {
 }
 
 /**
- * Signed receipts for client `c`, `ahead` intervals before they are needed: signing runs on worker
- * threads in this process (the client's cost, not the server's), one interval's worth at a time.
+ * The soak's signer (soak-signer.ts): one child process at the lowest CPU priority, signing each
+ * client's receipts as they are asked for. Signing is the clients' cost, not the server's: in this
+ * process, in bursts at the server's priority, it showed up in the server's tail.
  */
+class Signer {
+  private readonly child: ChildProcess;
+  /** Per client, the receipts signed and not yet taken, and the requests still being signed. */
+  private readonly ready = new Map<number, string[]>();
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }[]>();
+  private failure: Error | undefined;
+
+  constructor() {
+    this.child = fork(fileURLToPath(new URL('./soak-signer.js', import.meta.url)), {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child.on('message', (chunk: SignedChunk) => {
+      this.queue(chunk.client).push(...chunk.receipts);
+      if (chunk.done) this.pending.get(chunk.client)?.shift()?.resolve();
+    });
+    this.child.once('exit', (code, signal) => {
+      this.failure = new Error(`the soak's signer exited (${signal ?? code})`);
+      for (const waiting of this.pending.values()) for (const w of waiting.splice(0)) w.reject(this.failure);
+    });
+  }
+
+  private queue(client: number): string[] {
+    const q = this.ready.get(client) ?? [];
+    this.ready.set(client, q);
+    return q;
+  }
+
+  /** Asks for client `client`'s receipts of these shapes; resolves once they are all signed. */
+  sign(client: number, shapes: readonly ReceiptShape[]): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const waiting = this.pending.get(client) ?? [];
+      this.pending.set(client, waiting);
+      waiting.push({ resolve, reject });
+      this.child.send({ client, shapes } satisfies SignRequest);
+    });
+  }
+
+  take(client: number): string | undefined {
+    return this.queue(client).shift();
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.disconnect(); // the signer exits when its channel closes
+    await exited;
+  }
+}
+
+/** Signed receipts for client `c`, an interval's worth per refill, from the shared signer. */
 class ReceiptSupply {
-  private ready: string[] = [];
-  private signing: Promise<void> = Promise.resolve();
   constructor(
+    private readonly signer: Signer,
     private readonly perInterval: number,
     private readonly client: number,
   ) {}
   refill(): Promise<void> {
-    this.signing = this.signing.then(async () => {
-      const signed = await signedReceipts(this.perInterval, (i) => ({
+    return this.signer.sign(
+      this.client,
+      Array.from({ length: this.perInterval }, (_, i) => ({
         source: SOURCE(this.client),
         subject: `urn:torgo:subject:${(this.client * 7919 + i) % 5000}`,
-      }));
-      this.ready.push(...signed);
-    });
-    return this.signing;
+      })),
+    );
   }
   take(): string | undefined {
-    return this.ready.shift();
+    return this.signer.take(this.client);
   }
 }
 
@@ -302,6 +355,7 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
   });
   const exited = new Promise<void>((resolve) => serve.child.once('exit', () => resolve()));
   const agent = new http.Agent({ keepAlive: true });
+  const signer = new Signer();
   try {
     const token = async (name: string, roles: string[]): Promise<string> => {
       const r = await request(
@@ -328,7 +382,7 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
       JSON.stringify({ publicKey: publicKeyToPem(benchKey) }),
     );
     if (reg.status !== 201) throw new Error(`key: ${reg.status} ${reg.text}`);
-    const supplies = tokens.map((_, c) => new ReceiptSupply(perInterval, c));
+    const supplies = tokens.map((_, c) => new ReceiptSupply(signer, perInterval, c));
     await Promise.all(supplies.flatMap((s) => [s.refill(), s.refill()]));
 
     const sinks: Sink[] = tokens.map(() => ({ latencies: [], receipts: 0, errors: 0, reasons: new Map() }));
@@ -342,7 +396,8 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
     let threads0 = threadCpuMsOf(serve.child.pid);
     let total = 0;
     for (let k = 1; k <= intervals; k++) {
-      for (const s of supplies) void s.refill();
+      // A signer that died leaves the supplies empty: the clients count each missing receipt as an error.
+      for (const s of supplies) s.refill().catch(() => {});
       await new Promise((r) => setTimeout(r, startedAt + k * intervalMs - performance.now()));
       const latencies = sinks.flatMap((s) => s.latencies);
       const receipts = sinks.reduce((n, s) => n + s.receipts, 0);
@@ -465,6 +520,7 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
     return out;
   } finally {
     agent.destroy();
+    await signer.close();
     serve.child.kill('SIGTERM');
     await exited;
     await rm(dir, { recursive: true, force: true });

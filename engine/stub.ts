@@ -446,12 +446,11 @@ function asyncIterable<R, T>(promise: Promise<R>): Promise<R> & AsyncIterable<T>
 
 /** The async iterator of a query's promise (`this`), as `asyncIterable` attaches it. */
 function iterateResponse<T>(this: Promise<unknown>): AsyncIterator<T> {
-  const promise = this;
   let iterator: Iterators.CommonIterator<T> | undefined;
   return {
     next: async () => {
       if (!iterator) {
-        const response = (await promise) as {
+        const response = (await this) as {
           iterator?: Iterators.CommonIterator<T>;
         } & Iterators.CommonIterator<T>;
         iterator = response.iterator ? response.iterator : response;

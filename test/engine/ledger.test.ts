@@ -47,7 +47,7 @@ async function allBlocks(ledger: EmbeddedLedger): Promise<Block[]> {
 test('an answer in parts (chaincode/bytes.ts): evaluate hands the parts over as built, payload and result are their concatenation', async (t) => {
   const ledger = await openKvLedger(t);
   const id = await ledger.createIdentity(appender);
-  const value = 'a value — in pieces, ' + 'x'.repeat(40);
+  const value = `a value — in pieces, ${'x'.repeat(40)}`;
   await ledger.submit(id, 'put', ['k', value]);
   const answer = await ledger.evaluate(id, 'getParts', ['k', '7']);
   const bytes = Buffer.from(value);
