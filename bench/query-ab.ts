@@ -22,7 +22,7 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { derivedMaxOpenFiles } from '../gateway/ledger/embedded/open-files.js';
 import { openBenchLedger } from './engine.js';
 import { type Collection, collectionSummary, observeCollections } from './gc.js';
-import { median, percentile } from './harness.js';
+import { mappedTableFiles, median, percentile } from './harness.js';
 import { appendViaContract, BulkLoader, bulkStart, measureQueries, type QuerySpan } from './queries.js';
 
 const VIA_CONTRACT = 100;
@@ -45,13 +45,6 @@ async function build(dir: string, total: number): Promise<void> {
  * descriptor, and the process's anonymous and file-backed RSS — what the open tables cost.
  */
 async function openTables(): Promise<string> {
-  const maps = await readFile('/proc/self/maps', 'utf8');
-  const mapped = new Set(
-    maps
-      .split('\n')
-      .filter((l) => l.endsWith('.ldb'))
-      .map((l) => l.slice(l.lastIndexOf(' ') + 1)),
-  );
   const fds = await readdir('/proc/self/fd');
   let withFd = 0;
   for (const fd of fds) {
@@ -60,7 +53,7 @@ async function openTables(): Promise<string> {
   }
   const status = await readFile('/proc/self/status', 'utf8');
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-  return `${mapped.size} tables mapped, ${withFd} with a descriptor; RssAnon ${(kib('RssAnon') / 1024).toFixed(0)} MiB, RssFile ${(kib('RssFile') / 1024).toFixed(0)} MiB`;
+  return `${mappedTableFiles('self')} tables mapped, ${withFd} with a descriptor; RssAnon ${(kib('RssAnon') / 1024).toFixed(0)} MiB, RssFile ${(kib('RssFile') / 1024).toFixed(0)} MiB`;
 }
 
 /** GC pause inside one query, ms, by collection kind. */

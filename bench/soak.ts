@@ -18,7 +18,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publicKeyToPem } from '../core/index.js';
-import { type BenchOptions, median, percentile, type Row, type Suite } from './harness.js';
+import { type BenchOptions, mappedTableFiles, median, percentile, type Row, type Suite } from './harness.js';
 import { request, type ServeChild, startServe, threadCpuMsOf } from './http.js';
 import { verifyOneThread } from './engine.js';
 import { benchKey, type ReceiptShape } from './receipts.js';
@@ -98,60 +98,52 @@ async function diskUsage(dir: string): Promise<{ bytes: number; tables: number }
   return { bytes, tables };
 }
 
-/** The distinct LevelDB tables process `pid` has memory-mapped (/proc/<pid>/maps). */
-function mappedTables(pid: number): number {
-  const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
-  const paths = new Set<string>();
-  for (const line of maps.split('\n'))
-    if (line.endsWith('.ldb')) paths.add(line.slice(line.lastIndexOf(' ') + 1));
-  return paths.size;
-}
-
 /**
- * The soak's signer (soak-signer.ts): one child process at the lowest CPU priority, signing each
- * client's receipts as they are asked for. Signing is the clients' cost, not the server's: in this
- * process, in bursts at the server's priority, it showed up in the server's tail.
+ * The soak's signer (soak-signer.ts): one child process at the lowest CPU priority that signs each
+ * client's receipts, an interval's worth per refill. Signing is the clients' cost, not the server's:
+ * in this process, in bursts at the server's priority, it showed up in the server's tail.
  */
 class Signer {
   private readonly child: ChildProcess;
-  /** Per client, the receipts signed and not yet taken, and the requests still being signed. */
-  private readonly ready = new Map<number, string[]>();
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }[]>();
+  /** Per client: the receipts signed and not yet taken, and its refills still being signed. */
+  private readonly ready: string[][];
+  private readonly pending: { resolve: () => void; reject: (e: Error) => void }[][];
   private failure: Error | undefined;
 
-  constructor() {
+  constructor(
+    clients: number,
+    private readonly perInterval: number,
+  ) {
+    this.ready = Array.from({ length: clients }, () => []);
+    this.pending = Array.from({ length: clients }, () => []);
     this.child = fork(fileURLToPath(new URL('./soak-signer.js', import.meta.url)), {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (chunk: SignedChunk) => {
-      this.queue(chunk.client).push(...chunk.receipts);
-      if (chunk.done) this.pending.get(chunk.client)?.shift()?.resolve();
+      this.ready[chunk.client]!.push(...chunk.receipts);
+      if (chunk.done) this.pending[chunk.client]!.shift()?.resolve();
     });
     this.child.once('exit', (code, signal) => {
       this.failure = new Error(`the soak's signer exited (${signal ?? code})`);
-      for (const waiting of this.pending.values()) for (const w of waiting.splice(0)) w.reject(this.failure);
+      for (const waiting of this.pending) for (const w of waiting.splice(0)) w.reject(this.failure);
     });
   }
 
-  private queue(client: number): string[] {
-    const q = this.ready.get(client) ?? [];
-    this.ready.set(client, q);
-    return q;
-  }
-
-  /** Asks for client `client`'s receipts of these shapes; resolves once they are all signed. */
-  sign(client: number, shapes: readonly ReceiptShape[]): Promise<void> {
+  /** Asks for client `client`'s next interval of receipts; resolves once they are all signed. */
+  refill(client: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    const shapes: ReceiptShape[] = Array.from({ length: this.perInterval }, (_, i) => ({
+      source: SOURCE(client),
+      subject: `urn:torgo:subject:${(client * 7919 + i) % 5000}`,
+    }));
     return new Promise((resolve, reject) => {
-      const waiting = this.pending.get(client) ?? [];
-      this.pending.set(client, waiting);
-      waiting.push({ resolve, reject });
+      this.pending[client]!.push({ resolve, reject });
       this.child.send({ client, shapes } satisfies SignRequest);
     });
   }
 
   take(client: number): string | undefined {
-    return this.queue(client).shift();
+    return this.ready[client]!.shift();
   }
 
   async close(): Promise<void> {
@@ -159,27 +151,6 @@ class Signer {
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.disconnect(); // the signer exits when its channel closes
     await exited;
-  }
-}
-
-/** Signed receipts for client `c`, an interval's worth per refill, from the shared signer. */
-class ReceiptSupply {
-  constructor(
-    private readonly signer: Signer,
-    private readonly perInterval: number,
-    private readonly client: number,
-  ) {}
-  refill(): Promise<void> {
-    return this.signer.sign(
-      this.client,
-      Array.from({ length: this.perInterval }, (_, i) => ({
-        source: SOURCE(this.client),
-        subject: `urn:torgo:subject:${(this.client * 7919 + i) % 5000}`,
-      })),
-    );
-  }
-  take(): string | undefined {
-    return this.signer.take(this.client);
   }
 }
 
@@ -195,7 +166,7 @@ interface Sink {
 async function runClient(
   serve: ServeChild,
   token: string,
-  supply: ReceiptSupply,
+  nextReceipt: () => string | undefined,
   perSecond: number,
   until: number,
   sink: Sink,
@@ -212,7 +183,7 @@ async function runClient(
       const wait = next - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       next = Math.max(next + gap, performance.now());
-      const mu = supply.take();
+      const mu = nextReceipt();
       if (!mu) {
         sink.errors++; // the signer fell behind: counted, never hidden
         continue;
@@ -375,7 +346,7 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
   });
   const exited = new Promise<void>((resolve) => serve.child.once('exit', () => resolve()));
   const agent = new http.Agent({ keepAlive: true });
-  const signer = new Signer();
+  const signer = new Signer(CLIENTS, perInterval);
   try {
     const token = async (name: string, roles: string[]): Promise<string> => {
       const r = await request(
@@ -402,12 +373,11 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
       JSON.stringify({ publicKey: publicKeyToPem(benchKey) }),
     );
     if (reg.status !== 201) throw new Error(`key: ${reg.status} ${reg.text}`);
-    const supplies = tokens.map((_, c) => new ReceiptSupply(signer, perInterval, c));
     // Two intervals ahead, then one more per interval. A smoke run (npm test, beside other tests on
     // a loaded machine, where a niced signer can starve) signs its whole run before it starts, so an
     // error it counts is the server's.
     const ahead = smoke ? intervals + 1 : 2;
-    await Promise.all(supplies.flatMap((s) => Array.from({ length: ahead }, () => s.refill())));
+    await Promise.all(tokens.flatMap((_, c) => Array.from({ length: ahead }, () => signer.refill(c))));
     // The machine's speed, before and after the load (the server idle): CPU per receipt is also
     // given in raw native ML-DSA-65 verifies on one thread, comparable across machines.
     const rawBefore = verifyOneThread(smoke);
@@ -415,7 +385,9 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
     const sinks: Sink[] = tokens.map(() => ({ latencies: [], receipts: 0, errors: 0, reasons: new Map() }));
     const startedAt = performance.now();
     const until = startedAt + intervals * intervalMs;
-    const clients = tokens.map((t, c) => runClient(serve, t, supplies[c]!, perClient, until, sinks[c]!));
+    const clients = tokens.map((t, c) =>
+      runClient(serve, t, () => signer.take(c), perClient, until, sinks[c]!),
+    );
     const rows: Interval[] = [];
     let exportRun: Promise<ExportFigures> | undefined;
     const auditorFailures: string[] = [];
@@ -423,8 +395,8 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
     let threads0 = threadCpuMsOf(serve.child.pid);
     let total = 0;
     for (let k = 1; k <= intervals; k++) {
-      // A signer that died leaves the supplies empty: the clients count each missing receipt as an error.
-      if (!smoke) for (const s of supplies) s.refill().catch(() => {});
+      // A signer that died supplies nothing more: the clients count each missing receipt as an error.
+      if (!smoke) for (const c of tokens.keys()) signer.refill(c).catch(() => {});
       await new Promise((r) => setTimeout(r, startedAt + k * intervalMs - performance.now()));
       const latencies = sinks.flatMap((s) => s.latencies);
       const receipts = sinks.reduce((n, s) => n + s.receipts, 0);
@@ -454,7 +426,7 @@ export const soakSuite: Suite = async (options: BenchOptions) => {
         threads: threadShares(threads0, threads, receipts),
         diskKBPerReceipt: total ? disk.bytes / total / 1000 : 0,
         tables: disk.tables,
-        mappedTables: mappedTables(serve.child.pid!),
+        mappedTables: mappedTableFiles(serve.child.pid!),
       });
       cpu0 = cpuMs;
       threads0 = threads;
