@@ -26,7 +26,12 @@ function rssMiB(pid: number): number {
  * Appends `receipts` through the batch route; the items a loaded gateway refused (503, queue full)
  * are sent again (appends are idempotent), a few times, then the fill fails with their answers.
  */
-async function appendAll(agent: http.Agent, url: string, token: string, receipts: string[]): Promise<void> {
+export async function appendAll(
+  agent: http.Agent,
+  url: string,
+  token: string,
+  receipts: string[],
+): Promise<void> {
   let pending = receipts;
   for (let attempt = 1; pending.length > 0; attempt++) {
     const r = await request(

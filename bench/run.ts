@@ -14,6 +14,7 @@ import { chainsSuite } from './chains.js';
 import { cryptoSuite } from './crypto.js';
 import { engineSuite } from './engine.js';
 import { exportSuite } from './export.js';
+import { exportLoadSuite } from './export-load.js';
 import { type BenchOptions, environment, type Row, type Suite, writeResults } from './harness.js';
 import { httpSuite } from './http.js';
 import { querySuite } from './queries.js';
@@ -33,6 +34,7 @@ export const SUITES: Record<string, Suite> = {
   queries: querySuite,
   bundle: bundleSuite,
   export: exportSuite,
+  'export-load': exportLoadSuite,
   start: startSuite,
   chains: chainsSuite,
   relay: relaySuite,
@@ -80,7 +82,8 @@ export async function runBenchmarks(
         name === 'bundle' ||
         name === 'start' ||
         name === 'relay' ||
-        name === 'soak'
+        name === 'soak' ||
+        name === 'export-load'
           ? "includes the suite's own child processes (torgo serve, torgo relay, torgo verify, npm start)"
           : 'other processes competing with the figures above; rerun when high',
     });

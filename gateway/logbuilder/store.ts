@@ -384,17 +384,60 @@ export class LogStore {
   }
 
   /**
-   * The inclusion proofs of several leaves in the tree of `size`, in the order given, from one read
-   * of the nodes they need: leaves close together share most of their path (an export's batch of
-   * 256 chain entries reads about 256 + log2(size) nodes, not 256 × log2(size)).
+   * The inclusion proofs of several leaves in the tree of `size`, from one read of the nodes they
+   * need: leaves close together share most of their path (an export's batch of 256 chain entries
+   * reads about 256 + log2(size) nodes, not 256 × log2(size)). Each proof is assembled when asked
+   * for (`proof(i)`, i the position in `leafIndexes`), so an export spreads the work over its lines;
+   * a group of nodes shared by several proofs (the right edge of the tree) is folded once.
    */
-  async inclusionProofs(leafIndexes: readonly number[], size: number): Promise<Uint8Array[][]> {
+  async inclusionProofs(
+    leafIndexes: readonly number[],
+    size: number,
+  ): Promise<{ proof(i: number): Uint8Array[] }> {
     this.checkSize(size);
     const plans = leafIndexes.map((i) => inclusionPlan(i, size));
-    const ids = new Map<string, NodeId>();
-    for (const plan of plans) for (const n of plan.flat()) ids.set(nodeKey(n.level, n.index), n);
-    const nodes = await this.nodes([...ids.values()]);
-    return plans.map((plan) => assembleProof(plan, (n) => nodes.get(nodeKey(n.level, n.index))!));
+    // Each node once, numbered in the order first needed (by level, then index: no key strings
+    // for the ~log2(size) nodes of every proof, only for the distinct ones read).
+    const slots: Map<number, number>[] = [];
+    const ids: NodeId[] = [];
+    for (const plan of plans) {
+      for (const group of plan) {
+        for (const n of group) {
+          let level = slots[n.level];
+          if (!level) {
+            level = new Map();
+            slots[n.level] = level;
+          }
+          if (!level.has(n.index)) {
+            level.set(n.index, ids.length);
+            ids.push(n);
+          }
+        }
+      }
+    }
+    const nodes = await this.nodes(ids);
+    const values = ids.map((n) => nodes.get(nodeKey(n.level, n.index))!);
+    const slot = (n: NodeId) => slots[n.level]!.get(n.index)!;
+    // A group is a range of perfect subtrees left to right: its first node and length name it.
+    const folded = new Map<number, Uint8Array>();
+    const fold = (group: readonly NodeId[]): Uint8Array => {
+      const first = slot(group[0]!);
+      if (group.length === 1) return values[first]!;
+      const key = first * 64 + group.length;
+      let hash = folded.get(key);
+      if (!hash) {
+        hash = foldNodes(group.map((n) => values[slot(n)]!));
+        folded.set(key, hash);
+      }
+      return hash;
+    };
+    return {
+      proof: (i) => {
+        const plan = plans[i];
+        if (!plan) throw new RangeError(`no proof ${i} of ${plans.length}`);
+        return plan.map(fold);
+      },
+    };
   }
 
   async consistencyProof(size1: number, size2: number): Promise<Uint8Array[]> {

@@ -1,0 +1,97 @@
+/**
+ * An export shares the main thread with appends: it yields to the event loop after SLICE_MS of work
+ * (export.ts `Slicer`), and a batch's inclusion proofs are assembled one line at a time, the groups
+ * its proofs share folded once (store.ts `inclusionProofs`).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseReceipt } from '../../../core/index.js';
+import { type ExportedReceipt, exportBundle } from '../../../gateway/logbuilder/export.js';
+import { buildLog, type LogFixture, ORIGIN, receiptEntry, signedReceipt } from './fixture.js';
+
+/** The fixture with `count` more receipts of icu-relay-3 in block 4; all its receipts. */
+async function withMore(f: LogFixture, count: number): Promise<ExportedReceipt[]> {
+  const extra = Array.from({ length: count }, (_, i) => signedReceipt(100 + i, [f.witness]));
+  await f.store.appendBlock(
+    4,
+    extra.map((mu, i) => ({
+      ...receiptEntry(mu, `2026-04-02T00:00:${String(i).padStart(2, '0')}.000Z`, 100 + i),
+      block: 4,
+    })),
+  );
+  return [...f.receipts, ...extra.map((mu) => ({ id: parseReceipt(mu).document.fields.id, mu }))];
+}
+
+/**
+ * Exports the chain of icu-relay-3 with `sliceMs`, an immediate-queue ticker running beside it; for
+ * each receipt line, how many times the ticker had run by then.
+ */
+async function ticksAtLines(f: LogFixture, receipts: ExportedReceipt[], sliceMs: number): Promise<number[]> {
+  let ticks = 0;
+  let running = true;
+  const tick = () => {
+    ticks++;
+    if (running) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const at: number[] = [];
+  try {
+    for await (const line of exportBundle({
+      store: f.store,
+      checkpointer: f.checkpointer,
+      receipts: async function* () {
+        yield* receipts;
+      },
+      filters: { source: 'icu-relay-3' },
+      origin: ORIGIN,
+      sliceMs,
+    })) {
+      if (line.startsWith('{"type":"receipt"')) at.push(ticks);
+    }
+  } finally {
+    running = false;
+  }
+  return at;
+}
+
+test('an export lets the event loop run between its lines once its slice is spent', async () => {
+  const f = await buildLog();
+  try {
+    const receipts = await withMore(f, 40);
+    // The control: never yielding, lines whose reads are already in memory leave no turn to others
+    // (what kept appends waiting behind an export for seconds, docs/performance.md §12).
+    const unsliced = await ticksAtLines(f, receipts, Number.POSITIVE_INFINITY);
+    assert.ok(unsliced.length >= 40, `${unsliced.length} receipt lines`);
+    assert.ok(
+      unsliced.some((t, i) => i > 0 && t === unsliced[i - 1]),
+      'without slices, consecutive lines with no turn between them',
+    );
+    // A slice of 0 ms is spent at every line: the loop turns before each one.
+    const sliced = await ticksAtLines(f, receipts, 0);
+    assert.equal(sliced.length, unsliced.length);
+    for (let i = 1; i < sliced.length; i++)
+      assert.ok(sliced[i]! > sliced[i - 1]!, `line ${i}: the event loop ran since line ${i - 1}`);
+  } finally {
+    await f.close();
+  }
+});
+
+test('batched inclusion proofs equal single ones, for every leaf of every tree size', async () => {
+  const f = await buildLog();
+  try {
+    await withMore(f, 40);
+    const n = f.store.size;
+    for (let size = 1; size <= n; size++) {
+      const leaves = Array.from({ length: size }, (_, i) => i);
+      // Asked for in a different order than computed, some twice: each is its own leaf's proof.
+      const order = [...leaves.reverse(), 0, size - 1];
+      const batch = await f.store.inclusionProofs(order, size);
+      for (const [i, leaf] of order.entries()) {
+        assert.deepEqual(batch.proof(i), await f.store.inclusionProof(leaf, size), `leaf ${leaf} of ${size}`);
+      }
+      assert.throws(() => batch.proof(order.length), RangeError);
+    }
+  } finally {
+    await f.close();
+  }
+});
