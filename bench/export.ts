@@ -56,7 +56,8 @@ export const exportSuite: Suite = async ({ smoke, scratch, bundleReceipts }) => 
   const total = smoke ? 60 : (bundleReceipts ?? 5_000);
   const runs = smoke ? 1 : 3;
   const dir = await mkdtemp(join(scratch ?? '/tmp', 'torgo-bench-export-'));
-  const serve = await startServe(dir);
+  // BENCH_SERVE_BIN=PATH: another tree's `bin/torgo.js` (an A/B, as export-load.ts).
+  const serve = await startServe(dir, [], { bin: process.env.BENCH_SERVE_BIN || undefined });
   const agent = new http.Agent({ keepAlive: true });
   try {
     const token = await appenderWithKey(agent, serve.url, serve.admin, 'export-bench', benchKey);

@@ -215,6 +215,14 @@ export class ReceiptJson {
   }
 
   /**
+   * A string member's JSON text (its quotes and escapes, as JSON.stringify writes them) in UTF-8: a
+   * view of the answer's bytes, not a copy.
+   */
+  json(member: StringMember): Buffer {
+    return this.texts[member];
+  }
+
+  /**
    * The UTF-8 size of a string member's JSON text: its value's UTF-8 size plus its quotes and escapes
    * (a `.mu`'s line feeds), known without decoding it.
    */

@@ -135,17 +135,20 @@ export async function* selectAll(
 
 /**
  * A `selectAll` row as an export takes it (gateway/logbuilder/export.ts `ExportedReceipt`): its id,
- * its `.mu`'s size from the row's bytes, and its `.mu` decoded from them each time `mu` is read, so a
- * batch of rows holds no `.mu` string.
+ * its `.mu`'s size from the row's bytes, the `.mu`'s JSON literal as those bytes (what the receipt's
+ * line carries), and its `.mu` decoded from them each time `mu` is read, so a batch of rows holds no
+ * `.mu` string.
  */
 export function exportedReceipt(r: ReceiptJson): {
   readonly id: string;
   readonly mu: string;
   readonly muBytes: number;
+  readonly muJson: Uint8Array;
 } {
   return {
     id: r.value('id'),
     muBytes: r.jsonBytes('mu'),
+    muJson: r.json('mu'),
     get mu() {
       return r.value('mu');
     },

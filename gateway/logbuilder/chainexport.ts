@@ -137,9 +137,17 @@ export function receiptBatches(receipts: AsyncIterable<ExportedReceipt>): AsyncG
   );
 }
 
+/** A receipt's `.mu` as the JSON string literal its bundle line carries, in UTF-8. */
+export function muJsonOf(r: ExportedReceipt): Uint8Array {
+  return r.muJson ?? Buffer.from(JSON.stringify(r.mu), 'utf8');
+}
+
 /** Most receipts read ahead of the chain (ledger order vs leaf order) before the export gives up. */
 const MAX_IDS_AHEAD = 100_000;
-/** `.mu` bytes of texts read ahead that are held; beyond, only their ids are kept (texts re-read by id). */
+/**
+ * Bytes of texts read ahead that are held (as the JSON literals their lines carry); beyond, only their
+ * ids are kept (texts re-read by id).
+ */
 export const AHEAD_MU_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -147,14 +155,14 @@ export const AHEAD_MU_BYTES = 4 * 1024 * 1024;
  * in ledger-time order (committedAt, then id): that differs from leaf order (block order) among
  * receipts of one transaction, and between transactions whose timestamps (the proposal's clock: on
  * Fabric, the client's) disagree with the order they were committed in. How far is bounded only by
- * those clocks, so texts read ahead are held up to `aheadBytes` of `.mu`; past it only the receipt's
+ * those clocks, so texts read ahead are held up to `budget` bytes (as JSON literals); past it only the receipt's
  * id is kept and the text is read again by id (`readText`) when its entry comes. Memory is so bounded
  * by the budget plus ~100 bytes per receipt of disorder, and by MAX_IDS_AHEAD receipts, beyond which
  * ledger and log disagree (the export fails).
  */
 export class ReceiptTexts {
-  /** Receipts read ahead: their text, or undefined when it was not held (re-read by id). */
-  private readonly ahead = new Map<string, string | undefined>();
+  /** Receipts read ahead: their `.mu` as JSON bytes (a copy), or undefined when not held (re-read by id). */
+  private readonly ahead = new Map<string, Uint8Array | undefined>();
   private aheadBytes = 0;
   private readonly source: AsyncIterator<ExportedReceipt>;
   /** Texts read again by id (their receipt came too far ahead of the chain). */
@@ -167,29 +175,30 @@ export class ReceiptTexts {
     this.source = receipts[Symbol.asyncIterator]();
   }
 
-  /** `.mu` bytes of the texts held ahead now. */
+  /** Bytes of the texts held ahead now (as JSON literals). */
   get heldBytes(): number {
     return this.aheadBytes;
   }
 
-  async text(id: string): Promise<string> {
+  /** The receipt's `.mu` as its line carries it: a JSON string literal in UTF-8 (`muJsonOf`). */
+  async text(id: string): Promise<Uint8Array> {
     for (;;) {
       if (this.ahead.has(id)) {
         const held = this.ahead.get(id);
         this.ahead.delete(id);
         if (held !== undefined) {
-          this.aheadBytes -= Buffer.byteLength(held, 'utf8');
+          this.aheadBytes -= held.length;
           return held;
         }
         this.reread++;
-        return this.readText!(id);
+        return Buffer.from(JSON.stringify(await this.readText!(id)), 'utf8');
       }
       const next = await this.source.next();
       if (next.done)
         throw new Error(
           `receipt ${id} is on the chain but not in the ledger's selection: ledger and log disagree`,
         );
-      if (next.value.id === id) return next.value.mu;
+      if (next.value.id === id) return muJsonOf(next.value);
       if (this.ahead.size >= MAX_IDS_AHEAD)
         throw new Error(
           `more than ${MAX_IDS_AHEAD} receipts of the ledger's selection are not on the chain before ${id}: ledger and log disagree`,
@@ -199,13 +208,17 @@ export class ReceiptTexts {
   }
 
   private holdAhead(r: ExportedReceipt): void {
-    // Decoded once (`mu` may be a getter over the ledger's bytes), and only if it may be held.
-    const mu = r.muBytes === undefined || this.aheadBytes + r.muBytes <= this.budget ? r.mu : undefined;
-    const bytes = mu === undefined ? Number.POSITIVE_INFINITY : Buffer.byteLength(mu, 'utf8');
-    if (mu !== undefined && this.aheadBytes + bytes <= this.budget) {
-      this.ahead.set(r.id, mu);
-      this.aheadBytes += bytes;
-      return;
+    // Held as a copy of its JSON bytes: a row's bytes are a view of its whole ledger page, which
+    // holding the view would keep. A text given only as a string is encoded once, and only if it may
+    // be held.
+    const size = r.muJson?.length ?? r.muBytes;
+    if (size === undefined || this.aheadBytes + size <= this.budget) {
+      const json = r.muJson ? Buffer.from(r.muJson) : muJsonOf(r);
+      if (this.aheadBytes + json.length <= this.budget) {
+        this.ahead.set(r.id, json);
+        this.aheadBytes += json.length;
+        return;
+      }
     }
     if (!this.readText)
       throw new Error(

@@ -30,6 +30,7 @@ import {
   completenessLine,
   idsOf,
   inBatches,
+  muJsonOf,
   ReceiptTexts,
   receiptBatches,
   SEGMENT_BATCH,
@@ -47,6 +48,12 @@ export interface ExportedReceipt {
   readonly mu: string;
   /** About the `.mu`'s UTF-8 size (never less), when known without decoding it: what batches weigh. */
   readonly muBytes?: number;
+  /**
+   * The `.mu` as a JSON string literal in UTF-8, quotes and escapes as JSON.stringify writes them,
+   * when the ledger holds it so (its receipt records do: core/json-utf8.ts). The receipt's line takes
+   * these bytes as they are: the text is never decoded, escaped again or encoded again.
+   */
+  readonly muJson?: Uint8Array;
 }
 
 export interface ExportOptions {
@@ -80,15 +87,43 @@ export interface ExportSummary {
   links?: number;
 }
 
+/** What follows a receipt line's other members: its `.mu`, the last member. */
+const MU_MEMBER = Buffer.from(',"mu":');
+const LINE_END = Buffer.from('}\n');
+
+/** A receipt line before it is written: its members but the `.mu`, and the `.mu` as JSON (`muJsonOf`). */
+interface PendingReceipt {
+  readonly receipt: Omit<ReceiptLine, 'mu'>;
+  readonly muJson: Uint8Array;
+}
+
 /** The digest the statement signs: SHA-256 over every line before it, as written (§3). */
 class BundleDigest {
   private readonly hash: Hash = createHash('sha256');
 
-  /** The object as a bundle line (JSON and LF), counted in the digest. */
-  line(o: object): string {
-    const text = `${JSON.stringify(o)}\n`;
-    this.hash.update(text, 'utf8');
-    return text;
+  /** The object as a bundle line (JSON and LF) in UTF-8, counted in the digest. */
+  line(o: object): Buffer {
+    const bytes = Buffer.from(`${JSON.stringify(o)}\n`, 'utf8');
+    this.hash.update(bytes);
+    return bytes;
+  }
+
+  /**
+   * A receipt line, counted in the digest: the same bytes as `line` of the line with `mu` last (its
+   * place in ReceiptLine), the `.mu` copied in as the JSON literal it is. test/gateway/logbuilder/
+   * slices.test.ts holds it to `line`.
+   */
+  receiptLine({ receipt, muJson }: PendingReceipt): Buffer {
+    const head = JSON.stringify(receipt); // `{…}`: the `}` gives way to the `.mu` member
+    const headBytes = Buffer.byteLength(head, 'utf8') - 1;
+    const bytes = Buffer.allocUnsafe(headBytes + MU_MEMBER.length + muJson.length + LINE_END.length);
+    bytes.write(head, 0, 'utf8');
+    let at = headBytes;
+    at += MU_MEMBER.copy(bytes, at);
+    bytes.set(muJson, at);
+    LINE_END.copy(bytes, at + muJson.length);
+    this.hash.update(bytes);
+    return bytes;
   }
 
   get value(): string {
@@ -105,17 +140,35 @@ class BundleDigest {
  */
 export const SLICE_MS = 1;
 
-/** Yields to the event loop once `sliceMs` of work have passed since the last time it did. */
+/** Other work that held the event loop longer than this while an export yielded (ms) makes it rest. */
+export const BUSY_MS = 0.5;
+
+/**
+ * Yields to the event loop once `sliceMs` of work have passed since the last time it did. When the
+ * loop had other work waiting (it took longer than `busyMs` to come back), the export also rests,
+ * for as long as that work took (at most 10 ms): while appends run, an export takes about half of
+ * the main thread, and all of it when nothing else wants it.
+ */
 export class Slicer {
   private since = performance.now();
-  /** How many times it yielded. */
+  /** How many times it yielded, and how many of those it also rested. */
   yields = 0;
-  constructor(private readonly sliceMs = SLICE_MS) {}
+  rests = 0;
+  constructor(
+    private readonly sliceMs = SLICE_MS,
+    private readonly busyMs = BUSY_MS,
+  ) {}
 
   async pace(): Promise<void> {
     if (performance.now() - this.since < this.sliceMs) return;
+    const yielded = performance.now();
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.yields++;
+    const others = performance.now() - yielded;
+    if (others > this.busyMs) {
+      this.rests++;
+      await new Promise<void>((resolve) => setTimeout(resolve, Math.min(others, 10)));
+    }
     this.since = performance.now();
   }
 }
@@ -124,16 +177,15 @@ export class Slicer {
 const CHUNK_BYTES = 64 * 1024;
 
 /**
- * Joins lines into UTF-8 chunks of about CHUNK_BYTES, pulled one at a time (a consumer's
+ * Joins lines (UTF-8) into chunks of about CHUNK_BYTES, pulled one at a time (a consumer's
  * backpressure reaches `lines`, and through it every read).
  */
-export async function* inChunks(lines: AsyncIterable<string>): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = [];
+export async function* inChunks(lines: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  let pending: Uint8Array[] = [];
   let bytes = 0;
   for await (const line of lines) {
-    const b = Buffer.from(line, 'utf8');
-    pending.push(b);
-    bytes += b.length;
+    pending.push(line);
+    bytes += line.length;
     if (bytes >= CHUNK_BYTES) {
       yield Buffer.concat(pending, bytes);
       pending = [];
@@ -281,7 +333,7 @@ async function* chainLines(
   chain: ChainWindow & { firstLeaf: number | undefined },
   size: number,
   summary: ExportSummary,
-): AsyncGenerator<ReceiptLine | LinkLine> {
+): AsyncGenerator<PendingReceipt | LinkLine> {
   const texts = new ReceiptTexts(options.receipts(), options.readText);
   try {
     const segment = chainSegment(options.store, chain, size, chain.firstLeaf);
@@ -294,7 +346,8 @@ async function* chainLines(
         const entry = leaf.entry as ReceiptEntry;
         const proof = proofs.proof(i).map(toBase64);
         if (selects(chain, entry)) {
-          yield { type: 'receipt', leafIndex: leaf.index, proof, entry, mu: await texts.text(entry.id) };
+          const muJson = await texts.text(entry.id);
+          yield { receipt: { type: 'receipt', leafIndex: leaf.index, proof, entry }, muJson };
         } else {
           summary.links = (summary.links ?? 0) + 1;
           yield { type: 'link', leafIndex: leaf.index, proof, entry };
@@ -312,7 +365,7 @@ async function* selectionLines(
   options: ExportOptions,
   size: number,
   summary: ExportSummary,
-): AsyncGenerator<ReceiptLine> {
+): AsyncGenerator<PendingReceipt> {
   for await (const batch of receiptBatches(options.receipts())) {
     const leaves = await options.store.receiptLeaves(batch.map((r) => r.id));
     const inTree: [ExportedReceipt, LeafRecord][] = [];
@@ -325,25 +378,25 @@ async function* selectionLines(
       size,
     );
     for (const [i, [r, leaf]] of inTree.entries()) {
-      yield {
+      const receipt = {
         type: 'receipt',
         leafIndex: leaf.index,
         proof: proofs.proof(i).map(toBase64),
         entry: leaf.entry as ReceiptEntry,
-        mu: r.mu,
-      };
+      } as const;
+      yield { receipt, muJson: muJsonOf(r) };
     }
   }
 }
 
 /**
- * Yields the bundle's lines, each ending with LF. `summary` is filled in as it goes. Stopping the
- * iteration (a client gone) stops every read behind it.
+ * Yields the bundle's lines in UTF-8, each ending with LF. `summary` is filled in as it goes. Stopping
+ * the iteration (a client gone) stops every read behind it.
  */
 export async function* exportBundle(
   options: ExportOptions,
   summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 },
-): AsyncGenerator<string> {
+): AsyncGenerator<Buffer> {
   const { store } = options;
   const issued = options.checkpoint ?? (await options.checkpointer.issue());
   const size = issued.checkpoint.size;
@@ -373,12 +426,12 @@ export async function* exportBundle(
     ? chainLines(options, plan.chain, size, summary)
     : selectionLines(options, size, summary);
   for await (const line of lines) {
-    if (line.type === 'receipt') {
+    await slicer.pace();
+    if ('muJson' in line) {
       summary.receipts++;
       if (summary.receipts % 1000 === 0) options.onProgress?.(summary.receipts);
-    }
-    await slicer.pace();
-    yield digest.line(line);
+      yield digest.receiptLine(line);
+    } else yield digest.line(line);
   }
   const statement: StatementLine = {
     type: 'statement',
@@ -391,5 +444,5 @@ export async function* exportBundle(
       digest: digest.value,
     }),
   };
-  yield `${JSON.stringify(statement)}\n`;
+  yield Buffer.from(`${JSON.stringify(statement)}\n`, 'utf8');
 }

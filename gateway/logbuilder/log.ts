@@ -220,7 +220,7 @@ export class TransparencyLog {
     summary?: ExportSummary,
     checkpoint?: IssuedCheckpoint,
   ): Readable {
-    const lines = async function* (this: TransparencyLog): AsyncGenerator<string> {
+    const lines = async function* (this: TransparencyLog): AsyncGenerator<Buffer> {
       await this.coverHeight(height);
       yield* exportBundle(
         {

@@ -126,6 +126,11 @@ describe('receipt JSON from the contract’s bytes', () => {
           assert.equal(row.muBytes, r.jsonBytes('mu'));
           assert.equal(r.jsonBytes('mu'), Buffer.byteLength(canonicalJson(v.mu)), 'the member’s JSON text');
           assert.ok(row.muBytes >= Buffer.byteLength(v.mu, 'utf8') + 2);
+          assert.deepEqual(
+            Buffer.from(row.muJson),
+            Buffer.from(JSON.stringify(v.mu), 'utf8'),
+            'the bytes a bundle line carries: JSON.stringify’s',
+          );
         }
       }),
       { numRuns: 500 },

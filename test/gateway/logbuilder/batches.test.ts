@@ -13,11 +13,16 @@ import {
   receiptBatches,
   SEGMENT_BATCH,
 } from '../../../gateway/logbuilder/chainexport.js';
-import { exportBundle } from '../../../gateway/logbuilder/export.js';
+import { type ExportedReceipt, exportBundle } from '../../../gateway/logbuilder/export.js';
 import { buildLog, ORIGIN } from './fixture.js';
 
 async function* from<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
+}
+
+/** A held or read text as its line carries it (a JSON literal's bytes), decoded. */
+async function textOf(texts: ReceiptTexts, id: string): Promise<string> {
+  return JSON.parse(Buffer.from(await texts.text(id)).toString('utf8')) as string;
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
@@ -80,7 +85,7 @@ test('texts read ahead of the chain are held up to the byte budget; past it, rea
   );
   let held = 0;
   for (const r of receipts) {
-    assert.equal(await texts.text(r.id), r.mu, 'every text, as read');
+    assert.equal(await textOf(texts, r.id), r.mu, 'every text, as read');
     held = Math.max(held, texts.heldBytes);
   }
   assert.ok(held <= budget, `held ${held} bytes of text, budget ${budget}`);
@@ -134,7 +139,7 @@ test('texts read ahead are decoded once when held, and not at all when past the 
     },
     budget,
   );
-  for (const r of receipts) assert.equal(await texts.text(r.id), r.text);
+  for (const r of receipts) assert.equal(await textOf(texts, r.id), r.text);
   assert.ok(reads.length > 0 && reads.length < receipts.length, `${reads.length} read again`);
   for (const id of reads) assert.equal(decoded.get(id), undefined, `${id}: past the budget, never decoded`);
   for (const [id, n] of decoded) assert.equal(n, 1, `${id} decoded once`);
@@ -165,7 +170,7 @@ test('an export by a selection no chain covers decodes each .mu once, as its lin
       filters: { operation: 'vitals.forward' },
       origin: ORIGIN,
     })) {
-      const l = JSON.parse(line) as { type: string; mu?: string; entry?: { id: string } };
+      const l = JSON.parse(line.toString('utf8')) as { type: string; mu?: string; entry?: { id: string } };
       if (l.type === 'receipt') {
         events.push(`line ${l.entry!.id}`);
         lines.push(l.mu!);
@@ -179,6 +184,51 @@ test('an export by a selection no chain covers decodes each .mu once, as its lin
       ids.flatMap((id) => [`decode ${id}`, `line ${id}`]),
       'each text decoded once, right before its line',
     );
+  } finally {
+    await f.close();
+  }
+});
+
+test('rows that carry their .mu as JSON bytes are bundled from those bytes, never decoded: the same lines as from the texts', async () => {
+  const f = await buildLog();
+  try {
+    const checkpoint = await f.checkpointer.issue();
+    const bundle = async (rows: readonly ExportedReceipt[], filters: Record<string, string>) => {
+      const lines: string[] = [];
+      for await (const l of exportBundle({
+        store: f.store,
+        checkpointer: f.checkpointer,
+        checkpoint,
+        receipts: async function* () {
+          yield* rows;
+        },
+        filters,
+        origin: ORIGIN,
+      }))
+        lines.push(l.toString('utf8'));
+      return lines;
+    };
+    const asBytes: ExportedReceipt[] = f.receipts.map((r) => {
+      const muJson = Buffer.from(JSON.stringify(r.mu), 'utf8');
+      return {
+        id: r.id,
+        muBytes: muJson.length,
+        muJson,
+        get mu(): string {
+          throw new Error(`${r.id}: decoded`);
+        },
+      };
+    });
+    // Along the source's chain (texts read ahead and held), and by a selection no chain covers.
+    const selections: Record<string, string>[] = [{ source: 'icu-relay-3' }, { operation: 'vitals.forward' }];
+    for (const filters of selections) {
+      const plain = await bundle(f.receipts, filters);
+      const fromBytes = await bundle(asBytes, filters);
+      assert.ok(plain.filter((l) => l.startsWith('{"type":"receipt"')).length >= 3, 'receipts bundled');
+      assert.equal(fromBytes.length, plain.length);
+      // Two exports differ only in the header's createdAt and the statement signed over it.
+      assert.deepEqual(fromBytes.slice(1, -1), plain.slice(1, -1), JSON.stringify(filters));
+    }
   } finally {
     await f.close();
   }

@@ -200,7 +200,7 @@ describe('verifiable completeness: chains in the log, chain segments in bundles'
         yield* ledgerSelection(filters);
       },
     }))
-      out.push(l.trimEnd());
+      out.push(l.toString('utf8').trimEnd());
     return out;
   };
 

@@ -87,7 +87,7 @@ describe('log builder over the embedded engine running the real AuditContract', 
         }
       },
     })) {
-      lines.push(l.trimEnd());
+      lines.push(l.toString('utf8').trimEnd());
     }
     const report = await verifyBundle(
       (async function* () {

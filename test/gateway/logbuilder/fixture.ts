@@ -157,7 +157,7 @@ export async function bundleText(
     filters,
     origin: ORIGIN,
   })) {
-    text += line;
+    text += line.toString('utf8');
   }
   return text;
 }

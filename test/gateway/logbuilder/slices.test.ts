@@ -1,12 +1,12 @@
 /**
- * An export shares the main thread with appends: it yields to the event loop after SLICE_MS of work
- * (export.ts `Slicer`), and a batch's inclusion proofs are assembled one line at a time, the groups
- * its proofs share folded once (store.ts `inclusionProofs`).
+ * An export shares the main thread with appends: it yields to the event loop after SLICE_MS of work,
+ * and rests while other work is waiting (export.ts `Slicer`); a batch's inclusion proofs are
+ * assembled one line at a time, the groups its proofs share folded once (store.ts `inclusionProofs`).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseReceipt } from '../../../core/index.js';
-import { type ExportedReceipt, exportBundle } from '../../../gateway/logbuilder/export.js';
+import { BUSY_MS, type ExportedReceipt, exportBundle, Slicer } from '../../../gateway/logbuilder/export.js';
 import { buildLog, type LogFixture, ORIGIN, receiptEntry, signedReceipt } from './fixture.js';
 
 /** The fixture with `count` more receipts of icu-relay-3 in block 4; all its receipts. */
@@ -46,7 +46,7 @@ async function ticksAtLines(f: LogFixture, receipts: ExportedReceipt[], sliceMs:
       origin: ORIGIN,
       sliceMs,
     })) {
-      if (line.startsWith('{"type":"receipt"')) at.push(ticks);
+      if (line.toString('utf8').startsWith('{"type":"receipt"')) at.push(ticks);
     }
   } finally {
     running = false;
@@ -94,4 +94,28 @@ test('batched inclusion proofs equal single ones, for every leaf of every tree s
   } finally {
     await f.close();
   }
+});
+
+test('a slicer rests when other work held the event loop while it yielded, and not when none did', async () => {
+  // Other work: each turn of the loop runs an immediate that holds the thread for 3 ms.
+  let running = true;
+  const busy = () => {
+    const until = performance.now() + 3;
+    while (performance.now() < until);
+    if (running) setImmediate(busy);
+  };
+  setImmediate(busy);
+  const shared = new Slicer(0, BUSY_MS);
+  try {
+    for (let i = 0; i < 10; i++) await shared.pace();
+  } finally {
+    running = false;
+  }
+  assert.equal(shared.yields, 10);
+  assert.equal(shared.rests, 10, 'every yield found the loop busy for longer than BUSY_MS');
+  // Nothing else to run: yields come straight back (a rest or two on a loaded machine, not all).
+  const alone = new Slicer(0, BUSY_MS);
+  for (let i = 0; i < 10; i++) await alone.pace();
+  assert.equal(alone.yields, 10);
+  assert.ok(alone.rests < alone.yields, `${alone.rests} rests of ${alone.yields} with nothing else to run`);
 });
