@@ -16,13 +16,14 @@ import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { appendAll } from './export.js';
+import { fillSource } from './export.js';
 import { median, percentile, type Row, type Suite } from './harness.js';
 import {
   appenderToken,
   appenderWithKey,
   cpuMsOf,
   request,
+  roleToken,
   type ServeChild,
   startServe,
   stopChild,
@@ -233,17 +234,8 @@ export const exportLoadSuite: Suite = async ({ smoke, scratch, bundleReceipts, r
     const tokens = await Promise.all(
       laneAgents.map((_, l) => appenderToken(agent, serve.url, serve.admin, `export-load-${l}`)),
     );
-    const made = await request(
-      agent,
-      serve.url,
-      'POST',
-      '/v1/tokens',
-      serve.admin,
-      JSON.stringify({ name: 'export-load-auditor', roles: ['auditor'] }),
-    );
-    const auditor = (JSON.parse(made.text) as { token: string }).token;
-    const fill = await signedReceipts(total, () => ({ source: SOURCE }));
-    for (let i = 0; i < total; i += 100) await appendAll(agent, serve.url, filler, fill.slice(i, i + 100));
+    const auditor = await roleToken(agent, serve.url, serve.admin, 'export-load-auditor', ['auditor']);
+    await fillSource(agent, serve.url, filler, SOURCE, total);
     const load = await signedReceipts(loadReceipts, (i) => ({ source: LANE_SOURCE(i % LANES) }));
     // The log builder catches up with the fill before the clock starts (an export would wait for it).
     for (let r = await exportOnce(serve, auditor, SOURCE); !('bytes' in r); ) {

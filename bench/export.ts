@@ -11,7 +11,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { median, type Row, type Suite } from './harness.js';
-import { appenderWithKey, cpuMsOf, request, startServe, stopChild } from './http.js';
+import { appenderWithKey, cpuMsOf, request, roleToken, startServe, stopChild } from './http.js';
 import { benchKey, signedReceipts } from './receipts.js';
 import { exportOnce } from './soak.js';
 
@@ -26,12 +26,7 @@ function rssMiB(pid: number): number {
  * Appends `receipts` through the batch route; the items a loaded gateway refused (503, queue full)
  * are sent again (appends are idempotent), a few times, then the fill fails with their answers.
  */
-export async function appendAll(
-  agent: http.Agent,
-  url: string,
-  token: string,
-  receipts: string[],
-): Promise<void> {
+async function appendAll(agent: http.Agent, url: string, token: string, receipts: string[]): Promise<void> {
   let pending = receipts;
   for (let attempt = 1; pending.length > 0; attempt++) {
     const r = await request(
@@ -52,6 +47,18 @@ export async function appendAll(
   }
 }
 
+/** Appends `total` signed receipts of `source` through the batch route, BATCH per request. */
+export async function fillSource(
+  agent: http.Agent,
+  url: string,
+  token: string,
+  source: string,
+  total: number,
+): Promise<void> {
+  const signed = await signedReceipts(total, () => ({ source }));
+  for (let i = 0; i < total; i += BATCH) await appendAll(agent, url, token, signed.slice(i, i + BATCH));
+}
+
 export const exportSuite: Suite = async ({ smoke, scratch, bundleReceipts }) => {
   const total = smoke ? 60 : (bundleReceipts ?? 5_000);
   const runs = smoke ? 1 : 3;
@@ -61,18 +68,8 @@ export const exportSuite: Suite = async ({ smoke, scratch, bundleReceipts }) => 
   const agent = new http.Agent({ keepAlive: true });
   try {
     const token = await appenderWithKey(agent, serve.url, serve.admin, 'export-bench', benchKey);
-    const made = await request(
-      agent,
-      serve.url,
-      'POST',
-      '/v1/tokens',
-      serve.admin,
-      JSON.stringify({ name: 'export-auditor', roles: ['auditor'] }),
-    );
-    const auditor = (JSON.parse(made.text) as { token: string }).token;
-    const signed = await signedReceipts(total, () => ({ source: SOURCE }));
-    for (let i = 0; i < total; i += BATCH)
-      await appendAll(agent, serve.url, token, signed.slice(i, i + BATCH));
+    const auditor = await roleToken(agent, serve.url, serve.admin, 'export-auditor', ['auditor']);
+    await fillSource(agent, serve.url, token, SOURCE, total);
     const pid = serve.child.pid!;
     const figures: { rate: number; perCpuSecond: number; growth: number; bytes: number }[] = [];
     for (let k = 0; k < runs; k++) {

@@ -160,23 +160,22 @@ export async function stopChild(c: ServeChild): Promise<void> {
   await exited;
 }
 
-/** A new appender token (named `name`, its own identity) on the gateway at `url`, made with the `admin` token. */
-export async function appenderToken(
+/** A new token (named `name`, its own identity) with `roles` on the gateway at `url`, made with the `admin` token. */
+export async function roleToken(
   agent: http.Agent,
   url: string,
   admin: string,
   name: string,
+  roles: readonly string[],
 ): Promise<string> {
-  const created = await request(
-    agent,
-    url,
-    'POST',
-    '/v1/tokens',
-    admin,
-    JSON.stringify({ name, roles: ['appender'] }),
-  );
+  const created = await request(agent, url, 'POST', '/v1/tokens', admin, JSON.stringify({ name, roles }));
   if (created.status !== 201) throw new Error(`token: ${created.status} ${created.text}`);
   return (JSON.parse(created.text) as { token: string }).token;
+}
+
+/** A new appender token (named `name`, its own identity) on the gateway at `url`, made with the `admin` token. */
+export function appenderToken(agent: http.Agent, url: string, admin: string, name: string): Promise<string> {
+  return roleToken(agent, url, admin, name, ['appender']);
 }
 
 /**

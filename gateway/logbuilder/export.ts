@@ -111,7 +111,7 @@ class BundleDigest {
   /**
    * A receipt line, counted in the digest: the same bytes as `line` of the line with `mu` last (its
    * place in ReceiptLine), the `.mu` copied in as the JSON literal it is. test/gateway/logbuilder/
-   * slices.test.ts holds it to `line`.
+   * batches.test.ts holds it to `line`.
    */
   receiptLine({ receipt, muJson }: PendingReceipt): Buffer {
     const head = JSON.stringify(receipt); // `{…}`: the `}` gives way to the `.mu` member
