@@ -29,7 +29,7 @@ import {
   stopChild,
 } from './http.js';
 import { benchKey, signedReceipts } from './receipts.js';
-import { exportOnce } from './soak.js';
+import { exportOnce, exportWhenLogged } from './soak.js';
 
 const SOURCE = 'export-load-relay';
 const LANES = 8;
@@ -238,10 +238,8 @@ export const exportLoadSuite: Suite = async ({ smoke, scratch, bundleReceipts, r
     await fillSource(agent, serve.url, filler, SOURCE, total);
     const load = await signedReceipts(loadReceipts, (i) => ({ source: LANE_SOURCE(i % LANES) }));
     // The log builder catches up with the fill before the clock starts (an export would wait for it).
-    for (let r = await exportOnce(serve, auditor, SOURCE); !('bytes' in r); ) {
-      await sleep(r.retryAfter * 1000);
-      r = await exportOnce(serve, auditor, SOURCE);
-    }
+    const caughtUp = await exportWhenLogged(serve, auditor, SOURCE);
+    if (!('bytes' in caughtUp)) throw new Error(`export after the fill: HTTP ${caughtUp.status}`);
     const setting: Setting = {
       serve,
       agent,

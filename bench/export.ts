@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { median, type Row, type Suite } from './harness.js';
 import { appenderWithKey, cpuMsOf, request, roleToken, startServe, stopChild } from './http.js';
 import { benchKey, signedReceipts } from './receipts.js';
-import { exportOnce } from './soak.js';
+import { exportWhenLogged } from './soak.js';
 
 const SOURCE = 'export-bench-relay';
 const BATCH = 100;
@@ -80,13 +80,8 @@ export const exportSuite: Suite = async ({ smoke, scratch, bundleReceipts }) => 
       }, 100);
       const cpu0 = cpuMsOf(pid) ?? 0;
       const t0 = performance.now();
-      let r = await exportOnce(serve, auditor, SOURCE);
       // The log may still be catching up with the last blocks of the fill: 503 + Retry-After.
-      while ('retryAfter' in r && r.status === 503) {
-        const wait = r.retryAfter * 1000;
-        await new Promise((resolve) => setTimeout(resolve, wait));
-        r = await exportOnce(serve, auditor, SOURCE);
-      }
+      const r = await exportWhenLogged(serve, auditor, SOURCE);
       const seconds = (performance.now() - t0) / 1000;
       clearInterval(sampler);
       if (!('bytes' in r)) throw new Error(`export: HTTP ${r.status}`);

@@ -238,6 +238,22 @@ export function exportOnce(
 }
 
 /**
+ * `exportOnce`, sent again as its Retry-After says while the gateway answers 503 (the log still
+ * catching up with the ledger); any other answer is returned.
+ */
+export async function exportWhenLogged(
+  serve: ServeChild,
+  token: string,
+  source: string,
+): ReturnType<typeof exportOnce> {
+  for (;;) {
+    const r = await exportOnce(serve, token, source);
+    if (!('retryAfter' in r) || r.status !== 503) return r;
+    await new Promise((resolve) => setTimeout(resolve, r.retryAfter * 1000));
+  }
+}
+
+/**
  * GET /v1/export of one source while the load runs, retried as its Retry-After says while the
  * log catches up with the ledger (503); the server's RSS sampled around it.
  */

@@ -137,9 +137,12 @@ export function receiptBatches(receipts: AsyncIterable<ExportedReceipt>): AsyncG
   );
 }
 
+/** A text as a JSON string literal in UTF-8. */
+const jsonLiteral = (text: string): Uint8Array => Buffer.from(JSON.stringify(text), 'utf8');
+
 /** A receipt's `.mu` as the JSON string literal its bundle line carries, in UTF-8. */
 export function muJsonOf(r: ExportedReceipt): Uint8Array {
-  return r.muJson ?? Buffer.from(JSON.stringify(r.mu), 'utf8');
+  return r.muJson ?? jsonLiteral(r.mu);
 }
 
 /** Most receipts read ahead of the chain (ledger order vs leaf order) before the export gives up. */
@@ -191,7 +194,7 @@ export class ReceiptTexts {
           return held;
         }
         this.reread++;
-        return Buffer.from(JSON.stringify(await this.readText!(id)), 'utf8');
+        return jsonLiteral(await this.readText!(id));
       }
       const next = await this.source.next();
       if (next.done)

@@ -12,6 +12,7 @@
  * texts; otherwise it is read twice (key ids first, then receipts).
  */
 import { createHash, type Hash } from 'node:crypto';
+import { setImmediate, setTimeout } from 'node:timers/promises';
 import {
   BUNDLE_FORMAT,
   type HeaderLine,
@@ -162,12 +163,12 @@ export class Slicer {
   async pace(): Promise<void> {
     if (performance.now() - this.since < this.sliceMs) return;
     const yielded = performance.now();
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await setImmediate();
     this.yields++;
     const others = performance.now() - yielded;
     if (others > this.busyMs) {
       this.rests++;
-      await new Promise<void>((resolve) => setTimeout(resolve, Math.min(others, 10)));
+      await setTimeout(Math.min(others, 10));
     }
     this.since = performance.now();
   }

@@ -345,16 +345,20 @@ export class LogStore {
     for (const [prefix, index] of placed) this.heads.set(prefix, index);
   }
 
-  private async nodes(ids: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
+  /** The nodes' hashes, in the order given, from one read. */
+  private async nodeValues(ids: readonly NodeId[]): Promise<Uint8Array[]> {
     const keys = ids.map((n) => nodeKey(n.level, n.index));
     const values = await this.db.getMany(keys);
-    const out = new Map<string, Uint8Array>();
-    keys.forEach((k, i) => {
+    return keys.map((k, i) => {
       const v = values[i];
       if (!v) throw new CoreError('E_PROOF_INVALID', `log store: node ${k} missing`);
-      out.set(k, v);
+      return v;
     });
-    return out;
+  }
+
+  private async nodes(ids: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
+    const values = await this.nodeValues(ids);
+    return new Map(ids.map((n, i) => [nodeKey(n.level, n.index), values[i]!]));
   }
 
   private checkSize(size: number): void {
@@ -415,8 +419,7 @@ export class LogStore {
         }
       }
     }
-    const nodes = await this.nodes(ids);
-    const values = ids.map((n) => nodes.get(nodeKey(n.level, n.index))!);
+    const values = await this.nodeValues(ids);
     const slot = (n: NodeId) => slots[n.level]!.get(n.index)!;
     // A group is a range of perfect subtrees left to right: its first node and length name it.
     const folded = new Map<number, Uint8Array>();

@@ -14,7 +14,7 @@ import {
   SEGMENT_BATCH,
 } from '../../../gateway/logbuilder/chainexport.js';
 import { type ExportedReceipt, exportBundle } from '../../../gateway/logbuilder/export.js';
-import { buildLog, ORIGIN } from './fixture.js';
+import { buildLog, exportLines, ORIGIN } from './fixture.js';
 
 async function* from<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
@@ -195,17 +195,7 @@ test('rows that carry their .mu as JSON bytes are bundled from those bytes, neve
     const checkpoint = await f.checkpointer.issue();
     const bundle = async (rows: readonly ExportedReceipt[], filters: Record<string, string>) => {
       const lines: string[] = [];
-      for await (const l of exportBundle({
-        store: f.store,
-        checkpointer: f.checkpointer,
-        checkpoint,
-        receipts: async function* () {
-          yield* rows;
-        },
-        filters,
-        origin: ORIGIN,
-      }))
-        lines.push(l.toString('utf8'));
+      for await (const l of exportLines(f, filters, rows, { checkpoint })) lines.push(l.toString('utf8'));
       return lines;
     };
     const asBytes: ExportedReceipt[] = f.receipts.map((r) => {

@@ -15,7 +15,11 @@ import {
   toBase64,
 } from '../../../core/index.js';
 import { Checkpointer } from '../../../gateway/logbuilder/checkpointer.js';
-import { type ExportedReceipt, exportBundle } from '../../../gateway/logbuilder/export.js';
+import {
+  type ExportedReceipt,
+  type ExportOptions,
+  exportBundle,
+} from '../../../gateway/logbuilder/export.js';
 import { LogStore } from '../../../gateway/logbuilder/store.js';
 
 export const ORIGIN = 'torgo.test/log';
@@ -141,14 +145,17 @@ export async function buildLog(): Promise<LogFixture> {
   };
 }
 
-/** The export of `receipts` (default: the fixture's four) under `filters`, as the gateway streams it. */
-export async function bundleText(
+/**
+ * The export of `receipts` (default: the fixture's four) under `filters`, line by line as the gateway
+ * streams it; `options` add export options (a held checkpoint, a slice length).
+ */
+export function exportLines(
   f: LogFixture,
   filters: Record<string, string> = { source: 'icu-relay-3' },
   receipts: readonly ExportedReceipt[] = f.receipts,
-): Promise<string> {
-  let text = '';
-  for await (const line of exportBundle({
+  options: Pick<ExportOptions, 'checkpoint' | 'sliceMs'> = {},
+): AsyncGenerator<Buffer> {
+  return exportBundle({
     store: f.store,
     checkpointer: f.checkpointer,
     receipts: async function* () {
@@ -156,9 +163,18 @@ export async function bundleText(
     },
     filters,
     origin: ORIGIN,
-  })) {
-    text += line.toString('utf8');
-  }
+    ...options,
+  });
+}
+
+/** The export of `receipts` (default: the fixture's four) under `filters`, as the gateway streams it. */
+export async function bundleText(
+  f: LogFixture,
+  filters: Record<string, string> = { source: 'icu-relay-3' },
+  receipts: readonly ExportedReceipt[] = f.receipts,
+): Promise<string> {
+  let text = '';
+  for await (const line of exportLines(f, filters, receipts)) text += line.toString('utf8');
   return text;
 }
 

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseReceipt } from '../../../core/index.js';
-import { BUSY_MS, type ExportedReceipt, exportBundle, Slicer } from '../../../gateway/logbuilder/export.js';
-import { buildLog, type LogFixture, ORIGIN, receiptEntry, signedReceipt } from './fixture.js';
+import { BUSY_MS, type ExportedReceipt, Slicer } from '../../../gateway/logbuilder/export.js';
+import { buildLog, exportLines, type LogFixture, receiptEntry, signedReceipt } from './fixture.js';
 
 /** The fixture with `count` more receipts of icu-relay-3 in block 4; all its receipts. */
 async function withMore(f: LogFixture, count: number): Promise<ExportedReceipt[]> {
@@ -36,16 +36,7 @@ async function ticksAtLines(f: LogFixture, receipts: ExportedReceipt[], sliceMs:
   setImmediate(tick);
   const at: number[] = [];
   try {
-    for await (const line of exportBundle({
-      store: f.store,
-      checkpointer: f.checkpointer,
-      receipts: async function* () {
-        yield* receipts;
-      },
-      filters: { source: 'icu-relay-3' },
-      origin: ORIGIN,
-      sliceMs,
-    })) {
+    for await (const line of exportLines(f, { source: 'icu-relay-3' }, receipts, { sliceMs })) {
       if (line.toString('utf8').startsWith('{"type":"receipt"')) at.push(ticks);
     }
   } finally {
