@@ -98,13 +98,48 @@ interface PendingReceipt {
   readonly muJson: Uint8Array;
 }
 
+/**
+ * Bytes of one slab that bundle lines are written into (`LineSlab`), and of the chunks `inChunks`
+ * hands on: a chunk is then one slab's lines, handed on as a view without a copy.
+ */
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Room for lines, cut from slabs of CHUNK_BYTES in order. A receipt line is ~6 KB: written into a
+ * buffer of its own, each line was an ArrayBuffer outside V8's heap, and a chunk joining ten of them
+ * another; under an export of 120 MiB, V8 counted that external memory and ran full mark-compacts for
+ * it (docs/performance.md §12, "An export's garbage"). From slabs, ~10 lines share one allocation, and
+ * `inChunks` hands a slab's lines on as one view of it. A slab is never written again once cut, so
+ * every line handed out stays valid for as long as anyone holds it.
+ */
+export class LineSlab {
+  private slab = Buffer.allocUnsafe(0);
+  private at = 0;
+
+  constructor(private readonly slabBytes = CHUNK_BYTES) {}
+
+  /** `bytes` bytes of room, to be filled by the caller: the rest of this slab, or a fresh one. */
+  take(bytes: number): Buffer {
+    if (this.at + bytes > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(Math.max(this.slabBytes, bytes)); // its own memory, never Node's pool
+      this.at = 0;
+    }
+    const room = this.slab.subarray(this.at, this.at + bytes);
+    this.at += bytes;
+    return room;
+  }
+}
+
 /** The digest the statement signs: SHA-256 over every line before it, as written (§3). */
 class BundleDigest {
   private readonly hash: Hash = createHash('sha256');
+  private readonly slab = new LineSlab();
 
   /** The object as a bundle line (JSON and LF) in UTF-8, counted in the digest. */
   line(o: object): Buffer {
-    const bytes = Buffer.from(`${JSON.stringify(o)}\n`, 'utf8');
+    const text = `${JSON.stringify(o)}\n`;
+    const bytes = this.slab.take(Buffer.byteLength(text, 'utf8'));
+    bytes.write(text, 0, 'utf8');
     this.hash.update(bytes);
     return bytes;
   }
@@ -117,8 +152,8 @@ class BundleDigest {
   receiptLine({ receipt, muJson }: PendingReceipt): Buffer {
     const head = JSON.stringify(receipt); // `{…}`: the `}` gives way to the `.mu` member
     const headBytes = Buffer.byteLength(head, 'utf8') - 1;
-    const bytes = Buffer.allocUnsafe(headBytes + MU_MEMBER.length + muJson.length + LINE_END.length);
-    bytes.write(head, 0, 'utf8');
+    const bytes = this.slab.take(headBytes + MU_MEMBER.length + muJson.length + LINE_END.length);
+    bytes.write(head, 0, headBytes, 'utf8');
     let at = headBytes;
     at += MU_MEMBER.copy(bytes, at);
     bytes.set(muJson, at);
@@ -174,26 +209,50 @@ export class Slicer {
   }
 }
 
-/** Bytes of whole lines per chunk handed to a socket (fewer, larger writes). */
-const CHUNK_BYTES = 64 * 1024;
+/** Whether `line` begins where `run` ends, in the same memory. */
+function continues(run: Uint8Array, line: Uint8Array): boolean {
+  return run.buffer === line.buffer && run.byteOffset + run.length === line.byteOffset;
+}
+
+/** The parts as one Buffer: a view when they are one run of memory, a copy otherwise. */
+function joined(parts: readonly Uint8Array[], bytes: number): Buffer {
+  const [only] = parts;
+  return parts.length === 1 && only
+    ? Buffer.from(only.buffer, only.byteOffset, only.length)
+    : Buffer.concat(parts, bytes);
+}
 
 /**
  * Joins lines (UTF-8) into chunks of about CHUNK_BYTES, pulled one at a time (a consumer's
- * backpressure reaches `lines`, and through it every read).
+ * backpressure reaches `lines`, and through it every read). Lines that lie one after another in
+ * memory (`LineSlab`'s) are handed on as one view, not copied: a chunk that is one such run ends where
+ * the run does once it holds half a chunk, so a chunk is one slab's lines. Other lines are copied
+ * into chunks of CHUNK_BYTES.
  */
 export async function* inChunks(lines: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
-  let pending: Uint8Array[] = [];
+  let parts: Uint8Array[] = [];
   let bytes = 0;
   for await (const line of lines) {
-    pending.push(line);
+    const last = parts.at(-1);
+    if (last && continues(last, line)) {
+      parts[parts.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.length + line.length);
+    } else {
+      // A run of half a chunk goes out as it is (a view) rather than be copied into a longer chunk.
+      if (parts.length === 1 && bytes >= CHUNK_BYTES / 2) {
+        yield joined(parts, bytes);
+        parts = [];
+        bytes = 0;
+      }
+      parts.push(line);
+    }
     bytes += line.length;
     if (bytes >= CHUNK_BYTES) {
-      yield Buffer.concat(pending, bytes);
-      pending = [];
+      yield joined(parts, bytes);
+      parts = [];
       bytes = 0;
     }
   }
-  if (pending.length > 0) yield Buffer.concat(pending, bytes);
+  if (parts.length > 0) yield joined(parts, bytes);
 }
 
 /** What pass 2 walks: the chain segment covering the filters, or the ledger's selection. */
