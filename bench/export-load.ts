@@ -6,7 +6,8 @@
  * load; three such rounds on the same server (one in smoke mode), medians. Append latency is counted from each request's scheduled arrival (no coordinated omission) and
  * split by phase: before the export, during it, after it. Also the export's rate under the load and the
  * longest event-loop delay the gateway saw during the export (prom-client's `eventloop_lag_max`, reset
- * on each scrape): how long the export held the main thread at a stretch.
+ * on each scrape): how long the export held the main thread at a stretch. Then the same rounds with the
+ * CSV export of that source (`GET /v1/receipts?source=…`, `Accept: text/csv`) in place of the bundle.
  *
  * BENCH_SERVE_PROF=DIR samples the gateway's main thread over the export only (bench/cpu-profile.cjs),
  * written to DIR/<pid>.cpuprofile (the last round's). BENCH_SERVE_BIN=PATH runs another tree's `bin/torgo.js`
@@ -35,6 +36,36 @@ const SOURCE = 'export-load-relay';
 const LANES = 8;
 const LANE_SOURCE = (lane: number) => `export-load-lane-${lane}`;
 const CPU_PROFILER = join(import.meta.dirname, '..', '..', 'bench', 'cpu-profile.cjs');
+
+/** An export of SOURCE that the rounds run under the load: the bundle or the CSV. */
+type Exporter = (
+  serve: ServeChild,
+  token: string,
+  source: string,
+) => Promise<{ bytes: number; receipts: number } | { status: number; retryAfter: number }>;
+
+/** `GET /v1/receipts?source=…` as CSV: its bytes and rows (the header line not counted). */
+const csvOnce: Exporter = (serve, token, source) =>
+  new Promise((resolve, reject) => {
+    const u = new URL(`/v1/receipts?source=${encodeURIComponent(source)}`, serve.url);
+    http
+      .get(u, { headers: { authorization: `Bearer ${token}`, accept: 'text/csv' } }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, retryAfter: Number(res.headers['retry-after'] ?? 1) });
+          return;
+        }
+        let bytes = 0;
+        let lines = 0;
+        res.on('data', (d: Buffer) => {
+          bytes += d.length;
+          for (let at = d.indexOf(0x0a); at !== -1; at = d.indexOf(0x0a, at + 1)) lines++;
+        });
+        res.on('end', () => resolve({ bytes, receipts: lines - 1 }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
 
 /** One append: when it was due (ms, performance.now()) and how long after that it was answered. */
 interface Sample {
@@ -127,7 +158,7 @@ interface Setting {
  * One round: appends at `rate` from `receipts` (taken as they are sent) for the lead-in, then an
  * export of SOURCE under the same load, then the tail.
  */
-async function exportRound(s: Setting, receipts: Iterator<string>): Promise<Round> {
+async function exportRound(s: Setting, receipts: Iterator<string>, exporter: Exporter): Promise<Round> {
   const samples: Sample[] = [];
   const failures: string[] = [];
   const start = performance.now();
@@ -144,7 +175,7 @@ async function exportRound(s: Setting, receipts: Iterator<string>): Promise<Roun
       if (s.profileDir) s.serve.child.kill('SIGUSR2');
       exportStart = performance.now();
       const from = Date.now();
-      const r = await exportOnce(s.serve, s.auditor, SOURCE);
+      const r = await exporter(s.serve, s.auditor, SOURCE);
       exportEnd = performance.now();
       epoch = { from, to: Date.now() };
       if (s.profileDir) s.serve.child.kill('SIGUSR2');
@@ -207,7 +238,8 @@ export const exportLoadSuite: Suite = async ({ smoke, scratch, bundleReceipts, r
   // Enough receipts for every round's lead-in, its tail, and an export at a pessimistic 1,200 receipts/s
   // or for 10 s (20 s in a full run), whichever is longer: a loaded machine (npm test) is slow to start one.
   const exportAllowanceMs = Math.max((total / 1_200) * 1000, smoke ? 10_000 : 20_000);
-  const loadReceipts = Math.ceil((rounds * rate * (leadInMs + tailMs + exportAllowanceMs)) / 1000);
+  // Twice: the bundle's rounds, then the CSV's.
+  const loadReceipts = Math.ceil((2 * rounds * rate * (leadInMs + tailMs + exportAllowanceMs)) / 1000);
   const dir = await mkdtemp(join(scratch ?? '/tmp', 'torgo-bench-export-load-'));
   const profileDir = process.env.BENCH_SERVE_PROF;
   // The gateway's own time per append (its access line: `time` when answered, `responseTime`): the
@@ -253,18 +285,25 @@ export const exportLoadSuite: Suite = async ({ smoke, scratch, bundleReceipts, r
       profileDir,
     };
     const receipts = load[Symbol.iterator]();
-    const results: Round[] = [];
-    for (let k = 0; k < rounds; k++) {
-      await settled(serve.child.pid);
-      const r = await exportRound(setting, receipts);
-      results.push(r);
-      process.stderr.write(
-        `export-load: round ${k + 1}: ${total} receipts (${(r.bytes / 2 ** 20).toFixed(1)} MiB) in ${r.seconds.toFixed(1)} s under ${rate}/s of appends\n  before: ${fmt(r.before)}\n  during: ${fmt(r.during)}\n  after:  ${fmt(r.after)}\n  longest event-loop delay during the export: ${r.lagMs.toFixed(1)} ms; the gateway's own time per append during it: p50 ${r.served.p50.toFixed(1)} ms, p99 ${r.served.p99.toFixed(1)} ms (${r.served.n})\n`,
-      );
-    }
-    const each = (f: (r: Round) => number, digits = 1) => results.map((r) => f(r).toFixed(digits)).join(', ');
-    const mid = (f: (r: Round) => number) => median(results.map(f));
+    const roundsOf = async (what: string, exporter: Exporter): Promise<Round[]> => {
+      const results: Round[] = [];
+      for (let k = 0; k < rounds; k++) {
+        await settled(serve.child.pid);
+        const r = await exportRound(setting, receipts, exporter);
+        results.push(r);
+        process.stderr.write(
+          `export-load: ${what} round ${k + 1}: ${total} receipts (${(r.bytes / 2 ** 20).toFixed(1)} MiB) in ${r.seconds.toFixed(1)} s under ${rate}/s of appends\n  before: ${fmt(r.before)}\n  during: ${fmt(r.during)}\n  after:  ${fmt(r.after)}\n  longest event-loop delay during the export: ${r.lagMs.toFixed(1)} ms; the gateway's own time per append during it: p50 ${r.served.p50.toFixed(1)} ms, p99 ${r.served.p99.toFixed(1)} ms (${r.served.n})\n`,
+        );
+      }
+      return results;
+    };
+    const results = await roundsOf('bundle', exportOnce);
+    const csv = await roundsOf('CSV', csvOnce);
+    const each = (f: (r: Round) => number, digits = 1, of = results) =>
+      of.map((r) => f(r).toFixed(digits)).join(', ');
+    const mid = (f: (r: Round) => number, of = results) => median(of.map(f));
     const note = `${total.toLocaleString('en-US')} receipts (${(results[0]!.bytes / 2 ** 20).toFixed(1)} MiB) of one source exported while ${LANES} clients append ${rate}/s, one receipt per request; median of ${rounds} rounds`;
+    const csvNote = `${total.toLocaleString('en-US')} rows (${(csv[0]!.bytes / 2 ** 20).toFixed(1)} MiB) of the same source as CSV (Accept: text/csv) under the same load; median of ${rounds} rounds`;
     return [
       {
         suite: 'export-load',
@@ -302,6 +341,21 @@ export const exportLoadSuite: Suite = async ({ smoke, scratch, bundleReceipts, r
         value: mid((r) => r.lagMs),
         unit: 'ms',
         note: `each: ${each((r) => r.lagMs)}: how long the gateway's main thread was held at a stretch`,
+      },
+      {
+        suite: 'export-load',
+        name: 'GET /v1/receipts as CSV under a steady append load',
+        value: mid((r) => total / r.seconds, csv),
+        unit: 'rows/s',
+        note: `${csvNote}; each: ${each((r) => total / r.seconds, 0, csv)}`,
+      },
+      {
+        suite: 'export-load',
+        name: "append p99 during the CSV export (from each request's scheduled arrival)",
+        value: mid((r) => r.during.p99, csv),
+        unit: 'ms',
+        limit: { name: 'target', value: 50 },
+        note: `each: ${each((r) => r.during.p99, 1, csv)}; p50 ${each((r) => r.during.p50, 1, csv)}; over 100 ms ${each((r) => r.during.over100, 0, csv)} of ${each((r) => r.during.n, 0, csv)}; longest event-loop delay ${each((r) => r.lagMs, 1, csv)} ms; the gateway's own time p99 ${each((r) => r.served.p99, 1, csv)} ms`,
       },
     ] satisfies Row[];
   } finally {

@@ -23,7 +23,7 @@ import { writeReceiptPage } from '../ledger/page.js';
 import { CONTRACT_PAGE, indexedField, readRows, readSelection } from '../ledger/selection.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
-import { csvHeader, csvRow } from './csv.js';
+import { csvChunks } from './csv.js';
 import { decodeCursor, encodeCursor, type QueryShape } from './cursor.js';
 import { PageBuffers } from './page-buffers.js';
 
@@ -224,21 +224,20 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
       // CSV: the first page is read before the status line, so bad filters still get a JSON error.
       const max = Math.min(q.limit ?? limits.csvRows, limits.csvRows);
       const first = await readViews(Math.min(CONTRACT_PAGE, max));
-      async function* rows(): AsyncGenerator<string> {
-        yield csvHeader();
+      async function* resources(): AsyncGenerator<ReceiptResource> {
         let sent = 0;
         let batch = first;
         for (;;) {
           for (const r of batch) {
             if (sent >= max) return;
-            yield csvRow(resourceOf(r));
             sent++;
+            yield resourceOf(r);
           }
           if (!bookmark || sent >= max) return;
           batch = await readViews(Math.min(CONTRACT_PAGE, max - sent));
         }
       }
-      const stream = Readable.from(rows());
+      const stream = Readable.from(csvChunks(resources()), { objectMode: false });
       stream.on('error', (e) => request.log.error({ err: e }, 'CSV export failed mid-stream'));
       return reply
         .type('text/csv; charset=utf-8')

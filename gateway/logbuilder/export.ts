@@ -12,7 +12,6 @@
  * texts; otherwise it is read twice (key ids first, then receipts).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { setImmediate, setTimeout } from 'node:timers/promises';
 import {
   BUNDLE_FORMAT,
   type HeaderLine,
@@ -38,6 +37,7 @@ import {
   selects,
 } from './chainexport.js';
 import type { Checkpointer, IssuedCheckpoint } from './checkpointer.js';
+import { Slicer } from '../slicer.js';
 import type { LeafRecord, LogStore } from './store.js';
 
 export interface ExportedReceipt {
@@ -75,7 +75,7 @@ export interface ExportOptions {
    */
   readonly checkpoint?: IssuedCheckpoint;
   readonly onProgress?: (receipts: number) => void;
-  /** Most main-thread time at a stretch before the export yields to the event loop (default SLICE_MS). */
+  /** Most main-thread time at a stretch before the export yields to the event loop (default SLICE_MS, gateway/slicer.ts). */
   readonly sliceMs?: number;
 }
 
@@ -164,48 +164,6 @@ class BundleDigest {
 
   get value(): string {
     return `sha256:${this.hash.digest('hex')}`;
-  }
-}
-
-/**
- * Most main-thread time an export takes at a stretch, in ms, before it lets the event loop run what
- * is waiting (appends' requests, commits, answers). An export left to run takes the main thread for
- * as long as its reads are in memory, and every step of an append behind it waits: under 150
- * appends/s, appends waited seconds behind a 117 MiB export. Slices of 5, 2 and 1 ms cost the
- * export no measurable rate; 1 ms gave appends the lowest latency (docs/performance.md §12).
- */
-export const SLICE_MS = 1;
-
-/** Other work that held the event loop longer than this while an export yielded (ms) makes it rest. */
-export const BUSY_MS = 0.5;
-
-/**
- * Yields to the event loop once `sliceMs` of work have passed since the last time it did. When the
- * loop had other work waiting (it took longer than `busyMs` to come back), the export also rests,
- * for as long as that work took (at most 10 ms): while appends run, an export takes about half of
- * the main thread, and all of it when nothing else wants it.
- */
-export class Slicer {
-  private since = performance.now();
-  /** How many times it yielded, and how many of those it also rested. */
-  yields = 0;
-  rests = 0;
-  constructor(
-    private readonly sliceMs = SLICE_MS,
-    private readonly busyMs = BUSY_MS,
-  ) {}
-
-  async pace(): Promise<void> {
-    if (performance.now() - this.since < this.sliceMs) return;
-    const yielded = performance.now();
-    await setImmediate();
-    this.yields++;
-    const others = performance.now() - yielded;
-    if (others > this.busyMs) {
-      this.rests++;
-      await setTimeout(Math.min(others, 10));
-    }
-    this.since = performance.now();
   }
 }
 

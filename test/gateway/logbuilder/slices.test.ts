@@ -1,12 +1,13 @@
 /**
  * An export shares the main thread with appends: it yields to the event loop after SLICE_MS of work,
- * and rests while other work is waiting (export.ts `Slicer`); a batch's inclusion proofs are
+ * and rests while other work is waiting (gateway/slicer.ts `Slicer`); a batch's inclusion proofs are
  * assembled one line at a time, the groups its proofs share folded once (store.ts `inclusionProofs`).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseReceipt } from '../../../core/index.js';
-import { BUSY_MS, type ExportedReceipt, Slicer } from '../../../gateway/logbuilder/export.js';
+import type { ExportedReceipt } from '../../../gateway/logbuilder/export.js';
+import { BUSY_MS, Slicer } from '../../../gateway/slicer.js';
 import { buildLog, exportLines, type LogFixture, receiptEntry, signedReceipt } from './fixture.js';
 
 /** The fixture with `count` more receipts of icu-relay-3 in block 4; all its receipts. */
