@@ -30,7 +30,7 @@ import {
   stopChild,
 } from './http.js';
 import { benchKey, signedReceipts } from './receipts.js';
-import { exportOnce, exportWhenLogged } from './soak.js';
+import { exportOnce, exportWhenLogged, type Streamed, streamedGet } from './soak.js';
 
 const SOURCE = 'export-load-relay';
 const LANES = 8;
@@ -38,34 +38,18 @@ const LANE_SOURCE = (lane: number) => `export-load-lane-${lane}`;
 const CPU_PROFILER = join(import.meta.dirname, '..', '..', 'bench', 'cpu-profile.cjs');
 
 /** An export of SOURCE that the rounds run under the load: the bundle or the CSV. */
-type Exporter = (
-  serve: ServeChild,
-  token: string,
-  source: string,
-) => Promise<{ bytes: number; receipts: number } | { status: number; retryAfter: number }>;
+type Exporter = (serve: ServeChild, token: string, source: string) => Promise<Streamed>;
 
 /** `GET /v1/receipts?source=…` as CSV: its bytes and rows (the header line not counted). */
-const csvOnce: Exporter = (serve, token, source) =>
-  new Promise((resolve, reject) => {
-    const u = new URL(`/v1/receipts?source=${encodeURIComponent(source)}`, serve.url);
-    http
-      .get(u, { headers: { authorization: `Bearer ${token}`, accept: 'text/csv' } }, (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          resolve({ status: res.statusCode ?? 0, retryAfter: Number(res.headers['retry-after'] ?? 1) });
-          return;
-        }
-        let bytes = 0;
-        let lines = 0;
-        res.on('data', (d: Buffer) => {
-          bytes += d.length;
-          for (let at = d.indexOf(0x0a); at !== -1; at = d.indexOf(0x0a, at + 1)) lines++;
-        });
-        res.on('end', () => resolve({ bytes, receipts: lines - 1 }));
-        res.on('error', reject);
-      })
-      .on('error', reject);
+const csvOnce: Exporter = (serve, token, source) => {
+  let lines = 0;
+  return streamedGet(serve, token, `/v1/receipts?source=${encodeURIComponent(source)}`, 'text/csv', {
+    chunk(d) {
+      for (let at = d.indexOf(0x0a); at !== -1; at = d.indexOf(0x0a, at + 1)) lines++;
+    },
+    total: () => lines - 1,
   });
+};
 
 /** One append: when it was due (ms, performance.now()) and how long after that it was answered. */
 interface Sample {

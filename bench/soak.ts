@@ -205,36 +205,58 @@ async function runClient(
   }
 }
 
-/** GET /v1/export of `source`: bytes and receipt lines, or the status and Retry-After of a refusal. */
-export function exportOnce(
+/** A streamed GET's outcome: its bytes and what was counted in them, or the status and Retry-After of a refusal. */
+export type Streamed = { bytes: number; receipts: number } | { status: number; retryAfter: number };
+
+/**
+ * GET `path` with `token` and `accept`, its body read as it streams: `count` is given each chunk and
+ * answers the total counted when the body ends.
+ */
+export function streamedGet(
   serve: ServeChild,
   token: string,
-  source: string,
-): Promise<{ bytes: number; receipts: number } | { status: number; retryAfter: number }> {
+  path: string,
+  accept: string,
+  count: { chunk(d: Buffer): void; total(): number },
+): Promise<Streamed> {
   return new Promise((resolve, reject) => {
-    const u = new URL(`/v1/export?source=${encodeURIComponent(source)}`, serve.url);
     http
-      .get(u, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+      .get(new URL(path, serve.url), { headers: { authorization: `Bearer ${token}`, accept } }, (res) => {
         if (res.statusCode !== 200) {
           res.resume();
           resolve({ status: res.statusCode ?? 0, retryAfter: Number(res.headers['retry-after'] ?? 1) });
           return;
         }
         let bytes = 0;
-        let receipts = 0;
-        let tail = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          bytes += Buffer.byteLength(d);
-          const parts = (tail + d).split('\n');
-          tail = parts.pop()!;
-          for (const p of parts) if (p.startsWith('{"type":"receipt"')) receipts++;
+        res.on('data', (d: Buffer) => {
+          bytes += d.length;
+          count.chunk(d);
         });
-        res.on('end', () => resolve({ bytes, receipts }));
+        res.on('end', () => resolve({ bytes, receipts: count.total() }));
         res.on('error', reject);
       })
       .on('error', reject);
   });
+}
+
+/** GET /v1/export of `source`: bytes and receipt lines, or the status and Retry-After of a refusal. */
+export function exportOnce(serve: ServeChild, token: string, source: string): Promise<Streamed> {
+  let receipts = 0;
+  let tail = '';
+  return streamedGet(
+    serve,
+    token,
+    `/v1/export?source=${encodeURIComponent(source)}`,
+    'application/x-ndjson',
+    {
+      chunk(d) {
+        const parts = (tail + d.toString('utf8')).split('\n');
+        tail = parts.pop()!;
+        for (const p of parts) if (p.startsWith('{"type":"receipt"')) receipts++;
+      },
+      total: () => receipts,
+    },
+  );
 }
 
 /**

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import type { ReceiptResource } from '@torgo/api';
 import { csvChunks, csvHeader, csvRow } from '../../gateway/http/csv.js';
 import { Slicer } from '../../gateway/slicer.js';
+import { besideTicker } from './ticker.js';
 
 function resource(i: number): ReceiptResource {
   return {
@@ -52,26 +53,17 @@ test('the CSV stream is the header and every row, in chunks of about CSV_CHUNK',
 
 /** Streams 300 rows with `slicer` beside an immediate-queue ticker; the ticker's count as each row is read. */
 async function ticksAtRows(slicer: Slicer): Promise<number[]> {
-  let ticks = 0;
-  let running = true;
-  const tick = () => {
-    ticks++;
-    if (running) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const at: number[] = [];
-  try {
+  return besideTicker(async (ticks) => {
+    const at: number[] = [];
     const rows = Array.from({ length: 300 }, (_, i) => resource(i));
     for await (const _ of csvChunks(
-      from(rows, () => at.push(ticks)),
+      from(rows, () => at.push(ticks())),
       slicer,
     )) {
       // consumed as a socket would
     }
-  } finally {
-    running = false;
-  }
-  return at;
+    return at;
+  });
 }
 
 test('the CSV stream lets the event loop run between rows once its slice is spent', async () => {

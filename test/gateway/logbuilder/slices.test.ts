@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { parseReceipt } from '../../../core/index.js';
 import type { ExportedReceipt } from '../../../gateway/logbuilder/export.js';
 import { BUSY_MS, Slicer } from '../../../gateway/slicer.js';
+import { besideTicker } from '../ticker.js';
 import { buildLog, exportLines, type LogFixture, receiptEntry, signedReceipt } from './fixture.js';
 
 /** The fixture with `count` more receipts of icu-relay-3 in block 4; all its receipts. */
@@ -28,22 +29,13 @@ async function withMore(f: LogFixture, count: number): Promise<ExportedReceipt[]
  * each receipt line, how many times the ticker had run by then.
  */
 async function ticksAtLines(f: LogFixture, receipts: ExportedReceipt[], sliceMs: number): Promise<number[]> {
-  let ticks = 0;
-  let running = true;
-  const tick = () => {
-    ticks++;
-    if (running) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const at: number[] = [];
-  try {
+  return besideTicker(async (ticks) => {
+    const at: number[] = [];
     for await (const line of exportLines(f, { source: 'icu-relay-3' }, receipts, { sliceMs })) {
-      if (line.toString('utf8').startsWith('{"type":"receipt"')) at.push(ticks);
+      if (line.toString('utf8').startsWith('{"type":"receipt"')) at.push(ticks());
     }
-  } finally {
-    running = false;
-  }
-  return at;
+    return at;
+  });
 }
 
 test('an export lets the event loop run between its lines once its slice is spent', async () => {
