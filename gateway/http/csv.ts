@@ -4,7 +4,7 @@
  * (OWASP "CSV injection"); no receipt field written by `core` starts so, but submitter ids and
  * revocation reasons come from elsewhere.
  */
-import type { ReceiptResource } from '@torgo/api';
+import type { ReceiptSummary } from '../ledger/page.js';
 import { Slicer } from '../slicer.js';
 
 export const CSV_COLUMNS = [
@@ -31,7 +31,7 @@ export function csvHeader(): string {
   return `${CSV_COLUMNS.join(',')}\r\n`;
 }
 
-export function csvRow(r: ReceiptResource): string {
+export function csvRow(r: ReceiptSummary): string {
   const values: Record<(typeof CSV_COLUMNS)[number], string> = {
     id: r.id,
     committedAt: r.committedAt,
@@ -58,7 +58,7 @@ export const CSV_CHUNK = 64 * 1024;
  * through it unsliced held appends behind it (docs/performance.md §12).
  */
 export async function* csvChunks(
-  rows: AsyncIterable<ReceiptResource>,
+  rows: AsyncIterable<ReceiptSummary>,
   slicer = new Slicer(),
   chunkChars = CSV_CHUNK,
 ): AsyncGenerator<Buffer> {

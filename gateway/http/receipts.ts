@@ -19,8 +19,8 @@ import { Type } from 'typebox';
 import { appendAll } from '../append/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { ReceiptView } from '../ledger/audit.js';
-import { writeReceiptPage } from '../ledger/page.js';
-import { CONTRACT_PAGE, indexedField, readRows, readSelection } from '../ledger/selection.js';
+import { type ReceiptJson, type ReceiptSummary, writeReceiptPage } from '../ledger/page.js';
+import { CONTRACT_PAGE, indexedField, readRows } from '../ledger/selection.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
 import { csvChunks } from './csv.js';
@@ -200,44 +200,48 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
       indexedField(shape);
       let bookmark = q.cursor ? decodeCursor(shape, q.cursor) : '';
 
-      /** Reads up to `want` matching rows from `bookmark` on; advances `bookmark` ('' at the end). */
-      const readViews = async (want: number): Promise<ReceiptView[]> => {
-        const page = await readSelection(service.ledger, caller.identity, shape, bookmark, want);
-        bookmark = page.bookmark;
-        return page.rows;
-      };
-
-      if (!wantsCsv(request)) {
-        // The ReceiptPage schema's JSON, written from the contract's bytes (gateway/ledger/page.ts).
+      /**
+       * Reads up to `want` matching rows from `bookmark` on, as the contract's bytes
+       * (gateway/ledger/page.ts); advances `bookmark` ('' at the end).
+       */
+      const readJson = async (want: number): Promise<ReceiptJson[]> => {
         const page = await readRows(
           (query) => service.ledger.queryReceiptJson(caller.identity, query),
           (r, f) => r.value(f),
           shape,
           bookmark,
-          q.limit ?? Math.min(50, limits.queryPage),
+          want,
         );
-        const nextCursor = page.bookmark ? encodeCursor(shape, page.bookmark) : null;
-        const body = writeReceiptPage(page.rows, nextCursor, (size) => pageBuffers.lend(size, reply.raw));
+        bookmark = page.bookmark;
+        return page.rows;
+      };
+
+      if (!wantsCsv(request)) {
+        // The ReceiptPage schema's JSON, written from the contract's bytes.
+        const rows = await readJson(q.limit ?? Math.min(50, limits.queryPage));
+        const nextCursor = bookmark ? encodeCursor(shape, bookmark) : null;
+        const body = writeReceiptPage(rows, nextCursor, (size) => pageBuffers.lend(size, reply.raw));
         return reply.type(JSON_TYPE).send(body);
       }
 
       // CSV: the first page is read before the status line, so bad filters still get a JSON error.
+      // A row has no `.mu`: none is decoded (`ReceiptJson.summary`).
       const max = Math.min(q.limit ?? limits.csvRows, limits.csvRows);
-      const first = await readViews(Math.min(CONTRACT_PAGE, max));
-      async function* resources(): AsyncGenerator<ReceiptResource> {
+      const first = await readJson(Math.min(CONTRACT_PAGE, max));
+      async function* summaries(): AsyncGenerator<ReceiptSummary> {
         let sent = 0;
         let batch = first;
         for (;;) {
           for (const r of batch) {
             if (sent >= max) return;
             sent++;
-            yield resourceOf(r);
+            yield r.summary();
           }
           if (!bookmark || sent >= max) return;
-          batch = await readViews(Math.min(CONTRACT_PAGE, max - sent));
+          batch = await readJson(Math.min(CONTRACT_PAGE, max - sent));
         }
       }
-      const stream = Readable.from(csvChunks(resources()), { objectMode: false });
+      const stream = Readable.from(csvChunks(summaries()), { objectMode: false });
       stream.on('error', (e) => request.log.error({ err: e }, 'CSV export failed mid-stream'));
       return reply
         .type('text/csv; charset=utf-8')

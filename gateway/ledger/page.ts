@@ -19,6 +19,10 @@
 import { isUtf8 } from 'node:buffer';
 import { GatewayError } from '../errors.js';
 import type { ReceiptView } from './audit.js';
+import type { ReceiptResource } from '@torgo/api';
+
+/** A receipt as the API answers it, without its `.mu` (nor `block`). */
+export type ReceiptSummary = Omit<ReceiptResource, 'mu' | 'block'>;
 
 /** A ReceiptView's members, in the contract's (sorted) order. */
 const MEMBERS = [
@@ -228,6 +232,28 @@ export class ReceiptJson {
    */
   jsonBytes(member: StringMember): number {
     return this.texts[member].length;
+  }
+
+  /**
+   * The API's Receipt without its `.mu` (what a CSV row holds, gateway/http/csv.ts): the small members
+   * parsed, the `.mu` neither decoded nor copied. test/gateway/page.test.ts holds it to `resourceOf`.
+   */
+  summary(): ReceiptSummary {
+    const t = this.texts;
+    const text = (b: Buffer) => JSON.parse(b.toString('utf8')) as string;
+    return {
+      id: text(t.id),
+      hash: text(t.digest),
+      source: text(t.source),
+      operation: text(t.operation),
+      subject: text(t.subject),
+      occurredAt: text(t.occurredAt),
+      committedAt: text(t.committedAt),
+      txId: text(t.txId),
+      signerKeyIds: JSON.parse(t.signerKeyIds.toString('utf8')) as string[],
+      submitter: { ...this.submitter },
+      revokedSigners: this.revokedSigners.map((r) => ({ ...r })),
+    };
   }
 
   /**

@@ -114,6 +114,19 @@ describe('receipt JSON from the contract’s bytes', () => {
     );
   });
 
+  it('a CSV row’s receipt: the API’s Receipt but its .mu, from the bytes and from a parsed view', () => {
+    fc.assert(
+      fc.property(view, (v) => {
+        const { mu: _, ...rest } = resourceOf(v);
+        const expected = JSON.parse(JSON.stringify(rest)); // plain objects: the generator's have no prototype
+        const bytes = Buffer.from(canonicalJson(v as never));
+        assert.deepEqual(ReceiptJson.of(bytes).summary(), expected);
+        assert.deepEqual(ReceiptJson.fromView(v).summary(), expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('an export row: the view’s id and .mu, decoded on each read of mu; its size never less than the .mu’s UTF-8', () => {
     fc.assert(
       fc.property(view, (v) => {
