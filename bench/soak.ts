@@ -15,6 +15,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publicKeyToPem } from '../core/index.js';
@@ -243,6 +244,7 @@ export function streamedGet(
 export function exportOnce(serve: ServeChild, token: string, source: string): Promise<Streamed> {
   let receipts = 0;
   let tail = '';
+  const text = new StringDecoder('utf8'); // a character cut between two chunks is decoded whole
   return streamedGet(
     serve,
     token,
@@ -250,7 +252,7 @@ export function exportOnce(serve: ServeChild, token: string, source: string): Pr
     'application/x-ndjson',
     {
       chunk(d) {
-        const parts = (tail + d.toString('utf8')).split('\n');
+        const parts = (tail + text.write(d)).split('\n');
         tail = parts.pop()!;
         for (const p of parts) if (p.startsWith('{"type":"receipt"')) receipts++;
       },

@@ -20,7 +20,7 @@ import { appendAll } from '../append/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { ReceiptView } from '../ledger/audit.js';
 import { type ReceiptJson, type ReceiptSummary, writeReceiptPage } from '../ledger/page.js';
-import { CONTRACT_PAGE, indexedField, readRows } from '../ledger/selection.js';
+import { CONTRACT_PAGE, indexedField, readSelection } from '../ledger/selection.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
 import { csvChunks } from './csv.js';
@@ -200,18 +200,9 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
       indexedField(shape);
       let bookmark = q.cursor ? decodeCursor(shape, q.cursor) : '';
 
-      /**
-       * Reads up to `want` matching rows from `bookmark` on, as the contract's bytes
-       * (gateway/ledger/page.ts); advances `bookmark` ('' at the end).
-       */
+      /** Reads up to `want` matching rows from `bookmark` on; advances `bookmark` ('' at the end). */
       const readJson = async (want: number): Promise<ReceiptJson[]> => {
-        const page = await readRows(
-          (query) => service.ledger.queryReceiptJson(caller.identity, query),
-          (r, f) => r.value(f),
-          shape,
-          bookmark,
-          want,
-        );
+        const page = await readSelection(service.ledger, caller.identity, shape, bookmark, want);
         bookmark = page.bookmark;
         return page.rows;
       };

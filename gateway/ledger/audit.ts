@@ -211,13 +211,6 @@ export class AuditLedger {
     return this.evaluate(who, 'getReceipt', [id]);
   }
 
-  queryReceipts(
-    who: WalletIdentity,
-    q: ReceiptQuery,
-  ): Promise<{ receipts: ReceiptView[]; bookmark: string }> {
-    return this.evaluate(who, 'queryReceipts', [JSON.stringify(q)]);
-  }
-
   /** One receipt as the contract answered it, ready for the API's JSON without parsing its `.mu`. */
   async getReceiptJson(who: WalletIdentity, id: string): Promise<ReceiptJson> {
     return ReceiptJson.of(await this.evaluateBytes(who, 'getReceipt', [id]));

@@ -213,7 +213,7 @@ export class ReceiptJson {
     );
   }
 
-  /** A string member's value (for the selection's secondary filters and the `.mu` answer). */
+  /** A string member's value (for the selection's secondary filters, a CSV row and the `.mu` answer). */
   value(member: StringMember): string {
     return JSON.parse(this.texts[member].toString('utf8')) as string;
   }
@@ -239,18 +239,16 @@ export class ReceiptJson {
    * parsed, the `.mu` neither decoded nor copied. test/gateway/page.test.ts holds it to `resourceOf`.
    */
   summary(): ReceiptSummary {
-    const t = this.texts;
-    const text = (b: Buffer) => JSON.parse(b.toString('utf8')) as string;
     return {
-      id: text(t.id),
-      hash: text(t.digest),
-      source: text(t.source),
-      operation: text(t.operation),
-      subject: text(t.subject),
-      occurredAt: text(t.occurredAt),
-      committedAt: text(t.committedAt),
-      txId: text(t.txId),
-      signerKeyIds: JSON.parse(t.signerKeyIds.toString('utf8')) as string[],
+      id: this.value('id'),
+      hash: this.value('digest'),
+      source: this.value('source'),
+      operation: this.value('operation'),
+      subject: this.value('subject'),
+      occurredAt: this.value('occurredAt'),
+      committedAt: this.value('committedAt'),
+      txId: this.value('txId'),
+      signerKeyIds: JSON.parse(this.texts.signerKeyIds.toString('utf8')) as string[],
       submitter: { ...this.submitter },
       revokedSigners: this.revokedSigners.map((r) => ({ ...r })),
     };

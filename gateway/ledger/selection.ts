@@ -4,7 +4,7 @@
  * Shared by queries, CSV and bundle exports.
  */
 import { GatewayError } from '../errors.js';
-import type { AuditLedger, ReceiptQuery, ReceiptView } from './audit.js';
+import type { AuditLedger } from './audit.js';
 import type { ReceiptJson } from './page.js';
 import type { WalletIdentity } from './wallet.js';
 
@@ -30,43 +30,25 @@ export function indexedField(sel: Selection): (typeof FIELDS)[number] {
 }
 
 /**
- * Reads up to `want` matching rows from `bookmark` on. The returned bookmark is exactly after the
- * last row returned ('' at the end), so it can become a stable cursor.
+ * Reads up to `want` matching rows from `bookmark` on, as the contract's bytes (`ReceiptJson`,
+ * gateway/ledger/page.ts: what the API's JSON pages, the CSV and exports are written from). The
+ * returned bookmark is exactly after the last row returned ('' at the end), so it can become a stable
+ * cursor.
  */
-export function readSelection(
+export async function readSelection(
   ledger: AuditLedger,
   who: WalletIdentity,
   sel: Selection,
   bookmark: string,
   want: number,
-): Promise<{ rows: ReceiptView[]; bookmark: string }> {
-  return readRows(
-    (q) => ledger.queryReceipts(who, q),
-    (v, f) => v[f],
-    sel,
-    bookmark,
-    want,
-  );
-}
-
-/**
- * `readSelection` over any form of the contract's pages: `query` reads one, `fieldOf` reads a row's
- * field for the secondary filters (the API's JSON pages use the contract's bytes: gateway/ledger/page.ts).
- */
-export async function readRows<R>(
-  query: (q: ReceiptQuery) => Promise<{ receipts: R[]; bookmark: string }>,
-  fieldOf: (row: R, field: (typeof FIELDS)[number]) => string,
-  sel: Selection,
-  bookmark: string,
-  want: number,
-): Promise<{ rows: R[]; bookmark: string }> {
+): Promise<{ rows: ReceiptJson[]; bookmark: string }> {
   const by = indexedField(sel);
   const others = FIELDS.filter((f) => f !== by && sel[f] !== undefined);
-  const rows: R[] = [];
+  const rows: ReceiptJson[] = [];
   for (let round = 0; rows.length < want && round < MAX_ROUNDS; round++) {
     // With secondary filters a page may match only partly; asking for no more than still wanted
     // keeps the bookmark exactly after the last row returned.
-    const page = await query({
+    const page = await ledger.queryReceiptJson(who, {
       by,
       value: sel[by]!,
       ...(sel.from ? { from: sel.from } : {}),
@@ -75,7 +57,7 @@ export async function readRows<R>(
       pageSize: Math.min(CONTRACT_PAGE, want - rows.length),
       bookmark,
     });
-    rows.push(...page.receipts.filter((v) => others.every((f) => fieldOf(v, f) === sel[f])));
+    rows.push(...page.receipts.filter((r) => others.every((f) => r.value(f) === sel[f])));
     bookmark = page.bookmark;
     if (!bookmark) break;
   }
@@ -117,13 +99,7 @@ export async function* selectAll(
   let bookmark = '';
   let largest = 0;
   do {
-    const page = await readRows(
-      (q) => ledger.queryReceiptJson(who, q),
-      (r, f) => r.value(f),
-      sel,
-      bookmark,
-      nextReadSize(largest, readBytes),
-    );
+    const page = await readSelection(ledger, who, sel, bookmark, nextReadSize(largest, readBytes));
     for (const r of page.rows) largest = Math.max(largest, r.jsonBytes('mu'));
     bookmark = page.bookmark;
     // Hand the rows over one by one, dropping each reference as it goes.
