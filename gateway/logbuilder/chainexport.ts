@@ -92,8 +92,13 @@ export async function* chainSegment(
   }
 }
 
-/** Leaves read, and proofs assembled, per LevelDB read while exporting. */
-export const SEGMENT_BATCH = 256;
+/**
+ * Leaves read, and proofs assembled, per LevelDB read while exporting. A batch's leaves, entries and proof
+ * plans live until its last line is written, across slices (gateway/slicer.ts) and so across the young
+ * generation's collections: at 256 a scavenge during an export found ~5 MiB alive and promoted as much again;
+ * at 64, ~2.7 and ~2.3 (docs/performance.md §12, "What an export keeps alive").
+ */
+export const SEGMENT_BATCH = 64;
 
 /** `.mu` bytes of the receipts one export batch holds (with SEGMENT_BATCH, whichever comes first). */
 export const BATCH_MU_BYTES = 512 * 1024;

@@ -21,7 +21,6 @@ import {
   type ReceiptEntry,
   type ReceiptLine,
   type StatementLine,
-  toBase64,
 } from '../../core/index.js';
 import {
   type ChainWindow,
@@ -338,7 +337,7 @@ async function* keyLines(store: LogStore, keyIds: readonly string[], size: numbe
       yield {
         type: 'key',
         leafIndex: leaf.index,
-        proof: proofs.proof(i).map(toBase64),
+        proof: proofs.proofBase64(i),
         entry: leaf.entry as KeyLine['entry'],
       };
     }
@@ -362,7 +361,7 @@ async function* chainLines(
       );
       for (const [i, leaf] of batch.entries()) {
         const entry = leaf.entry as ReceiptEntry;
-        const proof = proofs.proof(i).map(toBase64);
+        const proof = proofs.proofBase64(i);
         if (selects(chain, entry)) {
           const muJson = await texts.text(entry.id);
           yield { receipt: { type: 'receipt', leafIndex: leaf.index, proof, entry }, muJson };
@@ -399,7 +398,7 @@ async function* selectionLines(
       const receipt = {
         type: 'receipt',
         leafIndex: leaf.index,
-        proof: proofs.proof(i).map(toBase64),
+        proof: proofs.proofBase64(i),
         entry: leaf.entry as ReceiptEntry,
       } as const;
       yield { receipt, muJson: muJsonOf(r) };

@@ -389,15 +389,18 @@ export class LogStore {
 
   /**
    * The inclusion proofs of several leaves in the tree of `size`, from one read of the nodes they
-   * need: leaves close together share most of their path (an export's batch of 256 chain entries
-   * reads about 256 + log2(size) nodes, not 256 × log2(size)). Each proof is assembled when asked
+   * need: leaves close together share most of their path (an export's batch of 64 chain entries
+   * reads about 64 + log2(size) nodes, not 64 × log2(size)). Each proof is assembled when asked
    * for (`proof(i)`, i the position in `leafIndexes`), so an export spreads the work over its lines;
    * a group of nodes shared by several proofs (the right edge of the tree) is folded once.
+   * `proofBase64(i)` is `proof(i)` in base64 as bundle lines carry it, each distinct hash of the batch
+   * encoded once: neighbours' proofs share all but their lowest nodes, so a line encodes about one
+   * hash, not log2(size) (docs/performance.md §12, "What an export keeps alive").
    */
   async inclusionProofs(
     leafIndexes: readonly number[],
     size: number,
-  ): Promise<{ proof(i: number): Uint8Array[] }> {
+  ): Promise<{ proof(i: number): Uint8Array[]; proofBase64(i: number): string[] }> {
     this.checkSize(size);
     const plans = leafIndexes.map((i) => inclusionPlan(i, size));
     // Each node once, numbered in the order first needed (by level, then index: no key strings
@@ -434,13 +437,22 @@ export class LogStore {
       }
       return hash;
     };
-    return {
-      proof: (i) => {
-        const plan = plans[i];
-        if (!plan) throw new RangeError(`no proof ${i} of ${plans.length}`);
-        return plan.map(fold);
-      },
+    const proof = (i: number): Uint8Array[] => {
+      const plan = plans[i];
+      if (!plan) throw new RangeError(`no proof ${i} of ${plans.length}`);
+      return plan.map(fold);
     };
+    // By the hash array itself: `values` and `folded` give every proof the same array for a node.
+    const encoded = new Map<Uint8Array, string>();
+    const base64 = (hash: Uint8Array): string => {
+      let text = encoded.get(hash);
+      if (text === undefined) {
+        text = Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('base64');
+        encoded.set(hash, text);
+      }
+      return text;
+    };
+    return { proof, proofBase64: (i) => proof(i).map(base64) };
   }
 
   async consistencyProof(size1: number, size2: number): Promise<Uint8Array[]> {

@@ -48,10 +48,13 @@ test('receipt batches stop at BATCH_MU_BYTES of text or SEGMENT_BATCH receipts, 
     const bytes = b.reduce((n, r) => n + r.mu.length, 0);
     assert.ok(bytes >= BATCH_MU_BYTES && bytes < BATCH_MU_BYTES + big.length, `${bytes} bytes`);
   }
-  const small = Array.from({ length: 600 }, (_, i) => ({ id: `s${i}`, mu: 'y'.repeat(100) }));
+  const small = Array.from({ length: 2 * SEGMENT_BATCH + SEGMENT_BATCH / 2 }, (_, i) => ({
+    id: `s${i}`,
+    mu: 'y'.repeat(100),
+  }));
   assert.deepEqual(
     (await collect(receiptBatches(from(small)))).map((b) => b.length),
-    [SEGMENT_BATCH, SEGMENT_BATCH, 600 - 2 * SEGMENT_BATCH],
+    [SEGMENT_BATCH, SEGMENT_BATCH, SEGMENT_BATCH / 2],
   );
   const huge = [{ id: 'h', mu: 'z'.repeat(2 * BATCH_MU_BYTES) }];
   assert.deepEqual(

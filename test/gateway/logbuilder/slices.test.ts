@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseReceipt } from '../../../core/index.js';
+import { parseReceipt, toBase64 } from '../../../core/index.js';
 import type { ExportedReceipt } from '../../../gateway/logbuilder/export.js';
 import { BUSY_MS, Slicer } from '../../../gateway/slicer.js';
 import { besideTicker } from '../ticker.js';
@@ -71,9 +71,12 @@ test('batched inclusion proofs equal single ones, for every leaf of every tree s
       const order = [...leaves.reverse(), 0, size - 1];
       const batch = await f.store.inclusionProofs(order, size);
       for (const [i, leaf] of order.entries()) {
-        assert.deepEqual(batch.proof(i), await f.store.inclusionProof(leaf, size), `leaf ${leaf} of ${size}`);
+        const single = await f.store.inclusionProof(leaf, size);
+        assert.deepEqual(batch.proof(i), single, `leaf ${leaf} of ${size}`);
+        assert.deepEqual(batch.proofBase64(i), single.map(toBase64), `leaf ${leaf} of ${size}, base64`);
       }
       assert.throws(() => batch.proof(order.length), RangeError);
+      assert.throws(() => batch.proofBase64(order.length), RangeError);
     }
   } finally {
     await f.close();
