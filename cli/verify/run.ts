@@ -3,7 +3,6 @@
  * from its bytes on the given worker threads (or in this thread), the report printed. Loaded by
  * cli/commands/verify.ts after it started the threads (this module loads core).
  */
-import { createReadStream } from 'node:fs';
 import {
   formatReport,
   importPublicKey,
@@ -15,6 +14,7 @@ import type { CheckWorker } from '../../core/bundle/pool.js';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from '../errors.js';
 import { readText } from '../io.js';
 import type { Output } from '../output.js';
+import { fileChunks } from './chunks.js';
 import { readLines } from './lines.js';
 import { WorkerPool } from './pool.js';
 
@@ -77,28 +77,25 @@ export async function runVerify(
   const tty = process.stderr.isTTY && !o.json;
   let bytes = 0;
   const started = performance.now();
-  const report = await verifyBundleBytes(
-    createReadStream(o.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
-    {
-      trusted,
-      onBytes: (n) => {
-        bytes += n;
-      },
-      threshold: o.threshold,
-      allowEmpty: o.allowEmpty,
-      requireSigned: o.requireSigned,
-      checker: pool ?? inThreadChecker(),
-      parallelism: (pool?.size ?? 1) * 2,
-      onProgress: tty
-        ? (n) => {
-            const pct = Math.min(100, Math.round((bytes / Math.max(o.size, 1)) * 100));
-            const rate = Math.round(n / ((performance.now() - started) / 1000));
-            const bar = '#'.repeat(pct >> 2).padEnd(25, '.');
-            process.stderr.write(`\r[${bar}] ${pct}% ${n} receipts, ${rate}/s `);
-          }
-        : undefined,
+  const report = await verifyBundleBytes(fileChunks(o.path), {
+    trusted,
+    onBytes: (n) => {
+      bytes += n;
     },
-  );
+    threshold: o.threshold,
+    allowEmpty: o.allowEmpty,
+    requireSigned: o.requireSigned,
+    checker: pool ?? inThreadChecker(),
+    parallelism: (pool?.size ?? 1) * 2,
+    onProgress: tty
+      ? (n) => {
+          const pct = Math.min(100, Math.round((bytes / Math.max(o.size, 1)) * 100));
+          const rate = Math.round(n / ((performance.now() - started) / 1000));
+          const bar = '#'.repeat(pct >> 2).padEnd(25, '.');
+          process.stderr.write(`\r[${bar}] ${pct}% ${n} receipts, ${rate}/s `);
+        }
+      : undefined,
+  });
   if (tty) process.stderr.write('\n');
   output.out(o.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   if (!report.valid) {

@@ -79,8 +79,8 @@ export async function* bundleFrames(
       start = nl + 1;
     }
     if (start < chunk.length) {
-      // The source may reuse its chunk's memory for the next one.
-      pending.push(chunk.slice(start));
+      // The source may reuse its chunk's memory for the next one: a copy (a Buffer's `slice` is a view).
+      pending.push(new Uint8Array(chunk.subarray(start)));
       pendingLength += chunk.length - start;
       if (pendingLength > MAX_BUNDLE_LINE_BYTES) {
         throw new CoreError(
