@@ -1,7 +1,7 @@
 /** Streams a file's bundle lines through core's strict line reader. */
-import { createReadStream } from 'node:fs';
 import { bundleLines } from '../../core/index.js';
 import type { Sha256Hasher } from '../../core/crypto/hash.js';
+import { fileChunks } from './chunks.js';
 
 /** `digest`: see bundleLines (the lines' bytes, hashed as read, for `verifyBundle`'s `linesDigest`). */
 export function readLines(
@@ -9,9 +9,5 @@ export function readLines(
   onBytes?: (n: number) => void,
   digest?: Sha256Hasher,
 ): AsyncGenerator<string> {
-  return bundleLines(
-    createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
-    onBytes,
-    digest,
-  );
+  return bundleLines(fileChunks(path), onBytes, digest);
 }
