@@ -24,6 +24,7 @@ export {
   type Subscription,
   type TransactionStatus,
 } from './ledger.js';
+export { LedgerReader, type ReaderOptions } from './reader.js';
 export { type ChaincodeLogLevel, type ContractClass, setChaincodeLogLevel } from './shim.js';
 export type { ChaincodeEvent } from './simulation.js';
 export { type MigrationReport, migrateLedger } from './migrate.js';

@@ -9,14 +9,10 @@
  *
  * Data directory: `<dir>/ledger` (LevelDB, layout in state.ts) and `<dir>/msp/<mspId>/` (embedded CAs).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ByteParts } from '../chaincode/bytes.js';
-import { utf8WithText } from '../chaincode/fabric-internals.js';
-import { argsHashOf } from './argshash.js';
 import { type Block, GENESIS_PREVIOUS_HASH, type ValidationCode } from './blockstore.js';
-import { sha256Hex } from './canonical.js';
 import { Committer, type EndorsedTx } from './committer.js';
 import { EngineError } from './errors.js';
 import { EmbeddedCA, type EmbeddedIdentity, type Identity, type IdentityRequest } from './identity.js';
@@ -27,7 +23,16 @@ import {
   chaincodeFromContracts,
   setChaincodeLogLevel,
 } from './shim.js';
-import { type ChaincodeEvent, TxSimulation } from './simulation.js';
+import type { ChaincodeEvent } from './simulation.js';
+import {
+  type EvaluateResult,
+  Evaluated,
+  endorse,
+  type Endorser,
+  Nonces,
+  type SubmitOptions,
+  utf8Text,
+} from './endorse.js';
 import {
   blockKey,
   type Db,
@@ -40,8 +45,9 @@ import {
 } from './state.js';
 import { SnapshotShare } from './snapshots.js';
 import { checkStorageFormat, decodeStoredBlock, storedBlockHash } from './storage.js';
-import { EmbeddedStub } from './stub.js';
 import { type ChainReport, verifyChain } from './verify.js';
+
+export type { EvaluateResult, SubmitOptions } from './endorse.js';
 
 export interface LedgerOptions {
   /** Data directory; created (mode 0700) if missing. */
@@ -83,71 +89,6 @@ export interface LedgerOptions {
 /** The default LevelDB write buffer (`LedgerOptions.writeBufferBytes`). */
 export const WRITE_BUFFER_BYTES = 32 * 2 ** 20;
 
-export interface SubmitOptions {
-  /** Fabric's transient map: passed to the contract, never recorded. */
-  transient?: Readonly<Record<string, Uint8Array>>;
-}
-
-/** `bytes` decoded as UTF-8, read in place (`Buffer.from(bytes)` would copy a ~280 KB page first). */
-function utf8Text(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-}
-
-/**
- * A chaincode response's payload: bytes, or the parts the embedded dispatcher leaves an answer in
- * (engine/shim.ts `PartsSerializer`, typed as the Buffer it stands in for).
- */
-function answerOf(payload: Uint8Array | undefined): Uint8Array | ByteParts {
-  const value: unknown = payload;
-  if (value instanceof ByteParts) return value;
-  return payload ?? new Uint8Array();
-}
-
-export interface EvaluateResult {
-  txId: string;
-  /** The chaincode response payload. */
-  payload: Uint8Array;
-  /**
-   * The payload as the contract built it: its parts, in order (chaincode/bytes.ts: a page of receipts),
-   * or the payload alone. `payload` is their concatenation, made only when read.
-   */
-  parts: readonly Uint8Array[];
-  /** `payload` decoded as UTF-8: what a contract returning a string returned. */
-  result: string;
-}
-
-/**
- * An evaluation's answer. The payload is concatenated and decoded on first read: the gateway takes the
- * parts (a page of receipts is ~280 KB) and pays for neither. A class, not an object literal with
- * getters: the getters' closures kept the endorsement's whole context alive with each answer
- * (docs/performance.md §11, "Queries, ninth pass").
- */
-class Evaluated implements EvaluateResult {
-  readonly parts: readonly Uint8Array[];
-  #answer: Uint8Array | ByteParts;
-  #payload: Uint8Array | undefined;
-  #result: string | undefined;
-
-  constructor(
-    readonly txId: string,
-    answer: Uint8Array | ByteParts,
-  ) {
-    this.#answer = answer;
-    this.parts = answer instanceof ByteParts ? answer.parts : [answer];
-  }
-
-  get payload(): Uint8Array {
-    const answer = this.#answer;
-    this.#payload ??= answer instanceof ByteParts ? answer.concat() : answer;
-    return this.#payload;
-  }
-
-  get result(): string {
-    this.#result ??= utf8Text(this.payload);
-    return this.#result;
-  }
-}
-
 export interface SubmitResult extends EvaluateResult {
   blockNumber: number;
   txNumber: number;
@@ -167,8 +108,6 @@ export interface Subscription {
   /** Resolves when the subscription ends (closed, ledger closed); rejects with `onBlock`'s error. */
   done: Promise<void>;
 }
-
-const EPOCH = Buffer.alloc(8); // Fabric clients send epoch 0
 
 /**
  * The newest committed blocks, kept as the committer sealed them, so a follower (the log builder)
@@ -219,24 +158,8 @@ function freezeBlock(block: Block): Block {
   return Object.freeze(block);
 }
 
-/**
- * Proposal nonces, drawn from the CSPRNG a page at a time: one `randomBytes` call per ~170
- * transactions instead of one each (the bytes are the same CSPRNG's; only the call is shared).
- */
-class Nonces {
-  private page = Buffer.alloc(0);
-  private at = 0;
-
-  next(length: number): Buffer {
-    if (this.at + length > this.page.length) {
-      this.page = randomBytes(Math.max(4096, length));
-      this.at = 0;
-    }
-    const nonce = this.page.subarray(this.at, this.at + length);
-    this.at += length;
-    return nonce;
-  }
-}
+/** The ledgers open for writing on this thread, by LevelDB location. */
+const writers = new Set<string>();
 
 export class EmbeddedLedger {
   private readonly waiters = new Set<() => void>();
@@ -250,13 +173,13 @@ export class EmbeddedLedger {
 
   private readonly committer: Committer;
   private readonly recent = new RecentBlocks();
-  private readonly nonces = new Nonces();
+  private readonly endorser: Endorser;
   private readonly snapshots: SnapshotShare;
 
   private constructor(
     readonly dir: string,
     private readonly db: Db,
-    private readonly chaincode: Chaincode,
+    chaincode: Chaincode,
     tip: { height: number; hash: string },
     private readonly options: Required<
       Omit<
@@ -266,6 +189,7 @@ export class EmbeddedLedger {
     >,
   ) {
     this.identities = new EmbeddedCA(path.join(dir, 'msp'));
+    this.endorser = { identities: this.identities, nonces: new Nonces(), chaincode, settings: options };
     this.snapshots = new SnapshotShare(db);
     this.committer = new Committer(
       db,
@@ -299,20 +223,34 @@ export class EmbeddedLedger {
     );
     const dir = path.resolve(options.dir);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const db = await openDb(path.join(dir, 'ledger'), {
-      ...(options.cacheBytes === undefined
-        ? {}
-        : { cacheBytes: positiveInteger('cacheBytes', options.cacheBytes) }),
-      ...(options.maxOpenFiles === undefined
-        ? {}
-        : { maxOpenFiles: positiveInteger('maxOpenFiles', options.maxOpenFiles) }),
-      writeBufferBytes: positiveInteger('writeBufferBytes', options.writeBufferBytes ?? WRITE_BUFFER_BYTES),
-    });
+    const location = path.join(dir, 'ledger');
+    // LevelDB's lock keeps out other processes; the database is shared with this process's threads
+    // (state.ts openDb), so a second writer here is refused here.
+    if (writers.has(location))
+      throw new EngineError('E_LOCKED', `ledger ${location} is already open (by this or another process)`);
+    writers.add(location);
+    let db: Db;
     try {
-      await checkStorageFormat(db, path.join(dir, 'ledger'), true);
+      db = await openDb(location, {
+        shared: true,
+        ...(options.cacheBytes === undefined
+          ? {}
+          : { cacheBytes: positiveInteger('cacheBytes', options.cacheBytes) }),
+        ...(options.maxOpenFiles === undefined
+          ? {}
+          : { maxOpenFiles: positiveInteger('maxOpenFiles', options.maxOpenFiles) }),
+        writeBufferBytes: positiveInteger('writeBufferBytes', options.writeBufferBytes ?? WRITE_BUFFER_BYTES),
+      });
+    } catch (e) {
+      writers.delete(location);
+      throw e;
+    }
+    try {
+      await checkStorageFormat(db, location, true);
       return new EmbeddedLedger(dir, db, chaincode, await readTip(db), settings);
     } catch (e) {
       await db.close();
+      writers.delete(location);
       throw e;
     }
   }
@@ -480,68 +418,32 @@ export class EmbeddedLedger {
         await flushMemtable(this.db);
       } finally {
         await this.db.close();
+        writers.delete(path.join(this.dir, 'ledger'));
       }
     })();
     return this.closingDone;
   }
 
+  /** An endorsement on the state committed now (one snapshot shared by those that start at this height). */
   private async endorse(
     identity: Identity,
     fcn: string,
     args: readonly string[],
     options: SubmitOptions,
   ): Promise<{ tx: EndorsedTx; answer: Uint8Array | ByteParts }> {
-    if (typeof fcn !== 'string' || fcn.length === 0)
-      throw new EngineError('E_ARGUMENT', 'fcn must be a non-empty string');
-    if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) {
-      throw new EngineError('E_ARGUMENT', 'args must be an array of strings');
-    }
-    const creator = await this.identities.verify(identity);
-    // A Fabric client's proposal: random nonce, tx id = SHA-256(nonce ‖ serialized creator), its clock.
-    const nonce = this.nonces.next(24);
-    const txId = sha256Hex(Buffer.concat([nonce, creator.serialized]));
-    const ms = Date.now();
-    const timestamp = { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
-    const call = [fcn, ...args];
-    // Encoded once: what the stub hands the dispatcher, and what the args hash is taken over (before
-    // the contract runs, so nothing it does to its buffers can reach the block).
-    const bufferArgs = call.map(utf8WithText);
-    const argsHash = argsHashOf(args, bufferArgs.slice(1));
-    const sim = new TxSimulation(txId);
-    let binding: string | undefined;
     const shared = this.snapshots.acquire(this.committer.height);
-    const stub = new EmbeddedStub(
-      {
-        txId,
-        channelId: this.options.channel,
-        chaincodeName: this.options.chaincodeName,
-        creator,
-        peerMspId: this.options.peerMspId,
-        args: call,
-        bufferArgs,
-        transient: new Map(Object.entries(options.transient ?? {})),
-        timestamp,
-        get binding() {
-          // Only a contract that asks for it pays for it.
-          binding ??= sha256Hex(Buffer.concat([nonce, creator.serialized, EPOCH]));
-          return binding;
-        },
-        totalQueryLimit: this.options.totalQueryLimit,
-      },
-      new StateView(this.db, shared.snapshot),
-      sim,
-    );
-    let response: Awaited<ReturnType<Chaincode['Invoke']>>;
     try {
-      response = await this.chaincode.Invoke(stub);
+      return await endorse(
+        this.endorser,
+        new StateView(this.db, shared.snapshot),
+        identity,
+        fcn,
+        args,
+        options,
+      );
     } finally {
-      await stub.closeIterators();
       this.snapshots.release(shared);
     }
-    if (response.status >= 400) {
-      throw new EngineError('E_ENDORSE', response.message ?? '', { txId, status: response.status });
-    }
-    return { tx: { txId, timestamp, creator, fcn, argsHash, sim }, answer: answerOf(response.payload) };
   }
 
   private async track<T>(operation: () => Promise<T>): Promise<T> {

@@ -104,11 +104,21 @@ export async function flushMemtable(db: Db): Promise<void> {
   await db.compactRange('\u0000', '\u0000');
 }
 
-/** Open (creating if needed) the LevelDB at `location`; a second opener, in any process, gets E_LOCKED. */
-export async function openDb(location: string, options: DbOptions = {}): Promise<Db> {
+/**
+ * Open (creating if needed) the LevelDB at `location`; a second opener, in any process, gets E_LOCKED
+ * — unless both open it `shared`: the ledger's writer and its readers on other threads of the process
+ * (reader.ts) then use one LevelDB instance (classic-level's `multithreading`, its handle counted), and
+ * `EmbeddedLedger` refuses a second writer itself. Other processes are kept out either way.
+ */
+export async function openDb(
+  location: string,
+  options: DbOptions & { readonly createIfMissing?: boolean; readonly shared?: boolean } = {},
+): Promise<Db> {
   const db = new ClassicLevel<string, Buffer>(location, {
     keyEncoding: 'utf8',
     valueEncoding: 'buffer',
+    multithreading: options.shared ?? false,
+    createIfMissing: options.createIfMissing ?? true,
     ...(options.cacheBytes === undefined ? {} : { cacheSize: options.cacheBytes }),
     ...(options.maxOpenFiles === undefined ? {} : { maxOpenFiles: options.maxOpenFiles }),
     ...(options.writeBufferBytes === undefined ? {} : { writeBufferSize: options.writeBufferBytes }),
@@ -319,10 +329,21 @@ export interface KeyRange {
  * single consistent height however many commits happen while the contract runs — or the latest state.
  */
 export class StateView {
+  /** What every point read passes LevelDB: the snapshot, and whether blocks read join its cache. */
+  private readonly reads: { snapshot?: Snapshot; fillCache?: false };
+
   constructor(
     readonly db: Db,
     readonly snapshot?: Snapshot,
-  ) {}
+    /**
+     * Whether the blocks a point read loads join LevelDB's block cache (default true). A reader that
+     * walks much of the ledger once (an export, engine/reader.ts) passes false, as LevelDB advises for
+     * bulk reads, so as not to push out what the appends read.
+     */
+    fillCache = true,
+  ) {
+    this.reads = { ...(snapshot ? { snapshot } : {}), ...(fillCache ? {} : { fillCache: false as const }) };
+  }
 
   /*
    * Point reads are synchronous LevelDB gets (memtable, block cache, bloom filters: microseconds),
@@ -348,7 +369,7 @@ export class StateView {
   }
 
   private getRaw(key: string): Buffer | undefined {
-    return this.snapshot ? this.db.getSync(key, { snapshot: this.snapshot }) : this.db.getSync(key);
+    return this.db.getSync(key, this.reads);
   }
 
   /** A stored value, fetched from `v/` when the entry refers there. */
