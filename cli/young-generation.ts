@@ -1,15 +1,25 @@
 /**
- * `torgo serve`'s young generation (`node.maxSemiSpaceMiB`, docs/operations.md): V8 sizes its
- * semi-spaces when the process starts, from the command line and NODE_OPTIONS, and
- * `v8.setFlagsFromString` afterwards does not resize them (measured: the new space still grows to
- * Node's default). So a serve process that was started without the flag replaces itself, before
- * it opens or writes anything, with the same program run with it — `process.execve`, which keeps
- * the process id, so a service manager, `kill` and /proc see the same process. Whichever way it is
- * started (`bin/torgo.js`, `npm start`, a unit file) gets the setting; a flag given explicitly on
- * the command line or in NODE_OPTIONS is left as it is.
+ * V8 settings `torgo serve` needs from its start (`node.maxSemiSpaceMiB`, `node.singleThreadedGc`,
+ * docs/operations.md): V8 reads them when the process starts, from the command line and
+ * NODE_OPTIONS; `v8.setFlagsFromString` afterwards does not resize the semi-spaces (measured: the
+ * new space still grows to Node's default) nor stop the GC's helper threads (measured: they still
+ * ran). So a serve process that was started without them replaces itself, before it opens or
+ * writes anything, with the same program run with them — `process.execve`, which keeps the process
+ * id, so a service manager, `kill` and /proc see the same process. Whichever way it is started
+ * (`bin/torgo.js`, `npm start`, a unit file) gets the settings; a flag given explicitly on the
+ * command line or in NODE_OPTIONS (`--no-single-threaded-gc` too) is left as it is.
  */
 
 export const SEMI_SPACE_FLAG = '--max-semi-space-size';
+export const SINGLE_THREADED_GC_FLAG = '--single-threaded-gc';
+
+/** The settings (the config's `node` section). */
+export interface StartSettings {
+  /** V8's semi-space, MiB; 0 leaves Node's default. */
+  readonly maxSemiSpaceMiB: number;
+  /** V8 collects garbage on the thread that made it, with no helper threads. */
+  readonly singleThreadedGc: boolean;
+}
 
 /** What the decision reads of the running process. */
 export interface ProcessStart {
@@ -20,42 +30,61 @@ export interface ProcessStart {
   readonly nodeOptions: string | undefined;
 }
 
-/** True if the process was started with `--max-semi-space-size` (command line or NODE_OPTIONS). */
-export function hasSemiSpaceFlag(start: Pick<ProcessStart, 'execArgv' | 'nodeOptions'>): boolean {
-  const given = (arg: string) => arg === SEMI_SPACE_FLAG || arg.startsWith(`${SEMI_SPACE_FLAG}=`);
+/** True if the process was started with `flag` (or `--no-` it), on the command line or in NODE_OPTIONS. */
+function hasFlag(flag: string, start: Pick<ProcessStart, 'execArgv' | 'nodeOptions'>): boolean {
+  const negated = `--no-${flag.slice(2)}`;
+  const given = (arg: string) =>
+    arg === flag || arg.startsWith(`${flag}=`) || arg === negated || arg.startsWith(`${negated}=`);
   return start.execArgv.some(given) || (start.nodeOptions ?? '').split(/\s+/).some(given);
 }
 
-/**
- * The argument vector (argv[0] first) to run this process again with a `semiSpaceMiB` semi-space, or
- * undefined when it should go on as it is: 0 asked (Node's default), or the flag already given.
- */
-export function relaunchArgs(semiSpaceMiB: number, start: ProcessStart): string[] | undefined {
-  if (semiSpaceMiB === 0 || hasSemiSpaceFlag(start)) return undefined;
-  return [start.execPath, `${SEMI_SPACE_FLAG}=${semiSpaceMiB}`, ...start.execArgv, ...start.argv.slice(1)];
+/** True if the process was started with `--max-semi-space-size` (command line or NODE_OPTIONS). */
+export function hasSemiSpaceFlag(start: Pick<ProcessStart, 'execArgv' | 'nodeOptions'>): boolean {
+  return hasFlag(SEMI_SPACE_FLAG, start);
+}
+
+/** The flags the settings ask for that the process was not started with (explicit ones are kept). */
+export function missingFlags(settings: StartSettings, start: ProcessStart): string[] {
+  const flags: string[] = [];
+  if (settings.maxSemiSpaceMiB !== 0 && !hasFlag(SEMI_SPACE_FLAG, start))
+    flags.push(`${SEMI_SPACE_FLAG}=${settings.maxSemiSpaceMiB}`);
+  if (settings.singleThreadedGc && !hasFlag(SINGLE_THREADED_GC_FLAG, start))
+    flags.push(SINGLE_THREADED_GC_FLAG);
+  return flags;
 }
 
 /**
- * Replaces this process with itself run with the young generation asked (see above) through
- * `replace` (the CLI's `Output.replaceProcess`), or returns if none is needed. Without `replace` (no
- * `process.execve`, or a command run in-process by a test) the process goes on with Node's default,
- * and `notice` says so when a change was asked.
+ * The argument vector (argv[0] first) to run this process again with the settings, or undefined when
+ * it should go on as it is: nothing asked, or every flag asked already given.
  */
-export function ensureYoungGeneration(
-  semiSpaceMiB: number,
+export function relaunchArgs(settings: StartSettings, start: ProcessStart): string[] | undefined {
+  const flags = missingFlags(settings, start);
+  if (flags.length === 0) return undefined;
+  return [start.execPath, ...flags, ...start.execArgv, ...start.argv.slice(1)];
+}
+
+/**
+ * Replaces this process with itself run with the settings (see above) through `replace` (the CLI's
+ * `Output.replaceProcess`), or returns if none is needed. Without `replace` (no `process.execve`, or
+ * a command run in-process by a test) the process goes on with Node's defaults, and `notice` says so
+ * when a change was asked.
+ */
+export function ensureStartSettings(
+  settings: StartSettings,
   replace: ((args: readonly string[]) => void) | undefined,
   notice: (line: string) => void,
 ): void {
-  const args = relaunchArgs(semiSpaceMiB, {
+  const start = {
     execPath: process.execPath,
     execArgv: process.execArgv,
     argv: process.argv,
     nodeOptions: process.env['NODE_OPTIONS'],
-  });
+  };
+  const args = relaunchArgs(settings, start);
   if (!args) return;
   if (!replace) {
     notice(
-      `node.maxSemiSpaceMiB ${semiSpaceMiB} not applied (this process cannot restart itself): start Node with ${SEMI_SPACE_FLAG}=${semiSpaceMiB}`,
+      `node settings not applied (this process cannot restart itself): start Node with ${missingFlags(settings, start).join(' ')}`,
     );
     return;
   }

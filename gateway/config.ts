@@ -251,6 +251,12 @@ export const ConfigSchema = Type.Object(
          * mark-compacts early (docs/performance.md §11, fifth pass).
          */
         maxSemiSpaceMiB: Type.Integer({ minimum: 0, maximum: 1024 }),
+        /**
+         * V8's `--single-threaded-gc`: garbage collected on the thread that made it, without helper
+         * threads. With bundle exports on a thread of their own, the appends' thread no longer waits
+         * for helpers busy with the export thread's collections (docs/performance.md §12).
+         */
+        singleThreadedGc: Type.Boolean(),
       },
       { additionalProperties: false },
     ),
@@ -273,6 +279,13 @@ export const ConfigSchema = Type.Object(
         stallAfterMs: Positive,
         /** How long checkpoint, proof and export requests wait for the log to catch up before 503, in ms. */
         catchUpTimeoutMs: Positive,
+        /**
+         * On the embedded ledger, bundle exports run on a worker thread of their own, which reads the
+         * ledger and the log itself, its V8 old generation capped at this many MiB (an export that
+         * outgrows it fails alone); 0 runs them on the gateway's thread, as they always run on Fabric.
+         * At least 16: below what a thread needs to start, V8 ends the whole process.
+         */
+        exportThreadHeapMiB: Type.Union([Type.Literal(0), Type.Integer({ minimum: 16, maximum: 4096 })]),
         /** Longest wait between reconnects of the block stream (backoff from 100 ms, doubling), in ms. */
         reconnectMaxBackoffMs: Type.Integer({ minimum: 100 }),
         /**
@@ -344,7 +357,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   },
   rateLimit: { max: 6000, windowMs: 60_000 },
   log: { level: 'info', bufferBytes: 4096 },
-  node: { maxSemiSpaceMiB: 0 },
+  node: { maxSemiSpaceMiB: 0, singleThreadedGc: true },
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
   transparency: {
@@ -352,6 +365,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     checkpointIntervalMs: 10_000,
     stallAfterMs: 15_000,
     catchUpTimeoutMs: 10_000,
+    exportThreadHeapMiB: 64,
     reconnectMaxBackoffMs: 5000,
     witness: true,
   },
@@ -423,6 +437,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_LOG_LEVEL: { path: 'log.level', type: 'string' },
   TORGO_LOG_BUFFER_BYTES: { path: 'log.bufferBytes', type: 'integer' },
   TORGO_NODE_MAX_SEMI_SPACE_MIB: { path: 'node.maxSemiSpaceMiB', type: 'integer' },
+  TORGO_NODE_SINGLE_THREADED_GC: { path: 'node.singleThreadedGc', type: 'boolean' },
   TORGO_SHUTDOWN_TIMEOUT_MS: { path: 'shutdownTimeoutMs', type: 'integer' },
   TORGO_TRUST_PROXY: { path: 'trustProxy', type: 'boolean' },
   TORGO_LOG_ORIGIN: { path: 'transparency.origin', type: 'string' },
@@ -431,6 +446,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_LOG_OPERATOR_IDENTITY: { path: 'transparency.identity', type: 'string' },
   TORGO_LOG_STALL_AFTER_MS: { path: 'transparency.stallAfterMs', type: 'integer' },
   TORGO_LOG_CATCH_UP_TIMEOUT_MS: { path: 'transparency.catchUpTimeoutMs', type: 'integer' },
+  TORGO_LOG_EXPORT_THREAD_HEAP_MIB: { path: 'transparency.exportThreadHeapMiB', type: 'integer' },
   TORGO_LOG_RECONNECT_MAX_BACKOFF_MS: { path: 'transparency.reconnectMaxBackoffMs', type: 'integer' },
   TORGO_LOG_WITNESS: { path: 'transparency.witness', type: 'boolean' },
 };

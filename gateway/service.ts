@@ -322,6 +322,11 @@ export class GatewayService {
       onError: (e) => this.reportBackground(e, 'transparency log'),
       stallAfterMs: t.stallAfterMs,
       builder: { maxBackoffMs: t.reconnectMaxBackoffMs, caughtUpTimeoutMs: t.catchUpTimeoutMs },
+      // On the embedded ledger, bundle exports have a thread of their own that reads it (export-thread.ts).
+      exportThread:
+        driver.kind === 'embedded' && t.exportThreadHeapMiB > 0
+          ? { ledgerDir: this.config.dataDir, heapMiB: t.exportThreadHeapMiB }
+          : undefined,
     });
   }
 

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import type { Output } from '../output.js';
-import { ensureYoungGeneration } from '../young-generation.js';
+import { ensureStartSettings } from '../young-generation.js';
 
 interface ServeFlags {
   config?: string;
@@ -84,9 +84,7 @@ export function addServe(program: Command, output: Output): void {
         throw e;
       }
       // Before anything is opened or written: the process may replace itself here.
-      ensureYoungGeneration(config.node.maxSemiSpaceMiB, output.replaceProcess, (line) =>
-        output.err(`torgo: ${line}\n`),
-      );
+      ensureStartSettings(config.node, output.replaceProcess, (line) => output.err(`torgo: ${line}\n`));
       const { startGateway } = await import('../../gateway/server.js');
       let gateway: Awaited<ReturnType<typeof startGateway>>;
       try {

@@ -233,14 +233,20 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService }> =
       await log.coverHeight(height);
       const summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 };
       const started = performance.now();
+      // On the embedded ledger an export has a thread of its own, which reads the ledger itself (the
+      // appends' thread only hands its chunks on); on Fabric the ledger's pages come from the peers.
+      const { label, mspId, certificate } = identity;
       const stream = log.exportStream(
         height,
-        {
-          receipts: async function* () {
-            for await (const r of selectAll(service.ledger, identity, selection)) yield exportedReceipt(r);
-          },
-          readText: async (id) => (await service.ledger.getReceiptJson(identity, id)).value('mu'),
-        },
+        log.exportThread
+          ? { thread: { identity: { label, mspId, certificate }, selection } }
+          : {
+              receipts: async function* () {
+                for await (const r of selectAll(service.ledger, identity, selection))
+                  yield exportedReceipt(r);
+              },
+              readText: async (id) => (await service.ledger.getReceiptJson(identity, id)).value('mu'),
+            },
         filters,
         summary,
         checkpoint === 'cosigned' ? cosignedCheckpoint(log) : undefined,

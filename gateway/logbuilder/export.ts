@@ -14,6 +14,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import {
   BUNDLE_FORMAT,
+  type ExportStatement,
   type HeaderLine,
   isChainedReceipt,
   type KeyLine,
@@ -35,7 +36,7 @@ import {
   SEGMENT_BATCH,
   selects,
 } from './chainexport.js';
-import type { Checkpointer, IssuedCheckpoint } from './checkpointer.js';
+import type { IssuedCheckpoint } from './checkpointer.js';
 import { Slicer } from '../slicer.js';
 import type { LeafRecord, LogStore } from './store.js';
 
@@ -56,9 +57,19 @@ export interface ExportedReceipt {
   readonly muJson?: Uint8Array;
 }
 
+/**
+ * Who vouches for an export (the log's Checkpointer): a fresh checkpoint when none is given, and the
+ * statement's signature. An export on a thread of its own asks the gateway's thread for the
+ * signature (export-thread.ts): the operator key stays there.
+ */
+export interface ExportSigner {
+  issue(): Promise<IssuedCheckpoint>;
+  signStatement(statement: ExportStatement): string | Promise<string>;
+}
+
 export interface ExportOptions {
   readonly store: LogStore;
-  readonly checkpointer: Checkpointer;
+  readonly checkpointer: ExportSigner;
   /** The selection, as a fresh iterable each call (it is walked twice). */
   readonly receipts: () => AsyncIterable<ExportedReceipt>;
   /**
@@ -452,7 +463,7 @@ export async function* exportBundle(
   }
   const statement: StatementLine = {
     type: 'statement',
-    note: options.checkpointer.signStatement({
+    note: await options.checkpointer.signStatement({
       origin: options.origin,
       checkpoint: { size, rootHash: issued.checkpoint.rootHash },
       filters: header.filters,

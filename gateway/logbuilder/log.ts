@@ -24,6 +24,7 @@ import {
 } from './builder.js';
 import { Checkpointer, type IssuedCheckpoint } from './checkpointer.js';
 import { type ExportOptions, type ExportSummary, exportBundle, inChunks } from './export.js';
+import { type ExportJob, ExportThread } from './export-thread.js';
 import { LogStore } from './store.js';
 import { CheckpointWitness, witnessCheckpoint } from './witness.js';
 
@@ -45,6 +46,11 @@ export interface TransparencyOptions {
   readonly builder?: Omit<LogBuilderOptions, 'onError'>;
   /** A log behind the ledger without progress for this long is stalled (readiness fails). */
   readonly stallAfterMs?: number;
+  /**
+   * Bundle exports on a thread of their own (export-thread.ts), which reads the embedded ledger in
+   * `ledgerDir` itself, its old generation capped at `heapMiB`; without it, exports run on this thread.
+   */
+  readonly exportThread?: { readonly ledgerDir: string; readonly heapMiB: number } | undefined;
 }
 
 /** What `/readyz` and the metrics say about the log. */
@@ -81,6 +87,8 @@ export class TransparencyLog {
     readonly witnessing: CheckpointWitness | undefined,
     private readonly key: PrivateKey,
     private readonly stallAfterMs: number,
+    /** The thread bundle exports are made on, when they have one (export-thread.ts). */
+    readonly exportThread: ExportThread | undefined,
   ) {}
 
   static async open(o: TransparencyOptions): Promise<TransparencyLog> {
@@ -90,7 +98,8 @@ export class TransparencyLog {
       o.keyFile ?? path.join(dir, 'operator.key.pem'),
       o.keyFile === undefined,
     );
-    const store = await LogStore.open(path.join(dir, 'tree'));
+    const treePath = path.join(dir, 'tree');
+    const store = await LogStore.open(treePath);
     const witness = o.recordCosignatures
       ? await CheckpointWitness.open({
           origin: o.origin,
@@ -129,6 +138,9 @@ export class TransparencyLog {
       witness,
       key,
       o.stallAfterMs ?? 15_000,
+      o.exportThread
+        ? new ExportThread({ ledgerDir: o.exportThread.ledgerDir, logTree: treePath }, o.exportThread.heapMiB)
+        : undefined,
     );
   }
 
@@ -215,11 +227,19 @@ export class TransparencyLog {
    */
   exportStream(
     height: number,
-    receipts: Pick<ExportOptions, 'receipts' | 'readText'>,
+    receipts:
+      | Pick<ExportOptions, 'receipts' | 'readText'>
+      | { readonly thread: Pick<ExportJob, 'identity' | 'selection'> },
     filters: Record<string, string>,
-    summary?: ExportSummary,
+    summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 },
     checkpoint?: IssuedCheckpoint,
   ): Readable {
+    if ('thread' in receipts) {
+      return Readable.from(this.threadExport(height, receipts.thread, filters, summary, checkpoint), {
+        objectMode: false,
+        highWaterMark: 256 * 1024,
+      });
+    }
     const lines = async function* (this: TransparencyLog): AsyncGenerator<Buffer> {
       await this.coverHeight(height);
       yield* exportBundle(
@@ -237,7 +257,26 @@ export class TransparencyLog {
     return Readable.from(inChunks(lines.call(this)), { objectMode: false, highWaterMark: 256 * 1024 });
   }
 
+  /** An export made on the log's export thread (export-thread.ts): its checkpoint issued and its statement signed here. */
+  private async *threadExport(
+    height: number,
+    job: Pick<ExportJob, 'identity' | 'selection'>,
+    filters: Record<string, string>,
+    summary: ExportSummary,
+    checkpoint: IssuedCheckpoint | undefined,
+  ): AsyncGenerator<Buffer> {
+    const thread = this.exportThread;
+    if (!thread) throw new Error('this log makes its exports on its own thread');
+    await this.coverHeight(height);
+    yield* thread.run(
+      { ...job, checkpoint: checkpoint ?? (await this.checkpointer.issue()), filters, origin: this.origin },
+      (statement) => this.checkpointer.signStatement(statement),
+      summary,
+    );
+  }
+
   async close(): Promise<void> {
+    await this.exportThread?.close();
     await this.builder.stop();
     await this.witnessing?.idle();
     await this.checkpointer.stop();

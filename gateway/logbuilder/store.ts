@@ -97,6 +97,22 @@ function advanceFrontier(frontier: Map<string, Uint8Array>, nodes: readonly Stor
   frontier.set(nodeKey(top.level, top.index), top.hash);
 }
 
+/**
+ * The store's LevelDB, shared between this process's threads (classic-level's `multithreading`): one
+ * LevelDB instance, which the appending store opens and a reader on another thread opens again.
+ */
+function openLevel(path: string, create: boolean): Level<string, Uint8Array> {
+  return new Level<string, Uint8Array>(path, {
+    keyEncoding: 'utf8',
+    valueEncoding: 'view',
+    multithreading: true,
+    createIfMissing: create,
+  });
+}
+
+const FILL = { fillCache: true };
+const NO_FILL = { fillCache: false };
+
 export interface LogStoreOptions {
   /** Most chain heads kept in memory (default 100,000); beyond it the cache is dropped. */
   readonly maxCachedHeads?: number;
@@ -110,6 +126,8 @@ export interface LeafRecord {
 export class LogStore {
   private constructor(
     private readonly db: Level<string, Uint8Array>,
+    /** Whether this store appends (`open`); a reader (`openReader`) reads a tree of a given size only. */
+    private readonly appends: boolean,
     private treeSize: number,
     private next: number,
     /** The right edge of the tree (the compact range of [0, size)): exactly the nodes `appendLeaf` reads. */
@@ -131,7 +149,7 @@ export class LogStore {
   private keyGeneration = 0;
 
   static async open(path: string, options: LogStoreOptions = {}): Promise<LogStore> {
-    const db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    const db = openLevel(path, true);
     await db.open();
     const num = async (k: string) => {
       const v = await db.get(k);
@@ -149,6 +167,7 @@ export class LogStore {
     });
     return new LogStore(
       db,
+      true,
       size,
       next,
       frontier,
@@ -156,6 +175,31 @@ export class LogStore {
       size === 0,
       options.maxCachedHeads ?? MAX_CACHED_HEADS,
     );
+  }
+
+  /**
+   * A store that only reads the tree of `size` (a checkpoint's), from another thread of this process
+   * than the one that appends (gateway/logbuilder/export-thread.ts): the same LevelDB instance, shared
+   * between threads, so it sees every batch the appending store has written. The log may grow behind
+   * it; it caches no chain head and reads no index past `size`.
+   */
+  static async openReader(path: string, size: number): Promise<LogStore> {
+    const db = openLevel(path, false);
+    await db.open();
+    return new LogStore(db, false, size, 0, new Map(), new Map(), false, 0);
+  }
+
+  /**
+   * What point reads pass LevelDB: a reader's leave its block cache to the appending store (LevelDB's
+   * advice for bulk reads; iterators never fill it).
+   */
+  private get reads(): { fillCache: boolean } {
+    return this.appends ? FILL : NO_FILL;
+  }
+
+  private writer(): Level<string, Uint8Array> {
+    if (!this.appends) throw new Error('log store: a reader does not write');
+    return this.db;
   }
 
   get size(): number {
@@ -170,11 +214,13 @@ export class LogStore {
   /** Leaf index of the newest entry of a chain below leaf `size` (default: the whole log), if any. */
   async chainHead(kind: ChainKind, name: string, size: number = this.treeSize): Promise<number | undefined> {
     const prefix = chainPrefix(kind, name);
-    if (size >= this.treeSize) {
+    // Only the store that appends knows the log's whole size; a reader's may have grown since.
+    const whole = size >= this.treeSize && this.appends;
+    if (whole) {
       const cached = this.heads.get(prefix);
       if (cached !== undefined || this.headsComplete) return cached;
     }
-    const hi = size >= this.treeSize ? `${prefix}~` : `${prefix}${pad(size, 14)}`;
+    const hi = whole ? `${prefix}~` : `${prefix}${pad(size, 14)}`;
     for await (const k of this.db.keys({ gte: prefix, lt: hi, reverse: true, limit: 1 })) {
       return parseInt(k.slice(prefix.length), 16);
     }
@@ -285,7 +331,7 @@ export class LogStore {
    * and values as appending them one by one, one LevelDB write (and one wake of its thread) for all.
    */
   async appendBlocks(blocks: readonly { number: number; entries: readonly LogEntry[] }[]): Promise<void> {
-    const batch = this.db.batch();
+    const batch = this.writer().batch();
     // The frontier after these blocks, advanced leaf by leaf; it replaces the store's once the batch is written.
     const frontier = new Map(this.frontier);
     const reader = {
@@ -349,7 +395,7 @@ export class LogStore {
   /** The nodes' hashes, in the order given, from one read. */
   private async nodeValues(ids: readonly NodeId[]): Promise<Uint8Array[]> {
     const keys = ids.map((n) => nodeKey(n.level, n.index));
-    const values = await this.db.getMany(keys);
+    const values = await this.db.getMany(keys, this.reads);
     return keys.map((k, i) => {
       const v = values[i];
       if (!v) throw new CoreError('E_PROOF_INVALID', `log store: node ${k} missing`);
@@ -468,13 +514,13 @@ export class LogStore {
   }
 
   async leaf(index: number): Promise<LeafRecord | undefined> {
-    const v = await this.db.get(leafKey(index));
+    const v = await this.db.get(leafKey(index), this.reads);
     return v ? { index, entry: JSON.parse(new TextDecoder().decode(v)) as LogEntry } : undefined;
   }
 
   /** The leaves at these indexes, in the order given (one read); undefined where there is none. */
   async leaves(indexes: readonly number[]): Promise<(LeafRecord | undefined)[]> {
-    const values = await this.db.getMany(indexes.map(leafKey));
+    const values = await this.db.getMany(indexes.map(leafKey), this.reads);
     const dec = new TextDecoder();
     return values.map((v, i) =>
       v ? { index: indexes[i]!, entry: JSON.parse(dec.decode(v)) as LogEntry } : undefined,
@@ -484,7 +530,7 @@ export class LogStore {
   /** The leaves of these receipt ids, in the order given (two reads); undefined where not in the log. */
   async receiptLeaves(ids: readonly string[]): Promise<(LeafRecord | undefined)[]> {
     const dec = new TextDecoder();
-    const at = (await this.db.getMany(ids.map(receiptKey))).map((v) =>
+    const at = (await this.db.getMany(ids.map(receiptKey), this.reads)).map((v) =>
       v ? Number(dec.decode(v)) : undefined,
     );
     const found = at.filter((i): i is number => i !== undefined);
@@ -493,7 +539,7 @@ export class LogStore {
   }
 
   async receiptLeaf(id: string): Promise<LeafRecord | undefined> {
-    const v = await this.db.get(receiptKey(id));
+    const v = await this.db.get(receiptKey(id), this.reads);
     return v ? this.leaf(Number(new TextDecoder().decode(v))) : undefined;
   }
 
@@ -514,7 +560,7 @@ export class LogStore {
   }
 
   async saveCheckpoint(note: string): Promise<void> {
-    await this.db.put(META_CHECKPOINT, new TextEncoder().encode(note), { sync: true });
+    await this.writer().put(META_CHECKPOINT, new TextEncoder().encode(note), { sync: true });
   }
 
   async witnessNote(which: WitnessNote): Promise<string | undefined> {
@@ -523,7 +569,7 @@ export class LogStore {
   }
 
   async saveWitnessNote(which: WitnessNote, note: string): Promise<void> {
-    await this.db.put(metaWitness(which), new TextEncoder().encode(note), { sync: true });
+    await this.writer().put(metaWitness(which), new TextEncoder().encode(note), { sync: true });
   }
 
   async close(): Promise<void> {

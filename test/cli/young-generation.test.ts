@@ -1,7 +1,8 @@
 /**
  * cli/young-generation.ts: `torgo serve` runs with V8's young generation capped at
- * `node.maxSemiSpaceMiB`, whichever way it is started — the process replaces itself (same process id)
- * when the flag is missing, and leaves an explicit flag or 0 alone.
+ * `node.maxSemiSpaceMiB` and with single-threaded GC (`node.singleThreadedGc`), whichever way it is
+ * started — the process replaces itself (same process id) when a flag is missing, and leaves an
+ * explicit flag, 0 or false alone.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { hasSemiSpaceFlag, relaunchArgs } from '../../cli/young-generation.js';
+import { hasSemiSpaceFlag, missingFlags, relaunchArgs } from '../../cli/young-generation.js';
 import { tempDir } from '../gateway/helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -22,8 +23,11 @@ const start = {
   nodeOptions: undefined,
 };
 
-test('relaunchArgs: the same program and arguments with the flag first; none when given or 0', () => {
-  assert.deepEqual(relaunchArgs(16, start), [
+const semi = (maxSemiSpaceMiB: number) => ({ maxSemiSpaceMiB, singleThreadedGc: false });
+const gc = { maxSemiSpaceMiB: 0, singleThreadedGc: true };
+
+test('relaunchArgs: the same program and arguments with the flags first; none when given or not asked', () => {
+  assert.deepEqual(relaunchArgs(semi(16), start), [
     '/usr/bin/node',
     '--max-semi-space-size=16',
     '--enable-source-maps',
@@ -32,14 +36,34 @@ test('relaunchArgs: the same program and arguments with the flag first; none whe
     '--port',
     '0',
   ]);
-  assert.equal(relaunchArgs(0, start), undefined, '0: Node’s default');
-  assert.equal(relaunchArgs(16, { ...start, execArgv: ['--max-semi-space-size=4'] }), undefined);
-  assert.equal(relaunchArgs(16, { ...start, execArgv: ['--max-semi-space-size', '4'] }), undefined);
+  assert.equal(relaunchArgs(semi(0), start), undefined, '0: Node’s default');
+  assert.equal(relaunchArgs(semi(16), { ...start, execArgv: ['--max-semi-space-size=4'] }), undefined);
+  assert.equal(relaunchArgs(semi(16), { ...start, execArgv: ['--max-semi-space-size', '4'] }), undefined);
   assert.equal(
-    relaunchArgs(16, { ...start, nodeOptions: '--trace-warnings --max-semi-space-size=64' }),
+    relaunchArgs(semi(16), { ...start, nodeOptions: '--trace-warnings --max-semi-space-size=64' }),
     undefined,
   );
   assert.equal(hasSemiSpaceFlag({ execArgv: ['--max-semi-space-sizes=4'], nodeOptions: '' }), false);
+  // Single-threaded GC: added unless given, either way round.
+  assert.deepEqual(relaunchArgs(gc, start)?.slice(0, 3), [
+    '/usr/bin/node',
+    '--single-threaded-gc',
+    '--enable-source-maps',
+  ]);
+  assert.deepEqual(relaunchArgs({ ...gc, maxSemiSpaceMiB: 8 }, start)?.slice(1, 3), [
+    '--max-semi-space-size=8',
+    '--single-threaded-gc',
+  ]);
+  assert.equal(relaunchArgs(gc, { ...start, execArgv: ['--single-threaded-gc'] }), undefined);
+  assert.equal(
+    relaunchArgs(gc, { ...start, nodeOptions: '--no-single-threaded-gc' }),
+    undefined,
+    'an explicit no is kept',
+  );
+  assert.deepEqual(
+    missingFlags({ ...gc, maxSemiSpaceMiB: 8 }, { ...start, execArgv: ['--single-threaded-gc'] }),
+    ['--max-semi-space-size=8'],
+  );
 });
 
 /** Starts `torgo serve` as a real process; answers its command line while it listens, then stops it. */
@@ -74,7 +98,7 @@ async function serveCommandLine(
   }
 }
 
-test('torgo serve: asked for a young generation, it runs as the same process with --max-semi-space-size; by default it does not restart', {
+test('torgo serve: it runs as the same process with --single-threaded-gc by default, and with --max-semi-space-size when asked; without them it does not restart', {
   skip: process.platform !== 'linux' && 'reads /proc',
 }, async (t) => {
   const dir = await tempDir(t, 'torgo-young-');
@@ -84,7 +108,14 @@ test('torgo serve: asked for a young generation, it runs as the same process wit
     !byDefault.cmdline.some((a) => a.startsWith('--max-semi-space-size')),
     byDefault.cmdline.join(' '),
   );
-  const asked = await serveCommandLine(dir, { TORGO_NODE_MAX_SEMI_SPACE_MIB: '16' });
+  assert.ok(byDefault.cmdline.includes('--single-threaded-gc'), 'single-threaded GC by default');
+  const helpers = await serveCommandLine(dir, { TORGO_NODE_SINGLE_THREADED_GC: 'false' });
+  assert.equal(helpers.logged, helpers.spawned);
+  assert.ok(!helpers.cmdline.includes('--single-threaded-gc'), helpers.cmdline.join(' '));
+  const asked = await serveCommandLine(dir, {
+    TORGO_NODE_MAX_SEMI_SPACE_MIB: '16',
+    TORGO_NODE_SINGLE_THREADED_GC: 'false',
+  });
   assert.equal(asked.logged, asked.spawned, 'the process id is kept');
   assert.ok(asked.cmdline.includes('--max-semi-space-size=16'), asked.cmdline.join(' '));
   const eight = await serveCommandLine(dir, { TORGO_NODE_MAX_SEMI_SPACE_MIB: '8' });

@@ -66,6 +66,20 @@ test('invalid settings are refused with every problem named', async (t) => {
       /limits\.batchItems/.test(e.message),
   );
   assert.throws(() => loadConfig({ env: { TORGO_LEDGER: 'fabric' } }), /fabric section/);
+  // An export thread's heap: 0 (exports on the gateway's thread) or enough for a thread to start.
+  assert.equal(loadConfig({ env: {} }).transparency.exportThreadHeapMiB, 64);
+  assert.equal(
+    loadConfig({ env: { TORGO_LOG_EXPORT_THREAD_HEAP_MIB: '0' } }).transparency.exportThreadHeapMiB,
+    0,
+  );
+  assert.equal(
+    loadConfig({ env: { TORGO_LOG_EXPORT_THREAD_HEAP_MIB: '16' } }).transparency.exportThreadHeapMiB,
+    16,
+  );
+  assert.throws(
+    () => loadConfig({ env: { TORGO_LOG_EXPORT_THREAD_HEAP_MIB: '8' } }),
+    (e: unknown) => e instanceof ConfigError && /transparency\.exportThreadHeapMiB/.test(e.message),
+  );
   const dir = await tempDir(t);
   const file = path.join(dir, 'bad.json');
   await writeFile(file, '{"port": 1, "colour": "blue"}');

@@ -59,7 +59,8 @@ const STAGES: Readonly<Record<EngineErrorCode, { stage: LedgerStage; retryable: 
   E_LEDGER_FORMAT: { stage: 'connect', retryable: false },
 };
 
-function toLedgerError(e: unknown): unknown {
+/** An engine error as the gateway's LedgerError (its stage and retryability); others unchanged. */
+export function toLedgerError(e: unknown): unknown {
   if (!isEngineError(e)) return e;
   const { stage, retryable } = STAGES[e.code] ?? { stage: 'endorse', retryable: false };
   const txId = typeof e.details?.['txId'] === 'string' ? (e.details['txId'] as string) : undefined;

@@ -1,0 +1,198 @@
+/**
+ * Bundle exports on a thread of their own (gateway/logbuilder/export-thread.ts), on a real embedded
+ * gateway: the thread opens the ledger and the log itself (the databases are shared between the
+ * process's threads) and, for a whole chain, a chain window, a chain with links and a selection no
+ * chain covers, makes the lines the gateway's thread makes (only the header's time and the
+ * statement over it differ); both verify offline and the summaries agree. A caller the ledger
+ * refuses fails that export alone, as the ledger refused it, and the next export is whole. A client
+ * that stops reading stops the thread, and a running export's thread ends when the gateway closes.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
+import { describe, it, type TestContext } from 'node:test';
+import { type BundleReport, importPublicKey, verifyBundle } from '../../core/index.js';
+import type { IssuedCheckpoint } from '../../gateway/logbuilder/checkpointer.js';
+import type { ExportSummary } from '../../gateway/logbuilder/export.js';
+import type { TransparencyLog } from '../../gateway/logbuilder/log.js';
+import { exportedReceipt, type Selection, selectAll } from '../../gateway/ledger/selection.js';
+import type { WalletIdentity } from '../../gateway/ledger/wallet.js';
+import { call, receipt, service, startTestGateway } from './helpers.js';
+
+const A = 'icu-relay-a';
+const B = 'icu-relay-b';
+const RECEIPTS = 36;
+
+async function ledgerOfReceipts(t: TestContext) {
+  const { gw, url, admin, dir } = await startTestGateway(t);
+  const { token, key } = await service(url, admin);
+  for (let i = 0; i < RECEIPTS; i++) {
+    const mu = receipt([key], {
+      source: i % 2 ? A : B,
+      subject: `urn:torgo:subject:${i % 3}`,
+      operation: i % 5 ? 'vitals.forward' : 'vitals.ack',
+    });
+    const r = await call(url, 'POST', '/v1/receipts', { token, raw: mu });
+    assert.equal(r.status, 201, r.text);
+  }
+  const s = gw.service;
+  assert.ok(s.log && s.issueIdentity, 'the embedded gateway runs its log and issues identities');
+  // The ledger is read as an auditor reads it (the route reads as its caller).
+  const auditor = await s.issueIdentity({ name: 'export-auditor', roles: ['auditor'] });
+  const height = await s.currentHeight();
+  await s.log.coverHeight(height);
+  return { gw, log: s.log, ledger: s.ledger, dir, height, auditor };
+}
+
+type Setting = Awaited<ReturnType<typeof ledgerOfReceipts>>;
+const filtersOf = ({ order: _, ...f }: Selection) => f as Record<string, string>;
+
+/** The export made on the gateway's thread, or on a thread of its own (`as`: who reads the ledger). */
+function exportStream(
+  s: Setting,
+  selection: Selection,
+  checkpoint: IssuedCheckpoint,
+  where: 'here' | 'thread',
+  summary: ExportSummary,
+  as: Omit<WalletIdentity, 'privateKey'> = s.auditor,
+) {
+  const receipts =
+    where === 'thread'
+      ? { thread: { identity: as, selection } }
+      : {
+          receipts: async function* () {
+            for await (const r of selectAll(s.ledger, s.auditor, selection)) yield exportedReceipt(r);
+          },
+          readText: async (id: string) => (await s.ledger.getReceiptJson(s.auditor, id)).value('mu'),
+        };
+  return s.log.exportStream(s.height, receipts, filtersOf(selection), summary, checkpoint);
+}
+
+async function bundle(
+  s: Setting,
+  selection: Selection,
+  checkpoint: IssuedCheckpoint,
+  where: 'here' | 'thread',
+  as?: Omit<WalletIdentity, 'privateKey'>,
+): Promise<{ lines: string[]; summary: ExportSummary }> {
+  const summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 };
+  let text = '';
+  for await (const chunk of exportStream(s, selection, checkpoint, where, summary, as)) text += chunk;
+  return { lines: text.trimEnd().split('\n'), summary };
+}
+
+async function verified(lines: readonly string[], log: TransparencyLog): Promise<BundleReport> {
+  return verifyBundle(
+    (async function* () {
+      yield* lines;
+    })(),
+    { trusted: [{ name: log.origin, key: importPublicKey(log.operatorPublicKeyPem) }] },
+  );
+}
+
+/** Threads of this process now. */
+const threads = () => readdirSync('/proc/self/task').length;
+
+async function threadsBackTo(idle: number): Promise<number> {
+  for (let i = 0; i < 200 && threads() > idle; i++) await new Promise((r) => setTimeout(r, 25));
+  return threads();
+}
+
+describe('bundle exports on their own thread', () => {
+  it("make the gateway thread's lines for a chain, a window, links and a selection; both verify", async (t) => {
+    const s = await ledgerOfReceipts(t);
+    const checkpoint = await s.log.checkpointer.issue();
+    const cases: [string, Selection][] = [
+      ['whole chain', { source: A, order: 'asc' }],
+      ['chain with links', { source: B, subject: 'urn:torgo:subject:1', order: 'asc' }],
+      ['a selection no chain covers', { operation: 'vitals.ack', order: 'asc' }],
+    ];
+    // A window: from the fourth receipt of A's chain to its ninth.
+    const times = (await bundle(s, cases[0]![1], checkpoint, 'here')).lines
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.type === 'receipt')
+      .map((l) => l.entry.committedAt as string);
+    assert.equal(times.length, RECEIPTS / 2);
+    cases.push(['chain window', { source: A, from: times[3], to: times[8], order: 'asc' }]);
+    const summaries: ExportSummary[] = [];
+    for (const [name, selection] of cases) {
+      const theirs = await bundle(s, selection, checkpoint, 'here');
+      const mine = await bundle(s, selection, checkpoint, 'thread');
+      assert.ok(mine.lines.length > 4, name);
+      assert.deepEqual(mine.lines.slice(1, -1), theirs.lines.slice(1, -1), `${name}: the same lines`);
+      const header = (l: string) => ({ ...JSON.parse(l), createdAt: undefined });
+      assert.deepEqual(header(mine.lines[0]!), header(theirs.lines[0]!), `${name}: the same header`);
+      assert.deepEqual(mine.summary, theirs.summary, `${name}: the same summary`);
+      for (const lines of [mine.lines, theirs.lines]) {
+        const report = await verified(lines, s.log);
+        assert.equal(report.valid, true, `${name}: ${JSON.stringify(report.failures ?? report)}`);
+        assert.equal(report.counts.receipts, mine.summary.receipts);
+      }
+      summaries.push(mine.summary);
+    }
+    assert.ok(summaries[1]!.links! > 0, 'the chain with a subject carries links');
+    assert.equal(summaries[3]!.receipts, 5, 'the window holds five receipts');
+  });
+
+  it('a caller the ledger refuses fails that export alone, as the ledger refused it; the next one is whole', async (t) => {
+    const s = await ledgerOfReceipts(t);
+    const checkpoint = await s.log.checkpointer.issue();
+    const selection: Selection = { operation: 'vitals.ack', order: 'asc' };
+    // A certificate this ledger's CA did not issue (another gateway's): the contract's reads refuse it.
+    const other = await startTestGateway(t);
+    const stranger = await other.gw.service.issueIdentity!({ name: 'stranger', roles: ['auditor'] });
+    await assert.rejects(
+      bundle(s, selection, checkpoint, 'thread', stranger),
+      /the ledger refused the transaction/,
+    );
+    const ok = await bundle(s, selection, checkpoint, 'thread');
+    assert.equal(ok.summary.receipts, Math.ceil(RECEIPTS / 5), 'every fifth receipt is an ack');
+    assert.equal((await verified(ok.lines, s.log)).valid, true, 'the next export is whole');
+  });
+
+  it("a client that stops reading stops its export's reads; closing the gateway ends the thread", async (t) => {
+    const s = await ledgerOfReceipts(t);
+    const thread = s.log.exportThread;
+    assert.ok(thread, 'the embedded gateway makes its exports on a thread of its own');
+    // A chain of ~1.5 MiB: many more chunks than the thread makes ahead of its consumer.
+    const { url, admin } = { url: s.gw.url, admin: s.gw.adminToken ?? '' };
+    const { token, key } = await service(url, admin, 'bulk');
+    const C = 'icu-relay-c';
+    for (let i = 0; i < 5; i++) {
+      const receipts = Array.from({ length: 50 }, () => receipt([key], { source: C }));
+      const r = await call(url, 'POST', '/v1/receipts/batch', { token, body: { receipts } });
+      assert.equal(r.status, 200, r.text);
+    }
+    const height = await s.gw.service.currentHeight();
+    await s.log.coverHeight(height);
+    const at = { ...s, height };
+    const checkpoint = await s.log.checkpointer.issue();
+    const selection: Selection = { source: C, order: 'asc' };
+    const whole = await bundle(at, selection, checkpoint, 'thread');
+    assert.equal(whole.summary.receipts, 250);
+    const threadsIdle = threads();
+
+    const summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 };
+    const stream = exportStream(at, selection, checkpoint, 'thread', summary);
+    await once(stream, 'data');
+    assert.equal(thread.underway, 1);
+    stream.destroy();
+    await once(stream, 'close');
+    for (let i = 0; i < 200 && thread.underway > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(thread.underway, 0, 'the export stopped reading');
+    assert.ok(summary.receipts < 250, `stopped after ${summary.receipts} receipts`);
+    assert.equal(threads(), threadsIdle, 'the thread stays for the next export');
+    const again = await bundle(at, selection, checkpoint, 'thread');
+    assert.deepEqual(again.lines.slice(1, -1), whole.lines.slice(1, -1), 'the next export is whole');
+
+    const running = exportStream(at, selection, checkpoint, 'thread', summary);
+    await once(running, 'data');
+    running.pause();
+    const failed = once(running, 'error');
+    await s.gw.close();
+    running.resume();
+    const [e] = await failed;
+    assert.match((e as Error).message, /export thread/);
+    assert.ok((await threadsBackTo(threadsIdle - 1)) < threadsIdle, 'closing the gateway ended the thread');
+  });
+});
