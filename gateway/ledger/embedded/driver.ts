@@ -7,6 +7,8 @@
 import {
   EmbeddedLedger,
   type EngineErrorCode,
+  type EvaluateResult,
+  type Identity,
   isEngineError,
   setChaincodeLogLevel,
 } from '../../../engine/index.js';
@@ -72,13 +74,56 @@ export function toLedgerError(e: unknown): unknown {
   });
 }
 
-export class EmbeddedDriver implements LedgerDriver {
+/** What evaluates on the embedded engine: the ledger itself, or a reader of it on another thread. */
+interface Evaluates {
+  evaluate(identity: Identity, fcn: string, args: readonly string[]): Promise<EvaluateResult>;
+}
+
+/**
+ * Evaluations on the embedded engine, by the ledger or by a reader of it (reader.ts): the answer as
+ * bytes or in the contract's parts, engine errors as the gateway's LedgerErrors.
+ */
+export abstract class EmbeddedEvaluations {
+  protected abstract readonly engine: Evaluates;
+
+  async evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Uint8Array> {
+    return (await this.evaluated(identity, fcn, args)).payload;
+  }
+
+  async evaluateParts(
+    identity: WalletIdentity,
+    fcn: string,
+    args: readonly string[],
+  ): Promise<readonly Uint8Array[]> {
+    return (await this.evaluated(identity, fcn, args)).parts;
+  }
+
+  private async evaluated(identity: WalletIdentity, fcn: string, args: readonly string[]) {
+    try {
+      return await this.engine.evaluate(
+        { mspId: identity.mspId, certificate: identity.certificate },
+        fcn,
+        args,
+      );
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+}
+
+export class EmbeddedDriver extends EmbeddedEvaluations implements LedgerDriver {
   readonly kind = 'embedded' as const;
 
   private constructor(
     readonly ledger: EmbeddedLedger,
     private readonly mspId: string,
-  ) {}
+  ) {
+    super();
+  }
+
+  protected get engine(): Evaluates {
+    return this.ledger;
+  }
 
   static async open(options: EmbeddedDriverOptions): Promise<EmbeddedDriver> {
     // The contract runs in this process: fabric-contract-api logs every decorator as the contract
@@ -127,30 +172,6 @@ export class EmbeddedDriver implements LedgerDriver {
         args,
       );
       return { result: r.result, txId: r.txId, block: r.blockNumber };
-    } catch (e) {
-      throw toLedgerError(e);
-    }
-  }
-
-  async evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Uint8Array> {
-    return (await this.evaluated(identity, fcn, args)).payload;
-  }
-
-  async evaluateParts(
-    identity: WalletIdentity,
-    fcn: string,
-    args: readonly string[],
-  ): Promise<readonly Uint8Array[]> {
-    return (await this.evaluated(identity, fcn, args)).parts;
-  }
-
-  private async evaluated(identity: WalletIdentity, fcn: string, args: readonly string[]) {
-    try {
-      return await this.ledger.evaluate(
-        { mspId: identity.mspId, certificate: identity.certificate },
-        fcn,
-        args,
-      );
     } catch (e) {
       throw toLedgerError(e);
     }

@@ -8,17 +8,18 @@ import { platformMlDsa } from '../../../core/crypto/backend.js';
 import { LedgerReader, setChaincodeLogLevel } from '../../../engine/index.js';
 import { type Committed, LedgerError, type LedgerDriver } from '../driver.js';
 import type { LogBlock } from '../../logbuilder/builder.js';
-import type { WalletIdentity } from '../wallet.js';
-import { toLedgerError } from './driver.js';
+import { EmbeddedEvaluations, toLedgerError } from './driver.js';
 
 function readOnly(what: string): LedgerError {
   return new LedgerError('submit', `the ledger reader does not ${what}`, { reason: 'READ_ONLY' });
 }
 
-export class EmbeddedReaderDriver implements LedgerDriver {
+export class EmbeddedReaderDriver extends EmbeddedEvaluations implements LedgerDriver {
   readonly kind = 'embedded' as const;
 
-  private constructor(private readonly reader: LedgerReader) {}
+  private constructor(protected readonly engine: LedgerReader) {
+    super();
+  }
 
   /** A reader of the ledger in `dataDir`, which the gateway's EmbeddedDriver has open in this process. */
   static async open(dataDir: string): Promise<EmbeddedReaderDriver> {
@@ -29,30 +30,6 @@ export class EmbeddedReaderDriver implements LedgerDriver {
       // The contract only evaluates here: its ML-DSA backend never verifies (queries read state).
       const reader = await LedgerReader.open({ dir: dataDir, contracts: auditContracts(platformMlDsa) });
       return new EmbeddedReaderDriver(reader);
-    } catch (e) {
-      throw toLedgerError(e);
-    }
-  }
-
-  async evaluate(identity: WalletIdentity, fcn: string, args: readonly string[]): Promise<Uint8Array> {
-    return (await this.evaluated(identity, fcn, args)).payload;
-  }
-
-  async evaluateParts(
-    identity: WalletIdentity,
-    fcn: string,
-    args: readonly string[],
-  ): Promise<readonly Uint8Array[]> {
-    return (await this.evaluated(identity, fcn, args)).parts;
-  }
-
-  private async evaluated(identity: WalletIdentity, fcn: string, args: readonly string[]) {
-    try {
-      return await this.reader.evaluate(
-        { mspId: identity.mspId, certificate: identity.certificate },
-        fcn,
-        args,
-      );
     } catch (e) {
       throw toLedgerError(e);
     }
@@ -78,6 +55,6 @@ export class EmbeddedReaderDriver implements LedgerDriver {
   }
 
   close(): Promise<void> {
-    return this.reader.close();
+    return this.engine.close();
   }
 }
