@@ -9,6 +9,19 @@ if (major < 22 || (major === 22 && minor < 12)) {
   );
   process.exit(2);
 }
+// `torgo serve`'s V8 start flags, applied before the CLI loads when only defaults and the environment
+// speak (cli/young-generation.ts): a restart after loading it would pay for loading it twice.
+if (typeof process.execve === 'function') {
+  const { earlyRelaunchArgs } = await import('../dist/cli/young-generation.js');
+  const start = {
+    execPath: process.execPath,
+    execArgv: process.execArgv,
+    argv: process.argv,
+    nodeOptions: process.env.NODE_OPTIONS,
+  };
+  const args = earlyRelaunchArgs(start, process.env);
+  if (args) process.execve(process.execPath, args, process.env);
+}
 const { main } = await import('../dist/cli/main.js');
 
 process.exitCode = await main(process.argv);

@@ -12,6 +12,8 @@
 
 export const SEMI_SPACE_FLAG = '--max-semi-space-size';
 export const SINGLE_THREADED_GC_FLAG = '--single-threaded-gc';
+/** `node.singleThreadedGc`'s default (gateway/config.ts takes it from here, as bin/torgo.js does). */
+export const SINGLE_THREADED_GC_DEFAULT = true;
 
 /** The settings (the config's `node` section). */
 export interface StartSettings {
@@ -89,4 +91,25 @@ export function ensureStartSettings(
     return;
   }
   replace(args);
+}
+
+/**
+ * The same decision made early, by bin/torgo.js before the CLI loads: loading it takes ~0.6 s, which a
+ * restart after it paid twice (to a listening gateway 2.25 s against 1.63 s with the flag given, docs/
+ * performance.md §12). Only where nothing but the defaults and the environment speak: `torgo serve`
+ * as the first argument, no configuration file (`--config`, TORGO_CONFIG), and
+ * TORGO_NODE_SINGLE_THREADED_GC unset or `true`. Otherwise undefined, and `torgo serve` decides once it
+ * has read its configuration (`ensureStartSettings`): a restart there, as before.
+ */
+export function earlyRelaunchArgs(
+  start: ProcessStart,
+  env: Readonly<Record<string, string | undefined>>,
+): string[] | undefined {
+  const args = start.argv.slice(2);
+  if (args[0] !== 'serve') return undefined;
+  if (env['TORGO_CONFIG'] || args.some((a) => a === '--config' || a.startsWith('--config=')))
+    return undefined;
+  const asked = env['TORGO_NODE_SINGLE_THREADED_GC'];
+  if (asked === undefined ? !SINGLE_THREADED_GC_DEFAULT : asked !== 'true') return undefined;
+  return relaunchArgs({ maxSemiSpaceMiB: 0, singleThreadedGc: true }, start);
 }

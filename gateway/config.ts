@@ -4,6 +4,7 @@
  * and validated before anything opens. Nothing else in the gateway reads `process.env`.
  * docs/operations.md lists every key.
  */
+import { SINGLE_THREADED_GC_DEFAULT } from '../cli/young-generation.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Static, Type } from 'typebox';
@@ -357,7 +358,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   },
   rateLimit: { max: 6000, windowMs: 60_000 },
   log: { level: 'info', bufferBytes: 4096 },
-  node: { maxSemiSpaceMiB: 0, singleThreadedGc: true },
+  node: { maxSemiSpaceMiB: 0, singleThreadedGc: SINGLE_THREADED_GC_DEFAULT },
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
   transparency: {

@@ -10,7 +10,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { hasSemiSpaceFlag, missingFlags, relaunchArgs } from '../../cli/young-generation.js';
+import {
+  earlyRelaunchArgs,
+  hasSemiSpaceFlag,
+  missingFlags,
+  relaunchArgs,
+} from '../../cli/young-generation.js';
 import { tempDir } from '../gateway/helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -63,6 +68,30 @@ test('relaunchArgs: the same program and arguments with the flags first; none wh
   assert.deepEqual(
     missingFlags({ ...gc, maxSemiSpaceMiB: 8 }, { ...start, execArgv: ['--single-threaded-gc'] }),
     ['--max-semi-space-size=8'],
+  );
+});
+
+test('earlyRelaunchArgs: bin/torgo.js adds the GC flag before the CLI loads only where defaults and the environment decide', () => {
+  assert.deepEqual(earlyRelaunchArgs(start, {})?.slice(0, 3), [
+    '/usr/bin/node',
+    '--single-threaded-gc',
+    '--enable-source-maps',
+  ]);
+  assert.ok(earlyRelaunchArgs(start, { TORGO_NODE_SINGLE_THREADED_GC: 'true' }));
+  assert.equal(earlyRelaunchArgs(start, { TORGO_NODE_SINGLE_THREADED_GC: 'false' }), undefined);
+  assert.equal(
+    earlyRelaunchArgs(start, { TORGO_CONFIG: '/etc/torgo.json' }),
+    undefined,
+    'a file decides later',
+  );
+  const withFile = { ...start, argv: [...start.argv, '--config', 'torgo.json'] };
+  assert.equal(earlyRelaunchArgs(withFile, {}), undefined);
+  const verify = { ...start, argv: ['/usr/bin/node', '/opt/torgo/bin/torgo.js', 'verify', 'b.jsonl'] };
+  assert.equal(earlyRelaunchArgs(verify, {}), undefined, 'only serve');
+  assert.equal(
+    earlyRelaunchArgs({ ...start, execArgv: ['--single-threaded-gc'] }, {}),
+    undefined,
+    'given already',
   );
 });
 
