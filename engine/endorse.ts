@@ -22,6 +22,29 @@ export interface SubmitOptions {
   transient?: Readonly<Record<string, Uint8Array>>;
 }
 
+/** The peer's settings as given (LedgerOptions, ReaderOptions); unset ones take the peer's defaults. */
+export interface PeerOptions {
+  readonly channel?: string | undefined;
+  readonly chaincodeName?: string | undefined;
+  readonly chaincodeVersion?: string | undefined;
+  readonly peerMspId?: string | undefined;
+  readonly totalQueryLimit?: number | undefined;
+}
+
+/**
+ * The peer's settings with their defaults, for the ledger's writer and its readers alike: a reader that
+ * defaulted differently would answer differently from the writer.
+ */
+export function peerSettings(o: PeerOptions) {
+  return {
+    channel: o.channel ?? 'torgo',
+    chaincodeName: o.chaincodeName ?? 'torgo',
+    chaincodeVersion: o.chaincodeVersion ?? '0.0.0',
+    peerMspId: o.peerMspId ?? 'EmbeddedPeerMSP',
+    totalQueryLimit: o.totalQueryLimit ?? 100000,
+  };
+}
+
 /** What an endorsement runs with: who may call, the contract, and the peer's settings. */
 export interface Endorser {
   readonly identities: EmbeddedCA;

@@ -30,6 +30,7 @@ import {
   endorse,
   type Endorser,
   Nonces,
+  peerSettings,
   type SubmitOptions,
   utf8Text,
 } from './endorse.js';
@@ -39,6 +40,7 @@ import {
   decodeTxLocation,
   flushMemtable,
   HEIGHT_KEY,
+  lockedError,
   openDb,
   StateView,
   txidKey,
@@ -205,15 +207,13 @@ export class EmbeddedLedger {
 
   /** Open (or create) the ledger in `options.dir`. Only one EmbeddedLedger may have a directory open. */
   static async open(options: LedgerOptions): Promise<EmbeddedLedger> {
+    const peer = peerSettings(options);
     const settings = {
-      channel: options.channel ?? 'torgo',
-      chaincodeName: options.chaincodeName ?? 'torgo',
-      chaincodeVersion: options.chaincodeVersion ?? '0.0.0',
-      peerMspId: options.peerMspId ?? 'EmbeddedPeerMSP',
+      ...peer,
       maxQueue: positiveInteger('maxQueue', options.maxQueue ?? 10000),
       maxBlockTxs: positiveInteger('maxBlockTxs', options.maxBlockTxs ?? 500),
       blockWindowMs: windowMs(options.blockWindowMs ?? 0),
-      totalQueryLimit: positiveInteger('totalQueryLimit', options.totalQueryLimit ?? 100000),
+      totalQueryLimit: positiveInteger('totalQueryLimit', peer.totalQueryLimit),
     };
     if (options.chaincodeLogLevel) setChaincodeLogLevel(options.chaincodeLogLevel);
     const chaincode = chaincodeFromContracts(
@@ -226,8 +226,7 @@ export class EmbeddedLedger {
     const location = path.join(dir, 'ledger');
     // LevelDB's lock keeps out other processes; the database is shared with this process's threads
     // (state.ts openDb), so a second writer here is refused here.
-    if (writers.has(location))
-      throw new EngineError('E_LOCKED', `ledger ${location} is already open (by this or another process)`);
+    if (writers.has(location)) throw lockedError(location);
     writers.add(location);
     let db: Db;
     try {

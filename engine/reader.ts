@@ -10,7 +10,7 @@
  * leave LevelDB's block cache to the writer (`fillCache: false`): a reader walks much of the ledger once.
  */
 import path from 'node:path';
-import { Evaluated, type EvaluateResult, endorse, type Endorser, Nonces } from './endorse.js';
+import { Evaluated, type EvaluateResult, endorse, type Endorser, Nonces, peerSettings } from './endorse.js';
 import { EngineError } from './errors.js';
 import { EmbeddedCA, type Identity } from './identity.js';
 import {
@@ -47,12 +47,8 @@ export class LedgerReader {
 
   static async open(options: ReaderOptions): Promise<LedgerReader> {
     if (options.chaincodeLogLevel) setChaincodeLogLevel(options.chaincodeLogLevel);
-    const chaincodeName = options.chaincodeName ?? 'torgo';
-    const chaincode = chaincodeFromContracts(
-      options.contracts,
-      chaincodeName,
-      options.chaincodeVersion ?? '0.0.0',
-    );
+    const { chaincodeVersion, ...settings } = peerSettings(options);
+    const chaincode = chaincodeFromContracts(options.contracts, settings.chaincodeName, chaincodeVersion);
     const dir = path.resolve(options.dir);
     const location = path.join(dir, 'ledger');
     const db = await openDb(location, { createIfMissing: false, shared: true });
@@ -66,12 +62,7 @@ export class LedgerReader {
       identities: new EmbeddedCA(path.join(dir, 'msp')),
       nonces: new Nonces(),
       chaincode,
-      settings: {
-        channel: options.channel ?? 'torgo',
-        chaincodeName,
-        peerMspId: options.peerMspId ?? 'EmbeddedPeerMSP',
-        totalQueryLimit: options.totalQueryLimit ?? 100000,
-      },
+      settings,
     });
   }
 

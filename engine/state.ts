@@ -104,6 +104,16 @@ export async function flushMemtable(db: Db): Promise<void> {
   await db.compactRange('\u0000', '\u0000');
 }
 
+/** The ledger at `location` is open already: LevelDB's lock, or a writer of this thread (ledger.ts). */
+export function lockedError(location: string, cause?: unknown): EngineError {
+  return new EngineError(
+    'E_LOCKED',
+    `ledger ${location} is already open (by this or another process)`,
+    {},
+    cause,
+  );
+}
+
 /**
  * Open (creating if needed) the LevelDB at `location`; a second opener, in any process, gets E_LOCKED
  * — unless both open it `shared`: the ledger's writer and its readers on other threads of the process
@@ -127,14 +137,7 @@ export async function openDb(
     await db.open();
   } catch (e) {
     const cause = (e as { cause?: { code?: string } }).cause;
-    if (cause?.code === 'LEVEL_LOCKED') {
-      throw new EngineError(
-        'E_LOCKED',
-        `ledger ${location} is already open (by this or another process)`,
-        {},
-        e,
-      );
-    }
+    if (cause?.code === 'LEVEL_LOCKED') throw lockedError(location, e);
     throw new EngineError('E_STORAGE', `cannot open ledger ${location}: ${String(e)}`, {}, e);
   }
   return db;
