@@ -28,4 +28,5 @@ export { LedgerReader, type ReaderOptions } from './reader.js';
 export { type ChaincodeLogLevel, type ContractClass, setChaincodeLogLevel } from './shim.js';
 export type { ChaincodeEvent } from './simulation.js';
 export { type MigrationReport, migrateLedger } from './migrate.js';
+export type { TableOpening } from './tables.js';
 export { type ChainReport, verifyLedgerAt } from './verify.js';

@@ -47,6 +47,7 @@ import {
 } from './state.js';
 import { SnapshotShare } from './snapshots.js';
 import { checkStorageFormat, decodeStoredBlock, storedBlockHash } from './storage.js';
+import { type TableOpening, TableOpener } from './tables.js';
 import { type ChainReport, verifyChain } from './verify.js';
 
 export type { EvaluateResult, SubmitOptions } from './endorse.js';
@@ -86,6 +87,11 @@ export interface LedgerOptions {
    * 0.71× of LevelDB's CPU per appended receipt (docs/performance.md §4, seventh pass).
    */
   writeBufferBytes?: number;
+  /**
+   * Open every table file (up to what the table cache holds) in the background once the ledger is
+   * open, so that queries do not pay for LevelDB's first open of each (engine/tables.ts). Default true.
+   */
+  openTablesAtStart?: boolean;
 }
 
 /** The default LevelDB write buffer (`LedgerOptions.writeBufferBytes`). */
@@ -172,6 +178,7 @@ export class EmbeddedLedger {
   private closing = false;
   private closed = false;
   private closingDone: Promise<void> | undefined;
+  private tableOpener: TableOpener | undefined;
 
   private readonly committer: Committer;
   private readonly recent = new RecentBlocks();
@@ -186,7 +193,13 @@ export class EmbeddedLedger {
     private readonly options: Required<
       Omit<
         LedgerOptions,
-        'chaincodeLogLevel' | 'contracts' | 'dir' | 'cacheBytes' | 'maxOpenFiles' | 'writeBufferBytes'
+        | 'chaincodeLogLevel'
+        | 'contracts'
+        | 'dir'
+        | 'cacheBytes'
+        | 'maxOpenFiles'
+        | 'writeBufferBytes'
+        | 'openTablesAtStart'
       >
     >,
   ) {
@@ -246,7 +259,9 @@ export class EmbeddedLedger {
     }
     try {
       await checkStorageFormat(db, location, true);
-      return new EmbeddedLedger(dir, db, chaincode, await readTip(db), settings);
+      const ledger = new EmbeddedLedger(dir, db, chaincode, await readTip(db), settings);
+      if (options.openTablesAtStart ?? true) ledger.tableOpener = TableOpener.start(db, options.maxOpenFiles);
+      return ledger;
     } catch (e) {
       await db.close();
       writers.delete(location);
@@ -404,11 +419,20 @@ export class EmbeddedLedger {
     return verifyChain(this.db);
   }
 
+  /**
+   * Opening the table files in the background (`openTablesAtStart`): resolves with what it did, when it
+   * ends; undefined when the ledger was opened without it.
+   */
+  get tablesOpened(): Promise<TableOpening> | undefined {
+    return this.tableOpener?.done;
+  }
+
   /** Stop taking transactions, finish those in flight (they are acknowledged or rejected), close LevelDB. */
   close(): Promise<void> {
     this.closingDone ??= (async () => {
       this.closing = true;
       this.wake();
+      await this.tableOpener?.stop();
       while (this.active > 0) await new Promise<void>((resolve) => (this.settled = resolve));
       await this.committer.idle();
       await this.snapshots.close();

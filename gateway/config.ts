@@ -167,6 +167,12 @@ export const ConfigSchema = Type.Object(
          * being flushed); docs/performance.md §4 measures what it saves per receipt.
          */
         writeBufferMiB: Type.Integer({ minimum: 4, maximum: 1024 }),
+        /**
+         * Open the ledger's table files (up to what the table cache holds) in the background right
+         * after start, so that early queries do not each pay for LevelDB's first open of the tables
+         * they meet (engine/tables.ts). The memory open tables take is then taken at start.
+         */
+        openTablesAtStart: Type.Boolean(),
       },
       { additionalProperties: false },
     ),
@@ -339,6 +345,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     cacheMiB: 8,
     maxOpenFiles: 0,
     writeBufferMiB: 32,
+    openTablesAtStart: true,
   },
   limits: {
     bodyBytes: 128 * 1024,
@@ -397,6 +404,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_EMBEDDED_BLOCK_WINDOW_MS: { path: 'embedded.blockWindowMs', type: 'integer' },
   TORGO_EMBEDDED_CACHE_MIB: { path: 'embedded.cacheMiB', type: 'integer' },
   TORGO_EMBEDDED_MAX_OPEN_FILES: { path: 'embedded.maxOpenFiles', type: 'integer' },
+  TORGO_EMBEDDED_OPEN_TABLES_AT_START: { path: 'embedded.openTablesAtStart', type: 'boolean' },
   TORGO_EMBEDDED_WRITE_BUFFER_MIB: { path: 'embedded.writeBufferMiB', type: 'integer' },
   TORGO_FABRIC_PEER_ENDPOINT: { path: 'fabric.peerEndpoint', type: 'string' },
   TORGO_FABRIC_TLS_CA_CERT: { path: 'fabric.tlsCaCert', type: 'string' },

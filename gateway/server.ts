@@ -10,6 +10,7 @@ import { type AppOptions, buildApp } from './http/app.js';
 import type { GatewayConfig } from './config.js';
 import { createGatewayLog } from './logging.js';
 import { GatewayService, type OpenOptions } from './service.js';
+import { EmbeddedDriver } from './ledger/embedded/driver.js';
 import { ListenerObserver, listenerOptions } from './tls/listener.js';
 import { OutboundObserver } from './tls/outbound.js';
 
@@ -197,5 +198,12 @@ export async function startGateway(
   );
   // Whoever started the gateway (an operator, a supervisor, a test) waits for this line.
   log?.flush();
+  if (service.driver instanceof EmbeddedDriver) {
+    void service.driver.ledger.tablesOpened?.then(({ error, ms, ...opened }) => {
+      const fields = { ...opened, ms: Math.round(ms) };
+      if (error) app.log.warn({ ...fields, error }, 'ledger table files: opening them ended early');
+      else app.log.info(fields, 'ledger table files opened');
+    });
+  }
   return { url, port, service, app, adminToken, close, closed };
 }

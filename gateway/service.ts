@@ -205,6 +205,7 @@ export class GatewayService {
         cacheMiB: config.embedded.cacheMiB,
         maxOpenFiles: tables!.maxOpenFiles,
         writeBufferMiB: config.embedded.writeBufferMiB,
+        openTablesAtStart: config.embedded.openTablesAtStart,
         maxQueue: Math.max(10_000, config.limits.transactionsInFlight * 4),
         mlDsa,
         handOff,

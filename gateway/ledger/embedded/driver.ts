@@ -35,6 +35,8 @@ export interface EmbeddedDriverOptions {
   maxOpenFiles?: number;
   /** LevelDB's write buffer, MiB (engine's `writeBufferBytes`). Default the engine's, 32. */
   writeBufferMiB?: number;
+  /** engine's `openTablesAtStart`. Default true. */
+  openTablesAtStart?: boolean;
   /** engine's `blockWindowMs`. Default 0. */
   blockWindowMs?: number;
   /** Submissions in flight before the engine refuses (the gateway's own queue is in front of it). */
@@ -142,6 +144,7 @@ export class EmbeddedDriver extends EmbeddedEvaluations implements LedgerDriver 
         ...(options.cacheMiB ? { cacheBytes: options.cacheMiB * 2 ** 20 } : {}),
         ...(options.maxOpenFiles ? { maxOpenFiles: options.maxOpenFiles } : {}),
         ...(options.writeBufferMiB ? { writeBufferBytes: options.writeBufferMiB * 2 ** 20 } : {}),
+        ...(options.openTablesAtStart === undefined ? {} : { openTablesAtStart: options.openTablesAtStart }),
         chaincodeLogLevel: 'CRITICAL',
       });
       return new EmbeddedDriver(ledger, options.mspId);

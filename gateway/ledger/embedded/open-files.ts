@@ -17,10 +17,9 @@
  * loops, the relay's and Fabric clients' sockets), and that is the reserve this module keeps.
  */
 import { readFile } from 'node:fs/promises';
+// The module alone (not the engine's index): it loads nothing but this constant.
+import { LEVELDB_NON_TABLE_FILES } from '../../../engine/tables.js';
 import { ConfigError } from '../../config.js';
-
-/** LevelDB's table cache is `max_open_files` minus these (kNumNonTableCacheFiles). */
-export const LEVELDB_NON_TABLE_FILES = 10;
 /** Tables LevelDB memory-maps, holding no descriptor (64-bit POSIX; MaxMmaps in env_posix.cc). */
 export const LEVELDB_MAPPED_TABLES = 1000;
 /** LevelDB clips `max_open_files` to this (db_impl.cc, SanitizeOptions); the config's maximum. */
