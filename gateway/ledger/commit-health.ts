@@ -16,6 +16,9 @@ export interface CommitStatus {
   readonly failures?: number;
 }
 
+/** Validation codes of a transaction committed in a block as invalid because of what it read. */
+const READ_CONFLICTS: ReadonlySet<string> = new Set(['MVCC_READ_CONFLICT', 'PHANTOM_READ_CONFLICT']);
+
 export class CommitHealth {
   private failing: { stage: string; reason: string; since: number; last: number; count: number } | undefined;
 
@@ -28,8 +31,17 @@ export class CommitHealth {
     this.failing = undefined;
   }
 
-  /** A submit failed; only transient failures say anything about the ledger's availability. */
+  /**
+   * A submit failed; only transient failures say anything about the ledger's availability, and a read
+   * conflict says it is available: the transaction was endorsed, ordered and committed in a block,
+   * where validation found that another one had changed what it read. It lost a race, is retried, and
+   * appends do commit.
+   */
   failed(stage: string, reason: string, retryable: boolean): void {
+    if (stage === 'commit' && READ_CONFLICTS.has(reason)) {
+      this.committed();
+      return;
+    }
     if (!retryable) return;
     const t = this.now();
     const f = this.failing;
