@@ -5,8 +5,9 @@
  * and filter block, and keeps the table in its table cache (`maxOpenFiles − 10` tables). A ledger of
  * a million receipts has ~2,800 tables of 2 MiB. A page of 50 receipts reads 50 records spread over
  * the ledger, so a freshly opened ledger paid for those opens inside its queries for as long as a
- * query could still meet a table not yet opened: the slowest 1 % of first pages took 13–18 ms against
- * ~5–7 ms once the tables were open (docs/performance.md §11, tenth pass). RocksDB opens every table
+ * query could still meet a table not yet opened. With the tables opened first, the p99 of the first
+ * 1,000 first pages at a million receipts was 0.79× (6.3 against 8.1 ms, medians of 7 alternating
+ * rounds; docs/performance.md §11, tenth pass). RocksDB opens every table
  * when the database opens (`max_open_files = -1`); LevelDB has no such option, so the ledger does it
  * itself, off its open path: a point read of each table's smallest key, 32 tables per `getMany` on
  * two of libuv's threads, without filling the block cache. Nothing waits for it; it stops when the ledger
@@ -80,28 +81,31 @@ export class TableOpener {
     const started = performance.now();
     let next = 0;
     let opened = 0;
+    let failure: unknown;
+    let stopped = false;
     const readEach = async (): Promise<void> => {
       while (!this.stopping && next < keys.length) {
         const some = keys.slice(next, next + PER_READ);
         next += some.length;
-        await db.getMany<Buffer, Buffer>(some, { keyEncoding: 'buffer', fillCache: false });
+        try {
+          await db.getMany<Buffer, Buffer>(some, { keyEncoding: 'buffer', fillCache: false });
+        } catch (e) {
+          // The other reader stops too, and `done` waits for its read in flight.
+          failure ??= e;
+          this.stopping = true;
+          return;
+        }
         opened += some.length;
       }
+      if (this.stopping && failure === undefined && next < keys.length) stopped = true;
     };
-    const ended = (error?: unknown): TableOpening => ({
+    this.done = Promise.all(Array.from({ length: IN_FLIGHT }, readEach)).then(() => ({
       tables,
       opened,
       ms: performance.now() - started,
-      stopped: this.stopping,
-      ...(error === undefined ? {} : { error: String(error) }),
-    });
-    this.done = Promise.all(Array.from({ length: IN_FLIGHT }, readEach)).then(
-      () => ended(),
-      (e: unknown) => {
-        this.stopping = true;
-        return ended(e);
-      },
-    );
+      stopped,
+      ...(failure === undefined ? {} : { error: String(failure) }),
+    }));
   }
 
   /**
