@@ -134,6 +134,19 @@ class Stop extends Error {
 }
 
 /**
+ * Runs `body`, which reads `source` by hand, and then ends `source` however `body` ended: a walk that
+ * stops early (an invalid line, a refused checkpoint) otherwise leaves the reader suspended, and the
+ * file under it open until the garbage collector closes it (Node warns of that, DEP0137).
+ */
+async function closing<T>(source: AsyncIterator<T>, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } finally {
+    // Closing a file that was only read cannot change the verdict: its error is not reported.
+    await source.return?.()?.catch(() => undefined);
+  }
+}
+/**
  * One verification run over one bundle. `run` reads the lines and `line` routes each to its step,
  * in the order of docs/bundle-format.md §1: verifyCheckpoint (after the header), verifyKey,
  * verifyReceipt (batched to the checker), then at the last line the whole-bundle checks
@@ -183,13 +196,15 @@ class BundleVerification {
   run(lines: AsyncIterable<string>): Promise<BundleReport> {
     const checker = this.options.checker ?? inThreadChecker(this.mlDsa);
     const iterator = lines[Symbol.asyncIterator]();
-    return this.walk(checker, async () => {
-      for (;;) {
-        const next = await this.read(iterator);
-        if (next.done) return;
-        await this.handle(next.value, checker);
-      }
-    });
+    return this.walk(checker, () =>
+      closing(iterator, async () => {
+        for (;;) {
+          const next = await this.read(iterator);
+          if (next.done) return;
+          await this.handle(next.value, checker);
+        }
+      }),
+    );
   }
 
   /**
@@ -201,17 +216,19 @@ class BundleVerification {
   runBytes(chunks: AsyncIterable<Uint8Array>, onBytes?: (n: number) => void): Promise<BundleReport> {
     const checker = this.options.checker ?? inThreadChecker(this.mlDsa);
     const frames = bundleFrames(chunks, onBytes)[Symbol.asyncIterator]();
-    return this.walk(checker, async () => {
-      for (;;) {
-        const next = await this.read(frames);
-        if (next.done) return;
-        await this.handle(this.decode(next.value), checker, next.value);
-        if (this.stage === 'receipts' && checker.checkFrames) break;
-      }
-      // The first receipt was checked the plain way: its result comes first.
-      await this.receipts!.drain();
-      await this.readFrames(frames, checker);
-    });
+    return this.walk(checker, () =>
+      closing(frames, async () => {
+        for (;;) {
+          const next = await this.read(frames);
+          if (next.done) return;
+          await this.handle(this.decode(next.value), checker, next.value);
+          if (this.stage === 'receipts' && checker.checkFrames) break;
+        }
+        // The first receipt was checked the plain way: its result comes first.
+        await this.receipts!.drain();
+        await this.readFrames(frames, checker);
+      }),
+    );
   }
 
   /** Reads every line that is left in batches of bytes (runBytes). */

@@ -169,6 +169,30 @@ describe('a bundle read as bytes in batches: the plain report, whatever the boun
     assert.equal(r.counts.receipts, receiptLines.length - 1);
   });
 
+  it('a walk that stops early ends its reader, so the file under it is closed, plainly and in batches', async () => {
+    // Threshold 2 with one trusted key: the walk stops at the checkpoint, with most of the bundle unread.
+    const bytes = join(lines);
+    const read = async (verify: (source: AsyncGenerator<Uint8Array>) => Promise<BundleReport>) => {
+      let closed = false;
+      async function* source(): AsyncGenerator<Uint8Array> {
+        try {
+          yield* chunksOf(bytes, 512);
+        } finally {
+          closed = true;
+        }
+      }
+      const report = await verify(source());
+      return { report, closed };
+    };
+    const plain = await read((s) => verifyBundle(bundleLines(s), { trusted, threshold: 2 }));
+    const batched = await read((s) => verifyBundleBytes(s, { trusted, threshold: 2, ...FOUR }));
+    for (const { report, closed } of [plain, batched]) {
+      assert.ok(report.stopped, 'the walk stopped early');
+      assert.ok(report.stopped.line < lines.length / 2, `stopped at line ${report.stopped.line}`);
+      assert.equal(closed, true, 'the reader was ended');
+    }
+  });
+
   it('a line after the statement, at the start of a batch: data after the statement, the statement itself verified', async () => {
     const r = await sameReport(join([...lines, lines[receiptLines[0]! - 1]!]), [FOUR, { batchSize: 1 }]);
     assert.equal(r.statement.status, 'verified');
