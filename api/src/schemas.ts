@@ -388,6 +388,10 @@ export const WitnessStatus = Type.Object({
   cosigned: Type.Integer({ description: "other organisations' checkpoints checked and cosigned" }),
   refused: Type.Integer({ description: 'checkpoints refused (fork, inconsistent, malformed): never signed' }),
   stale: Type.Integer({ description: 'checkpoints older than the last one cosigned, skipped' }),
+  raced: Type.Integer({
+    description:
+      "cosignatures whose recording lost a race with another organisation's cosignature of the same checkpoint; cosigned again on that one's event",
+  }),
   lastRefusal: Type.Optional(
     Type.Object({ code: Type.String(), message: Type.String(), block: Type.Integer() }),
   ),

@@ -26,7 +26,7 @@ export const witnessRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
     },
     async () => {
       const witness = service.log?.witnessing;
-      if (!witness) return { enabled: false, cosigned: 0, refused: 0, stale: 0 };
+      if (!witness) return { enabled: false, cosigned: 0, refused: 0, stale: 0, raced: 0 };
       return { enabled: true, ...witness.status() };
     },
   );

@@ -6,6 +6,8 @@
  * failed for a transient reason and nothing has committed since. The state clears on the next
  * commit, or `clearAfterMs` after the last failure when no submit tried again (nobody is appending).
  */
+import { READ_CONFLICTS } from './driver.js';
+
 export interface CommitStatus {
   readonly ok: boolean;
   /** The failing stage and reason (`endorse` / `CHAINCODE_UNAVAILABLE`, `submit` / `ORDERER_UNAVAILABLE`…). */
@@ -15,9 +17,6 @@ export interface CommitStatus {
   readonly since?: string;
   readonly failures?: number;
 }
-
-/** Validation codes of a transaction committed in a block as invalid because of what it read. */
-const READ_CONFLICTS: ReadonlySet<string> = new Set(['MVCC_READ_CONFLICT', 'PHANTOM_READ_CONFLICT']);
 
 export class CommitHealth {
   private failing: { stage: string; reason: string; since: number; last: number; count: number } | undefined;

@@ -86,3 +86,14 @@ export class LedgerError extends Error {
     return this.options.reason;
   }
 }
+
+/**
+ * Validation codes of a transaction committed in a block as invalid because another transaction had
+ * changed what it read: it was endorsed, ordered and committed, and lost a race. Retryable.
+ */
+export const READ_CONFLICTS: ReadonlySet<string> = new Set(['MVCC_READ_CONFLICT', 'PHANTOM_READ_CONFLICT']);
+
+/** A transaction invalidated for a read conflict (READ_CONFLICTS). */
+export function isReadConflict(e: unknown): e is LedgerError {
+  return e instanceof LedgerError && e.stage === 'commit' && READ_CONFLICTS.has(e.reason ?? '');
+}

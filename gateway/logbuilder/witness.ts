@@ -25,6 +25,7 @@ import {
 } from '../../core/index.js';
 import { mlDsaNoteKeyHash } from '../../core/log/note-mldsa.js';
 import { GatewayError } from '../errors.js';
+import { isReadConflict } from '../ledger/driver.js';
 import type { LogBlock } from './builder.js';
 import type { LogStore } from './store.js';
 
@@ -123,7 +124,7 @@ export interface CheckpointWitnessOptions {
   readonly store: LogStore;
   /** Records a cosigned note on the ledger (contract `recordCosignatures`). */
   readonly record: (note: string) => Promise<void>;
-  /** Refusals (E_CHECKPOINT_CONFLICT / E_CHECKPOINT_INVALID) and failures to record. */
+  /** Refusals (E_CHECKPOINT_CONFLICT / E_CHECKPOINT_INVALID) and failures to record (not lost races). */
   readonly onError?: (e: Error) => void;
 }
 
@@ -135,6 +136,11 @@ export interface WitnessStatus {
   readonly refused: number;
   /** Checkpoints older than the last one cosigned: skipped (a witness never signs backwards). */
   readonly stale: number;
+  /**
+   * Cosignatures whose recording lost a race with another organisation's cosignature of the same
+   * checkpoint (a read conflict): cosigned again when that one's event arrives.
+   */
+  readonly raced: number;
   readonly lastRefusal?: { readonly code: string; readonly message: string; readonly block: number };
   /** The last checkpoint this gateway cosigned. */
   readonly witnessed?: { readonly size: number; readonly rootHash: string };
@@ -159,6 +165,7 @@ export class CheckpointWitness {
   private cosignedCount = 0;
   private refusedCount = 0;
   private staleCount = 0;
+  private racedCount = 0;
   private lastRefusal: WitnessStatus['lastRefusal'];
 
   private constructor(
@@ -205,6 +212,7 @@ export class CheckpointWitness {
       cosigned: this.cosignedCount,
       refused: this.refusedCount,
       stale: this.staleCount,
+      raced: this.racedCount,
       ...(this.lastRefusal ? { lastRefusal: this.lastRefusal } : {}),
       ...(this.witnessed ? { witnessed: head(this.witnessed) } : {}),
       ...(this.latest
@@ -268,9 +276,16 @@ export class CheckpointWitness {
       if (e instanceof GatewayError) return this.refuse(event, e);
       throw e;
     }
-    // Recorded first: when recording fails (e.g. an MVCC conflict with another organisation's
-    // cosignature of the same checkpoint), the next event about this checkpoint cosigns it again.
-    await this.o.record(cosigned);
+    // Recorded first: when recording fails, the next event about this checkpoint cosigns it again.
+    // A read conflict is another organisation's cosignature of the same checkpoint recorded first:
+    // that is the next event (it lacks this gateway's line), so the race is counted, not reported.
+    try {
+      await this.o.record(cosigned);
+    } catch (e) {
+      if (!isReadConflict(e)) throw e;
+      this.racedCount++;
+      return;
+    }
     await this.o.store.saveWitnessNote('witnessed', cosigned);
     this.witnessed = body;
     this.cosignedCount++;

@@ -21,6 +21,7 @@ import {
   verifyBundle,
   verifyCheckpoint,
 } from '../../core/index.js';
+import { LedgerError } from '../../gateway/ledger/driver.js';
 import { TransparencyLog } from '../../gateway/logbuilder/log.js';
 import { torgo } from '../cli/run.js';
 import { call, createToken, receipt, service, startTestGateway, tempDir } from './helpers.js';
@@ -38,7 +39,13 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 }
 
 /** Org2's view of the ledger Org1's gateway runs: another log store and operator key, the same blocks. */
-async function openOrg2(t: TestContext, gw: Awaited<ReturnType<typeof startTestGateway>>['gw']) {
+type RecordNote = (note: string) => Promise<void>;
+
+async function openOrg2(
+  t: TestContext,
+  gw: Awaited<ReturnType<typeof startTestGateway>>['gw'],
+  recordThrough: (record: RecordNote) => RecordNote = (record) => record,
+) {
   const dir = await tempDir(t, 'torgo-org2-');
   const key = generatePrivateKey('ML-DSA-65');
   const keyFile = path.join(dir, 'org2.key.pem');
@@ -54,7 +61,9 @@ async function openOrg2(t: TestContext, gw: Awaited<ReturnType<typeof startTestG
     checkpointIntervalMs: 3_600_000,
     source: (from, signal) => s.driver.blocks(operator, from, signal),
     recordOnLedger: (note) => s.ledger.recordCheckpoint(operator, note),
-    recordCosignatures: (note) => s.ledger.recordCosignatures(operator, note),
+    recordCosignatures: recordThrough(async (note) => {
+      await s.ledger.recordCosignatures(operator, note);
+    }),
     onError: (e) => errors.push(e),
   });
   t.after(() => log.close());
@@ -62,6 +71,49 @@ async function openOrg2(t: TestContext, gw: Awaited<ReturnType<typeof startTestG
 }
 
 describe('checkpoints witnessed across organisations', () => {
+  it('a cosignature that loses the race to be recorded is counted, not reported, and the next checkpoint is cosigned', async (t) => {
+    const { gw, url, admin } = await startTestGateway(t);
+    // Org2's first recording loses to another organisation's cosignature of the same checkpoint, as
+    // two witnesses cosigning at once do on Fabric (the ledger says MVCC_READ_CONFLICT).
+    let races = 1;
+    const org2 = await openOrg2(t, gw, (record) => async (note) => {
+      if (races-- > 0)
+        throw new LedgerError('commit', 'transaction t was invalidated: MVCC_READ_CONFLICT', {
+          reason: 'MVCC_READ_CONFLICT',
+          retryable: true,
+        });
+      return record(note);
+    });
+    const { token, key } = await service(url, admin);
+    const witness = () => org2.log.witnessing!.status();
+    assert.equal((await call(url, 'POST', '/v1/receipts', { token, raw: receipt([key]) })).status, 201);
+    assert.equal((await call(url, 'POST', '/v1/checkpoint', { token: admin })).status, 200);
+    await until('Org2 to lose the race', async () => (witness().raced === 1 ? true : undefined));
+    assert.equal(witness().cosigned, 0);
+    assert.deepEqual(org2.errors, [], 'a lost race is not an error');
+    // Not marked as witnessed: the next checkpoint is cosigned and recorded.
+    assert.equal((await call(url, 'POST', '/v1/receipts', { token, raw: receipt([key]) })).status, 201);
+    const next = await call(url, 'POST', '/v1/checkpoint', { token: admin });
+    assert.equal(next.status, 200, next.text);
+    const auditor = await createToken(url, admin, 'aud', ['auditor']);
+    await until('Org1 to see the next checkpoint cosigned', async () => {
+      const s = (await call(url, 'GET', '/v1/log/witness', { token: auditor })).json;
+      return s.latest?.size === next.json.size && s.latest?.signatures === 2 ? true : undefined;
+    });
+    assert.deepEqual(
+      { ...witness(), witnessed: undefined, latest: undefined },
+      {
+        ...witness(),
+        cosigned: 1,
+        raced: 1,
+        refused: 0,
+        witnessed: undefined,
+        latest: undefined,
+      },
+    );
+    assert.deepEqual(org2.errors, []);
+  });
+
   it('each organisation cosigns the other’s checkpoints from the blocks; a cosigned export needs both keys', async (t) => {
     const { gw, url, admin, dir } = await startTestGateway(t);
     const org2 = await openOrg2(t, gw);

@@ -34,7 +34,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type Contract, connect, type Gateway, hash, signers, StatusCode } from '@hyperledger/fabric-gateway';
 import { type FabricConfig, peersOf } from '../../config.js';
 import type { LogBlock } from '../../logbuilder/builder.js';
-import { type Committed, LedgerError, type LedgerDriver } from '../driver.js';
+import { type Committed, LedgerError, type LedgerDriver, READ_CONFLICTS } from '../driver.js';
 import type { WalletIdentity } from '../wallet.js';
 import { logBlockOfFabric } from './blocks.js';
 import { isPeerUnreachable, toLedgerError } from './errors.js';
@@ -373,7 +373,7 @@ export class FabricDriver implements LedgerDriver {
       throw new LedgerError('commit', `transaction ${status.transactionId} was invalidated: ${reason}`, {
         txId: status.transactionId,
         reason,
-        retryable: reason === 'MVCC_READ_CONFLICT' || reason === 'PHANTOM_READ_CONFLICT',
+        retryable: READ_CONFLICTS.has(reason),
       });
     }
     const block = Number(status.blockNumber);

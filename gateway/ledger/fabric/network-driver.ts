@@ -33,7 +33,7 @@ import { networkInternals } from '../../../chaincode/fabric-internals.js';
 import { type FabricConfig, type PeerConfig, peersOf } from '../../config.js';
 import { CONTRACT_CODES } from '../../errors.js';
 import type { LogBlock, LogTransaction } from '../../logbuilder/builder.js';
-import { type Committed, LedgerError, type LedgerDriver } from '../driver.js';
+import { type Committed, LedgerError, type LedgerDriver, READ_CONFLICTS } from '../driver.js';
 import type { WalletIdentity } from '../wallet.js';
 import { CHAINCODE_DOWN } from './errors.js';
 import { blockNumberOf, heightOf } from './protobuf.js';
@@ -106,7 +106,7 @@ export function toLedgerError(e: unknown, stage: 'endorse' | 'evaluate'): unknow
     return new LedgerError('commit', `transaction ${txId} was invalidated: ${reason}`, {
       ...tx,
       reason,
-      retryable: reason === 'MVCC_READ_CONFLICT' || reason === 'PHANTOM_READ_CONFLICT',
+      retryable: READ_CONFLICTS.has(reason),
       cause: e,
     });
   }
