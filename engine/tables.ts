@@ -23,8 +23,9 @@ import type { Db } from './state.js';
 export const LEVELDB_NON_TABLE_FILES = 10;
 /** LevelDB's default `max_open_files`, used when the ledger is opened without one. */
 export const LEVELDB_DEFAULT_MAX_OPEN_FILES = 1000;
-/** LevelDB clips `max_open_files` to this range (SanitizeOptions, db_impl.cc). */
-const CLIPPED = { min: 64 + LEVELDB_NON_TABLE_FILES, max: 50_000 } as const;
+/** LevelDB clips `max_open_files` to at least this and at most LEVELDB_MAX_OPEN_FILES (SanitizeOptions, db_impl.cc). */
+const LEVELDB_MIN_OPEN_FILES = 64 + LEVELDB_NON_TABLE_FILES;
+export const LEVELDB_MAX_OPEN_FILES = 50_000;
 /** Reads in flight at once: two of libuv's four threads, leaving the rest to the ledger's work. */
 const IN_FLIGHT = 2;
 /** Tables per read (one `getMany`): ~4 ms of a libuv thread, and a main-thread turn per 32 tables. */
@@ -114,7 +115,8 @@ export class TableOpener {
    */
   static start(db: Db, maxOpenFiles: number = LEVELDB_DEFAULT_MAX_OPEN_FILES): TableOpener {
     const keys = smallestKeysOfTables(db.getProperty('leveldb.sstables'));
-    const capacity = Math.min(Math.max(maxOpenFiles, CLIPPED.min), CLIPPED.max) - LEVELDB_NON_TABLE_FILES;
+    const clipped = Math.min(Math.max(maxOpenFiles, LEVELDB_MIN_OPEN_FILES), LEVELDB_MAX_OPEN_FILES);
+    const capacity = clipped - LEVELDB_NON_TABLE_FILES;
     return new TableOpener(db, keys.slice(0, capacity), keys.length);
   }
 

@@ -6,7 +6,7 @@
  * failed for a transient reason and nothing has committed since. The state clears on the next
  * commit, or `clearAfterMs` after the last failure when no submit tried again (nobody is appending).
  */
-import { READ_CONFLICTS } from './driver.js';
+import { readConflict } from './driver.js';
 
 export interface CommitStatus {
   readonly ok: boolean;
@@ -37,7 +37,7 @@ export class CommitHealth {
    * appends do commit.
    */
   failed(stage: string, reason: string, retryable: boolean): void {
-    if (stage === 'commit' && READ_CONFLICTS.has(reason)) {
+    if (readConflict(stage, reason)) {
       this.committed();
       return;
     }

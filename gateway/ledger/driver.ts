@@ -93,7 +93,12 @@ export class LedgerError extends Error {
  */
 export const READ_CONFLICTS: ReadonlySet<string> = new Set(['MVCC_READ_CONFLICT', 'PHANTOM_READ_CONFLICT']);
 
-/** A transaction invalidated for a read conflict (READ_CONFLICTS). */
+/** A failure at `stage` for `reason` that is a read conflict (READ_CONFLICTS, at commit). */
+export function readConflict(stage: string, reason: string | undefined): boolean {
+  return stage === 'commit' && READ_CONFLICTS.has(reason ?? '');
+}
+
+/** A transaction invalidated for a read conflict (`readConflict`). */
 export function isReadConflict(e: unknown): e is LedgerError {
-  return e instanceof LedgerError && e.stage === 'commit' && READ_CONFLICTS.has(e.reason ?? '');
+  return e instanceof LedgerError && readConflict(e.stage, e.reason);
 }

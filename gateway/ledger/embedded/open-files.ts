@@ -17,15 +17,19 @@
  * loops, the relay's and Fabric clients' sockets), and that is the reserve this module keeps.
  */
 import { readFile } from 'node:fs/promises';
-// The module alone (not the engine's index): it loads nothing but this constant.
-import { LEVELDB_NON_TABLE_FILES } from '../../../engine/tables.js';
+// LevelDB's own figures, written once in the engine (the module alone: it loads nothing else).
+// LEVELDB_MAX_OPEN_FILES is also the config's maximum; LevelDB's default is kept where the limit
+// cannot be read (not Linux) or leaves no room.
+import {
+  LEVELDB_DEFAULT_MAX_OPEN_FILES as DEFAULT_MAX_OPEN_FILES,
+  LEVELDB_MAX_OPEN_FILES,
+  LEVELDB_NON_TABLE_FILES,
+} from '../../../engine/tables.js';
 import { ConfigError } from '../../config.js';
+
+export { DEFAULT_MAX_OPEN_FILES, LEVELDB_MAX_OPEN_FILES };
 /** Tables LevelDB memory-maps, holding no descriptor (64-bit POSIX; MaxMmaps in env_posix.cc). */
 export const LEVELDB_MAPPED_TABLES = 1000;
-/** LevelDB clips `max_open_files` to this (db_impl.cc, SanitizeOptions); the config's maximum. */
-export const LEVELDB_MAX_OPEN_FILES = 50_000;
-/** LevelDB's default, kept where the limit cannot be read (not Linux) or leaves no room. */
-export const DEFAULT_MAX_OPEN_FILES = 1000;
 /**
  * The derived default's ceiling: memory. An open table keeps its index and filter blocks in memory
  * (6.5 KiB of compressed index and 7.4 KiB of filter per 2 MiB table at a million receipts; ~40 KiB of
