@@ -4,8 +4,8 @@
  * answers `--pages` first pages of 50, one at a time on one keep-alive connection. Reports the
  * child's CPU per page (all threads, and its main thread; /proc, Linux) and the collections it made
  * (its `/metrics` GC counters), which a loaded machine inflates far less than wall time. The young
- * generation is left at Node's default for both builds (`node.maxSemiSpaceMiB` 0), so only the
- * page path differs.
+ * generation is pinned at Node's default for both builds (`node.maxSemiSpaceMiB` 0, not the gateway's
+ * default 8), so builds from before and after that default compare their page path alone.
  *
  *   npx node dist/bench/page-ab.js [--bin DIR/bin/torgo.js] [--receipts 500] [--pages 600]
  */

@@ -21,9 +21,12 @@
  * The bulk part has no blocks or history behind it (queries read neither), so `verifyChain` would
  * rightly reject this ledger: it exists for this benchmark and is deleted after it.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { indexKeys } from '../chaincode/indexes.js';
 import { jsonBytes } from '../chaincode/json.js';
 import { encodeBookmark } from '../chaincode/queries.js';
@@ -39,11 +42,12 @@ import {
   stateKey,
   valueKey,
 } from '../engine/state.js';
+import { defaultStartFlags } from '../cli/young-generation.js';
 import { derivedMaxOpenFiles } from '../gateway/ledger/embedded/open-files.js';
 import { LogStore } from '../gateway/logbuilder/store.js';
 import { receiptEntry } from './chains.js';
 import { drive, openBenchLedger } from './engine.js';
-import { median, percentile, type Row, type Suite, timed } from './harness.js';
+import { type BenchOptions, median, percentile, type Row, type Suite, timed } from './harness.js';
 import { receiptText, signedReceipts } from './receipts.js';
 import { serveUntilReady } from './start.js';
 
@@ -131,7 +135,32 @@ function sizesOf(smoke: boolean, ledgerReceipts: number | undefined): number[] {
 /** Receipts arrive at a constant rate: a million over SPAN_DAYS. */
 export const SECONDS_PER_RECEIPT = (SPAN_DAYS * DAY) / 1_000_000;
 
-export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdir() }) => {
+/**
+ * The suite, run in a process with `torgo serve`'s default V8 flags (cli/young-generation.ts: the young
+ * generation's size and single-threaded GC decide a query's tail, docs/performance.md §11, eleventh
+ * pass): this process when it has them, else a child (bench/queries-child.ts) that answers its rows.
+ */
+export const querySuite: Suite = async (options) => {
+  const flags = defaultStartFlags();
+  if (flags.every((f) => process.execArgv.includes(f))) return queryRows(options);
+  const child = spawn(
+    process.execPath,
+    [...flags, fileURLToPath(new URL('./queries-child.js', import.meta.url)), JSON.stringify(options)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  if (code !== 0)
+    throw new Error(`the query suite's process (${flags.join(' ')}) ended with ${signal ?? code}`);
+  return JSON.parse(out.trim().split('\n').pop() ?? '[]') as Row[];
+};
+
+/** The suite's rows, measured in this process. */
+export async function queryRows({ smoke, ledgerReceipts, scratch = tmpdir() }: BenchOptions): Promise<Row[]> {
+  const flags = process.execArgv.filter((a) => a.startsWith('--')).join(' ') || "Node's defaults";
   const sizes = sizesOf(smoke, ledgerReceipts);
   const maxOpenFiles = await derivedMaxOpenFiles();
   const viaContract = Math.min(sizes[0]!, smoke ? 100 : VIA_CONTRACT);
@@ -161,7 +190,10 @@ export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdi
         const bench = await openBenchLedger({ dir, keyRegistered: true, maxOpenFiles });
         try {
           for (const row of await measureQueries(bench, total, t0, bulk, smoke))
-            rows.push({ ...row, note: `${row.note}; ${maxOpenFiles} table files open at most` });
+            rows.push({
+              ...row,
+              note: `${row.note}; ${maxOpenFiles} table files open at most; V8: ${flags}`,
+            });
         } finally {
           await bench.close(true);
         }
@@ -176,7 +208,7 @@ export const querySuite: Suite = async ({ smoke, ledgerReceipts, scratch = tmpdi
     await rm(dir, { recursive: true, force: true });
   }
   return rows;
-};
+}
 
 /** When the first bulk receipt was committed: `bulk` receipts later, an hour before now. */
 export function bulkStart(bulk: number): number {

@@ -14,6 +14,15 @@ export const SEMI_SPACE_FLAG = '--max-semi-space-size';
 export const SINGLE_THREADED_GC_FLAG = '--single-threaded-gc';
 /** `node.singleThreadedGc`'s default (gateway/config.ts takes it from here, as bin/torgo.js does). */
 export const SINGLE_THREADED_GC_DEFAULT = true;
+/**
+ * `node.maxSemiSpaceMiB`'s default, MiB (gateway/config.ts takes it from here, as bin/torgo.js does).
+ * With single-threaded GC the main thread scavenges alone, and a scavenge of Node's 2 × 64 MiB young
+ * generation held query pages up for 6–8 ms (p50); with 8 MiB, 1.8–2 ms (docs/performance.md §11,
+ * "Queries, eleventh pass").
+ */
+export const SEMI_SPACE_DEFAULT_MIB = 8;
+/** The largest `node.maxSemiSpaceMiB` the configuration accepts. */
+export const SEMI_SPACE_MAX_MIB = 1024;
 
 /** The settings (the config's `node` section). */
 export interface StartSettings {
@@ -98,8 +107,9 @@ export function ensureStartSettings(
  * restart after it paid twice (to a listening gateway 2.25 s against 1.63 s with the flag given, docs/
  * performance.md §12). Only where nothing but the defaults and the environment speak: `torgo serve`
  * as the first argument, no configuration file (`--config`, TORGO_CONFIG), and
- * TORGO_NODE_SINGLE_THREADED_GC unset or `true`. Otherwise undefined, and `torgo serve` decides once it
- * has read its configuration (`ensureStartSettings`): a restart there, as before.
+ * TORGO_NODE_SINGLE_THREADED_GC and TORGO_NODE_MAX_SEMI_SPACE_MIB unset or read exactly as the
+ * configuration reads them. Otherwise undefined, and `torgo serve` decides once it has read its
+ * configuration (`ensureStartSettings`, which also reports a value it refuses): a restart there, as before.
  */
 export function earlyRelaunchArgs(
   start: ProcessStart,
@@ -109,7 +119,27 @@ export function earlyRelaunchArgs(
   if (args[0] !== 'serve') return undefined;
   if (env['TORGO_CONFIG'] || args.some((a) => a === '--config' || a.startsWith('--config=')))
     return undefined;
-  const asked = env['TORGO_NODE_SINGLE_THREADED_GC'];
-  if (asked === undefined ? !SINGLE_THREADED_GC_DEFAULT : asked !== 'true') return undefined;
-  return relaunchArgs({ maxSemiSpaceMiB: 0, singleThreadedGc: true }, start);
+  const settings = settingsFromEnv(env);
+  return settings && relaunchArgs(settings, start);
+}
+
+/** The `node` settings the environment gives over the defaults, or undefined for anything unplain. */
+function settingsFromEnv(env: Readonly<Record<string, string | undefined>>): StartSettings | undefined {
+  const gc = env['TORGO_NODE_SINGLE_THREADED_GC'];
+  const semi = env['TORGO_NODE_MAX_SEMI_SPACE_MIB'];
+  if (gc !== undefined && gc !== 'true' && gc !== 'false') return undefined;
+  if (semi !== undefined && !(/^(0|[1-9]\d{0,3})$/.test(semi) && Number(semi) <= SEMI_SPACE_MAX_MIB))
+    return undefined;
+  return {
+    singleThreadedGc: gc === undefined ? SINGLE_THREADED_GC_DEFAULT : gc === 'true',
+    maxSemiSpaceMiB: semi === undefined ? SEMI_SPACE_DEFAULT_MIB : Number(semi),
+  };
+}
+
+/** The Node options `torgo serve` runs with by default (what the query benchmark runs with too). */
+export function defaultStartFlags(): string[] {
+  return missingFlags(
+    { maxSemiSpaceMiB: SEMI_SPACE_DEFAULT_MIB, singleThreadedGc: SINGLE_THREADED_GC_DEFAULT },
+    { execPath: '', execArgv: [], argv: [], nodeOptions: undefined },
+  );
 }

@@ -4,7 +4,11 @@
  * and validated before anything opens. Nothing else in the gateway reads `process.env`.
  * docs/operations.md lists every key.
  */
-import { SINGLE_THREADED_GC_DEFAULT } from '../cli/young-generation.js';
+import {
+  SEMI_SPACE_DEFAULT_MIB,
+  SEMI_SPACE_MAX_MIB,
+  SINGLE_THREADED_GC_DEFAULT,
+} from '../cli/young-generation.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Static, Type } from 'typebox';
@@ -254,10 +258,10 @@ export const ConfigSchema = Type.Object(
         /**
          * V8's `--max-semi-space-size`, MiB: a semi-space of the young generation (which is two of
          * them); 0 leaves Node's default (64 MiB here, from a 4 GiB heap limit). The gateway's live
-         * heap is small, so a young generation as large as the old generation's headroom starts
-         * mark-compacts early (docs/performance.md §11, fifth pass).
+         * heap is small: with single-threaded GC a small young generation keeps each scavenge short
+         * (default 8; docs/performance.md §11, eleventh pass).
          */
-        maxSemiSpaceMiB: Type.Integer({ minimum: 0, maximum: 1024 }),
+        maxSemiSpaceMiB: Type.Integer({ minimum: 0, maximum: SEMI_SPACE_MAX_MIB }),
         /**
          * V8's `--single-threaded-gc`: garbage collected on the thread that made it, without helper
          * threads. With bundle exports on a thread of their own, the appends' thread no longer waits
@@ -365,7 +369,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   },
   rateLimit: { max: 6000, windowMs: 60_000 },
   log: { level: 'info', bufferBytes: 4096 },
-  node: { maxSemiSpaceMiB: 0, singleThreadedGc: SINGLE_THREADED_GC_DEFAULT },
+  node: { maxSemiSpaceMiB: SEMI_SPACE_DEFAULT_MIB, singleThreadedGc: SINGLE_THREADED_GC_DEFAULT },
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
   transparency: {

@@ -11,11 +11,13 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
+  defaultStartFlags,
   earlyRelaunchArgs,
   hasSemiSpaceFlag,
   missingFlags,
   relaunchArgs,
 } from '../../cli/young-generation.js';
+import { type GatewayConfig, loadConfig } from '../../gateway/config.js';
 import { tempDir } from '../gateway/helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -71,14 +73,37 @@ test('relaunchArgs: the same program and arguments with the flags first; none wh
   );
 });
 
-test('earlyRelaunchArgs: bin/torgo.js adds the GC flag before the CLI loads only where defaults and the environment decide', () => {
-  assert.deepEqual(earlyRelaunchArgs(start, {})?.slice(0, 3), [
+test('earlyRelaunchArgs: bin/torgo.js adds the V8 flags before the CLI loads only where defaults and the environment decide', () => {
+  assert.deepEqual(earlyRelaunchArgs(start, {})?.slice(0, 4), [
     '/usr/bin/node',
+    '--max-semi-space-size=8',
     '--single-threaded-gc',
     '--enable-source-maps',
   ]);
+  assert.deepEqual(defaultStartFlags(), ['--max-semi-space-size=8', '--single-threaded-gc']);
   assert.ok(earlyRelaunchArgs(start, { TORGO_NODE_SINGLE_THREADED_GC: 'true' }));
-  assert.equal(earlyRelaunchArgs(start, { TORGO_NODE_SINGLE_THREADED_GC: 'false' }), undefined);
+  assert.deepEqual(
+    earlyRelaunchArgs(start, { TORGO_NODE_SINGLE_THREADED_GC: 'false' })?.slice(1, 3),
+    ['--max-semi-space-size=8', '--enable-source-maps'],
+    'the young generation alone',
+  );
+  assert.deepEqual(earlyRelaunchArgs(start, { TORGO_NODE_MAX_SEMI_SPACE_MIB: '16' })?.slice(1, 3), [
+    '--max-semi-space-size=16',
+    '--single-threaded-gc',
+  ]);
+  assert.equal(
+    earlyRelaunchArgs(start, { TORGO_NODE_MAX_SEMI_SPACE_MIB: '0', TORGO_NODE_SINGLE_THREADED_GC: 'false' }),
+    undefined,
+    "Node's defaults: no restart",
+  );
+  for (const unplain of ['x', '-1', '1025', '08', ' 8', '']) {
+    assert.equal(
+      earlyRelaunchArgs(start, { TORGO_NODE_MAX_SEMI_SPACE_MIB: unplain }),
+      undefined,
+      `${JSON.stringify(unplain)}: the configuration decides (and reports)`,
+    );
+  }
+  assert.equal(earlyRelaunchArgs(start, { TORGO_NODE_SINGLE_THREADED_GC: '1' }), undefined);
   assert.equal(
     earlyRelaunchArgs(start, { TORGO_CONFIG: '/etc/torgo.json' }),
     undefined,
@@ -89,10 +114,43 @@ test('earlyRelaunchArgs: bin/torgo.js adds the GC flag before the CLI loads only
   const verify = { ...start, argv: ['/usr/bin/node', '/opt/torgo/bin/torgo.js', 'verify', 'b.jsonl'] };
   assert.equal(earlyRelaunchArgs(verify, {}), undefined, 'only serve');
   assert.equal(
-    earlyRelaunchArgs({ ...start, execArgv: ['--single-threaded-gc'] }, {}),
+    earlyRelaunchArgs({ ...start, execArgv: ['--single-threaded-gc', '--max-semi-space-size=4'] }, {}),
     undefined,
     'given already',
   );
+});
+
+test('earlyRelaunchArgs decides as the configuration would: every environment it decides for gives the same node settings', () => {
+  const bare = { ...start, execArgv: [] };
+  const gcs = [undefined, 'true', 'false', '1', '0', 'yes'];
+  const semis = [undefined, '0', '4', '8', '16', '1024', '1025', '08', '-1', 'x'];
+  for (const gc of gcs) {
+    for (const semi of semis) {
+      const env = {
+        ...(gc === undefined ? {} : { TORGO_NODE_SINGLE_THREADED_GC: gc }),
+        ...(semi === undefined ? {} : { TORGO_NODE_MAX_SEMI_SPACE_MIB: semi }),
+      };
+      const early = earlyRelaunchArgs(bare, env);
+      let node: GatewayConfig['node'] | undefined;
+      try {
+        node = loadConfig({ env }).node;
+      } catch {
+        node = undefined;
+      }
+      const label = JSON.stringify(env);
+      if (node === undefined) {
+        assert.equal(early, undefined, `${label}: refused by the configuration, left to it`);
+        continue;
+      }
+      const expected = missingFlags(node, bare);
+      if (early === undefined) {
+        const unplain = ['1', '0', 'yes'].includes(gc ?? '') || semi === '08';
+        assert.ok(expected.length === 0 || unplain, `${label}: deferred though plain`);
+      } else {
+        assert.deepEqual(early, [bare.execPath, ...expected, ...bare.argv.slice(1)], label);
+      }
+    }
+  }
 });
 
 /** Starts `torgo serve` as a real process; answers its command line while it listens, then stops it. */
@@ -127,16 +185,13 @@ async function serveCommandLine(
   }
 }
 
-test('torgo serve: it runs as the same process with --single-threaded-gc by default, and with --max-semi-space-size when asked; without them it does not restart', {
+test('torgo serve: it runs as the same process with --single-threaded-gc and --max-semi-space-size=8 by default, with other values when asked; without them it does not restart', {
   skip: process.platform !== 'linux' && 'reads /proc',
 }, async (t) => {
   const dir = await tempDir(t, 'torgo-young-');
   const byDefault = await serveCommandLine(dir, {});
   assert.equal(byDefault.logged, byDefault.spawned);
-  assert.ok(
-    !byDefault.cmdline.some((a) => a.startsWith('--max-semi-space-size')),
-    byDefault.cmdline.join(' '),
-  );
+  assert.ok(byDefault.cmdline.includes('--max-semi-space-size=8'), byDefault.cmdline.join(' '));
   assert.ok(byDefault.cmdline.includes('--single-threaded-gc'), 'single-threaded GC by default');
   const helpers = await serveCommandLine(dir, { TORGO_NODE_SINGLE_THREADED_GC: 'false' });
   assert.equal(helpers.logged, helpers.spawned);
@@ -147,8 +202,14 @@ test('torgo serve: it runs as the same process with --single-threaded-gc by defa
   });
   assert.equal(asked.logged, asked.spawned, 'the process id is kept');
   assert.ok(asked.cmdline.includes('--max-semi-space-size=16'), asked.cmdline.join(' '));
-  const eight = await serveCommandLine(dir, { TORGO_NODE_MAX_SEMI_SPACE_MIB: '8' });
-  assert.ok(eight.cmdline.includes('--max-semi-space-size=8'), eight.cmdline.join(' '));
+  const plain = await serveCommandLine(dir, {
+    TORGO_NODE_MAX_SEMI_SPACE_MIB: '0',
+    TORGO_NODE_SINGLE_THREADED_GC: 'false',
+  });
+  assert.ok(
+    !plain.cmdline.some((a) => a.startsWith('--max-semi-space-size') || a === '--single-threaded-gc'),
+    plain.cmdline.join(' '),
+  );
   const given = await serveCommandLine(dir, {
     NODE_OPTIONS: '--max-semi-space-size=4',
     TORGO_NODE_MAX_SEMI_SPACE_MIB: '16',
