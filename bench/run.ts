@@ -92,7 +92,7 @@ export async function runBenchmarks(
       name: 'CPU used outside this process and its children while the suite ran',
       value: (100 * Math.max(0, outside)) / (wall * cpus().length),
       unit: '% of the machine',
-      note: 'other processes competing with the figures above (the children the suite started and stopped, torgo serve, torgo verify, the query suite\'s process…, not counted); rerun when high',
+      note: "other processes competing with the figures above (the children the suite started and stopped, torgo serve, torgo verify, the query suite's process…, not counted); rerun when high",
     });
     process.stderr.write(`bench: ${name} took ${(wall / 1000).toFixed(0)} s\n`);
   }

@@ -12,10 +12,10 @@
 
 export const SEMI_SPACE_FLAG = '--max-semi-space-size';
 export const SINGLE_THREADED_GC_FLAG = '--single-threaded-gc';
-/** `node.singleThreadedGc`'s default (gateway/config.ts takes it from here, as bin/torgo.js does). */
+/** `node.singleThreadedGc`'s default. */
 export const SINGLE_THREADED_GC_DEFAULT = true;
 /**
- * `node.maxSemiSpaceMiB`'s default, MiB (gateway/config.ts takes it from here, as bin/torgo.js does).
+ * `node.maxSemiSpaceMiB`'s default, MiB.
  * With single-threaded GC the main thread scavenges alone, and a scavenge of Node's 2 × 64 MiB young
  * generation held query pages up for 6–8 ms (p50); with 8 MiB, 1.8–2 ms (docs/performance.md §11,
  * "Queries, eleventh pass").
@@ -31,6 +31,12 @@ export interface StartSettings {
   /** V8 collects garbage on the thread that made it, with no helper threads. */
   readonly singleThreadedGc: boolean;
 }
+
+/** The `node` section's defaults (gateway/config.ts takes them from here, as bin/torgo.js does). */
+export const DEFAULT_START_SETTINGS: StartSettings = {
+  maxSemiSpaceMiB: SEMI_SPACE_DEFAULT_MIB,
+  singleThreadedGc: SINGLE_THREADED_GC_DEFAULT,
+};
 
 /** What the decision reads of the running process. */
 export interface ProcessStart {
@@ -131,15 +137,17 @@ function settingsFromEnv(env: Readonly<Record<string, string | undefined>>): Sta
   if (semi !== undefined && !(/^(0|[1-9]\d{0,3})$/.test(semi) && Number(semi) <= SEMI_SPACE_MAX_MIB))
     return undefined;
   return {
-    singleThreadedGc: gc === undefined ? SINGLE_THREADED_GC_DEFAULT : gc === 'true',
-    maxSemiSpaceMiB: semi === undefined ? SEMI_SPACE_DEFAULT_MIB : Number(semi),
+    singleThreadedGc: gc === undefined ? DEFAULT_START_SETTINGS.singleThreadedGc : gc === 'true',
+    maxSemiSpaceMiB: semi === undefined ? DEFAULT_START_SETTINGS.maxSemiSpaceMiB : Number(semi),
   };
 }
 
 /** The Node options `torgo serve` runs with by default (what the query benchmark runs with too). */
 export function defaultStartFlags(): string[] {
-  return missingFlags(
-    { maxSemiSpaceMiB: SEMI_SPACE_DEFAULT_MIB, singleThreadedGc: SINGLE_THREADED_GC_DEFAULT },
-    { execPath: '', execArgv: [], argv: [], nodeOptions: undefined },
-  );
+  return missingFlags(DEFAULT_START_SETTINGS, {
+    execPath: '',
+    execArgv: [],
+    argv: [],
+    nodeOptions: undefined,
+  });
 }

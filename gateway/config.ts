@@ -4,11 +4,7 @@
  * and validated before anything opens. Nothing else in the gateway reads `process.env`.
  * docs/operations.md lists every key.
  */
-import {
-  SEMI_SPACE_DEFAULT_MIB,
-  SEMI_SPACE_MAX_MIB,
-  SINGLE_THREADED_GC_DEFAULT,
-} from '../cli/young-generation.js';
+import { DEFAULT_START_SETTINGS, SEMI_SPACE_MAX_MIB } from '../cli/young-generation.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Static, Type } from 'typebox';
@@ -369,7 +365,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   },
   rateLimit: { max: 6000, windowMs: 60_000 },
   log: { level: 'info', bufferBytes: 4096 },
-  node: { maxSemiSpaceMiB: SEMI_SPACE_DEFAULT_MIB, singleThreadedGc: SINGLE_THREADED_GC_DEFAULT },
+  node: { ...DEFAULT_START_SETTINGS },
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
   transparency: {
