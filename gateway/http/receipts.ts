@@ -216,9 +216,12 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
       }
 
       // CSV: the first page is read before the status line, so bad filters still get a JSON error.
-      // A row has no `.mu`: none is decoded (`ReceiptJson.summary`).
+      // A row has no `.mu`: none is decoded. Each page is cut to its rows' summaries as soon as it is
+      // read, so the contract's page (~5 KB a row, `.mu` included) is not held while its rows are paced
+      // out to the socket: held, it outlived the young generation's scavenges and was promoted (§12).
       const max = Math.min(q.limit ?? limits.csvRows, limits.csvRows);
-      const first = await readJson(Math.min(CONTRACT_PAGE, max));
+      const readSummaries = async (want: number) => (await readJson(want)).map((r) => r.summary());
+      const first = await readSummaries(Math.min(CONTRACT_PAGE, max));
       async function* summaries(): AsyncGenerator<ReceiptSummary> {
         let sent = 0;
         let batch = first;
@@ -226,10 +229,10 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
           for (const r of batch) {
             if (sent >= max) return;
             sent++;
-            yield r.summary();
+            yield r;
           }
           if (!bookmark || sent >= max) return;
-          batch = await readJson(Math.min(CONTRACT_PAGE, max - sent));
+          batch = await readSummaries(Math.min(CONTRACT_PAGE, max - sent));
         }
       }
       const stream = Readable.from(csvChunks(summaries()), { objectMode: false });
