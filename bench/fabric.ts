@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { publicKeyToPem } from '../core/index.js';
 import { drive } from './engine.js';
-import { median, percentile } from './harness.js';
+import { median, percentile, procStat } from './harness.js';
 import { request as httpRequest } from './http.js';
 import { benchKey, receiptText, signTexts } from './receipts.js';
 
@@ -55,13 +55,8 @@ const BIN = join(import.meta.dirname, '..', '..', 'bin', 'torgo.js');
 
 const HZ = 100;
 function procTicks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
-  } catch {
-    return Number.NaN;
-  }
+  const f = procStat(`/proc/${pid}/stat`)?.fields;
+  return f ? Number(f[11]) + Number(f[12]) : Number.NaN; // utime + stime (fields 14, 15)
 }
 /** Busy ticks of the whole machine (all cores, everything but idle and iowait). */
 function machineTicks(): number {

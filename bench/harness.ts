@@ -59,6 +59,32 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** Milliseconds per clock tick of /proc's CPU times (USER_HZ is 100 on Linux). */
+export const TICK_MS = 10;
+
+/**
+ * The fields of a /proc `stat` file (`/proc/<pid>/stat`, `/proc/<pid>/task/<tid>/stat`) after the
+ * process name, so index 0 is field 3 (`state`), 11–12 are utime and stime, 13–14 the ended children's
+ * cutime and cstime; with the name (the text between the parentheses). Undefined if it cannot be read
+ * (not Linux, or the process or thread has ended).
+ */
+export function procStat(path: string): { name: string; fields: string[] } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const close = stat.lastIndexOf(')');
+  return { name: stat.slice(stat.indexOf('(') + 1, close), fields: stat.slice(close + 2).split(' ') };
+}
+
+/** utime + stime of a /proc `stat` file, ms; undefined if it cannot be read. */
+export function statCpuMs(path: string): number | undefined {
+  const f = procStat(path)?.fields;
+  return f && (Number(f[11]) + Number(f[12])) * TICK_MS;
+}
+
 /**
  * The distinct LevelDB table files (`.ldb`) process `pid` has memory-mapped, from /proc/<pid>/maps
  * (Linux). LevelDB 1.20 maps the first 1000 tables a process opens and reads any others with `pread`.

@@ -17,7 +17,7 @@
  * CPU per request, and a `receipts per CPU-second` row compares the two where CPU is the only limit.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,7 @@ import { createInterface } from 'node:readline';
 import { publicKeyToPem } from '../core/index.js';
 import { drive, makeReceipts, openBenchLedger } from './engine.js';
 import { benchKey } from './receipts.js';
-import { median, percentile, type Row, type Suite } from './harness.js';
+import { median, percentile, procStat, type Row, type Suite, statCpuMs, TICK_MS } from './harness.js';
 import { type LoadOptions, load } from './load.js';
 
 /** The key engine.ts signs with (same seed), registered through the API. */
@@ -106,23 +106,13 @@ export async function startServe(
  * unlike wall time, hardly moves when other processes compete for the cores.
  */
 export function cpuMsOf(pid: number | undefined): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
-  } catch {
-    return undefined;
-  }
+  return statCpuMs(`/proc/${pid}/stat`);
 }
 
 /** A process's main-thread system (kernel) time, ms: its wakes, socket and pipe writes, epoll (Linux). */
 export function mainKernelMsOf(pid: number | undefined): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-    return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 1000) / 100;
-  } catch {
-    return undefined;
-  }
+  const f = procStat(`/proc/${pid}/task/${pid}/stat`)?.fields;
+  return f && Number(f[12]) * TICK_MS;
 }
 
 /**
@@ -140,15 +130,10 @@ export function threadCpuMsOf(pid: number | undefined): Map<string, number> {
     return out;
   }
   for (const tid of tids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-      out.set(name, (out.get(name) ?? 0) + ms);
-    } catch {
-      // the thread ended between the listing and the read
-    }
+    const stat = procStat(`/proc/${pid}/task/${tid}/stat`);
+    if (!stat) continue; // the thread ended between the listing and the read
+    const name = tid === String(pid) ? 'main' : stat.name;
+    out.set(name, (out.get(name) ?? 0) + (Number(stat.fields[11]) + Number(stat.fields[12])) * TICK_MS);
   }
   return out;
 }

@@ -6,7 +6,6 @@
  * (`--only soak`) or in smoke mode. Method and figures: docs/performance.md.
  */
 import './quiet-logs.js';
-import { readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +15,15 @@ import { cryptoSuite } from './crypto.js';
 import { engineSuite } from './engine.js';
 import { exportSuite } from './export.js';
 import { exportLoadSuite } from './export-load.js';
-import { type BenchOptions, environment, type Row, type Suite, writeResults } from './harness.js';
+import {
+  type BenchOptions,
+  environment,
+  procStat,
+  type Row,
+  type Suite,
+  TICK_MS,
+  writeResults,
+} from './harness.js';
 import { httpSuite } from './http.js';
 import { querySuite } from './queries.js';
 import { relaySuite } from './relay.js';
@@ -51,13 +58,8 @@ const ON_REQUEST = new Set(['soak']);
  * included), ms, from /proc (Linux; 0 elsewhere): `torgo serve`, the query suite's process, `torgo verify`…
  */
 function endedChildrenCpuMs(): number {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100; // cutime + cstime, USER_HZ = 100
-  } catch {
-    return 0;
-  }
+  const f = procStat('/proc/self/stat')?.fields;
+  return f ? (Number(f[13]) + Number(f[14])) * TICK_MS : 0;
 }
 
 /** CPU time all cores spent outside idle since boot, in ms. */

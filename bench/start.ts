@@ -6,9 +6,9 @@
  * symlink), so `npm ci` is not counted. Smoke mode (npm test) measures only `torgo serve` here.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { median, type Suite } from './harness.js';
+import { median, type Suite, statCpuMs } from './harness.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
@@ -72,15 +72,8 @@ async function readyz(url: string): Promise<void> {
 }
 
 /** CPU time (user + system) process `pid` has used, in ms, from /proc (Linux); undefined elsewhere. */
-async function cpuMsOf(pid: number): Promise<number | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
-    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return undefined;
-  }
+function cpuMsOf(pid: number): number | undefined {
+  return statCpuMs(`/proc/${pid}/stat`);
 }
 
 /**
@@ -95,7 +88,7 @@ export async function serveUntilReady(dataDir: string): Promise<{ ms: number; cp
     REPO,
     async (url, pid) => {
       await readyz(url);
-      cpuMs = await cpuMsOf(pid);
+      cpuMs = cpuMsOf(pid);
     },
   );
   return { ms, cpuMs };
