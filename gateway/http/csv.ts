@@ -4,7 +4,10 @@
  * (OWASP "CSV injection"); no receipt field written by `core` starts so, but submitter ids and
  * revocation reasons come from elsewhere.
  */
+import type { AuditLedger } from '../ledger/audit.js';
 import type { ReceiptSummary } from '../ledger/page.js';
+import { CONTRACT_PAGE, readSelection, type Selection } from '../ledger/selection.js';
+import type { WalletIdentity } from '../ledger/wallet.js';
 import { Slicer } from '../slicer.js';
 
 export const CSV_COLUMNS = [
@@ -72,4 +75,55 @@ export async function* csvChunks(
     await slicer.pace();
   }
   if (text) yield Buffer.from(text, 'utf8');
+}
+
+/**
+ * A selection's rows from `bookmark` on, at most `max`, read a contract page at a time. Each page is cut
+ * to its rows' summaries as soon as it is read: a row has no `.mu` (none is decoded), and the contract's
+ * page (~5 KB a row, `.mu` included) is not held while its rows go out to the socket — held, it
+ * outlived the young generation's scavenges and was promoted (docs/performance.md §12). The same reader
+ * runs on the gateway's thread and on the export thread (logbuilder/export-worker.ts).
+ */
+export class SummaryPages {
+  #sent = 0;
+  private pending: ReceiptSummary[] | undefined;
+
+  constructor(
+    private readonly ledger: AuditLedger,
+    private readonly who: WalletIdentity,
+    private readonly selection: Selection,
+    private bookmark: string,
+    private readonly max: number,
+  ) {}
+
+  /** Rows handed out so far. */
+  get sent(): number {
+    return this.#sent;
+  }
+
+  /** Reads the first page now: a selection the ledger refuses fails here, before any byte is sent. */
+  async prefetch(): Promise<void> {
+    this.pending ??= await this.read();
+  }
+
+  async *rows(): AsyncGenerator<ReceiptSummary> {
+    let batch = this.pending ?? (await this.read());
+    this.pending = undefined;
+    for (;;) {
+      for (const r of batch) {
+        if (this.#sent >= this.max) return;
+        this.#sent++;
+        yield r;
+      }
+      if (!this.bookmark || this.#sent >= this.max) return;
+      batch = await this.read();
+    }
+  }
+
+  private async read(): Promise<ReceiptSummary[]> {
+    const want = Math.min(CONTRACT_PAGE, this.max - this.#sent);
+    const page = await readSelection(this.ledger, this.who, this.selection, this.bookmark, want);
+    this.bookmark = page.bookmark;
+    return page.rows.map((r) => r.summary());
+  }
 }

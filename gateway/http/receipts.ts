@@ -19,11 +19,13 @@ import { Type } from 'typebox';
 import { appendAll } from '../append/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { ReceiptView } from '../ledger/audit.js';
-import { type ReceiptJson, type ReceiptSummary, writeReceiptPage } from '../ledger/page.js';
-import { CONTRACT_PAGE, indexedField, readSelection } from '../ledger/selection.js';
+import { writeReceiptPage } from '../ledger/page.js';
+import { indexedField, readSelection, type Selection } from '../ledger/selection.js';
+import type { WalletIdentity } from '../ledger/wallet.js';
+import type { ExportSummary } from '../logbuilder/export.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
-import { csvChunks } from './csv.js';
+import { csvChunks, SummaryPages } from './csv.js';
 import { decodeCursor, encodeCursor, type QueryShape } from './cursor.js';
 import { PageBuffers } from './page-buffers.js';
 
@@ -198,44 +200,26 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
         order: q.order ?? 'asc',
       };
       indexedField(shape);
-      let bookmark = q.cursor ? decodeCursor(shape, q.cursor) : '';
-
-      /** Reads up to `want` matching rows from `bookmark` on; advances `bookmark` ('' at the end). */
-      const readJson = async (want: number): Promise<ReceiptJson[]> => {
-        const page = await readSelection(service.ledger, caller.identity, shape, bookmark, want);
-        bookmark = page.bookmark;
-        return page.rows;
-      };
+      const bookmark = q.cursor ? decodeCursor(shape, q.cursor) : '';
 
       if (!wantsCsv(request)) {
         // The ReceiptPage schema's JSON, written from the contract's bytes.
-        const rows = await readJson(q.limit ?? Math.min(50, limits.queryPage));
-        const nextCursor = bookmark ? encodeCursor(shape, bookmark) : null;
+        const want = q.limit ?? Math.min(50, limits.queryPage);
+        const { rows, bookmark: next } = await readSelection(
+          service.ledger,
+          caller.identity,
+          shape,
+          bookmark,
+          want,
+        );
+        const nextCursor = next ? encodeCursor(shape, next) : null;
         const body = writeReceiptPage(rows, nextCursor, (size) => pageBuffers.lend(size, reply.raw));
         return reply.type(JSON_TYPE).send(body);
       }
 
-      // CSV: the first page is read before the status line, so bad filters still get a JSON error.
-      // A row has no `.mu`: none is decoded. Each page is cut to its rows' summaries as soon as it is
-      // read, so the contract's page (~5 KB a row, `.mu` included) is not held while its rows are paced
-      // out to the socket: held, it outlived the young generation's scavenges and was promoted (§12).
+      // CSV: the selection is read once before the status line, so bad filters still get a JSON error.
       const max = Math.min(q.limit ?? limits.csvRows, limits.csvRows);
-      const readSummaries = async (want: number) => (await readJson(want)).map((r) => r.summary());
-      const first = await readSummaries(Math.min(CONTRACT_PAGE, max));
-      async function* summaries(): AsyncGenerator<ReceiptSummary> {
-        let sent = 0;
-        let batch = first;
-        for (;;) {
-          for (const r of batch) {
-            if (sent >= max) return;
-            sent++;
-            yield r;
-          }
-          if (!bookmark || sent >= max) return;
-          batch = await readSummaries(Math.min(CONTRACT_PAGE, max - sent));
-        }
-      }
-      const stream = Readable.from(csvChunks(summaries()), { objectMode: false });
+      const stream = await csvStream(service, caller.identity, shape, bookmark, max);
       stream.on('error', (e) => request.log.error({ err: e }, 'CSV export failed mid-stream'));
       return reply
         .type('text/csv; charset=utf-8')
@@ -244,3 +228,29 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<{ service: GatewayService 
     },
   );
 };
+
+/**
+ * The CSV of at most `max` rows of `selection` from `bookmark` on. On the embedded ledger with an export
+ * thread, the thread reads and writes it (logbuilder/export-thread.ts): this thread reads one row first,
+ * so a selection the ledger refuses is refused before the status line. Otherwise (Fabric, or no thread)
+ * it is made here, its first page read before the status line.
+ */
+async function csvStream(
+  service: GatewayService,
+  who: WalletIdentity,
+  selection: Selection,
+  bookmark: string,
+  max: number,
+): Promise<Readable> {
+  const thread = service.log?.exportThread;
+  if (thread) {
+    await readSelection(service.ledger, who, selection, bookmark, 1);
+    const { label, mspId, certificate } = who;
+    const job = { kind: 'csv', identity: { label, mspId, certificate }, selection, bookmark, max } as const;
+    const summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 };
+    return Readable.from(thread.run(job, summary), { objectMode: false });
+  }
+  const pages = new SummaryPages(service.ledger, who, selection, bookmark, max);
+  await pages.prefetch();
+  return Readable.from(csvChunks(pages.rows()), { objectMode: false });
+}

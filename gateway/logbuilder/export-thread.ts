@@ -1,9 +1,10 @@
 /**
- * Bundle exports on a thread of their own (export-worker.ts), seen from the gateway's thread, for the
- * embedded ledger. The thread opens the same LevelDB databases (shared between the process's threads:
- * engine/state.ts, store.ts), evaluates the contract's pages itself (engine/reader.ts) and makes every
- * line, proof and the digest in its own heap. The gateway's thread only hands the chunks on and signs
- * each statement (the operator key stays here).
+ * Exports on a thread of their own (export-worker.ts), seen from the gateway's thread, for the embedded
+ * ledger: bundle exports and CSV exports (`GET /v1/receipts` with `Accept: text/csv`). The thread opens
+ * the same LevelDB databases (shared between the process's threads: engine/state.ts, store.ts),
+ * evaluates the contract's pages itself (engine/reader.ts) and makes every line, proof, CSV row and the
+ * digest in its own heap. The gateway's thread only hands the chunks on and signs each bundle's
+ * statement (the operator key stays here).
  *
  * Why: an export on the gateway's thread shared it, and its heap, with the appends: its contract pages
  * (synchronous LevelDB reads, ~10 ms at a stretch), its JSON and its garbage set the appends' p99
@@ -40,8 +41,9 @@ export interface ThreadSetup {
   readonly logTree: string;
 }
 
-/** One export. */
+/** One bundle export. */
 export interface ExportJob {
+  readonly kind: 'bundle';
   /** Who reads the ledger: the caller, as the contract sees it (no private key: nothing is signed with it). */
   readonly identity: Omit<WalletIdentity, 'privateKey'>;
   readonly selection: Selection;
@@ -50,9 +52,20 @@ export interface ExportJob {
   readonly origin: string;
 }
 
+/** One CSV export: at most `max` rows of `selection` from `bookmark` on (gateway/http/csv.ts `SummaryPages`). */
+export interface CsvJob {
+  readonly kind: 'csv';
+  readonly identity: Omit<WalletIdentity, 'privateKey'>;
+  readonly selection: Selection;
+  readonly bookmark: string;
+  readonly max: number;
+}
+
+export type ThreadJob = ExportJob | CsvJob;
+
 /** What the gateway's thread says about export `id`. */
 export type ToThread =
-  | { readonly t: 'start'; readonly id: number; readonly job: ExportJob; readonly credit: number }
+  | { readonly t: 'start'; readonly id: number; readonly job: ThreadJob; readonly credit: number }
   | { readonly t: 'more'; readonly id: number }
   | { readonly t: 'stop'; readonly id: number }
   | { readonly t: 'signed'; readonly id: number; readonly note: string }
@@ -75,7 +88,8 @@ type Arrival =
 interface Running {
   readonly inbox: Arrival[];
   wake: (() => void) | undefined;
-  readonly signStatement: (statement: ExportStatement) => string;
+  /** Signs a bundle's statement; a CSV export has none to sign. */
+  readonly signStatement: ((statement: ExportStatement) => string) | undefined;
 }
 
 export class ExportThread {
@@ -85,6 +99,8 @@ export class ExportThread {
   private readonly making = new Set<number>();
   private nextId = 0;
   private closed = false;
+  /** Exports begun on the thread, by kind. */
+  readonly begun: Record<ThreadJob['kind'], number> = { bundle: 0, csv: 0 };
 
   constructor(
     private readonly setup: ThreadSetup,
@@ -99,13 +115,14 @@ export class ExportThread {
    * starts a fresh thread.
    */
   async *run(
-    job: ExportJob,
-    signStatement: (statement: ExportStatement) => string,
+    job: ThreadJob,
     summary: ExportSummary,
+    signStatement?: (statement: ExportStatement) => string,
   ): AsyncGenerator<Buffer> {
     if (this.closed) throw new Error('export thread: the log is closed');
     const worker = this.started();
     const id = this.nextId++;
+    this.begun[job.kind]++;
     const me: Running = { inbox: [], wake: undefined, signStatement };
     this.running.set(id, me);
     this.making.add(id);
@@ -167,6 +184,7 @@ export class ExportThread {
       if (m.t === 'sign') {
         let reply: ToThread;
         try {
+          if (!running.signStatement) throw new Error('this export has no statement to sign');
           reply = { t: 'signed', id: m.id, note: running.signStatement(m.statement) };
         } catch (e) {
           reply = { t: 'signed', id: m.id, error: e instanceof Error ? e.message : String(e) };

@@ -1,18 +1,21 @@
 /**
- * The thread bundle exports run on (export-thread.ts starts it and says why): `exportBundle` over a
- * reader of the log store and a reader of the embedded ledger, both opened here on the databases the
- * gateway's thread writes. Each export's chunks go back as they are made, at most its credit ahead
- * of the gateway's thread taking them, so a slow client holds its export, and through it every read.
+ * The thread exports run on (export-thread.ts starts it and says why): a bundle export is `exportBundle`
+ * over a reader of the log store and a reader of the embedded ledger, a CSV export `csvChunks` of the
+ * same ledger reader's pages, both opened here on the databases the gateway's thread writes. Each
+ * export's chunks go back as they are made, at most its credit ahead of the gateway's thread taking
+ * them, so a slow client holds its export, and through it every read.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ExportStatement } from '../../core/index.js';
+import { csvChunks, SummaryPages } from '../http/csv.js';
 import { AuditLedger } from '../ledger/audit.js';
 import { EmbeddedReaderDriver } from '../ledger/embedded/reader.js';
 import { exportedReceipt, selectAll } from '../ledger/selection.js';
 import type { WalletIdentity } from '../ledger/wallet.js';
 import { type ExportSummary, exportBundle, inChunks } from './export.js';
-import type { ExportJob, FromThread, ThreadSetup, ToThread } from './export-thread.js';
+import type { CsvJob, ExportJob, FromThread, ThreadJob, ThreadSetup, ToThread } from './export-thread.js';
 import { LogStore } from './store.js';
+import { Slicer } from '../slicer.js';
 
 const port = parentPort;
 if (!port) throw new Error('export-worker.ts runs as a worker thread');
@@ -67,14 +70,37 @@ async function room(e: Export): Promise<boolean> {
   return !e.stopped;
 }
 
-async function run(id: number, job: ExportJob, e: Export): Promise<void> {
+async function run(id: number, job: ThreadJob, e: Export): Promise<void> {
   const summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 };
-  let store: LogStore | undefined;
   try {
-    const audit = await openLedger();
-    store = await LogStore.openReader(setup.logTree, job.checkpoint.checkpoint.size);
-    // The contract reads with the caller's certificate; no key is needed to evaluate.
-    const who: WalletIdentity = { ...job.identity, privateKey: '' };
+    const chunks = job.kind === 'csv' ? csvExport(job, summary) : bundleExport(id, job, e, summary);
+    for await (const chunk of chunks) {
+      if (!(await room(e))) {
+        send({ t: 'ended', id });
+        return;
+      }
+      // Its own memory, moved to the gateway's thread: a chunk may be a view of a slab still being written.
+      const out = new Uint8Array(chunk.length);
+      out.set(chunk);
+      send({ t: 'chunk', id, chunk: out, summary }, [out.buffer]);
+    }
+    send({ t: 'done', id, summary });
+  } catch (err) {
+    send({ t: 'fail', id, message: err instanceof Error ? err.message : String(err), summary });
+  }
+}
+
+/** The contract reads with the caller's certificate; no key is needed to evaluate. */
+function reader(job: ThreadJob): WalletIdentity {
+  return { ...job.identity, privateKey: '' };
+}
+
+/** A bundle's chunks; its statement is signed on the gateway's thread. */
+async function* bundleExport(id: number, job: ExportJob, e: Export, summary: ExportSummary) {
+  const audit = await openLedger();
+  const store = await LogStore.openReader(setup.logTree, job.checkpoint.checkpoint.size);
+  try {
+    const who = reader(job);
     const lines = exportBundle(
       {
         store,
@@ -98,20 +124,21 @@ async function run(id: number, job: ExportJob, e: Export): Promise<void> {
       },
       summary,
     );
-    for await (const chunk of inChunks(lines)) {
-      if (!(await room(e))) {
-        send({ t: 'ended', id });
-        return;
-      }
-      // Its own memory, moved to the gateway's thread: a chunk is a view of a slab still being written.
-      const out = new Uint8Array(chunk.length);
-      out.set(chunk);
-      send({ t: 'chunk', id, chunk: out, summary }, [out.buffer]);
-    }
-    send({ t: 'done', id, summary });
-  } catch (err) {
-    send({ t: 'fail', id, message: err instanceof Error ? err.message : String(err), summary });
+    yield* inChunks(lines);
   } finally {
-    await store?.close();
+    await store.close();
   }
+}
+
+/** A CSV export's chunks; `summary.receipts` counts its rows. */
+async function* csvExport(job: CsvJob, summary: ExportSummary) {
+  const pages = new SummaryPages(await openLedger(), reader(job), job.selection, job.bookmark, job.max);
+  async function* counted() {
+    for await (const row of pages.rows()) {
+      summary.receipts++;
+      yield row;
+    }
+  }
+  // No appends share this thread: nothing to pace for.
+  yield* csvChunks(counted(), new Slicer(Number.POSITIVE_INFINITY));
 }

@@ -87,7 +87,7 @@ export class TransparencyLog {
     readonly witnessing: CheckpointWitness | undefined,
     private readonly key: PrivateKey,
     private readonly stallAfterMs: number,
-    /** The thread bundle exports are made on, when they have one (export-thread.ts). */
+    /** The thread bundle and CSV exports are made on, when there is one (export-thread.ts). */
     readonly exportThread: ExportThread | undefined,
   ) {}
 
@@ -269,9 +269,15 @@ export class TransparencyLog {
     if (!thread) throw new Error('this log makes its exports on its own thread');
     await this.coverHeight(height);
     yield* thread.run(
-      { ...job, checkpoint: checkpoint ?? (await this.checkpointer.issue()), filters, origin: this.origin },
-      (statement) => this.checkpointer.signStatement(statement),
+      {
+        kind: 'bundle',
+        ...job,
+        checkpoint: checkpoint ?? (await this.checkpointer.issue()),
+        filters,
+        origin: this.origin,
+      },
       summary,
+      (statement) => this.checkpointer.signStatement(statement),
     );
   }
 

@@ -15,7 +15,8 @@ import { type BundleReport, importPublicKey, verifyBundle } from '../../core/ind
 import type { IssuedCheckpoint } from '../../gateway/logbuilder/checkpointer.js';
 import type { ExportSummary } from '../../gateway/logbuilder/export.js';
 import type { TransparencyLog } from '../../gateway/logbuilder/log.js';
-import { exportedReceipt, type Selection, selectAll } from '../../gateway/ledger/selection.js';
+import { csvChunks, SummaryPages } from '../../gateway/http/csv.js';
+import { exportedReceipt, readSelection, type Selection, selectAll } from '../../gateway/ledger/selection.js';
 import type { WalletIdentity } from '../../gateway/ledger/wallet.js';
 import { call, receipt, service, startTestGateway } from './helpers.js';
 
@@ -194,5 +195,97 @@ describe('bundle exports on their own thread', () => {
     const [e] = await failed;
     assert.match((e as Error).message, /export thread/);
     assert.ok((await threadsBackTo(threadsIdle - 1)) < threadsIdle, 'closing the gateway ended the thread');
+  });
+});
+
+describe('CSV exports on the export thread', () => {
+  /** The CSV as the gateway's thread makes it (`csvStream` without a thread: Fabric, or the thread off). */
+  async function csvHere(s: Setting, selection: Selection, bookmark: string, max: number): Promise<string> {
+    let text = '';
+    for await (const chunk of csvChunks(
+      new SummaryPages(s.ledger, s.auditor, selection, bookmark, max).rows(),
+    ))
+      text += chunk;
+    return text;
+  }
+
+  it("answer GET /v1/receipts as text/csv from the thread, byte for byte the gateway thread's CSV", async (t) => {
+    const s = await ledgerOfReceipts(t);
+    const thread = s.log.exportThread;
+    assert.ok(thread, 'the embedded gateway has an export thread');
+    const { url, admin } = { url: s.gw.url, admin: s.gw.adminToken ?? '' };
+    // 250 more receipts of one source: three contract pages, more than one 64 KiB chunk of CSV.
+    const { token, key } = await service(url, admin, 'bulk');
+    const C = 'icu-relay-c';
+    for (let i = 0; i < 5; i++) {
+      const receipts = Array.from({ length: 50 }, (_, j) =>
+        receipt([key], { source: C, subject: `urn:torgo:subject:${(i * 50 + j) % 4}` }),
+      );
+      const r = await call(url, 'POST', '/v1/receipts/batch', { token, body: { receipts } });
+      assert.equal(r.status, 200, r.text);
+    }
+    const reader = token; // appender and auditor
+    const page = await call(url, 'GET', `/v1/receipts?source=${C}&limit=100`, { token: reader });
+    assert.equal(page.status, 200, page.text);
+    const cursor = page.json.nextCursor as string;
+    const bookmarkAfter100 = (await readSelection(s.ledger, s.auditor, { source: C, order: 'asc' }, '', 100))
+      .bookmark;
+
+    const cases: [string, string, Selection, string, number][] = [
+      ['a source over three pages', `source=${C}`, { source: C, order: 'asc' }, '', 1_000_000],
+      ['newest first', `source=${C}&order=desc`, { source: C, order: 'desc' }, '', 1_000_000],
+      [
+        'a secondary filter',
+        `source=${C}&subject=urn:torgo:subject:2`,
+        { source: C, subject: 'urn:torgo:subject:2', order: 'asc' },
+        '',
+        1_000_000,
+      ],
+      ['a limit inside the first page', `source=${C}&limit=70`, { source: C, order: 'asc' }, '', 70],
+      [
+        'from a cursor',
+        `source=${C}&cursor=${encodeURIComponent(cursor)}`,
+        { source: C, order: 'asc' },
+        bookmarkAfter100,
+        1_000_000,
+      ],
+      ['an empty result', 'source=nobody', { source: 'nobody', order: 'asc' }, '', 1_000_000],
+    ];
+    for (const [name, query, selection, bookmark, max] of cases) {
+      const before: number = thread.begun.csv;
+      const r = await call(url, 'GET', `/v1/receipts?${query}`, { token: reader, accept: 'text/csv' });
+      assert.equal(r.status, 200, `${name}: ${r.text}`);
+      assert.match(r.headers.get('content-type') ?? '', /^text\/csv/);
+      assert.equal(thread.begun.csv, before + 1, `${name}: made on the export thread`);
+      assert.equal(r.text, await csvHere(s, selection, bookmark, max), `${name}: the same bytes`);
+    }
+    const rows = (text: string) => text.trimEnd().split('\r\n').length - 1;
+    const whole = await call(url, 'GET', `/v1/receipts?source=${C}`, { token: reader, accept: 'text/csv' });
+    assert.equal(rows(whole.text), 250);
+    const fromCursor = await call(
+      url,
+      'GET',
+      `/v1/receipts?source=${C}&cursor=${encodeURIComponent(cursor)}`,
+      {
+        token: reader,
+        accept: 'text/csv',
+      },
+    );
+    assert.equal(rows(fromCursor.text), 150);
+
+    // A selection the ledger refuses is refused before the status line, as JSON.
+    const before: number = thread.begun.csv;
+    const bad = await call(
+      url,
+      'GET',
+      `/v1/receipts?source=${C}&from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z`,
+      {
+        token: reader,
+        accept: 'text/csv',
+      },
+    );
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.json.code, 'E_BAD_REQUEST', bad.text);
+    assert.equal(thread.begun.csv, before, 'nothing was sent to the thread');
   });
 });
