@@ -12,12 +12,15 @@
  * warm-up and stopped after the last run: start-up and module loading stay out of it), written to
  * DIR/<pid>.cpuprofile (docs/performance.md §10).
  */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { median, percentile, type Suite } from './harness.js';
+import { defaultStartFlags } from '../cli/young-generation.js';
 import { parseReceipt } from '../core/index.js';
 import {
   appenderToken,
@@ -83,15 +86,20 @@ export async function ledgerCounts(
   };
 }
 
-/** Sends `receipts` at `rate`/s, to the lanes in turn; every answer must be 201. */
+/**
+ * Sends `receipts` at `rate`/s, to the lanes in turn; every answer must be 201. `counted`: the server is a
+ * gateway, whose transactions and blocks are counted (`ledgerCounts`); the floor (bench/floor.ts) has none.
+ */
 async function offer(
   url: string,
   lanes: readonly Lane[],
   receipts: readonly string[],
   rate: number,
   pid: number | undefined,
+  counted = true,
 ): Promise<SteadyRun> {
-  const counts0 = await ledgerCounts(url, lanes[0]!.agent);
+  const noCounts = { transactions: Number.NaN, blocks: Number.NaN };
+  const counts0 = counted ? await ledgerCounts(url, lanes[0]!.agent) : noCounts;
   const cpu0 = cpuMsOf(pid) ?? Number.NaN;
   const threads0 = threadCpuMsOf(pid);
   const kernel0 = mainKernelMsOf(pid) ?? Number.NaN;
@@ -120,7 +128,7 @@ async function offer(
     threads[name] = (ms - (threads0.get(name) ?? 0)) / receipts.length;
   }
   if (failures.length > 0) throw new Error(`${failures.length} steady appends failed: ${failures[0]}`);
-  const counts = await ledgerCounts(url, lanes[0]!.agent);
+  const counts = counted ? await ledgerCounts(url, lanes[0]!.agent) : noCounts;
   return {
     perTransaction: receipts.length / (counts.transactions - counts0.transactions),
     perBlock: receipts.length / (counts.blocks - counts0.blocks),
@@ -266,6 +274,49 @@ export async function steadyRuns(load: SteadyLoad, runs: number, options: Steady
   }
 }
 
+const FLOOR_SERVER = join(import.meta.dirname, 'floor-server.js');
+
+/**
+ * The floor of the steady suite (issue 18, item 2): bench/floor-server.ts — `node:http`, the receipt parsed
+ * and verified by core, appended and `fdatasync`'d, nothing else — fed the steady suite's load (the same
+ * receipts, rate, clients and pacing: `offer`), its CPU per receipt read from /proc as the gateway's is.
+ * Measured in the same run as the gateway, it is the limit the gateway's CPU per receipt is read against:
+ * what this machine charges any Node server for a durable, verified append at that arrival rate.
+ */
+export async function floorRuns(load: SteadyLoad, runs: number, scratch?: string): Promise<SteadyRun[]> {
+  const dir = await mkdtemp(join(scratch ?? tmpdir(), 'torgo-bench-floor-'));
+  // With the V8 flags `torgo serve` starts with by default (its young generation, single-threaded GC).
+  const child = fork(FLOOR_SERVER, [dir], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    execArgv: defaultStartFlags(),
+  });
+  // The connections the gateway's runs have (steadyRuns): one agent per token, the clients shared out.
+  const tokens = load.tokens ?? 1;
+  const agents = Array.from(
+    { length: tokens },
+    () => new http.Agent({ keepAlive: true, maxSockets: Math.max(1, Math.round(load.clients / tokens)) }),
+  );
+  try {
+    const [{ port }] = (await once(child, 'message')) as [{ port: number }];
+    const url = `http://127.0.0.1:${port}`;
+    const lanes: Lane[] = agents.map((agent) => ({ agent, token: '' }));
+    const n = Math.max(1, Math.round(load.rate * load.seconds));
+    await offer(url, lanes, await signedReceipts(Math.min(n, 200)), load.rate, child.pid, false);
+    const results: SteadyRun[] = [];
+    for (let run = 0; run < runs; run++) {
+      const receipts = await signedReceipts(n);
+      results.push(await offer(url, lanes, receipts, load.rate, child.pid, false));
+    }
+    return results;
+  } finally {
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+    for (const a of agents) a.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Command-line options (node:util parseArgs) that shape a steady load, for the A/B and accounting scripts. */
 export const steadyLoadArgs = {
   seconds: { type: 'string', default: '8' },
@@ -323,6 +374,10 @@ export const steadySuite: Suite = async ({ smoke, steady, scratch }) => {
     ledgerReceipts: steady?.ledgerReceipts,
     scratch,
   });
+  // The floor at the same load, right after: what this machine charges for a durable, verified append.
+  const floor = await floorRuns(load, runs, scratch);
+  const floorMs = median(floor.map((r) => r.cpuMsPerReceipt));
+  const gatewayMs = median(results.map((r) => r.cpuMsPerReceipt));
   const ledger = steady?.ledgerReceipts
     ? `, on a ledger of ${steady.ledgerReceipts.toLocaleString('en-US')} bulk-loaded receipts`
     : '';
@@ -332,10 +387,18 @@ export const steadySuite: Suite = async ({ smoke, steady, scratch }) => {
     {
       suite: 'steady',
       name: 'gateway CPU per receipt at a steady rate',
-      value: median(results.map((r) => r.cpuMsPerReceipt)),
+      value: gatewayMs,
       unit: 'ms',
       limit: { name: 'target', value: 1.5 },
-      note: `${what}; torgo serve process CPU (all threads) / receipts; by thread: ${byThread(results)}; receipts per transaction ${median(results.map((r) => r.perTransaction)).toFixed(2)}, per block ${median(results.map((r) => r.perBlock)).toFixed(2)}`,
+      note: `${what}; torgo serve process CPU (all threads) / receipts; ${(gatewayMs / floorMs).toFixed(2)}× the floor below; by thread: ${byThread(results)}; receipts per transaction ${median(results.map((r) => r.perTransaction)).toFixed(2)}, per block ${median(results.map((r) => r.perBlock)).toFixed(2)}`,
+    },
+    {
+      suite: 'steady',
+      name: 'the floor: CPU per receipt of a bare durable verified append server, same load',
+      value: floorMs,
+      unit: 'ms',
+      limit: { name: 'target', value: 1.5 },
+      note: `bench/floor-server.ts: node:http, the .mu parsed and its ML-DSA-65 signature verified by core (native), appended to a file and fdatasync'd (one sync per group of arrivals), 201; no framework, auth, ledger, contract, blocks or log; the same receipts, rate and clients as above, right after; each run ${floor.map((r) => r.cpuMsPerReceipt.toFixed(2)).join(', ')} ms; p50 ${median(floor.map((r) => r.p50)).toFixed(1)} ms, p99 ${median(floor.map((r) => r.p99)).toFixed(1)} ms`,
     },
     {
       suite: 'steady',
