@@ -11,7 +11,10 @@ it('the benchmark harness runs (smoke: tiny runs, figures not judged)', async ()
     const md = await runBenchmarks({ smoke: true, resultsDir: dir });
     assert.match(md, /\| ml-dsa \| ML-DSA-65 verify \(native\) \|/);
     assert.match(md, /\| steady \| gateway CPU per receipt at a steady rate \| \d.*× the floor below/);
-    assert.match(md, /\| steady \| the floor: CPU per receipt of a bare durable verified append server, same load \| \d/);
+    assert.match(
+      md,
+      /\| steady \| the floor: CPU per receipt of a bare durable verified append server, same load \| \d/,
+    );
     // The soak's receipts come from its signer process: every one it offered was appended.
     assert.match(
       md,
