@@ -12,10 +12,10 @@ import { AuditLedger } from '../ledger/audit.js';
 import { EmbeddedReaderDriver } from '../ledger/embedded/reader.js';
 import { exportedReceipt, selectAll } from '../ledger/selection.js';
 import type { WalletIdentity } from '../ledger/wallet.js';
+import { Slicer } from '../slicer.js';
 import { type ExportSummary, exportBundle, inChunks } from './export.js';
 import type { CsvJob, ExportJob, FromThread, ThreadJob, ThreadSetup, ToThread } from './export-thread.js';
 import { LogStore } from './store.js';
-import { Slicer } from '../slicer.js';
 
 const port = parentPort;
 if (!port) throw new Error('export-worker.ts runs as a worker thread');
@@ -130,15 +130,13 @@ async function* bundleExport(id: number, job: ExportJob, e: Export, summary: Exp
   }
 }
 
-/** A CSV export's chunks; `summary.receipts` counts its rows. */
+/** A CSV export's chunks; `summary.receipts` counts the rows written so far. */
 async function* csvExport(job: CsvJob, summary: ExportSummary) {
   const pages = new SummaryPages(await openLedger(), reader(job), job.selection, job.bookmark, job.max);
-  async function* counted() {
-    for await (const row of pages.rows()) {
-      summary.receipts++;
-      yield row;
-    }
-  }
   // No appends share this thread: nothing to pace for.
-  yield* csvChunks(counted(), new Slicer(Number.POSITIVE_INFINITY));
+  for await (const chunk of csvChunks(pages.rows(), new Slicer(Number.POSITIVE_INFINITY))) {
+    summary.receipts = pages.sent;
+    yield chunk;
+  }
+  summary.receipts = pages.sent;
 }

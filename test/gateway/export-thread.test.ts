@@ -18,7 +18,7 @@ import type { TransparencyLog } from '../../gateway/logbuilder/log.js';
 import { csvChunks, SummaryPages } from '../../gateway/http/csv.js';
 import { exportedReceipt, readSelection, type Selection, selectAll } from '../../gateway/ledger/selection.js';
 import type { WalletIdentity } from '../../gateway/ledger/wallet.js';
-import { call, receipt, service, startTestGateway } from './helpers.js';
+import { call, type ReceiptSpec, receipt, service, startTestGateway } from './helpers.js';
 
 const A = 'icu-relay-a';
 const B = 'icu-relay-b';
@@ -46,6 +46,21 @@ async function ledgerOfReceipts(t: TestContext) {
 }
 
 type Setting = Awaited<ReturnType<typeof ledgerOfReceipts>>;
+
+const C = 'icu-relay-c';
+
+/** 250 more receipts of source C (five batches of 50) by a new service, `bulk`: its token (appender, auditor). */
+async function appendBulk(s: Setting, fields: (n: number) => ReceiptSpec = () => ({})): Promise<string> {
+  const { token, key } = await service(s.gw.url, s.gw.adminToken ?? '', 'bulk');
+  for (let i = 0; i < 5; i++) {
+    const receipts = Array.from({ length: 50 }, (_, j) =>
+      receipt([key], { source: C, ...fields(i * 50 + j) }),
+    );
+    const r = await call(s.gw.url, 'POST', '/v1/receipts/batch', { token, body: { receipts } });
+    assert.equal(r.status, 200, r.text);
+  }
+  return token;
+}
 const filtersOf = ({ order: _, ...f }: Selection) => f as Record<string, string>;
 
 /** The export made on the gateway's thread, or on a thread of its own (`as`: who reads the ledger). */
@@ -156,14 +171,7 @@ describe('bundle exports on their own thread', () => {
     const thread = s.log.exportThread;
     assert.ok(thread, 'the embedded gateway makes its exports on a thread of its own');
     // A chain of ~1.5 MiB: many more chunks than the thread makes ahead of its consumer.
-    const { url, admin } = { url: s.gw.url, admin: s.gw.adminToken ?? '' };
-    const { token, key } = await service(url, admin, 'bulk');
-    const C = 'icu-relay-c';
-    for (let i = 0; i < 5; i++) {
-      const receipts = Array.from({ length: 50 }, () => receipt([key], { source: C }));
-      const r = await call(url, 'POST', '/v1/receipts/batch', { token, body: { receipts } });
-      assert.equal(r.status, 200, r.text);
-    }
+    await appendBulk(s);
     const height = await s.gw.service.currentHeight();
     await s.log.coverHeight(height);
     const at = { ...s, height };
@@ -213,18 +221,9 @@ describe('CSV exports on the export thread', () => {
     const s = await ledgerOfReceipts(t);
     const thread = s.log.exportThread;
     assert.ok(thread, 'the embedded gateway has an export thread');
-    const { url, admin } = { url: s.gw.url, admin: s.gw.adminToken ?? '' };
+    const url = s.gw.url;
     // 250 more receipts of one source: three contract pages, more than one 64 KiB chunk of CSV.
-    const { token, key } = await service(url, admin, 'bulk');
-    const C = 'icu-relay-c';
-    for (let i = 0; i < 5; i++) {
-      const receipts = Array.from({ length: 50 }, (_, j) =>
-        receipt([key], { source: C, subject: `urn:torgo:subject:${(i * 50 + j) % 4}` }),
-      );
-      const r = await call(url, 'POST', '/v1/receipts/batch', { token, body: { receipts } });
-      assert.equal(r.status, 200, r.text);
-    }
-    const reader = token; // appender and auditor
+    const reader = await appendBulk(s, (n) => ({ subject: `urn:torgo:subject:${n % 4}` }));
     const page = await call(url, 'GET', `/v1/receipts?source=${C}&limit=100`, { token: reader });
     assert.equal(page.status, 200, page.text);
     const cursor = page.json.nextCursor as string;
