@@ -88,7 +88,7 @@ export async function ledgerCounts(
 
 /**
  * Sends `receipts` at `rate`/s, to the lanes in turn; every answer must be 201. `counted`: the server is a
- * gateway, whose transactions and blocks are counted (`ledgerCounts`); the floor (bench/floor.ts) has none.
+ * gateway, whose transactions and blocks are counted (`ledgerCounts`); the floor (`floorRuns`) has none.
  */
 async function offer(
   url: string,
@@ -222,14 +222,20 @@ function instrumented(options: SteadyOptions, env: Readonly<Record<string, strin
  * A fresh `torgo serve`, an appender token and the bench key registered; runs `load` `runs` times.
  * With `profileDir`, the gateway's main thread is sampled over the timed runs only.
  */
+/** The load's connections: one keep-alive agent per token, the clients shared out among them. */
+function loadAgents(load: SteadyLoad): http.Agent[] {
+  const tokens = load.tokens ?? 1;
+  return Array.from(
+    { length: tokens },
+    () => new http.Agent({ keepAlive: true, maxSockets: Math.max(1, Math.round(load.clients / tokens)) }),
+  );
+}
+
 export async function steadyRuns(load: SteadyLoad, runs: number, options: SteadyOptions = {}) {
   const { env = {}, ledgerReceipts } = options;
   const dir = await mkdtemp(join(options.scratch ?? tmpdir(), 'torgo-bench-steady-'));
   const tokens = load.tokens ?? 1;
-  const agents = Array.from(
-    { length: tokens },
-    () => new http.Agent({ keepAlive: true, maxSockets: Math.max(1, Math.round(load.clients / tokens)) }),
-  );
+  const agents = loadAgents(load);
   const agent = agents[0]!;
   const serveOptions = { bin: options.bin, ...instrumented(options, env) };
   let serve = await startServe(dir, [], serveOptions);
@@ -290,12 +296,8 @@ export async function floorRuns(load: SteadyLoad, runs: number, scratch?: string
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     execArgv: defaultStartFlags(),
   });
-  // The connections the gateway's runs have (steadyRuns): one agent per token, the clients shared out.
-  const tokens = load.tokens ?? 1;
-  const agents = Array.from(
-    { length: tokens },
-    () => new http.Agent({ keepAlive: true, maxSockets: Math.max(1, Math.round(load.clients / tokens)) }),
-  );
+  // The connections the gateway's runs have.
+  const agents = loadAgents(load);
   try {
     const [{ port }] = (await once(child, 'message')) as [{ port: number }];
     const url = `http://127.0.0.1:${port}`;

@@ -22,7 +22,6 @@ import type { ReceiptView } from '../ledger/audit.js';
 import { writeReceiptPage } from '../ledger/page.js';
 import { indexedField, readSelection, type Selection } from '../ledger/selection.js';
 import type { WalletIdentity } from '../ledger/wallet.js';
-import type { ExportSummary } from '../logbuilder/export.js';
 import type { GatewayService } from '../service.js';
 import { callerOf } from './auth.js';
 import { csvChunks, SummaryPages } from './csv.js';
@@ -247,8 +246,7 @@ async function csvStream(
     await readSelection(service.ledger, who, selection, bookmark, 1);
     const { label, mspId, certificate } = who;
     const job = { kind: 'csv', identity: { label, mspId, certificate }, selection, bookmark, max } as const;
-    const summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 };
-    return Readable.from(thread.run(job, summary), { objectMode: false });
+    return Readable.from(thread.run(job), { objectMode: false });
   }
   const pages = new SummaryPages(service.ledger, who, selection, bookmark, max);
   await pages.prefetch();

@@ -116,7 +116,7 @@ export class ExportThread {
    */
   async *run(
     job: ThreadJob,
-    summary: ExportSummary,
+    summary: ExportSummary = { keys: 0, receipts: 0, skipped: 0 },
     signStatement?: (statement: ExportStatement) => string,
   ): AsyncGenerator<Buffer> {
     if (this.closed) throw new Error('export thread: the log is closed');
