@@ -83,8 +83,11 @@ export interface LedgerOptions {
   /** Table files LevelDB keeps open (engine/state.ts `DbOptions`). Default LevelDB's, 1000. */
   maxOpenFiles?: number;
   /**
-   * LevelDB's write buffer, bytes (engine/state.ts `DbOptions`). Default 32 MiB (LevelDB's own is 4):
-   * 0.71× of LevelDB's CPU per appended receipt (docs/performance.md §4, seventh pass).
+   * LevelDB's write buffer, bytes (engine/state.ts `DbOptions`). Default 8 MiB (LevelDB's own is 4).
+   * Larger buffers cost less CPU per receipt while a ledger is young (docs/performance.md §4, seventh
+   * pass), but each flush of one writes a table as large, and on ext4 the commits' `fdatasync` of
+   * LevelDB's log waits for that table's writeback: at 32 MiB every flush held commits up for
+   * ~100 ms (docs/performance.md §12, "A flush of LevelDB's write buffer").
    */
   writeBufferBytes?: number;
   /**
@@ -95,7 +98,7 @@ export interface LedgerOptions {
 }
 
 /** The default LevelDB write buffer (`LedgerOptions.writeBufferBytes`). */
-export const WRITE_BUFFER_BYTES = 32 * 2 ** 20;
+export const WRITE_BUFFER_BYTES = 8 * 2 ** 20;
 
 export interface SubmitResult extends EvaluateResult {
   blockNumber: number;

@@ -164,7 +164,8 @@ export const ConfigSchema = Type.Object(
         /**
          * LevelDB's write buffer, MiB (4: LevelDB's default): the memtable, and the size of the
          * level-0 tables it is flushed to. Up to twice this much memory (one buffer filling, one
-         * being flushed); docs/performance.md §4 measures what it saves per receipt.
+         * being flushed); docs/performance.md §4 measures what it saves per receipt, §12 what each
+         * flush holds commits up for (default 8).
          */
         writeBufferMiB: Type.Integer({ minimum: 4, maximum: 1024 }),
         /**
@@ -344,7 +345,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     blockWindowMs: 10,
     cacheMiB: 8,
     maxOpenFiles: 0,
-    writeBufferMiB: 32,
+    writeBufferMiB: 8,
     openTablesAtStart: true,
   },
   limits: {

@@ -613,7 +613,7 @@ test('LevelDB sizes: a ledger opens with its block cache and open-file limit set
   await rejectsWith(openKv('unused', { writeBufferBytes: 0 }), 'E_ARGUMENT');
 });
 
-test('LevelDB write buffer: the size given is the one LevelDB flushes at; 32 MiB by default', async (t) => {
+test('LevelDB write buffer: the size given is the one LevelDB flushes at; 8 MiB by default', async (t) => {
   // 16 KiB values, one per transaction: tables appear once the buffer is full.
   const tablesAfterWrites = async (values: number, writeBufferBytes?: number): Promise<number> => {
     const tmp = await tempDir(t);
@@ -628,7 +628,8 @@ test('LevelDB write buffer: the size given is the one LevelDB flushes at; 32 MiB
   assert.ok((await tablesAfterWrites(128, 256 * 1024)) > 0, '2 MiB overflow a 256 KiB buffer');
   assert.equal(await tablesAfterWrites(128, 16 * 2 ** 20), 0, 'a 16 MiB buffer holds 2 MiB');
   assert.ok((await tablesAfterWrites(384, 4 * 2 ** 20)) > 0, "6 MiB overflow LevelDB's own 4 MiB");
-  assert.equal(await tablesAfterWrites(384), 0, 'the default (32 MiB) holds 6 MiB');
+  assert.equal(await tablesAfterWrites(384), 0, 'the default (8 MiB) holds 6 MiB');
+  assert.ok((await tablesAfterWrites(768)) > 0, '12 MiB overflow the default');
 });
 
 test('LevelDB write buffer: a closed ledger leaves no log to replay at the next open', async (t) => {

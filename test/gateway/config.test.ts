@@ -197,7 +197,7 @@ test('runtime sizes: young generation and LevelDB caches from the environment, b
   const set = loadConfig({ env: Object.fromEntries(sizes.map(([name, , v]) => [name, String(v)])) });
   for (const [name, read, v] of sizes) assert.equal(read(set), v, name);
   assert.equal(loadConfig({ env: {} }).node.maxSemiSpaceMiB, 8, 'docs/operations.md says 8');
-  assert.equal(loadConfig({ env: {} }).embedded.writeBufferMiB, 32, 'docs/operations.md says 32');
+  assert.equal(loadConfig({ env: {} }).embedded.writeBufferMiB, 8, 'docs/operations.md says 8');
   assert.throws(
     () =>
       loadConfig({
