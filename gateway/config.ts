@@ -294,6 +294,11 @@ export const ConfigSchema = Type.Object(
          * At least 16: below what a thread needs to start, V8 ends the whole process.
          */
         exportThreadHeapMiB: Type.Union([Type.Literal(0), Type.Integer({ minimum: 16, maximum: 4096 })]),
+        /**
+         * Start that thread with the gateway (once it listens) rather than with the first export: the
+         * memory it takes is then taken at start, and the first export waits for no thread to load.
+         */
+        exportThreadAtStart: Type.Boolean(),
         /** Longest wait between reconnects of the block stream (backoff from 100 ms, doubling), in ms. */
         reconnectMaxBackoffMs: Type.Integer({ minimum: 100 }),
         /**
@@ -375,6 +380,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     stallAfterMs: 15_000,
     catchUpTimeoutMs: 10_000,
     exportThreadHeapMiB: 64,
+    exportThreadAtStart: true,
     reconnectMaxBackoffMs: 5000,
     witness: true,
   },
@@ -457,6 +463,7 @@ export const ENV_VARS: Readonly<Record<string, { path: string; type: 'string' | 
   TORGO_LOG_STALL_AFTER_MS: { path: 'transparency.stallAfterMs', type: 'integer' },
   TORGO_LOG_CATCH_UP_TIMEOUT_MS: { path: 'transparency.catchUpTimeoutMs', type: 'integer' },
   TORGO_LOG_EXPORT_THREAD_HEAP_MIB: { path: 'transparency.exportThreadHeapMiB', type: 'integer' },
+  TORGO_LOG_EXPORT_THREAD_AT_START: { path: 'transparency.exportThreadAtStart', type: 'boolean' },
   TORGO_LOG_RECONNECT_MAX_BACKOFF_MS: { path: 'transparency.reconnectMaxBackoffMs', type: 'integer' },
   TORGO_LOG_WITNESS: { path: 'transparency.witness', type: 'boolean' },
 };

@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import { styleText } from 'node:util';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { type AppOptions, buildApp } from './http/app.js';
 import type { GatewayConfig } from './config.js';
 import { createGatewayLog } from './logging.js';
@@ -198,6 +198,7 @@ export async function startGateway(
   );
   // Whoever started the gateway (an operator, a supervisor, a test) waits for this line.
   log?.flush();
+  startExportThread(config, service, app.log);
   if (service.driver instanceof EmbeddedDriver) {
     void service.driver.ledger.tablesOpened?.then(({ error, ms, ...opened }) => {
       const fields = { ...opened, ms: Math.round(ms) };
@@ -206,4 +207,21 @@ export async function startGateway(
     });
   }
   return { url, port, service, app, adminToken, close, closed };
+}
+
+/**
+ * The export thread (gateway/logbuilder/export-thread.ts), started once the gateway listens when the
+ * configuration asks (`transparency.exportThreadAtStart`): its memory is taken at start, not during the
+ * first export. A thread that cannot open the ledger is reported; exports start it again.
+ */
+function startExportThread(config: GatewayConfig, service: GatewayService, log: FastifyBaseLogger): void {
+  const thread = service.log?.exportThread;
+  if (!thread || !config.transparency.exportThreadAtStart) return;
+  const started = performance.now();
+  thread.start().then(
+    () => log.info({ ms: Math.round(performance.now() - started) }, 'export thread started'),
+    (e: unknown) => {
+      if (!service.closing) log.warn({ err: e }, 'export thread did not start; the first export starts it');
+    },
+  );
 }

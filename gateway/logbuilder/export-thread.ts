@@ -11,9 +11,11 @@
  * during an export. An export thread whose reads were still made on the gateway's thread did not help
  * (docs/performance.md §12).
  *
- * One thread serves every export, started with the first and kept: a thread started per export spent
- * ~0.8 s of CPU loading the contract and its libraries and ran its first export with cold code, at 2.5–4×
- * the CPU of the same export on the gateway's warm thread (docs/performance.md §12).
+ * One thread serves every export, started with the gateway (`start`, once it listens) or with the first
+ * export, and kept: a thread started per export spent ~0.8 s of CPU loading the contract and its
+ * libraries and ran its first export with cold code, at 2.5–4× the CPU of the same export on the
+ * gateway's warm thread (docs/performance.md §12). Started with the gateway, the ~50 MiB the thread
+ * takes is taken at start rather than during an auditor's first export.
  */
 import { Worker } from 'node:worker_threads';
 import type { ExportStatement } from '../../core/index.js';
@@ -66,6 +68,8 @@ export type ThreadJob = ExportJob | CsvJob;
 /** What the gateway's thread says about export `id`. */
 export type ToThread =
   | { readonly t: 'start'; readonly id: number; readonly job: ThreadJob; readonly credit: number }
+  /** Open the ledger now (ExportThread.start). */
+  | { readonly t: 'open' }
   | { readonly t: 'more'; readonly id: number }
   | { readonly t: 'stop'; readonly id: number }
   | { readonly t: 'signed'; readonly id: number; readonly note: string }
@@ -78,10 +82,12 @@ export type FromThread =
   | { readonly t: 'done'; readonly id: number; readonly summary: ExportSummary }
   | { readonly t: 'fail'; readonly id: number; readonly message: string; readonly summary: ExportSummary }
   /** A stopped export has stopped reading. */
-  | { readonly t: 'ended'; readonly id: number };
+  | { readonly t: 'ended'; readonly id: number }
+  /** The ledger is open (or why it is not), in answer to `open`. */
+  | { readonly t: 'opened'; readonly error?: string };
 
 type Arrival =
-  | Exclude<FromThread, { t: 'sign' } | { t: 'ended' }>
+  | Exclude<FromThread, { t: 'sign' } | { t: 'ended' } | { t: 'opened' }>
   | { readonly t: 'lost'; readonly message: string };
 
 /** An export under way: what has arrived for it, and who signs its statement. */
@@ -99,6 +105,7 @@ export class ExportThread {
   private readonly making = new Set<number>();
   private nextId = 0;
   private closed = false;
+  private opening: Promise<void> | undefined;
   /** Exports begun on the thread, by kind. */
   readonly begun: Record<ThreadJob['kind'], number> = { bundle: 0, csv: 0 };
 
@@ -156,6 +163,44 @@ export class ExportThread {
     return this.making.size;
   }
 
+  /**
+   * Starts the thread now and has it open the ledger, rather than at the first export: what the thread
+   * costs in memory (its isolate, the contract and its libraries loaded again, its heap) is then taken
+   * when the gateway starts, not in the middle of its first export, and that export waits for no thread
+   * to load. Resolves once the ledger is open; rejects with the reason it is not (the thread stays,
+   * and the first export tries the ledger again).
+   */
+  start(): Promise<void> {
+    this.opening ??= this.open();
+    return this.opening;
+  }
+
+  /** The ledger opened by `start`, once it was called: undefined while the thread waits for an export. */
+  get opened(): Promise<void> | undefined {
+    return this.opening;
+  }
+
+  private async open(): Promise<void> {
+    if (this.closed) throw new Error('export thread: the log is closed');
+    const worker = this.started();
+    const opened = new Promise<void>((resolve, reject) => {
+      const settle = (error: Error | undefined) => {
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onMessage = (m: FromThread) => {
+        if (m.t === 'opened') settle(m.error === undefined ? undefined : new Error(m.error));
+      };
+      const onExit = (code: number) => settle(new Error(`export thread exited (code ${code})`));
+      worker.on('message', onMessage);
+      worker.on('exit', onExit);
+    });
+    worker.postMessage({ t: 'open' } satisfies ToThread);
+    await opened;
+  }
+
   /** Ends the thread and every export it was making. */
   async close(): Promise<void> {
     this.closed = true;
@@ -174,6 +219,7 @@ export class ExportThread {
     // An idle thread does not keep the process alive.
     worker.unref();
     worker.on('message', (m: FromThread) => {
+      if (m.t === 'opened') return;
       if (m.t === 'done' || m.t === 'fail' || m.t === 'ended') this.making.delete(m.id);
       const running = this.running.get(m.id);
       if (!running) {

@@ -31,7 +31,10 @@ interface Export {
 }
 const exports = new Map<number, Export>();
 
-/** The ledger, opened with the first export (a failure to open fails that export; the next tries again). */
+/**
+ * The ledger, opened when the gateway starts the thread (`open`) or with the first export (a failure
+ * to open fails that export; the next tries again).
+ */
 let ledger: Promise<AuditLedger> | undefined;
 function openLedger(): Promise<AuditLedger> {
   ledger ??= EmbeddedReaderDriver.open(setup.ledgerDir).then(
@@ -45,6 +48,13 @@ function openLedger(): Promise<AuditLedger> {
 }
 
 port.on('message', (m: ToThread) => {
+  if (m.t === 'open') {
+    openLedger().then(
+      () => send({ t: 'opened' }),
+      (e: unknown) => send({ t: 'opened', error: e instanceof Error ? e.message : String(e) }),
+    );
+    return;
+  }
   if (m.t === 'start') {
     const e: Export = { credit: m.credit, stopped: false, wakeOnCredit: undefined, signed: undefined };
     exports.set(m.id, e);

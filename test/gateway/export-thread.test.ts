@@ -10,15 +10,18 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { type BundleReport, importPublicKey, verifyBundle } from '../../core/index.js';
 import type { IssuedCheckpoint } from '../../gateway/logbuilder/checkpointer.js';
 import type { ExportSummary } from '../../gateway/logbuilder/export.js';
+import { loadConfig } from '../../gateway/config.js';
+import { ExportThread } from '../../gateway/logbuilder/export-thread.js';
 import type { TransparencyLog } from '../../gateway/logbuilder/log.js';
 import { csvChunks, SummaryPages } from '../../gateway/http/csv.js';
 import { exportedReceipt, readSelection, type Selection, selectAll } from '../../gateway/ledger/selection.js';
 import type { WalletIdentity } from '../../gateway/ledger/wallet.js';
-import { call, type ReceiptSpec, receipt, service, startTestGateway } from './helpers.js';
+import { call, type ReceiptSpec, receipt, service, startTestGateway, tempDir } from './helpers.js';
 
 const A = 'icu-relay-a';
 const B = 'icu-relay-b';
@@ -203,6 +206,37 @@ describe('bundle exports on their own thread', () => {
     const [e] = await failed;
     assert.match((e as Error).message, /export thread/);
     assert.ok((await threadsBackTo(threadsIdle - 1)) < threadsIdle, 'closing the gateway ended the thread');
+  });
+});
+
+describe('the export thread at start', () => {
+  it('starts with the gateway (the default) and has the ledger open before any export; the first export runs on it', async (t) => {
+    assert.equal(loadConfig({ env: {} }).transparency.exportThreadAtStart, true);
+    const { gw, url, admin } = await startTestGateway(t, { 'transparency.exportThreadAtStart': true });
+    const thread = gw.service.log?.exportThread;
+    assert.ok(thread, 'the embedded gateway has an export thread');
+    assert.ok(thread.opened, 'the gateway started the thread without waiting for an export');
+    await thread.opened;
+    const { token, key } = await service(url, admin);
+    const r = await call(url, 'POST', '/v1/receipts', { token, raw: receipt([key], { source: A }) });
+    assert.equal(r.status, 201, r.text);
+    const withThread = threads();
+    const exported = await call(url, 'GET', `/v1/export?source=${A}`, { token: admin });
+    assert.equal(exported.status, 200, exported.text);
+    assert.equal(thread.begun.bundle, 1, 'the export ran on the thread');
+    assert.equal(threads(), withThread, 'and started no thread of its own');
+  });
+
+  it('left to the first export when asked: no thread until then', async (t) => {
+    const { gw } = await startTestGateway(t, { 'transparency.exportThreadAtStart': false });
+    assert.equal(gw.service.log?.exportThread?.opened, undefined);
+  });
+
+  it('a thread that cannot open the ledger says why', async (t) => {
+    const empty = await tempDir(t);
+    const thread = new ExportThread({ ledgerDir: empty, logTree: join(empty, 'tree') }, 64);
+    t.after(() => thread.close());
+    await assert.rejects(thread.start(), /ledger/i);
   });
 });
 

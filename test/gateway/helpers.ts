@@ -53,7 +53,16 @@ export async function startTestGateway(
   const dataDir = dir ?? (await tempDir(t));
   const config = loadConfig({
     env: {},
-    overrides: { dataDir, port: 0, host: '127.0.0.1', 'log.level': 'silent', ...overrides },
+    // A test gateway starts its export thread with its first export, not with itself (the default):
+    // most tests export nothing, and each thread loads the contract and its libraries again.
+    overrides: {
+      dataDir,
+      port: 0,
+      host: '127.0.0.1',
+      'log.level': 'silent',
+      'transparency.exportThreadAtStart': false,
+      ...overrides,
+    },
   });
   const gw = await startGateway(config, { log: false, notice: () => {}, ...options });
   t.after(() => gw.close());
