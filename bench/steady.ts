@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { median, percentile, type Suite } from './harness.js';
-import { defaultStartFlags } from '../cli/young-generation.js';
+import { defaultStartEnv, defaultStartFlags } from '../cli/young-generation.js';
 import { parseReceipt } from '../core/index.js';
 import {
   appenderToken,
@@ -291,10 +291,12 @@ const FLOOR_SERVER = join(import.meta.dirname, 'floor-server.js');
  */
 export async function floorRuns(load: SteadyLoad, runs: number, scratch?: string): Promise<SteadyRun[]> {
   const dir = await mkdtemp(join(scratch ?? tmpdir(), 'torgo-bench-floor-'));
-  // With the V8 flags `torgo serve` starts with by default (its young generation, single-threaded GC).
+  // With the V8 flags and malloc arena cap `torgo serve` starts with by default (its young generation,
+  // single-threaded GC, MALLOC_ARENA_MAX).
   const child = fork(FLOOR_SERVER, [dir], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     execArgv: defaultStartFlags(),
+    env: { ...process.env, ...defaultStartEnv() },
   });
   // The connections the gateway's runs have.
   const agents = loadAgents(load);

@@ -12,15 +12,15 @@ if (major < 22 || (major === 22 && minor < 12)) {
 // `torgo serve`'s V8 start flags, applied before the CLI loads when only defaults and the environment
 // speak (cli/young-generation.ts): a restart after loading it would pay for loading it twice.
 if (typeof process.execve === 'function') {
-  const { earlyRelaunchArgs } = await import('../dist/cli/young-generation.js');
+  const { earlyRelaunch } = await import('../dist/cli/young-generation.js');
   const start = {
     execPath: process.execPath,
     execArgv: process.execArgv,
     argv: process.argv,
     nodeOptions: process.env.NODE_OPTIONS,
   };
-  const args = earlyRelaunchArgs(start, process.env);
-  if (args) process.execve(process.execPath, args, process.env);
+  const again = earlyRelaunch(start, process.env);
+  if (again) process.execve(process.execPath, again.args, { ...process.env, ...again.env });
 }
 const { main } = await import('../dist/cli/main.js');
 

@@ -7,10 +7,12 @@ export interface Output {
   err(text: string): void;
   /**
    * Replaces the running process with the argument vector given (argv[0] first; `process.execve`,
-   * same process id). Only the real process's output has it; `torgo serve` uses it to start again
-   * with its young generation set (cli/young-generation.ts).
+   * same process id), its environment with `env` added. Only the real process's output has it;
+   * `torgo serve` uses it to start again with its start settings (cli/young-generation.ts).
    */
-  readonly replaceProcess?: ((args: readonly string[]) => void) | undefined;
+  readonly replaceProcess?:
+    | ((args: readonly string[], env?: Readonly<Record<string, string>>) => void)
+    | undefined;
 }
 
 const execve = process.execve;
@@ -20,5 +22,7 @@ export const processOutput: Output = {
   err: (t) => process.stderr.write(t),
   // Absent where Node has no process.execve (Windows).
   replaceProcess:
-    typeof execve === 'function' ? (args) => execve(process.execPath, [...args], process.env) : undefined,
+    typeof execve === 'function'
+      ? (args, env = {}) => execve(process.execPath, [...args], { ...process.env, ...env })
+      : undefined,
 };

@@ -1,13 +1,15 @@
 /**
- * V8 settings `torgo serve` needs from its start (`node.maxSemiSpaceMiB`, `node.singleThreadedGc`,
- * docs/operations.md): V8 reads them when the process starts, from the command line and
+ * Settings `torgo serve` needs from its start (`node.maxSemiSpaceMiB`, `node.singleThreadedGc`,
+ * `node.mallocArenaMax`, docs/operations.md). glibc reads its malloc arena cap from the environment
+ * when the process starts (MALLOC_ARENA_MAX); V8 reads its flags then too, from the command line and
  * NODE_OPTIONS; `v8.setFlagsFromString` afterwards does not resize the semi-spaces (measured: the
  * new space still grows to Node's default) nor stop the GC's helper threads (measured: they still
  * ran). So a serve process that was started without them replaces itself, before it opens or
  * writes anything, with the same program run with them — `process.execve`, which keeps the process
  * id, so a service manager, `kill` and /proc see the same process. Whichever way it is started
  * (`bin/torgo.js`, `npm start`, a unit file) gets the settings; a flag given explicitly on the
- * command line or in NODE_OPTIONS (`--no-single-threaded-gc` too) is left as it is.
+ * command line or in NODE_OPTIONS (`--no-single-threaded-gc` too), and an arena cap the environment
+ * sets already (MALLOC_ARENA_MAX, or GLIBC_TUNABLES' glibc.malloc.arena_max), are left as they are.
  */
 
 export const SEMI_SPACE_FLAG = '--max-semi-space-size';
@@ -23,6 +25,18 @@ export const SINGLE_THREADED_GC_DEFAULT = true;
 export const SEMI_SPACE_DEFAULT_MIB = 8;
 /** The largest `node.maxSemiSpaceMiB` the configuration accepts. */
 export const SEMI_SPACE_MAX_MIB = 1024;
+/** Where glibc reads its cap on malloc arenas from, once, when the process starts. */
+export const MALLOC_ARENA_ENV = 'MALLOC_ARENA_MAX';
+/**
+ * `node.mallocArenaMax`'s default. glibc gives threads that allocate at the same time arenas of their
+ * own, up to 8 per core, and keeps what each arena once held: the export thread's first export grew
+ * the gateway's RSS by 58 MiB beyond the thread's own start, 19–22 MiB with 2 arenas or 1
+ * (docs/performance.md §12). Each thread's cache of small blocks (glibc's tcache) spares most
+ * allocations the arena's lock.
+ */
+export const MALLOC_ARENA_DEFAULT = 2;
+/** The largest `node.mallocArenaMax` the configuration accepts. */
+export const MALLOC_ARENA_MAX_LIMIT = 64;
 
 /** The settings (the config's `node` section). */
 export interface StartSettings {
@@ -30,12 +44,15 @@ export interface StartSettings {
   readonly maxSemiSpaceMiB: number;
   /** V8 collects garbage on the thread that made it, with no helper threads. */
   readonly singleThreadedGc: boolean;
+  /** glibc's malloc arenas at most; 0 leaves glibc's own cap. */
+  readonly mallocArenaMax: number;
 }
 
 /** The `node` section's defaults (gateway/config.ts takes them from here, as bin/torgo.js does). */
 export const DEFAULT_START_SETTINGS: StartSettings = {
   maxSemiSpaceMiB: SEMI_SPACE_DEFAULT_MIB,
   singleThreadedGc: SINGLE_THREADED_GC_DEFAULT,
+  mallocArenaMax: MALLOC_ARENA_DEFAULT,
 };
 
 /** What the decision reads of the running process. */
@@ -45,6 +62,10 @@ export interface ProcessStart {
   /** `process.argv`: the node binary, the script, then the script's arguments. */
   readonly argv: readonly string[];
   readonly nodeOptions: string | undefined;
+  /** Its environment (the arena cap): none given reads as an empty one. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Whether its C library is glibc; found out (process.report) when not given. */
+  readonly glibc?: boolean;
 }
 
 /** True if the process was started with `flag` (or `--no-` it), on the command line or in NODE_OPTIONS. */
@@ -71,13 +92,48 @@ export function missingFlags(settings: StartSettings, start: ProcessStart): stri
 }
 
 /**
- * The argument vector (argv[0] first) to run this process again with the settings, or undefined when
- * it should go on as it is: nothing asked, or every flag asked already given.
+ * The environment the settings ask for that the process was not started with: the arena cap, unless
+ * its environment sets one already or its C library is not glibc (which would not read it).
  */
-export function relaunchArgs(settings: StartSettings, start: ProcessStart): string[] | undefined {
+export function missingEnv(settings: StartSettings, start: ProcessStart): Record<string, string> {
+  if (settings.mallocArenaMax === 0) return {};
+  const env = start.env ?? {};
+  if (env[MALLOC_ARENA_ENV] !== undefined || /glibc\.malloc\.arena_max=/.test(env['GLIBC_TUNABLES'] ?? ''))
+    return {};
+  if (!(start.glibc ?? runsOnGlibc())) return {};
+  return { [MALLOC_ARENA_ENV]: String(settings.mallocArenaMax) };
+}
+
+/** True where the process's C library is glibc (what `process.report` says of it). */
+function runsOnGlibc(): boolean {
+  if (process.platform !== 'linux') return false;
+  // Without the network interfaces (Node ≥ 22.11; not in @types/node): ~4 ms rather than ~17.
+  const report = process.report as typeof process.report & { excludeNetwork?: boolean };
+  const excluded = report.excludeNetwork;
+  report.excludeNetwork = true;
+  try {
+    const header = (report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
+    return typeof header?.glibcVersionRuntime === 'string';
+  } finally {
+    report.excludeNetwork = excluded;
+  }
+}
+
+/** How to run this process again with the settings: its argument vector (argv[0] first) and what to add to its environment. */
+export interface Relaunch {
+  readonly args: string[];
+  readonly env: Record<string, string>;
+}
+
+/**
+ * This process run again with the settings, or undefined when it should go on as it is: nothing
+ * asked, or every flag and variable asked already given.
+ */
+export function relaunch(settings: StartSettings, start: ProcessStart): Relaunch | undefined {
   const flags = missingFlags(settings, start);
-  if (flags.length === 0) return undefined;
-  return [start.execPath, ...flags, ...start.execArgv, ...start.argv.slice(1)];
+  const env = missingEnv(settings, start);
+  if (flags.length === 0 && Object.keys(env).length === 0) return undefined;
+  return { args: [start.execPath, ...flags, ...start.execArgv, ...start.argv.slice(1)], env };
 }
 
 /**
@@ -88,7 +144,7 @@ export function relaunchArgs(settings: StartSettings, start: ProcessStart): stri
  */
 export function ensureStartSettings(
   settings: StartSettings,
-  replace: ((args: readonly string[]) => void) | undefined,
+  replace: ((args: readonly string[], env: Readonly<Record<string, string>>) => void) | undefined,
   notice: (line: string) => void,
 ): void {
   const start = {
@@ -96,16 +152,20 @@ export function ensureStartSettings(
     execArgv: process.execArgv,
     argv: process.argv,
     nodeOptions: process.env['NODE_OPTIONS'],
+    env: process.env,
   };
-  const args = relaunchArgs(settings, start);
-  if (!args) return;
+  const again = relaunch(settings, start);
+  if (!again) return;
   if (!replace) {
-    notice(
-      `node settings not applied (this process cannot restart itself): start Node with ${missingFlags(settings, start).join(' ')}`,
-    );
+    const asked = [
+      ...Object.entries(again.env).map(([k, v]) => `${k}=${v}`),
+      'node',
+      ...missingFlags(settings, start),
+    ];
+    notice(`node settings not applied (this process cannot restart itself): start it as ${asked.join(' ')}`);
     return;
   }
-  replace(args);
+  replace(again.args, again.env);
 }
 
 /**
@@ -117,29 +177,43 @@ export function ensureStartSettings(
  * configuration reads them. Otherwise undefined, and `torgo serve` decides once it has read its
  * configuration (`ensureStartSettings`, which also reports a value it refuses): a restart there, as before.
  */
-export function earlyRelaunchArgs(
+export function earlyRelaunch(
   start: ProcessStart,
   env: Readonly<Record<string, string | undefined>>,
-): string[] | undefined {
+): Relaunch | undefined {
   const args = start.argv.slice(2);
   if (args[0] !== 'serve') return undefined;
   if (env['TORGO_CONFIG'] || args.some((a) => a === '--config' || a.startsWith('--config=')))
     return undefined;
   const settings = settingsFromEnv(env);
-  return settings && relaunchArgs(settings, start);
+  return settings && relaunch(settings, { ...start, env });
 }
 
 /** The `node` settings the environment gives over the defaults, or undefined for anything unplain. */
 function settingsFromEnv(env: Readonly<Record<string, string | undefined>>): StartSettings | undefined {
   const gc = env['TORGO_NODE_SINGLE_THREADED_GC'];
   const semi = env['TORGO_NODE_MAX_SEMI_SPACE_MIB'];
+  const arenas = env['TORGO_NODE_MALLOC_ARENA_MAX'];
   if (gc !== undefined && gc !== 'true' && gc !== 'false') return undefined;
-  if (semi !== undefined && !(/^(0|[1-9]\d{0,3})$/.test(semi) && Number(semi) <= SEMI_SPACE_MAX_MIB))
-    return undefined;
+  const plain = (v: string | undefined, max: number) =>
+    v === undefined || (/^(0|[1-9]\d{0,3})$/.test(v) && Number(v) <= max);
+  if (!plain(semi, SEMI_SPACE_MAX_MIB) || !plain(arenas, MALLOC_ARENA_MAX_LIMIT)) return undefined;
   return {
     singleThreadedGc: gc === undefined ? DEFAULT_START_SETTINGS.singleThreadedGc : gc === 'true',
     maxSemiSpaceMiB: semi === undefined ? DEFAULT_START_SETTINGS.maxSemiSpaceMiB : Number(semi),
+    mallocArenaMax: arenas === undefined ? DEFAULT_START_SETTINGS.mallocArenaMax : Number(arenas),
   };
+}
+
+/** The environment `torgo serve` adds to this process's by default (what the steady benchmark's floor runs with too). */
+export function defaultStartEnv(): Record<string, string> {
+  return missingEnv(DEFAULT_START_SETTINGS, {
+    execPath: '',
+    execArgv: [],
+    argv: [],
+    nodeOptions: undefined,
+    env: process.env,
+  });
 }
 
 /** The Node options `torgo serve` runs with by default (what the query benchmark runs with too). */
