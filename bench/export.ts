@@ -71,7 +71,8 @@ export const exportSuite: Suite = async ({ smoke, scratch, bundleReceipts }) => 
     const auditor = await roleToken(agent, serve.url, serve.admin, 'export-auditor', ['auditor']);
     await fillSource(agent, serve.url, token, SOURCE, total);
     const pid = serve.child.pid!;
-    const figures: { rate: number; perCpuSecond: number; growth: number; bytes: number }[] = [];
+    const figures: { rate: number; perCpuSecond: number; growth: number; bytes: number; before: number }[] =
+      [];
     for (let k = 0; k < runs; k++) {
       const before = rssMiB(pid);
       let peak = before;
@@ -91,6 +92,7 @@ export const exportSuite: Suite = async ({ smoke, scratch, bundleReceipts }) => 
         rate: total / seconds,
         perCpuSecond: total / cpuSeconds,
         growth: peak - before,
+        before,
         bytes: r.bytes,
       });
     }
@@ -114,10 +116,11 @@ export const exportSuite: Suite = async ({ smoke, scratch, bundleReceipts }) => 
       },
       {
         suite: 'export',
-        name: 'server RSS growth during an export (peak − before)',
-        value: median(figures.map((f) => f.growth)),
+        // The largest, not the median: the first export of a gateway may start what later ones reuse.
+        name: 'server RSS growth during an export (peak − before), the largest of the exports',
+        value: Math.max(...figures.map((f) => f.growth)),
         unit: 'MiB',
-        note: `${note}; each: ${figures.map((f) => f.growth.toFixed(0)).join(', ')} MiB (target ≤ 50 at any size)`,
+        note: `${total.toLocaleString('en-US')} receipts, ${mib} MiB; each: ${figures.map((f) => f.growth.toFixed(0)).join(', ')} MiB (target ≤ 50 at any size); RSS before each: ${figures.map((f) => f.before.toFixed(0)).join(', ')} MiB`,
       },
     ] satisfies Row[];
   } finally {
