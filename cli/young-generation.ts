@@ -30,7 +30,7 @@ export const MALLOC_ARENA_ENV = 'MALLOC_ARENA_MAX';
 /**
  * `node.mallocArenaMax`'s default. glibc gives threads that allocate at the same time arenas of their
  * own, up to 8 per core, and keeps what each arena once held: the export thread's first export grew
- * the gateway's RSS by 58 MiB beyond the thread's own start, 19–22 MiB with 2 arenas or 1
+ * the gateway's RSS by 58 MiB beyond the thread's own start, 19–27 MiB with 2 arenas or 1
  * (docs/performance.md §12). Each thread's cache of small blocks (glibc's tcache) spares most
  * allocations the arena's lock.
  */
