@@ -97,7 +97,8 @@ export const exportSuite: Suite = async ({ smoke, scratch, bundleReceipts }) => 
       });
     }
     const mib = (figures[0]!.bytes / 2 ** 20).toFixed(1);
-    const note = `${total.toLocaleString('en-US')} receipts, ${mib} MiB; ${runs} exports, median`;
+    const size = `${total.toLocaleString('en-US')} receipts, ${mib} MiB`;
+    const note = `${size}; ${runs} exports, median`;
     return [
       {
         suite: 'export',
@@ -120,7 +121,7 @@ export const exportSuite: Suite = async ({ smoke, scratch, bundleReceipts }) => 
         name: 'server RSS growth during an export (peak − before), the largest of the exports',
         value: Math.max(...figures.map((f) => f.growth)),
         unit: 'MiB',
-        note: `${total.toLocaleString('en-US')} receipts, ${mib} MiB; each: ${figures.map((f) => f.growth.toFixed(0)).join(', ')} MiB (target ≤ 50 at any size); RSS before each: ${figures.map((f) => f.before.toFixed(0)).join(', ')} MiB`,
+        note: `${size}; each: ${figures.map((f) => f.growth.toFixed(0)).join(', ')} MiB (target ≤ 50 at any size); RSS before each: ${figures.map((f) => f.before.toFixed(0)).join(', ')} MiB`,
       },
     ] satisfies Row[];
   } finally {

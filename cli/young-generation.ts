@@ -95,7 +95,10 @@ export function missingFlags(settings: StartSettings, start: ProcessStart): stri
  * The environment the settings ask for that the process was not started with: the arena cap, unless
  * its environment sets one already or its C library is not glibc (which would not read it).
  */
-export function missingEnv(settings: StartSettings, start: ProcessStart): Record<string, string> {
+export function missingEnv(
+  settings: StartSettings,
+  start: Pick<ProcessStart, 'env' | 'glibc'>,
+): Record<string, string> {
   if (settings.mallocArenaMax === 0) return {};
   const env = start.env ?? {};
   if (env[MALLOC_ARENA_ENV] !== undefined || /glibc\.malloc\.arena_max=/.test(env['GLIBC_TUNABLES'] ?? ''))
@@ -207,13 +210,7 @@ function settingsFromEnv(env: Readonly<Record<string, string | undefined>>): Sta
 
 /** The environment `torgo serve` adds to this process's by default (what the steady benchmark's floor runs with too). */
 export function defaultStartEnv(): Record<string, string> {
-  return missingEnv(DEFAULT_START_SETTINGS, {
-    execPath: '',
-    execArgv: [],
-    argv: [],
-    nodeOptions: undefined,
-    env: process.env,
-  });
+  return missingEnv(DEFAULT_START_SETTINGS, { env: process.env });
 }
 
 /** The Node options `torgo serve` runs with by default (what the query benchmark runs with too). */

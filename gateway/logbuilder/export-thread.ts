@@ -106,6 +106,8 @@ export class ExportThread {
   private nextId = 0;
   private closed = false;
   private opening: Promise<void> | undefined;
+  /** Who waits for the thread's answer to `open` (start). */
+  private whenOpened: { resolve(): void; reject(e: Error): void } | undefined;
   /** Exports begun on the thread, by kind. */
   readonly begun: Record<ThreadJob['kind'], number> = { bundle: 0, csv: 0 };
 
@@ -183,20 +185,7 @@ export class ExportThread {
   private async open(): Promise<void> {
     if (this.closed) throw new Error('export thread: the log is closed');
     const worker = this.started();
-    const opened = new Promise<void>((resolve, reject) => {
-      const settle = (error: Error | undefined) => {
-        worker.off('message', onMessage);
-        worker.off('exit', onExit);
-        if (error) reject(error);
-        else resolve();
-      };
-      const onMessage = (m: FromThread) => {
-        if (m.t === 'opened') settle(m.error === undefined ? undefined : new Error(m.error));
-      };
-      const onExit = (code: number) => settle(new Error(`export thread exited (code ${code})`));
-      worker.on('message', onMessage);
-      worker.on('exit', onExit);
-    });
+    const opened = new Promise<void>((resolve, reject) => (this.whenOpened = { resolve, reject }));
     worker.postMessage({ t: 'open' } satisfies ToThread);
     await opened;
   }
@@ -219,7 +208,12 @@ export class ExportThread {
     // An idle thread does not keep the process alive.
     worker.unref();
     worker.on('message', (m: FromThread) => {
-      if (m.t === 'opened') return;
+      if (m.t === 'opened') {
+        if (m.error === undefined) this.whenOpened?.resolve();
+        else this.whenOpened?.reject(new Error(m.error));
+        this.whenOpened = undefined;
+        return;
+      }
       if (m.t === 'done' || m.t === 'fail' || m.t === 'ended') this.making.delete(m.id);
       const running = this.running.get(m.id);
       if (!running) {
@@ -242,6 +236,8 @@ export class ExportThread {
       if (this.worker !== worker) return;
       this.worker = undefined;
       this.making.clear();
+      this.whenOpened?.reject(new Error(message));
+      this.whenOpened = undefined;
       for (const running of this.running.values()) arrive(running, { t: 'lost', message });
     };
     worker.on('error', (e) => lost(`export thread: ${e.message}`));
