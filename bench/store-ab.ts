@@ -5,6 +5,7 @@
  * with the random keys (`s/`, `h/`, `t/`)?
  *
  *   npx node dist/bench/store-ab.js [--receipts 50000] [--rounds 2] [--scratch DIR] [--stats]
+ *     [--layouts single,split,segment]
  *
  * `--stats` prints each database's `leveldb.stats` (compactions by level) at the end of each run.
  *
@@ -12,7 +13,10 @@
  * committer does) to a fresh directory, in one of two layouts:
  * - `single`: one batch per block into one LevelDB (storage format 2's layout);
  * - `split`: the block's `v/` and `b/` entries into a second LevelDB (sync) first, then the rest (sync);
- *   there the block is keyed `v/<block:16 hex>`, so that the value store's keys only ever rise.
+ *   there the block is keyed `v/<block:16 hex>`, so that the value store's keys only ever rise;
+ * - `segment`: the block's `v/` and `b/` values appended to one file (`fdatasync`), then the rest into
+ *   LevelDB with a 16-byte pointer in place of each (sync): a value log (docs/performance.md §4, twelfth
+ *   pass). Default layouts: `single,split`.
  * Per receipt, by quarter of the run: CPU of LevelDB's threads (`libuv-worker`: writes and compaction,
  * /proc ticks), of the whole process, and bytes written to disk (/proc/self/io).
  *
@@ -24,6 +28,7 @@
 import './quiet-logs.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,7 +40,7 @@ const BATCH = 50;
 const QUARTERS = 4;
 const SMALL_RANDOM = 6;
 
-type Layout = 'single' | 'split';
+type Layout = 'single' | 'split' | 'segment';
 interface Op {
   readonly type: 'put';
   readonly key: string;
@@ -99,6 +104,8 @@ async function run(layout: Layout, receipts: number, scratch: string, stats: boo
   const dir = mkdtempSync(join(scratch, `store-ab-${layout}-`));
   const main = await openDb(join(dir, 'ledger'));
   const values = layout === 'split' ? await openDb(join(dir, 'values')) : main;
+  const segment = layout === 'segment' ? await open(join(dir, 'values.seg'), 'a') : undefined;
+  let end = 0;
   const blocks = Math.ceil(receipts / BATCH);
   const perQuarter = Math.ceil(blocks / QUARTERS);
   const out: Quarter[] = [];
@@ -112,6 +119,21 @@ async function run(layout: Layout, receipts: number, scratch: string, stats: boo
       for (const { large, rest } of ops) {
         if (layout === 'single') {
           await main.batch([...large, ...rest], { sync: true });
+        } else if (segment) {
+          const bytes = Buffer.concat(large.map((op) => op.value));
+          await segment.write(bytes);
+          await segment.datasync();
+          const pointers: Op[] = [];
+          let at = end;
+          for (const op of large) {
+            const p = Buffer.alloc(16);
+            p.writeBigUInt64BE(BigInt(at), 0);
+            p.writeUInt32BE(op.value.length, 8);
+            pointers.push({ type: 'put', key: op.key, value: p });
+            at += op.value.length;
+          }
+          end = at;
+          await main.batch([...pointers, ...rest], { sync: true });
         } else {
           await values.batch(large.map(monotonic), { sync: true });
           await main.batch(rest, { sync: true });
@@ -131,6 +153,7 @@ async function run(layout: Layout, receipts: number, scratch: string, stats: boo
     }
   } finally {
     await main.close();
+    await segment?.close();
     if (values !== main) await values.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -144,13 +167,15 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '2' },
       scratch: { type: 'string', default: tmpdir() },
       stats: { type: 'boolean', default: false },
+      layouts: { type: 'string' },
     },
   });
   const receipts = Number(args.receipts);
   const rounds = Number(args.rounds);
-  const results: Record<Layout, Quarter[][]> = { single: [], split: [] };
+  const layouts = (args.layouts ?? 'single,split').split(',') as Layout[];
+  const results: Record<Layout, Quarter[][]> = { single: [], split: [], segment: [] };
   for (let r = 0; r < rounds; r++) {
-    const order: Layout[] = r % 2 === 0 ? ['single', 'split'] : ['split', 'single'];
+    const order: Layout[] = r % 2 === 0 ? layouts : [...layouts].reverse();
     for (const layout of order) {
       const quarters = await run(layout, receipts, args.scratch, args.stats);
       results[layout].push(quarters);
@@ -163,7 +188,7 @@ async function main(): Promise<void> {
     }
   }
   console.log('\nmedian per receipt by quarter: LevelDB threads / whole process CPU, KiB written to disk');
-  for (const layout of ['single', 'split'] as const) {
+  for (const layout of layouts) {
     const cells = Array.from({ length: QUARTERS }, (_, q) => {
       const at = results[layout].map((runQ) => runQ[q]!);
       return `${median(at.map((x) => x.leveldbMs)).toFixed(3)}/${median(at.map((x) => x.allMs)).toFixed(3)} ms ${median(at.map((x) => x.writtenKiB)).toFixed(1)} KiB`;
