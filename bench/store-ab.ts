@@ -10,7 +10,7 @@
  * `--stats` prints each database's `leveldb.stats` (compactions by level) at the end of each run.
  *
  * Each run writes the same blocks (batches of 50, one block at a time, every batch with sync as the
- * committer does) to a fresh directory, in one of two layouts:
+ * committer does) to a fresh directory, in one of these layouts:
  * - `single`: one batch per block into one LevelDB (storage format 2's layout);
  * - `split`: the block's `v/` and `b/` entries into a second LevelDB (sync) first, then the rest (sync);
  *   there the block is keyed `v/<block:16 hex>`, so that the value store's keys only ever rise;
@@ -172,8 +172,11 @@ async function main(): Promise<void> {
   });
   const receipts = Number(args.receipts);
   const rounds = Number(args.rounds);
-  const layouts = (args.layouts ?? 'single,split').split(',') as Layout[];
   const results: Record<Layout, Quarter[][]> = { single: [], split: [], segment: [] };
+  const layouts = (args.layouts ?? 'single,split').split(',') as Layout[];
+  const unknown = layouts.filter((l) => !(l in results));
+  if (unknown.length > 0)
+    throw new Error(`--layouts: unknown ${unknown.join(', ')} (single, split, segment)`);
   for (let r = 0; r < rounds; r++) {
     const order: Layout[] = r % 2 === 0 ? layouts : [...layouts].reverse();
     for (const layout of order) {
