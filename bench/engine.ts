@@ -29,6 +29,7 @@ import type { MlDsaBackend } from '../core/crypto/mldsa.js';
 import { pooledMlDsa } from '../core/crypto/verify-pool.js';
 import { nativeBackend } from '../core/crypto/native.js';
 import { EmbeddedLedger } from '../engine/index.js';
+import { WRITE_BUFFER_BYTES } from '../engine/ledger.js';
 import { openDb } from '../engine/state.js';
 import { preVerify } from '../gateway/append/verify.js';
 import { median, opsPerSecond, percentile, type Row, type Suite, timed } from './harness.js';
@@ -135,6 +136,41 @@ export async function openBenchLedger(
     close: async (keep = false) => {
       await ledger.close();
       if (!keep) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The floor of a durable append on this design, for rows 14.1–14.2 (docs/performance.md §4, thirteenth pass):
+ * each receipt parsed and its signature checked on the verification workers, exactly as the embedded
+ * gateway's pre-check does (`pooledMlDsa(…).checkReceipt`: the same workers, parse and answer), then its
+ * `.mu` bytes put under its id in one LevelDB batch per call, synced, with the engine's LevelDB settings
+ * (concurrent calls share syncs, as LevelDB groups writers). Nothing else: no contract, state, indexes,
+ * history, blocks, hash chain or log. A ledger of this design cannot append faster than this; what the
+ * ledger's rows reach over what this reaches is what the ledger's own work costs.
+ */
+export async function openFloor(
+  scratch: string,
+): Promise<{ append: (call: AppendCall) => Promise<void>; close: () => Promise<void> }> {
+  const dir = await mkdtemp(join(scratch, 'torgo-bench-floor-'));
+  const db = await openDb(join(dir, 'floor'), { writeBufferBytes: WRITE_BUFFER_BYTES });
+  const pooled = pooledMlDsa({ memo: false });
+  const keys = new Map([[benchKey.keyId, benchPublicKey]]);
+  return {
+    append: async (call) => {
+      const checks = await Promise.all(call.receipts.map((r) => pooled.checkReceipt(r, keys)));
+      await db.batch(
+        checks.map((c) => {
+          if (c.verdict !== 'valid') throw new Error(`the floor refused a bench receipt: ${c.verdict}`);
+          return { type: 'put' as const, key: `r/${c.receipt.document.fields.id}`, value: Buffer.from(c.mu) };
+        }),
+        { sync: true },
+      );
+    },
+    close: async () => {
+      await db.close();
+      await pooled.pool?.close();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
@@ -256,18 +292,32 @@ export const engineSuite: Suite = async ({ smoke, scratch = tmpdir() }) => {
   // Receipts pre-checked as the embedded gateway does (PreCheck `worker`), so that the rows measure the
   // ledger a gateway drives (docs/performance.md §4, fifth pass).
   const { ledger, append, close } = await openBenchLedger({ scratch, preCheck: 'worker' });
+  const floor = await openFloor(scratch);
   try {
     // Warm-up: JIT, the worker pool, LevelDB's first files.
     const warm = appendCalls(await signedReceipts(smoke ? 8 : 400), 1);
     await drive(warm.length, 16, (i) => append(warm[i]!));
+    await drive(warm.length, 16, (i) => floor.append(warm[i]!));
 
-    const scenarios: { name: string; concurrency: number; batch: number; receipts: number }[] = [
-      { name: 'append single, c=1', concurrency: 1, batch: 1, receipts: smoke ? 10 : 400 },
-      { name: 'append single, c=16', concurrency: 16, batch: 1, receipts: smoke ? 20 : 1500 },
-      { name: 'append single, c=64', concurrency: 64, batch: 1, receipts: smoke ? 20 : 1500 },
-      { name: 'append batch of 50, c=4', concurrency: 4, batch: 50, receipts: smoke ? 20 : 3000 },
-      { name: 'append batch of 100, c=4', concurrency: 4, batch: 100, receipts: smoke ? 20 : 3000 },
-    ];
+    // `floor`: the scenario is run on the floor too (openFloor), right after each of its runs on the ledger.
+    const scenarios: { name: string; concurrency: number; batch: number; receipts: number; floor?: true }[] =
+      [
+        { name: 'append single, c=1', concurrency: 1, batch: 1, receipts: smoke ? 10 : 400 },
+        { name: 'append single, c=16', concurrency: 16, batch: 1, receipts: smoke ? 20 : 1500 },
+        { name: 'append single, c=64', concurrency: 64, batch: 1, receipts: smoke ? 20 : 1500, floor: true },
+        {
+          name: 'append batch of 50, c=4',
+          concurrency: 4,
+          batch: 50,
+          receipts: smoke ? 20 : 3000,
+          floor: true,
+        },
+        { name: 'append batch of 100, c=4', concurrency: 4, batch: 100, receipts: smoke ? 20 : 3000 },
+      ];
+    const floorRate = async (n: number, concurrency: number, calls: AppendCall[]): Promise<number> => {
+      const { ms } = await timed(() => drive(calls.length, concurrency, (i) => floor.append(calls[i]!)));
+      return (n * 1000) / ms;
+    };
     for (const s of scenarios) {
       const batch = smoke ? Math.min(s.batch, 5) : s.batch;
       const results: {
@@ -277,6 +327,7 @@ export const engineSuite: Suite = async ({ smoke, scratch = tmpdir() }) => {
         mainUs: number;
         blocks: number;
         raw: number;
+        floor: number;
       }[] = [];
       for (let run = 0; run < runs; run++) {
         const receipts = await signedReceipts(s.receipts);
@@ -285,6 +336,9 @@ export const engineSuite: Suite = async ({ smoke, scratch = tmpdir() }) => {
         const raw = verifyOneThread(smoke);
         // Client work (building the argument) stays outside the timed region.
         const calls = appendCalls(receipts, batch);
+        // The floor's run before the ledger's in every other run, so that neither always goes first.
+        const floorFirst =
+          s.floor && run % 2 === 1 ? await floorRate(receipts.length, s.concurrency, calls) : undefined;
         const h0 = ledger.height;
         const { value, ms, mainMs } = await timed(() =>
           drive(calls.length, s.concurrency, (i) => append(calls[i]!)),
@@ -296,6 +350,9 @@ export const engineSuite: Suite = async ({ smoke, scratch = tmpdir() }) => {
           mainUs: (mainMs * 1000) / receipts.length,
           blocks: ((ledger.height - h0) * 100) / calls.length,
           raw,
+          floor: s.floor
+            ? (floorFirst ?? (await floorRate(receipts.length, s.concurrency, calls)))
+            : Number.NaN,
         });
       }
       const m = (f: (r: (typeof results)[number]) => number) => median(results.map(f));
@@ -313,12 +370,27 @@ export const engineSuite: Suite = async ({ smoke, scratch = tmpdir() }) => {
           m((r) => r.mainUs),
           m((r) => r.rate),
           `; ${m((r) => r.blocks).toFixed(1)} blocks per 100 tx${s.concurrency === 1 ? `; fsync bound ${Math.round(fsync * batch)}/s` : ''}` +
-            `; runs' ratios to their own limit ${ratios}`,
+            `; runs' ratios to their own limit ${ratios}` +
+            (s.floor ? `; ${m((r) => r.rate / r.floor).toFixed(2)}× of the floor in the same runs` : ''),
         ),
       });
+      if (s.floor) {
+        rows.push({
+          suite: 'embedded',
+          name: `floor: parse + verify on the workers + synced write, ${s.name.replace('append ', '')}`,
+          value: m((r) => r.floor),
+          unit: 'receipts/s',
+          limit: { name: 'native verify, 1 thread, next to each run', value: m((r) => r.raw) },
+          ratio: m((r) => r.floor / r.raw),
+          note:
+            'no contract, state, indexes, history, blocks or log (bench/engine.ts openFloor); ' +
+            `runs' ratios to their own limit ${results.map((r) => (r.floor / r.raw).toFixed(2)).join(', ')}`,
+        });
+      }
     }
   } finally {
     await close();
+    await floor.close();
   }
   rows.push(
     ...(await memoRows(scratch, smoke ? { batch: 5, total: 20, runs } : { batch: 50, total: 3000, runs })),
