@@ -16,13 +16,15 @@
  * — the gateway's process (all threads) against the engine's process in its runs — and the client's
  * CPU per request, and a `receipts per CPU-second` row compares the two where CPU is the only limit.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { defaultStartEnv, defaultStartFlags } from '../cli/young-generation.js';
 import { publicKeyToPem } from '../core/index.js';
 import { drive, makeReceipts, openBenchLedger } from './engine.js';
 import { benchKey } from './receipts.js';
@@ -329,6 +331,82 @@ function batchesOf<T>(items: readonly T[], size: number): T[][] {
   );
 }
 
+const HTTP_FLOOR_SERVER = join(import.meta.dirname, 'http-floor-server.js');
+
+/** Receipts/s and CPU per receipt (ms, the server process's, from /proc) of one timed load. */
+interface FloorRun {
+  readonly rate: number;
+  readonly cpu: number;
+}
+
+/**
+ * Rows 14.3–14.4's floor (bench/http-floor-server.ts: the engine alone behind a bare node:http server, in a
+ * child started with `torgo serve`'s V8 flags and environment), driven by the same client, bodies and
+ * concurrency as the gateway's c=64 and batch runs: `runs` of each, after a warm-up.
+ */
+async function httpFloorRuns(
+  runs: number,
+  perRun: number,
+  batchRun: number,
+  batch: number,
+): Promise<{ single: FloorRun[]; batch: FloorRun[] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-http-floor-'));
+  const child = fork(HTTP_FLOOR_SERVER, [dir], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    execArgv: defaultStartFlags(),
+    env: { ...process.env, ...defaultStartEnv() },
+  });
+  try {
+    const [{ port }] = (await once(child, 'message')) as [{ port: number }];
+    const url = `http://127.0.0.1:${port}`;
+    const measure = async (
+      path: string,
+      bodies: Buffer[],
+      connections: number,
+      receipts: number,
+      size: number,
+    ) => {
+      const before = cpuMsOf(child.pid);
+      const r = await loadChecked(
+        {
+          url,
+          token: '',
+          path,
+          type: size === 1 ? 'text/markdown' : 'application/json',
+          bodies,
+          connections,
+          client: CLIENT,
+        },
+        receipts,
+        size === 1 ? createdOne : (status, text) => appendedInBatch(status, text, size),
+      );
+      const after = cpuMsOf(child.pid);
+      return {
+        rate: perSecond(receipts, r.elapsed),
+        cpu: before === undefined || after === undefined ? Number.NaN : (after - before) / receipts,
+      };
+    };
+    const singles = (n: number) => makeReceipts(n).map((mu) => Buffer.from(mu));
+    const batches = (n: number) =>
+      batchesOf(makeReceipts(n), batch).map((receipts) => Buffer.from(JSON.stringify({ receipts })));
+    await measure('/v1/receipts', singles(Math.min(perRun, 400)), 64, Math.min(perRun, 400), 1);
+    const single: FloorRun[] = [];
+    const batched: FloorRun[] = [];
+    for (let run = 0; run < runs; run++) {
+      single.push(await measure('/v1/receipts', singles(perRun), 64, perRun, 1));
+      batched.push(
+        await measure('/v1/receipts/batch', batches(batchRun), BATCH_CONCURRENCY, batchRun, batch),
+      );
+    }
+    return { single, batch: batched };
+  } finally {
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export const httpSuite: Suite = async ({ smoke }) => {
   const rows: Row[] = [];
   const perRun = smoke ? 20 : 600;
@@ -375,6 +453,37 @@ export const httpSuite: Suite = async ({ smoke }) => {
   } finally {
     await bench.close();
   }
+
+  // The floor (rows 14.3–14.4): the same engine behind a bare node:http server, between the engine alone and the gateway.
+  const floor = await httpFloorRuns(runs, perRun, batchRun, batch);
+  const floorSingle = median(floor.single.map((r) => r.rate));
+  const floorBatch = median(floor.batch.map((r) => r.rate));
+  const top = concurrencies.at(-1)!;
+  const floorNote = (runs: FloorRun[], engineCpu: number) =>
+    `bench/http-floor-server.ts: node:http, the body submitted to the engine, 201; no framework, auth, pre-check, coalescing, log or metrics; ` +
+    `CPU per receipt: server ${Math.round(median(runs.map((r) => r.cpu)) * 1000)} µs, engine alone ${Math.round(engineCpu * 1000)} µs; ` +
+    `runs ${runs.map((r) => Math.round(r.rate)).join(', ')}/s`;
+  rows.push(
+    {
+      suite: 'http',
+      name: `floor: the engine behind bare node:http, POST /v1/receipts, c=${top}`,
+      value: floorSingle,
+      unit: 'receipts/s',
+      limit: { name: `engine alone c=${top}`, value: engineRates.get(top)! },
+      note: floorNote(floor.single, engineCpu.get(top)!),
+    },
+    {
+      suite: 'http',
+      name: `floor: the engine behind bare node:http, POST /v1/receipts/batch, ${batch} per request, c=${BATCH_CONCURRENCY}`,
+      value: floorBatch,
+      unit: 'receipts/s',
+      limit: {
+        name: `engine appendReceipts, ${batch} per tx, c=${BATCH_CONCURRENCY}`,
+        value: engineBatchRate,
+      },
+      note: floorNote(floor.batch, engineBatchCpu),
+    },
+  );
 
   const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-http-'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
@@ -437,7 +546,9 @@ export const httpSuite: Suite = async ({ smoke }) => {
         value: median(rates),
         unit: 'receipts/s',
         limit: { name: `engine alone c=${c}`, value: engineRates.get(c)! },
-        note: `p50 ${median(p50s).toFixed(1)} ms, p99 ${median(p99s).toFixed(1)} ms; ${cpuNote(median(gatewayCpu), median(clientCpu), engine, 'request')}`,
+        note:
+          `p50 ${median(p50s).toFixed(1)} ms, p99 ${median(p99s).toFixed(1)} ms; ${cpuNote(median(gatewayCpu), median(clientCpu), engine, 'request')}` +
+          (c === top ? `; ${(median(rates) / floorSingle).toFixed(2)}× of the floor` : ''),
       });
       if (c === concurrencies.at(-1)) {
         rows.push({
@@ -489,7 +600,7 @@ export const httpSuite: Suite = async ({ smoke }) => {
         name: `engine appendReceipts, ${batch} per tx, c=${BATCH_CONCURRENCY}`,
         value: engineBatchRate,
       },
-      note: `p99 ${median(p99s).toFixed(1)} ms per request; ${cpuNote(median(gatewayCpu), median(clientCpu), engineBatchCpu, 'receipt')}`,
+      note: `p99 ${median(p99s).toFixed(1)} ms per request; ${cpuNote(median(gatewayCpu), median(clientCpu), engineBatchCpu, 'receipt')}; ${(median(rates) / floorBatch).toFixed(2)}× of the floor`,
     });
     rows.push({
       suite: 'http',
