@@ -15,6 +15,22 @@ it('the benchmark harness runs (smoke: tiny runs, figures not judged)', async ()
       md,
       /\| steady \| the floor: CPU per receipt of a bare durable verified append server, same load \| \d/,
     );
+    // Rows 14.1–14.4 next to their floors, measured in the same runs (every floor answer checked by the client).
+    assert.match(md, /\| embedded \| append batch of 50, c=4 \| \d.*× of the floor in the same runs \|/);
+    assert.match(
+      md,
+      /\| embedded \| floor: parse \+ verify on the workers \+ synced write, batch of 50, c=4 \| \d/,
+    );
+    assert.match(
+      md,
+      /\| embedded \| floor: parse \+ verify on the workers \+ synced write, single, c=64 \| \d/,
+    );
+    assert.match(md, /\| http \| floor: the engine behind bare node:http, POST \/v1\/receipts, c=64 \| \d/);
+    assert.match(
+      md,
+      /\| http \| floor: the engine behind bare node:http, POST \/v1\/receipts\/batch, \d+ per request/,
+    );
+    assert.match(md, /\| http \| POST \/v1\/receipts, c=64 \| \d.*× of the floor \|/);
     // The soak's receipts come from its signer process: every one it offered was appended.
     assert.match(
       md,
