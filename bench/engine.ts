@@ -141,7 +141,7 @@ export async function openBenchLedger(
 }
 
 /**
- * The floor of a durable append on this design, for rows 14.1–14.2 (docs/performance.md §4, thirteenth pass):
+ * The floor of a durable append on this design, for rows 14.1–14.2 (docs/performance.md §5, "The floors"):
  * each receipt parsed and its signature checked on the verification workers, exactly as the embedded
  * gateway's pre-check does (`pooledMlDsa(…).checkReceipt`: the same workers, parse and answer), then its
  * `.mu` bytes put under its id in one LevelDB batch per call, synced, with the engine's LevelDB settings
@@ -299,7 +299,7 @@ export const engineSuite: Suite = async ({ smoke, scratch = tmpdir() }) => {
     await drive(warm.length, 16, (i) => append(warm[i]!));
     await drive(warm.length, 16, (i) => floor.append(warm[i]!));
 
-    // `floor`: the scenario is run on the floor too (openFloor), right after each of its runs on the ledger.
+    // `floor`: the scenario is run on the floor too (openFloor), on the same calls, next to each of its runs on the ledger.
     const scenarios: { name: string; concurrency: number; batch: number; receipts: number; floor?: true }[] =
       [
         { name: 'append single, c=1', concurrency: 1, batch: 1, receipts: smoke ? 10 : 400 },

@@ -333,6 +333,36 @@ function batchesOf<T>(items: readonly T[], size: number): T[][] {
 
 const HTTP_FLOOR_SERVER = join(import.meta.dirname, 'http-floor-server.js');
 
+/**
+ * A floor server (bench/floor-server.ts, bench/http-floor-server.ts: a script that says `{ port }` on its IPC
+ * channel once listening on 127.0.0.1) forked with the V8 flags and malloc arena cap `torgo serve` starts with
+ * by default (its young generation, single-threaded GC, MALLOC_ARENA_MAX); `dir` is its argument.
+ */
+export async function forkFloorServer(
+  script: string,
+  dir: string,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(script, [dir], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    execArgv: defaultStartFlags(),
+    env: { ...process.env, ...defaultStartEnv() },
+  });
+  try {
+    const [{ port }] = (await once(child, 'message')) as [{ port: number }];
+    return { child, url: `http://127.0.0.1:${port}` };
+  } catch (e) {
+    child.kill('SIGTERM');
+    throw e;
+  }
+}
+
+/** SIGTERM a forked floor server and wait for it to exit. */
+export async function stopFloorServer(child: ChildProcess): Promise<void> {
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
 /** Receipts/s and CPU per receipt (ms, the server process's, from /proc) of one timed load. */
 interface FloorRun {
   readonly rate: number;
@@ -351,14 +381,8 @@ async function httpFloorRuns(
   batch: number,
 ): Promise<{ single: FloorRun[]; batch: FloorRun[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'torgo-bench-http-floor-'));
-  const child = fork(HTTP_FLOOR_SERVER, [dir], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    execArgv: defaultStartFlags(),
-    env: { ...process.env, ...defaultStartEnv() },
-  });
+  const { child, url } = await forkFloorServer(HTTP_FLOOR_SERVER, dir);
   try {
-    const [{ port }] = (await once(child, 'message')) as [{ port: number }];
-    const url = `http://127.0.0.1:${port}`;
     const measure = async (
       path: string,
       bodies: Buffer[],
@@ -400,9 +424,7 @@ async function httpFloorRuns(
     }
     return { single, batch: batched };
   } finally {
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
+    await stopFloorServer(child);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -550,7 +572,7 @@ export const httpSuite: Suite = async ({ smoke }) => {
           `p50 ${median(p50s).toFixed(1)} ms, p99 ${median(p99s).toFixed(1)} ms; ${cpuNote(median(gatewayCpu), median(clientCpu), engine, 'request')}` +
           (c === top ? `; ${(median(rates) / floorSingle).toFixed(2)}× of the floor` : ''),
       });
-      if (c === concurrencies.at(-1)) {
+      if (c === top) {
         rows.push({
           suite: 'http',
           name: `POST /v1/receipts, c=${c}, receipts per CPU-second (gateway process, client excluded)`,

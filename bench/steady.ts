@@ -12,25 +12,24 @@
  * warm-up and stopped after the last run: start-up and module loading stay out of it), written to
  * DIR/<pid>.cpuprofile (docs/performance.md §10).
  */
-import { fork } from 'node:child_process';
-import { once } from 'node:events';
 import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { median, percentile, type Suite } from './harness.js';
-import { defaultStartEnv, defaultStartFlags } from '../cli/young-generation.js';
 import { parseReceipt } from '../core/index.js';
 import {
   appenderToken,
   appenderWithKey,
   cpuMsOf,
+  forkFloorServer,
   mainKernelMsOf,
   request,
   type ServeChild,
   startServe,
   stopChild,
+  stopFloorServer,
   threadCpuMsOf,
 } from './http.js';
 import { BulkLoader, bulkStart } from './queries.js';
@@ -291,18 +290,10 @@ const FLOOR_SERVER = join(import.meta.dirname, 'floor-server.js');
  */
 export async function floorRuns(load: SteadyLoad, runs: number, scratch?: string): Promise<SteadyRun[]> {
   const dir = await mkdtemp(join(scratch ?? tmpdir(), 'torgo-bench-floor-'));
-  // With the V8 flags and malloc arena cap `torgo serve` starts with by default (its young generation,
-  // single-threaded GC, MALLOC_ARENA_MAX).
-  const child = fork(FLOOR_SERVER, [dir], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    execArgv: defaultStartFlags(),
-    env: { ...process.env, ...defaultStartEnv() },
-  });
+  const { child, url } = await forkFloorServer(FLOOR_SERVER, dir);
   // The connections the gateway's runs have.
   const agents = loadAgents(load);
   try {
-    const [{ port }] = (await once(child, 'message')) as [{ port: number }];
-    const url = `http://127.0.0.1:${port}`;
     const lanes: Lane[] = agents.map((agent) => ({ agent, token: '' }));
     const n = Math.max(1, Math.round(load.rate * load.seconds));
     await offer(url, lanes, await signedReceipts(Math.min(n, 200)), load.rate, child.pid, false);
@@ -313,9 +304,7 @@ export async function floorRuns(load: SteadyLoad, runs: number, scratch?: string
     }
     return results;
   } finally {
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
+    await stopFloorServer(child);
     for (const a of agents) a.destroy();
     await rm(dir, { recursive: true, force: true });
   }
